@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * khv kernel-private definitions shared by core/, the backends (svm/, vmx/)
+ * and mmu/.  Nothing here is ABI: the ABI is uapi/linux/khv.h.
+ *
+ * Locking, outermost first:
+ *   khv_vcpu.mutex    serialises every ioctl on one vCPU (KHV_RUN included)
+ *   khv_vm.lock       vCPU creation, VM-wide configuration
+ *   khv_vm.slots_lock (rwsem) the memory slot array; read for faults and
+ *                     guest memory access, write for slot changes
+ *   khv_mmu.lock      (mutex) the second-level page tables
+ */
+#ifndef KHV_CORE_KHV_H
+#define KHV_CORE_KHV_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/preempt.h>
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+
+#include "../uapi/linux/khv.h"
+#include "../mmu/mmu.h"
+
+struct khv_vm;
+struct khv_vcpu;
+
+/* GPR indices in the x86 ModRM/REX encoding order, then RIP. */
+enum khv_reg {
+	KHV_REG_RAX, KHV_REG_RCX, KHV_REG_RDX, KHV_REG_RBX,
+	KHV_REG_RSP, KHV_REG_RBP, KHV_REG_RSI, KHV_REG_RDI,
+	KHV_REG_R8, KHV_REG_R9, KHV_REG_R10, KHV_REG_R11,
+	KHV_REG_R12, KHV_REG_R13, KHV_REG_R14, KHV_REG_R15,
+	KHV_REG_RIP,
+	KHV_NR_REGS
+};
+
+/* Segment indices in the x86 encoding order (prefixes, MOV Sreg), then system. */
+enum khv_seg {
+	KHV_SEG_ES, KHV_SEG_CS, KHV_SEG_SS, KHV_SEG_DS, KHV_SEG_FS, KHV_SEG_GS,
+	KHV_SEG_TR, KHV_SEG_LDTR,
+	KHV_NR_SEGS
+};
+
+/* vcpu->mode: tells a kicker whether an IPI is needed to force an exit. */
+enum khv_vcpu_mode {
+	KHV_OUTSIDE_GUEST_MODE,
+	KHV_IN_GUEST_MODE,
+};
+
+/* vcpu->requests bits, consumed on the way into the guest. */
+#define KHV_REQ_TLB_FLUSH	0	/* second-level mappings changed */
+
+/* What KHV_RUN must finish before it re-enters the guest. */
+enum khv_completion {
+	KHV_COMPLETE_NONE,
+	KHV_COMPLETE_PIO_IN,		/* copy run->io data into AL/AX/EAX or memory */
+	KHV_COMPLETE_MMIO_READ,		/* write run->mmio.data to the decoded operand */
+	KHV_COMPLETE_HYPERCALL,		/* copy run->hypercall.ret to RAX */
+};
+
+/* A port I/O exit, decoded by the backend from its exit information. */
+struct khv_pio {
+	u16 port;
+	u8 size;		/* 1, 2, 4 */
+	bool in;
+	bool string;		/* INS/OUTS */
+	bool rep;
+	u8 addr_size;		/* 2, 4, 8: for string I/O address arithmetic */
+	u8 seg;			/* enum khv_seg of the OUTS source (INS uses ES) */
+	u32 count;		/* elements handed to userspace this round */
+	u64 next_rip;		/* RIP after the instruction */
+};
+
+/* A decoded memory-operand instruction, kept across an MMIO read exit. */
+struct khv_mmio_op {
+	u64 gpa;
+	u8 len;			/* access size in bytes */
+	u8 dst_reg;		/* enum khv_reg for reads */
+	u8 dst_size;		/* register write width: 1, 2, 4 (zero-extends to 8), 8 */
+	bool sign_extend;	/* MOVSX */
+	bool high_byte;		/* AH/CH/DH/BH destination */
+	u64 next_rip;
+};
+
+/* An event the VMM asked for (KHV_INJECT_EVENT) or khv raised (#GP, #UD). */
+struct khv_queued_exception {
+	bool pending;
+	bool has_error_code;
+	u8 vector;
+	u32 error_code;
+};
+
+struct khv_vcpu {
+	struct khv_vm *vm;
+	u32 id;
+
+	struct mutex mutex;
+	struct khv_run *run;		/* KHV_RUN_MMAP_SIZE bytes, shared with userspace */
+	struct preempt_notifier preempt_notifier;
+	int cpu;			/* CPU the backend state is loaded on, or -1 */
+	atomic_t mode;			/* enum khv_vcpu_mode */
+	unsigned long requests;		/* KHV_REQ_* bits */
+
+	/*
+	 * Architectural state owned by core: GPRs and RIP in regs[], RFLAGS.
+	 * Backends copy RAX/RSP/RIP/RFLAGS to and from their control block
+	 * around each entry; the other GPRs live only here.
+	 */
+	u64 regs[KHV_NR_REGS];
+	u64 rflags;
+	u64 xcr0;			/* guest XCR0, switched around entry */
+	struct fpu_guest guest_fpu;
+
+	/* Emulated MSR state that is not in the hardware control block. */
+	u64 apic_base;
+	u64 tsc_aux;
+	u64 misc_enable;
+	u64 mtrr_def_type;
+	u64 dr[4];			/* guest DR0..3, emulated (DR accesses are intercepted) */
+
+	/* CPUID as set by KHV_SET_CPUID (or the supported defaults). */
+	struct khv_cpuid_entry *cpuid;
+	u32 cpuid_nent;
+
+	/* Pending events, delivered by the backend on the next entry. */
+	struct khv_queued_exception exception;
+	bool nmi_pending;
+	bool extint_pending;
+	u8 extint_vector;
+
+	/* Completion of an exit that userspace is answering. */
+	enum khv_completion completion;
+	struct khv_pio pio;
+	struct khv_mmio_op mmio;
+
+	/* Statistics: indices are the backend's exit_stat_index() / KHV_EXIT_*. */
+	u64 hw_exits[KHV_MAX_EXIT_STATS];
+	u64 user_exits[KHV_EXIT_MAX];
+};
+
+/* One memory slot: the guest physical range [gpa, gpa + size) at uaddr. */
+struct khv_memslot {
+	u64 gpa;
+	u64 size;		/* 0: slot unused */
+	u64 uaddr;
+	u32 flags;		/* KHV_MEM_* */
+	u32 id;
+};
+
+struct khv_vm {
+	struct mutex lock;
+	struct mm_struct *mm;		/* the creator's mm: only it may use the VM */
+	refcount_t users;		/* the VM fd, and one per vCPU fd */
+
+	struct rw_semaphore slots_lock;
+	struct khv_memslot slots[KHV_MAX_MEMSLOTS];
+
+	struct khv_mmu mmu;
+
+	struct khv_vcpu *vcpus[KHV_MAX_VCPUS];
+	atomic_t nr_vcpus;
+};
+
+/*
+ * The backend ops table: the only way core/ reaches svm/ or vmx/.  Chosen
+ * once at module load by khv_backend_ident() (core/backend.c).  Unless a
+ * comment says otherwise, hooks run in process context with the vCPU mutex
+ * held and preemption enabled, with the vCPU loaded (vcpu_load done).
+ */
+struct khv_backend {
+	const char *name;		/* "svm" or "vmx" */
+	u32 vendor;			/* KHV_VENDOR_* */
+	size_t vcpu_size;		/* backend vCPU struct embedding struct khv_vcpu */
+
+	/* Whether this CPU can run the backend; logs one line on refusal. */
+	int (*probe)(void);
+	/* Global setup after probe succeeds (bitmaps, capability caching). */
+	int (*setup)(void);
+	void (*teardown)(void);
+	/* On each CPU, from the CPU-hotplug callbacks; interrupts may be off. */
+	int (*cpu_enable)(void);
+	void (*cpu_disable)(void);
+
+	int (*vm_init)(struct khv_vm *vm);
+	void (*vm_destroy)(struct khv_vm *vm);
+	int (*vcpu_init)(struct khv_vcpu *vcpu);	/* architectural reset state */
+	void (*vcpu_destroy)(struct khv_vcpu *vcpu);
+
+	/* Preemption disabled. cpu is smp_processor_id(). */
+	void (*vcpu_load)(struct khv_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct khv_vcpu *vcpu);
+
+	/*
+	 * One guest entry: interrupts disabled, preemption disabled, guest FPU
+	 * loaded.  Consumes vcpu->requests, injects pending events, copies
+	 * regs in, enters, copies regs out, records the exit for handle_exit.
+	 */
+	void (*run)(struct khv_vcpu *vcpu);
+	/*
+	 * Handle the exit recorded by run(), interrupts and preemption enabled.
+	 * Returns > 0 to re-enter, 0 to return to userspace with vcpu->run
+	 * filled in, < 0 errno to fail KHV_RUN.
+	 */
+	int (*handle_exit)(struct khv_vcpu *vcpu);
+
+	void (*get_segment)(struct khv_vcpu *vcpu, struct khv_segment *s, enum khv_seg seg);
+	void (*get_sregs)(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
+	int (*set_sregs)(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);
+	u64 (*get_cr)(struct khv_vcpu *vcpu, int cr);	/* 0, 2, 3, 4 */
+	u64 (*get_efer)(struct khv_vcpu *vcpu);
+	int (*get_cpl)(struct khv_vcpu *vcpu);
+	/* Interrupt shadow (STI / MOV SS) in effect. */
+	bool (*in_interrupt_shadow)(struct khv_vcpu *vcpu);
+
+	/*
+	 * MSRs the backend keeps in its control block (EFER, PAT, the syscall
+	 * and segment-base MSRs, TSC offset...).  Return 0, or 1 when the MSR is
+	 * not the backend's (core then tries its own), or -EINVAL when the value
+	 * is refused (#GP for a guest, a short count for KHV_SET_MSRS).
+	 */
+	int (*get_msr)(struct khv_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
+
+	/* Length of the instruction at RIP when the hardware knows it, else 0. */
+	u32 (*hw_insn_len)(struct khv_vcpu *vcpu);
+
+	/* Second-level paging: format and depth of the tables this backend walks. */
+	const struct khv_mmu_format *mmu_format;
+	int (*mmu_levels)(void);
+
+	/* Exit statistics: hardware code -> index < KHV_MAX_EXIT_STATS, and back. */
+	u32 (*exit_stat_index)(u32 hw_code);
+	bool (*exit_stat_info)(u32 index, u32 *hw_code, const char **name);
+};
+
+extern const struct khv_backend *khv_ops;
+extern const struct khv_backend khv_svm_backend;
+
+/* core/backend.c */
+int khv_backend_ident(void);
+
+/* core/vcpu.c: run-loop helpers for backends. */
+void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req);
+static inline bool khv_test_clear_request(struct khv_vcpu *vcpu, unsigned int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
+/* core/exits.c: the vendor-neutral halves of exit handling. */
+int khv_handle_cpuid(struct khv_vcpu *vcpu);
+int khv_handle_rdmsr(struct khv_vcpu *vcpu);
+int khv_handle_wrmsr(struct khv_vcpu *vcpu);
+int khv_handle_xsetbv(struct khv_vcpu *vcpu);
+int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio);
+int khv_handle_hlt(struct khv_vcpu *vcpu);
+int khv_handle_hypercall(struct khv_vcpu *vcpu);
+int khv_handle_shutdown(struct khv_vcpu *vcpu);
+int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
+int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);
+int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);
+int khv_exit_irq_window(struct khv_vcpu *vcpu);
+int khv_skip_instruction(struct khv_vcpu *vcpu);
+void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
+static inline void khv_inject_gp(struct khv_vcpu *vcpu)
+{
+	khv_queue_exception(vcpu, 13, true, 0);
+}
+static inline void khv_inject_ud(struct khv_vcpu *vcpu)
+{
+	khv_queue_exception(vcpu, 6, false, 0);
+}
+
+/* core/cpuid.c */
+int khv_supported_cpuid(struct khv_cpuid_entry *out, u32 max, u32 *nent);
+const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 idx);
+u64 khv_supported_xcr0(void);
+
+/* core/memslot.c: guest physical memory as seen through the slots. */
+const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */
+int khv_read_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len);
+int khv_write_guest(struct khv_vm *vm, u64 gpa, const void *buf, size_t len);
+
+/* core/stats.c */
+static inline void khv_count_exit(struct khv_vcpu *vcpu, u32 hw_code)
+{
+	vcpu->hw_exits[khv_ops->exit_stat_index(hw_code)]++;
+	vcpu->run->hw_exit_reason = hw_code;
+}
+
+#endif /* KHV_CORE_KHV_H */

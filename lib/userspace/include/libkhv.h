@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libkhv: a thin C library over the /dev/khv ioctl ABI (uapi/linux/khv.h).
+ *
+ * Conventions: every function that can fail returns 0 (or a non-negative
+ * value where documented) on success and a negative errno on failure; errno
+ * itself is not relied upon.  Handles are plain structs the caller owns, so
+ * nothing is allocated behind the caller's back except guest memory, which
+ * khv_guest_mem_alloc() returns explicitly.
+ */
+#ifndef LIBKHV_H
+#define LIBKHV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/khv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBKHV_DEFAULT_DEVICE "/dev/khv"
+
+struct khv_sys {
+	int fd;
+	int api_version;
+};
+
+struct khv_vm {
+	int fd;
+	struct khv_sys *sys;
+};
+
+struct khv_vcpu {
+	int fd;
+	uint32_t id;
+	struct khv_vm *vm;
+	struct khv_run *run;	/* mmap of the vCPU fd */
+	size_t run_size;
+};
+
+/* --- system -------------------------------------------------------------- */
+/* Open path (NULL: $KHV_DEVICE, else /dev/khv) and check the API version:
+ * -EPROTO when the module speaks another version. */
+int khv_open(struct khv_sys *sys, const char *path);
+void khv_close(struct khv_sys *sys);
+/* >= 0: the capability's value (0 = absent). */
+int khv_check_extension(struct khv_sys *sys, unsigned int cap);
+/* Fill *out (capacity max) with the supported CPUID; *nent gets the count. */
+int khv_get_supported_cpuid(struct khv_sys *sys, struct khv_cpuid_entry *out,
+			    uint32_t max, uint32_t *nent);
+
+/* --- VM ------------------------------------------------------------------- */
+int khv_vm_create(struct khv_sys *sys, struct khv_vm *vm);
+void khv_vm_destroy(struct khv_vm *vm);
+/* Add, move (new gpa, same slot) or, with size 0, delete a memory slot. */
+int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flags,
+		      uint64_t gpa, uint64_t size, void *hva);
+
+/* Page-aligned anonymous memory for guest RAM, zero filled; NULL on failure. */
+void *khv_guest_mem_alloc(size_t size);
+void khv_guest_mem_free(void *mem, size_t size);
+
+/* --- vCPU ----------------------------------------------------------------- */
+int khv_vcpu_create(struct khv_vm *vm, uint32_t id, struct khv_vcpu *vcpu);
+void khv_vcpu_destroy(struct khv_vcpu *vcpu);
+/* One KHV_RUN: 0 with vcpu->run->exit_reason set, or -errno (-EINTR on a signal). */
+int khv_vcpu_run(struct khv_vcpu *vcpu);
+/* Port I/O data of the current KHV_EXIT_IO exit. */
+void *khv_vcpu_io_data(struct khv_vcpu *vcpu);
+
+int khv_vcpu_get_regs(struct khv_vcpu *vcpu, struct khv_regs *regs);
+int khv_vcpu_set_regs(struct khv_vcpu *vcpu, const struct khv_regs *regs);
+int khv_vcpu_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
+int khv_vcpu_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);
+int khv_vcpu_get_xsave(struct khv_vcpu *vcpu, struct khv_xsave *xsave);
+int khv_vcpu_set_xsave(struct khv_vcpu *vcpu, const struct khv_xsave *xsave);
+/* One MSR each; -ENOENT when khv does not support it, -EINVAL when refused. */
+int khv_vcpu_get_msr(struct khv_vcpu *vcpu, uint32_t index, uint64_t *value);
+int khv_vcpu_set_msr(struct khv_vcpu *vcpu, uint32_t index, uint64_t value);
+int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, const struct khv_cpuid_entry *e, uint32_t n);
+int khv_vcpu_get_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid_entry *out,
+		       uint32_t max, uint32_t *nent);
+int khv_vcpu_inject_exception(struct khv_vcpu *vcpu, uint8_t vector,
+			      int has_error_code, uint32_t error_code);
+int khv_vcpu_inject_interrupt(struct khv_vcpu *vcpu, uint8_t vector);
+int khv_vcpu_inject_nmi(struct khv_vcpu *vcpu);
+/* Non-zero exit counters; *nent gets the count. */
+int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
+			    uint32_t max, uint32_t *nent);
+
+/* --- register helpers (pure functions on structs, no ioctl) --------------- */
+/* Real mode at reset-like state with CS.base = cs_base. */
+void khv_sregs_real_mode(struct khv_sregs *s, uint16_t cs_selector);
+/* 32-bit protected mode, flat 4 GiB code/data segments, paging off. */
+void khv_sregs_protected_flat(struct khv_sregs *s);
+/* 64-bit long mode, flat segments, CR3 = pml4_gpa, PAE+PG+LME+LMA. */
+void khv_sregs_long_mode(struct khv_sregs *s, uint64_t pml4_gpa);
+/*
+ * Build 4-level identity page tables mapping [0, map_size) with 2 MiB pages,
+ * in guest memory at mem (host pointer of guest physical address tables_gpa).
+ * Uses 4 KiB for the PML4, one page for the PDPT and one page per GiB of PD.
+ * Returns the bytes used, or -EINVAL when map_size exceeds 512 GiB.
+ */
+long khv_build_identity_map(void *mem, uint64_t tables_gpa, uint64_t map_size);
+
+/* --- names and errors ----------------------------------------------------- */
+const char *khv_exit_reason_name(uint32_t reason);	/* "IO", "MMIO", ... */
+const char *khv_internal_error_name(uint32_t suberror);
+/* A sentence about what a negative errno from this library means for khv. */
+const char *khv_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBKHV_H */

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * khv: the userspace ABI of /dev/khv.
+ *
+ * Three kinds of file descriptor, as with KVM:
+ *   /dev/khv          system fd: version, capabilities, CPUID, VM creation
+ *   VM fd             memory slots, vCPU creation
+ *   vCPU fd           KHV_RUN, register state, MSRs, CPUID, events, statistics;
+ *                     mmap() of the vCPU fd gives the shared struct khv_run
+ *
+ * Every structure has explicit sizes and padding; the kernel checks the sizes
+ * with static asserts.  Every field named "reserved" or "pad*" must be zero on
+ * input, or the ioctl fails with EINVAL.  Documentation/khv/uapi.rst lists,
+ * for each ioctl, its arguments and every errno it returns.
+ */
+#ifndef _UAPI_LINUX_KHV_H
+#define _UAPI_LINUX_KHV_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define KHV_API_VERSION		1
+
+/* 0xB8 is unused in Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define KHVIO			0xB8
+
+/* Limits (also reported through KHV_CHECK_EXTENSION). */
+#define KHV_MAX_VCPUS		64
+#define KHV_MAX_MEMSLOTS	32
+#define KHV_MAX_CPUID_ENTRIES	256
+#define KHV_MAX_MSR_ENTRIES	256
+#define KHV_MAX_EXIT_STATS	128
+
+/* ---- system fd ioctls ---------------------------------------------------- */
+#define KHV_GET_API_VERSION	_IO(KHVIO, 0x00)
+#define KHV_CREATE_VM		_IO(KHVIO, 0x01)	/* arg: 0 */
+#define KHV_CHECK_EXTENSION	_IO(KHVIO, 0x03)	/* arg: KHV_CAP_* */
+#define KHV_GET_VCPU_MMAP_SIZE	_IO(KHVIO, 0x04)
+#define KHV_GET_SUPPORTED_CPUID	_IOWR(KHVIO, 0x05, struct khv_cpuid)
+
+/* Capabilities: KHV_CHECK_EXTENSION returns 0 for "absent", else a value. */
+#define KHV_CAP_NR_VCPUS	1	/* max vCPUs per VM */
+#define KHV_CAP_NR_MEMSLOTS	2	/* max memory slots per VM */
+#define KHV_CAP_READONLY_MEM	3
+#define KHV_CAP_IMMEDIATE_EXIT	4
+#define KHV_CAP_HYPERCALL	5
+#define KHV_CAP_EXIT_STATS	6
+#define KHV_CAP_XSAVE		7
+#define KHV_CAP_VENDOR		8	/* KHV_VENDOR_* */
+#define KHV_CAP_NPT_LEVELS	9	/* depth of second-level tables: 4 or 5 */
+#define KHV_CAP_INJECT_EVENT	10
+
+#define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
+#define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
+
+/* ---- VM fd ioctls -------------------------------------------------------- */
+#define KHV_CREATE_VCPU		_IO(KHVIO, 0x41)	/* arg: vCPU id */
+#define KHV_SET_USER_MEMORY_REGION _IOW(KHVIO, 0x46, struct khv_userspace_memory_region)
+
+/* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
+#define KHV_MEM_READONLY	(1u << 0)
+#define KHV_MEM_FLAGS_ALL	(KHV_MEM_READONLY)
+
+/*
+ * Add (memory_size != 0, slot unused), move (same slot, same size, flags and
+ * userspace_addr, new guest_phys_addr), delete (memory_size == 0).
+ * Addresses and sizes are 4 KiB aligned; slots never overlap.
+ */
+struct khv_userspace_memory_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+};
+
+/* ---- vCPU fd ioctls ------------------------------------------------------ */
+#define KHV_RUN			_IO(KHVIO, 0x80)
+#define KHV_GET_REGS		_IOR(KHVIO, 0x81, struct khv_regs)
+#define KHV_SET_REGS		_IOW(KHVIO, 0x82, struct khv_regs)
+#define KHV_GET_SREGS		_IOR(KHVIO, 0x83, struct khv_sregs)
+#define KHV_SET_SREGS		_IOW(KHVIO, 0x84, struct khv_sregs)
+#define KHV_INJECT_EVENT	_IOW(KHVIO, 0x86, struct khv_event)
+#define KHV_GET_MSRS		_IOWR(KHVIO, 0x88, struct khv_msrs)
+#define KHV_SET_MSRS		_IOW(KHVIO, 0x89, struct khv_msrs)
+#define KHV_SET_CPUID		_IOW(KHVIO, 0x8a, struct khv_cpuid)
+#define KHV_GET_CPUID		_IOWR(KHVIO, 0x8b, struct khv_cpuid)
+#define KHV_GET_EXIT_STATS	_IOWR(KHVIO, 0x90, struct khv_exit_stats)
+#define KHV_GET_XSAVE		_IOR(KHVIO, 0xa4, struct khv_xsave)
+#define KHV_SET_XSAVE		_IOW(KHVIO, 0xa5, struct khv_xsave)
+
+/* General purpose registers, RIP and RFLAGS: 18 x 8 = 144 bytes. */
+struct khv_regs {
+	__u64 rax, rbx, rcx, rdx;
+	__u64 rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11;
+	__u64 r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/* One segment register, hidden part included: 24 bytes. */
+struct khv_segment {
+	__u64 base;
+	__u32 limit;		/* in bytes, already scaled by g */
+	__u16 selector;
+	__u8  type;		/* descriptor type field, 4 bits */
+	__u8  present, dpl, db, s, l, g, avl;
+	__u8  unusable;		/* "null" segment for VMX; 0 on output for SVM */
+	__u8  pad;
+};
+
+struct khv_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 pad[3];
+};
+
+/* System registers: 312 bytes. */
+struct khv_sregs {
+	struct khv_segment cs, ds, es, fs, gs, ss;
+	struct khv_segment tr, ldt;
+	struct khv_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 apic_base;
+	__u64 reserved[4];
+};
+
+/* FPU/SSE/AVX state in the XSAVE standard format: 4096 bytes. */
+struct khv_xsave {
+	__u32 region[1024];
+};
+
+struct khv_msr_entry {
+	__u32 index;
+	__u32 reserved;
+	__u64 data;
+};
+
+/*
+ * KHV_GET_MSRS / KHV_SET_MSRS return the number of entries processed; a
+ * return smaller than nmsrs means entries[ret] names an MSR khv does not
+ * support (or, for SET, a value it refuses).
+ */
+struct khv_msrs {
+	__u32 nmsrs;
+	__u32 pad;
+	struct khv_msr_entry entries[];
+};
+
+/* flags of struct khv_cpuid_entry */
+#define KHV_CPUID_FLAG_SIGNIFICANT_INDEX (1u << 0)	/* index (ECX) selects */
+
+struct khv_cpuid_entry {
+	__u32 function;		/* EAX on input to CPUID */
+	__u32 index;		/* ECX on input, if SIGNIFICANT_INDEX */
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 reserved;
+};
+
+/*
+ * KHV_GET_SUPPORTED_CPUID / KHV_GET_CPUID: nent is the capacity of entries on
+ * input and the number written on output; E2BIG (with nent set to the number
+ * needed) when it is too small.
+ */
+struct khv_cpuid {
+	__u32 nent;
+	__u32 pad;
+	struct khv_cpuid_entry entries[];
+};
+
+/* Event injection (KHV_INJECT_EVENT). */
+#define KHV_EVENT_EXCEPTION	0	/* vector 0..31, not 2; error code where the SDM has one */
+#define KHV_EVENT_EXTINT	1	/* external interrupt, vector 16..255 */
+#define KHV_EVENT_NMI		2
+
+struct khv_event {
+	__u8  type;
+	__u8  vector;
+	__u8  has_error_code;
+	__u8  pad;
+	__u32 error_code;
+	__u64 reserved[2];
+};
+
+/* Exit statistics (KHV_GET_EXIT_STATS). */
+#define KHV_STAT_HW		0	/* a hardware exit code (VMEXIT / exit reason) */
+#define KHV_STAT_USER		1	/* an exit to userspace, by KHV_EXIT_* reason */
+
+struct khv_exit_stat {
+	__u32 kind;		/* KHV_STAT_* */
+	__u32 code;		/* hardware code, or KHV_EXIT_* */
+	__u64 count;
+	char  name[32];		/* NUL terminated, e.g. "svm_cpuid", "io" */
+};
+
+/*
+ * nent: capacity on input, number written on output (only non-zero counters);
+ * E2BIG with nent set to the number needed when too small.
+ */
+struct khv_exit_stats {
+	__u32 nent;
+	__u32 pad;
+	struct khv_exit_stat entries[];
+};
+
+/* ---- the shared run page (mmap of the vCPU fd, offset 0) ----------------- */
+
+/* exit_reason values */
+#define KHV_EXIT_UNKNOWN	0
+#define KHV_EXIT_IO		1
+#define KHV_EXIT_MMIO		2
+#define KHV_EXIT_HLT		3
+#define KHV_EXIT_SHUTDOWN	4	/* triple fault */
+#define KHV_EXIT_FAIL_ENTRY	5
+#define KHV_EXIT_INTERNAL_ERROR	6
+#define KHV_EXIT_INTR		7	/* KHV_RUN returned -EINTR */
+#define KHV_EXIT_HYPERCALL	8
+#define KHV_EXIT_IRQ_WINDOW_OPEN 9
+#define KHV_EXIT_MAX		10
+
+#define KHV_EXIT_IO_IN		0
+#define KHV_EXIT_IO_OUT		1
+
+/* internal.suberror */
+#define KHV_INTERNAL_ERROR_EMULATION	1	/* data: gpa, insn length, insn bytes */
+#define KHV_INTERNAL_ERROR_UNHANDLED_EXIT 2	/* data: hw code, info1, info2 */
+#define KHV_INTERNAL_ERROR_DELIVERY_EV	3	/* exit while delivering an event */
+#define KHV_INTERNAL_ERROR_MMU		4	/* bad second-level state, e.g. EPT misconfig */
+
+/* Port I/O data lives at run page + io.data_offset. */
+#define KHV_IO_DATA_OFFSET	4096
+#define KHV_RUN_MMAP_SIZE	8192
+
+struct khv_run {
+	/* in */
+	__u8  request_interrupt_window;
+	__u8  immediate_exit;
+	__u8  pad0[6];
+
+	/* out */
+	__u32 exit_reason;		/* KHV_EXIT_* */
+	__u32 hw_exit_reason;		/* the hardware exit that caused it */
+	__u8  ready_for_interrupt_injection;
+	__u8  if_flag;
+	__u8  pad1[6];
+	__u64 reserved[4];
+
+	union {
+		/* KHV_EXIT_FAIL_ENTRY */
+		struct {
+			__u64 hardware_entry_failure_reason;
+			__u32 cpu;
+			__u32 pad;
+		} fail_entry;
+		/* KHV_EXIT_IO */
+		struct {
+			__u8  direction;	/* KHV_EXIT_IO_IN / _OUT */
+			__u8  size;		/* 1, 2 or 4 */
+			__u16 port;
+			__u32 count;		/* elements at data_offset */
+			__u64 data_offset;
+		} io;
+		/* KHV_EXIT_MMIO */
+		struct {
+			__u64 phys_addr;
+			__u8  data[8];
+			__u32 len;		/* 1, 2, 4 or 8 */
+			__u8  is_write;
+			__u8  pad[3];
+		} mmio;
+		/* KHV_EXIT_HYPERCALL: nr = RAX, args = RBX RCX RDX RSI RDI R8 */
+		struct {
+			__u64 nr;
+			__u64 args[6];
+			__u64 ret;		/* written back to RAX */
+		} hypercall;
+		/* KHV_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;
+			__u32 ndata;
+			__u64 data[16];
+		} internal;
+		char padding[256];
+	};
+};
+
+#endif /* _UAPI_LINUX_KHV_H */
