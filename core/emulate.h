@@ -64,6 +64,8 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write);
 void khv_complete_mmio_read(struct khv_vcpu *vcpu);
 
 /* String port I/O: move the next batch between guest memory and the run page. */
+/* Elements to move this round (0: REP with zero count, RIP already advanced). */
+u32 khv_pio_string_batch(struct khv_vcpu *vcpu, const struct khv_pio *pio);
 int khv_pio_string_out(struct khv_vcpu *vcpu, struct khv_pio *pio, void *data);
 int khv_pio_string_in_complete(struct khv_vcpu *vcpu, const struct khv_pio *pio,
 			       const void *data);

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vendor-neutral halves of exit handling.  A backend decodes its own exit
+ * information (VMCB exit code and EXITINFO, or VMCS exit reason and
+ * qualification) and calls one of these; they decide what the guest sees and
+ * whether the exit goes on to userspace.
+ *
+ * Return convention, shared with the backends' handle_exit(): > 0 re-enter
+ * the guest, 0 return to userspace with vcpu->run filled, < 0 errno for
+ * KHV_RUN.  Handlers for intercepted instructions advance RIP themselves.
+ */
+#include <linux/kernel.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
+
+#include "khv.h"
+#include "internal.h"
+#include "emulate.h"
+
+static bool khv_long_mode_64(struct khv_vcpu *vcpu)
+{
+	struct khv_segment cs;
+
+	if (!(khv_ops->get_efer(vcpu) & EFER_LMA))
+		return false;
+	khv_ops->get_segment(vcpu, &cs, KHV_SEG_CS);
+	return cs.l;
+}
+
+int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data)
+{
+	struct khv_run *run = vcpu->run;
+
+	ndata = min_t(u32, ndata, ARRAY_SIZE(run->internal.data));
+	run->exit_reason = KHV_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = ndata;
+	memcpy(run->internal.data, data, ndata * sizeof(u64));
+	return 0;
+}
+
+int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason)
+{
+	struct khv_run *run = vcpu->run;
+
+	run->exit_reason = KHV_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = reason;
+	run->fail_entry.cpu = raw_smp_processor_id();
+	run->fail_entry.pad = 0;
+	return 0;
+}
+
+int khv_exit_irq_window(struct khv_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KHV_EXIT_IRQ_WINDOW_OPEN;
+	return 0;
+}
+
+/*
+ * Advance RIP past the intercepted instruction.  The hardware's next-RIP
+ * when it has one, else the decoder's length.  1 on success, 0 when the
+ * instruction could not be decoded (an INTERNAL_ERROR exit is filled).
+ */
+int khv_skip_instruction(struct khv_vcpu *vcpu)
+{
+	u32 len = khv_ops->hw_insn_len(vcpu);
+	u64 rip;
+
+	if (!len) {
+		struct khv_insn insn;
+
+		if (khv_decode_at_rip(vcpu, &insn)) {
+			u64 data[2] = { vcpu->regs[KHV_REG_RIP], 0 };
+
+			return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION,
+						       ARRAY_SIZE(data), data);
+		}
+		len = insn.len;
+	}
+	rip = vcpu->regs[KHV_REG_RIP] + len;
+	if (!khv_long_mode_64(vcpu))
+		rip = (u32)rip;
+	vcpu->regs[KHV_REG_RIP] = rip;
+	return 1;
+}
+
+static void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v)
+{
+	vcpu->regs[KHV_REG_RAX] = (u32)v;
+	vcpu->regs[KHV_REG_RDX] = v >> 32;
+}
+
+int khv_handle_cpuid(struct khv_vcpu *vcpu)
+{
+	u32 fn = vcpu->regs[KHV_REG_RAX], idx = vcpu->regs[KHV_REG_RCX];
+	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, fn, idx);
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	/* A leaf khv does not list reads as zeros, as on AMD parts. */
+	if (e) {
+		eax = e->eax;
+		ebx = e->ebx;
+		ecx = e->ecx;
+		edx = e->edx;
+	}
+	/* The bits that depend on this vCPU's current state. */
+	if (fn == 1) {
+		ebx = (ebx & 0x00ffffff) | (vcpu->id << 24);
+		ecx &= ~BIT(27);
+		if (khv_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+			ecx |= BIT(27);
+		if (!(vcpu->apic_base & BIT_ULL(11)))
+			edx &= ~BIT(9);
+	} else if (fn == 0xd && idx == 0) {
+		ebx = khv_xsave_size(vcpu->xcr0);
+	}
+	vcpu->regs[KHV_REG_RAX] = eax;
+	vcpu->regs[KHV_REG_RBX] = ebx;
+	vcpu->regs[KHV_REG_RCX] = ecx;
+	vcpu->regs[KHV_REG_RDX] = edx;
+	return khv_skip_instruction(vcpu);
+}
+
+int khv_handle_rdmsr(struct khv_vcpu *vcpu)
+{
+	u64 data;
+
+	if (khv_get_msr(vcpu, vcpu->regs[KHV_REG_RCX], &data, false)) {
+		khv_inject_gp(vcpu);
+		return 1;
+	}
+	khv_set_edx_eax(vcpu, data);
+	return khv_skip_instruction(vcpu);
+}
+
+int khv_handle_wrmsr(struct khv_vcpu *vcpu)
+{
+	u64 data = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
+
+	if (khv_set_msr(vcpu, vcpu->regs[KHV_REG_RCX], data, false)) {
+		khv_inject_gp(vcpu);
+		return 1;
+	}
+	return khv_skip_instruction(vcpu);
+}
+
+/* XCR0 values the architecture allows: x87 always, AVX needs SSE, AVX-512 all-or-nothing with AVX. */
+static bool khv_xcr0_valid(u64 v, u64 allowed)
+{
+	u64 avx512 = XFEATURE_MASK_OPMASK | XFEATURE_MASK_ZMM_Hi256 | XFEATURE_MASK_Hi16_ZMM;
+
+	if (v & ~allowed || !(v & XFEATURE_MASK_FP))
+		return false;
+	if ((v & XFEATURE_MASK_YMM) && !(v & XFEATURE_MASK_SSE))
+		return false;
+	if ((v & avx512) && ((v & avx512) != avx512 || !(v & XFEATURE_MASK_YMM)))
+		return false;
+	return true;
+}
+
+int khv_handle_xsetbv(struct khv_vcpu *vcpu)
+{
+	u64 v = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
+	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, 0xd, 0);
+	u64 allowed = khv_supported_xcr0();
+
+	/* The guest may only enable what its own CPUID leaf 0xD offers. */
+	allowed &= e ? ((u64)e->edx << 32 | e->eax) : XFEATURE_MASK_FP;
+	if ((u32)vcpu->regs[KHV_REG_RCX] != 0 || khv_ops->get_cpl(vcpu) != 0 ||
+	    !khv_xcr0_valid(v, allowed)) {
+		khv_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu->xcr0 = v;
+	return khv_skip_instruction(vcpu);
+}
+
+int khv_handle_hlt(struct khv_vcpu *vcpu)
+{
+	int r = khv_skip_instruction(vcpu);
+
+	if (r <= 0)
+		return r;
+	/* No in-kernel interrupt controller yet: userspace decides when to wake. */
+	vcpu->run->exit_reason = KHV_EXIT_HLT;
+	return 0;
+}
+
+int khv_handle_hypercall(struct khv_vcpu *vcpu)
+{
+	struct khv_run *run = vcpu->run;
+	int r = khv_skip_instruction(vcpu);
+
+	if (r <= 0)
+		return r;
+	/* Only the guest kernel talks to the VMM; user code gets -1 back. */
+	if (khv_ops->get_cpl(vcpu) != 0) {
+		vcpu->regs[KHV_REG_RAX] = ~0ULL;
+		return 1;
+	}
+	run->exit_reason = KHV_EXIT_HYPERCALL;
+	run->hypercall.nr = vcpu->regs[KHV_REG_RAX];
+	run->hypercall.args[0] = vcpu->regs[KHV_REG_RBX];
+	run->hypercall.args[1] = vcpu->regs[KHV_REG_RCX];
+	run->hypercall.args[2] = vcpu->regs[KHV_REG_RDX];
+	run->hypercall.args[3] = vcpu->regs[KHV_REG_RSI];
+	run->hypercall.args[4] = vcpu->regs[KHV_REG_RDI];
+	run->hypercall.args[5] = vcpu->regs[KHV_REG_R8];
+	run->hypercall.ret = 0;
+	vcpu->completion = KHV_COMPLETE_HYPERCALL;
+	return 0;
+}
+
+int khv_handle_shutdown(struct khv_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KHV_EXIT_SHUTDOWN;
+	return 0;
+}
+
+int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
+{
+	struct khv_run *run = vcpu->run;
+	void *data = (void *)run + KHV_IO_DATA_OFFSET;
+	int r;
+
+	vcpu->pio = *pio;
+	if (pio->string) {
+		vcpu->pio.count = khv_pio_string_batch(vcpu, &vcpu->pio);
+		/* REP with a zero count: nothing moves, RIP is already past it. */
+		if (!vcpu->pio.count)
+			return 1;
+		if (!pio->in) {
+			r = khv_pio_string_out(vcpu, &vcpu->pio, data);
+			if (r <= 0)
+				return r;
+		}
+	} else {
+		vcpu->pio.count = 1;
+		if (!pio->in)
+			memcpy(data, &vcpu->regs[KHV_REG_RAX], pio->size);
+		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+	}
+	if (pio->in)
+		vcpu->completion = KHV_COMPLETE_PIO_IN;
+
+	run->exit_reason = KHV_EXIT_IO;
+	run->io.direction = pio->in ? KHV_EXIT_IO_IN : KHV_EXIT_IO_OUT;
+	run->io.size = pio->size;
+	run->io.port = pio->port;
+	run->io.count = vcpu->pio.count;
+	run->io.data_offset = KHV_IO_DATA_OFFSET;
+	return 0;
+}
+
+int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch)
+{
+	unsigned int access = KHV_PROT_READ;
+	int r;
+
+	if (write)
+		access |= KHV_PROT_WRITE;
+	if (fetch)
+		access |= KHV_PROT_EXEC;
+	r = khv_mmu_fault(vcpu->vm, gpa, access);
+	if (r < 0)
+		return r;
+	if (r == KHV_MMU_MAPPED)
+		return 1;
+	if (fetch) {
+		/* Executing from MMIO: nothing sensible to emulate. */
+		u64 data[2] = { gpa, vcpu->regs[KHV_REG_RIP] };
+
+		return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION,
+					       ARRAY_SIZE(data), data);
+	}
+	return khv_emulate_mmio(vcpu, gpa, write);
+}
+
+/* Finish, on the next KHV_RUN, the exit userspace has just answered. */
+int khv_complete_userspace_exit(struct khv_vcpu *vcpu)
+{
+	struct khv_run *run = vcpu->run;
+	enum khv_completion c = vcpu->completion;
+	int r = 1;
+
+	vcpu->completion = KHV_COMPLETE_NONE;
+	switch (c) {
+	case KHV_COMPLETE_NONE:
+		break;
+	case KHV_COMPLETE_PIO_IN: {
+		const void *data = (void *)run + KHV_IO_DATA_OFFSET;
+		u64 *rax = &vcpu->regs[KHV_REG_RAX];
+		u32 v = 0;
+
+		if (vcpu->pio.string)
+			return khv_pio_string_in_complete(vcpu, &vcpu->pio, data);
+		memcpy(&v, data, vcpu->pio.size);
+		if (vcpu->pio.size == 1)
+			*rax = (*rax & ~0xffULL) | (u8)v;
+		else if (vcpu->pio.size == 2)
+			*rax = (*rax & ~0xffffULL) | (u16)v;
+		else
+			*rax = v;	/* a 32-bit destination zero-extends */
+		break;
+	}
+	case KHV_COMPLETE_MMIO_READ:
+		khv_complete_mmio_read(vcpu);
+		break;
+	case KHV_COMPLETE_HYPERCALL:
+		vcpu->regs[KHV_REG_RAX] = run->hypercall.ret;
+		break;
+	}
+	return r;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations private to core/: nothing outside core/ includes this. */
+#ifndef KHV_CORE_INTERNAL_H
+#define KHV_CORE_INTERNAL_H
+
+#include "khv.h"
+
+/* vm.c */
+int khv_vm_create(void);
+void khv_vm_put(struct khv_vm *vm);
+
+/* vcpu.c */
+int khv_vcpu_create(struct khv_vm *vm, unsigned long id);
+void khv_vcpu_free(struct khv_vcpu *vcpu);
+void khv_vcpu_module_init(void);
+void khv_vcpu_module_exit(void);
+
+/* memslot.c */
+int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r);
+
+/* cpuid.c */
+int khv_cpuid_init(void);
+void khv_cpuid_exit(void);
+int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp);
+int khv_vcpu_get_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp);
+int khv_vcpu_cpuid_default(struct khv_vcpu *vcpu);
+
+/* msr.c */
+int khv_check_apic_base(u64 v);
+int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host);
+int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
+long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool set);
+
+/* exits.c */
+int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
+
+/* stats.c */
+long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp);
+
+#endif /* KHV_CORE_INTERNAL_H */

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory slots: which guest physical ranges are RAM, and where that RAM is in
+ * the VMM's address space.  A gpa outside every slot is MMIO.
+ *
+ * The array is small (KHV_MAX_MEMSLOTS) and changes rarely; lookups scan it
+ * under vm->slots_lock held for read.  Changes hold it for write, and tear
+ * down second-level mappings of the old range before returning, so a deleted
+ * or moved slot is never reachable from the guest again.
+ */
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+
+#include "khv.h"
+#include "internal.h"
+
+/* Highest guest physical address + 1 that the second-level tables can map. */
+static u64 khv_max_gpa(struct khv_vm *vm)
+{
+	return vm->mmu.levels == 5 ? 1ULL << 52 : 1ULL << 48;
+}
+
+const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+
+		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size)
+			return s;
+	}
+	return NULL;
+}
+
+static bool khv_slot_overlaps(struct khv_vm *vm, u32 skip, u64 gpa, u64 size)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+
+		if (i == skip || !s->size)
+			continue;
+		if (gpa < s->gpa + s->size && s->gpa < gpa + size)
+			return true;
+	}
+	return false;
+}
+
+static int khv_check_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r)
+{
+	if (r->slot >= KHV_MAX_MEMSLOTS || (r->flags & ~KHV_MEM_FLAGS_ALL))
+		return -EINVAL;
+	if (!r->memory_size)
+		return 0;
+	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->memory_size) ||
+	    !PAGE_ALIGNED(r->userspace_addr))
+		return -EINVAL;
+	/* No wrap-around, and within what both the tables and the process can address. */
+	if (r->guest_phys_addr + r->memory_size < r->guest_phys_addr ||
+	    r->guest_phys_addr + r->memory_size > khv_max_gpa(vm))
+		return -EINVAL;
+	if (r->userspace_addr + r->memory_size < r->userspace_addr ||
+	    !access_ok((void __user *)(unsigned long)r->userspace_addr, r->memory_size))
+		return -EINVAL;
+	return 0;
+}
+
+int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r)
+{
+	struct khv_memslot *s;
+	int err;
+
+	err = khv_check_region(vm, r);
+	if (err)
+		return err;
+
+	down_write(&vm->slots_lock);
+	s = &vm->slots[r->slot];
+	if (!r->memory_size) {
+		/* Delete. */
+		if (!s->size) {
+			err = -EINVAL;
+			goto out;
+		}
+		khv_mmu_zap_range(vm, s->gpa, s->size);
+		memset(s, 0, sizeof(*s));
+	} else if (!s->size) {
+		/* Add. */
+		if (khv_slot_overlaps(vm, r->slot, r->guest_phys_addr, r->memory_size)) {
+			err = -EEXIST;
+			goto out;
+		}
+		s->gpa = r->guest_phys_addr;
+		s->size = r->memory_size;
+		s->uaddr = r->userspace_addr;
+		s->flags = r->flags;
+		s->id = r->slot;
+	} else {
+		/* Move: only the guest physical address may change. */
+		if (r->memory_size != s->size || r->userspace_addr != s->uaddr ||
+		    r->flags != s->flags) {
+			err = -EINVAL;
+			goto out;
+		}
+		if (r->guest_phys_addr == s->gpa)
+			goto out;
+		if (khv_slot_overlaps(vm, r->slot, r->guest_phys_addr, r->memory_size)) {
+			err = -EEXIST;
+			goto out;
+		}
+		khv_mmu_zap_range(vm, s->gpa, s->size);
+		s->gpa = r->guest_phys_addr;
+	}
+out:
+	up_write(&vm->slots_lock);
+	return err;
+}
+
+/* Copy between guest physical memory (RAM slots only) and a kernel buffer. */
+static int khv_access_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len, bool write)
+{
+	int err = 0;
+
+	down_read(&vm->slots_lock);
+	while (len) {
+		const struct khv_memslot *s = khv_find_slot(vm, gpa);
+		size_t chunk = min_t(u64, len, PAGE_SIZE - offset_in_page(gpa));
+		void __user *hva;
+
+		if (!s || (write && (s->flags & KHV_MEM_READONLY))) {
+			err = -EFAULT;
+			break;
+		}
+		chunk = min_t(u64, chunk, s->gpa + s->size - gpa);
+		hva = (void __user *)(unsigned long)(s->uaddr + (gpa - s->gpa));
+		if (write ? copy_to_user(hva, buf, chunk) : copy_from_user(buf, hva, chunk)) {
+			err = -EFAULT;
+			break;
+		}
+		gpa += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	up_read(&vm->slots_lock);
+	return err;
+}
+
+int khv_read_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len)
+{
+	return khv_access_guest(vm, gpa, buf, len, false);
+}
+
+int khv_write_guest(struct khv_vm *vm, u64 gpa, const void *buf, size_t len)
+{
+	return khv_access_guest(vm, gpa, (void *)buf, len, true);
+}

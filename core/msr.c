@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest MSRs that are not in the backend's control block.
+ *
+ * Policy: an MSR is either passed through by the backend (only those the
+ * hardware switches itself), emulated here or by the backend, or refused
+ * (#GP for the guest, a short count for KHV_GET/SET_MSRS).  Nothing reaches
+ * a host MSR by accident.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+
+#include "khv.h"
+#include "internal.h"
+
+int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	int r = khv_ops->get_msr(vcpu, index, data);
+
+	if (r <= 0)
+		return r;
+	switch (index) {
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	case MSR_TSC_AUX:
+		*data = vcpu->tsc_aux;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		/* Linux reads it to report microcode; there is none to report. */
+		*data = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	int r = khv_ops->set_msr(vcpu, index, data, host);
+
+	if (r <= 0)
+		return r;
+	switch (index) {
+	case MSR_IA32_APICBASE:
+		if (khv_check_apic_base(data))
+			return -EINVAL;
+		vcpu->apic_base = data;
+		return 0;
+	case MSR_TSC_AUX:
+		if (data >> 32)
+			return -EINVAL;
+		vcpu->tsc_aux = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		/* Only fast strings is a guest-settable bit khv models. */
+		if (!host && (data & ~1ULL) != (vcpu->misc_enable & ~1ULL))
+			return -EINVAL;
+		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		/* Writing 0 before CPUID is how Intel guests ask for the revision. */
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool set)
+{
+	struct khv_msr_entry *ents;
+	struct khv_msrs hdr;
+	u32 i;
+	long r;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	if (hdr.nmsrs > KHV_MAX_MSR_ENTRIES)
+		return -E2BIG;
+	ents = memdup_user(argp->entries, hdr.nmsrs * sizeof(*ents));
+	if (IS_ERR(ents))
+		return PTR_ERR(ents);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (ents[i].reserved) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (set ? khv_set_msr(vcpu, ents[i].index, ents[i].data, true)
+			: khv_get_msr(vcpu, ents[i].index, &ents[i].data, true))
+			break;
+	}
+	r = i;
+	if (!set && copy_to_user(argp->entries, ents, i * sizeof(*ents)))
+		r = -EFAULT;
+out:
+	kfree(ents);
+	return r;
+}

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU lifecycle, the vCPU fd and the run loop.
+ *
+ * Every vCPU ioctl holds vcpu->mutex and has the vCPU "loaded": a preempt
+ * notifier puts the backend state back on whatever CPU the thread is
+ * scheduled on (VMX needs its VMCS current there; SVM refreshes its ASID).
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <asm/fpu/api.h>
+
+#include "khv.h"
+#include "internal.h"
+#include "emulate.h"
+
+static struct preempt_ops khv_preempt_ops;
+
+static struct khv_vcpu *preempt_notifier_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct khv_vcpu, preempt_notifier);
+}
+
+static void khv_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct khv_vcpu *vcpu = preempt_notifier_to_vcpu(pn);
+
+	WRITE_ONCE(vcpu->cpu, cpu);
+	khv_ops->vcpu_load(vcpu, cpu);
+}
+
+static void khv_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	khv_ops->vcpu_put(preempt_notifier_to_vcpu(pn));
+}
+
+static void khv_vcpu_load(struct khv_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->preempt_notifier);
+	WRITE_ONCE(vcpu->cpu, cpu);
+	khv_ops->vcpu_load(vcpu, cpu);
+	put_cpu();
+}
+
+static void khv_vcpu_put(struct khv_vcpu *vcpu)
+{
+	preempt_disable();
+	khv_ops->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->preempt_notifier);
+	preempt_enable();
+}
+
+static void khv_kick_noop(void *info)
+{
+}
+
+/*
+ * Make every vCPU consume @req before it next runs guest code, and wait until
+ * none is still running guest code that started before the request.
+ *
+ * Pairs with the entry path: a vCPU sets IN_GUEST_MODE, then (full barrier)
+ * tests requests with interrupts off.  Either it sees the bit, or we see
+ * IN_GUEST_MODE and the IPI forces an exit; waiting for the IPI handler
+ * means that exit has happened.
+ */
+void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_VCPUS; i++) {
+		struct khv_vcpu *vcpu = smp_load_acquire(&vm->vcpus[i]);
+
+		if (!vcpu)
+			continue;
+		set_bit(req, &vcpu->requests);
+		smp_mb__after_atomic();
+		if (atomic_read(&vcpu->mode) == KHV_IN_GUEST_MODE)
+			smp_call_function_single(READ_ONCE(vcpu->cpu), khv_kick_noop, NULL, 1);
+	}
+}
+
+/* The run loop. Returns 0 with vcpu->run filled, or a negative errno. */
+static int khv_vcpu_run(struct khv_vcpu *vcpu)
+{
+	struct khv_run *run = vcpu->run;
+	int r;
+
+	if (memchr_inv(run->pad0, 0, sizeof(run->pad0)))
+		return -EINVAL;
+
+	r = khv_complete_userspace_exit(vcpu);
+	if (r <= 0)
+		goto out;
+
+	if (READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = KHV_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KHV_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+
+		preempt_disable();
+		local_irq_disable();
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
+		atomic_set(&vcpu->mode, KHV_IN_GUEST_MODE);
+		smp_mb__after_atomic();
+		if (need_resched() || signal_pending(current)) {
+			atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
+			local_irq_enable();
+			preempt_enable();
+			continue;
+		}
+		khv_ops->run(vcpu);
+		atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+
+		r = khv_ops->handle_exit(vcpu);
+		if (r <= 0)
+			break;
+	}
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+out:
+	if (r == 0 || r == -EINTR) {
+		if (run->exit_reason < KHV_EXIT_MAX)
+			vcpu->user_exits[run->exit_reason]++;
+	}
+	return r;
+}
+
+/* struct khv_regs order differs from the ModRM order of vcpu->regs[]. */
+static const u8 khv_regs_order[] = {
+	KHV_REG_RAX, KHV_REG_RBX, KHV_REG_RCX, KHV_REG_RDX,
+	KHV_REG_RSI, KHV_REG_RDI, KHV_REG_RSP, KHV_REG_RBP,
+	KHV_REG_R8, KHV_REG_R9, KHV_REG_R10, KHV_REG_R11,
+	KHV_REG_R12, KHV_REG_R13, KHV_REG_R14, KHV_REG_R15,
+	KHV_REG_RIP,
+};
+
+static void khv_get_regs(struct khv_vcpu *vcpu, struct khv_regs *regs)
+{
+	u64 *out = (u64 *)regs;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(khv_regs_order); i++)
+		out[i] = vcpu->regs[khv_regs_order[i]];
+	regs->rflags = vcpu->rflags;
+}
+
+/* RFLAGS bits a guest may hold: CF..ID, bit 1 always set. */
+#define KHV_RFLAGS_VALID	0x3f7fd7ULL
+#define KHV_RFLAGS_FIXED	0x2ULL
+
+static int khv_set_regs(struct khv_vcpu *vcpu, const struct khv_regs *regs)
+{
+	const u64 *in = (const u64 *)regs;
+	int i;
+
+	if ((regs->rflags & ~KHV_RFLAGS_VALID) || !(regs->rflags & KHV_RFLAGS_FIXED))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(khv_regs_order); i++)
+		vcpu->regs[khv_regs_order[i]] = in[i];
+	vcpu->rflags = regs->rflags;
+	/* State set by hand replaces whatever an exit was waiting to finish. */
+	vcpu->completion = KHV_COMPLETE_NONE;
+	return 0;
+}
+
+static bool khv_segment_reserved_ok(const struct khv_segment *s)
+{
+	return !s->pad && s->present <= 1 && s->dpl <= 3 && s->db <= 1 && s->s <= 1 &&
+	       s->l <= 1 && s->g <= 1 && s->avl <= 1 && s->unusable <= 1 && s->type <= 15;
+}
+
+/* APIC base: BSP (8), x2APIC (10, not offered), enable (11), base 12..51. */
+#define KHV_APIC_BASE_VALID	(GENMASK_ULL(51, 12) | BIT_ULL(11) | BIT_ULL(8))
+
+int khv_check_apic_base(u64 v)
+{
+	return (v & ~KHV_APIC_BASE_VALID) ? -EINVAL : 0;
+}
+
+static int khv_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *s)
+{
+	const struct khv_segment *segs[] = {
+		&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt,
+	};
+	int i, err;
+
+	if (memchr_inv(s->reserved, 0, sizeof(s->reserved)) ||
+	    memchr_inv(s->gdt.pad, 0, sizeof(s->gdt.pad)) ||
+	    memchr_inv(s->idt.pad, 0, sizeof(s->idt.pad)))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(segs); i++)
+		if (!khv_segment_reserved_ok(segs[i]))
+			return -EINVAL;
+	if (khv_check_apic_base(s->apic_base) || s->cr8 > 15)
+		return -EINVAL;
+	err = khv_ops->set_sregs(vcpu, s);
+	if (err)
+		return err;
+	vcpu->apic_base = s->apic_base;
+	vcpu->completion = KHV_COMPLETE_NONE;
+	return 0;
+}
+
+static bool khv_exception_has_error_code(u8 vector)
+{
+	switch (vector) {
+	case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 21:
+	case 29: case 30:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Vectors that are architecturally defined exceptions (not NMI, not reserved). */
+static bool khv_exception_vector_valid(u8 vector)
+{
+	if (vector >= 32 || vector == 2 || vector == 9 || vector == 15)
+		return false;
+	return vector <= 21 || vector == 28 || vector == 29 || vector == 30;
+}
+
+void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code)
+{
+	vcpu->exception.pending = true;
+	vcpu->exception.vector = vector;
+	vcpu->exception.has_error_code = has_error;
+	vcpu->exception.error_code = has_error ? error_code : 0;
+}
+
+static int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev)
+{
+	if (ev->pad || memchr_inv(ev->reserved, 0, sizeof(ev->reserved)) ||
+	    ev->has_error_code > 1 || (!ev->has_error_code && ev->error_code))
+		return -EINVAL;
+
+	switch (ev->type) {
+	case KHV_EVENT_EXCEPTION:
+		if (!khv_exception_vector_valid(ev->vector) ||
+		    !!ev->has_error_code != khv_exception_has_error_code(ev->vector))
+			return -EINVAL;
+		if (vcpu->exception.pending)
+			return -EBUSY;
+		khv_queue_exception(vcpu, ev->vector, ev->has_error_code, ev->error_code);
+		return 0;
+	case KHV_EVENT_EXTINT:
+		if (ev->vector < 16 || ev->has_error_code)
+			return -EINVAL;
+		if (vcpu->extint_pending)
+			return -EBUSY;
+		vcpu->extint_pending = true;
+		vcpu->extint_vector = ev->vector;
+		return 0;
+	case KHV_EVENT_NMI:
+		if (ev->vector || ev->has_error_code)
+			return -EINVAL;
+		if (vcpu->nmi_pending)
+			return -EBUSY;
+		vcpu->nmi_pending = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static long khv_xsave_ioctl(struct khv_vcpu *vcpu, struct khv_xsave __user *argp, bool set)
+{
+	struct khv_xsave *buf;
+	long err = 0;
+	u32 pkru = 0;
+
+	if (vcpu->guest_fpu.uabi_size > sizeof(*buf))
+		return -EOPNOTSUPP;
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (set) {
+		if (copy_from_user(buf, argp, sizeof(*buf)))
+			err = -EFAULT;
+		else
+			err = fpu_copy_uabi_to_guest_fpstate(&vcpu->guest_fpu, buf,
+							     khv_supported_xcr0(), &pkru);
+	} else {
+		fpu_copy_guest_fpstate_to_uabi(&vcpu->guest_fpu, buf, sizeof(*buf),
+					       khv_supported_xcr0(), 0);
+		if (copy_to_user(argp, buf, sizeof(*buf)))
+			err = -EFAULT;
+	}
+	kfree(buf);
+	return err;
+}
+
+static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void __user *argp)
+{
+	switch (cmd) {
+	case KHV_RUN:
+		return khv_vcpu_run(vcpu);
+	case KHV_GET_REGS: {
+		struct khv_regs regs;
+
+		khv_get_regs(vcpu, &regs);
+		return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
+	}
+	case KHV_SET_REGS: {
+		struct khv_regs regs;
+
+		if (copy_from_user(&regs, argp, sizeof(regs)))
+			return -EFAULT;
+		return khv_set_regs(vcpu, &regs);
+	}
+	case KHV_GET_SREGS: {
+		struct khv_sregs sregs;
+
+		memset(&sregs, 0, sizeof(sregs));
+		khv_ops->get_sregs(vcpu, &sregs);
+		sregs.apic_base = vcpu->apic_base;
+		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
+	}
+	case KHV_SET_SREGS: {
+		struct khv_sregs sregs;
+
+		if (copy_from_user(&sregs, argp, sizeof(sregs)))
+			return -EFAULT;
+		return khv_set_sregs(vcpu, &sregs);
+	}
+	case KHV_INJECT_EVENT: {
+		struct khv_event ev;
+
+		if (copy_from_user(&ev, argp, sizeof(ev)))
+			return -EFAULT;
+		return khv_inject_event(vcpu, &ev);
+	}
+	case KHV_GET_MSRS:
+		return khv_msrs_ioctl(vcpu, argp, false);
+	case KHV_SET_MSRS:
+		return khv_msrs_ioctl(vcpu, argp, true);
+	case KHV_SET_CPUID:
+		return khv_vcpu_set_cpuid(vcpu, argp);
+	case KHV_GET_CPUID:
+		return khv_vcpu_get_cpuid(vcpu, argp);
+	case KHV_GET_EXIT_STATS:
+		return khv_exit_stats_ioctl(vcpu, argp);
+	case KHV_GET_XSAVE:
+		return khv_xsave_ioctl(vcpu, argp, false);
+	case KHV_SET_XSAVE:
+		return khv_xsave_ioctl(vcpu, argp, true);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long khv_vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct khv_vcpu *vcpu = filp->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (_IOC_TYPE(cmd) != KHVIO)
+		return -ENOTTY;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	khv_vcpu_load(vcpu);
+	r = khv_vcpu_ioctl_locked(vcpu, cmd, (void __user *)arg);
+	khv_vcpu_put(vcpu);
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static int khv_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct khv_vcpu *vcpu = filp->private_data;
+
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > KHV_RUN_MMAP_SIZE)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, vcpu->run, 0);
+}
+
+static int khv_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct khv_vcpu *vcpu = filp->private_data;
+
+	khv_vm_put(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations khv_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= khv_vcpu_release,
+	.unlocked_ioctl	= khv_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= khv_vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+/* Only from VM destruction: no fd refers to the vCPU any more. */
+void khv_vcpu_free(struct khv_vcpu *vcpu)
+{
+	khv_ops->vcpu_destroy(vcpu);
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+	kfree(vcpu->cpuid);
+	vfree(vcpu->run);
+	kfree(vcpu);
+}
+
+/* The CPUID signature (family/model/stepping) a reset CPU leaves in EDX. */
+static u64 khv_reset_rdx(struct khv_vcpu *vcpu)
+{
+	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, 1, 0);
+
+	return e ? e->eax : 0x600;
+}
+
+static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
+{
+	int err;
+
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	preempt_notifier_init(&vcpu->preempt_notifier, &khv_preempt_ops);
+	atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
+
+	vcpu->run = vmalloc_user(KHV_RUN_MMAP_SIZE);
+	if (!vcpu->run)
+		return -ENOMEM;
+	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu)) {
+		err = -ENOMEM;
+		goto err_run;
+	}
+	err = khv_vcpu_cpuid_default(vcpu);
+	if (err)
+		goto err_fpu;
+
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	vcpu->apic_base = 0xfee00000ULL | BIT_ULL(11) | (id == 0 ? BIT_ULL(8) : 0);
+	vcpu->misc_enable = 1;	/* fast strings */
+	vcpu->rflags = KHV_RFLAGS_FIXED;
+	err = khv_ops->vcpu_init(vcpu);
+	if (err)
+		goto err_cpuid;
+	vcpu->regs[KHV_REG_RDX] = khv_reset_rdx(vcpu);
+	return 0;
+
+err_cpuid:
+	kfree(vcpu->cpuid);
+err_fpu:
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+err_run:
+	vfree(vcpu->run);
+	return err;
+}
+
+int khv_vcpu_create(struct khv_vm *vm, unsigned long id)
+{
+	struct khv_vcpu *vcpu;
+	struct file *file;
+	int err, fd;
+
+	if (id >= KHV_MAX_VCPUS)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	if (vm->vcpus[id]) {
+		err = -EEXIST;
+		goto out_unlock;
+	}
+	vcpu = kzalloc(khv_ops->vcpu_size, GFP_KERNEL_ACCOUNT);
+	if (!vcpu) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	err = khv_vcpu_setup(vm, vcpu, id);
+	if (err)
+		goto out_free;
+
+	fd = get_unused_fd_flags(O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = fd;
+		goto out_destroy;
+	}
+	file = anon_inode_getfile("khv-vcpu", &khv_vcpu_fops, vcpu, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		err = PTR_ERR(file);
+		goto out_destroy;
+	}
+	/*
+	 * Publish before the fd exists, so that no vCPU can ever run without
+	 * being visible to khv_kick_all_and_wait(); fd_install cannot fail.
+	 */
+	refcount_inc(&vm->users);
+	smp_store_release(&vm->vcpus[id], vcpu);
+	atomic_inc(&vm->nr_vcpus);
+	mutex_unlock(&vm->lock);
+	fd_install(fd, file);
+	return fd;
+
+out_destroy:
+	khv_ops->vcpu_destroy(vcpu);
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+	kfree(vcpu->cpuid);
+	vfree(vcpu->run);
+out_free:
+	kfree(vcpu);
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return err;
+}
+
+void khv_vcpu_module_init(void)
+{
+	khv_preempt_ops.sched_in = khv_sched_in;
+	khv_preempt_ops.sched_out = khv_sched_out;
+	preempt_notifier_inc();
+}
+
+void khv_vcpu_module_exit(void)
+{
+	preempt_notifier_dec();
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM lifecycle and the VM fd.
+ *
+ * A VM is freed when its last user goes: the VM fd holds one reference and
+ * every vCPU fd holds one.  vCPUs therefore live exactly as long as the VM,
+ * which keeps vm->vcpus[] stable for khv_kick_all_and_wait().
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "khv.h"
+#include "internal.h"
+
+static void khv_vm_destroy(struct khv_vm *vm)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			khv_vcpu_free(vm->vcpus[i]);
+	khv_ops->vm_destroy(vm);
+	/* No vCPU can run now: unpin everything and free the tables. */
+	khv_mmu_destroy(&vm->mmu);
+	mmdrop(vm->mm);
+	kfree(vm);
+}
+
+void khv_vm_put(struct khv_vm *vm)
+{
+	if (refcount_dec_and_test(&vm->users))
+		khv_vm_destroy(vm);
+}
+
+static int khv_vm_release(struct inode *inode, struct file *filp)
+{
+	khv_vm_put(filp->private_data);
+	return 0;
+}
+
+static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct khv_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+
+	/* Guest memory is the creator's address space: no other mm may drive it. */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (cmd) {
+	case KHV_CREATE_VCPU:
+		return khv_vcpu_create(vm, arg);
+	case KHV_SET_USER_MEMORY_REGION: {
+		struct khv_userspace_memory_region r;
+
+		if (copy_from_user(&r, argp, sizeof(r)))
+			return -EFAULT;
+		return khv_set_memory_region(vm, &r);
+	}
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations khv_vm_fops = {
+	.owner		= THIS_MODULE,
+	.release	= khv_vm_release,
+	.unlocked_ioctl	= khv_vm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+int khv_vm_create(void)
+{
+	struct khv_vm *vm;
+	int err, fd;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	mutex_init(&vm->lock);
+	init_rwsem(&vm->slots_lock);
+	refcount_set(&vm->users, 1);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	err = khv_mmu_init(&vm->mmu, khv_ops->mmu_format, khv_ops->mmu_levels());
+	if (err)
+		goto err_free;
+	err = khv_ops->vm_init(vm);
+	if (err)
+		goto err_mmu;
+	fd = anon_inode_getfd("khv-vm", &khv_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = fd;
+		goto err_backend;
+	}
+	return fd;
+
+err_backend:
+	khv_ops->vm_destroy(vm);
+err_mmu:
+	khv_mmu_destroy(&vm->mmu);
+err_free:
+	mmdrop(vm->mm);
+	kfree(vm);
+	return err;
+}
