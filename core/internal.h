@@ -35,6 +35,7 @@ long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool se
 int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
 
 /* stats.c */
+const char *khv_exit_name(u32 hw_code);
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp);
 
 #endif /* KHV_CORE_INTERNAL_H */

@@ -26,6 +26,17 @@ static const char *const khv_user_exit_names[KHV_EXIT_MAX] = {
 	[KHV_EXIT_IRQ_WINDOW_OPEN]	= "user_irq_window_open",
 };
 
+/* The name of a hardware exit code, for tracing. */
+const char *khv_exit_name(u32 hw_code)
+{
+	const char *name;
+	u32 code;
+
+	if (!khv_ops->exit_stat_info(khv_ops->exit_stat_index(hw_code), &code, &name))
+		return "unknown";
+	return name;
+}
+
 static u32 khv_fill_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out, u32 max)
 {
 	u32 n = 0, i;

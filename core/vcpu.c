@@ -21,6 +21,9 @@
 #include "internal.h"
 #include "emulate.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static struct preempt_ops khv_preempt_ops;
 
 static struct khv_vcpu *preempt_notifier_to_vcpu(struct preempt_notifier *pn)
@@ -134,11 +137,13 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		preempt_enable();
 
 		r = khv_ops->handle_exit(vcpu);
+		trace_khv_exit(vcpu->id, run->hw_exit_reason, vcpu->regs[KHV_REG_RIP]);
 		if (r <= 0)
 			break;
 	}
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 out:
+	trace_khv_userspace_exit(vcpu->id, run->exit_reason, r);
 	if (r == 0 || r == -EINTR) {
 		if (run->exit_reason < KHV_EXIT_MAX)
 			vcpu->user_exits[run->exit_reason]++;
