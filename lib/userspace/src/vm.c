@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The VM fd (memory slots) and guest RAM allocation. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Slots are in 4 KiB units (uapi: "Addresses and sizes are 4 KiB aligned"). */
+#define LIBKHV_SLOT_ALIGN 4096ull
+
+KHV_EXPORT int khv_vm_create(struct khv_sys *sys, struct khv_vm *vm)
+{
+	int ret;
+
+	if (!vm)
+		return -EINVAL;
+	vm->fd = -1;
+	vm->sys = NULL;
+
+	ret = LIBKHV_CHECK_SYS(sys);
+	if (ret)
+		return ret;
+	ret = libkhv_ioctl_val(sys->fd, KHV_CREATE_VM, 0);
+	if (ret < 0)
+		return ret;
+	vm->fd = ret;
+	vm->sys = sys;
+	return 0;
+}
+
+KHV_EXPORT void khv_vm_destroy(struct khv_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+	vm->sys = NULL;
+}
+
+KHV_EXPORT int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flags,
+				 uint64_t gpa, uint64_t size, void *hva)
+{
+	struct khv_userspace_memory_region r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (slot >= KHV_MAX_MEMSLOTS || (flags & ~KHV_MEM_FLAGS_ALL))
+		return -EINVAL;
+	/* Deleting (size 0) needs only the slot number. */
+	if (size) {
+		if (!hva || gpa + size < gpa)
+			return -EINVAL;
+		if ((gpa | size | r.userspace_addr) & (LIBKHV_SLOT_ALIGN - 1))
+			return -EINVAL;
+	}
+	return libkhv_ioctl_ptr(vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
+}
+
+static size_t libkhv_page_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (size > SIZE_MAX - (page - 1))
+		return 0;
+	return (size + page - 1) & ~(page - 1);
+}
+
+KHV_EXPORT void *khv_guest_mem_alloc(size_t size)
+{
+	void *mem;
+
+	size = libkhv_page_round(size);
+	if (!size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* Anonymous private memory is zero filled and page aligned. */
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+KHV_EXPORT void khv_guest_mem_free(void *mem, size_t size)
+{
+	size = libkhv_page_round(size);
+	if (mem && size)
+		munmap(mem, size);
+}
