@@ -8,10 +8,20 @@
  * unpinned only after every vCPU has flushed the translations that could
  * still reach it (khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH)).
  *
- * Locking: khv_mmu.lock (a mutex: table pages are allocated under it with
- * GFP_KERNEL_ACCOUNT) protects the tables and the counters.  Callers of
- * khv_mmu_fault() hold vm->slots_lock for read; callers of
- * khv_mmu_zap_range() hold it for write.
+ * Locking (order: vm->slots_lock, then khv_mmu.lock or mm->mmap_lock):
+ *  - khv_mmu.lock (a mutex: table pages are allocated under it with
+ *    GFP_KERNEL_ACCOUNT) protects the tables and the counters.  It is never
+ *    held across pinning (which may take mmap_lock) nor across the flush.
+ *  - khv_mmu_fault() takes vm->slots_lock for read itself, for the whole
+ *    fault, so a slot cannot disappear between lookup and leaf install.  The
+ *    caller must NOT hold slots_lock (nor the mmu lock).
+ *  - khv_mmu_zap_range() is called with vm->slots_lock held (for write when
+ *    a slot is deleted or moved, so that no fault can re-map the old range);
+ *    it takes khv_mmu.lock itself and calls khv_kick_all_and_wait(), so the
+ *    caller must not hold any lock a vCPU needs to leave guest mode.
+ *  - khv_mmu_init()/khv_mmu_destroy(): no vCPU runs, no other caller.
+ * mm->mmap_lock may be taken under slots_lock (pinning), never the reverse:
+ * nothing called with mmap_lock held may take slots_lock.
  */
 #ifndef KHV_MMU_MMU_H
 #define KHV_MMU_MMU_H
@@ -40,6 +50,14 @@ struct khv_mmu_format {
 };
 
 extern const struct khv_mmu_format khv_npt_format;
+/* Depth of the NPT tables: the host's paging depth (5 with CR4.LA57). */
+int khv_npt_levels(void);
+
+/*
+ * Guest physical addresses a @levels-deep table can map: [0, 1 << bits).
+ * Core should refuse slots that end above it; a fault there is -EFAULT.
+ */
+#define KHV_MMU_GPA_BITS(levels)	(12 + 9 * (levels))
 
 struct khv_mmu {
 	struct mutex lock;
@@ -65,13 +83,17 @@ void khv_mmu_destroy(struct khv_mmu *mmu);
  * Looks up the slot, pins the backing page (a 2 MiB run when the slot, the
  * alignment and the backing folio allow) and installs the leaf.  An access
  * outside every slot, or a write to a read-only slot, is KHV_MMU_MMIO.
- * -EFAULT when the slot's userspace memory cannot be pinned.
+ * -EFAULT when the slot's userspace memory cannot be pinned (or the slot lies
+ * beyond KHV_MMU_GPA_BITS), -ENOMEM, -EINTR on a fatal signal.  Takes
+ * vm->slots_lock for read: see the locking rules above.
  */
 int khv_mmu_fault(struct khv_vm *vm, u64 gpa, unsigned int access);
 
 /*
  * Remove every mapping in [gpa, gpa + size), flush all vCPUs' translations
- * (khv_kick_all_and_wait) and only then unpin the pages.
+ * (khv_kick_all_and_wait) and only then unpin the pages and free the table
+ * pages that became unreachable.  A 2 MiB leaf that straddles the range is
+ * removed whole.  Caller holds vm->slots_lock (write for slot changes).
  */
 void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size);
 

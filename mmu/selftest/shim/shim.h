@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Just enough of the kernel API for mmu/mmu.c and mmu/npt.c to build and
+ * run in userspace, over a simulated physical memory, a simulated user
+ * address space and pin counts.  shim.c implements it and checks the rules
+ * the real kernel would not report (unpin before flush, leaks, locking).
+ */
+#ifndef KHV_MMU_SHIM_H
+#define KHV_MMU_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef u64 phys_addr_t;
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PAGE_MASK	(~(PAGE_SIZE - 1))
+#define SZ_2M		0x00200000
+#define U64_MAX		UINT64_MAX
+
+#define BIT_ULL(n)		(1ULL << (n))
+#define GENMASK_ULL(h, l)	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
+#define PHYS_PFN(x)		((unsigned long)((x) >> PAGE_SHIFT))
+#define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
+
+/* Same strictness as the kernel's min(): both sides of one type. */
+#define min(a, b) ({					\
+	__typeof__(a) _a = (a);				\
+	__typeof__(b) _b = (b);				\
+	(void)(&_a == &_b);				\
+	_a < _b ? _a : _b; })
+
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* Orders the zeroing of a table before its link, as in the kernel. */
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+
+#define EFAULT		14
+#define ENOMEM		12
+#define EINVAL		22
+#define EINTR		4
+#define EIO		5
+#define ERESTARTSYS	512
+
+int shim_warn(int cond, const char *what, const char *file, int line);
+#define WARN_ON_ONCE(c)	shim_warn(!!(c), #c, __FILE__, __LINE__)
+
+/*
+ * Locks: single-threaded, but held/not-held is checked.  @held first in
+ * both, for lockdep_assert_held().
+ */
+struct mutex {
+	int held;
+};
+
+struct rw_semaphore {
+	int held;		/* readers + writer */
+	int readers;
+	int writer;
+};
+
+void mutex_init(struct mutex *m);
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+void mutex_destroy(struct mutex *m);
+void down_read(struct rw_semaphore *s);
+void up_read(struct rw_semaphore *s);
+void shim_assert_held(const int *held, const char *file, int line);
+#define lockdep_assert_held(l)	shim_assert_held(&(l)->held, __FILE__, __LINE__)
+
+struct mm_struct {
+	int unused;
+};
+
+struct task_struct {
+	struct mm_struct *mm;
+};
+
+extern struct task_struct *current;
+
+/*
+ * Physical memory: SHIM_NR_PAGES page frames; shim_ram is their contents
+ * (only table pages are ever read or written through it).
+ */
+#define SHIM_NR_PAGES	16384
+
+struct page {
+	unsigned long head;	/* pfn of the folio head */
+	unsigned int order;	/* folio order, on the head */
+	int pincount;		/* on the head */
+	bool dirty;		/* on the head */
+	bool is_table;		/* allocated by alloc_page() */
+	bool maybe_cached;	/* a vCPU may hold a translation through it */
+};
+
+struct folio {
+	struct page page;
+};
+
+extern struct page shim_mem_map[SHIM_NR_PAGES];
+extern unsigned char *shim_ram;
+
+#define page_folio(p)		((struct folio *)&shim_mem_map[(p)->head])
+#define folio_page(f, n)	(&(f)->page + (n))
+#define folio_page_idx(f, p)	((p) - &(f)->page)
+static inline unsigned int folio_order(struct folio *f)
+{
+	return f->page.order;
+}
+
+static inline long folio_nr_pages(struct folio *f)
+{
+	return 1L << f->page.order;
+}
+
+#define page_to_phys(p)	((phys_addr_t)((p) - shim_mem_map) << PAGE_SHIFT)
+#define pfn_to_page(pfn)	(&shim_mem_map[(pfn)])
+#define phys_to_virt(pa)	((void *)(shim_ram + (pa)))
+#define page_address(p)		((void *)(shim_ram + page_to_phys(p)))
+#define virt_to_page(va)	\
+	(&shim_mem_map[((unsigned char *)(va) - shim_ram) >> PAGE_SHIFT])
+
+#define GFP_KERNEL		0x1u
+#define GFP_KERNEL_ACCOUNT	0x3u
+#define __GFP_ZERO		0x100u
+#define __GFP_NOWARN		0x200u
+
+struct page *alloc_page(unsigned int gfp);
+void __free_page(struct page *page);
+void free_page(unsigned long addr);
+void *kmalloc(size_t size, unsigned int gfp);
+void kfree(const void *p);
+
+#define FOLL_WRITE	0x01u
+#define FOLL_LONGTERM	0x10000u
+
+int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages);
+int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages);
+void unpin_user_page(struct page *page);
+void unpin_user_pages(struct page **pages, unsigned long npages);
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty);
+
+extern bool shim_la57;
+#define pgtable_l5_enabled()	shim_la57
+
+#endif /* KHV_MMU_SHIM_H */

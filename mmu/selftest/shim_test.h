@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What mmu_test.c sees of the simulated kernel (shim.c). */
+#ifndef KHV_MMU_SHIM_TEST_H
+#define KHV_MMU_SHIM_TEST_H
+
+#include "shim.h"
+
+struct khv_vm;
+
+#define SHIM_USER_BASE	0x7f0000000000UL
+#define SHIM_USER_PAGES	(1UL << 19)		/* a 2 GiB window */
+
+struct shim_state {
+	int warnings;			/* WARN_ON_ONCE that fired */
+	unsigned long kicks;		/* khv_kick_all_and_wait() calls */
+	long tables_live;		/* table pages allocated, not freed */
+	long tables_accounted;		/* of those, GFP_KERNEL_ACCOUNT|__GFP_ZERO */
+	long kmalloc_live;
+	bool kmalloc_fail;		/* every kmalloc() fails */
+	long alloc_page_budget;		/* alloc_page() successes left, -1: no limit */
+	int pin_error;			/* pin_user_pages_fast() returns it */
+	bool fast_only_fail;		/* pin_user_pages_fast_only() pins nothing */
+	void (*pin_hook)(void);		/* run once inside pin_user_pages_fast() */
+	unsigned long pins, unpins, dirty_unpins, slow_pin_calls;
+	unsigned long faulted_in;	/* user pages populated by faults */
+};
+
+extern struct shim_state shim;
+
+void shim_reset(void);
+void shim_add_vma(unsigned long start, unsigned long len, bool writable, bool thp);
+long shim_alloc_folio(unsigned int order, unsigned long misalign);
+void shim_map(unsigned long hva, long pfn, bool writable);
+void shim_observe(struct khv_vm *vm);
+long shim_pinned_pages(void);
+struct page *shim_page_at(unsigned long hva);
+struct mm_struct *shim_current_mm(void);
+void shim_set_writer(struct rw_semaphore *s, bool on);
+
+#endif /* KHV_MMU_SHIM_TEST_H */
