@@ -1,14 +1,54 @@
 # SPDX-License-Identifier: GPL-2.0
 # khv top-level Makefile.  `make` builds khv.ko against KDIR (default: the
 # running kernel's build dir, else the newest Debian linux-headers installed).
+#
+# Test lanes (Documentation/khv/testing.rst):
+#   make check   lint, host unit tests, selftests in QEMU (5- and 4-level paging)
+#   make demo    tools/khv-hello in the QEMU guest
+#   make lint    checkpatch on the kernel sources
+#   make bench   scripts/bench.sh
+#   make deps    install the Debian packages the lanes need
+# Knobs, as make variables: ACCEL=kvm, TIMEOUT=<s per boot>,
+# TEST_TIMEOUT=<s per selftest>, TEST_KVER=<kernel to boot>.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module clean
+.PHONY: all module clean check demo lint bench deps libkhv selftests tools
 all: module
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
+# Userspace parts, each with its own Makefile; selftests and tools link
+# against libkhv, so it goes first.
+libkhv:
+	$(MAKE) -C lib/userspace
+
+selftests: libkhv
+	$(MAKE) -C selftests
+
+tools: libkhv
+	$(MAKE) -C tools
+
+check:
+	bash scripts/check.sh
+
+demo:
+	bash scripts/demo.sh
+
+lint:
+	bash scripts/lint.sh
+
+deps:
+	bash scripts/deps.sh
+
+bench:
+	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; \
+	else echo "bench: scripts/bench.sh does not exist yet" >&2; exit 1; fi
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	for d in lib/userspace selftests tools; do \
+		if [ -f $$d/Makefile ]; then $(MAKE) -C $$d clean || exit 1; fi; \
+	done
+	rm -rf build

@@ -1,0 +1,229 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Judge one guest boot from its serial log (markers: scripts/guest-init.sh).
+# usage: check-log.sh <lane> <serial log> <qemu exit status> <mode> <paging> [tests file]
+#   mode    check | demo | run
+#   paging  5 | 4 | any: the paging depth the guest kernel must be using
+# Prints result lines (and "# " diagnostics); appends results to $RESULTS.
+# Per-test outputs and the guest dmesg go to <serial log's dir>/<lane>/.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tap.sh"
+
+lane=$1 serial=$2 qrc=$3 mode=$4 paging=$5 tests_file=${6:-}
+dir=$(dirname "$serial")/$lane
+rm -rf "$dir"
+mkdir -p "$dir"
+log=$dir/console.txt
+tr -d '\r' <"$serial" >"$log" 2>/dev/null || : >"$log"
+
+# Kernel log lines that are not khv's fault and that the patterns below
+# would otherwise flag (the emulated CPU makes the kernel grumble).
+ALLOW_RE='RETBleed: WARNING|Spectre v2 mitigation leaves CPU vulnerable|WARNING: kernel not compiled with CPU_SRSO'
+BAD_RE='BUG:|WARNING:|Oops|soft lockup|hung task|blocked for more than|general protection|Call Trace|Kernel panic|kernel BUG|rcu: INFO|detected stall|UBSAN:|KASAN:|list_(add|del) corruption|refcount_t:|[Uu]nable to handle|invalid opcode|double fault'
+# Taint bits khv may set: 12 (O, out-of-tree) and 13 (E, unsigned).
+TAINT_OK=$(((1 << 12) | (1 << 13)))
+TAINT_LETTERS=PFSRMBUDAWCIOELKXT
+
+emit() { result "$1" "$lane: $2"; }
+diag() { sed 's/^/#   /'; }
+field() {	# field <marker> <key>: value of key=... on the marker's last line
+	grep -a "$1" "$log" | tail -n1 | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+# 1. Did the guest run to its end?
+done_ok=0
+grep -aq '^KHV-DONE' "$log" && done_ok=1
+if [ "$qrc" = 124 ]; then
+	emit 1 "QEMU timed out after ${TIMEOUT}s"
+elif [ "$done_ok" = 1 ]; then
+	emit 0 "guest ran to completion"
+else
+	emit 1 "guest stopped before the end (QEMU exit status $qrc)"
+fi
+if [ "$done_ok" = 0 ]; then
+	say "# last console lines:"
+	tail -n 30 "$log" | diag
+	[ -s "$serial.err" ] && { say "# QEMU stderr:"; diag <"$serial.err"; }
+fi
+
+# 2. Paging depth.
+if [ "$paging" != any ]; then
+	la57=$(field '^KHV-PAGING' la57_flag)
+	vbits=$(field '^KHV-PAGING' virt_bits)
+	vmalloc=$(field '^KHV-PAGING' vmalloc)
+	case $vmalloc in
+	0xffff*) by_vmalloc=4 ;;
+	0x*) by_vmalloc=5 ;;
+	*) by_vmalloc='?' ;;
+	esac
+	by_flag='?'
+	[ "$la57" = 1 ] && by_flag=5
+	[ "$la57" = 0 ] && by_flag=4
+	what="la57 flag=$la57, vmalloc at $vmalloc, $vbits-bit virtual addresses"
+	if [ "$by_flag" = "?" ] || [ "$by_vmalloc" = "?" ]; then
+		emit 1 "paging depth not reported"
+	elif [ "$by_flag" != "$by_vmalloc" ]; then
+		emit 1 "paging signals disagree ($what)"
+	elif [ "$by_flag" = "$paging" ]; then
+		emit 0 "$paging-level paging in use ($what)"
+	elif [ "$paging" = 5 ] && [ "$vbits" != 57 ] && [ "$ACCEL" != tcg ]; then
+		emit 0 "5-level paging # SKIP the CPU has no LA57 ($what)"
+	else
+		emit 1 "expected $paging-level paging, got $by_flag-level ($what)"
+	fi
+fi
+
+# 3. Module load and unload.
+insmod_rc=$(field '^KHV-INSMOD' rc)
+if [ "$insmod_rc" = 0 ]; then
+	emit 0 "insmod khv.ko"
+else
+	if [ -n "$insmod_rc" ]; then
+		emit 1 "insmod khv.ko (exit status $insmod_rc)"
+	else
+		emit 1 "insmod khv.ko (no report)"
+	fi
+	grep -a '^KHV-INSMOD-MSG' "$log" | sed 's/^KHV-INSMOD-MSG //' | diag
+fi
+if grep -aq '^KHV-RMMOD' "$log"; then
+	rmmod_rc=$(field '^KHV-RMMOD' rc)
+	if [ "$rmmod_rc" = 0 ]; then
+		emit 0 "rmmod khv"
+	else
+		emit 1 "rmmod khv (exit status $rmmod_rc)"
+	fi
+fi
+
+# 4. Programs run in the guest, one marker-framed section each.
+section() {	# section <marker> <name> <out file>; prints "<begun> <ended> <rc>"
+	# The guest prints an empty line before the END marker (in case the
+	# program's last line had no newline): hold one line back to drop it.
+	awk -v b="KHV-$1-BEGIN $2" -v e="KHV-$1-END $2 rc=" -v out="$3" '
+	state == 0 {
+		i = index($0, b)
+		if (i && substr($0, i + length(b)) == "")
+			state = 1
+		next
+	}
+	state == 1 {
+		i = index($0, e)
+		if (i) {
+			rc = substr($0, i + length(e))
+			sub(/[^0-9].*/, "", rc)
+			state = 2
+			if (have && held != "")
+				print held > out
+			if (i > 1)
+				print substr($0, 1, i - 1) > out
+			have = 0
+			exit
+		}
+		if (have)
+			print held > out
+		held = $0
+		have = 1
+	}
+	END {
+		if (have)
+			print held > out
+		print (state >= 1), (state == 2), (rc == "" ? "?" : rc)
+	}' "$log"
+}
+
+judge_program() {	# judge_program <marker> <name>
+	local out=$dir/${2//\//_}.out begun ended rc label=$lane/$2
+	: >"$out"
+	read -r begun ended rc < <(section "$1" "$2" "$out")
+	if [ "$insmod_rc" != 0 ]; then
+		result 1 "$label: not run (khv.ko did not load)"
+	elif [ "$begun" = 0 ]; then
+		result 1 "$label: not run"
+	elif [ "$ended" = 0 ]; then
+		result 1 "$label: did not finish"
+		diag <"$out"
+	else
+		local res
+		res=$(tap_results "$label" "$rc" "$out")
+		say "$res"
+		[ -n "$RESULTS" ] && say "$res" >>"$RESULTS"
+		if grep -q '^not ok' <<<"$res"; then
+			[ "$rc" = 143 ] || [ "$rc" = 137 ] &&
+				say "# $label: killed after ${TEST_TIMEOUT}s?"
+			diag <"$out"
+		fi
+	fi
+}
+
+case $mode in
+check)
+	ntests=0
+	if [ -n "$tests_file" ] && [ -s "$tests_file" ]; then
+		while read -r t; do
+			judge_program TEST "$t"
+			ntests=$((ntests + 1))
+		done <"$tests_file"
+	fi
+	if [ "$ntests" = 0 ] && [ "${ALLOW_NO_TESTS:-0}" != 1 ]; then
+		emit 1 "no selftests to run"
+	fi
+	;;
+demo)
+	judge_program DEMO khv-hello
+	out=$dir/khv-hello.out
+	say "---- khv-hello in the guest ----"
+	cat "$out"
+	say "--------------------------------"
+	if grep -aq 'hello from a khv guest' "$out"; then
+		emit 0 "khv-hello printed its hello line"
+	else
+		emit 1 "khv-hello printed no hello line"
+	fi
+	;;
+run)
+	judge_program RUN run
+	;;
+esac
+
+# 5. Kernel log: the guest's dmesg (when it got that far) and whatever
+# the console caught with a printk timestamp (an oops kills the guest
+# before the dmesg dump).
+awk '/^KHV-DMESG-BEGIN/ { on = 1; next } /^KHV-DMESG-END/ { on = 0 } on' "$log" >"$dir/dmesg.txt"
+bad=$({
+	grep -a -E '\[ *[0-9]+\.[0-9]+\]' "$log" | grep -v -x -F -f "$dir/dmesg.txt"
+	cat "$dir/dmesg.txt"
+} | grep -a -E "$BAD_RE" | grep -a -v -E "$ALLOW_RE")
+# The taint letters of any report header ("Tainted: G           OE").
+badtaint=$(grep -a -o 'Tainted: [A-Z ]* [0-9]' "$log" |
+	sed 's/^Tainted: //; s/ [0-9]$//' | tr -d ' GOE' | sort -u | tr -d '\n')
+if [ -z "$bad" ] && [ -z "$badtaint" ]; then
+	emit 0 "kernel log clean"
+else
+	emit 1 "kernel log has oops/BUG/WARNING/lockup lines${badtaint:+, taint flags $badtaint}"
+	head -n 20 <<<"$bad" | diag
+	# The first report in full, for context.
+	first=$(head -n1 <<<"$bad")
+	if [ -n "$first" ]; then
+		say "# first report:"
+		cat "$dir/dmesg.txt" "$log" | grep -a -F -x -m1 -A 40 -- "$first" |
+			sed '/---\[ end trace/q' | diag
+	fi
+fi
+
+# 6. Taint at the end, read from /proc/sys/kernel/tainted.
+taint=$(grep -a '^KHV-TAINTED ' "$log" | tail -n1 | awk '{ print $2 }')
+if [ -z "$taint" ]; then
+	emit 1 "taint not reported"
+else
+	extra=$((taint & ~TAINT_OK))
+	letters=
+	for ((i = 0; i < ${#TAINT_LETTERS}; i++)); do
+		((taint & (1 << i))) && letters+=${TAINT_LETTERS:i:1}
+	done
+	if [ "$extra" = 0 ]; then
+		emit 0 "taint $taint${letters:+ ($letters)} only out-of-tree/unsigned"
+	else
+		emit 1 "kernel tainted $taint ($letters): more than O/E"
+	fi
+fi
+exit 0

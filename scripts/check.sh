@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: the whole test lane.
+#   deps -> lint (checkpatch) beside the build (khv.ko for the test
+#   kernel, libkhv, selftests, tools) -> libkhv unit tests on the host ->
+#   initramfs -> two QEMU boots in parallel (5-level paging, and 4-level
+#   with no5lvl) -> verdict.
+# Every step adds "ok"/"not ok" lines to build/check/results.txt; the last
+# line printed is "check: N passed, M failed" and the exit status is 0 only
+# when M is 0.  Logs: build/check/ (see Documentation/khv/testing.rst).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tap.sh"
+
+OUT=$BUILD/check
+rm -rf "$OUT"
+mkdir -p "$OUT"
+RESULTS=$OUT/results.txt
+export RESULTS
+: >"$RESULTS"
+t0=$(date +%s)
+stamp() { say "== $* ($(($(date +%s) - t0))s)"; }
+
+run_logged() {	# run_logged <log> <command...>: quiet unless it fails
+	local log=$1 rc=0
+	shift
+	"$@" >"$log" 2>&1 || rc=$?
+	[ "$rc" = 0 ] || tail -n 40 "$log" | sed 's/^/#   /'
+	return "$rc"
+}
+
+summary() {	# the verdict, then exit: status 0 only without failures
+	local pass fail skip
+	pass=$(grep -c '^ok' "$RESULTS")
+	fail=$(grep -c '^not ok' "$RESULTS")
+	skip=$(grep -c '^ok .*# SKIP' "$RESULTS")
+	stamp "done, logs in $OUT"
+	if [ "$fail" -ne 0 ]; then
+		say "failures:"
+		grep '^not ok' "$RESULTS" | sed 's/^/  /'
+	fi
+	[ "$skip" -ne 0 ] && say "($skip of the passed were skipped)"
+	say "check: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
+
+stamp "deps"
+if ! bash "$KHV_ROOT/scripts/deps.sh"; then
+	result 1 "deps: could not install the packages the lane needs"
+	summary
+fi
+kver=$(test_kver)
+if [ -z "$kver" ]; then
+	result 1 "deps: no /boot/vmlinuz-*-amd64 (apt-get install linux-image-amd64)"
+	summary
+fi
+kdir=$(test_kdir "$kver")
+say "test kernel: $kver ($kdir), accel: $ACCEL"
+
+# Lint runs beside the build: it is mostly one xz stream (the first time)
+# and perl, while the build is mostly gcc.
+stamp "lint and build"
+bash "$KHV_ROOT/scripts/lint.sh" >"$OUT/lint.log" 2>&1 &
+lint_pid=$!
+
+# shellcheck disable=SC2317 # called through run_logged
+make_in_repo() { make -C "$KHV_ROOT" -j"$JOBS" "$@"; }
+module_ok=0
+if run_logged "$OUT/build-module.log" make_in_repo module KDIR="$kdir"; then
+	module_ok=1
+	result 0 "build: khv.ko for $kver"
+	warn=$(grep -a -i -E '(^|[^[:alnum:]_])warning:' "$OUT/build-module.log")
+	if [ -z "$warn" ]; then
+		result 0 "build: khv.ko without W=1 warnings"
+	else
+		result 1 "build: khv.ko without W=1 warnings"
+		printf '%s\n' "$warn" | sed 's/^/#   /'
+	fi
+	vermagic=$(modinfo -F vermagic "$KHV_ROOT/khv.ko" 2>/dev/null | awk '{ print $1 }')
+	if [ "$vermagic" != "$kver" ]; then
+		result 1 "build: khv.ko vermagic '$vermagic' is not $kver"
+		module_ok=0
+	fi
+else
+	result 1 "build: khv.ko for $kver"
+fi
+for part in libkhv selftests tools; do
+	run_logged "$OUT/build-$part.log" make_in_repo "$part"
+	result $? "build: $part"
+done
+
+lint_rc=0
+wait "$lint_pid" || lint_rc=$?
+result "$lint_rc" "lint: checkpatch on kernel sources"
+[ "$lint_rc" = 0 ] || tail -n 60 "$OUT/lint.log" | sed 's/^/#   /'
+
+stamp "libkhv unit tests (host)"
+rc=0
+make -C "$KHV_ROOT/lib/userspace" check >"$OUT/unit.log" 2>&1 || rc=$?
+res=$(tap_results "host/libkhv" "$rc" "$OUT/unit.log")
+say "$res" | tee -a "$RESULTS"
+grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit.log" | sed 's/^/#   /'
+
+# The selftests the guest must run, as the host sees them.
+selftest_list >"$OUT/tests.txt"
+say "selftests: $(wc -l <"$OUT/tests.txt") ($(tr '\n' ' ' <"$OUT/tests.txt"))"
+
+lanes=("5level:5:" "4level:4:no5lvl")
+if [ "$module_ok" = 1 ]; then
+	stamp "initramfs"
+	# A listed selftest that did not build is left out of the image; the
+	# verdict then reports it as not run.
+	built=$OUT/tests-built.txt
+	: >"$built"
+	while read -r t; do
+		if [ -n "$(selftest_path "$t")" ]; then
+			say "$t" >>"$built"
+		else
+			say "# selftest $t is listed but not built"
+		fi
+	done <"$OUT/tests.txt"
+	if ! run_logged "$OUT/initramfs.log" \
+		env TESTS_FILE="$built" bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$OUT/initramfs.cpio.gz"; then
+		result 1 "initramfs"
+		module_ok=0
+	fi
+fi
+
+if [ "$module_ok" = 1 ]; then
+	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each)"
+	pids=()
+	for l in "${lanes[@]}"; do
+		IFS=: read -r name _ args <<<"$l"
+		# shellcheck disable=SC2086 # $args: zero or more kernel arguments
+		bash "$KHV_ROOT/scripts/qemu-run.sh" "$OUT/initramfs.cpio.gz" \
+			"$OUT/$name.log" khvmode=check $args &
+		pids+=($!)
+	done
+	i=0
+	for l in "${lanes[@]}"; do
+		IFS=: read -r name depth args <<<"$l"
+		qrc=0
+		wait "${pids[$i]}" || qrc=$?
+		i=$((i + 1))
+		stamp "lane $name${args:+ ($args)}: QEMU exit status $qrc"
+		bash "$KHV_ROOT/scripts/check-log.sh" "$name" "$OUT/$name.log" "$qrc" \
+			check "$depth" "$OUT/tests.txt"
+	done
+else
+	for l in "${lanes[@]}"; do
+		result 1 "${l%%:*}: not booted (no khv.ko or initramfs)"
+	done
+fi
+
+summary

@@ -1,0 +1,107 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the khv test guest (busybox).  Everything the host needs is
+# printed on the serial console between KHV-* marker lines, which
+# scripts/check-log.sh parses.  The kernel command line picks the job:
+#   khvmode=check  load khv.ko, run every selftest (default)
+#   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
+#   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
+# /khv/config (written by mkinitramfs.sh) sets TESTS, TEST_TIMEOUT,
+# RUN_TIMEOUT, INSMOD_ARGS, RMMOD and LIBPATH.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+/bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /usr/sbin /sbin
+/bin/busybox --install -s
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+
+TESTS=
+TEST_TIMEOUT=60
+RUN_TIMEOUT=600
+INSMOD_ARGS=
+RMMOD=1
+LIBPATH=
+. /khv/config
+[ -n "$LIBPATH" ] && export LD_LIBRARY_PATH="$LIBPATH"
+export HOME=/tmp TMPDIR=/tmp
+
+mode=check
+# shellcheck disable=SC2013 # words, not lines
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	khvmode=*) mode=${arg#khvmode=} ;;
+	esac
+done
+
+# Only errors and worse go to the console while tests print TAP there; the
+# full kernel log is dumped at the end (an oops raises the level itself).
+dmesg -n 4
+
+echo "KHV-LANE mode=$mode kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
+
+# Paging depth, two independent signals: the kernel clears the la57 CPU
+# flag when it does not use 5-level paging, and vmalloc addresses start
+# with 0xffff only with 4-level paging (5-level puts vmalloc far lower).
+# kptr_restrict=1 shows root the real addresses instead of hashes.
+echo 1 >/proc/sys/kernel/kptr_restrict
+la57=0
+grep -qw la57 /proc/cpuinfo && la57=1
+vbits=$(sed -n 's/^address sizes.* \([0-9]*\) bits virtual.*/\1/p' /proc/cpuinfo | head -n1)
+vmalloc=$(sed -n '1s/-.*//p' /proc/vmallocinfo)
+echo "KHV-PAGING la57_flag=$la57 virt_bits=$vbits vmalloc=$vmalloc"
+echo "KHV-TAINTED-BOOT $(cat /proc/sys/kernel/tainted)"
+
+# shellcheck disable=SC2086 # INSMOD_ARGS: zero or more parameters
+insmod /khv/khv.ko $INSMOD_ARGS >/tmp/insmod.out 2>&1
+loaded=$?
+sed 's/^/KHV-INSMOD-MSG /' /tmp/insmod.out
+echo "KHV-INSMOD rc=$loaded"
+
+run_one() {	# run_one <marker> <name> <seconds> <command...>
+	marker=$1 name=$2 limit=$3
+	shift 3
+	echo "KHV-$marker-BEGIN $name"
+	timeout -k 5 "$limit" "$@" </dev/null 2>&1
+	rc=$?
+	echo ""
+	echo "KHV-$marker-END $name rc=$rc"
+}
+
+if [ "$loaded" = 0 ]; then
+	case $mode in
+	check)
+		cd /khv/selftests || echo "KHV-ERROR no /khv/selftests"
+		for t in $TESTS; do
+			run_one TEST "$t" "$TEST_TIMEOUT" "./$t"
+		done
+		cd /
+		;;
+	demo)
+		run_one DEMO khv-hello "$TEST_TIMEOUT" /khv/tools/khv-hello
+		;;
+	run)
+		run_one RUN run "$RUN_TIMEOUT" /khv/run
+		;;
+	esac
+	if [ "$RMMOD" = 1 ]; then
+		rmmod khv
+		echo "KHV-RMMOD rc=$?"
+	fi
+fi
+
+echo "KHV-TAINTED $(cat /proc/sys/kernel/tainted)"
+echo "KHV-DMESG-BEGIN"
+dmesg
+echo "KHV-DMESG-END"
+echo "KHV-DONE"
+sync
+sleep 1
+poweroff -f

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the test guest's initramfs:
+#   /init               scripts/guest-init.sh
+#   /bin/busybox        busybox-static (applets installed by /init)
+#   /khv/khv.ko         the module ($KHV_KO, default <repo>/khv.ko)
+#   /khv/selftests/...  the selftests ($TESTS_FILE, else selftest_list in lib.sh)
+#   /khv/tools/...      ELF executables in tools/ and tools/build/
+#   /khv/config         settings read by /init
+#   + every shared library and the dynamic loader the binaries need (ldd),
+#     at their host paths, so dynamic and sanitizer builds run as they do
+#     on the host; + the contents of $INITRAMFS_EXTRA if set.
+#
+# usage: mkinitramfs.sh <out.cpio.gz> [--no-selftests] [--no-tools]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=${1:?usage: mkinitramfs.sh <out.cpio.gz> [--no-selftests] [--no-tools]}
+shift
+with_tests=1 with_tools=1
+for a in "$@"; do
+	case $a in
+	--no-selftests) with_tests=0 ;;
+	--no-tools) with_tools=0 ;;
+	*) die "unknown option $a" ;;
+	esac
+done
+
+KHV_KO=${KHV_KO:-$KHV_ROOT/khv.ko}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+[ -f "$KHV_KO" ] || die "$KHV_KO not built"
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
+
+root=${out%.cpio.gz}.root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,khv/selftests,khv/tools}
+cp "$BUSYBOX" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+install -m 0755 "$KHV_ROOT/scripts/guest-init.sh" "$root/init"
+cp "$KHV_KO" "$root/khv/khv.ko"
+
+is_elf() { [ "$(head -c4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
+
+bins=()
+tests=()
+if [ "$with_tests" = 1 ]; then
+	while read -r t; do
+		src=$(selftest_path "$t")
+		if [ -z "$src" ]; then
+			say "initramfs: selftest $t is listed but not built, left out" >&2
+			continue
+		fi
+		mkdir -p "$(dirname "$root/khv/selftests/$t")"
+		cp "$src" "$root/khv/selftests/$t"
+		tests+=("$t")
+		is_elf "$src" && bins+=("$src")
+	done < <(if [ -n "${TESTS_FILE:-}" ]; then cat "$TESTS_FILE"; else selftest_list; fi)
+fi
+
+if [ "$with_tools" = 1 ]; then
+	for f in "$KHV_ROOT"/tools/* "$KHV_ROOT"/tools/build/*; do
+		[ -f "$f" ] && [ -x "$f" ] && is_elf "$f" || continue
+		case $f in *.so | *.so.*) continue ;; esac
+		cp "$f" "$root/khv/tools/"
+		bins+=("$f")
+	done
+fi
+
+# Shared libraries, transitively (ldd resolves the whole tree), each at the
+# path the host loader found it; their directories go on LD_LIBRARY_PATH so
+# that $ORIGIN-relative rpaths still resolve after the move.
+libdirs=()
+declare -A seen=()
+for b in ${bins[@]+"${bins[@]}"}; do
+	while read -r lib; do
+		[ -n "${seen[$lib]:-}" ] && continue
+		seen[$lib]=1
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+		d=$(dirname "$lib")
+		case " ${libdirs[*]-} " in *" $d "*) ;; *) libdirs+=("$d") ;; esac
+	done < <(ldd "$b" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }')
+done
+
+if [ -n "${INITRAMFS_EXTRA:-}" ]; then
+	cp -a "$INITRAMFS_EXTRA"/. "$root"/
+fi
+
+libpath=$(IFS=:; echo "${libdirs[*]-}")
+cat >"$root/khv/config" <<EOF
+TESTS="${tests[*]-}"
+TEST_TIMEOUT=$TEST_TIMEOUT
+RUN_TIMEOUT=${RUN_TIMEOUT:-600}
+INSMOD_ARGS="${INSMOD_ARGS:-}"
+RMMOD=${RMMOD:-1}
+LIBPATH="$libpath"
+EOF
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+say "initramfs: $out ($(du -k "$out" | cut -f1) KiB, ${#tests[@]} selftests, ${#libdirs[@]} library dirs)"
