@@ -80,11 +80,13 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 	int i;
 
 	for (i = 0; i < KHV_MAX_VCPUS; i++) {
+		/* Pairs with the release in khv_vcpu_create(): a fully set up vCPU. */
 		struct khv_vcpu *vcpu = smp_load_acquire(&vm->vcpus[i]);
 
 		if (!vcpu)
 			continue;
 		set_bit(req, &vcpu->requests);
+		/* Request visible before mode is read; pairs with the entry path. */
 		smp_mb__after_atomic();
 		if (atomic_read(&vcpu->mode) == KHV_IN_GUEST_MODE)
 			smp_call_function_single(READ_ONCE(vcpu->cpu), khv_kick_noop, NULL, 1);
@@ -124,6 +126,7 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		atomic_set(&vcpu->mode, KHV_IN_GUEST_MODE);
+		/* Mode visible before run() reads requests; pairs with the kicker. */
 		smp_mb__after_atomic();
 		if (need_resched() || signal_pending(current)) {
 			atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
@@ -517,6 +520,7 @@ int khv_vcpu_create(struct khv_vm *vm, unsigned long id)
 	 * being visible to khv_kick_all_and_wait(); fd_install cannot fail.
 	 */
 	refcount_inc(&vm->users);
+	/* Pairs with the acquire in khv_kick_all_and_wait(). */
 	smp_store_release(&vm->vcpus[id], vcpu);
 	atomic_inc(&vm->nr_vcpus);
 	mutex_unlock(&vm->lock);
