@@ -14,7 +14,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 #include <asm/fpu/api.h>
 
 #include "khv.h"
@@ -281,7 +280,8 @@ static int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev)
 		vcpu->extint_vector = ev->vector;
 		return 0;
 	case KHV_EVENT_NMI:
-		if (ev->vector || ev->has_error_code)
+		/* The NMI vector is fixed by the architecture; say it explicitly. */
+		if (ev->vector != 2 || ev->has_error_code)
 			return -EINVAL;
 		if (vcpu->nmi_pending)
 			return -EBUSY;
@@ -396,13 +396,27 @@ static long khv_vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long ar
 	return r;
 }
 
+static vm_fault_t khv_vcpu_fault(struct vm_fault *vmf)
+{
+	struct khv_vcpu *vcpu = vmf->vma->vm_file->private_data;
+
+	if (vmf->pgoff >= KHV_RUN_MMAP_SIZE / PAGE_SIZE)
+		return VM_FAULT_SIGBUS;
+	vmf->page = virt_to_page((void *)vcpu->run + vmf->pgoff * PAGE_SIZE);
+	get_page(vmf->page);
+	return 0;
+}
+
+static const struct vm_operations_struct khv_vcpu_vm_ops = {
+	.fault = khv_vcpu_fault,
+};
+
 static int khv_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 {
-	struct khv_vcpu *vcpu = filp->private_data;
-
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > KHV_RUN_MMAP_SIZE)
 		return -EINVAL;
-	return remap_vmalloc_range(vma, vcpu->run, 0);
+	vma->vm_ops = &khv_vcpu_vm_ops;
+	return 0;
 }
 
 static int khv_vcpu_release(struct inode *inode, struct file *filp)
@@ -428,7 +442,7 @@ void khv_vcpu_free(struct khv_vcpu *vcpu)
 	khv_ops->vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
-	vfree(vcpu->run);
+	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
 	kfree(vcpu);
 }
 
@@ -451,7 +465,9 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	preempt_notifier_init(&vcpu->preempt_notifier, &khv_preempt_ops);
 	atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
 
-	vcpu->run = vmalloc_user(KHV_RUN_MMAP_SIZE);
+	/* One compound allocation, charged to the VMM's memory cgroup. */
+	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,
+					     get_order(KHV_RUN_MMAP_SIZE));
 	if (!vcpu->run)
 		return -ENOMEM;
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu)) {
@@ -477,7 +493,7 @@ err_cpuid:
 err_fpu:
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 err_run:
-	vfree(vcpu->run);
+	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
 	return err;
 }
 
@@ -531,7 +547,7 @@ out_destroy:
 	khv_ops->vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
-	vfree(vcpu->run);
+	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
 out_free:
 	kfree(vcpu);
 out_unlock:

@@ -173,7 +173,7 @@ struct khv_cpuid {
 /* Event injection (KHV_INJECT_EVENT). */
 #define KHV_EVENT_EXCEPTION	0	/* vector 0..31, not 2; error code where the SDM has one */
 #define KHV_EVENT_EXTINT	1	/* external interrupt, vector 16..255 */
-#define KHV_EVENT_NMI		2
+#define KHV_EVENT_NMI		2	/* vector must be 2 */
 
 struct khv_event {
 	__u8  type;

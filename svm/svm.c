@@ -1,0 +1,1158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD-V (SVM) backend: probing and enabling SVM, the VMCB of each vCPU, one
+ * guest entry (svm_run), and the guest state core reads and writes through
+ * the khv_backend hooks.  Exit handling is in svm_exits.c, ASIDs in
+ * svm_asid.c, the world switch itself in svm_vmrun.S.
+ *
+ * Entry, with interrupts already off (core):
+ *   CLGI; guest XCR0 and debug registers; STI; VMSAVE host, VMLOAD guest,
+ *   VMRUN, VMSAVE guest, VMLOAD host; CLI; host XCR0 and breakpoints; STGI.
+ * GIF=0 holds INTR, NMI and SMI from CLGI to STGI, so the host can set IF
+ * (which, with V_INTR_MASKING, is what lets a physical interrupt end guest
+ * execution with an INTR intercept) without taking an interrupt on host
+ * state that is half the guest's.  IF is set in C, several instructions
+ * before VMRUN, rather than with an STI right before it: an STI shadow still
+ * pending at VMRUN leaks into the guest's interrupt shadow.  After STGI the
+ * held NMI (and SMI) is taken at once, the interrupt when core enables IRQs.
+ *
+ * VMCB clean bits: always 0.  The CPU then reloads every field from the VMCB
+ * on each VMRUN, which is always correct (also when the vCPU moved CPU or
+ * the VMCB was rewritten by set_sregs), at a small cost per entry.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/string.h>
+#include <linux/io.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/xcr.h>
+#include <asm/mce.h>
+#include <asm/msr.h>
+#include <asm/nospec-branch.h>
+#include <asm/processor.h>
+#include <asm/special_insns.h>
+#include <asm/traps.h>
+
+#include "svm.h"
+
+/* vcpu->regs[] layout that svm_vmrun.S hard-codes. */
+static_assert(KHV_REG_RCX == 1 && KHV_REG_RDX == 2 && KHV_REG_RBX == 3);
+static_assert(KHV_REG_RBP == 5 && KHV_REG_RSI == 6 && KHV_REG_RDI == 7);
+static_assert(KHV_REG_R8 == 8 && KHV_REG_R15 == 15);
+
+/* enum khv_seg's first six follow the VMCB's and IOIO's segment numbering. */
+static_assert(KHV_SEG_ES == 0 && KHV_SEG_CS == 1 && KHV_SEG_SS == 2 &&
+	      KHV_SEG_DS == 3 && KHV_SEG_FS == 4 && KHV_SEG_GS == 5);
+
+#define EFER_TCE		BIT_ULL(15)
+
+/* CR0 bits that exist (all of 63:32 are reserved). */
+#define SVM_CR0_VALID	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | \
+			 X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | \
+			 X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
+#define SVM_CR0_RESET	(X86_CR0_CD | X86_CR0_NW | X86_CR0_ET)
+
+#define SVM_PAT_RESET	0x0007040600070406ULL
+
+/* Pause filter: exit after this many PAUSEs (within the threshold's cycles). */
+#define SVM_PAUSE_COUNT		3000
+#define SVM_PAUSE_THRESHOLD	128
+
+struct svm_caps svm_caps;
+DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
+static struct page *svm_iopm;
+static struct page *svm_msrpm;
+static u64 svm_efer_allowed;	/* guest-visible EFER bits this CPU has */
+static u64 svm_cr4_allowed;
+static u64 svm_host_xcr0;
+static bool svm_has_xsave;
+static bool svm_has_invlpgb;
+static unsigned int svm_va_bits;	/* canonical width for MSR addresses */
+
+/* ---- probe, setup, per-CPU enable ------------------------------------------ */
+
+static int svm_probe(void)
+{
+	u32 eax, ebx, ecx, edx;
+	u64 vm_cr;
+
+	if (cpuid_eax(0x80000000) < SVM_CPUID_LEAF) {
+		pr_err("khv: svm: no CPUID leaf 0x8000000a\n");
+		return -ENODEV;
+	}
+	if (!(cpuid_ecx(0x80000001) & BIT(2))) {
+		pr_err("khv: svm: CPUID 0x80000001 ECX[2] (SVM) is clear\n");
+		return -ENODEV;
+	}
+	/* Unreadable (some emulators): then nothing says SVM is disabled. */
+	if (rdmsrl_safe(MSR_VM_CR, &vm_cr))
+		vm_cr = 0;
+	if (vm_cr & SVM_VM_CR_SVMDIS) {
+		pr_err("khv: svm: SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
+		return -ENODEV;
+	}
+	cpuid(SVM_CPUID_LEAF, &eax, &ebx, &ecx, &edx);
+	if (!(edx & SVM_FEAT_NP)) {
+		pr_err("khv: svm: no nested paging (CPUID 0x8000000a EDX[0])\n");
+		return -ENODEV;
+	}
+	if (ebx < 2) {
+		pr_err("khv: svm: no ASID for guests (CPUID 0x8000000a EBX=%u)\n", ebx);
+		return -ENODEV;
+	}
+	svm_caps.nr_asids = ebx;
+	svm_caps.nrips = edx & SVM_FEAT_NRIPS;
+	svm_caps.tsc_rate = edx & SVM_FEAT_TSC_RATE;
+	svm_caps.flush_by_asid = edx & SVM_FEAT_FLUSH_BY_ASID;
+	svm_caps.decode_assists = edx & SVM_FEAT_DECODE_ASSISTS;
+	svm_caps.pause_filter = edx & SVM_FEAT_PAUSE_FILTER;
+	svm_caps.pf_threshold = edx & SVM_FEAT_PF_THRESHOLD;
+	svm_caps.vgif = edx & SVM_FEAT_VGIF;
+	pr_info("khv: svm: %u ASIDs, nrips %d, flushbyasid %d, decodeassists %d, pausefilter %d, vgif %d\n",
+		ebx, svm_caps.nrips, svm_caps.flush_by_asid, svm_caps.decode_assists,
+		svm_caps.pause_filter, svm_caps.vgif);
+	return 0;
+}
+
+/* What the guest may hold in EFER and CR4: what this CPU implements. */
+static void svm_init_masks(void)
+{
+	u32 eax, ebx, ecx, edx;
+	u32 ecx1 = cpuid_ecx(1), edx1 = cpuid_edx(1);
+	u32 ecx81 = cpuid_ecx(0x80000001), edx81 = cpuid_edx(0x80000001);
+	u64 cr4 = X86_CR4_PCE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PAE |
+		  X86_CR4_PSE | X86_CR4_DE | X86_CR4_TSD | X86_CR4_OSFXSR |
+		  X86_CR4_OSXMMEXCPT;
+
+	svm_efer_allowed = EFER_SCE | EFER_LME | EFER_LMA;
+	if (edx81 & BIT(20))
+		svm_efer_allowed |= EFER_NX;
+	if (edx81 & BIT(25))
+		svm_efer_allowed |= EFER_FFXSR;
+	if (ecx81 & BIT(17))
+		svm_efer_allowed |= EFER_TCE;
+
+	if (edx1 & BIT(1))
+		cr4 |= X86_CR4_VME | X86_CR4_PVI;
+	if (ecx1 & BIT(17))
+		cr4 |= X86_CR4_PCIDE;
+	if (ecx1 & BIT(26))
+		cr4 |= X86_CR4_OSXSAVE;
+	cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
+	if (ebx & BIT(0))
+		cr4 |= X86_CR4_FSGSBASE;
+	if (ebx & BIT(7))
+		cr4 |= X86_CR4_SMEP;
+	if (ebx & BIT(20))
+		cr4 |= X86_CR4_SMAP;
+	if (ecx & BIT(2))
+		cr4 |= X86_CR4_UMIP;
+	if (ecx & BIT(3))
+		cr4 |= X86_CR4_PKE;
+	if (ecx & BIT(16))
+		cr4 |= X86_CR4_LA57;
+	if (ecx & BIT(7))
+		cr4 |= X86_CR4_CET;
+	svm_cr4_allowed = cr4;
+	svm_va_bits = (ecx & BIT(16)) ? 57 : 48;
+
+	svm_has_invlpgb = cpuid_eax(0x80000000) >= 0x80000008 &&
+			  (cpuid_ebx(0x80000008) & BIT(3));
+	svm_has_xsave = boot_cpu_has(X86_FEATURE_OSXSAVE);
+	if (svm_has_xsave)
+		svm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+}
+
+/* MSRPM bit of the read intercept of msr (the write one follows), or -1. */
+static long svm_msrpm_bit(u32 msr)
+{
+	if (msr <= 0x1fff)
+		return msr * 2;
+	if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		return 0x800 * 8 + (msr - 0xc0000000) * 2;
+	if (msr >= 0xc0010000 && msr <= 0xc0011fff)
+		return 0x1000 * 8 + (msr - 0xc0010000) * 2;
+	return -1;
+}
+
+/*
+ * Guest access without exit only to the MSRs VMSAVE/VMLOAD switch: their
+ * values live in the VMCB and never reach the host's.
+ */
+static const u32 svm_passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+static void svm_free_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = NULL;
+		sd->host_save = NULL;
+		sd->host_save_pa = 0;
+	}
+	if (svm_iopm)
+		__free_pages(svm_iopm, get_order(SVM_IOPM_SIZE));
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, get_order(SVM_MSRPM_SIZE));
+	svm_iopm = NULL;
+	svm_msrpm = NULL;
+}
+
+static int svm_setup(void)
+{
+	unsigned long *msrpm;
+	int cpu, i;
+
+	svm_init_masks();
+
+	/* Every port intercepted: all ones. */
+	svm_iopm = alloc_pages(GFP_KERNEL, get_order(SVM_IOPM_SIZE));
+	if (!svm_iopm)
+		goto nomem;
+	memset(page_address(svm_iopm), 0xff, SVM_IOPM_SIZE);
+
+	svm_msrpm = alloc_pages(GFP_KERNEL, get_order(SVM_MSRPM_SIZE));
+	if (!svm_msrpm)
+		goto nomem;
+	msrpm = page_address(svm_msrpm);
+	memset(msrpm, 0xff, SVM_MSRPM_SIZE);
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++) {
+		long bit = svm_msrpm_bit(svm_passthrough_msrs[i]);
+
+		__clear_bit(bit, msrpm);
+		__clear_bit(bit + 1, msrpm);
+	}
+
+	/* cpu_enable may run with interrupts off: allocate for all CPUs now. */
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+		int node = cpu_to_node(cpu);
+
+		sd->hsave = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		sd->host_save = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sd->hsave || !sd->host_save)
+			goto nomem;
+		sd->host_save_pa = page_to_phys(sd->host_save);
+	}
+	return 0;
+
+nomem:
+	svm_free_pages();
+	return -ENOMEM;
+}
+
+static void svm_teardown(void)
+{
+	svm_free_pages();
+}
+
+static int svm_cpu_enable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("khv: svm: EFER.SVME is already set on CPU %d: another hypervisor (kvm_amd?) owns SVM\n",
+		       smp_processor_id());
+		return -EBUSY;
+	}
+	if (!sd->hsave)
+		return -ENOMEM;
+	if (wrmsrl_safe(MSR_EFER, efer | EFER_SVME)) {
+		pr_err("khv: svm: setting EFER.SVME faults on CPU %d\n", smp_processor_id());
+		return -EIO;
+	}
+	if (wrmsrl_safe(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave))) {
+		pr_err("khv: svm: cannot set VM_HSAVE_PA on CPU %d\n", smp_processor_id());
+		wrmsrl(MSR_EFER, efer);
+		return -EIO;
+	}
+	/* A ratio left behind by a previous hypervisor would skew guest TSCs. */
+	if (svm_caps.tsc_rate)
+		wrmsrl_safe(MSR_AMD64_TSC_RATIO, SVM_TSC_RATIO_ONE);
+	svm_asid_cpu_init(sd);
+	sd->last_vmcb = NULL;
+	sd->enabled = true;
+	return 0;
+}
+
+static void svm_cpu_disable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	if (!sd->enabled)
+		return;
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	sd->last_vmcb = NULL;
+	sd->enabled = false;
+}
+
+static int svm_vm_init(struct khv_vm *vm)
+{
+	return 0;	/* IOPM and MSRPM are global; the NPT root is core's */
+}
+
+static void svm_vm_destroy(struct khv_vm *vm)
+{
+}
+
+/* ---- the VMCB ----------------------------------------------------------- */
+
+static void svm_init_control(struct svm_vcpu *svm)
+{
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+
+	/* Every DR read and write: see svm_exits.c. */
+	c->intercept_dr = ~0u;
+	/*
+	 * #DB and #AC are re-injected: delivering them can otherwise loop in
+	 * microcode forever and hang the CPU.  #MC goes to the host's handler.
+	 */
+	c->intercept_exc = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC);
+	c->intercept_misc1 = VMCB_ICPT1_INTR | VMCB_ICPT1_NMI | VMCB_ICPT1_SMI |
+			     VMCB_ICPT1_RDPMC | VMCB_ICPT1_CPUID | VMCB_ICPT1_RSM |
+			     VMCB_ICPT1_INVD | VMCB_ICPT1_HLT | VMCB_ICPT1_INVLPGA |
+			     VMCB_ICPT1_IOIO | VMCB_ICPT1_MSR |
+			     VMCB_ICPT1_TASK_SWITCH | VMCB_ICPT1_SHUTDOWN;
+	c->intercept_misc2 = VMCB_ICPT2_VMRUN | VMCB_ICPT2_VMMCALL |
+			     VMCB_ICPT2_VMLOAD | VMCB_ICPT2_VMSAVE |
+			     VMCB_ICPT2_STGI | VMCB_ICPT2_CLGI | VMCB_ICPT2_SKINIT |
+			     VMCB_ICPT2_RDTSCP | VMCB_ICPT2_ICEBP |
+			     VMCB_ICPT2_WBINVD | VMCB_ICPT2_MONITOR |
+			     VMCB_ICPT2_MWAIT | VMCB_ICPT2_MWAIT_COND |
+			     VMCB_ICPT2_XSETBV | VMCB_ICPT2_RDPRU;
+	/* Only where the CPU knows these bits; they are reserved elsewhere. */
+	if (svm_has_invlpgb)
+		c->intercept_misc3 = VMCB_ICPT3_INVLPGB | VMCB_ICPT3_INVLPGB_ILL |
+				     VMCB_ICPT3_TLBSYNC;
+	/*
+	 * PAUSE exits only through the filter: a spinning guest gives the CPU
+	 * back now and then.  Without a filter every PAUSE would exit.
+	 */
+	if (svm_caps.pause_filter) {
+		c->intercept_misc1 |= VMCB_ICPT1_PAUSE;
+		c->pause_filter_count = SVM_PAUSE_COUNT;
+		if (svm_caps.pf_threshold)
+			c->pause_filter_thresh = SVM_PAUSE_THRESHOLD;
+	}
+
+	c->iopm_base_pa = page_to_phys(svm_iopm);
+	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	c->tsc_offset = 0;
+	/* Guest RFLAGS.IF masks virtual interrupts only; the host's, physical. */
+	c->int_ctl = VMCB_V_INTR_MASKING;
+	c->nested_ctl = VMCB_NP_ENABLE;
+	c->n_cr3 = svm->vcpu.vm->mmu.root_pa;
+}
+
+static void svm_set_seg(struct svm_vmcb_seg *s, u16 sel, u64 base, u32 limit, u16 attrib)
+{
+	s->selector = sel;
+	s->base = base;
+	s->limit = limit;
+	s->attrib = attrib;
+}
+
+/* The state after RESET: real mode at F000:FFF0, caches disabled. */
+static void svm_init_save(struct svm_vmcb_save *s)
+{
+	/* P, S, type 3 (data, read/write, accessed); CS: type 11 (code, read, accessed) */
+	const u16 data = VMCB_ATTR_P | VMCB_ATTR_S | 3;
+
+	svm_set_seg(&s->cs, 0xf000, 0xffff0000, 0xffff, VMCB_ATTR_P | VMCB_ATTR_S | 11);
+	svm_set_seg(&s->ds, 0, 0, 0xffff, data);
+	svm_set_seg(&s->es, 0, 0, 0xffff, data);
+	svm_set_seg(&s->fs, 0, 0, 0xffff, data);
+	svm_set_seg(&s->gs, 0, 0, 0xffff, data);
+	svm_set_seg(&s->ss, 0, 0, 0xffff, data);
+	svm_set_seg(&s->gdtr, 0, 0, 0xffff, 0);
+	svm_set_seg(&s->idtr, 0, 0, 0xffff, 0);
+	/* LDT (type 2) and busy 16-bit TSS (type 3), present. */
+	svm_set_seg(&s->ldtr, 0, 0, 0xffff, VMCB_ATTR_P | 2);
+	svm_set_seg(&s->tr, 0, 0, 0xffff, VMCB_ATTR_P | 3);
+	s->cpl = 0;
+	s->efer = EFER_SVME;	/* VMRUN requires it; the guest never sees it */
+	s->cr0 = SVM_CR0_RESET;
+	s->cr2 = 0;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->dr6 = SVM_DR6_FIXED1;
+	s->dr7 = SVM_DR7_FIXED1;
+	s->rflags = X86_EFLAGS_FIXED;
+	s->rip = 0xfff0;
+	s->rsp = 0;
+	s->rax = 0;
+	s->g_pat = SVM_PAT_RESET;
+}
+
+/*
+ * Everything back to the RESET state: used at creation and after a SHUTDOWN
+ * intercept, which leaves the VMCB undefined.  The GPRs other than RIP are
+ * left to core (it sets RDX).
+ */
+void svm_vcpu_reset(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+
+	memset(svm->vmcb, 0, sizeof(*svm->vmcb));
+	svm_init_control(svm);
+	svm_init_save(&svm->vmcb->save);
+
+	vcpu->regs[KHV_REG_RIP] = svm->vmcb->save.rip;
+	vcpu->rflags = svm->vmcb->save.rflags;
+	memset(vcpu->dr, 0, sizeof(vcpu->dr));
+	vcpu->exception.pending = false;
+	vcpu->nmi_pending = false;
+	vcpu->extint_pending = false;
+
+	svm->exit_rip = vcpu->regs[KHV_REG_RIP];
+	svm->injected = 0;
+	svm->reinject = 0;
+	svm->nmi_masked = false;
+	svm->nmi_iret_seen = false;
+	svm->asid_gen = 0;	/* a fresh ASID: nothing of the old state cached */
+}
+
+static int svm_vcpu_init(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+	if (!page)
+		return -ENOMEM;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+	svm_vcpu_reset(svm);
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	int cpu;
+
+	if (!svm->vmcb)
+		return;
+	/* A later VMCB at this address must still count as a switch. */
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu_ptr(&svm_cpu, cpu)->last_vmcb, svm->vmcb, NULL);
+	free_page((unsigned long)svm->vmcb);
+	svm->vmcb = NULL;
+}
+
+static void svm_vcpu_load(struct khv_vcpu *vcpu, int cpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+	/*
+	 * Another guest context on this CPU: keep its branch predictions from
+	 * steering this one, unless every exit already does an IBPB.
+	 */
+	if (sd->last_vmcb != svm->vmcb) {
+		sd->last_vmcb = svm->vmcb;
+		if (!boot_cpu_has(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
+	}
+}
+
+static void svm_vcpu_put(struct khv_vcpu *vcpu)
+{
+	/* Nothing: all host state is restored on every exit. */
+}
+
+/* ---- one guest entry ------------------------------------------------------- */
+
+bool svm_long_mode_64(struct svm_vcpu *svm)
+{
+	const struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	return (s->efer & EFER_LMA) && (s->cs.attrib & VMCB_ATTR_L);
+}
+
+/* STI/MOV SS shadow, unless the VMM moved RIP past that instruction. */
+bool svm_in_shadow(struct svm_vcpu *svm)
+{
+	return (svm->vmcb->control.int_state & VMCB_INT_SHADOW) &&
+	       svm->vcpu.regs[KHV_REG_RIP] == svm->exit_rip;
+}
+
+static u64 svm_event(u8 vector, u32 type, bool has_error, u32 error)
+{
+	u64 ev = vector | type | VMCB_EV_VALID;
+
+	if (has_error)
+		ev |= VMCB_EV_ERR_VALID | (u64)error << VMCB_EV_ERR_SHIFT;
+	return ev;
+}
+
+/*
+ * EVENTINJ for this entry, one event at most: an interrupted delivery first,
+ * then an exception, then an NMI unless blocked, then an external interrupt
+ * if RFLAGS.IF=1 and no shadow.  An interrupt that cannot go in now, or
+ * userspace asking for the window, arms a virtual interrupt with the VINTR
+ * intercept: the exit comes as soon as the guest can take one.
+ */
+static void svm_inject_events(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+	bool shadow = c->int_state & VMCB_INT_SHADOW;
+	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
+	u64 ev = 0;
+
+	if (svm->reinject) {
+		ev = svm->reinject;
+		svm->reinject = 0;
+	} else if (vcpu->exception.pending) {
+		ev = svm_event(vcpu->exception.vector, VMCB_EV_TYPE_EXC,
+			       vcpu->exception.has_error_code, vcpu->exception.error_code);
+		vcpu->exception.pending = false;
+	} else if (vcpu->nmi_pending && !svm->nmi_masked && !shadow) {
+		ev = svm_event(X86_TRAP_NMI, VMCB_EV_TYPE_NMI, false, 0);
+		vcpu->nmi_pending = false;
+		svm->nmi_masked = true;
+		svm->nmi_iret_seen = false;
+	} else if (vcpu->extint_pending && if_set && !shadow) {
+		ev = svm_event(vcpu->extint_vector, VMCB_EV_TYPE_INTR, false, 0);
+		vcpu->extint_pending = false;
+	}
+	c->event_inj = ev;
+	svm->injected = ev;
+
+	/* While an NMI handler runs, its IRET tells us when NMIs are open. */
+	if (svm->nmi_masked && !svm->nmi_iret_seen)
+		c->intercept_misc1 |= VMCB_ICPT1_IRET;
+	else
+		c->intercept_misc1 &= ~VMCB_ICPT1_IRET;
+
+	if (vcpu->extint_pending || READ_ONCE(vcpu->run->request_interrupt_window)) {
+		c->int_ctl &= ~VMCB_V_INTR_PRIO_MASK;
+		c->int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR |
+			      (0xfu << VMCB_V_INTR_PRIO_SHIFT);
+		c->intercept_misc1 |= VMCB_ICPT1_VINTR;
+	} else {
+		c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
+		c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
+	}
+}
+
+/*
+ * After the exit: an event whose delivery the exit interrupted (EXITINTINFO)
+ * is delivered again on the next entry.  Software interrupts and the INT3 /
+ * INTO exceptions the guest raised itself are not: RIP still points at the
+ * instruction, which simply runs again.
+ */
+static void svm_complete_events(struct svm_vcpu *svm)
+{
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 info = c->exit_int_info;
+	u32 type, vector;
+
+	c->event_inj = 0;
+	if (svm_exit_code(svm) == VMEXIT_INVALID) {
+		/* Nothing was delivered; keep the event for the next try. */
+		svm->reinject = svm->injected;
+		return;
+	}
+	if (!(info & VMCB_EV_VALID))
+		return;
+	info &= VMCB_EV_VECTOR_MASK | VMCB_EV_TYPE_MASK | VMCB_EV_ERR_VALID |
+		VMCB_EV_VALID | ((info & VMCB_EV_ERR_VALID) ? GENMASK_ULL(63, 32) : 0);
+	type = info & VMCB_EV_TYPE_MASK;
+	vector = info & VMCB_EV_VECTOR_MASK;
+	if (info != svm->injected) {
+		if (type == VMCB_EV_TYPE_SOFT)
+			return;
+		if (type == VMCB_EV_TYPE_EXC &&
+		    (vector == X86_TRAP_BP || vector == X86_TRAP_OF))
+			return;
+	}
+	svm->reinject = info;
+}
+
+/*
+ * An intercepted #MC was not seen by the host: hand it to the host's
+ * handler, as if it had hit user mode (the guest is, to the host, its
+ * process's business), so recovery can kill the task instead of panicking.
+ */
+static void svm_forward_mce(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
+static __always_inline void svm_clgi(void)
+{
+	/* #UD only if SVME went away (emergency reboot): then carry on. */
+	asm volatile("1: clgi\n2:\n" _ASM_EXTABLE(1b, 2b) ::: "memory");
+}
+
+static __always_inline void svm_stgi(void)
+{
+	asm volatile("1: stgi\n2:\n" _ASM_EXTABLE(1b, 2b) ::: "memory");
+}
+
+/* XCR0 values the CPU accepts from us: x87 set, nothing the host lacks. */
+static bool svm_xcr0_loadable(u64 xcr0)
+{
+	return (xcr0 & XFEATURE_MASK_FP) && !(xcr0 & ~svm_host_xcr0);
+}
+
+#define SVM_RFLAGS_VALID	0x3f7fd7ULL
+
+static void svm_run(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_vmcb *vmcb = svm->vmcb;
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	bool guest_xcr0, guest_dr, entered;
+
+	/* RIP moved by core (skip, emulation) or userspace: shadow is over. */
+	if (vcpu->regs[KHV_REG_RIP] != svm->exit_rip)
+		vmcb->control.int_state &= ~VMCB_INT_SHADOW;
+	/* The IRET that ended the NMI handler has run once RIP moved on. */
+	if (svm->nmi_iret_seen && vcpu->regs[KHV_REG_RIP] != svm->nmi_iret_rip) {
+		svm->nmi_masked = false;
+		svm->nmi_iret_seen = false;
+	}
+
+	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH))
+		svm_asid_flush(svm);
+	svm_asid_assign(svm, sd, smp_processor_id());
+	svm_asid_prepare(svm, sd);
+	vmcb->control.asid = svm->asid;
+
+	svm_inject_events(svm);
+
+	vmcb->save.rax = vcpu->regs[KHV_REG_RAX];
+	vmcb->save.rsp = vcpu->regs[KHV_REG_RSP];
+	vmcb->save.rip = vcpu->regs[KHV_REG_RIP];
+	vmcb->save.rflags = (vcpu->rflags & SVM_RFLAGS_VALID) | X86_EFLAGS_FIXED;
+	vmcb->control.n_cr3 = vcpu->vm->mmu.root_pa;
+	vmcb->control.clean = 0;
+	/* Outputs: stale values must not survive an exit that does not write them. */
+	vmcb->control.next_rip = 0;
+	vmcb->control.exit_int_info = 0;
+	vmcb->control.exit_code = VMEXIT_INVALID;
+
+	guest_xcr0 = svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
+		     vcpu->xcr0 != svm_host_xcr0 && svm_xcr0_loadable(vcpu->xcr0);
+	guest_dr = vmcb->save.dr7 & SVM_DR7_ENABLES;
+
+	svm_clgi();
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	if (guest_dr) {
+		/* Host breakpoints must not fire on guest addresses meanwhile. */
+		if (hw_breakpoint_active())
+			set_debugreg(0, 7);
+		set_debugreg(vcpu->dr[0], 0);
+		set_debugreg(vcpu->dr[1], 1);
+		set_debugreg(vcpu->dr[2], 2);
+		set_debugreg(vcpu->dr[3], 3);
+	}
+	amd_clear_divider();
+	raw_local_irq_enable();
+	__khv_svm_vmrun(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
+	raw_local_irq_disable();
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm_host_xcr0);
+	/*
+	 * #VMEXIT left DR7 = 0x400 and the guest's DR6: bring the host's
+	 * breakpoints back, or at least a clean DR6 for its #DB handler.
+	 */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+	else if (guest_dr || vmcb->save.dr6 != DR6_RESERVED)
+		set_debugreg(DR6_RESERVED, 6);
+	svm_stgi();
+
+	entered = svm_exit_code(svm) != VMEXIT_INVALID;
+	/*
+	 * A failed VMRUN ran no guest code: keep core's registers (QEMU even
+	 * writes its own host state into the save area in that case).
+	 */
+	if (entered) {
+		vcpu->regs[KHV_REG_RAX] = vmcb->save.rax;
+		vcpu->regs[KHV_REG_RSP] = vmcb->save.rsp;
+		vcpu->regs[KHV_REG_RIP] = vmcb->save.rip;
+		vcpu->rflags = vmcb->save.rflags;
+		svm->exit_rip = vmcb->save.rip;
+	}
+
+	svm_asid_entered(svm, sd, entered);
+
+	/* Before anything else can run on this CPU. */
+	if (svm_exit_code(svm) == VMEXIT_EXCP_BASE + X86_TRAP_MC)
+		svm_forward_mce();
+
+	svm_complete_events(svm);
+}
+
+/* ---- guest state for core ------------------------------------------------ */
+
+static struct svm_vmcb_seg *svm_seg(struct svm_vcpu *svm, enum khv_seg seg)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	switch (seg) {
+	case KHV_SEG_ES:
+		return &s->es;
+	case KHV_SEG_CS:
+		return &s->cs;
+	case KHV_SEG_SS:
+		return &s->ss;
+	case KHV_SEG_DS:
+		return &s->ds;
+	case KHV_SEG_FS:
+		return &s->fs;
+	case KHV_SEG_GS:
+		return &s->gs;
+	case KHV_SEG_TR:
+		return &s->tr;
+	case KHV_SEG_LDTR:
+	default:
+		return &s->ldtr;
+	}
+}
+
+static void svm_get_segment(struct khv_vcpu *vcpu, struct khv_segment *out, enum khv_seg seg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct svm_vmcb_seg *s = svm_seg(svm, seg);
+	u16 a = s->attrib;
+
+	memset(out, 0, sizeof(*out));
+	out->base = s->base;
+	out->limit = s->limit;
+	out->selector = s->selector;
+	out->type = a & VMCB_ATTR_TYPE_MASK;
+	out->s = !!(a & VMCB_ATTR_S);
+	out->dpl = (a >> VMCB_ATTR_DPL_SHIFT) & 3;
+	out->present = !!(a & VMCB_ATTR_P);
+	out->avl = !!(a & VMCB_ATTR_AVL);
+	out->l = !!(a & VMCB_ATTR_L);
+	out->db = !!(a & VMCB_ATTR_DB);
+	/* The CPU does not keep G (limit is byte-granular); derive a legal one. */
+	out->g = s->limit > 0xfffff;
+	out->unusable = 0;
+	/* SS.DPL is the CPL; the VMCB keeps the CPL apart. */
+	if (seg == KHV_SEG_SS)
+		out->dpl = svm->vmcb->save.cpl;
+}
+
+static void svm_set_segment(struct svm_vcpu *svm, const struct khv_segment *in, enum khv_seg seg)
+{
+	struct svm_vmcb_seg *s = svm_seg(svm, seg);
+	u16 a;
+
+	a = in->type & VMCB_ATTR_TYPE_MASK;
+	if (in->s)
+		a |= VMCB_ATTR_S;
+	a |= (in->dpl & 3) << VMCB_ATTR_DPL_SHIFT;
+	if (in->present && !in->unusable)
+		a |= VMCB_ATTR_P;
+	if (in->avl)
+		a |= VMCB_ATTR_AVL;
+	if (in->l)
+		a |= VMCB_ATTR_L;
+	if (in->db)
+		a |= VMCB_ATTR_DB;
+	if (in->g)
+		a |= VMCB_ATTR_G;
+	s->selector = in->selector;
+	s->attrib = a;
+	s->limit = in->limit;
+	s->base = in->base;
+}
+
+static void svm_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	svm_get_segment(vcpu, &sregs->cs, KHV_SEG_CS);
+	svm_get_segment(vcpu, &sregs->ds, KHV_SEG_DS);
+	svm_get_segment(vcpu, &sregs->es, KHV_SEG_ES);
+	svm_get_segment(vcpu, &sregs->fs, KHV_SEG_FS);
+	svm_get_segment(vcpu, &sregs->gs, KHV_SEG_GS);
+	svm_get_segment(vcpu, &sregs->ss, KHV_SEG_SS);
+	svm_get_segment(vcpu, &sregs->tr, KHV_SEG_TR);
+	svm_get_segment(vcpu, &sregs->ldt, KHV_SEG_LDTR);
+	sregs->gdt.base = s->gdtr.base;
+	sregs->gdt.limit = s->gdtr.limit;
+	sregs->idt.base = s->idtr.base;
+	sregs->idt.limit = s->idtr.limit;
+	sregs->cr0 = s->cr0;
+	sregs->cr2 = s->cr2;
+	sregs->cr3 = s->cr3;
+	sregs->cr4 = s->cr4;
+	sregs->cr8 = svm->vmcb->control.int_ctl & VMCB_V_TPR_MASK;
+	sregs->efer = s->efer & ~EFER_SVME;
+	sregs->apic_base = vcpu->apic_base;
+}
+
+/*
+ * The CR0/CR4/EFER/CS combinations VMRUN refuses or the architecture does
+ * not allow, checked here so that userspace gets -EINVAL rather than a
+ * FAIL_ENTRY exit.
+ */
+static int svm_check_sregs(const struct khv_sregs *s)
+{
+	u64 cr0 = s->cr0 | X86_CR0_ET;
+
+	if (cr0 & ~SVM_CR0_VALID)
+		return -EINVAL;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return -EINVAL;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return -EINVAL;
+	if (s->cr4 & ~svm_cr4_allowed)
+		return -EINVAL;
+	if (s->efer & ~svm_efer_allowed)
+		return -EINVAL;
+	if ((s->efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return -EINVAL;
+		if (s->cs.l && s->cs.db)
+			return -EINVAL;
+		if (s->cr3 & GENMASK_ULL(63, 52))
+			return -EINVAL;
+	} else {
+		if ((s->efer & EFER_LMA) || s->cs.l)
+			return -EINVAL;
+		if ((s->cr4 & X86_CR4_PCIDE) || (s->cr3 >> 32))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int svm_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_vmcb *vmcb = svm->vmcb;
+	struct svm_vmcb_save *s = &vmcb->save;
+	u64 cr0 = sregs->cr0 | X86_CR0_ET;
+	u64 efer = sregs->efer | EFER_SVME;
+	bool paging_changed;
+	int err;
+
+	err = svm_check_sregs(sregs);
+	if (err)
+		return err;
+
+	paging_changed = s->cr0 != cr0 || s->cr3 != sregs->cr3 ||
+			 s->cr4 != sregs->cr4 || s->efer != efer;
+
+	svm_set_segment(svm, &sregs->cs, KHV_SEG_CS);
+	svm_set_segment(svm, &sregs->ds, KHV_SEG_DS);
+	svm_set_segment(svm, &sregs->es, KHV_SEG_ES);
+	svm_set_segment(svm, &sregs->fs, KHV_SEG_FS);
+	svm_set_segment(svm, &sregs->gs, KHV_SEG_GS);
+	svm_set_segment(svm, &sregs->ss, KHV_SEG_SS);
+	svm_set_segment(svm, &sregs->tr, KHV_SEG_TR);
+	svm_set_segment(svm, &sregs->ldt, KHV_SEG_LDTR);
+	s->gdtr.base = sregs->gdt.base;
+	s->gdtr.limit = sregs->gdt.limit;
+	s->idtr.base = sregs->idt.base;
+	s->idtr.limit = sregs->idt.limit;
+	s->cr0 = cr0;
+	s->cr2 = sregs->cr2;
+	s->cr3 = sregs->cr3;
+	s->cr4 = sregs->cr4;
+	s->efer = efer;
+	/* CPL: 0 in real mode, else SS.DPL (which always equals it). */
+	s->cpl = (cr0 & X86_CR0_PE) ? (sregs->ss.dpl & 3) : 0;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~VMCB_V_TPR_MASK) |
+				(sregs->cr8 & VMCB_V_TPR_MASK);
+
+	/* Translations cached under the old paging state are now wrong. */
+	if (paging_changed)
+		set_bit(KHV_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+static u64 svm_get_cr(struct khv_vcpu *vcpu, int cr)
+{
+	const struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (cr) {
+	case 0:
+		return s->cr0;
+	case 2:
+		return s->cr2;
+	case 3:
+		return s->cr3;
+	case 4:
+		return s->cr4;
+	default:
+		return 0;
+	}
+}
+
+static u64 svm_get_efer(struct khv_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.efer & ~EFER_SVME;
+}
+
+static int svm_get_cpl(struct khv_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->save.cpl & 3;
+}
+
+static bool svm_in_interrupt_shadow(struct khv_vcpu *vcpu)
+{
+	return svm_in_shadow(to_svm(vcpu));
+}
+
+/* With NRIPS, the length of the intercepted instruction still at RIP. */
+static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 next = svm->vmcb->control.next_rip;
+	u64 rip = vcpu->regs[KHV_REG_RIP];
+
+	if (!svm_caps.nrips || !next || rip != svm->exit_rip)
+		return 0;
+	if (next <= rip || next - rip > 15)
+		return 0;	/* not an instruction intercept, or RIP wrapped */
+	return next - rip;
+}
+
+/* ---- MSRs kept in the VMCB ------------------------------------------------ */
+
+bool svm_canonical(u64 v)
+{
+	unsigned int shift = 64 - svm_va_bits;
+
+	return (u64)((s64)(v << shift) >> shift) == v;
+}
+
+/* Every PAT entry one of UC, WC, WT, WP, WB, UC- (0, 1, 4, 5, 6, 7). */
+static bool svm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+static int svm_set_efer(struct svm_vcpu *svm, u64 data, bool host)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	u64 old = s->efer & ~EFER_SVME;
+
+	/* Includes SVME: no nested virtualization, #GP for the guest. */
+	if (data & ~svm_efer_allowed)
+		return -EINVAL;
+	if (!host) {
+		/* LME may not change under paging; LMA is the CPU's to set. */
+		if ((s->cr0 & X86_CR0_PG) && ((data ^ old) & EFER_LME))
+			return -EINVAL;
+		data = (data & ~EFER_LMA) | (old & EFER_LMA);
+	}
+	s->efer = data | EFER_SVME;
+	return 0;
+}
+
+static int svm_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		*data = s->efer & ~EFER_SVME;
+		break;
+	case MSR_STAR:
+		*data = s->star;
+		break;
+	case MSR_LSTAR:
+		*data = s->lstar;
+		break;
+	case MSR_CSTAR:
+		*data = s->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*data = s->sfmask;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*data = s->kernel_gs_base;
+		break;
+	case MSR_FS_BASE:
+		*data = s->fs.base;
+		break;
+	case MSR_GS_BASE:
+		*data = s->gs.base;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = s->sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = s->sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = s->sysenter_eip;
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = s->g_pat;
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + svm->vmcb->control.tsc_offset;
+		break;
+	case MSR_IA32_DEBUGCTLMSR:
+		*data = 0;	/* no LBR virtualization: reads as off */
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+static int svm_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		return svm_set_efer(svm, data, host);
+	case MSR_STAR:
+		s->star = data;
+		return 0;
+	case MSR_SYSCALL_MASK:
+		if (data >> 32)
+			return -EINVAL;
+		s->sfmask = data;
+		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		if (data >> 32)
+			return -EINVAL;
+		s->sysenter_cs = data;
+		return 0;
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		/* VMLOAD puts these in host MSRs: never a non-canonical value. */
+		if (!svm_canonical(data))
+			return -EINVAL;
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!svm_pat_valid(data))
+			return -EINVAL;
+		s->g_pat = data;
+		return 0;
+	case MSR_IA32_TSC:
+		svm->vmcb->control.tsc_offset = data - rdtsc();
+		return 0;
+	case MSR_IA32_DEBUGCTLMSR:
+		/* LBR and BTF are accepted and ignored; the rest is reserved. */
+		return (data & ~(DEBUGCTLMSR_LBR | DEBUGCTLMSR_BTF)) ? -EINVAL : 0;
+	default:
+		return 1;
+	}
+
+	switch (index) {
+	case MSR_LSTAR:
+		s->lstar = data;
+		break;
+	case MSR_CSTAR:
+		s->cstar = data;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		s->kernel_gs_base = data;
+		break;
+	case MSR_FS_BASE:
+		s->fs.base = data;
+		break;
+	case MSR_GS_BASE:
+		s->gs.base = data;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		s->sysenter_esp = data;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		s->sysenter_eip = data;
+		break;
+	}
+	return 0;
+}
+
+/* NPT walks with the host's paging depth. */
+static int svm_mmu_levels(void)
+{
+	return (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
+}
+
+const struct khv_backend khv_svm_backend = {
+	.name			= "svm",
+	.vendor			= KHV_VENDOR_AMD,
+	.vcpu_size		= sizeof(struct svm_vcpu),
+
+	.probe			= svm_probe,
+	.setup			= svm_setup,
+	.teardown		= svm_teardown,
+	.cpu_enable		= svm_cpu_enable,
+	.cpu_disable		= svm_cpu_disable,
+
+	.vm_init		= svm_vm_init,
+	.vm_destroy		= svm_vm_destroy,
+	.vcpu_init		= svm_vcpu_init,
+	.vcpu_destroy		= svm_vcpu_destroy,
+	.vcpu_load		= svm_vcpu_load,
+	.vcpu_put		= svm_vcpu_put,
+
+	.run			= svm_run,
+	.handle_exit		= svm_handle_exit,
+
+	.get_segment		= svm_get_segment,
+	.get_sregs		= svm_get_sregs,
+	.set_sregs		= svm_set_sregs,
+	.get_cr			= svm_get_cr,
+	.get_efer		= svm_get_efer,
+	.get_cpl		= svm_get_cpl,
+	.in_interrupt_shadow	= svm_in_interrupt_shadow,
+	.get_msr		= svm_get_msr,
+	.set_msr		= svm_set_msr,
+	.hw_insn_len		= svm_hw_insn_len,
+
+	.mmu_format		= &khv_npt_format,
+	.mmu_levels		= svm_mmu_levels,
+
+	.exit_stat_index	= svm_exit_stat_index,
+	.exit_stat_info		= svm_exit_stat_info,
+};

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * AMD-V backend, private to svm/.  core/ sees only khv_svm_backend.
+ */
+#ifndef KHV_SVM_SVM_H
+#define KHV_SVM_SVM_H
+
+#include <linux/percpu.h>
+#include <linux/types.h>
+
+#include "../core/khv.h"
+#include "vmcb.h"
+
+/* What CPUID 0x8000000A said at probe time. */
+struct svm_caps {
+	u32 nr_asids;		/* EBX: ASIDs including 0, the host's */
+	bool nrips;		/* next_rip saved on instruction intercepts */
+	bool tsc_rate;		/* TSC ratio MSR */
+	bool flush_by_asid;	/* TLB_CONTROL 3 and 7 */
+	bool decode_assists;	/* GPR numbers and IOIO segment in EXITINFO1 */
+	bool pause_filter;
+	bool pf_threshold;
+	bool vgif;
+};
+
+extern struct svm_caps svm_caps;
+
+/* DR6/DR7: the bits a guest can change, and the ones that read as 1. */
+#define SVM_DR6_VOLATILE	0xe00fULL	/* B0-B3, BD, BS, BT */
+#define SVM_DR6_FIXED1		0xffff0ff0ULL
+#define SVM_DR6_BD		BIT_ULL(13)
+#define SVM_DR7_VOLATILE	0xffff23ffULL	/* L/G0-3, LE, GE, GD, R/W, LEN */
+#define SVM_DR7_FIXED1		0x400ULL
+#define SVM_DR7_GD		BIT_ULL(13)
+#define SVM_DR7_ENABLES		0xffULL		/* L0-L3, G0-G3 */
+
+/* Per physical CPU. */
+struct svm_cpu {
+	struct page *hsave;		/* VM_HSAVE_PA: VMRUN's own host save area */
+	struct page *host_save;		/* VMSAVE/VMLOAD area for the host's FS/GS/TR/... */
+	u64 host_save_pa;
+	bool enabled;			/* EFER.SVME set by us */
+
+	/* ASIDs: 1..max_asid handed out once per generation (svm_asid.c). */
+	u64 asid_gen;
+	u32 next_asid;
+	u32 max_asid;
+	bool flush_all_pending;		/* TLB_CONTROL 1 on the next VMRUN here */
+
+	/* The VMCB last loaded here: switching VMCBs is an IBPB point. */
+	struct svm_vmcb *last_vmcb;
+};
+
+DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
+
+struct svm_vcpu {
+	struct khv_vcpu vcpu;		/* first: core allocates vcpu_size bytes */
+
+	struct svm_vmcb *vmcb;
+	u64 vmcb_pa;
+
+	/* ASID, valid on asid_cpu while asid_gen matches that CPU's generation. */
+	u32 asid;
+	int asid_cpu;
+	u64 asid_gen;
+
+	/*
+	 * RIP when the last exit happened.  If core or userspace moved RIP
+	 * since (an instruction was skipped or emulated), that instruction
+	 * completed, so the STI/MOV SS shadow it may have been under is over.
+	 */
+	u64 exit_rip;
+
+	u64 injected;			/* EVENTINJ handed to the last VMRUN, or 0 */
+	u64 reinject;			/* interrupted delivery to retry, or 0 */
+
+	/*
+	 * NMI blocking, tracked in software: set when an NMI is injected,
+	 * cleared once the guest has executed the IRET that ends its handler
+	 * (IRET is intercepted meanwhile; the IRET has run when RIP moves on).
+	 */
+	bool nmi_masked;
+	bool nmi_iret_seen;
+	u64 nmi_iret_rip;
+};
+
+static inline struct svm_vcpu *to_svm(struct khv_vcpu *vcpu)
+{
+	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+/* The exit code, as the low 32 bits of EXITCODE (see VMEXIT_INVALID). */
+static inline u32 svm_exit_code(const struct svm_vcpu *svm)
+{
+	return (u32)svm->vmcb->control.exit_code;
+}
+
+/* svm.c */
+void svm_vcpu_reset(struct svm_vcpu *svm);
+bool svm_long_mode_64(struct svm_vcpu *svm);
+bool svm_in_shadow(struct svm_vcpu *svm);
+bool svm_canonical(u64 v);
+
+/* svm_exits.c */
+int svm_handle_exit(struct khv_vcpu *vcpu);
+u32 svm_exit_stat_index(u32 hw_code);
+bool svm_exit_stat_info(u32 index, u32 *hw_code, const char **name);
+
+/*
+ * svm_asid.c: on the CPU that is about to VMRUN, interrupts off.  Per entry:
+ * svm_asid_flush() if asked, svm_asid_assign(), svm_asid_prepare(), VMRUN,
+ * svm_asid_entered().
+ */
+void svm_asid_cpu_init(struct svm_cpu *sd);
+void svm_asid_flush(struct svm_vcpu *svm);
+void svm_asid_assign(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu);
+void svm_asid_prepare(struct svm_vcpu *svm, struct svm_cpu *sd);
+void svm_asid_entered(struct svm_vcpu *svm, struct svm_cpu *sd, bool entered);
+
+/*
+ * svm_vmrun.S: VMSAVE host, VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host.
+ * regs is vcpu->regs (all GPRs but RAX and RSP go through it); RAX, RSP,
+ * RIP and RFLAGS are in the VMCB.  GIF must be 0.
+ */
+void __khv_svm_vmrun(u64 *regs, u64 vmcb_pa, u64 host_save_pa);
+
+#endif /* KHV_SVM_SVM_H */

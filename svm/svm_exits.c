@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SVM exit handling: decode the VMCB's exit code and EXITINFO into calls of
+ * core's vendor-neutral handlers (core/exits.c), plus the few exits that are
+ * SVM's own business (DR accesses, the interrupt window, NMI unmasking).
+ * Return convention as core's: > 0 re-enter, 0 to userspace, < 0 errno.
+ *
+ * Choices made here:
+ *  - RDTSCP is #UD: core's CPUID does not offer it (TSC_AUX is not switched).
+ *  - VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA, MONITOR, MWAIT,
+ *    RDPRU, RSM, INVLPGB, TLBSYNC are #UD: no nested virtualization, no SMM,
+ *    no MONITOR/MWAIT in CPUID.  RDPMC is #GP(0): no counter is offered.
+ *  - INVD and WBINVD are skipped: guest memory is ordinary write-back RAM.
+ *  - Debug registers: every MOV DR exits and is emulated against vcpu->dr[]
+ *    (DR0-3) and the VMCB's DR6/DR7, which VMRUN loads; svm_run() puts
+ *    DR0-3 in the hardware only while the guest's DR7 enables a breakpoint.
+ *  - TASK_SWITCH and any exit not listed become an UNHANDLED_EXIT internal
+ *    error; nothing here can BUG.
+ */
+#include <linux/kernel.h>
+#include <asm/msr-index.h>
+#include <asm/traps.h>
+
+#include "svm.h"
+#include "../core/emulate.h"
+
+typedef int (*svm_exit_fn)(struct svm_vcpu *svm);
+
+static int svm_exit_unhandled(struct svm_vcpu *svm)
+{
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 data[3] = { svm_exit_code(svm), c->exit_info_1, c->exit_info_2 };
+
+	return khv_exit_internal_error(&svm->vcpu, KHV_INTERNAL_ERROR_UNHANDLED_EXIT,
+				       ARRAY_SIZE(data), data);
+}
+
+/* The host took what caused the exit (interrupt, NMI, SMI, #MC) already. */
+static int svm_exit_host(struct svm_vcpu *svm)
+{
+	return 1;
+}
+
+static int svm_exit_ud(struct svm_vcpu *svm)
+{
+	khv_inject_ud(&svm->vcpu);
+	return 1;
+}
+
+static int svm_exit_rdpmc(struct svm_vcpu *svm)
+{
+	khv_inject_gp(&svm->vcpu);
+	return 1;
+}
+
+static int svm_exit_skip(struct svm_vcpu *svm)
+{
+	return khv_skip_instruction(&svm->vcpu);
+}
+
+/*
+ * PAUSE exits through the filter only.  The instruction is not skipped: the
+ * next VMRUN reloads the filter count, so the same PAUSE then runs natively.
+ */
+static int svm_exit_pause(struct svm_vcpu *svm)
+{
+	return 1;
+}
+
+static int svm_exit_cpuid(struct svm_vcpu *svm)
+{
+	return khv_handle_cpuid(&svm->vcpu);
+}
+
+static int svm_exit_hlt(struct svm_vcpu *svm)
+{
+	return khv_handle_hlt(&svm->vcpu);
+}
+
+static int svm_exit_vmmcall(struct svm_vcpu *svm)
+{
+	return khv_handle_hypercall(&svm->vcpu);
+}
+
+static int svm_exit_xsetbv(struct svm_vcpu *svm)
+{
+	return khv_handle_xsetbv(&svm->vcpu);
+}
+
+/* EXITINFO1 is 0 for RDMSR, 1 for WRMSR. */
+static int svm_exit_msr(struct svm_vcpu *svm)
+{
+	if (svm->vmcb->control.exit_info_1)
+		return khv_handle_wrmsr(&svm->vcpu);
+	return khv_handle_rdmsr(&svm->vcpu);
+}
+
+/*
+ * The segment of an OUTS source: EXITINFO1 has it only with decode assists;
+ * else the instruction's own prefix (DS when none).
+ */
+static int svm_outs_segment(struct svm_vcpu *svm, u64 info, u8 *seg)
+{
+	struct khv_insn insn;
+	int err;
+
+	if (svm_caps.decode_assists) {
+		*seg = (info >> VMCB_IO_SEG_SHIFT) & 7;
+		if (*seg > KHV_SEG_GS)
+			*seg = KHV_SEG_DS;
+		return 0;
+	}
+	err = khv_decode_at_rip(&svm->vcpu, &insn);
+	if (err == -EFAULT)
+		return khv_queue_fetch_fault(&svm->vcpu, &insn);
+	*seg = (!err && insn.seg_override >= 0) ? insn.seg_override : KHV_SEG_DS;
+	return 0;
+}
+
+static int svm_exit_ioio(struct svm_vcpu *svm)
+{
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 info = c->exit_info_1;
+	struct khv_pio pio = {
+		.port = info >> VMCB_IO_PORT_SHIFT,
+		.in = info & VMCB_IO_IN,
+		.string = info & VMCB_IO_STR,
+		.rep = info & VMCB_IO_REP,
+		.seg = KHV_SEG_ES,	/* INS always writes ES:rDI */
+		.next_rip = c->exit_info_2,
+	};
+	int r;
+
+	if (info & VMCB_IO_SZ32)
+		pio.size = 4;
+	else if (info & VMCB_IO_SZ16)
+		pio.size = 2;
+	else
+		pio.size = 1;
+	if (info & VMCB_IO_A64)
+		pio.addr_size = 8;
+	else if (info & VMCB_IO_A32)
+		pio.addr_size = 4;
+	else
+		pio.addr_size = 2;
+	if (pio.string && !pio.in) {
+		r = svm_outs_segment(svm, info, &pio.seg);
+		if (r)
+			return r;	/* a #PF on the fetch is queued */
+	}
+	return khv_handle_pio(&svm->vcpu, &pio);
+}
+
+static int svm_exit_npf(struct svm_vcpu *svm)
+{
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 err = c->exit_info_1, gpa = c->exit_info_2;
+
+	unsigned int access = KHV_PROT_READ;
+	int r;
+
+	/* Reserved bits in our own tables: an mmu/ bug, not the guest's. */
+	if (err & VMCB_NPF_RSVD) {
+		u64 data[2] = { gpa, err };
+
+		return khv_exit_internal_error(&svm->vcpu, KHV_INTERNAL_ERROR_MMU,
+					       ARRAY_SIZE(data), data);
+	}
+	if (!(c->exit_int_info & VMCB_EV_VALID))
+		return khv_handle_npf(&svm->vcpu, gpa, err & VMCB_NPF_WRITE,
+				      err & VMCB_NPF_FETCH);
+
+	/*
+	 * The fault hit while the CPU was delivering an event (IDT, GDT, stack
+	 * or TSS access), not in the instruction at RIP: map RAM and let the
+	 * delivery be retried, but there is nothing to emulate for MMIO.
+	 */
+	if (err & VMCB_NPF_WRITE)
+		access |= KHV_PROT_WRITE;
+	r = khv_mmu_fault(svm->vcpu.vm, gpa, access);
+	if (r == KHV_MMU_MMIO) {
+		u64 data[3] = { gpa, err, c->exit_int_info };
+
+		return khv_exit_internal_error(&svm->vcpu, KHV_INTERNAL_ERROR_DELIVERY_EV,
+					       ARRAY_SIZE(data), data);
+	}
+	return r < 0 ? r : 1;
+}
+
+/*
+ * The SHUTDOWN intercept (triple fault) leaves the VMCB undefined: report
+ * it, and put the vCPU back in its RESET state so that a later KHV_RUN
+ * starts from something VMRUN accepts.
+ */
+static int svm_exit_shutdown(struct svm_vcpu *svm)
+{
+	int r = khv_handle_shutdown(&svm->vcpu);
+
+	svm_vcpu_reset(svm);
+	return r;
+}
+
+/* The guest can take an interrupt now. */
+static int svm_exit_vintr(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+
+	c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
+	c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
+	if (vcpu->extint_pending)
+		return 1;	/* svm_run() injects it */
+	if (READ_ONCE(vcpu->run->request_interrupt_window))
+		return khv_exit_irq_window(vcpu);
+	return 1;
+}
+
+/*
+ * IRET while an NMI is masked: the intercept comes before the IRET runs, so
+ * NMIs open only once RIP has moved past it (checked in svm_run()).
+ */
+static int svm_exit_iret(struct svm_vcpu *svm)
+{
+	svm->nmi_iret_seen = true;
+	svm->nmi_iret_rip = svm->vcpu.regs[KHV_REG_RIP];
+	svm->vmcb->control.intercept_misc1 &= ~VMCB_ICPT1_IRET;
+	return 1;
+}
+
+/* ICEBP (INT1): the #DB it raises, as a trap after the instruction. */
+static int svm_exit_icebp(struct svm_vcpu *svm)
+{
+	int r = khv_skip_instruction(&svm->vcpu);
+
+	if (r > 0)
+		khv_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	return r;
+}
+
+/*
+ * Intercepted #DB: the CPU has already recorded the cause in the guest's DR6
+ * (the VMCB's), as it would have before delivery; deliver it.
+ */
+static int svm_exit_db(struct svm_vcpu *svm)
+{
+	khv_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	return 1;
+}
+
+static int svm_exit_ac(struct svm_vcpu *svm)
+{
+	khv_queue_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
+	return 1;
+}
+
+/* ---- MOV to/from DRn ------------------------------------------------------ */
+
+/*
+ * Which DR and which GPR: from EXITINFO1 with decode assists, else decoded.
+ * false when the exit is settled otherwise (*ret: a queued fault, or an
+ * internal error for an instruction that is not MOV DR).
+ */
+static bool svm_dr_operands(struct svm_vcpu *svm, bool write, int *dr, int *gpr,
+			    bool *wide, int *ret)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	struct khv_insn insn;
+	int err;
+
+	if (svm_caps.decode_assists) {
+		*dr = (svm_exit_code(svm) - VMEXIT_DR0_READ) & 0xf;
+		*gpr = c->exit_info_1 & VMCB_MOV_GPR_MASK;
+		*wide = svm_long_mode_64(svm);
+		return true;
+	}
+	err = khv_decode_at_rip(vcpu, &insn);
+	if (err == -EFAULT) {
+		*ret = khv_queue_fetch_fault(vcpu, &insn);
+		return false;
+	}
+	if (err || !insn.two_byte || insn.opcode != (write ? 0x23 : 0x21) ||
+	    !insn.has_modrm) {
+		u64 data[3] = { svm_exit_code(svm), vcpu->regs[KHV_REG_RIP], err };
+
+		*ret = khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION,
+					       ARRAY_SIZE(data), data);
+		return false;
+	}
+	/* MOV DR ignores ModRM.mod: always a register.  REX.R would name DR8+. */
+	if (insn.rex & 4) {
+		khv_inject_ud(vcpu);
+		*ret = 1;
+		return false;
+	}
+	*dr = insn.modrm_reg & 7;
+	*gpr = (insn.modrm_rm & 7) | ((insn.rex & 1) << 3);
+	*wide = insn.mode == 8;
+	return true;
+}
+
+static int svm_exit_dr(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	bool write = svm_exit_code(svm) >= VMEXIT_DR0_WRITE;
+	int dr, gpr, r;
+	bool wide;
+	u64 val;
+
+	if (!svm_dr_operands(svm, write, &dr, &gpr, &wide, &r))
+		return r;
+
+	if (dr == 4 || dr == 5) {
+		/* Aliases of DR6/DR7, unless CR4.DE makes them undefined. */
+		if (s->cr4 & X86_CR4_DE) {
+			khv_inject_ud(vcpu);
+			return 1;
+		}
+		dr += 2;
+	}
+	if (dr > 7) {
+		khv_inject_ud(vcpu);
+		return 1;
+	}
+	/* General detect: the access itself raises #DB, DR6.BD set. */
+	if (s->dr7 & SVM_DR7_GD) {
+		s->dr6 |= SVM_DR6_BD;
+		s->dr7 &= ~SVM_DR7_GD;
+		khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
+		return 1;
+	}
+
+	if (!write) {
+		if (dr < 4)
+			val = vcpu->dr[dr];
+		else if (dr == 6)
+			val = s->dr6;
+		else
+			val = s->dr7;
+		vcpu->regs[gpr] = wide ? val : (u32)val;
+		return khv_skip_instruction(vcpu);
+	}
+
+	val = vcpu->regs[gpr];
+	if (!wide)
+		val = (u32)val;
+	if (dr < 4) {
+		/* svm_run() loads these into the real DR0-3: canonical only. */
+		if (!svm_canonical(val)) {
+			khv_inject_gp(vcpu);
+			return 1;
+		}
+		vcpu->dr[dr] = val;
+	} else {
+		if (val >> 32) {
+			khv_inject_gp(vcpu);
+			return 1;
+		}
+		if (dr == 6)
+			s->dr6 = (val & SVM_DR6_VOLATILE) | SVM_DR6_FIXED1;
+		else
+			s->dr7 = (val & SVM_DR7_VOLATILE) | SVM_DR7_FIXED1;
+	}
+	return khv_skip_instruction(vcpu);
+}
+
+static const svm_exit_fn svm_exit_handlers[] = {
+	[VMEXIT_DR0_READ ... VMEXIT_DR15_WRITE]	= svm_exit_dr,
+	[VMEXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_db,
+	[VMEXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_ac,
+	[VMEXIT_EXCP_BASE + X86_TRAP_MC]	= svm_exit_host,	/* svm_run() forwarded it */
+	[VMEXIT_INTR]				= svm_exit_host,
+	[VMEXIT_NMI]				= svm_exit_host,
+	[VMEXIT_SMI]				= svm_exit_host,
+	[VMEXIT_VINTR]				= svm_exit_vintr,
+	[VMEXIT_RDPMC]				= svm_exit_rdpmc,
+	[VMEXIT_CPUID]				= svm_exit_cpuid,
+	[VMEXIT_RSM]				= svm_exit_ud,
+	[VMEXIT_IRET]				= svm_exit_iret,
+	[VMEXIT_INVD]				= svm_exit_skip,
+	[VMEXIT_PAUSE]				= svm_exit_pause,
+	[VMEXIT_HLT]				= svm_exit_hlt,
+	[VMEXIT_INVLPGA]			= svm_exit_ud,
+	[VMEXIT_IOIO]				= svm_exit_ioio,
+	[VMEXIT_MSR]				= svm_exit_msr,
+	[VMEXIT_SHUTDOWN]			= svm_exit_shutdown,
+	[VMEXIT_VMRUN]				= svm_exit_ud,
+	[VMEXIT_VMMCALL]			= svm_exit_vmmcall,
+	[VMEXIT_VMLOAD]				= svm_exit_ud,
+	[VMEXIT_VMSAVE]				= svm_exit_ud,
+	[VMEXIT_STGI]				= svm_exit_ud,
+	[VMEXIT_CLGI]				= svm_exit_ud,
+	[VMEXIT_SKINIT]				= svm_exit_ud,
+	[VMEXIT_RDTSCP]				= svm_exit_ud,
+	[VMEXIT_ICEBP]				= svm_exit_icebp,
+	[VMEXIT_WBINVD]				= svm_exit_skip,
+	[VMEXIT_MONITOR]			= svm_exit_ud,
+	[VMEXIT_MWAIT]				= svm_exit_ud,
+	[VMEXIT_MWAIT_COND]			= svm_exit_ud,
+	[VMEXIT_XSETBV]				= svm_exit_xsetbv,
+	[VMEXIT_RDPRU]				= svm_exit_ud,
+	[VMEXIT_INVLPGB]			= svm_exit_ud,
+	[VMEXIT_INVLPGB_ILLEGAL]		= svm_exit_ud,
+	[VMEXIT_TLBSYNC]			= svm_exit_ud,
+};
+
+/* What KHV_RUN reports about interrupt acceptance after every exit. */
+static void svm_update_run_flags(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
+
+	vcpu->run->if_flag = if_set;
+	vcpu->run->ready_for_interrupt_injection =
+		if_set && !svm_in_shadow(svm) && !vcpu->extint_pending && !svm->reinject;
+}
+
+int svm_handle_exit(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u32 code = svm_exit_code(svm);
+	svm_exit_fn fn = NULL;
+	int r;
+
+	khv_count_exit(vcpu, code);
+
+	if (code == VMEXIT_INVALID) {
+		const struct svm_vmcb_save *s = &svm->vmcb->save;
+
+		pr_info_ratelimited("khv: svm: VMRUN failed: efer %llx cr0 %llx cr4 %llx cs %x/%llx\n",
+				    s->efer, s->cr0, s->cr4, s->cs.attrib, s->cs.base);
+		/* The architectural EXITCODE, -1, whatever the CPU stored. */
+		r = khv_exit_fail_entry(vcpu, ~0ULL);
+	} else {
+		if (code < ARRAY_SIZE(svm_exit_handlers))
+			fn = svm_exit_handlers[code];
+		else if (code == VMEXIT_NPF)
+			fn = svm_exit_npf;
+		r = fn ? fn(svm) : svm_exit_unhandled(svm);
+	}
+	svm_update_run_flags(svm);
+	return r;
+}
+
+/* ---- exit statistics --------------------------------------------------- */
+
+/* Index 0 collects codes not in the table; it reports this code. */
+#define SVM_STAT_OTHER		0xfffffff0u
+
+struct svm_exit_stat {
+	u32 first, last;	/* the codes counted under one name */
+	const char *name;
+};
+
+#define STAT(code, n)		{ code, code, "svm_" n }
+#define STAT_RANGE(a, b, n)	{ a, b, "svm_" n }
+#define EXCP(v, n)		STAT(VMEXIT_EXCP_BASE + (v), "excp_" n)
+
+/* Sorted by code (index 0 aside): svm_exit_stat_index() bisects it. */
+static const struct svm_exit_stat svm_exit_stats[] = {
+	STAT(SVM_STAT_OTHER, "other"),
+	STAT_RANGE(VMEXIT_CR0_READ, VMEXIT_CR0_READ + 15, "cr_read"),
+	STAT_RANGE(VMEXIT_CR0_WRITE, VMEXIT_CR0_WRITE + 15, "cr_write"),
+	STAT_RANGE(VMEXIT_DR0_READ, VMEXIT_DR15_READ, "dr_read"),
+	STAT_RANGE(VMEXIT_DR0_WRITE, VMEXIT_DR15_WRITE, "dr_write"),
+	EXCP(0, "de"), EXCP(1, "db"), EXCP(2, "nmi"), EXCP(3, "bp"),
+	EXCP(4, "of"), EXCP(5, "br"), EXCP(6, "ud"), EXCP(7, "nm"),
+	EXCP(8, "df"), EXCP(9, "09"), EXCP(10, "ts"), EXCP(11, "np"),
+	EXCP(12, "ss"), EXCP(13, "gp"), EXCP(14, "pf"), EXCP(15, "15"),
+	EXCP(16, "mf"), EXCP(17, "ac"), EXCP(18, "mc"), EXCP(19, "xm"),
+	EXCP(20, "ve"), EXCP(21, "cp"), EXCP(22, "22"), EXCP(23, "23"),
+	EXCP(24, "24"), EXCP(25, "25"), EXCP(26, "26"), EXCP(27, "27"),
+	EXCP(28, "hv"), EXCP(29, "vc"), EXCP(30, "sx"), EXCP(31, "31"),
+	STAT(VMEXIT_INTR, "intr"),
+	STAT(VMEXIT_NMI, "nmi"),
+	STAT(VMEXIT_SMI, "smi"),
+	STAT(VMEXIT_INIT, "init"),
+	STAT(VMEXIT_VINTR, "vintr"),
+	STAT(VMEXIT_CR0_SEL_WRITE, "cr0_sel_write"),
+	STAT(VMEXIT_IDTR_READ, "idtr_read"),
+	STAT(VMEXIT_GDTR_READ, "gdtr_read"),
+	STAT(VMEXIT_LDTR_READ, "ldtr_read"),
+	STAT(VMEXIT_TR_READ, "tr_read"),
+	STAT(VMEXIT_IDTR_WRITE, "idtr_write"),
+	STAT(VMEXIT_GDTR_WRITE, "gdtr_write"),
+	STAT(VMEXIT_LDTR_WRITE, "ldtr_write"),
+	STAT(VMEXIT_TR_WRITE, "tr_write"),
+	STAT(VMEXIT_RDTSC, "rdtsc"),
+	STAT(VMEXIT_RDPMC, "rdpmc"),
+	STAT(VMEXIT_PUSHF, "pushf"),
+	STAT(VMEXIT_POPF, "popf"),
+	STAT(VMEXIT_CPUID, "cpuid"),
+	STAT(VMEXIT_RSM, "rsm"),
+	STAT(VMEXIT_IRET, "iret"),
+	STAT(VMEXIT_SWINT, "swint"),
+	STAT(VMEXIT_INVD, "invd"),
+	STAT(VMEXIT_PAUSE, "pause"),
+	STAT(VMEXIT_HLT, "hlt"),
+	STAT(VMEXIT_INVLPG, "invlpg"),
+	STAT(VMEXIT_INVLPGA, "invlpga"),
+	STAT(VMEXIT_IOIO, "ioio"),
+	STAT(VMEXIT_MSR, "msr"),
+	STAT(VMEXIT_TASK_SWITCH, "task_switch"),
+	STAT(VMEXIT_FERR_FREEZE, "ferr_freeze"),
+	STAT(VMEXIT_SHUTDOWN, "shutdown"),
+	STAT(VMEXIT_VMRUN, "vmrun"),
+	STAT(VMEXIT_VMMCALL, "vmmcall"),
+	STAT(VMEXIT_VMLOAD, "vmload"),
+	STAT(VMEXIT_VMSAVE, "vmsave"),
+	STAT(VMEXIT_STGI, "stgi"),
+	STAT(VMEXIT_CLGI, "clgi"),
+	STAT(VMEXIT_SKINIT, "skinit"),
+	STAT(VMEXIT_RDTSCP, "rdtscp"),
+	STAT(VMEXIT_ICEBP, "icebp"),
+	STAT(VMEXIT_WBINVD, "wbinvd"),
+	STAT(VMEXIT_MONITOR, "monitor"),
+	STAT(VMEXIT_MWAIT, "mwait"),
+	STAT(VMEXIT_MWAIT_COND, "mwait_cond"),
+	STAT(VMEXIT_XSETBV, "xsetbv"),
+	STAT(VMEXIT_RDPRU, "rdpru"),
+	STAT(VMEXIT_EFER_WRITE_TRAP, "efer_write_trap"),
+	STAT_RANGE(VMEXIT_CR0_WRITE_TRAP, VMEXIT_CR15_WRITE_TRAP, "cr_write_trap"),
+	STAT(VMEXIT_INVLPGB, "invlpgb"),
+	STAT(VMEXIT_INVLPGB_ILLEGAL, "invlpgb_illegal"),
+	STAT(VMEXIT_INVPCID, "invpcid"),
+	STAT(VMEXIT_MCOMMIT, "mcommit"),
+	STAT(VMEXIT_TLBSYNC, "tlbsync"),
+	STAT(VMEXIT_NPF, "npf"),
+	STAT(VMEXIT_AVIC_INCOMPLETE_IPI, "avic_incomplete_ipi"),
+	STAT(VMEXIT_AVIC_NOACCEL, "avic_noaccel"),
+	STAT(VMEXIT_VMGEXIT, "vmgexit"),
+	STAT(VMEXIT_INVALID, "invalid"),
+};
+
+static_assert(ARRAY_SIZE(svm_exit_stats) <= KHV_MAX_EXIT_STATS);
+
+u32 svm_exit_stat_index(u32 hw_code)
+{
+	u32 lo = 1, hi = ARRAY_SIZE(svm_exit_stats);
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		const struct svm_exit_stat *e = &svm_exit_stats[mid];
+
+		if (hw_code < e->first)
+			hi = mid;
+		else if (hw_code > e->last)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return 0;
+}
+
+bool svm_exit_stat_info(u32 index, u32 *hw_code, const char **name)
+{
+	if (index >= ARRAY_SIZE(svm_exit_stats))
+		return false;
+	*hw_code = svm_exit_stats[index].first;
+	*name = svm_exit_stats[index].name;
+	return true;
+}
