@@ -68,9 +68,13 @@ int khv_skip_instruction(struct khv_vcpu *vcpu)
 
 	if (!len) {
 		struct khv_insn insn;
+		int err = khv_decode_at_rip(vcpu, &insn);
 
-		if (khv_decode_at_rip(vcpu, &insn)) {
-			u64 data[2] = { vcpu->regs[KHV_REG_RIP], 0 };
+		/* The code page is gone from the guest's tables: it sees the #PF. */
+		if (err == -EFAULT)
+			return khv_queue_fetch_fault(vcpu, &insn);
+		if (err) {
+			u64 data[2] = { vcpu->regs[KHV_REG_RIP], insn.len };
 
 			return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION,
 						       ARRAY_SIZE(data), data);
@@ -81,6 +85,8 @@ int khv_skip_instruction(struct khv_vcpu *vcpu)
 	if (!khv_long_mode_64(vcpu))
 		rip = (u32)rip;
 	vcpu->regs[KHV_REG_RIP] = rip;
+	/* The instruction completed: RF no longer suppresses breakpoints. */
+	vcpu->rflags &= ~X86_EFLAGS_RF;
 	return 1;
 }
 
@@ -233,6 +239,9 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 			r = khv_pio_string_out(vcpu, &vcpu->pio, data);
 			if (r <= 0)
 				return r;
+			/* The guest's tables changed under us: a #PF is queued instead. */
+			if (!vcpu->pio.count)
+				return 1;
 		}
 	} else {
 		vcpu->pio.count = 1;

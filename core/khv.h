@@ -90,8 +90,10 @@ struct khv_mmio_op {
 struct khv_queued_exception {
 	bool pending;
 	bool has_error_code;
+	bool has_cr2;		/* #PF: load cr2 into CR2 as the event is delivered */
 	u8 vector;
 	u32 error_code;
+	u64 cr2;
 };
 
 struct khv_vcpu {

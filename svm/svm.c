@@ -525,6 +525,9 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	} else if (vcpu->exception.pending) {
 		ev = svm_event(vcpu->exception.vector, VMCB_EV_TYPE_EXC,
 			       vcpu->exception.has_error_code, vcpu->exception.error_code);
+		/* A #PF's address goes into CR2 as the CPU would have put it. */
+		if (vcpu->exception.has_cr2)
+			svm->vmcb->save.cr2 = vcpu->exception.cr2;
 		vcpu->exception.pending = false;
 	} else if (vcpu->nmi_pending && !svm->nmi_masked && !shadow) {
 		ev = svm_event(X86_TRAP_NMI, VMCB_EV_TYPE_NMI, false, 0);

@@ -279,7 +279,7 @@ static bool svm_dr_operands(struct svm_vcpu *svm, bool write, int *dr, int *gpr,
 		*ret = khv_queue_fetch_fault(vcpu, &insn);
 		return false;
 	}
-	if (err || !insn.two_byte || insn.opcode != (write ? 0x23 : 0x21) ||
+	if (err || insn.map != KHV_MAP_0F || insn.opcode != (write ? 0x23 : 0x21) ||
 	    !insn.has_modrm) {
 		u64 data[3] = { svm_exit_code(svm), vcpu->regs[KHV_REG_RIP], err };
 
