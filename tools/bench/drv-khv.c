@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* khv-bench driver for /dev/khv, through libkhv. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libkhv.h>
+
+#include "bench.h"
+
+struct khv_ctx {
+	struct khv_sys sys;
+	struct khv_vm vm;
+	struct khv_vcpu vcpu;
+	int have_sys, have_vm, have_vcpu;
+};
+
+static void khv_drv_close(void *p)
+{
+	struct khv_ctx *c = p;
+
+	if (!c)
+		return;
+	if (c->have_vcpu)
+		khv_vcpu_destroy(&c->vcpu);
+	if (c->have_vm)
+		khv_vm_destroy(&c->vm);
+	if (c->have_sys)
+		khv_close(&c->sys);
+	free(c);
+}
+
+static int khv_fail(struct khv_ctx *c, const char *what, int err)
+{
+	fprintf(stderr, "khv-bench: khv: %s: %s (%s)\n", what, strerror(-err),
+		khv_strerror(err));
+	khv_drv_close(c);
+	return err;
+}
+
+static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size)
+{
+	struct khv_sregs sregs;
+	struct khv_ctx *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	ret = khv_open(&c->sys, device);
+	if (ret)
+		return khv_fail(c, device ? device : "open " LIBKHV_DEFAULT_DEVICE, ret);
+	c->have_sys = 1;
+	ret = khv_vm_create(&c->sys, &c->vm);
+	if (ret)
+		return khv_fail(c, "KHV_CREATE_VM", ret);
+	c->have_vm = 1;
+	ret = khv_vm_set_memory(&c->vm, 0, 0, 0, size, mem);
+	if (ret)
+		return khv_fail(c, "KHV_SET_USER_MEMORY_REGION", ret);
+	ret = khv_vcpu_create(&c->vm, 0, &c->vcpu);
+	if (ret)
+		return khv_fail(c, "KHV_CREATE_VCPU", ret);
+	c->have_vcpu = 1;
+	/* GET first: the real-mode helper keeps the vCPU's APIC base. */
+	ret = khv_vcpu_get_sregs(&c->vcpu, &sregs);
+	if (ret)
+		return khv_fail(c, "KHV_GET_SREGS", ret);
+	khv_sregs_real_mode(&sregs, 0);
+	ret = khv_vcpu_set_sregs(&c->vcpu, &sregs);
+	if (ret)
+		return khv_fail(c, "KHV_SET_SREGS", ret);
+	*ctx = c;
+	return 0;
+}
+
+static int khv_drv_set_entry(void *p, uint64_t rip, uint64_t rsi)
+{
+	struct khv_ctx *c = p;
+	struct khv_regs regs;
+	int ret;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = rip;
+	regs.rsi = rsi;
+	regs.rflags = 2;	/* bit 1 is reserved and reads as 1 */
+	ret = khv_vcpu_set_regs(&c->vcpu, &regs);
+	if (ret)
+		fprintf(stderr, "khv-bench: khv: KHV_SET_REGS: %s\n", strerror(-ret));
+	return ret;
+}
+
+static int khv_drv_run(void *p, struct bench_exit *x)
+{
+	struct khv_ctx *c = p;
+	struct khv_run *run = c->vcpu.run;
+	int ret;
+
+	do
+		ret = khv_vcpu_run(&c->vcpu);
+	while (ret == -EINTR);
+	if (ret) {
+		fprintf(stderr, "khv-bench: khv: KHV_RUN: %s (%s)\n", strerror(-ret),
+			khv_strerror(ret));
+		return ret;
+	}
+
+	memset(x, 0, sizeof(*x));
+	switch (run->exit_reason) {
+	case KHV_EXIT_IO:
+		if (run->io.direction == KHV_EXIT_IO_OUT) {
+			x->kind = BENCH_EXIT_OUT;
+			x->port = run->io.port;
+			x->size = run->io.size;
+			x->count = run->io.count;
+			return 0;
+		}
+		snprintf(x->what, sizeof(x->what), "IO in from port %#x", run->io.port);
+		break;
+	case KHV_EXIT_HLT:
+		x->kind = BENCH_EXIT_HLT;
+		return 0;
+	case KHV_EXIT_FAIL_ENTRY:
+		snprintf(x->what, sizeof(x->what), "FAIL_ENTRY reason %#llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KHV_EXIT_INTERNAL_ERROR:
+		snprintf(x->what, sizeof(x->what), "INTERNAL_ERROR %s, data %#llx %#llx",
+			 khv_internal_error_name(run->internal.suberror),
+			 (unsigned long long)run->internal.data[0],
+			 (unsigned long long)run->internal.data[1]);
+		break;
+	default:
+		snprintf(x->what, sizeof(x->what), "%s (hardware exit %#x)",
+			 khv_exit_reason_name(run->exit_reason), run->hw_exit_reason);
+		break;
+	}
+	x->kind = BENCH_EXIT_OTHER;
+	return 0;
+}
+
+static void khv_drv_stats(void *p, FILE *out)
+{
+	struct khv_ctx *c = p;
+	struct khv_exit_stat st[KHV_MAX_EXIT_STATS];
+	uint32_t n = 0, i;
+	int ret;
+
+	ret = khv_vcpu_get_exit_stats(&c->vcpu, st, KHV_MAX_EXIT_STATS, &n);
+	if (ret) {
+		fprintf(out, "khv-bench: khv: exit statistics unavailable: %s\n",
+			strerror(-ret));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(out, "khv-bench: khv: %-4s %-24.32s %llu\n",
+			st[i].kind == KHV_STAT_HW ? "hw" : "user", st[i].name,
+			(unsigned long long)st[i].count);
+}
+
+const struct bench_driver bench_driver_khv = {
+	.name = "khv",
+	.open = khv_drv_open,
+	.set_entry = khv_drv_set_entry,
+	.run = khv_drv_run,
+	.stats = khv_drv_stats,
+	.close = khv_drv_close,
+};
