@@ -217,11 +217,14 @@ void khv_cpuid_exit(void)
 	khv_nsupported = 0;
 }
 
-int khv_supported_cpuid(struct khv_cpuid_entry *out, u32 max, u32 *nent)
+int khv_get_supported_cpuid(struct khv_cpuid __user *argp)
 {
-	*nent = khv_nsupported;
-	memcpy(out, khv_supported, min(max, khv_nsupported) * sizeof(*out));
-	return 0;
+	u32 cap;
+	int err = khv_array_capacity(argp, &cap);
+
+	if (err)
+		return err;
+	return khv_array_out(argp, cap, khv_supported, khv_nsupported, sizeof(*khv_supported));
 }
 
 const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 idx)
@@ -278,19 +281,10 @@ int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp)
 
 int khv_vcpu_get_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp)
 {
-	struct khv_cpuid hdr;
+	u32 cap;
+	int err = khv_array_capacity(argp, &cap);
 
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	if (hdr.nent < vcpu->cpuid_nent) {
-		hdr.nent = vcpu->cpuid_nent;
-		return copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : -E2BIG;
-	}
-	hdr.nent = vcpu->cpuid_nent;
-	if (copy_to_user(argp->entries, vcpu->cpuid, hdr.nent * sizeof(*vcpu->cpuid)) ||
-	    copy_to_user(argp, &hdr, sizeof(hdr)))
-		return -EFAULT;
-	return 0;
+	if (err)
+		return err;
+	return khv_array_out(argp, cap, vcpu->cpuid, vcpu->cpuid_nent, sizeof(*vcpu->cpuid));
 }

@@ -18,7 +18,12 @@ void khv_vcpu_module_exit(void);
 /* memslot.c */
 int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r);
 
+/* array.c: header + entries ioctl arguments */
+int khv_array_capacity(const void __user *argp, u32 *cap);
+int khv_array_out(void __user *argp, u32 cap, const void *ents, u32 n, size_t esize);
+
 /* cpuid.c */
+int khv_get_supported_cpuid(struct khv_cpuid __user *argp);
 int khv_cpuid_init(void);
 void khv_cpuid_exit(void);
 int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp);

@@ -277,7 +277,6 @@ static inline void khv_inject_ud(struct khv_vcpu *vcpu)
 }
 
 /* core/cpuid.c */
-int khv_supported_cpuid(struct khv_cpuid_entry *out, u32 max, u32 *nent);
 const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 idx);
 u64 khv_supported_xcr0(void);
 u32 khv_xsave_size(u64 xcr0);	/* standard-format XSAVE area for xcr0 */

@@ -12,7 +12,6 @@
 #include <linux/fs.h>
 #include <linux/cpuhotplug.h>
 #include <linux/uaccess.h>
-#include <linux/slab.h>
 
 #include "khv.h"
 #include "internal.h"
@@ -38,37 +37,6 @@ static int khv_cpu_offline(unsigned int cpu)
 	khv_ops->cpu_disable();
 	preempt_enable();
 	return 0;
-}
-
-static long khv_get_supported_cpuid_ioctl(struct khv_cpuid __user *argp)
-{
-	struct khv_cpuid hdr;
-	struct khv_cpuid_entry *ents;
-	u32 n;
-	int err;
-
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	ents = kcalloc(KHV_MAX_CPUID_ENTRIES, sizeof(*ents), GFP_KERNEL);
-	if (!ents)
-		return -ENOMEM;
-	err = khv_supported_cpuid(ents, KHV_MAX_CPUID_ENTRIES, &n);
-	if (err)
-		goto out;
-	if (hdr.nent < n) {
-		hdr.nent = n;
-		err = copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : -E2BIG;
-		goto out;
-	}
-	hdr.nent = n;
-	if (copy_to_user(argp->entries, ents, n * sizeof(*ents)) ||
-	    copy_to_user(argp, &hdr, sizeof(hdr)))
-		err = -EFAULT;
-out:
-	kfree(ents);
-	return err;
 }
 
 static long khv_check_extension(unsigned long cap)
@@ -106,7 +74,7 @@ static long khv_dev_ioctl(struct file *filp, unsigned int cmd, unsigned long arg
 	case KHV_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : KHV_RUN_MMAP_SIZE;
 	case KHV_GET_SUPPORTED_CPUID:
-		return khv_get_supported_cpuid_ioctl((void __user *)arg);
+		return khv_get_supported_cpuid((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

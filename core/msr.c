@@ -74,26 +74,24 @@ int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool set)
 {
 	struct khv_msr_entry *ents;
-	struct khv_msrs hdr;
-	u32 i;
+	u32 i, nmsrs;
 	long r;
 
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	if (hdr.nmsrs > KHV_MAX_MSR_ENTRIES)
+	r = khv_array_capacity(argp, &nmsrs);
+	if (r)
+		return r;
+	if (nmsrs > KHV_MAX_MSR_ENTRIES)
 		return -E2BIG;
-	ents = memdup_user(argp->entries, hdr.nmsrs * sizeof(*ents));
+	ents = memdup_user(argp->entries, nmsrs * sizeof(*ents));
 	if (IS_ERR(ents))
 		return PTR_ERR(ents);
-	for (i = 0; i < hdr.nmsrs; i++) {
+	for (i = 0; i < nmsrs; i++) {
 		if (ents[i].reserved) {
 			r = -EINVAL;
 			goto out;
 		}
 	}
-	for (i = 0; i < hdr.nmsrs; i++) {
+	for (i = 0; i < nmsrs; i++) {
 		if (set ? khv_set_msr(vcpu, ents[i].index, ents[i].data, true)
 			: khv_get_msr(vcpu, ents[i].index, &ents[i].data, true))
 			break;

@@ -71,30 +71,18 @@ static u32 khv_fill_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out, u32 
 
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp)
 {
-	const u32 cap = KHV_MAX_EXIT_STATS + KHV_EXIT_MAX;
+	const u32 max = KHV_MAX_EXIT_STATS + KHV_EXIT_MAX;
 	struct khv_exit_stat *ents;
-	struct khv_exit_stats hdr;
-	long r = 0;
-	u32 n;
+	u32 cap;
+	long r;
 
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	ents = kcalloc(cap, sizeof(*ents), GFP_KERNEL);
+	r = khv_array_capacity(argp, &cap);
+	if (r)
+		return r;
+	ents = kcalloc(max, sizeof(*ents), GFP_KERNEL);
 	if (!ents)
 		return -ENOMEM;
-	n = khv_fill_stats(vcpu, ents, cap);
-	if (hdr.nent < n) {
-		hdr.nent = n;
-		r = copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : -E2BIG;
-		goto out;
-	}
-	hdr.nent = n;
-	if (copy_to_user(argp->entries, ents, n * sizeof(*ents)) ||
-	    copy_to_user(argp, &hdr, sizeof(hdr)))
-		r = -EFAULT;
-out:
+	r = khv_array_out(argp, cap, ents, khv_fill_stats(vcpu, ents, max), sizeof(*ents));
 	kfree(ents);
 	return r;
 }
