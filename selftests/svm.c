@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm: guest-visible behaviour the AMD backend provides itself (svm_guest.S).
+ *
+ *  - dr_emulation: every MOV DR exits and is emulated.  DR6/DR7 reset values,
+ *    DR0-DR3 round trips of 64-bit values, DR6/DR7 writable bits and fixed
+ *    bits, DR4/DR5 as aliases of DR6/DR7 while CR4.DE = 0 and #UD with
+ *    CR4.DE = 1, #GP(0) for DR7 bits 63:32 and for a non-canonical DR0
+ *    (khv loads DR0-DR3 into the hardware), a refused write changes nothing.
+ *  - dr7_general_detect: with DR7.GD, a MOV DR raises #DB as a fault with
+ *    DR6.BD set and DR7.GD clear in the handler; the MOV then runs.
+ *  - rdpmc_gp: RDPMC is #GP(0) (no counter is offered).
+ *  - efer_svme_gp: WRMSR of EFER with SVME set is #GP(0), EFER unchanged.
+ *  - svm_insns_ud: VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA are
+ *    #UD (no nested virtualization).
+ *  - nmi_masking: an NMI injected while the guest's NMI handler runs is
+ *    held until that handler's IRET has executed, then delivered.
+ * Every fault is checked for vector, error code and faulting RIP.
+ * Skipped unless KHV_CAP_VENDOR is AMD.
+ */
+#include "khvt_harness.h"
+
+KHVT_DECLARE_PAYLOAD(svm_long);
+extern const uint8_t svm_dr[], svm_gd[], svm_rdpmc[], svm_efer[], svm_insns[], svm_nmi[];
+extern const uint8_t svm_done[], ev_nmi[], ev_db[], ev_ud[], ev_gp[];
+extern const uint8_t dr7_high_insn[], dr0_noncanon_insn[], dr4_de_insn[], dr5_de_insn[];
+extern const uint8_t gd_insn[], rdpmc_insn[], efer_insn[];
+extern const uint8_t vmrun_insn[], vmload_insn[], vmsave_insn[], stgi_insn[], clgi_insn[],
+	skinit_insn[], invlpga_insn[];
+extern const uint8_t nmi_resume[], nmi_spin[], nmi_spin_end[];
+
+#define GPA(sym)	PAYLOAD_GPA(svm_long, sym)
+#define NO_FAULT	0xffffffffu	/* svm_guest.S: the instruction completed */
+
+#define DR6_INIT	0xffff0ff0ull
+#define DR6_ALL_SET	0xffffefffull	/* DR6 after writing 0xffffffff */
+#define DR6_BD		(1ull << 13)
+#define DR7_INIT	0x400ull
+#define DR7_GD		(1ull << 13)
+#define EFER_SVME	(1ull << 12)
+#define EFER_LMA	(1ull << 10)
+
+/* The guest parts this test uses, in an AMD long-mode VM; skip elsewhere. */
+#define SVM_VM(t) do {								\
+	VM_WITH_PAYLOAD((t), KHVT_LONG, svm_long);				\
+	if ((t)->vendor != KHV_VENDOR_AMD) {					\
+		int __v = (t)->vendor;						\
+		khvt_destroy(t);						\
+		SKIP(return, "KHV_CAP_VENDOR is %d, not AMD", __v);		\
+	}									\
+	setup(_metadata, (t));							\
+} while (0)
+
+static void setup(KHVT_MD, struct khvt_vm *t)
+{
+	KHV_OK(khvt_set_gate(t, 1, GPA(ev_db)));
+	KHV_OK(khvt_set_gate(t, 2, GPA(ev_nmi)));
+	KHV_OK(khvt_set_gate(t, 6, GPA(ev_ud)));
+	KHV_OK(khvt_set_gate(t, 13, GPA(ev_gp)));
+}
+
+/* Put RIP at entry, with R8..R14 = in[0..6] (fewer when n < 7). */
+static void start(KHVT_MD, struct khvt_vm *t, const uint8_t *entry, const uint64_t *in,
+		  unsigned int n)
+{
+	struct khv_regs r;
+	unsigned long long *const gpr[] = { &r.r8, &r.r9, &r.r10, &r.r11, &r.r12, &r.r13, &r.r14 };
+	unsigned int i;
+
+	KHV_OK(khv_vcpu_get_regs(&t->vcpu, &r));
+	for (i = 0; i < n && i < ARRAY_SIZE(gpr); i++)
+		*gpr[i] = in[i];
+	r.rip = GPA(entry);
+	KHV_OK(khv_vcpu_set_regs(&t->vcpu, &r));
+}
+
+/* The report of a "faulting" instruction of svm_guest.S. */
+static void __expect_fault(KHVT_MD, int line, struct khvt_vm *t, const char *insn,
+			   uint32_t vector, uint32_t err, uint64_t rip)
+{
+	uint32_t v = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	uint32_t e, at;
+
+	if (v == NO_FAULT)
+		KHVT_FAIL("line %d: %s completed, expected %s", line, insn,
+			  khvt_vector_name(vector));
+	if (v != vector)
+		KHVT_FAIL("line %d: %s raised %s (vector %u), expected %s", line, insn,
+			  khvt_vector_name(v), v, khvt_vector_name(vector));
+	e = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	at = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	EXPECT_EQ(err, e) TH_LOG("line %d: %s: error code %#x, expected %#x", line, insn, e, err);
+	EXPECT_EQ((uint32_t)rip, at)
+		TH_LOG("line %d: %s: %s at RIP %#x, expected %#x (the instruction)", line, insn,
+		       khvt_vector_name(vector), at, (uint32_t)rip);
+}
+#define expect_fault(t, insn, vector, err, rip) \
+	__expect_fault(_metadata, __LINE__, (t), (insn), (vector), (err), (rip))
+
+#define echo(t)		expect_out((t), PORT_ECHO, 4)
+#define echo64(t)	expect_out64((t), PORT_ECHO)
+
+TEST(dr_emulation)
+{
+	const uint64_t in[] = {
+		0x000000123456789aull,		/* DR0 */
+		0xffff800000001000ull,		/* DR1, canonical upper half */
+		0x00007ffffffff000ull,		/* DR2 */
+		0x0000000000000001ull,		/* DR3 */
+		0x00000000ffff0401ull,		/* DR7: every R/W and LEN bit, L0 */
+		0x0000000100000400ull,		/* DR7 with bit 32: #GP */
+		0x8000000000000000ull,		/* DR0 non-canonical (also with LA57): #GP */
+	};
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	start(_metadata, &t, svm_dr, in, ARRAY_SIZE(in));
+
+	EXPECT_VAL("DR6 at reset", DR6_INIT, echo(&t));
+	EXPECT_VAL("DR7 at reset", DR7_INIT, echo(&t));
+	EXPECT_VAL("DR0", in[0], echo64(&t));
+	EXPECT_VAL("DR1", in[1], echo64(&t));
+	EXPECT_VAL("DR2", in[2], echo64(&t));
+	EXPECT_VAL("DR3", in[3], echo64(&t));
+	EXPECT_VAL("DR6 after writing 0", DR6_INIT, echo(&t));
+	EXPECT_VAL("DR6 after writing 0xffffffff", DR6_ALL_SET, echo(&t));
+	EXPECT_VAL("DR7", in[4], echo64(&t));
+	EXPECT_VAL("DR4 (DR6 alias, CR4.DE=0)", DR6_ALL_SET, echo(&t));
+	EXPECT_VAL("DR5 (DR7 alias, CR4.DE=0)", in[4], echo(&t));
+	EXPECT_VAL("DR7 written through DR5", DR7_INIT, echo(&t));
+	EXPECT_VAL("DR6 written through DR4", DR6_INIT, echo(&t));
+	expect_fault(&t, "MOV DR7 with bits 63:32 set", 13, 0, GPA(dr7_high_insn));
+	expect_fault(&t, "MOV DR0 non-canonical", 13, 0, GPA(dr0_noncanon_insn));
+	EXPECT_VAL("DR7 after the refused write", DR7_INIT, echo64(&t));
+	EXPECT_VAL("DR0 after the refused write", in[0], echo64(&t));
+	expect_fault(&t, "MOV from DR4 with CR4.DE=1", 6, 0, GPA(dr4_de_insn));
+	expect_fault(&t, "MOV to DR5 with CR4.DE=1", 6, 0, GPA(dr5_de_insn));
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+TEST(dr7_general_detect)
+{
+	const uint64_t dr0 = 0x00000000cafe0000ull;
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	start(_metadata, &t, svm_gd, &dr0, 1);
+
+	khvt_step = "MOV from DR0 with DR7.GD set";
+	EXPECT_VAL("vector taken by the MOV DR under DR7.GD", 1, echo(&t));
+	EXPECT_VAL("DR6 in the #DB handler (BD set)", DR6_INIT | DR6_BD, echo(&t));
+	EXPECT_VAL("DR7 in the #DB handler (GD clear)", DR7_INIT, echo(&t));
+	EXPECT_VAL("#DB RIP: the MOV DR (a fault)", (uint32_t)GPA(gd_insn), echo(&t));
+	khvt_step = "the MOV DR, executed again after the #DB handler";
+	EXPECT_VAL("DR0, read by the repeated MOV", dr0, echo64(&t));
+	EXPECT_VAL("DR7 after the #DB", DR7_INIT, echo(&t));
+	khvt_step = NULL;
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+TEST(rdpmc_gp)
+{
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	start(_metadata, &t, svm_rdpmc, NULL, 0);
+	expect_fault(&t, "RDPMC (ECX=0)", 13, 0, GPA(rdpmc_insn));
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+TEST(efer_svme_gp)
+{
+	struct khvt_vm t;
+	uint32_t efer;
+
+	SVM_VM(&t);
+	start(_metadata, &t, svm_efer, NULL, 0);
+	expect_fault(&t, "WRMSR EFER with SVME set", 13, 0, GPA(efer_insn));
+	efer = echo(&t);
+	EXPECT_EQ(0u, efer & EFER_SVME) TH_LOG("guest EFER %#x after the refused write", efer);
+	EXPECT_NE(0u, efer & EFER_LMA) TH_LOG("guest EFER %#x after the refused write", efer);
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+TEST(svm_insns_ud)
+{
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	start(_metadata, &t, svm_insns, NULL, 0);
+	expect_fault(&t, "VMRUN", 6, 0, GPA(vmrun_insn));
+	expect_fault(&t, "VMLOAD", 6, 0, GPA(vmload_insn));
+	expect_fault(&t, "VMSAVE", 6, 0, GPA(vmsave_insn));
+	expect_fault(&t, "STGI", 6, 0, GPA(stgi_insn));
+	expect_fault(&t, "CLGI", 6, 0, GPA(clgi_insn));
+	expect_fault(&t, "SKINIT", 6, 0, GPA(skinit_insn));
+	expect_fault(&t, "INVLPGA", 6, 0, GPA(invlpga_insn));
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+/*
+ * The handler reports NMI number, interrupted RIP, NMI number + 0x100.  The
+ * second NMI is injected while the first handler is stopped at its first
+ * report: a nested delivery would show up as "2" where "0x101" is expected.
+ * After the IRET the guest spins until the second NMI has come; the second
+ * handler must have interrupted that loop, not the IRET of the first.
+ */
+TEST(nmi_masking)
+{
+	uint32_t rip, spins;
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	REQUIRE_CAP(&t, KHV_CAP_INJECT_EVENT);
+	start(_metadata, &t, svm_nmi, NULL, 0);
+
+	EXPECT_VAL("mark before the first NMI", 1, expect_out(&t, PORT_MARK, 4));
+	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));
+	khvt_step = "first NMI";
+	ASSERT_VAL("NMI handler entered (count)", 1, echo(&t));
+	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));
+	khvt_step = "second NMI injected inside the first handler";
+	EXPECT_VAL("RIP interrupted by the first NMI", (uint32_t)GPA(nmi_resume), echo(&t));
+	ASSERT_VAL("end of the first handler (2 here: the second NMI nested)", 0x101, echo(&t));
+	khvt_step = "second NMI, after the first handler's IRET";
+	ASSERT_VAL("NMI handler entered (count)", 2, echo(&t));
+	rip = echo(&t);
+	EXPECT_TRUE(rip >= (uint32_t)GPA(nmi_spin) && rip <= (uint32_t)GPA(nmi_spin_end))
+		TH_LOG("second NMI interrupted RIP %#x, not the loop after the IRET [%#x, %#x]",
+		       rip, (uint32_t)GPA(nmi_spin), (uint32_t)GPA(nmi_spin_end));
+	EXPECT_VAL("end of the second handler", 0x102, echo(&t));
+	spins = echo(&t);
+	khvt_step = NULL;
+	TH_LOG("the second NMI came after %u iterations of the loop after the IRET", spins);
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest code of the svm test: what the AMD backend emulates or refuses by
+ * itself.  One payload, several entry points (svm_dr, svm_gd, ...); the
+ * test puts RIP at one, with the values to use in R8..R14, and each part
+ * ends at svm_done (after a HLT).
+ *
+ * An instruction expected to fault is written "faulting <label>, <insn>":
+ * R15 holds the address to resume at, the #UD/#GP handler (ev_ud, ev_gp)
+ * reports vector, error code and faulting RIP on PORT_ECHO and resumes
+ * there; an instruction that does not fault reports 0xffffffff instead of a
+ * vector.  Values are reported as 32-bit OUTs to PORT_ECHO, 64-bit ones as
+ * two (low half first).
+ */
+#include "asm.h"
+
+#define NMI_COUNT	GUEST_DATA	/* NMIs the guest's handler has taken */
+#define MSR_EFER	0xc0000080
+#define EFER_SVME	0x1000
+#define CR4_DE		0x8
+
+	.macro echo reg=%eax
+	.ifnc \reg,%eax
+	mov \reg, %eax
+	.endif
+	out %eax, $PORT_ECHO
+	.endm
+
+	/* RAX, as two OUTs; clobbers RAX. */
+	.macro echo64
+	out %eax, $PORT_ECHO
+	shr $32, %rax
+	out %eax, $PORT_ECHO
+	.endm
+
+	.macro mark n
+	mov $\n, %eax
+	out %eax, $PORT_MARK
+	.endm
+
+	.macro faulting label, insn:vararg
+	lea 1f(%rip), %r15
+MARK(\label)
+	\insn
+	mov $0xffffffff, %eax
+	out %eax, $PORT_ECHO
+1:
+	.endm
+
+PAYLOAD_BEGIN(svm_long)
+	.code64
+
+/*
+ * DR emulation.  In: R8-R11 for DR0-DR3, R12 for DR7, R13 a DR7 value with
+ * bits 63:32 set, R14 a non-canonical address.
+ */
+MARK(svm_dr)
+	mov %dr6, %rax			/* reset values */
+	echo
+	mov %dr7, %rax
+	echo
+	mov %r8, %dr0
+	mov %r9, %dr1
+	mov %r10, %dr2
+	mov %r11, %dr3
+	mov %dr0, %rax
+	echo64
+	mov %dr1, %rax
+	echo64
+	mov %dr2, %rax
+	echo64
+	mov %dr3, %rax
+	echo64
+	xor %eax, %eax			/* DR6: only B0-B3, BD, BS, BT are writable */
+	mov %rax, %dr6
+	mov %dr6, %rax
+	echo
+	mov $0xffffffff, %eax
+	mov %rax, %dr6
+	mov %dr6, %rax
+	echo
+	mov %r12, %dr7
+	mov %dr7, %rax
+	echo64
+	mov %dr4, %rax			/* CR4.DE = 0: DR4/DR5 are DR6/DR7 */
+	echo
+	mov %dr5, %rax
+	echo
+	mov $0x400, %eax
+	mov %rax, %dr5
+	mov %dr7, %rax
+	echo
+	mov $0xffff0ff0, %eax
+	mov %rax, %dr4
+	mov %dr6, %rax
+	echo
+	faulting dr7_high_insn, mov %r13, %dr7
+	faulting dr0_noncanon_insn, mov %r14, %dr0
+	mov %dr7, %rax			/* the refused writes changed nothing */
+	echo64
+	mov %dr0, %rax
+	echo64
+	mov %cr4, %rax			/* CR4.DE = 1: DR4/DR5 are #UD */
+	or $CR4_DE, %rax
+	mov %rax, %cr4
+	faulting dr4_de_insn, mov %dr4, %rax
+	faulting dr5_de_insn, mov %rax, %dr5
+	mov %cr4, %rax
+	and $~CR4_DE, %rax
+	mov %rax, %cr4
+	jmp svm_halt
+
+/*
+ * DR7.GD: the next MOV DR raises #DB (a fault, DR6.BD set, GD cleared);
+ * ev_db reports and returns, and the MOV then runs.  In: R8 for DR0.
+ */
+MARK(svm_gd)
+	mov %r8, %dr0
+	mov $0x2400, %eax
+	mov %rax, %dr7
+MARK(gd_insn)
+	mov %dr0, %rax
+	echo64
+	mov %dr7, %rax
+	echo
+	jmp svm_halt
+
+MARK(svm_rdpmc)
+	xor %ecx, %ecx
+	faulting rdpmc_insn, rdpmc
+	jmp svm_halt
+
+/* WRMSR EFER with SVME set: #GP(0); EFER stays as it was. */
+MARK(svm_efer)
+	mov $MSR_EFER, %ecx
+	rdmsr
+	or $EFER_SVME, %eax
+	faulting efer_insn, wrmsr
+	mov $MSR_EFER, %ecx
+	rdmsr
+	echo
+	jmp svm_halt
+
+/* No nested virtualization: the SVM instructions are #UD. */
+MARK(svm_insns)
+	mov $GUEST_DATA, %eax		/* a page-aligned RAM address for rAX */
+	xor %ecx, %ecx
+	faulting vmrun_insn, vmrun %rax
+	faulting vmload_insn, vmload %rax
+	faulting vmsave_insn, vmsave %rax
+	faulting stgi_insn, stgi
+	faulting clgi_insn, clgi
+	faulting skinit_insn, skinit %eax
+	faulting invlpga_insn, invlpga %rax, %ecx
+	jmp svm_halt
+
+/*
+ * NMI masking: the test injects an NMI at the mark; while its handler runs
+ * the test injects a second one, which must wait for the handler's IRET.
+ * The guest then spins until the second NMI has come, and reports how long.
+ */
+MARK(svm_nmi)
+	movl $0, NMI_COUNT
+	mark 1
+MARK(nmi_resume)
+	xor %ecx, %ecx
+MARK(nmi_spin)
+	inc %rcx
+	cmpl $2, NMI_COUNT
+	jne nmi_spin
+MARK(nmi_spin_end)
+	echo %ecx
+	jmp svm_halt
+
+svm_halt:
+	hlt
+MARK(svm_done)
+	jmp svm_halt
+
+/* NMI: count, then report the count, the interrupted RIP, count + 0x100. */
+MARK(ev_nmi)
+	push %rax
+	incl NMI_COUNT
+	mov NMI_COUNT, %eax
+	echo
+	mov 8(%rsp), %rax
+	echo
+	mov NMI_COUNT, %eax
+	add $0x100, %eax
+	echo
+	pop %rax
+	iretq
+
+/* #DB: report 1, DR6, DR7 and RIP; reset DR6; return to the instruction. */
+MARK(ev_db)
+	push %rax
+	mov $1, %eax
+	echo
+	mov %dr6, %rax
+	echo
+	mov %dr7, %rax
+	echo
+	mov 8(%rsp), %rax
+	echo
+	mov $0xffff0ff0, %eax
+	mov %rax, %dr6
+	pop %rax
+	iretq
+
+MARK(ev_ud)
+	push $0
+	push $6
+	jmp ev_fault
+MARK(ev_gp)
+	push $13
+
+/* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  Keeps RAX. */
+ev_fault:
+	push %rax
+	mov 8(%rsp), %eax
+	echo
+	mov 16(%rsp), %eax
+	echo
+	mov 24(%rsp), %eax
+	echo
+	mov %r15, 24(%rsp)
+	pop %rax
+	add $16, %rsp
+	iretq
+PAYLOAD_END(svm_long)
