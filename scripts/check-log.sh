@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Judge one guest boot from its serial log (markers: scripts/guest-init.sh).
 # usage: check-log.sh <lane> <serial log> <qemu exit status> <mode> <paging> [tests file]
-#   mode    check | demo | run
+#   mode    check | demo | run | refuse (insmod must fail: see below)
 #   paging  5 | 4 | any: the paging depth the guest kernel must be using
 # Prints result lines (and "# " diagnostics); appends results to $RESULTS.
 # Per-test outputs and the guest dmesg go to <serial log's dir>/<lane>/.
@@ -21,6 +21,13 @@ tr -d '\r' <"$serial" >"$log" 2>/dev/null || : >"$log"
 # would otherwise flag (the emulated CPU makes the kernel grumble).
 ALLOW_RE='RETBleed: WARNING|Spectre v2 mitigation leaves CPU vulnerable|WARNING: kernel not compiled with CPU_SRSO'
 BAD_RE='BUG:|WARNING:|Oops|soft lockup|hung task|blocked for more than|general protection|Call Trace|Kernel panic|kernel BUG|rcu: INFO|detected stall|UBSAN:|KASAN:|list_(add|del) corruption|refcount_t:|[Uu]nable to handle|invalid opcode|double fault'
+# khvmode=refuse: the reason khv must give, once, on a CPU without VMX and
+# SVM (core/backend.c), and the errno string insmod (kmod or busybox) prints
+# for ENODEV.
+REFUSE_WHY_RE='neither VT-x \(VMX\) nor AMD-V \(SVM\)'
+REFUSE_ERR='No such device'
+# khv's name on kernel lines that the module loader prints, not khv.
+LOADER_RE='loading out-of-tree module taints kernel|module verification failed'
 # Taint bits khv may set: 12 (O, out-of-tree) and 13 (E, unsigned).
 TAINT_OK=$(((1 << 12) | (1 << 13)))
 TAINT_LETTERS=PFSRMBUDAWCIOELKXT
@@ -74,9 +81,28 @@ if [ "$paging" != any ]; then
 	fi
 fi
 
-# 3. Module load and unload.
-insmod_rc=$(field '^KHV-INSMOD' rc)
-if [ "$insmod_rc" = 0 ]; then
+# 3. Module load and unload (in mode refuse: the load must fail).
+insmod_rc=$(field '^KHV-INSMOD ' rc)
+insmod_msg=$(grep -a '^KHV-INSMOD-MSG' "$log" | sed 's/^KHV-INSMOD-MSG //')
+if [ "$mode" = refuse ]; then
+	svm=$(field '^KHV-CPUFLAGS' svm)
+	vmx=$(field '^KHV-CPUFLAGS' vmx)
+	if [ "$svm" = 0 ] && [ "$vmx" = 0 ]; then
+		emit 0 "CPU has neither svm nor vmx in /proc/cpuinfo"
+	else
+		emit 1 "CPU has neither svm nor vmx in /proc/cpuinfo (svm=${svm:-?} vmx=${vmx:-?})"
+	fi
+	if [ -z "$insmod_rc" ]; then
+		emit 1 "insmod refused with ENODEV (no report)"
+	elif [ "$insmod_rc" = 0 ]; then
+		emit 1 "insmod refused with ENODEV (it loaded)"
+	elif grep -q "$REFUSE_ERR" <<<"$insmod_msg"; then
+		emit 0 "insmod refused with ENODEV"
+	else
+		emit 1 "insmod refused with ENODEV (exit status $insmod_rc, not '$REFUSE_ERR')"
+	fi
+	[ "$insmod_rc" = 0 ] || [ -z "$insmod_msg" ] || diag <<<"$insmod_msg"
+elif [ "$insmod_rc" = 0 ]; then
 	emit 0 "insmod khv.ko"
 else
 	if [ -n "$insmod_rc" ]; then
@@ -84,9 +110,9 @@ else
 	else
 		emit 1 "insmod khv.ko (no report)"
 	fi
-	grep -a '^KHV-INSMOD-MSG' "$log" | sed 's/^KHV-INSMOD-MSG //' | diag
+	[ -z "$insmod_msg" ] || diag <<<"$insmod_msg"
 fi
-if grep -aq '^KHV-RMMOD' "$log"; then
+if grep -aq '^KHV-RMMOD' "$log" && [ "$mode" != refuse ]; then
 	rmmod_rc=$(field '^KHV-RMMOD' rc)
 	if [ "$rmmod_rc" = 0 ]; then
 		emit 0 "rmmod khv"
@@ -189,6 +215,31 @@ esac
 # the console caught with a printk timestamp (an oops kills the guest
 # before the dmesg dump).
 awk '/^KHV-DMESG-BEGIN/ { on = 1; next } /^KHV-DMESG-END/ { on = 0 } on' "$log" >"$dir/dmesg.txt"
+
+# In mode refuse, khv says why exactly once, and leaves nothing behind.
+if [ "$mode" = refuse ]; then
+	khv_lines=$(grep -a -E '(^|\] )khv: ' "$dir/dmesg.txt" | grep -a -v -E "$LOADER_RE")
+	n=0
+	[ -n "$khv_lines" ] && n=$(wc -l <<<"$khv_lines")
+	why=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' <<<"$khv_lines")
+	if [ "$n" = 1 ] && grep -q -E "$REFUSE_WHY_RE" <<<"$why"; then
+		emit 0 "one log line: $why"
+	elif [ "$n" = 1 ]; then
+		emit 1 "one log line saying why (it does not name VMX and SVM: $why)"
+	else
+		emit 1 "one log line saying why ($n khv lines in the kernel log)"
+		[ "$n" = 0 ] || diag <<<"$khv_lines"
+		[ "$(field '^KHV-INSMOD ' via)" = busybox ] &&
+			say "# busybox insmod retries a failed finit_module with init_module: no kmod in the image?"
+	fi
+	dev=$(field '^KHV-LOADED' dev_khv)
+	mod=$(field '^KHV-LOADED' sys_module)
+	if [ "$dev" = 0 ] && [ "$mod" = 0 ]; then
+		emit 0 "no /dev/khv, no /sys/module/khv after the refusal"
+	else
+		emit 1 "no /dev/khv, no /sys/module/khv after the refusal (dev_khv=${dev:-?} sys_module=${mod:-?})"
+	fi
+fi
 bad=$({
 	grep -a -E '\[ *[0-9]+\.[0-9]+\]' "$log" | grep -v -x -F -f "$dir/dmesg.txt"
 	cat "$dir/dmesg.txt"

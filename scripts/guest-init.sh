@@ -6,6 +6,8 @@
 #   khvmode=check  load khv.ko, run every selftest (default)
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
+#   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
+#                  host expects insmod to fail (ENODEV), no /dev/khv
 # /khv/config (written by mkinitramfs.sh) sets TESTS, TEST_TIMEOUT,
 # RUN_TIMEOUT, INSMOD_ARGS, RMMOD and LIBPATH.
 
@@ -59,11 +61,27 @@ vmalloc=$(sed -n '1s/-.*//p' /proc/vmallocinfo)
 echo "KHV-PAGING la57_flag=$la57 virt_bits=$vbits vmalloc=$vmalloc"
 echo "KHV-TAINTED-BOOT $(cat /proc/sys/kernel/tainted)"
 
+# The virtualization extensions this CPU shows (khvmode=refuse needs none).
+svm=0 vmx=0
+grep -qw svm /proc/cpuinfo && svm=1
+grep -qw vmx /proc/cpuinfo && vmx=1
+echo "KHV-CPUFLAGS svm=$svm vmx=$vmx"
+
+# kmod's insmod when the image has it: it makes one finit_module call, as
+# on a real system; busybox's retries a failure with init_module, so a
+# refusing khv would run its init (and log its reason) twice.
+INSMOD=insmod via=busybox
+[ -x /khv/bin/insmod ] && INSMOD=/khv/bin/insmod via=kmod
 # shellcheck disable=SC2086 # INSMOD_ARGS: zero or more parameters
-insmod /khv/khv.ko $INSMOD_ARGS >/tmp/insmod.out 2>&1
+$INSMOD /khv/khv.ko $INSMOD_ARGS >/tmp/insmod.out 2>&1
 loaded=$?
 sed 's/^/KHV-INSMOD-MSG /' /tmp/insmod.out
-echo "KHV-INSMOD rc=$loaded"
+echo "KHV-INSMOD rc=$loaded via=$via"
+# What a load left behind: the device node and the module in sysfs.
+dev=0 mod=0
+[ -e /dev/khv ] && dev=1
+[ -d /sys/module/khv ] && mod=1
+echo "KHV-LOADED dev_khv=$dev sys_module=$mod"
 
 run_one() {	# run_one <marker> <name> <seconds> <command...>
 	marker=$1 name=$2 limit=$3

@@ -6,6 +6,9 @@
 #   /khv/khv.ko         the module ($KHV_KO, default <repo>/khv.ko)
 #   /khv/selftests/...  the selftests ($TESTS_FILE, else selftest_list in lib.sh)
 #   /khv/tools/...      ELF executables in tools/ and tools/build/
+#   /khv/bin/insmod     kmod's insmod ($KMOD, default: kmod on PATH), if any:
+#                       busybox insmod retries a failed finit_module with
+#                       init_module, which runs a refusing module_init twice
 #   /khv/config         settings read by /init
 #   + every shared library and the dynamic loader the binaries need (ldd),
 #     at their host paths, so dynamic and sanitizer builds run as they do
@@ -28,6 +31,7 @@ done
 
 KHV_KO=${KHV_KO:-$KHV_ROOT/khv.ko}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+KMOD=${KMOD:-$(command -v kmod || true)}
 [ -f "$KHV_KO" ] || die "$KHV_KO not built"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
 
@@ -55,6 +59,14 @@ if [ "$with_tests" = 1 ]; then
 		tests+=("$t")
 		is_elf "$src" && bins+=("$src")
 	done < <(if [ -n "${TESTS_FILE:-}" ]; then cat "$TESTS_FILE"; else selftest_list; fi)
+fi
+
+# kmod picks its job from argv[0]: /khv/bin/insmod is kmod's insmod.
+if [ -n "$KMOD" ] && [ -x "$KMOD" ]; then
+	mkdir -p "$root/khv/bin"
+	cp "$KMOD" "$root/khv/bin/kmod"
+	ln -s kmod "$root/khv/bin/insmod"
+	bins+=("$KMOD")
 fi
 
 if [ "$with_tools" = 1 ]; then
