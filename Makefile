@@ -3,7 +3,8 @@
 # running kernel's build dir, else the newest Debian linux-headers installed).
 #
 # Test lanes (Documentation/khv/testing.rst):
-#   make check   lint, host unit tests, selftests in QEMU (5- and 4-level paging)
+#   make check   lint, host unit tests, selftests in QEMU (5- and 4-level
+#                paging) and a no-SVM boot that must refuse insmod
 #   make demo    tools/khv-hello in the QEMU guest
 #   make lint    checkpatch on the kernel sources
 #   make bench   scripts/bench.sh

@@ -20,6 +20,9 @@ cmd=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-
 	-smp "${QEMU_SMP:-2}" -nographic -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 $*")
+# QEMU_EXTRA: more QEMU options, word-split (make bench BENCH_ICOUNT=1 uses it).
+# shellcheck disable=SC2206
+[ -n "${QEMU_EXTRA:-}" ] && cmd+=(${QEMU_EXTRA})
 say "${cmd[*]}" >"$log.cmd"
 # stdin from /dev/null: QEMU must not touch the caller's terminal (two
 # lanes run at once).  -k: a QEMU ignoring SIGTERM gets SIGKILL.
