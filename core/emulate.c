@@ -11,8 +11,9 @@
  *
  * String port I/O (INS/OUTS, with or without REP): the data moves between
  * guest linear memory and the run page in batches of one guest page at
- * most; a REP instruction is re-executed by the guest until its count runs
- * out, so interrupts are taken between batches as on hardware.
+ * most (one element under RFLAGS.TF, which traps after every iteration); a
+ * REP instruction is re-executed by the guest until its count runs out, so
+ * interrupts are taken between batches as on hardware.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -217,7 +218,7 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 		for (i = 0; i < a.len; i++)
 			run->mmio.data[i] = a.value >> (8 * i);
 		/* Userspace completes the store; the instruction is done. */
-		vcpu->regs[KHV_REG_RIP] = insn.next_rip;
+		khv_complete_instruction(vcpu, insn.next_rip);
 		return 0;
 	}
 	vcpu->mmio.gpa = gpa;
@@ -243,7 +244,7 @@ void khv_complete_mmio_read(struct khv_vcpu *vcpu)
 		v = sign_extend64(v, 8 * len - 1);
 	if (op->dst_reg < KHV_REG_RIP)
 		khv_set_reg_sized(&vcpu->regs[op->dst_reg], v, op->dst_size, op->high_byte);
-	vcpu->regs[KHV_REG_RIP] = op->next_rip;
+	khv_complete_instruction(vcpu, op->next_rip);
 }
 
 /* ---- string port I/O ---------------------------------------------------- */
@@ -287,6 +288,9 @@ static void khv_pio_plan(struct khv_vcpu *vcpu, const struct khv_pio *pio,
 	lin = khv_linear_addr(vcpu, seg, off, pio->addr_size);
 	pg = lin & (PAGE_SIZE - 1);
 	n = min_t(u64, b->remaining, KHV_PIO_DATA_SIZE / size);
+	/* Under TF the CPU traps after every iteration: one element per round. */
+	if (vcpu->rflags & X86_EFLAGS_TF)
+		n = 1;
 	if (!b->down) {
 		n = min_t(u64, n, (PAGE_SIZE - pg) / size);
 		if (pio->addr_size != 8)
@@ -311,9 +315,14 @@ static void khv_pio_advance(struct khv_vcpu *vcpu, const struct khv_pio *pio,
 	if (pio->rep)
 		khv_set_reg_sized(&vcpu->regs[KHV_REG_RCX], (vcpu->regs[KHV_REG_RCX] & b->mask) - n,
 				  pio->addr_size, false);
-	/* Not done: the guest executes the instruction again for the rest. */
+	/*
+	 * Not done: the guest executes the instruction again for the rest,
+	 * and under TF it traps first, with RIP still at the instruction.
+	 */
 	if (b->remaining == n)
-		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+		khv_complete_instruction(vcpu, pio->next_rip);
+	else
+		khv_queue_single_step(vcpu);
 }
 
 /* Buffer not in RAM (string I/O to MMIO): not emulated. */
@@ -330,7 +339,7 @@ u32 khv_pio_string_batch(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 
 	khv_pio_plan(vcpu, pio, &b);
 	if (!b.n) {
-		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+		khv_complete_instruction(vcpu, pio->next_rip);
 		return 0;
 	}
 	/*
@@ -367,7 +376,7 @@ int khv_pio_string_out(struct khv_vcpu *vcpu, struct khv_pio *pio, void *data)
 	khv_pio_plan(vcpu, pio, &b);
 	pio->count = 0;
 	if (!b.n) {
-		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+		khv_complete_instruction(vcpu, pio->next_rip);
 		return 1;
 	}
 	err = khv_read_guest_virt(vcpu, b.lo, data, (size_t)b.n * pio->size, 0);
@@ -412,7 +421,7 @@ int khv_pio_string_in_complete(struct khv_vcpu *vcpu, const struct khv_pio *pio,
 
 	khv_pio_plan(vcpu, pio, &b);
 	if (!b.n) {
-		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+		khv_complete_instruction(vcpu, pio->next_rip);
 		return 1;
 	}
 	/* Userspace may have changed the registers meanwhile: never exceed the plan. */

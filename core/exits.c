@@ -12,6 +12,8 @@
 #include <linux/kernel.h>
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/xstate.h>
+#include <asm/debugreg.h>
+#include <asm/trapnr.h>
 
 #include "khv.h"
 #include "internal.h"
@@ -57,6 +59,33 @@ int khv_exit_irq_window(struct khv_vcpu *vcpu)
 }
 
 /*
+ * An instruction khv completed for the guest ran with RFLAGS.TF set: the
+ * CPU would have raised the single-step trap after it, #DB with DR6.BS.
+ * Not when the instruction itself raised an exception (callers then do not
+ * get here), nor over an event already queued for this boundary.
+ */
+void khv_queue_single_step(struct khv_vcpu *vcpu)
+{
+	if (!(vcpu->rflags & X86_EFLAGS_TF) || vcpu->exception.pending)
+		return;
+	khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
+	vcpu->exception.has_payload = true;
+	vcpu->exception.payload = DR_STEP;
+}
+
+/*
+ * Every path that finishes an intercepted or emulated instruction ends
+ * here: RIP moves past it, RF no longer suppresses instruction breakpoints,
+ * and a TF set during the instruction traps.
+ */
+void khv_complete_instruction(struct khv_vcpu *vcpu, u64 next_rip)
+{
+	vcpu->regs[KHV_REG_RIP] = next_rip;
+	vcpu->rflags &= ~X86_EFLAGS_RF;
+	khv_queue_single_step(vcpu);
+}
+
+/*
  * Advance RIP past the intercepted instruction.  The hardware's next-RIP
  * when it has one, else the decoder's length.  1 on success, 0 when the
  * instruction could not be decoded (an INTERNAL_ERROR exit is filled).
@@ -84,9 +113,7 @@ int khv_skip_instruction(struct khv_vcpu *vcpu)
 	rip = vcpu->regs[KHV_REG_RIP] + len;
 	if (!khv_long_mode_64(vcpu))
 		rip = (u32)rip;
-	vcpu->regs[KHV_REG_RIP] = rip;
-	/* The instruction completed: RF no longer suppresses breakpoints. */
-	vcpu->rflags &= ~X86_EFLAGS_RF;
+	khv_complete_instruction(vcpu, rip);
 	return 1;
 }
 
@@ -247,7 +274,8 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 		vcpu->pio.count = 1;
 		if (!pio->in)
 			memcpy(data, &vcpu->regs[KHV_REG_RAX], pio->size);
-		vcpu->regs[KHV_REG_RIP] = pio->next_rip;
+		/* An IN completes with the data on the next KHV_RUN, before any entry. */
+		khv_complete_instruction(vcpu, pio->next_rip);
 	}
 	if (pio->in)
 		vcpu->completion = KHV_COMPLETE_PIO_IN;

@@ -289,10 +289,10 @@ int khv_gva_to_gpa(struct khv_vcpu *vcpu, u64 gva, unsigned int access,
 
 void khv_queue_page_fault(struct khv_vcpu *vcpu, u64 addr, u32 error_code)
 {
-	/* The backend loads CR2 as it delivers the #PF (exception.has_cr2). */
+	/* The backend loads CR2 as it delivers the #PF (the payload). */
 	khv_queue_exception(vcpu, X86_TRAP_PF, true, error_code);
-	vcpu->exception.has_cr2 = true;
-	vcpu->exception.cr2 = addr;
+	vcpu->exception.has_payload = true;
+	vcpu->exception.payload = addr;
 }
 
 /* Walk, and for a fault queue what the guest must see. */

@@ -86,14 +86,19 @@ struct khv_mmio_op {
 	u64 next_rip;
 };
 
-/* An event the VMM asked for (KHV_INJECT_EVENT) or khv raised (#GP, #UD). */
+/*
+ * An event the VMM asked for (KHV_INJECT_EVENT) or khv raised (#GP, #UD,
+ * #PF, #DB).  The payload is what the CPU records as it delivers the
+ * exception: for #PF the faulting address, loaded into CR2; for #DB the DR6
+ * bits the cause sets (DR6.BS for a single-step trap), ORed into DR6.
+ */
 struct khv_queued_exception {
 	bool pending;
 	bool has_error_code;
-	bool has_cr2;		/* #PF: load cr2 into CR2 as the event is delivered */
+	bool has_payload;
 	u8 vector;
 	u32 error_code;
-	u64 cr2;
+	u64 payload;
 };
 
 struct khv_vcpu {
@@ -266,6 +271,8 @@ int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, cons
 int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);
 int khv_exit_irq_window(struct khv_vcpu *vcpu);
 int khv_skip_instruction(struct khv_vcpu *vcpu);
+void khv_complete_instruction(struct khv_vcpu *vcpu, u64 next_rip);
+void khv_queue_single_step(struct khv_vcpu *vcpu);
 void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 static inline void khv_inject_gp(struct khv_vcpu *vcpu)
 {

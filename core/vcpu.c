@@ -251,7 +251,7 @@ static bool khv_exception_vector_valid(u8 vector)
 void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code)
 {
 	vcpu->exception.pending = true;
-	vcpu->exception.has_cr2 = false;
+	vcpu->exception.has_payload = false;
 	vcpu->exception.vector = vector;
 	vcpu->exception.has_error_code = has_error;
 	vcpu->exception.error_code = has_error ? error_code : 0;

@@ -14,7 +14,12 @@
  *  - svm_insns_ud: VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA are
  *    #UD (no nested virtualization).
  *  - nmi_masking: an NMI injected while the guest's NMI handler runs is
- *    held until that handler's IRET has executed, then delivered.
+ *    held until that handler's IRET has executed, then delivered right
+ *    after it (SVM has no NMI window: khv single-steps that IRET), with no
+ *    trace of the step in the guest's DR6 or RFLAGS.
+ *  - nmi_iret_guest_tf: the same with the guest's own TF set for that IRET:
+ *    its single-step #DB (DR6.BS) is delivered, and the NMI due at the same
+ *    boundary interrupts the #DB handler before its first instruction.
  * Every fault is checked for vector, error code and faulting RIP.
  * Skipped unless KHV_CAP_VENDOR is AMD.
  */
@@ -22,12 +27,12 @@
 
 KHVT_DECLARE_PAYLOAD(svm_long);
 extern const uint8_t svm_dr[], svm_gd[], svm_rdpmc[], svm_efer[], svm_insns[], svm_nmi[];
-extern const uint8_t svm_done[], ev_nmi[], ev_db[], ev_ud[], ev_gp[];
+extern const uint8_t svm_done[], ev_nmi[], ev_db[], ev_ud[], ev_gp[], svm_nmi_tf[];
 extern const uint8_t dr7_high_insn[], dr0_noncanon_insn[], dr4_de_insn[], dr5_de_insn[];
 extern const uint8_t gd_insn[], rdpmc_insn[], efer_insn[];
 extern const uint8_t vmrun_insn[], vmload_insn[], vmsave_insn[], stgi_insn[], clgi_insn[],
 	skinit_insn[], invlpga_insn[];
-extern const uint8_t nmi_resume[], nmi_spin[], nmi_spin_end[];
+extern const uint8_t nmi_resume[], nmi_spin[], nmi_spin_end[], nmi_tf_resume[];
 
 #define GPA(sym)	PAYLOAD_GPA(svm_long, sym)
 #define NO_FAULT	0xffffffffu	/* svm_guest.S: the instruction completed */
@@ -35,6 +40,10 @@ extern const uint8_t nmi_resume[], nmi_spin[], nmi_spin_end[];
 #define DR6_INIT	0xffff0ff0ull
 #define DR6_ALL_SET	0xffffefffull	/* DR6 after writing 0xffffffff */
 #define DR6_BD		(1ull << 13)
+#define DR6_BS		(1ull << 14)
+#define RFLAGS_TF	(1ull << 8)
+/* Loop iterations between the IRET and the second NMI that still count as prompt. */
+#define NMI_PROMPT_SPINS	100u
 #define DR7_INIT	0x400ull
 #define DR7_GD		(1ull << 13)
 #define EFER_SVME	(1ull << 12)
@@ -207,8 +216,11 @@ TEST(svm_insns_ud)
  * The handler reports NMI number, interrupted RIP, NMI number + 0x100.  The
  * second NMI is injected while the first handler is stopped at its first
  * report: a nested delivery would show up as "2" where "0x101" is expected.
- * After the IRET the guest spins until the second NMI has come; the second
- * handler must have interrupted that loop, not the IRET of the first.
+ * After the IRET the guest spins until the second NMI has come.  NMIs open
+ * as the IRET completes, so the second NMI interrupts the IRET's return
+ * address, the first instruction before the loop, not the IRET of the
+ * first handler nor some later point of the loop (which is what waiting for
+ * an unrelated exit, such as a host timer tick, gives).
  */
 TEST(nmi_masking)
 {
@@ -230,13 +242,58 @@ TEST(nmi_masking)
 	khvt_step = "second NMI, after the first handler's IRET";
 	ASSERT_VAL("NMI handler entered (count)", 2, echo(&t));
 	rip = echo(&t);
-	EXPECT_TRUE(rip >= (uint32_t)GPA(nmi_spin) && rip <= (uint32_t)GPA(nmi_spin_end))
-		TH_LOG("second NMI interrupted RIP %#x, not the loop after the IRET [%#x, %#x]",
-		       rip, (uint32_t)GPA(nmi_spin), (uint32_t)GPA(nmi_spin_end));
+	EXPECT_EQ((uint32_t)GPA(nmi_resume), rip)
+		TH_LOG("second NMI interrupted RIP %#x, expected %#x (the first IRET's return address; the loop is [%#x, %#x])",
+		       rip, (uint32_t)GPA(nmi_resume), (uint32_t)GPA(nmi_spin),
+		       (uint32_t)GPA(nmi_spin_end));
 	EXPECT_VAL("end of the second handler", 0x102, echo(&t));
 	spins = echo(&t);
 	khvt_step = NULL;
 	TH_LOG("the second NMI came after %u iterations of the loop after the IRET", spins);
+	EXPECT_LT(spins, NMI_PROMPT_SPINS)
+		TH_LOG("the second NMI waited %u loop iterations after the IRET (limit %u)",
+		       spins, NMI_PROMPT_SPINS);
+	EXPECT_VAL("DR6 after the NMIs (no BS from khv's step)", DR6_INIT, echo(&t));
+	EXPECT_VAL("RFLAGS.TF after the NMIs", 0, echo(&t) & RFLAGS_TF);
+	expect_hlt(&t, GPA(svm_done));
+	khvt_destroy(&t);
+}
+
+/*
+ * As nmi_masking, but the first handler sets TF before its IRET (POPF, so
+ * the trap follows the IRET).  After the IRET two events are due: the
+ * single-step #DB (a trap, higher priority) and the second NMI, which is
+ * then taken before the #DB handler's first instruction.
+ */
+TEST(nmi_iret_guest_tf)
+{
+	struct khvt_vm t;
+
+	SVM_VM(&t);
+	REQUIRE_CAP(&t, KHV_CAP_INJECT_EVENT);
+	start(_metadata, &t, svm_nmi_tf, NULL, 0);
+
+	EXPECT_VAL("mark before the first NMI", 2, expect_out(&t, PORT_MARK, 4));
+	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));
+	khvt_step = "first NMI";
+	ASSERT_VAL("NMI handler entered (count)", 1, echo(&t));
+	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));
+	khvt_step = "second NMI injected inside the first handler";
+	EXPECT_VAL("RIP interrupted by the first NMI", (uint32_t)GPA(nmi_tf_resume), echo(&t));
+	ASSERT_VAL("end of the first handler (2 here: the second NMI nested)", 0x101, echo(&t));
+	khvt_step = "second NMI, due with the guest's #DB after the first handler's IRET";
+	ASSERT_VAL("NMI handler entered (count; 1 here: the #DB handler ran first)", 2, echo(&t));
+	EXPECT_VAL("RIP interrupted by the second NMI: the #DB handler's first instruction",
+		   (uint32_t)GPA(ev_db), echo(&t));
+	EXPECT_VAL("end of the second handler", 0x102, echo(&t));
+	khvt_step = "the guest's single-step #DB after the first handler's IRET";
+	ASSERT_VAL("vector taken after the IRET under the guest's TF", 1, echo(&t));
+	EXPECT_VAL("DR6 in the #DB handler (BS set)", DR6_INIT | DR6_BS, echo(&t));
+	EXPECT_VAL("DR7 in the #DB handler", DR7_INIT, echo(&t));
+	EXPECT_VAL("#DB RIP: the IRET's return address (a trap)", (uint32_t)GPA(nmi_tf_resume),
+		   echo(&t));
+	khvt_step = NULL;
+	EXPECT_VAL("DR6 after the #DB handler reset it", DR6_INIT, echo(&t));
 	expect_hlt(&t, GPA(svm_done));
 	khvt_destroy(&t);
 }

@@ -15,6 +15,8 @@
 #include "asm.h"
 
 #define NMI_COUNT	GUEST_DATA	/* NMIs the guest's handler has taken */
+#define NMI_TF_AT	(GUEST_DATA + 4)	/* the NMI whose handler sets TF for its IRET */
+#define RFLAGS_TF	0x100
 #define MSR_EFER	0xc0000080
 #define EFER_SVME	0x1000
 #define CR4_DE		0x8
@@ -157,10 +159,12 @@ MARK(svm_insns)
 /*
  * NMI masking: the test injects an NMI at the mark; while its handler runs
  * the test injects a second one, which must wait for the handler's IRET.
- * The guest then spins until the second NMI has come, and reports how long.
+ * The guest then spins until the second NMI has come, and reports how long,
+ * then DR6 and RFLAGS (nothing of khv's single step over the IRET shows).
  */
 MARK(svm_nmi)
 	movl $0, NMI_COUNT
+	movl $0, NMI_TF_AT
 	mark 1
 MARK(nmi_resume)
 	xor %ecx, %ecx
@@ -170,6 +174,26 @@ MARK(nmi_spin)
 	jne nmi_spin
 MARK(nmi_spin_end)
 	echo %ecx
+	mov %dr6, %rax
+	echo
+	pushfq
+	pop %rax
+	echo
+	jmp svm_halt
+
+/*
+ * The same, but the first handler sets TF for its own IRET: the single-step
+ * #DB after that IRET is the guest's, and the second NMI, due at the same
+ * boundary, comes before the #DB handler's first instruction.  The guest
+ * then reports DR6 once more (ev_db has reset it).
+ */
+MARK(svm_nmi_tf)
+	movl $0, NMI_COUNT
+	movl $1, NMI_TF_AT
+	mark 2
+MARK(nmi_tf_resume)
+	mov %dr6, %rax
+	echo
 	jmp svm_halt
 
 svm_halt:
@@ -177,7 +201,11 @@ svm_halt:
 MARK(svm_done)
 	jmp svm_halt
 
-/* NMI: count, then report the count, the interrupted RIP, count + 0x100. */
+/*
+ * NMI: count, then report the count, the interrupted RIP, count + 0x100.
+ * The NMI_TF_AT-th one sets TF by POPF: the trap comes after the next
+ * instruction, the IRET.
+ */
 MARK(ev_nmi)
 	push %rax
 	incl NMI_COUNT
@@ -188,8 +216,14 @@ MARK(ev_nmi)
 	mov NMI_COUNT, %eax
 	add $0x100, %eax
 	echo
+	mov NMI_COUNT, %eax
+	cmp NMI_TF_AT, %eax
 	pop %rax
-	iretq
+	jne 1f
+	pushfq
+	orl $RFLAGS_TF, (%rsp)
+	popfq
+1:	iretq
 
 /* #DB: report 1, DR6, DR7 and RIP; reset DR6; return to the instruction. */
 MARK(ev_db)

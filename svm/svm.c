@@ -24,6 +24,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
+#include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/io.h>
 #include <asm/debugreg.h>
@@ -427,6 +428,9 @@ void svm_vcpu_reset(struct svm_vcpu *svm)
 	svm->reinject = 0;
 	svm->nmi_masked = false;
 	svm->nmi_iret_seen = false;
+	svm->nmi_ss_armed = false;
+	svm->nmi_ss_trap = false;
+	svm->force_exit = false;
 	svm->asid_gen = 0;	/* a fresh ASID: nothing of the old state cached */
 }
 
@@ -504,12 +508,32 @@ static u64 svm_event(u8 vector, u32 type, bool has_error, u32 error)
 	return ev;
 }
 
+/* What an exception's delivery records: CR2 for #PF, DR6 bits for #DB. */
+static void svm_deliver_payload(struct svm_vcpu *svm, const struct khv_queued_exception *e)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	if (!e->has_payload)
+		return;
+	if (e->vector == X86_TRAP_PF)
+		s->cr2 = e->payload;
+	else if (e->vector == X86_TRAP_DB)
+		s->dr6 |= e->payload & SVM_DR6_VOLATILE;
+}
+
 /*
  * EVENTINJ for this entry, one event at most: an interrupted delivery first,
  * then an exception, then an NMI unless blocked, then an external interrupt
  * if RFLAGS.IF=1 and no shadow.  An interrupt that cannot go in now, or
  * userspace asking for the window, arms a virtual interrupt with the VINTR
  * intercept: the exit comes as soon as the guest can take one.
+ *
+ * NMIs have no such window on SVM without vNMI; the two ways an NMI can
+ * be held up are covered here.  Behind an injected event, it is due before
+ * the first instruction of that event's handler: the entry asks for an
+ * immediate exit (force_exit), which comes once the injection is done.
+ * Behind the IRET of the NMI handler (intercepted, not yet executed), it is
+ * due right after that IRET: the entry single-steps the IRET (nmi_ss_armed).
  */
 static void svm_inject_events(struct svm_vcpu *svm)
 {
@@ -525,9 +549,7 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	} else if (vcpu->exception.pending) {
 		ev = svm_event(vcpu->exception.vector, VMCB_EV_TYPE_EXC,
 			       vcpu->exception.has_error_code, vcpu->exception.error_code);
-		/* A #PF's address goes into CR2 as the CPU would have put it. */
-		if (vcpu->exception.has_cr2)
-			svm->vmcb->save.cr2 = vcpu->exception.cr2;
+		svm_deliver_payload(svm, &vcpu->exception);
 		vcpu->exception.pending = false;
 	} else if (vcpu->nmi_pending && !svm->nmi_masked && !shadow) {
 		ev = svm_event(X86_TRAP_NMI, VMCB_EV_TYPE_NMI, false, 0);
@@ -540,6 +562,16 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	}
 	c->event_inj = ev;
 	svm->injected = ev;
+
+	/*
+	 * An event delivered while the NMI handler's IRET is still ahead: the
+	 * IRET that unblocks NMIs is now the one that ends this event's
+	 * handler (any IRET does), so watch for the next one.
+	 */
+	if (ev && svm->nmi_iret_seen)
+		svm->nmi_iret_seen = false;
+	svm->force_exit = ev && vcpu->nmi_pending && !svm->nmi_masked;
+	svm->nmi_ss_armed = !ev && vcpu->nmi_pending && svm->nmi_masked && svm->nmi_iret_seen;
 
 	/* While an NMI handler runs, its IRET tells us when NMIs are open. */
 	if (svm->nmi_masked && !svm->nmi_iret_seen)
@@ -628,6 +660,56 @@ static bool svm_xcr0_loadable(u64 xcr0)
 
 #define SVM_RFLAGS_VALID	0x3f7fd7ULL
 
+/*
+ * Step the NMI handler's IRET: TF in the VMCB only, so that neither
+ * vcpu->rflags (what userspace reads) nor a later entry sees it.  The
+ * single-step trap after IRET uses the TF in effect before the IRET, so the
+ * #DB exit comes right after it whatever RFLAGS image it pops.  DR6.BS is
+ * cleared meanwhile so that, after the exit, BS says this step trapped.
+ */
+static void svm_nmi_step_arm(struct svm_vcpu *svm)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	svm->nmi_ss_guest_tf = svm->vcpu.rflags & X86_EFLAGS_TF;
+	svm->nmi_ss_dr6 = s->dr6;
+	s->dr6 &= ~SVM_DR6_BS;
+	s->rflags |= X86_EFLAGS_TF;
+}
+
+/*
+ * After an entry that stepped the IRET.  Past the IRET (its #DB trap, or
+ * RIP moved on by any other exit) NMIs are open, and the RFLAGS the guest
+ * now has is the one the IRET popped.  Still before it (an exit on the way,
+ * e.g. a nested page fault on the stack it pops), the TF is ours: the
+ * guest's goes back, and the next entry steps the IRET again.
+ */
+static void svm_nmi_step_done(struct svm_vcpu *svm, bool entered)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	bool trap = entered && svm_exit_code(svm) == VMEXIT_EXCP_BASE + X86_TRAP_DB &&
+		    (s->dr6 & SVM_DR6_BS);
+
+	svm->nmi_ss_armed = false;
+	if (!entered) {
+		s->dr6 = svm->nmi_ss_dr6;
+		return;
+	}
+	if (trap || vcpu->regs[KHV_REG_RIP] != svm->nmi_iret_rip) {
+		svm->nmi_masked = false;
+		svm->nmi_iret_seen = false;
+	} else {
+		vcpu->rflags &= ~X86_EFLAGS_TF;
+		if (svm->nmi_ss_guest_tf)
+			vcpu->rflags |= X86_EFLAGS_TF;
+	}
+	/* svm_exit_db() decides whose #DB that was and fixes DR6. */
+	svm->nmi_ss_trap = trap;
+	if (!trap)
+		s->dr6 |= svm->nmi_ss_dr6 & SVM_DR6_BS;
+}
+
 static void svm_run(struct khv_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -643,6 +725,7 @@ static void svm_run(struct khv_vcpu *vcpu)
 		svm->nmi_masked = false;
 		svm->nmi_iret_seen = false;
 	}
+	svm->nmi_ss_trap = false;
 
 	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH))
 		svm_asid_flush(svm);
@@ -656,6 +739,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	vmcb->save.rsp = vcpu->regs[KHV_REG_RSP];
 	vmcb->save.rip = vcpu->regs[KHV_REG_RIP];
 	vmcb->save.rflags = (vcpu->rflags & SVM_RFLAGS_VALID) | X86_EFLAGS_FIXED;
+	if (svm->nmi_ss_armed)
+		svm_nmi_step_arm(svm);
 	vmcb->control.n_cr3 = vcpu->vm->mmu.root_pa;
 	vmcb->control.clean = 0;
 	/* Outputs: stale values must not survive an exit that does not write them. */
@@ -668,6 +753,13 @@ static void svm_run(struct khv_vcpu *vcpu)
 	guest_dr = vmcb->save.dr7 & SVM_DR7_ENABLES;
 
 	svm_clgi();
+	/*
+	 * A self-IPI, held by GIF=0 until VMRUN: the CPU delivers the injected
+	 * event first, then takes the INTR intercept before the handler's first
+	 * instruction, where the waiting NMI is due.
+	 */
+	if (svm->force_exit)
+		smp_send_reschedule(smp_processor_id());
 	if (guest_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	if (guest_dr) {
@@ -707,6 +799,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 		vcpu->rflags = vmcb->save.rflags;
 		svm->exit_rip = vmcb->save.rip;
 	}
+	if (svm->nmi_ss_armed)
+		svm_nmi_step_done(svm, entered);
 
 	svm_asid_entered(svm, sd, entered);
 

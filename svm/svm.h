@@ -29,6 +29,8 @@ extern struct svm_caps svm_caps;
 #define SVM_DR6_VOLATILE	0xe00fULL	/* B0-B3, BD, BS, BT */
 #define SVM_DR6_FIXED1		0xffff0ff0ULL
 #define SVM_DR6_BD		BIT_ULL(13)
+#define SVM_DR6_BS		BIT_ULL(14)
+#define SVM_DR6_B0_3		0xfULL
 #define SVM_DR7_VOLATILE	0xffff23ffULL	/* L/G0-3, LE, GE, GD, R/W, LEN */
 #define SVM_DR7_FIXED1		0x400ULL
 #define SVM_DR7_GD		BIT_ULL(13)
@@ -82,6 +84,21 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool nmi_iret_seen;
 	u64 nmi_iret_rip;
+
+	/*
+	 * An NMI pending when that IRET is intercepted is due right after it:
+	 * the IRET then runs under a TF of ours so that a #DB exit follows it
+	 * at once (svm.c).  nmi_ss_armed: this entry steps the IRET;
+	 * nmi_ss_guest_tf, nmi_ss_dr6: the guest's TF and DR6 before it;
+	 * nmi_ss_trap: the exit is that step's #DB, for svm_exit_db().
+	 */
+	bool nmi_ss_armed;
+	bool nmi_ss_trap;
+	bool nmi_ss_guest_tf;
+	u64 nmi_ss_dr6;
+
+	/* An NMI waits behind the event this entry injects: exit right after. */
+	bool force_exit;
 };
 
 static inline struct svm_vcpu *to_svm(struct khv_vcpu *vcpu)

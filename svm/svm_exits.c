@@ -217,7 +217,9 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 
 /*
  * IRET while an NMI is masked: the intercept comes before the IRET runs, so
- * NMIs open only once RIP has moved past it (checked in svm_run()).
+ * NMIs open only once it has run: with an NMI pending, svm_run() steps it
+ * and the #DB right after says so; else RIP moving past it does, seen at
+ * the next exit.
  */
 static int svm_exit_iret(struct svm_vcpu *svm)
 {
@@ -238,11 +240,45 @@ static int svm_exit_icebp(struct svm_vcpu *svm)
 }
 
 /*
+ * The #DB that follows the IRET khv stepped (svm_nmi_step_arm()): the
+ * guest's own as well when its TF was set for that IRET too, or when one of
+ * its enabled breakpoints newly hit.  Then DR6 keeps what the CPU recorded,
+ * less the BS of khv's step if the guest's TF had no part in it; else DR6
+ * goes back to what it was and the #DB is dropped.
+ */
+static bool svm_nmi_step_is_guests(struct svm_vcpu *svm)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	u64 hit = s->dr6 & ~svm->nmi_ss_dr6 & SVM_DR6_B0_3;
+	u64 enabled = 0;
+	int i;
+
+	if (svm->nmi_ss_guest_tf)
+		return true;
+	for (i = 0; i < 4; i++)
+		if (s->dr7 & (3ULL << (2 * i)))
+			enabled |= BIT_ULL(i);
+	if (!(hit & enabled)) {
+		s->dr6 = svm->nmi_ss_dr6;
+		return false;
+	}
+	s->dr6 = (s->dr6 & ~SVM_DR6_BS) | (svm->nmi_ss_dr6 & SVM_DR6_BS);
+	return true;
+}
+
+/*
  * Intercepted #DB: the CPU has already recorded the cause in the guest's DR6
- * (the VMCB's), as it would have before delivery; deliver it.
+ * (the VMCB's), as it would have before delivery; deliver it.  The NMI it
+ * may have been stepped for is unmasked already and goes in next, right
+ * after this #DB if both are due (svm_inject_events()).
  */
 static int svm_exit_db(struct svm_vcpu *svm)
 {
+	if (svm->nmi_ss_trap) {
+		svm->nmi_ss_trap = false;
+		if (!svm_nmi_step_is_guests(svm))
+			return 1;
+	}
 	khv_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
 	return 1;
 }
