@@ -14,12 +14,18 @@ const struct khv_backend *khv_ops;
 
 static const struct khv_backend *const khv_backends[] = {
 	&khv_svm_backend,
+	&khv_vmx_backend,
 };
 
 int khv_backend_ident(void)
 {
-	bool vmx = boot_cpu_has(X86_FEATURE_VMX);
-	bool svm = boot_cpu_has(X86_FEATURE_SVM);
+	/*
+	 * Raw CPUID, not boot_cpu_has(): Linux clears X86_FEATURE_VMX when the
+	 * firmware locked VMX off, and then the backend's probe() is the one
+	 * that can name IA32_FEATURE_CONTROL as the reason.
+	 */
+	bool vmx = cpuid_ecx(1) & BIT(5);
+	bool svm = cpuid_eax(0x80000000) >= 0x80000001 && (cpuid_ecx(0x80000001) & BIT(2));
 	unsigned int i;
 	int err = -ENODEV;
 
@@ -40,7 +46,5 @@ int khv_backend_ident(void)
 			return 0;
 		}
 	}
-	if (vmx && err == -ENODEV)
-		pr_err("khv: VT-x (VMX) found but this khv has no VMX backend yet\n");
 	return err;
 }

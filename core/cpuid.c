@@ -88,11 +88,11 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 			e->eax = 0;	/* no further subleaves */
 			/* SGX, PQM, PQE, MPX, Intel PT */
 			e->ebx &= ~(BIT(2) | BIT(12) | BIT(14) | BIT(15) | BIT(25));
-			/* PKU, OSPKE, WAITPKG, RDPID (reads TSC_AUX), SGX-LC */
-			e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(22) | BIT(30));
-			/* hybrid, AMX, speculation controls and capability MSRs not switched */
-			e->edx &= ~(BIT(15) | BIT(22) | BIT(24) | BIT(25) | BIT(26) | BIT(27) |
-				    BIT(28) | BIT(29) | BIT(30) | BIT(31));
+			/* PKU, OSPKE, WAITPKG, CET shadow stacks (state not switched), RDPID, SGX-LC */
+			e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(22) | BIT(30));
+			/* hybrid, CET IBT, AMX, speculation controls, capability MSRs: not switched */
+			e->edx &= ~(BIT(15) | BIT(20) | BIT(22) | BIT(24) | BIT(25) | BIT(26) |
+				    BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31));
 		} else {
 			e->eax = e->ebx = e->ecx = e->edx = 0;
 		}

@@ -194,6 +194,7 @@ struct khv_backend {
 
 	int (*vm_init)(struct khv_vm *vm);
 	void (*vm_destroy)(struct khv_vm *vm);
+	/* Not loaded: vcpu_init runs before the first vcpu_load, vcpu_destroy after the last put. */
 	int (*vcpu_init)(struct khv_vcpu *vcpu);	/* architectural reset state */
 	void (*vcpu_destroy)(struct khv_vcpu *vcpu);
 
@@ -246,6 +247,7 @@ struct khv_backend {
 
 extern const struct khv_backend *khv_ops;
 extern const struct khv_backend khv_svm_backend;
+extern const struct khv_backend khv_vmx_backend;
 
 /* core/backend.c */
 int khv_backend_ident(void);

@@ -53,6 +53,10 @@ extern const struct khv_mmu_format khv_npt_format;
 /* Depth of the NPT tables: the host's paging depth (5 with CR4.LA57). */
 int khv_npt_levels(void);
 
+extern const struct khv_mmu_format khv_ept_format;
+/* Depth of the EPT tables: 5 with CR4.LA57 and 5-level EPT, else 4. */
+int khv_ept_levels(void);
+
 /*
  * Guest physical addresses a @levels-deep table can map: [0, 1 << bits).
  * Core should refuse slots that end above it; a fault there is -EFAULT.

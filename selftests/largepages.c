@@ -8,7 +8,7 @@
  * host first (/proc/self/smaps AnonHugePages: 4 MiB and 0 for them).  A
  * long-mode guest (largepages_guest.S) writes one byte into each of the
  * 1024 pages of a slot.  The hardware nested-page-fault counter of
- * KHV_GET_EXIT_STATS (KHV_STAT_HW, name containing "npf") counted over
+ * KHV_GET_EXIT_STATS (KHV_STAT_HW, name containing "npf" or "ept_violation") counted over
  * that loop must stay <= NPF_HUGE_MAX for the THP slot (two 2 MiB leaves,
  * plus the guest's own page-table pages) and reach >= 1024 for the other
  * (one fault per 4 KiB leaf).  Then both slots are deleted and the host
@@ -108,7 +108,10 @@ static const char *thp_mode(char *buf, size_t len)
 	return l + 1;
 }
 
-/* Count of the hardware exit counter named "...npf...", 0 when not listed. */
+/*
+ * Count of the second-level fault exits: "svm_npf" on AMD,
+ * "vmx_ept_violation" on Intel; 0 when not listed.
+ */
 static uint64_t npf_count(KHVT_MD, struct khvt_vm *t)
 {
 	struct khv_exit_stat s[MAX_STATS];
@@ -117,7 +120,7 @@ static uint64_t npf_count(KHVT_MD, struct khvt_vm *t)
 
 	KHV_OK(khv_vcpu_get_exit_stats(&t->vcpu, s, MAX_STATS, &nent));
 	for (i = 0; i < nent; i++)
-		if (s[i].kind == KHV_STAT_HW && strstr(s[i].name, "npf"))
+		if (s[i].kind == KHV_STAT_HW && (strstr(s[i].name, "npf") || strstr(s[i].name, "ept_violation")))
 			n += s[i].count;
 	return n;
 }
