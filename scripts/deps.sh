@@ -8,6 +8,10 @@ set -euo pipefail
 pkgs=(
 	gcc make libc6-dev perl xz-utils gzip cpio kmod
 	busybox-static qemu-system-x86
+	# The vmx lane: Bochs (bochs-term satisfies its display dependency
+	# without wxWidgets; the lane itself uses the built-in rfb display)
+	# and the tools for its boot CD.
+	bochs bochs-term bochsbios vgabios isolinux syslinux-common genisoimage
 	linux-image-amd64 linux-headers-amd64
 	linux-source-6.1	# kselftest_harness.h and checkpatch.pl come from its tarball
 )
