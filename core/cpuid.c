@@ -28,11 +28,34 @@
 #define KHV_XCR0_MASK (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM | \
 		       XFEATURE_MASK_OPMASK | XFEATURE_MASK_ZMM_Hi256 | XFEATURE_MASK_Hi16_ZMM)
 
+static unsigned int khv_va_bits = 48;	/* the host CPU's linear-address width */
 static struct khv_cpuid_entry *khv_supported;
 static u32 khv_nsupported;
 static u64 khv_xcr0;
 /* Uncompacted XSAVE layout of each component: offset and size (leaf 0xD.i). */
 static u32 khv_xstate_off[64], khv_xstate_sz[64];
+
+/* Canonical for the CPU's widest paging mode, as the CPU checks MSRs and DRs. */
+bool khv_canonical(u64 v)
+{
+	unsigned int shift = 64 - khv_va_bits;
+
+	return (u64)((s64)(v << shift) >> shift) == v;
+}
+
+/* PAT: eight memory types, each UC, WC, WT, WP, WB or UC- (2 and 3 are reserved). */
+bool khv_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
 
 u64 khv_supported_xcr0(void)
 {
@@ -174,6 +197,8 @@ int khv_cpuid_init(void)
 	struct khv_cpuid_entry *e;
 	u32 max_ext, fn, i;
 
+	if (cpuid_eax(0) >= 7 && (cpuid_ecx(7) & BIT(16)))
+		khv_va_bits = 57;
 	if (boot_cpu_has(X86_FEATURE_XSAVE))
 		khv_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & KHV_XCR0_MASK;
 	else

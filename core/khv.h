@@ -45,6 +45,17 @@ enum khv_seg {
 	KHV_NR_SEGS
 };
 
+/* Debug-register bits (architectural; both backends emulate MOV DR via core/dr.c). */
+#define KHV_DR6_B0_3		0xfULL
+#define KHV_DR6_BD		BIT_ULL(13)	/* general detect hit */
+#define KHV_DR6_BS		BIT_ULL(14)	/* single step */
+#define KHV_DR6_VOLATILE	0xe00fULL	/* B0-B3, BD, BS, BT */
+#define KHV_DR6_FIXED1		0xffff0ff0ULL
+#define KHV_DR7_ENABLES		0xffULL		/* L0-L3, G0-G3 */
+#define KHV_DR7_GD		BIT_ULL(13)	/* general detect */
+#define KHV_DR7_VOLATILE	0xffff23ffULL	/* L/G0-3, LE, GE, GD, R/W, LEN */
+#define KHV_DR7_FIXED1		0x400ULL
+
 /* vcpu->mode: tells a kicker whether an IPI is needed to force an exit. */
 enum khv_vcpu_mode {
 	KHV_OUTSIDE_GUEST_MODE,
@@ -233,6 +244,10 @@ struct khv_backend {
 	int (*get_msr)(struct khv_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
+	/* DR6 and DR7, wherever the hardware keeps them (dr is 6 or 7). */
+	u64 (*get_dr67)(struct khv_vcpu *vcpu, int dr);
+	void (*set_dr67)(struct khv_vcpu *vcpu, int dr, u64 val);
+
 	/* Length of the instruction at RIP when the hardware knows it, else 0. */
 	u32 (*hw_insn_len)(struct khv_vcpu *vcpu);
 
@@ -273,6 +288,8 @@ int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, cons
 int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);
 int khv_exit_irq_window(struct khv_vcpu *vcpu);
 int khv_skip_instruction(struct khv_vcpu *vcpu);
+/* core/dr.c: MOV DR, once the backend has decoded the operands. */
+int khv_emulate_mov_dr(struct khv_vcpu *vcpu, int dr, int gpr, bool write, bool wide);
 void khv_complete_instruction(struct khv_vcpu *vcpu, u64 next_rip);
 void khv_queue_single_step(struct khv_vcpu *vcpu);
 void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
@@ -288,7 +305,9 @@ static inline void khv_inject_ud(struct khv_vcpu *vcpu)
 /* core/cpuid.c */
 const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 idx);
 u64 khv_supported_xcr0(void);
-u32 khv_xsave_size(u64 xcr0);	/* standard-format XSAVE area for xcr0 */
+u32 khv_xsave_size(u64 xcr0);
+bool khv_canonical(u64 v);
+bool khv_pat_valid(u64 pat);	/* standard-format XSAVE area for xcr0 */
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */

@@ -71,7 +71,6 @@ static u64 svm_cr4_allowed;
 static u64 svm_host_xcr0;
 static bool svm_has_xsave;
 static bool svm_has_invlpgb;
-static unsigned int svm_va_bits;	/* canonical width for MSR addresses */
 
 /* ---- probe, setup, per-CPU enable ------------------------------------------ */
 
@@ -151,14 +150,13 @@ static void svm_init_masks(void)
 		cr4 |= X86_CR4_SMAP;
 	if (ecx & BIT(2))
 		cr4 |= X86_CR4_UMIP;
-	if (ecx & BIT(3))
-		cr4 |= X86_CR4_PKE;
 	if (ecx & BIT(16))
 		cr4 |= X86_CR4_LA57;
-	if (ecx & BIT(7))
-		cr4 |= X86_CR4_CET;
+	/*
+	 * Not PKE: PKRU is not switched, a guest WRPKRU would stay in the VMM's
+	 * PKRU.  Not CET: its state is not switched either.  CPUID hides both.
+	 */
 	svm_cr4_allowed = cr4;
-	svm_va_bits = (ecx & BIT(16)) ? 57 : 48;
 
 	svm_has_invlpgb = cpuid_eax(0x80000000) >= 0x80000008 &&
 			  (cpuid_ebx(0x80000008) & BIT(3));
@@ -394,8 +392,8 @@ static void svm_init_save(struct svm_vmcb_save *s)
 	s->cr2 = 0;
 	s->cr3 = 0;
 	s->cr4 = 0;
-	s->dr6 = SVM_DR6_FIXED1;
-	s->dr7 = SVM_DR7_FIXED1;
+	s->dr6 = KHV_DR6_FIXED1;
+	s->dr7 = KHV_DR7_FIXED1;
 	s->rflags = X86_EFLAGS_FIXED;
 	s->rip = 0xfff0;
 	s->rsp = 0;
@@ -518,7 +516,7 @@ static void svm_deliver_payload(struct svm_vcpu *svm, const struct khv_queued_ex
 	if (e->vector == X86_TRAP_PF)
 		s->cr2 = e->payload;
 	else if (e->vector == X86_TRAP_DB)
-		s->dr6 |= e->payload & SVM_DR6_VOLATILE;
+		s->dr6 |= e->payload & KHV_DR6_VOLATILE;
 }
 
 /*
@@ -673,7 +671,7 @@ static void svm_nmi_step_arm(struct svm_vcpu *svm)
 
 	svm->nmi_ss_guest_tf = svm->vcpu.rflags & X86_EFLAGS_TF;
 	svm->nmi_ss_dr6 = s->dr6;
-	s->dr6 &= ~SVM_DR6_BS;
+	s->dr6 &= ~KHV_DR6_BS;
 	s->rflags |= X86_EFLAGS_TF;
 }
 
@@ -689,7 +687,7 @@ static void svm_nmi_step_done(struct svm_vcpu *svm, bool entered)
 	struct khv_vcpu *vcpu = &svm->vcpu;
 	struct svm_vmcb_save *s = &svm->vmcb->save;
 	bool trap = entered && svm_exit_code(svm) == VMEXIT_EXCP_BASE + X86_TRAP_DB &&
-		    (s->dr6 & SVM_DR6_BS);
+		    (s->dr6 & KHV_DR6_BS);
 
 	svm->nmi_ss_armed = false;
 	if (!entered) {
@@ -707,7 +705,7 @@ static void svm_nmi_step_done(struct svm_vcpu *svm, bool entered)
 	/* svm_exit_db() decides whose #DB that was and fixes DR6. */
 	svm->nmi_ss_trap = trap;
 	if (!trap)
-		s->dr6 |= svm->nmi_ss_dr6 & SVM_DR6_BS;
+		s->dr6 |= svm->nmi_ss_dr6 & KHV_DR6_BS;
 }
 
 static void svm_run(struct khv_vcpu *vcpu)
@@ -750,7 +748,7 @@ static void svm_run(struct khv_vcpu *vcpu)
 
 	guest_xcr0 = svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
 		     vcpu->xcr0 != svm_host_xcr0 && svm_xcr0_loadable(vcpu->xcr0);
-	guest_dr = vmcb->save.dr7 & SVM_DR7_ENABLES;
+	guest_dr = vmcb->save.dr7 & KHV_DR7_ENABLES;
 
 	svm_clgi();
 	/*
@@ -1028,6 +1026,23 @@ static bool svm_in_interrupt_shadow(struct khv_vcpu *vcpu)
 }
 
 /* With NRIPS, the length of the intercepted instruction still at RIP. */
+static u64 svm_get_dr67(struct khv_vcpu *vcpu, int dr)
+{
+	const struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	return dr == 6 ? s->dr6 : s->dr7;
+}
+
+static void svm_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
+{
+	struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	if (dr == 6)
+		s->dr6 = val;
+	else
+		s->dr7 = val;
+}
+
 static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1041,28 +1056,7 @@ static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
 	return next - rip;
 }
 
-/* ---- MSRs kept in the VMCB ------------------------------------------------ */
 
-bool svm_canonical(u64 v)
-{
-	unsigned int shift = 64 - svm_va_bits;
-
-	return (u64)((s64)(v << shift) >> shift) == v;
-}
-
-/* Every PAT entry one of UC, WC, WT, WP, WB, UC- (0, 1, 4, 5, 6, 7). */
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
 
 static int svm_set_efer(struct svm_vcpu *svm, u64 data, bool host)
 {
@@ -1165,11 +1159,11 @@ static int svm_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
 		/* VMLOAD puts these in host MSRs: never a non-canonical value. */
-		if (!svm_canonical(data))
+		if (!khv_canonical(data))
 			return -EINVAL;
 		break;
 	case MSR_IA32_CR_PAT:
-		if (!svm_pat_valid(data))
+		if (!khv_pat_valid(data))
 			return -EINVAL;
 		s->g_pat = data;
 		return 0;
@@ -1245,6 +1239,8 @@ const struct khv_backend khv_svm_backend = {
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
+	.get_dr67		= svm_get_dr67,
+	.set_dr67		= svm_set_dr67,
 	.hw_insn_len		= svm_hw_insn_len,
 
 	.mmu_format		= &khv_npt_format,

@@ -26,15 +26,6 @@ struct svm_caps {
 extern struct svm_caps svm_caps;
 
 /* DR6/DR7: the bits a guest can change, and the ones that read as 1. */
-#define SVM_DR6_VOLATILE	0xe00fULL	/* B0-B3, BD, BS, BT */
-#define SVM_DR6_FIXED1		0xffff0ff0ULL
-#define SVM_DR6_BD		BIT_ULL(13)
-#define SVM_DR6_BS		BIT_ULL(14)
-#define SVM_DR6_B0_3		0xfULL
-#define SVM_DR7_VOLATILE	0xffff23ffULL	/* L/G0-3, LE, GE, GD, R/W, LEN */
-#define SVM_DR7_FIXED1		0x400ULL
-#define SVM_DR7_GD		BIT_ULL(13)
-#define SVM_DR7_ENABLES		0xffULL		/* L0-L3, G0-G3 */
 
 /* Per physical CPU. */
 struct svm_cpu {
@@ -116,7 +107,6 @@ static inline u32 svm_exit_code(const struct svm_vcpu *svm)
 void svm_vcpu_reset(struct svm_vcpu *svm);
 bool svm_long_mode_64(struct svm_vcpu *svm);
 bool svm_in_shadow(struct svm_vcpu *svm);
-bool svm_canonical(u64 v);
 
 /* svm_exits.c */
 int svm_handle_exit(struct khv_vcpu *vcpu);

@@ -249,7 +249,7 @@ static int svm_exit_icebp(struct svm_vcpu *svm)
 static bool svm_nmi_step_is_guests(struct svm_vcpu *svm)
 {
 	struct svm_vmcb_save *s = &svm->vmcb->save;
-	u64 hit = s->dr6 & ~svm->nmi_ss_dr6 & SVM_DR6_B0_3;
+	u64 hit = s->dr6 & ~svm->nmi_ss_dr6 & KHV_DR6_B0_3;
 	u64 enabled = 0;
 	int i;
 
@@ -262,7 +262,7 @@ static bool svm_nmi_step_is_guests(struct svm_vcpu *svm)
 		s->dr6 = svm->nmi_ss_dr6;
 		return false;
 	}
-	s->dr6 = (s->dr6 & ~SVM_DR6_BS) | (svm->nmi_ss_dr6 & SVM_DR6_BS);
+	s->dr6 = (s->dr6 & ~KHV_DR6_BS) | (svm->nmi_ss_dr6 & KHV_DR6_BS);
 	return true;
 }
 
@@ -337,68 +337,13 @@ static bool svm_dr_operands(struct svm_vcpu *svm, bool write, int *dr, int *gpr,
 
 static int svm_exit_dr(struct svm_vcpu *svm)
 {
-	struct khv_vcpu *vcpu = &svm->vcpu;
-	struct svm_vmcb_save *s = &svm->vmcb->save;
 	bool write = svm_exit_code(svm) >= VMEXIT_DR0_WRITE;
 	int dr, gpr, r;
 	bool wide;
-	u64 val;
 
 	if (!svm_dr_operands(svm, write, &dr, &gpr, &wide, &r))
 		return r;
-
-	if (dr == 4 || dr == 5) {
-		/* Aliases of DR6/DR7, unless CR4.DE makes them undefined. */
-		if (s->cr4 & X86_CR4_DE) {
-			khv_inject_ud(vcpu);
-			return 1;
-		}
-		dr += 2;
-	}
-	if (dr > 7) {
-		khv_inject_ud(vcpu);
-		return 1;
-	}
-	/* General detect: the access itself raises #DB, DR6.BD set. */
-	if (s->dr7 & SVM_DR7_GD) {
-		s->dr6 |= SVM_DR6_BD;
-		s->dr7 &= ~SVM_DR7_GD;
-		khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
-		return 1;
-	}
-
-	if (!write) {
-		if (dr < 4)
-			val = vcpu->dr[dr];
-		else if (dr == 6)
-			val = s->dr6;
-		else
-			val = s->dr7;
-		vcpu->regs[gpr] = wide ? val : (u32)val;
-		return khv_skip_instruction(vcpu);
-	}
-
-	val = vcpu->regs[gpr];
-	if (!wide)
-		val = (u32)val;
-	if (dr < 4) {
-		/* svm_run() loads these into the real DR0-3: canonical only. */
-		if (!svm_canonical(val)) {
-			khv_inject_gp(vcpu);
-			return 1;
-		}
-		vcpu->dr[dr] = val;
-	} else {
-		if (val >> 32) {
-			khv_inject_gp(vcpu);
-			return 1;
-		}
-		if (dr == 6)
-			s->dr6 = (val & SVM_DR6_VOLATILE) | SVM_DR6_FIXED1;
-		else
-			s->dr7 = (val & SVM_DR7_VOLATILE) | SVM_DR7_FIXED1;
-	}
-	return khv_skip_instruction(vcpu);
+	return khv_emulate_mov_dr(&svm->vcpu, dr, gpr, write, wide);
 }
 
 static const svm_exit_fn svm_exit_handlers[] = {

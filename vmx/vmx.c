@@ -313,8 +313,8 @@ void vmx_vcpu_reset(struct vmx_vcpu *vmx)
 		vmcs_write(VMCS_GUEST_PDPTE0 + 2 * i, 0);
 	vmcs_write(VMCS_GUEST_PAT, VMX_PAT_RESET);
 	vmcs_write(VMCS_GUEST_DEBUGCTL, 0);
-	vmcs_write(VMCS_GUEST_DR7, VMX_DR7_FIXED1);
-	vmx->dr6 = VMX_DR6_FIXED1;
+	vmcs_write(VMCS_GUEST_DR7, KHV_DR7_FIXED1);
+	vmx->dr6 = KHV_DR6_FIXED1;
 	vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
 	vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
@@ -602,7 +602,7 @@ static void vmx_run(struct khv_vcpu *vcpu)
 
 	guest_xcr0 = vmx_has_xsave && (vmx->cr4 & X86_CR4_OSXSAVE) &&
 		     vcpu->xcr0 != vmx_host_xcr0 && vmx_xcr0_loadable(vcpu->xcr0);
-	guest_dr = vmcs_read(VMCS_GUEST_DR7) & VMX_DR7_ENABLES;
+	guest_dr = vmcs_read(VMCS_GUEST_DR7) & KHV_DR7_ENABLES;
 	/* VM exits clear DEBUGCTL (the VMCS loads the guest's on entry). */
 	debugctl = get_debugctlmsr();
 
@@ -681,6 +681,8 @@ const struct khv_backend khv_vmx_backend = {
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
+	.get_dr67		= vmx_get_dr67,
+	.set_dr67		= vmx_set_dr67,
 	.hw_insn_len		= vmx_hw_insn_len,
 
 	.mmu_format		= &khv_ept_format,

@@ -40,19 +40,11 @@ struct vmx_caps {
 	/* What guests may hold: the host CPU's features. */
 	u64 cr4_allowed;
 	u64 efer_allowed;
-	unsigned int va_bits;		/* 48 or 57: canonical width */
 };
 
 extern struct vmx_caps vmx_caps;
 
 /* DR6/DR7 as the guest sees them (emulated: every MOV DR exits). */
-#define VMX_DR6_VOLATILE	0xe00fULL	/* B0-B3, BD, BS, BT */
-#define VMX_DR6_FIXED1		0xffff0ff0ULL
-#define VMX_DR6_BD		BIT_ULL(13)
-#define VMX_DR7_VOLATILE	0xffff23ffULL	/* L/G0-3, LE, GE, GD, R/W, LEN */
-#define VMX_DR7_FIXED1		0x400ULL
-#define VMX_DR7_GD		BIT_ULL(13)
-#define VMX_DR7_ENABLES		0xffULL
 
 /* CR0/CR4 bits the guest changes without an exit (the rest are host-owned). */
 #define VMX_CR0_GUEST_OWNED	X86_CR0_TS
@@ -247,7 +239,6 @@ int vmx_caps_setup(void);
 /* CR0/CR4 as the CPU must hold them for a guest wanting cr0/cr4. */
 u64 vmx_hw_cr0(u64 cr0);
 u64 vmx_hw_cr4(u64 cr4);
-bool vmx_canonical(u64 v);
 
 /* ---- vmx_cpu.c ----------------------------------------------------------- */
 int vmx_cpu_setup(void);
@@ -304,6 +295,8 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 /* ---- vmx_exits.c --------------------------------------------------------- */
 int vmx_handle_exit(struct khv_vcpu *vcpu);
 u32 vmx_hw_insn_len(struct khv_vcpu *vcpu);
+u64 vmx_get_dr67(struct khv_vcpu *vcpu, int dr);
+void vmx_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val);
 u32 vmx_exit_stat_index(u32 hw_code);
 bool vmx_exit_stat_info(u32 index, u32 *hw_code, const char **name);
 

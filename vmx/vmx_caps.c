@@ -151,7 +151,6 @@ static void vmx_guest_masks(void)
 		cr4 |= X86_CR4_LA57;
 	/* Only what VMX operation allows (VMXE itself is never the guest's). */
 	vmx_caps.cr4_allowed = cr4 & vmx_caps.cr4_fixed1 & ~X86_CR4_VMXE;
-	vmx_caps.va_bits = (ecx & BIT(16)) ? 57 : 48;
 }
 
 /* The preemption timer reload value for VMX_TIMER_SLICE_MS of guest time. */
@@ -295,9 +294,3 @@ u64 vmx_hw_cr4(u64 cr4)
 	return (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
 }
 
-bool vmx_canonical(u64 v)
-{
-	unsigned int shift = 64 - vmx_caps.va_bits;
-
-	return (u64)((s64)(v << shift) >> shift) == v;
-}

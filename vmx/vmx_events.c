@@ -29,7 +29,7 @@ static void vmx_deliver_payload(struct vmx_vcpu *vmx, const struct khv_queued_ex
 	if (e->vector == X86_TRAP_PF)
 		vmx->cr2 = e->payload;
 	else if (e->vector == X86_TRAP_DB)
-		vmx->dr6 |= e->payload & VMX_DR6_VOLATILE;
+		vmx->dr6 |= e->payload & KHV_DR6_VOLATILE;
 }
 
 /*

@@ -234,58 +234,10 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 
 static int vmx_exit_dr(struct vmx_vcpu *vmx)
 {
-	struct khv_vcpu *vcpu = &vmx->vcpu;
 	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
-	u64 dr7 = vmcs_read(VMCS_GUEST_DR7), val;
-	int dr = QUAL_DR_NUM(q), gpr = QUAL_DR_GPR(q);
-	bool wide = vmx_long_mode_64(vmx);
 
-	if (dr == 4 || dr == 5) {
-		/* Aliases of DR6/DR7, unless CR4.DE makes them undefined. */
-		if (vmx_get_cr4(vmx) & X86_CR4_DE) {
-			khv_inject_ud(vcpu);
-			return 1;
-		}
-		dr += 2;
-	}
-	/* General detect: the access itself raises #DB, DR6.BD set. */
-	if (dr7 & VMX_DR7_GD) {
-		vmx->dr6 |= VMX_DR6_BD;
-		vmcs_write(VMCS_GUEST_DR7, dr7 & ~VMX_DR7_GD);
-		khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
-		return 1;
-	}
-
-	if (q & QUAL_DR_FROM_DR) {
-		if (dr < 4)
-			val = vcpu->dr[dr];
-		else if (dr == 6)
-			val = vmx->dr6;
-		else
-			val = dr7;
-		vcpu->regs[gpr] = wide ? val : (u32)val;
-		return khv_skip_instruction(vcpu);
-	}
-
-	val = wide ? vcpu->regs[gpr] : (u32)vcpu->regs[gpr];
-	if (dr < 4) {
-		/* vmx_run() loads these into the real DR0-3: canonical only. */
-		if (!vmx_canonical(val)) {
-			khv_inject_gp(vcpu);
-			return 1;
-		}
-		vcpu->dr[dr] = val;
-	} else {
-		if (val >> 32) {
-			khv_inject_gp(vcpu);
-			return 1;
-		}
-		if (dr == 6)
-			vmx->dr6 = (val & VMX_DR6_VOLATILE) | VMX_DR6_FIXED1;
-		else
-			vmcs_write(VMCS_GUEST_DR7, (val & VMX_DR7_VOLATILE) | VMX_DR7_FIXED1);
-	}
-	return khv_skip_instruction(vcpu);
+	return khv_emulate_mov_dr(&vmx->vcpu, QUAL_DR_NUM(q), QUAL_DR_GPR(q),
+				  !(q & QUAL_DR_FROM_DR), vmx_long_mode_64(vmx));
 }
 
 /* ---- port I/O ------------------------------------------------------------ */
@@ -472,6 +424,20 @@ static bool vmx_exit_has_insn_len(const struct vmx_vcpu *vmx)
 }
 
 /* The length of the intercepted instruction still at RIP, else 0. */
+/* DR6 lives in the vCPU (VMX does not switch it), DR7 in the VMCS. */
+u64 vmx_get_dr67(struct khv_vcpu *vcpu, int dr)
+{
+	return dr == 6 ? to_vmx(vcpu)->dr6 : vmcs_read(VMCS_GUEST_DR7);
+}
+
+void vmx_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
+{
+	if (dr == 6)
+		to_vmx(vcpu)->dr6 = val;
+	else
+		vmcs_write(VMCS_GUEST_DR7, val);
+}
+
 u32 vmx_hw_insn_len(struct khv_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);

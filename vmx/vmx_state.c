@@ -390,19 +390,6 @@ int vmx_get_cpl(struct khv_vcpu *vcpu)
 
 /* ---- MSRs kept by the backend ------------------------------------------- */
 
-/* Every PAT entry one of UC, WC, WT, WP, WB, UC- (0, 1, 4, 5, 6, 7). */
-static bool vmx_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
 
 static int vmx_set_efer(struct vmx_vcpu *vmx, u64 data, bool host)
 {
@@ -501,7 +488,7 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (index == MSR_SYSCALL_MASK && (data >> 32))
 			return -EINVAL;
 		if ((index == MSR_LSTAR || index == MSR_CSTAR || index == MSR_KERNEL_GS_BASE) &&
-		    !vmx_canonical(data))
+		    !khv_canonical(data))
 			return -EINVAL;
 		preempt_disable();
 		*p = data;
@@ -518,7 +505,7 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
 		/* VM entry refuses non-canonical values in these fields. */
-		if (!vmx_canonical(data))
+		if (!khv_canonical(data))
 			return -EINVAL;
 		vmcs_write(index == MSR_FS_BASE ? VMCS_GUEST_FS_BASE :
 			   index == MSR_GS_BASE ? VMCS_GUEST_GS_BASE :
@@ -531,7 +518,7 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 		vmcs_write(VMCS_GUEST_SYSENTER_CS, data);
 		return 0;
 	case MSR_IA32_CR_PAT:
-		if (!vmx_pat_valid(data))
+		if (!khv_pat_valid(data))
 			return -EINVAL;
 		vmcs_write(VMCS_GUEST_PAT, data);
 		return 0;
