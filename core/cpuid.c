@@ -43,6 +43,39 @@ bool khv_canonical(u64 v)
 	return (u64)((s64)(v << shift) >> shift) == v;
 }
 
+/*
+ * CR4 bits a guest may set: those this CPU implements and khv switches.  Not
+ * PKE (PKRU is not switched: a guest WRPKRU would stay in the VMM's PKRU),
+ * not CET (its state is not switched either); CPUID hides both.
+ */
+u64 khv_cr4_supported(void)
+{
+	u32 ecx1 = cpuid_ecx(1), edx1 = cpuid_edx(1), ebx7 = 0, ecx7 = 0, eax7, edx7;
+	u64 cr4 = X86_CR4_PCE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PAE |
+		  X86_CR4_PSE | X86_CR4_DE | X86_CR4_TSD | X86_CR4_OSFXSR |
+		  X86_CR4_OSXMMEXCPT;
+
+	if (edx1 & BIT(1))
+		cr4 |= X86_CR4_VME | X86_CR4_PVI;
+	if (ecx1 & BIT(17))
+		cr4 |= X86_CR4_PCIDE;
+	if (ecx1 & BIT(26))
+		cr4 |= X86_CR4_OSXSAVE;
+	if (cpuid_eax(0) >= 7)
+		cpuid_count(7, 0, &eax7, &ebx7, &ecx7, &edx7);
+	if (ebx7 & BIT(0))
+		cr4 |= X86_CR4_FSGSBASE;
+	if (ebx7 & BIT(7))
+		cr4 |= X86_CR4_SMEP;
+	if (ebx7 & BIT(20))
+		cr4 |= X86_CR4_SMAP;
+	if (ecx7 & BIT(2))
+		cr4 |= X86_CR4_UMIP;
+	if (ecx7 & BIT(16))
+		cr4 |= X86_CR4_LA57;
+	return cr4;
+}
+
 /* PAT: eight memory types, each UC, WC, WT, WP, WB or UC- (2 and 3 are reserved). */
 bool khv_pat_valid(u64 pat)
 {

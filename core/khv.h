@@ -307,6 +307,7 @@ const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 
 u64 khv_supported_xcr0(void);
 u32 khv_xsave_size(u64 xcr0);
 bool khv_canonical(u64 v);
+u64 khv_cr4_supported(void);
 bool khv_pat_valid(u64 pat);	/* standard-format XSAVE area for xcr0 */
 
 /* core/memslot.c: guest physical memory as seen through the slots. */

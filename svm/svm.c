@@ -120,12 +120,7 @@ static int svm_probe(void)
 /* What the guest may hold in EFER and CR4: what this CPU implements. */
 static void svm_init_masks(void)
 {
-	u32 eax, ebx, ecx, edx;
-	u32 ecx1 = cpuid_ecx(1), edx1 = cpuid_edx(1);
 	u32 ecx81 = cpuid_ecx(0x80000001), edx81 = cpuid_edx(0x80000001);
-	u64 cr4 = X86_CR4_PCE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PAE |
-		  X86_CR4_PSE | X86_CR4_DE | X86_CR4_TSD | X86_CR4_OSFXSR |
-		  X86_CR4_OSXMMEXCPT;
 
 	svm_efer_allowed = EFER_SCE | EFER_LME | EFER_LMA;
 	if (edx81 & BIT(20))
@@ -135,28 +130,7 @@ static void svm_init_masks(void)
 	if (ecx81 & BIT(17))
 		svm_efer_allowed |= EFER_TCE;
 
-	if (edx1 & BIT(1))
-		cr4 |= X86_CR4_VME | X86_CR4_PVI;
-	if (ecx1 & BIT(17))
-		cr4 |= X86_CR4_PCIDE;
-	if (ecx1 & BIT(26))
-		cr4 |= X86_CR4_OSXSAVE;
-	cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
-	if (ebx & BIT(0))
-		cr4 |= X86_CR4_FSGSBASE;
-	if (ebx & BIT(7))
-		cr4 |= X86_CR4_SMEP;
-	if (ebx & BIT(20))
-		cr4 |= X86_CR4_SMAP;
-	if (ecx & BIT(2))
-		cr4 |= X86_CR4_UMIP;
-	if (ecx & BIT(16))
-		cr4 |= X86_CR4_LA57;
-	/*
-	 * Not PKE: PKRU is not switched, a guest WRPKRU would stay in the VMM's
-	 * PKRU.  Not CET: its state is not switched either.  CPUID hides both.
-	 */
-	svm_cr4_allowed = cr4;
+	svm_cr4_allowed = khv_cr4_supported();
 
 	svm_has_invlpgb = cpuid_eax(0x80000000) >= 0x80000008 &&
 			  (cpuid_ebx(0x80000008) & BIT(3));

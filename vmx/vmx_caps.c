@@ -122,35 +122,12 @@ static bool vmx_adjust(u64 msr_val, const struct vmx_ctl *req, unsigned int nreq
 
 static void vmx_guest_masks(void)
 {
-	u32 eax, ebx, ecx, edx;
-	u32 ecx1 = cpuid_ecx(1), edx1 = cpuid_edx(1);
-	u64 cr4 = X86_CR4_PCE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PAE |
-		  X86_CR4_PSE | X86_CR4_DE | X86_CR4_TSD | X86_CR4_OSFXSR |
-		  X86_CR4_OSXMMEXCPT;
-
 	vmx_caps.efer_allowed = EFER_SCE | EFER_LME | EFER_LMA;
 	if (cpuid_edx(0x80000001) & BIT(20))
 		vmx_caps.efer_allowed |= EFER_NX;
 
-	if (edx1 & BIT(1))
-		cr4 |= X86_CR4_VME | X86_CR4_PVI;
-	if (ecx1 & BIT(17))
-		cr4 |= X86_CR4_PCIDE;
-	if (ecx1 & BIT(26))
-		cr4 |= X86_CR4_OSXSAVE;
-	cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
-	if (ebx & BIT(0))
-		cr4 |= X86_CR4_FSGSBASE;
-	if (ebx & BIT(7))
-		cr4 |= X86_CR4_SMEP;
-	if (ebx & BIT(20))
-		cr4 |= X86_CR4_SMAP;
-	if (ecx & BIT(2))
-		cr4 |= X86_CR4_UMIP;
-	if (ecx & BIT(16))
-		cr4 |= X86_CR4_LA57;
 	/* Only what VMX operation allows (VMXE itself is never the guest's). */
-	vmx_caps.cr4_allowed = cr4 & vmx_caps.cr4_fixed1 & ~X86_CR4_VMXE;
+	vmx_caps.cr4_allowed = khv_cr4_supported() & vmx_caps.cr4_fixed1 & ~X86_CR4_VMXE;
 }
 
 /* The preemption timer reload value for VMX_TIMER_SLICE_MS of guest time. */
