@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Second-level page tables built on demand, independent of the entry format
- * (struct khv_mmu_format: NPT now, EPT later).
+ * (struct khv_mmu_format: NPT in npt.c, EPT in ept.c).
  *
  * Level numbering: 1 maps 4 KiB, 2 maps 2 MiB, 3 maps 1 GiB, mmu->levels is
  * the root.  Each table is one zeroed page of 512 entries.

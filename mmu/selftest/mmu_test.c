@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Userspace unit tests of mmu/mmu.c and mmu/npt.c, built unchanged against
- * the shim (shim.h, shim.c).  Run: make -C mmu/selftest run
+ * Userspace unit tests of mmu/mmu.c, mmu/npt.c and mmu/ept.c, built
+ * unchanged against the shim (shim.h, shim.c).  Every generic test runs over
+ * both entry formats at 4 and 5 levels: "npt4", "npt5", "ept4", "ept5".
+ * Run: make -C mmu/selftest run
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +12,35 @@
 #include "shim_test.h"
 #include "core/khv.h"
 
+/* One entry format at one depth: what every generic test runs over. */
+struct cfg {
+	const char *name;
+	const struct khv_mmu_format *fmt;
+	int levels;
+};
+
+static const struct cfg cfgs[] = {
+	{ "npt4", &khv_npt_format, 4 },
+	{ "npt5", &khv_npt_format, 5 },
+	{ "ept4", &khv_ept_format, 4 },
+	{ "ept5", &khv_ept_format, 5 },
+};
+
+static const char *cur = "-";		/* the configuration, for messages */
+static const struct khv_mmu_format *fmt;
+static int levels;
+static unsigned long nr_checks;
+
 #define CHECK(c) do {							\
+	nr_checks++;							\
 	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: %s: CHECK FAILED: %s\n",	\
-			__FILE__, __LINE__, __func__, #c);		\
+		fprintf(stderr, "%s:%d: %s: %s: CHECK FAILED: %s\n",	\
+			__FILE__, __LINE__, cur, __func__, #c);		\
 		abort();						\
 	}								\
 } while (0)
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MiB		(1UL << 20)
 #define GiB		(1UL << 30)
 #define U		SHIM_USER_BASE
@@ -25,9 +48,20 @@
 #define RX		(KHV_PROT_READ | KHV_PROT_EXEC)
 
 static struct khv_vm vm;
-static const struct khv_mmu_format *fmt = &khv_npt_format;
 
-static void vm_setup(int levels)
+static void audit(void);
+
+static bool is_ept(void)
+{
+	return fmt == &khv_ept_format;
+}
+
+static u64 level_size(int level)
+{
+	return 1ULL << (12 + 9 * (level - 1));
+}
+
+static void vm_setup(void)
 {
 	shim_reset();
 	memset(&vm, 0, sizeof(vm));
@@ -50,6 +84,7 @@ static int fault(u64 gpa, unsigned int access)
 
 	CHECK(vm.slots_lock.readers == readers && !vm.mmu.lock.held);
 	shim_observe(&vm);
+	audit();
 	return r;
 }
 
@@ -59,6 +94,7 @@ static void zap(u64 gpa, u64 size)
 	khv_mmu_zap_range(&vm, gpa, size);
 	shim_set_writer(&vm.slots_lock, false);
 	CHECK(!vm.mmu.lock.held);
+	audit();
 }
 
 /* The test's own walk: the leaf mapping gpa, its level, or 0. */
@@ -87,11 +123,184 @@ static struct page *head_of(struct page *p)
 	return &shim_mem_map[p->head];
 }
 
+/*
+ * ---- Entry encodings --------------------------------------------------
+ *
+ * Checked bit by bit against the architecture manuals with the test's own
+ * constants, never npt.c's or ept.c's: every bit 63:0 of an entry khv builds
+ * is accounted for.  @pa is the address the entry must hold, @prot the
+ * KHV_PROT_* it was built from (read is always granted).
+ */
+
+/* AMD APM vol. 2, "Long-mode page translation" / "Nested paging". */
+static void check_npt_table(u64 e, phys_addr_t pa)
+{
+	CHECK(e & BIT_ULL(0));				/* P */
+	CHECK(e & BIT_ULL(1));				/* R/W: tables never restrict */
+	CHECK(e & BIT_ULL(2));				/* U/S: nested walks are user */
+	CHECK(!(e & GENMASK_ULL(4, 3)));		/* PWT PCD: write-back */
+	CHECK(e & BIT_ULL(5));				/* A: preset */
+	CHECK(!(e & BIT_ULL(6)));			/* ignored in a table: 0 */
+	CHECK(!(e & BIT_ULL(7)));			/* PS: 0, a table */
+	CHECK(!(e & GENMASK_ULL(11, 8)));
+	CHECK((e & GENMASK_ULL(51, 12)) == pa);
+	CHECK(!(e & GENMASK_ULL(62, 52)));
+	CHECK(!(e & BIT_ULL(63)));			/* NX: tables never restrict */
+}
+
+static void check_npt_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
+{
+	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
+
+	CHECK(e & BIT_ULL(0));				/* P */
+	CHECK(!!(e & BIT_ULL(1)) == w);			/* R/W */
+	CHECK(e & BIT_ULL(2));				/* U/S */
+	CHECK(!(e & GENMASK_ULL(4, 3)));		/* PWT PCD: PAT entry 0, WB */
+	CHECK(e & BIT_ULL(5));				/* A: preset */
+	CHECK(!!(e & BIT_ULL(6)) == w);			/* D: preset if writable */
+	/* PS in a 2 MiB / 1 GiB leaf; the PAT bit (0) in a 4 KiB leaf. */
+	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
+	CHECK(!(e & GENMASK_ULL(11, 8)));		/* G, ignored: 0 */
+	CHECK((e & GENMASK_ULL(51, 12)) == pa);
+	/* A large leaf's bit 12 is its PAT bit (0); bits up to 20 reserved. */
+	CHECK(!(pa & (level_size(level) - 1)));
+	CHECK(!(e & GENMASK_ULL(62, 52)));
+	CHECK(!!(e & BIT_ULL(63)) == !x);		/* NX */
+}
+
+/*
+ * Intel SDM vol. 3C, "EPT paging-structure entries" (tables "Format of an
+ * EPT PML5E / PML4E / PDPTE / PDE / PTE").  Bit 8 is the accessed flag and
+ * bit 9 (leaves) the dirty flag when EPTP[6] enables them, ignored
+ * otherwise; bit 10 is user-mode execute only with mode-based execute
+ * control (off in khv); bit 63 is "suppress #VE" only when EPT-violation
+ * #VE is enabled (off in khv).
+ */
+static void check_ept_table(u64 e, phys_addr_t pa)
+{
+	CHECK((e & GENMASK_ULL(2, 0)) == 7);		/* R W X: never restrict */
+	/*
+	 * 7:3 reserved, must be 0: no memory type in a table, and bit 7 (page
+	 * size) is reserved at levels 5 and 4 and means "leaf" at 3 and 2.
+	 */
+	CHECK(!(e & GENMASK_ULL(7, 3)));
+	CHECK(e & BIT_ULL(8));				/* A: preset */
+	CHECK(!(e & GENMASK_ULL(11, 9)));		/* ignored, user-X: 0 */
+	CHECK((e & GENMASK_ULL(51, 12)) == pa);
+	CHECK(!(e & GENMASK_ULL(63, 52)));		/* ignored, suppress #VE */
+}
+
+static void check_ept_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
+{
+	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
+
+	CHECK(e & BIT_ULL(0));				/* R: never W without R */
+	CHECK(!!(e & BIT_ULL(1)) == w);			/* W */
+	CHECK(!!(e & BIT_ULL(2)) == x);			/* X (supervisor) */
+	CHECK(((e >> 3) & 7) == 6);			/* 5:3 memory type WB */
+	CHECK(e & BIT_ULL(6));				/* ignore PAT */
+	/* Page size: 1 in a 2 MiB / 1 GiB leaf; ignored in a PTE: 0. */
+	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
+	CHECK(e & BIT_ULL(8));				/* A: preset */
+	CHECK(!!(e & BIT_ULL(9)) == w);			/* D: preset if writable */
+	CHECK(!(e & GENMASK_ULL(11, 10)));		/* user-X, ignored: 0 */
+	CHECK((e & GENMASK_ULL(51, 12)) == pa);
+	/* 20:12 (2 MiB) or 29:12 (1 GiB) reserved: a naturally aligned page. */
+	CHECK(!(pa & (level_size(level) - 1)));
+	CHECK(!(e & GENMASK_ULL(63, 52)));		/* ignored, suppress #VE */
+}
+
+static void check_table(u64 e, phys_addr_t pa)
+{
+	if (is_ept())
+		check_ept_table(e, pa);
+	else
+		check_npt_table(e, pa);
+}
+
+static void check_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
+{
+	if (is_ept())
+		check_ept_leaf(e, level, pa, prot);
+	else
+		check_npt_leaf(e, level, pa, prot);
+}
+
+/* The leaf mapping gpa has the slot's permissions and maps page p. */
+static void check_leaf_at(u64 gpa, int want_level, struct page *p, unsigned int prot)
+{
+	int level = 0;
+	u64 e = leaf(gpa, &level);
+
+	CHECK(e && level == want_level);
+	check_leaf(e, level, page_to_phys(p), prot);
+	CHECK(fmt->entry_pa(e, level) == page_to_phys(p));
+	CHECK(fmt->entry_prot(e) == prot);
+}
+
+/*
+ * ---- Tree audit ---------------------------------------------------------
+ *
+ * The test's own walk of the whole tree: every present entry is encoded as
+ * the manual says (tables all-permission, leaves RX or RWX at level 1 or 2,
+ * naturally aligned, never a table page), every not-present entry is 0, and
+ * the counters match what is reachable.
+ */
+struct audit {
+	unsigned long tables, pinned, large;
+};
+
+static void audit_table(u64 *table, int level, struct audit *a)
+{
+	int i, garbage = 0;
+
+	a->tables++;
+	CHECK(virt_to_page(table)->is_table);
+	for (i = 0; i < 512; i++) {
+		u64 e = table[i];
+		phys_addr_t pa;
+		unsigned int prot;
+
+		if (!fmt->is_present(e)) {
+			garbage += e != 0;
+			continue;
+		}
+		pa = fmt->entry_pa(e, level);
+		if (fmt->is_leaf(e, level)) {
+			prot = fmt->entry_prot(e);
+			CHECK(level <= 2);		/* no 1 GiB leaves */
+			CHECK(prot == RWX || prot == RX);
+			check_leaf(e, level, pa, prot);
+			CHECK(!pfn_to_page(PHYS_PFN(pa))->is_table);
+			a->pinned += level_size(level) >> PAGE_SHIFT;
+			a->large += level == 2;
+			continue;
+		}
+		CHECK(level > 1);
+		check_table(e, pa);
+		audit_table(phys_to_virt(pa), level - 1, a);
+	}
+	CHECK(garbage == 0);		/* not present is 0, nothing else */
+}
+
+static void audit(void)
+{
+	struct audit a = { 0 };
+
+	if (!vm.mmu.root)
+		return;
+	CHECK(vm.mmu.levels == levels && vm.mmu.fmt == fmt);
+	audit_table(vm.mmu.root, levels, &a);
+	CHECK(a.tables == vm.mmu.nr_tables && (long)a.tables == shim.tables_live);
+	CHECK(a.pinned == vm.mmu.nr_pinned && a.large == vm.mmu.nr_large);
+}
+
 /* Destroy (no vCPU left) and check that nothing leaked. */
 static void vm_done(int expected_warnings)
 {
 	unsigned long pfn;
 
+	audit();
 	for (pfn = 0; pfn < SHIM_NR_PAGES; pfn++)
 		shim_mem_map[pfn].maybe_cached = false;	/* vCPUs are gone */
 	khv_mmu_destroy(&vm.mmu);
@@ -103,7 +312,8 @@ static void vm_done(int expected_warnings)
 	CHECK(shim.warnings == expected_warnings);
 }
 
-static void test_npt_format(void)
+/* The NPT encodings at known values (the APM's bits as plain numbers). */
+static void npt_format_values(void)
 {
 	u64 pa = 0x123456789000ULL, e;
 
@@ -113,25 +323,161 @@ static void test_npt_format(void)
 	CHECK(fmt->make_leaf(pa, 1, RX) == (pa | 0x25));	/* no RW, no D */
 	CHECK(fmt->make_leaf(pa, 1, KHV_PROT_READ) == (pa | 0x25 | (1ULL << 63)));
 	CHECK(fmt->make_leaf(0x40000000ULL, 2, RWX) == (0x40000000ULL | 0xe7));
-	CHECK(fmt->entry_prot(e) == RWX);
-	CHECK(fmt->entry_prot(fmt->make_leaf(pa, 1, RX)) == RX);
-	CHECK(fmt->entry_prot(fmt->make_leaf(pa, 2, KHV_PROT_READ)) == KHV_PROT_READ);
-	CHECK(fmt->entry_prot(0) == 0);
 	CHECK(fmt->is_present(e) && !fmt->is_present(e & ~1ULL));
-	CHECK(fmt->is_leaf(fmt->make_table(pa), 1));
-	CHECK(!fmt->is_leaf(fmt->make_table(pa), 2));
-	CHECK(fmt->is_leaf(fmt->make_leaf(0x40000000ULL, 2, RWX), 2));
 	CHECK(!fmt->is_leaf(0x80 | 1, 4));			/* PS reserved up there */
-	CHECK(fmt->entry_pa(e, 1) == pa);
-	CHECK(fmt->entry_pa(fmt->make_table(pa), 3) == pa);
 	/* A 2 MiB leaf with the PAT bit (12) set: not part of the address. */
 	CHECK(fmt->entry_pa(0x40200000ULL | 0x1000 | 0x81, 2) == 0x40200000ULL);
 	CHECK(fmt->entry_pa((1ULL << 63) | pa | 0x67, 1) == pa);
+}
+
+/* The EPT encodings at known values (the SDM's bits as plain numbers). */
+static void ept_format_values(void)
+{
+	u64 pa = 0x123456789000ULL, e;
+	int b;
+
+	CHECK(fmt->make_table(pa) == (pa | 0x107));		/* R W X, A */
+	e = fmt->make_leaf(pa, 1, RWX);
+	CHECK(e == (pa | 0x377));		/* R W X, WB, IPAT, A D */
+	CHECK(fmt->make_leaf(pa, 1, RX) == (pa | 0x175));	/* no W, no D */
+	CHECK(fmt->make_leaf(pa, 1, KHV_PROT_READ) == (pa | 0x171));
+	/* Never W without R (an EPT misconfiguration), whatever is asked. */
+	CHECK(fmt->make_leaf(pa, 1, KHV_PROT_WRITE) == (pa | 0x373));
+	CHECK(fmt->make_leaf(pa, 1, 0) == (pa | 0x171));
+	CHECK(fmt->make_leaf(0x40000000ULL, 2, RWX) == (0x40000000ULL | 0x3f7));
+	/* Present when any of R, W, X: bits 63:3 alone are not. */
+	for (b = 0; b < 3; b++) {
+		CHECK(fmt->is_present(BIT_ULL(b)));
+		CHECK(fmt->entry_prot(BIT_ULL(b)) == 1u << b);	/* R W X = 0 1 2 */
+	}
+	CHECK(!fmt->is_present(e & ~7ULL));
+	CHECK(!fmt->is_present(~7ULL));
+	CHECK(fmt->entry_prot(e & ~7ULL) == 0);
+	CHECK(!fmt->is_leaf(0x80 | 7, 4) && !fmt->is_leaf(0x80 | 7, 5));
+	/* A 2 MiB leaf's bits 20:12 are reserved: not part of the address. */
+	CHECK(fmt->entry_pa(0x40200000ULL | 0x1ff000 | 0xf7, 2) == 0x40200000ULL);
+	CHECK(fmt->entry_pa((1ULL << 63) | pa | 0x377, 1) == pa);
+}
+
+/*
+ * Every encoding and its round trip through entry_pa/entry_prot/is_leaf,
+ * at every level of this configuration, for addresses up to bit 51.
+ */
+static void test_format(void)
+{
+	static const phys_addr_t pas[] = {
+		0x1000, 0x123456789000ULL, 1ULL << 51, GENMASK_ULL(51, 12),
+	};
+	static const unsigned int prots[] = {
+		RWX, RX, KHV_PROT_READ, KHV_PROT_READ | KHV_PROT_WRITE,
+	};
+	/* Bits no format uses for the address: 63:52, 11:0. */
+	const u64 junk = GENMASK_ULL(63, 52) | GENMASK_ULL(11, 0);
+	unsigned int i, j;
+	int l;
+
+	CHECK(!strcmp(fmt->name, is_ept() ? "ept" : "npt"));
+
+	/* The not-present entry khv writes is 0. */
+	CHECK(!fmt->is_present(0) && fmt->entry_prot(0) == 0);
+
+	for (i = 0; i < ARRAY_SIZE(pas); i++) {
+		phys_addr_t pa = pas[i], t = fmt->make_table(pa);
+
+		/* Tables, at every level that has them. */
+		check_table(t, pa);
+		CHECK(fmt->is_present(t) && fmt->entry_prot(t) == RWX);
+		for (l = 2; l <= levels; l++) {
+			CHECK(!fmt->is_leaf(t, l));
+			CHECK(fmt->entry_pa(t, l) == pa);
+			/* Not bit 7: in a level-2/3 entry it means a leaf. */
+			CHECK(fmt->entry_pa(t | (junk & ~BIT_ULL(7)), l) == pa);
+		}
+		/* Level 1 entries are always leaves. */
+		CHECK(fmt->is_leaf(t, 1));
+
+		for (j = 0; j < ARRAY_SIZE(prots); j++) {
+			unsigned int prot = prots[j];
+
+			/* 4 KiB, 2 MiB and 1 GiB leaves at their own level. */
+			for (l = 1; l <= 3; l++) {
+				phys_addr_t lpa = pa & ~(level_size(l) - 1);
+				u64 e;
+
+				if (!lpa)
+					continue;
+				e = fmt->make_leaf(lpa, l, prot);
+				check_leaf(e, l, lpa, prot);
+				CHECK(fmt->is_present(e) && fmt->is_leaf(e, l));
+				CHECK(fmt->entry_pa(e, l) == lpa);
+				CHECK(fmt->entry_pa(e | junk, l) == lpa);
+				CHECK(fmt->entry_prot(e) == prot);
+				/* Bit 7 at the root levels never makes a leaf. */
+				if (l > 1)
+					CHECK(!fmt->is_leaf(e, 4) && !fmt->is_leaf(e, 5));
+			}
+			/* A large leaf's low address bits are not address. */
+			CHECK(fmt->entry_pa(fmt->make_leaf(pa & ~(SZ_2M - 1UL), 2, prot) |
+					    GENMASK_ULL(20, 12), 2) == (pa & ~(SZ_2M - 1UL)));
+		}
+	}
+	CHECK(KHV_MMU_GPA_BITS(4) == 48 && KHV_MMU_GPA_BITS(5) == 57);
+
+	/* The same encodings as plain numbers, a cross-check. */
+	if (is_ept())
+		ept_format_values();
+	else
+		npt_format_values();
+}
+
+/* NPT: the host's paging depth. */
+static void test_npt_levels(void)
+{
+	shim_reset();
 	shim_la57 = true;
 	CHECK(khv_npt_levels() == 5);
 	shim_la57 = false;
 	CHECK(khv_npt_levels() == 4);
-	CHECK(KHV_MMU_GPA_BITS(4) == 48 && KHV_MMU_GPA_BITS(5) == 57);
+}
+
+/*
+ * EPT: 5 only when IA32_VMX_EPT_VPID_CAP[7] (page-walk length 5) is set and
+ * the host runs with LA57; 4 otherwise, also when the MSR cannot be read.
+ */
+static void test_ept_levels(void)
+{
+	static const struct {
+		bool la57, msr_fail;
+		u64 cap;
+		int want;
+	} c[] = {
+		{ false, false, 0, 4 },
+		{ false, false, BIT_ULL(7), 4 },
+		{ false, false, ~0ULL, 4 },
+		{ true, false, 0, 4 },
+		{ true, false, BIT_ULL(6), 4 },		/* walk length 4 only */
+		{ true, false, ~BIT_ULL(7), 4 },
+		{ true, true, BIT_ULL(7), 4 },		/* #GP: no such MSR */
+		{ true, false, BIT_ULL(7), 5 },
+		{ true, false, BIT_ULL(6) | BIT_ULL(7), 5 },
+		{ true, false, ~0ULL, 5 },
+		/* A typical value without, then with, 5-level walks. */
+		{ true, false, 0x00000f0106734141ULL, 4 },
+		{ true, false, 0x00000f01067341c1ULL, 5 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		shim_reset();
+		shim_la57 = c[i].la57;
+		shim.ept_vpid_cap = c[i].cap;
+		shim.msr_fail = c[i].msr_fail;
+		CHECK(khv_ept_levels() == c[i].want);
+		/* 5 levels need the capability: the MSR was really read. */
+		if (c[i].want == 5)
+			CHECK(shim.msr_reads >= 1);
+	}
+	shim_la57 = false;
 }
 
 static void test_init(void)
@@ -153,7 +499,7 @@ static void test_basic_4k(void)
 	struct page *p;
 	int level;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 16 * MiB, true, false);
 	add_slot(0, gpa, 16 * MiB, U, 0);
 	/* A slot whose memory is not mapped in the process. */
@@ -163,12 +509,10 @@ static void test_basic_4k(void)
 	e = leaf(gpa + 0x1000, &level);
 	p = shim_page_at(U + 0x1000);
 	CHECK(e && level == 1 && p);
-	CHECK(fmt->entry_pa(e, 1) == page_to_phys(p));
-	CHECK(fmt->entry_prot(e) == RWX);
-	CHECK(e & 4);						/* US */
-	CHECK(!(e & 0x18));					/* PWT PCD: WB */
+	check_leaf_at(gpa + 0x1000, 1, p, RWX);
 	CHECK(vm.mmu.nr_pinned == 1 && vm.mmu.nr_large == 0);
-	CHECK(vm.mmu.nr_tables == 4 && shim.tables_live == 4);
+	/* One table per level, each linked with the table encoding. */
+	CHECK(vm.mmu.nr_tables == (unsigned long)levels && shim.tables_live == levels);
 	CHECK(shim.tables_accounted == shim.tables_live);
 	CHECK(head_of(p)->pincount == 1);
 
@@ -192,7 +536,8 @@ static void test_basic_4k(void)
 	CHECK(fault(gpa + 0x5000, KHV_PROT_READ) == KHV_MMU_MAPPED);
 	CHECK(vm.mmu.nr_pinned == 3 && shim_pinned_pages() == 3);
 	/* A writable slot maps writable even on a read fault. */
-	CHECK(fmt->entry_prot(leaf(gpa + 0x5000, NULL)) == RWX);
+	check_leaf_at(gpa + 0x5000, 1, shim_page_at(U + 0x5000), RWX);
+	check_leaf_at(gpa + 16 * MiB - 1, 1, shim_page_at(U + 16 * MiB - 4096), RWX);
 
 	/* A fault from another process is refused. */
 	current->mm = NULL;
@@ -207,7 +552,7 @@ static void test_readonly(void)
 	u64 gpa = 0xfff00000, e;
 	int level;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 1 * MiB, false, false);
 	add_slot(0, gpa, 1 * MiB, U, KHV_MEM_READONLY);
 
@@ -216,7 +561,7 @@ static void test_readonly(void)
 	CHECK(fault(gpa, KHV_PROT_READ) == KHV_MMU_MAPPED);
 	e = leaf(gpa, &level);
 	CHECK(e && level == 1 && fmt->entry_prot(e) == RX);
-	CHECK(!(e & 2) && !(e & (1ULL << 63)));
+	check_leaf_at(gpa, 1, shim_page_at(U), RX);		/* no W, no D */
 	/* Present read-only leaf, write access: still MMIO, no new pin. */
 	CHECK(fault(gpa + 8, KHV_PROT_WRITE) == KHV_MMU_MMIO);
 	CHECK(fault(gpa + 8, KHV_PROT_READ | KHV_PROT_WRITE) == KHV_MMU_MMIO);
@@ -233,19 +578,19 @@ static void test_large(void)
 	struct page *p;
 	int level;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, true);
 	add_slot(0, gpa, 8 * MiB, U, 0);
 
 	CHECK(fault(gpa + 0x3000, KHV_PROT_EXEC) == KHV_MMU_MAPPED);
 	e = leaf(gpa + 0x1ff000, &level);
 	p = shim_page_at(U);
-	CHECK(e && level == 2 && (e & 0x80));
-	CHECK(fmt->entry_pa(e, 2) == page_to_phys(p));
+	CHECK(e && level == 2 && (e & 0x80));			/* PS / EPT bit 7 */
+	check_leaf_at(gpa + 0x1ff000, 2, p, RWX);
 	CHECK(head_of(p) == p && p->order == 9 && p->pincount == 1);
 	CHECK(vm.mmu.nr_large == 1 && vm.mmu.nr_pinned == 512);
-	CHECK(vm.mmu.nr_tables == 3);				/* no level-1 table */
-	CHECK(fmt->entry_prot(e) == RWX);
+	/* No level-1 table. */
+	CHECK(vm.mmu.nr_tables == (unsigned long)levels - 1);
 	/* The verification pins were all dropped again. */
 	CHECK(shim_pinned_pages() == 1);
 
@@ -270,7 +615,7 @@ static void test_large_refused(void)
 	int level;
 
 	/* gpa and hva not congruent modulo 2 MiB. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, true);
 	add_slot(0, 0x40000000, 4 * MiB, U + 4096, 0);
 	CHECK(fault(0x40000000 + 2 * MiB, KHV_PROT_READ) == KHV_MMU_MAPPED);
@@ -279,7 +624,7 @@ static void test_large_refused(void)
 	vm_done(0);
 
 	/* The aligned 2 MiB guest range is not all inside the slot. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, true);
 	add_slot(0, 0x40000000, 2 * MiB - 4096, U, 0);
 	add_slot(1, 0x40000000 + 3 * MiB, 2 * MiB, U + 3 * MiB, 0);
@@ -289,7 +634,7 @@ static void test_large_refused(void)
 	vm_done(0);
 
 	/* The folio is not a 2 MiB run: small pages. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, false);
 	add_slot(0, 0, 8 * MiB, U, 0);
 	CHECK(fault(0, KHV_PROT_READ) == KHV_MMU_MAPPED);
@@ -323,7 +668,7 @@ static void test_large_verification(void)
 	long pfn;
 
 	/* A foreign page inside the THP's hva range (PTE-mapped, hole refilled). */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	map_thp(U + 2 * MiB, 0);
@@ -332,7 +677,7 @@ static void test_large_verification(void)
 	vm_done(0);
 
 	/* One page of the run not writable (still COW-shared after fork). */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	pfn = map_thp(U + 2 * MiB, 0);
@@ -341,7 +686,7 @@ static void test_large_verification(void)
 	vm_done(0);
 
 	/* A "large folio" that is not physically 2 MiB aligned. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	map_thp(U + 2 * MiB, 1);
@@ -349,7 +694,7 @@ static void test_large_verification(void)
 	vm_done(0);
 
 	/* The THP mapped at the wrong offset (hva block != folio start). */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	pfn = shim_alloc_folio(9, 0);
@@ -367,7 +712,7 @@ static void test_large_verification(void)
 	 * folio's end: the faulting page's index in its folio is below its
 	 * offset in the block, and the run is not all in the folio.
 	 */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	pfn = shim_alloc_folio(9, 1);
@@ -381,7 +726,7 @@ static void test_large_verification(void)
 	vm_done(0);
 
 	/* Fast GUP refused (racing fork): 4 KiB, correct anyway. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	map_thp(U + 2 * MiB, 0);
@@ -397,7 +742,7 @@ static void test_table_below(void)
 	long pfn;
 	int level;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	CHECK(fault(0x200000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
@@ -427,7 +772,7 @@ static void test_race(void)
 	struct page *p;
 
 	/* Another vCPU maps the page while we pin it: our pin is dropped. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	shim.pin_hook = race_hook;
@@ -437,7 +782,7 @@ static void test_race(void)
 	vm_done(0);
 
 	/* The same with a 2 MiB leaf. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, true);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	shim.pin_hook = race_hook_large;
@@ -457,7 +802,9 @@ static void map_many(u64 gpa, int n)
 
 static void test_zap(void)
 {
-	vm_setup(4);
+	unsigned long up = levels - 2;		/* root down to level 3 */
+
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, false);
 	shim_add_vma(U + 8 * MiB, 4 * MiB, true, true);
 	add_slot(0, 0, 8 * MiB, U, 0);
@@ -465,7 +812,7 @@ static void test_zap(void)
 	map_many(0x1ff000, 300);			/* crosses a 2 MiB line */
 	CHECK(fault(1 * GiB, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 	CHECK(vm.mmu.nr_pinned == 300 + 512 && vm.mmu.nr_large == 1);
-	CHECK(vm.mmu.nr_tables == 1 + 1 + 2 + 2);	/* root, L3, 2 L2, 2 L1 */
+	CHECK(vm.mmu.nr_tables == up + 2 + 2);		/* root..L3, 2 L2, 2 L1 */
 
 	/* Nothing mapped there: no flush. */
 	zap(4 * MiB, 4 * MiB);
@@ -474,7 +821,7 @@ static void test_zap(void)
 	/* Partial: [0x200000, 0x210000) keeps its table. */
 	zap(0x200000, 0x10000);
 	CHECK(shim.kicks == 1 && vm.mmu.nr_pinned == 812 - 16);
-	CHECK(vm.mmu.nr_tables == 6);
+	CHECK(vm.mmu.nr_tables == up + 4);
 	CHECK(!leaf(0x200000, NULL) && leaf(0x210000, NULL) && leaf(0x1ff000, NULL));
 
 	/*
@@ -482,14 +829,14 @@ static void test_zap(void)
 	 * table keeps the leaves below the range, and stays.
 	 */
 	zap(0x300000, 5 * MiB);
-	CHECK(shim.kicks == 2 && vm.mmu.nr_tables == 6);
+	CHECK(shim.kicks == 2 && vm.mmu.nr_tables == up + 4);
 	CHECK(leaf(0x2ff000, NULL) && !leaf(0x300000, NULL) && leaf(0x1ff000, NULL));
 	CHECK(vm.mmu.nr_pinned == 812 - 16 - (0x32b000 - 0x300000) / 4096);
 
 	/* The whole first slot: its tables under a fully covered span go. */
 	zap(0, 8 * MiB);
 	CHECK(shim.kicks == 3 && vm.mmu.nr_pinned == 512);
-	CHECK(vm.mmu.nr_tables == 4);		/* root, L3, both L2 */
+	CHECK(vm.mmu.nr_tables == up + 2);	/* root..L3, both L2 */
 	CHECK(shim.tables_live == (long)vm.mmu.nr_tables);
 	CHECK(shim.dirty_unpins == 300);
 
@@ -506,7 +853,7 @@ static void test_zap(void)
 /* kmalloc() fails during the zap: flush what is collected, go on, no leak. */
 static void test_zap_nomem(void)
 {
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, false);
 	add_slot(0, 0, 8 * MiB, U, 0);
 	map_many(0x100000, 1000);
@@ -533,7 +880,7 @@ static void test_accounting(void)
 {
 	int i;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 1 * GiB, true, false);
 	add_slot(0, 4 * GiB, 1 * GiB, U, 0);
 	map_many(4 * GiB + 100 * MiB, 2560);
@@ -542,7 +889,7 @@ static void test_accounting(void)
 	vm_done(0);
 
 	/* The same with THP: five 2 MiB leaves, one pin each. */
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 1 * GiB, true, true);
 	add_slot(0, 4 * GiB, 1 * GiB, U, 0);
 	for (i = 0; i < 2560; i++)
@@ -553,31 +900,89 @@ static void test_accounting(void)
 	vm_done(0);
 }
 
-static void test_levels(void)
+/*
+ * The ends of what this depth reaches.  The last 4 KiB below
+ * 1 << KHV_MMU_GPA_BITS(levels) (index 511 at every level) maps; the limit
+ * itself is -EFAULT with nothing pinned or allocated.  2^50 is beyond any
+ * 4-level table (refused the same way); at 5 levels it maps 2 MiB and 4 KiB
+ * leaves under root entry 4, and zaps and destroy free that subtree.
+ */
+static void test_gpa_reach(void)
 {
-	u64 high = 1ULL << 50;
+	u64 limit = 1ULL << KHV_MMU_GPA_BITS(levels), top = limit - 4096;
+	u64 high = 1ULL << 50, *table;
+	int l, level;
 
-	vm_setup(5);
+	/* 48 bits at 4 levels, 57 at 5: 9 bits per level above 4 KiB pages. */
+	CHECK(limit == (levels == 5 ? 1ULL << 57 : 1ULL << 48));
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
-	add_slot(0, high, 4 * MiB, U, 0);
-	add_slot(1, 0, 4 * MiB, U, 0);			/* aliases: not faulted */
-	CHECK(fault(high + 0x1000, KHV_PROT_READ) == KHV_MMU_MAPPED);
-	CHECK(vm.mmu.nr_tables == 5 && leaf(high + 0x1000, NULL));
-	CHECK(vm.mmu.root[(high >> 48) & 511] != 0);
-	zap(high, 4 * MiB);
-	/* The level-1 table went; the ones spanning more than 4 MiB stay. */
-	CHECK(vm.mmu.nr_tables == 4 && !leaf(high + 0x1000, NULL));
-	zap(0, 1ULL << 57);
-	CHECK(vm.mmu.nr_tables == 1);
-	vm_done(0);
+	shim_add_vma(U + 4 * MiB, 4 * MiB, true, true);
+	add_slot(0, high, 4 * MiB, U + 4 * MiB, 0);		/* THP: 2 MiB */
+	add_slot(1, high + 1 * GiB, 1 * MiB, U, 0);		/* 4 KiB */
+	add_slot(2, top, 4096, U + 2 * MiB, 0);
+	add_slot(3, limit, 4096, U + 3 * MiB, 0);
 
-	/* A 4-level table cannot reach 2^50: -EFAULT, nothing pinned. */
-	vm_setup(4);
-	shim_add_vma(U, 4 * MiB, true, false);
-	add_slot(0, high, 4 * MiB, U, 0);
-	CHECK(fault(high, KHV_PROT_READ) == -EFAULT);
-	CHECK(shim.pins == 0);
-	zap(high, 4 * MiB);
+	CHECK(fault(limit, KHV_PROT_READ) == -EFAULT);
+	CHECK(fault(limit + 0x123, KHV_PROT_WRITE) == -EFAULT);
+	if (levels == 4) {
+		CHECK(fault(high, KHV_PROT_READ) == -EFAULT);
+		CHECK(fault(high + 1 * GiB + 0x1000, KHV_PROT_WRITE) == -EFAULT);
+		CHECK(!leaf(high, NULL) && !leaf(high + 1 * GiB, NULL));
+	}
+	CHECK(shim.pins == 0 && shim.faulted_in == 0);
+	CHECK(vm.mmu.nr_tables == 1 && shim.tables_live == 1);
+	zap(limit, 4096);
+	CHECK(shim.kicks == 0);
+
+	/* The last page: entry 511 of a new table at every level. */
+	CHECK(fault(top + 0xfff, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	check_leaf_at(top, 1, shim_page_at(U + 2 * MiB), RWX);
+	CHECK(vm.mmu.nr_tables == (unsigned long)levels);
+	table = vm.mmu.root;
+	for (l = levels; l > 1; l--) {
+		CHECK(fmt->is_present(table[511]) && !fmt->is_leaf(table[511], l));
+		CHECK(table[510] == 0 && table[0] == 0);
+		table = phys_to_virt(fmt->entry_pa(table[511], l));
+	}
+	CHECK(fmt->is_present(table[511]) && table[510] == 0);
+
+	if (levels == 5) {
+		/* Above 2^48: root entry 4, then entry 0 down to level 2. */
+		CHECK(fault(high + 0x3000, KHV_PROT_EXEC) == KHV_MMU_MAPPED);
+		CHECK(fault(high + 2 * MiB, KHV_PROT_READ) == KHV_MMU_MAPPED);
+		check_leaf_at(high + 0x1ff000, 2, shim_page_at(U + 4 * MiB), RWX);
+		check_leaf_at(high + 2 * MiB, 2, shim_page_at(U + 6 * MiB), RWX);
+		CHECK(fmt->is_present(vm.mmu.root[4]) && !fmt->is_leaf(vm.mmu.root[4], 5));
+		CHECK(vm.mmu.nr_tables == 5 + 3 && vm.mmu.nr_large == 2);
+		CHECK(fault(high + 1 * GiB + 0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+		check_leaf_at(high + 1 * GiB + 0x1000, 1, shim_page_at(U + 0x1000), RWX);
+		CHECK(leaf(high + 1 * GiB + 0x1000, &level) && level == 1);
+		CHECK(vm.mmu.nr_tables == 5 + 3 + 2 && vm.mmu.nr_pinned == 1 + 1024 + 1);
+
+		/* The 2 MiB leaves go; their table spans 1 GiB and stays. */
+		zap(high, 4 * MiB);
+		CHECK(shim.kicks == 1 && vm.mmu.nr_large == 0 && !leaf(high, NULL));
+		CHECK(vm.mmu.nr_tables == 10 && shim_page_at(U + 4 * MiB)->pincount == 0);
+		/* A whole 1 GiB span: its level-2 and level-1 tables go. */
+		zap(high + 1 * GiB, 1 * GiB);
+		CHECK(shim.kicks == 2 && vm.mmu.nr_tables == 8 && vm.mmu.nr_pinned == 1);
+		/* Root entry 4's whole 2^48 span: only tables left, freed too. */
+		zap(4ULL << 48, 1ULL << 48);
+		CHECK(shim.kicks == 3 && vm.mmu.nr_tables == 5 && vm.mmu.root[4] == 0);
+		CHECK(fmt->is_present(vm.mmu.root[511]) && leaf(top, NULL));
+		CHECK(fault(high + 1 * GiB, KHV_PROT_READ) == KHV_MMU_MAPPED);
+		CHECK(vm.mmu.nr_tables == 9);
+	}
+
+	/* Everything: back to the root alone, then it faults back in. */
+	zap(0, U64_MAX);
+	CHECK(vm.mmu.nr_tables == 1 && shim.tables_live == 1 && vm.mmu.nr_pinned == 0);
+	CHECK(shim_pinned_pages() == 0);
+	CHECK(fault(top, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	if (levels == 5)
+		CHECK(fault(high + 1 * GiB + 0x2000, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	/* Destroy frees both subtrees of the root. */
 	vm_done(0);
 }
 
@@ -588,7 +993,7 @@ static void test_stale_leaf(void)
 	u64 *pte;
 	int level;
 
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
@@ -596,7 +1001,7 @@ static void test_stale_leaf(void)
 	CHECK(leaf(0x1000, &level) && level == 1);
 	/* Make it read-only behind mmu.c's back (an older mapping). */
 	pte = vm.mmu.root;
-	for (level = 4; level > 1; level--)
+	for (level = levels; level > 1; level--)
 		pte = phys_to_virt(fmt->entry_pa(pte[(0x1000ULL >> (12 + 9 * (level - 1))) & 511],
 						 level));
 	pte[1] = fmt->make_leaf(page_to_phys(p), 1, RX);
@@ -610,12 +1015,12 @@ static void test_stale_leaf(void)
 
 static void test_errors(void)
 {
-	vm_setup(4);
+	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, false);
 	add_slot(0, 0, 4 * MiB, U, 0);
 
 	/* No memory for a table: -ENOMEM, the pin is dropped. */
-	shim.alloc_page_budget = 1;			/* L3 yes, L2 no */
+	shim.alloc_page_budget = 1;	/* below the root: one yes, the next no */
 	CHECK(fault(0x5000, KHV_PROT_WRITE) == -ENOMEM);
 	CHECK(shim_pinned_pages() == 0 && vm.mmu.nr_pinned == 0);
 	CHECK(vm.mmu.nr_tables == 2 && shim.tables_live == 2);
@@ -636,6 +1041,7 @@ static void test_errors(void)
 	/* Zero-sized and out-of-reach zaps are no-ops. */
 	zap(0, 0);
 	zap(1ULL << 48, 4096);
+	zap(1ULL << KHV_MMU_GPA_BITS(levels), 4096);
 	zap(U64_MAX - 4095, 4096);
 	CHECK(shim.kicks == 0 && vm.mmu.nr_pinned == 1);
 	vm_done(0);
@@ -643,7 +1049,7 @@ static void test_errors(void)
 
 static void test_destroy(void)
 {
-	vm_setup(5);
+	vm_setup();
 	shim_add_vma(U, 8 * MiB, true, true);
 	shim_add_vma(U + 8 * MiB, 1 * MiB, false, false);
 	add_slot(0, 0, 8 * MiB, U, 0);
@@ -657,24 +1063,74 @@ static void test_destroy(void)
 	CHECK(shim.dirty_unpins == 2 && shim.unpins == shim.pins);
 }
 
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define TEST(n)	{ #n, test_##n }
+
+/* Run over every configuration in cfgs[]. */
+static const struct test tests[] = {
+	TEST(format),
+	TEST(init),
+	TEST(basic_4k),
+	TEST(readonly),
+	TEST(large),
+	TEST(large_refused),
+	TEST(large_verification),
+	TEST(table_below),
+	TEST(race),
+	TEST(zap),
+	TEST(zap_nomem),
+	TEST(accounting),
+	TEST(gpa_reach),
+	TEST(stale_leaf),
+	TEST(errors),
+	TEST(destroy),
+};
+
+/* Whether @name is in the comma-separated list in environment variable @var. */
+static bool listed(const char *var, const char *name)
+{
+	const char *l = getenv(var);
+	size_t n = strlen(name);
+
+	for (; l && *l; l += strcspn(l, ","), l += *l == ',')
+		if (!strncmp(l, name, n) && (l[n] == ',' || !l[n]))
+			return true;
+	return false;
+}
+
+/*
+ * MMU_TEST_CFGS=ept5,npt4 runs only those configurations, MMU_TEST_SKIP=format
+ * skips tests by name (for debugging, and for mutants.sh experiments).
+ */
 int main(void)
 {
-	test_npt_format();
-	test_init();
-	test_basic_4k();
-	test_readonly();
-	test_large();
-	test_large_refused();
-	test_large_verification();
-	test_table_below();
-	test_race();
-	test_zap();
-	test_zap_nomem();
-	test_accounting();
-	test_levels();
-	test_stale_leaf();
-	test_errors();
-	test_destroy();
-	printf("mmu selftest: all tests passed\n");
+	unsigned int c, t, n = 2;
+
+	cur = "npt";
+	test_npt_levels();
+	printf("npt: khv_npt_levels: ok\n");
+	cur = "ept";
+	test_ept_levels();
+	printf("ept: khv_ept_levels: ok\n");
+
+	for (c = 0; c < ARRAY_SIZE(cfgs); c++) {
+		cur = cfgs[c].name;
+		fmt = cfgs[c].fmt;
+		levels = cfgs[c].levels;
+		if (getenv("MMU_TEST_CFGS") && !listed("MMU_TEST_CFGS", cur))
+			continue;
+		for (t = 0; t < ARRAY_SIZE(tests); t++) {
+			if (listed("MMU_TEST_SKIP", tests[t].name))
+				continue;
+			tests[t].fn();
+			printf("%s: %s: ok\n", cur, tests[t].name);
+			n++;
+		}
+	}
+	printf("mmu selftest: all tests passed (%u tests, %lu checks)\n", n, nr_checks);
 	return 0;
 }

@@ -432,6 +432,19 @@ const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa)
 	return NULL;
 }
 
+/* ---- MSRs ---- */
+
+int rdmsrl_safe(unsigned int msr, u64 *val)
+{
+	shim.msr_reads++;
+	if (msr != 0x48c || shim.msr_fail) {
+		*val = ~0ULL;
+		return -EIO;
+	}
+	*val = shim.ept_vpid_cap;
+	return 0;
+}
+
 /* ---- test support ---- */
 
 void shim_reset(void)

@@ -23,6 +23,9 @@ struct shim_state {
 	void (*pin_hook)(void);		/* run once inside pin_user_pages_fast() */
 	unsigned long pins, unpins, dirty_unpins, slow_pin_calls;
 	unsigned long faulted_in;	/* user pages populated by faults */
+	u64 ept_vpid_cap;		/* IA32_VMX_EPT_VPID_CAP as read */
+	bool msr_fail;			/* rdmsrl_safe() faults */
+	unsigned long msr_reads;	/* rdmsrl_safe() calls */
 };
 
 extern struct shim_state shim;

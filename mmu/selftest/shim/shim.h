@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel API for mmu/mmu.c and mmu/npt.c to build and
- * run in userspace, over a simulated physical memory, a simulated user
+ * Just enough of the kernel API for mmu/mmu.c, mmu/npt.c and mmu/ept.c to
+ * build and run in userspace, over a simulated physical memory, a simulated user
  * address space and pin counts.  shim.c implements it and checks the rules
  * the real kernel would not report (unpin before flush, leaks, locking).
  */
@@ -152,5 +152,15 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
 
 extern bool shim_la57;
 #define pgtable_l5_enabled()	shim_la57
+
+/*
+ * MSRs: only IA32_VMX_EPT_VPID_CAP exists, with the value in
+ * shim.ept_vpid_cap (shim_test.h), unless shim.msr_fail.  Reading any other
+ * MSR, or a failed read, returns -EIO (the #GP was caught) and leaves all
+ * ones in *val: a caller that uses the value anyway sees every bit set.
+ */
+#define MSR_IA32_VMX_EPT_VPID_CAP	0x0000048c
+
+int rdmsrl_safe(unsigned int msr, u64 *val);
 
 #endif /* KHV_MMU_SHIM_H */

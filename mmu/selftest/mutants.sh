@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Mutation check of the mmu selftest: each mutant below is one deliberate
+# bug in a scratch copy of mmu/ (never in the tree itself), and the harness
+# must fail on every one.  Run: make -C mmu/selftest mutants
+#
+# A mutant is "file@@old@@new": the one line of mmu/file that contains old
+# gets old replaced by new.  A mutant whose text no longer matches exactly
+# one line is reported as stale: update it with the source.  The
+# environment reaches mmu_test: MMU_TEST_CFGS=ept5 MMU_TEST_SKIP=format
+# shows what the checks on installed entries catch on their own.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+work=$(mktemp -d /tmp/khv-mmu-mutants.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+mutants=(
+	# ---- ept.c: the entry encoding
+	'ept.c@@(6ULL << 3)@@(6ULL << 2)'
+	'ept.c@@(6ULL << 3)@@(0ULL << 3)'
+	'ept.c@@(6ULL << 3)@@(4ULL << 3)'
+	'ept.c@@EPT_R | EPT_MT_WB | EPT_IPAT | EPT_A;@@EPT_R | EPT_MT_WB | EPT_A;'
+	'ept.c@@EPT_IPAT	BIT_ULL(6)@@EPT_IPAT	BIT_ULL(7)'
+	'ept.c@@EPT_RWX | EPT_A;@@EPT_RWX | EPT_A | EPT_LARGE;'
+	'ept.c@@EPT_RWX | EPT_A;@@EPT_RWX | EPT_A | EPT_MT_WB;'
+	'ept.c@@EPT_RWX | EPT_A;@@EPT_RWX | EPT_A | EPT_IPAT;'
+	'ept.c@@EPT_RWX | EPT_A;@@EPT_R | EPT_W | EPT_A;'
+	'ept.c@@EPT_RWX | EPT_A;@@EPT_RWX;'
+	'ept.c@@	if (level > 1)@@	if (level >= 1)'
+	'ept.c@@	if (level > 1)@@	if (level > 2)'
+	'ept.c@@	if (level > 1)@@	if (level > 1 || !(pa & (SZ_2M - 1)))'
+	'ept.c@@u64 e = EPT_R | EPT_MT_WB@@u64 e = (prot & KHV_PROT_READ ? EPT_R : 0) | EPT_MT_WB'
+	'ept.c@@e |= EPT_W | EPT_D;@@e |= EPT_W;'
+	'ept.c@@e |= EPT_W | EPT_D;@@e |= EPT_D;'
+	'ept.c@@u64 e = EPT_R | EPT_MT_WB | EPT_IPAT | EPT_A;@@u64 e = EPT_R | EPT_MT_WB | EPT_IPAT | EPT_A | EPT_D;'
+	'ept.c@@		e |= EPT_X;@@		e |= EPT_W;'
+	'ept.c@@	if (prot & KHV_PROT_EXEC)@@	if (prot & KHV_PROT_READ)'
+	'ept.c@@EPT_A		BIT_ULL(8)@@EPT_A		BIT_ULL(10)'
+	'ept.c@@EPT_D		BIT_ULL(9)@@EPT_D		BIT_ULL(11)'
+	'ept.c@@GENMASK_ULL(51, 12)@@GENMASK_ULL(47, 12)'
+	'ept.c@@GENMASK_ULL(51, 12)@@GENMASK_ULL(63, 12)'
+	'ept.c@@GENMASK_ULL(51, 12)@@GENMASK_ULL(51, 0)'
+	'ept.c@@GENMASK_ULL(51, 12)@@GENMASK_ULL(52, 12)'
+	# ---- ept.c: decoding
+	'ept.c@@return level == 1 || ((level == 2 || level == 3) && (entry & EPT_LARGE));@@return level == 1 || (entry & EPT_LARGE);'
+	'ept.c@@return level == 1 || ((level == 2 || level == 3) && (entry & EPT_LARGE));@@return level == 1 || (level == 2 && (entry & EPT_LARGE));'
+	'ept.c@@return level == 1 || ((level == 2 || level == 3) && (entry & EPT_LARGE));@@return level == 1 || (level != 3 && (entry & EPT_LARGE));'
+	'ept.c@@GENMASK_ULL(12 + 9 * (level - 1) - 1, 0)@@GENMASK_ULL(12 + 9 * level - 1, 0)'
+	'ept.c@@if (level > 1 && ept_is_leaf(entry, level))@@if (0)'
+	'ept.c@@return entry & EPT_RWX;@@return entry & EPT_R;'
+	'ept.c@@return entry & EPT_RWX;@@return entry & GENMASK_ULL(5, 0);'
+	'ept.c@@		prot |= KHV_PROT_WRITE;@@		prot |= KHV_PROT_EXEC;'
+	'ept.c@@if (entry & EPT_X)@@if (entry & EPT_R)'
+	'ept.c@@	if (entry & EPT_R)@@	if (entry & EPT_RWX)'
+	# ---- ept.c: khv_ept_levels()
+	'ept.c@@EPT_CAP_WALK5	BIT_ULL(7)@@EPT_CAP_WALK5	BIT_ULL(6)'
+	'ept.c@@if (!pgtable_l5_enabled() || rdmsrl_safe@@if (rdmsrl_safe'
+	'ept.c@@rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP, &cap))@@(rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP, &cap), 0))'
+	'ept.c@@rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP@@rdmsrl_safe(0x48b'
+	'ept.c@@(cap & EPT_CAP_WALK5) ? 5 : 4;@@5;'
+	'ept.c@@(cap & EPT_CAP_WALK5) ? 5 : 4;@@4;'
+	# ---- mmu.c / mmu.h: the walk at 4 and 5 levels
+	'mmu.c@@for (l = mmu->levels; ; l--) {@@for (l = 4; ; l--) {'
+	'mmu.c@@return 1ULL << KHV_MMU_GPA_BITS(mmu->levels);@@return 1ULL << KHV_MMU_GPA_BITS(4 + 0 * mmu->levels);'
+	'mmu.h@@(12 + 9 * (levels))@@(13 + 9 * (levels))'
+	'mmu.c@@return (gpa >> khv_level_shift(level)) & (KHV_PT_ENTRIES - 1);@@return (gpa >> khv_level_shift(level)) & 255;'
+	'mmu.c@@done = khv_zap_table(&z, mmu->root, mmu->levels, 0);@@done = khv_zap_table(&z, mmu->root, 4, 0);'
+	'mmu.c@@khv_destroy_table(mmu, mmu->root, mmu->levels);@@khv_destroy_table(mmu, mmu->root, 4);'
+	'mmu.c@@if (eb < z->start || eb + size > z->end)@@if (eb < z->start || eb + size > z->end || level == 5)'
+	# ---- npt.c, for comparison
+	'npt.c@@NPT_P | NPT_RW | NPT_US | NPT_A;@@NPT_P | NPT_RW | NPT_A;'
+	'npt.c@@e |= NPT_RW | NPT_D;@@e |= NPT_RW;'
+)
+
+run_one() {
+	local n=$1 spec=$2 file old new dir count
+	file=${spec%%@@*}
+	spec=${spec#*@@}
+	old=${spec%%@@*}
+	new=${spec#*@@}
+	dir=$work/$n
+	mkdir -p "$dir"
+	cp -r "$top/mmu" "$dir/"
+	rm -f "$dir/mmu/selftest/mmu_test"
+	count=$(grep -cF -- "$old" "$dir/mmu/$file")
+	if [ "$count" != 1 ]; then
+		echo "STALE    $file: '$old' ($count matches)"
+		return 2
+	fi
+	O=$old N=$new perl -pi -e 's/\Q$ENV{O}\E/$ENV{N}/' "$dir/mmu/$file"
+	if ! make -s -C "$dir/mmu/selftest" mmu_test >"$dir/build.log" 2>&1; then
+		echo "NOBUILD  $file: '$old' -> '$new'"
+		sed -n '1,5p' "$dir/build.log"
+		return 1
+	fi
+	if (cd "$dir/mmu/selftest" && ./mmu_test) >"$dir/run.log" 2>&1; then
+		echo "SURVIVED $file: '$old' -> '$new'"
+		return 1
+	fi
+	echo "killed   $file: '$old' -> '$new'"
+	echo "         by $(grep -m1 -E 'CHECK FAILED|WARN_ON|ERROR|runtime error' "$dir/run.log" |
+			   sed 's/.*mmu_test.c:/mmu_test.c:/; s/.*shim.c:/shim.c:/')"
+	return 0
+}
+
+max=$(nproc 2>/dev/null || echo 4)
+i=0
+for m in "${mutants[@]}"; do
+	run_one "$i" "$m" >"$work/$i.out" 2>"$work/$i.err" &
+	i=$((i + 1))
+	while [ "$(jobs -rp | wc -l)" -ge "$max" ]; do
+		wait -n
+	done
+done
+wait
+
+bad=0
+killed=0
+for ((j = 0; j < i; j++)); do
+	cat "$work/$j.out"
+	if grep -q '^killed' "$work/$j.out"; then
+		killed=$((killed + 1))
+	else
+		bad=$((bad + 1))
+	fi
+done
+echo "mmu mutants: $killed of $i killed"
+[ "$bad" = 0 ]
