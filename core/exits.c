@@ -294,6 +294,8 @@ int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	unsigned int access = KHV_PROT_READ;
 	int r;
 
+	/* Pinning, mapping or emulating walks host memory: see l1d_flush_hint. */
+	vcpu->l1d_flush_hint = true;
 	if (write)
 		access |= KHV_PROT_WRITE;
 	if (fetch)

@@ -155,9 +155,19 @@ struct khv_vcpu {
 	struct khv_pio pio;
 	struct khv_mmio_op mmio;
 
-	/* Statistics: indices are the backend's exit_stat_index() / KHV_EXIT_*. */
+	/*
+	 * Set when the host may have pulled data worth stealing into this CPU's
+	 * L1D since the last entry: a return from userspace, a reschedule, a
+	 * second-level fault or emulation.  The VT-x backend's conditional L1TF
+	 * mitigation flushes the L1D on the next entry only then
+	 * (vmx/vmx_l1d.c); quick exits (CPUID, MSR, ...) leave it clear.
+	 */
+	bool l1d_flush_hint;
+
+	/* Statistics: indices are exit_stat_index() / KHV_EXIT_* / KHV_KSTAT_*. */
 	u64 hw_exits[KHV_MAX_EXIT_STATS];
 	u64 user_exits[KHV_EXIT_MAX];
+	u64 kernel_stats[KHV_KSTAT_MAX];
 };
 
 /* One memory slot: the guest physical range [gpa, gpa + size) at uaddr. */

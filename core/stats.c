@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-vCPU exit statistics: every hardware exit, by the backend's exit code,
- * and every exit to userspace, by KHV_EXIT_* reason.  Counting is a plain
+ * every exit to userspace, by KHV_EXIT_* reason, and the work khv did around
+ * entries (KHV_KSTAT_*, e.g. L1D flushes).  Counting is a plain
  * increment on the exit path (the vCPU mutex makes it single-writer); the
  * ioctl reports the non-zero counters with their names.
  */
@@ -24,6 +25,10 @@ static const char *const khv_user_exit_names[KHV_EXIT_MAX] = {
 	[KHV_EXIT_INTR]			= "user_intr",
 	[KHV_EXIT_HYPERCALL]		= "user_hypercall",
 	[KHV_EXIT_IRQ_WINDOW_OPEN]	= "user_irq_window_open",
+};
+
+static const char *const khv_kernel_stat_names[KHV_KSTAT_MAX] = {
+	[KHV_KSTAT_L1D_FLUSH]		= "l1d_flush",
 };
 
 /* The name of a hardware exit code, for tracing. */
@@ -66,12 +71,23 @@ static u32 khv_fill_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out, u32 
 		}
 		n++;
 	}
+	for (i = 0; i < KHV_KSTAT_MAX; i++) {
+		if (!vcpu->kernel_stats[i])
+			continue;
+		if (n < max) {
+			out[n].kind = KHV_STAT_KERNEL;
+			out[n].code = i;
+			out[n].count = vcpu->kernel_stats[i];
+			strscpy(out[n].name, khv_kernel_stat_names[i], sizeof(out[n].name));
+		}
+		n++;
+	}
 	return n;
 }
 
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp)
 {
-	const u32 max = KHV_MAX_EXIT_STATS + KHV_EXIT_MAX;
+	const u32 max = KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX;
 	struct khv_exit_stat *ents;
 	u32 cap;
 	long r;

@@ -35,6 +35,8 @@ static void khv_sched_in(struct preempt_notifier *pn, int cpu)
 	struct khv_vcpu *vcpu = preempt_notifier_to_vcpu(pn);
 
 	WRITE_ONCE(vcpu->cpu, cpu);
+	/* Another task ran here: its data may be in the L1D. */
+	vcpu->l1d_flush_hint = true;
 	khv_ops->vcpu_load(vcpu, cpu);
 }
 
@@ -111,6 +113,8 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		goto out;
 	}
 
+	/* Userspace ran since the last entry (see l1d_flush_hint). */
+	vcpu->l1d_flush_hint = true;
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
 	for (;;) {
 		if (signal_pending(current)) {

@@ -34,7 +34,7 @@ extern const uint8_t lp_done[];
 #define THP_SLOT	1
 #define SMALL_SLOT	2
 #define NPF_HUGE_MAX	8
-#define MAX_STATS	(KHV_MAX_EXIT_STATS + KHV_EXIT_MAX)
+#define MAX_STATS	(KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX)
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
 /* What largepages_guest.S writes into page i, and where in the page. */

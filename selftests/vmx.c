@@ -416,7 +416,7 @@ TEST(nmi_masking)
 
 TEST(exit_stat_names)
 {
-	struct khv_exit_stat s[KHV_MAX_EXIT_STATS + KHV_EXIT_MAX];
+	struct khv_exit_stat s[KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX];
 	bool cpuid = false, hlt = false;
 	uint32_t n, i, r[4];
 	struct khvt_vm t;

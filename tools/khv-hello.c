@@ -278,13 +278,16 @@ static int print_stats(struct hello *h)
 	for (i = 0; i < n; i++) {
 		char code[16];
 		int is_hw = st[i].kind == KHV_STAT_HW;
+		const char *kind = is_hw ? "hw" :
+				   st[i].kind == KHV_STAT_USER ? "user" : "kern";
 
 		snprintf(code, sizeof(code), is_hw ? "%#x" : "%u", st[i].code);
-		printf("  %-4s  %-6s  %-31s %10" PRIu64 "\n", is_hw ? "hw" : "user",
+		printf("  %-4s  %-6s  %-31s %10" PRIu64 "\n", kind,
 		       code, st[i].name, (uint64_t)st[i].count);
+		/* KHV_STAT_KERNEL counts work around entries, not exits. */
 		if (is_hw)
 			hw += st[i].count;
-		else
+		else if (st[i].kind == KHV_STAT_USER)
 			user += st[i].count;
 	}
 	printf("  hardware exits: %" PRIu64 ", exits to userspace: %" PRIu64 "\n", hw, user);

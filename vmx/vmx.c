@@ -59,7 +59,6 @@ static struct page *vmx_io_bitmaps;	/* A and B, every bit set */
 static u64 vmx_host_pat, vmx_host_efer;
 static u64 vmx_host_xcr0;
 static bool vmx_has_xsave;
-static bool vmx_flush_l1d;
 
 /* ---- setup --------------------------------------------------------------- */
 
@@ -114,10 +113,6 @@ static int vmx_setup(void)
 	rdmsrl(MSR_IA32_CR_PAT, vmx_host_pat);
 	rdmsrl(MSR_EFER, vmx_host_efer);
 	vmx_host_setup();
-	/* L1TF: guest code must not find host data in the L1D. */
-	vmx_flush_l1d = boot_cpu_has_bug(X86_BUG_L1TF) && boot_cpu_has(X86_FEATURE_FLUSH_L1D);
-	if (boot_cpu_has_bug(X86_BUG_L1TF) && !vmx_flush_l1d)
-		pr_warn("khv: vmx: CPU affected by L1TF without the L1D flush MSR: not mitigated\n");
 
 	vmx_io_bitmaps = alloc_pages(GFP_KERNEL, 1);
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
@@ -141,8 +136,14 @@ static int vmx_setup(void)
 	err = vmx_vpid_setup();
 	if (err)
 		goto err_cpu;
+	/* L1TF: guest code must not find host data in the L1D. */
+	err = vmx_l1d_setup();
+	if (err)
+		goto err_vpid;
 	return 0;
 
+err_vpid:
+	vmx_vpid_teardown();
 err_cpu:
 	vmx_cpu_teardown();
 err_bitmaps:
@@ -152,6 +153,7 @@ err_bitmaps:
 
 static void vmx_teardown(void)
 {
+	vmx_l1d_teardown();
 	vmx_vpid_teardown();
 	vmx_cpu_teardown();
 	vmx_free_bitmaps();
@@ -619,8 +621,7 @@ static void vmx_run(struct khv_vcpu *vcpu)
 	}
 	if (native_read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
-	if (vmx_flush_l1d)
-		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+	vmx_l1d_flush(vcpu);
 
 	ret = __khv_vmx_vmenter(vcpu->regs, vmx->launched);
 

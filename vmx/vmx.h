@@ -236,6 +236,11 @@ extern const u8 __khv_vmx_vmexit[];
 /* ---- vmx_caps.c ---------------------------------------------------------- */
 int vmx_probe(void);
 int vmx_caps_setup(void);
+
+/* vmx_l1d.c: the L1TF mitigation (the l1d_flush module parameter). */
+int vmx_l1d_setup(void);
+void vmx_l1d_teardown(void);
+void vmx_l1d_flush(struct khv_vcpu *vcpu);
 /* CR0/CR4 as the CPU must hold them for a guest wanting cr0/cr4. */
 u64 vmx_hw_cr0(u64 cr0);
 u64 vmx_hw_cr4(u64 cr4);

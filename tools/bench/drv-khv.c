@@ -154,7 +154,8 @@ static void khv_drv_stats(void *p, FILE *out)
 	}
 	for (i = 0; i < n; i++)
 		fprintf(out, "khv-bench: khv: %-4s %-24.32s %llu\n",
-			st[i].kind == KHV_STAT_HW ? "hw" : "user", st[i].name,
+			st[i].kind == KHV_STAT_HW ? "hw" :
+			st[i].kind == KHV_STAT_USER ? "user" : "kern", st[i].name,
 			(unsigned long long)st[i].count);
 }
 

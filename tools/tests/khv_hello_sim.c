@@ -189,7 +189,7 @@ static int sim_stats(struct khv_exit_stats *s)
 {
 	static const char *const hw_names[] = { "svm_cpuid", "svm_hlt", "svm_ioio" };
 	static const uint32_t hw_codes[] = { SIM_HW_CPUID, SIM_HW_HLT, SIM_HW_IOIO };
-	struct khv_exit_stat all[3 + KHV_EXIT_MAX];
+	struct khv_exit_stat all[3 + KHV_EXIT_MAX + 1];
 	uint32_t n = 0, i;
 	char name[32];
 
@@ -203,6 +203,8 @@ static int sim_stats(struct khv_exit_stats *s)
 			 i == KHV_EXIT_HLT ? "hlt" : "other");
 		put_stat(&all[n++], KHV_STAT_USER, i, sim.user[i], name);
 	}
+	/* A counter that is neither an exit nor an exit to userspace. */
+	put_stat(&all[n++], KHV_STAT_KERNEL, KHV_KSTAT_L1D_FLUSH, 1000, "l1d_flush");
 	if (s->nent < n) {
 		s->nent = n;
 		return sim_err(E2BIG);

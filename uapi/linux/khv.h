@@ -187,10 +187,15 @@ struct khv_event {
 /* Exit statistics (KHV_GET_EXIT_STATS). */
 #define KHV_STAT_HW		0	/* a hardware exit code (VMEXIT / exit reason) */
 #define KHV_STAT_USER		1	/* an exit to userspace, by KHV_EXIT_* reason */
+#define KHV_STAT_KERNEL		2	/* work khv did around an entry, by KHV_KSTAT_* */
+
+/* KHV_STAT_KERNEL codes */
+#define KHV_KSTAT_L1D_FLUSH	0	/* L1D flushed before VM entry (L1TF, VT-x) */
+#define KHV_KSTAT_MAX		1
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */
-	__u32 code;		/* hardware code, or KHV_EXIT_* */
+	__u32 code;		/* hardware code, KHV_EXIT_* or KHV_KSTAT_* */
 	__u64 count;
 	char  name[32];		/* NUL terminated, e.g. "svm_cpuid", "io" */
 };

@@ -192,9 +192,9 @@ KHV_EXPORT int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_st
 
 	if (ret)
 		return ret;
-	/* At most one counter per hardware code slot and one per exit reason. */
+	/* At most one counter per hardware code slot, exit reason and KHV_KSTAT_*. */
 	ret = libkhv_get_array(vcpu->fd, KHV_GET_EXIT_STATS, sizeof(*out),
-			       KHV_MAX_EXIT_STATS + KHV_EXIT_MAX, out, max, nent);
+			       KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX, out, max, nent);
 	if (ret)
 		return ret;
 	/* Callers print the names: make sure each one ends inside its field. */
