@@ -13,10 +13,11 @@
  * missing): external-interrupt, NMI exiting and virtual NMIs; HLT, MOV DR,
  * CR8 load/store exiting, I/O and MSR bitmaps, TSC offsetting, RDPMC exiting,
  * the interrupt- and NMI-window exits, secondary controls; EPT (4-level,
- * write-back tables, 2 MiB pages, INVEPT) and unrestricted guest; "host
+ * write-back tables, 2 MiB pages, INVEPT with the all-context type) and
+ * unrestricted guest; "host
  * address-space size", load/save of debug controls, load of IA32_PAT and
  * IA32_EFER on entry and exit, the "IA-32e mode guest" entry control.
- * Used when present: VPID (with INVVPID), the preemption timer, EPT
+ * Used when present: VPID (with all-context INVVPID), the preemption timer, EPT
  * accessed/dirty flags, PAUSE-loop exiting, WBINVD/MONITOR/MWAIT/ENCLS
  * exiting, INVPCID for guests (when the host has it).
  */
@@ -93,12 +94,19 @@ static u64 vmx_rdmsr(u32 msr)
 	return rdmsrl_safe(msr, &v) ? 0 : v;
 }
 
+/* Why vmx_adjust() refused: the first thing wrong, for the one log line. */
+struct vmx_refusal {
+	const char *missing;	/* a required control the CPU lacks */
+	const char *forced;	/* or: a kind of control it forces on ... */
+	u32 bits;		/* ... and which bits of that kind */
+};
+
 /*
- * want | must-be-1, limited to may-be-1.  Returns false (naming the first
- * required control the CPU lacks in *missing) if a required one is absent.
+ * want | must-be-1, limited to may-be-1.  Returns false, saying why in *why,
+ * if a required control is absent or a forbidden one is must-be-1.
  */
 static bool vmx_adjust(u64 msr_val, const struct vmx_ctl *req, unsigned int nreq,
-		       u32 optional, u32 forbidden, u32 *out, const char **missing,
+		       u32 optional, u32 forbidden, u32 *out, struct vmx_refusal *why,
 		       const char *kind)
 {
 	u32 must1 = (u32)msr_val, may1 = msr_val >> 32;
@@ -107,13 +115,14 @@ static bool vmx_adjust(u64 msr_val, const struct vmx_ctl *req, unsigned int nreq
 
 	for (i = 0; i < nreq; i++) {
 		if (!(may1 & req[i].bit)) {
-			*missing = req[i].name;
+			why->missing = req[i].name;
 			return false;
 		}
 		want |= req[i].bit;
 	}
 	if (must1 & forbidden) {
-		*missing = kind;
+		why->forced = kind;
+		why->bits = must1 & forbidden;
 		return false;
 	}
 	*out = ((want & ~forbidden) | must1) & may1;
@@ -141,11 +150,13 @@ static u32 vmx_timer_value(void)
 
 /*
  * Everything khv needs from this CPU.  Logs one line naming what is missing
- * and returns -ENODEV (-EIO for a CPU whose capability MSRs cannot be read).
+ * and returns -ENODEV (-EIO when IA32_VMX_BASIC cannot be read; any other
+ * capability MSR that faults reads as 0, so as "nothing allowed").
  */
 int vmx_probe(void)
 {
 	bool true_ctls;
+	struct vmx_refusal why = { };
 	const char *missing = NULL;
 	u64 feat, basic, ept, pin, proc, proc2, exit, entry;
 	u32 proc2_optional, proc_optional;
@@ -192,25 +203,32 @@ int vmx_probe(void)
 	/* INVPCID is #UD for the guest without it, and CPUID passes it on. */
 	if (boot_cpu_has(X86_FEATURE_INVPCID))
 		proc2_optional |= PROC2_INVPCID;
-	if ((ept & VMX_VPID_CAP_INVVPID) && (ept & (VMX_VPID_CAP_SINGLE | VMX_VPID_CAP_ALL)))
+	/*
+	 * VPIDs only with all-context INVVPID: VMXON must be able to drop what
+	 * a previous VMX user left tagged with the numbers khv hands out.
+	 */
+	if ((ept & VMX_VPID_CAP_INVVPID) && (ept & VMX_VPID_CAP_ALL))
 		proc2_optional |= PROC2_VPID;
 
 	if (!vmx_adjust(pin, vmx_pin_required, ARRAY_SIZE(vmx_pin_required),
-			PIN_PREEMPTION_TIMER, 0, &vmx_caps.pin, &missing,
+			PIN_PREEMPTION_TIMER, 0, &vmx_caps.pin, &why,
 			"a pin-based control khv cannot run with") ||
 	    !vmx_adjust(proc, vmx_proc_required, ARRAY_SIZE(vmx_proc_required),
-			proc_optional, PROC_FORBIDDEN, &vmx_caps.proc, &missing,
-			"a default-1 processor-based control khv cannot run with (TPR shadow?)") ||
+			proc_optional, PROC_FORBIDDEN, &vmx_caps.proc, &why,
+			"a default-1 processor-based control khv cannot run with") ||
 	    !vmx_adjust(proc2, vmx_proc2_required, ARRAY_SIZE(vmx_proc2_required),
-			proc2_optional, 0, &vmx_caps.proc2, &missing,
+			proc2_optional, 0, &vmx_caps.proc2, &why,
 			"a secondary control khv cannot run with") ||
 	    !vmx_adjust(exit, vmx_exit_required, ARRAY_SIZE(vmx_exit_required),
-			0, EXIT_FORBIDDEN, &vmx_caps.exit, &missing,
+			0, EXIT_FORBIDDEN, &vmx_caps.exit, &why,
 			"a default-1 VM-exit control khv cannot run with") ||
 	    !vmx_adjust(entry, vmx_entry_required, ARRAY_SIZE(vmx_entry_required),
-			0, ENTRY_FORBIDDEN, &vmx_caps.entry, &missing,
+			0, ENTRY_FORBIDDEN, &vmx_caps.entry, &why,
 			"a default-1 VM-entry control khv cannot run with")) {
-		pr_err("khv: vmx: this CPU lacks %s\n", missing);
+		if (why.missing)
+			pr_err("khv: vmx: this CPU lacks %s\n", why.missing);
+		else
+			pr_err("khv: vmx: this CPU forces %s (bits %#x)\n", why.forced, why.bits);
 		return -ENODEV;
 	}
 
@@ -220,9 +238,11 @@ int vmx_probe(void)
 		missing = "write-back EPT paging structures";
 	else if (!(ept & VMX_EPT_CAP_2M))
 		missing = "2-MiB EPT pages";
-	else if (!(ept & VMX_EPT_CAP_INVEPT) ||
-		 !(ept & (VMX_EPT_CAP_INVEPT_SINGLE | VMX_EPT_CAP_INVEPT_ALL)))
+	else if (!(ept & VMX_EPT_CAP_INVEPT))
 		missing = "INVEPT";
+	/* VMXON drops what a previous VMX user cached: all-context INVEPT. */
+	else if (!(ept & VMX_EPT_CAP_INVEPT_ALL))
+		missing = "all-context INVEPT";
 	if (missing) {
 		pr_err("khv: vmx: this CPU lacks %s (IA32_VMX_EPT_VPID_CAP %#llx)\n", missing, ept);
 		return -ENODEV;

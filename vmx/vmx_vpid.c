@@ -111,10 +111,10 @@ void vmx_flush_ept(u64 eptp)
 		vmx_invept(VMX_INVEPT_ALL, 0);
 }
 
+/* All-context INVEPT is required by vmx_probe(). */
 void vmx_flush_ept_all(void)
 {
-	if (vmx_caps.ept_vpid & VMX_EPT_CAP_INVEPT_ALL)
-		vmx_invept(VMX_INVEPT_ALL, 0);
+	vmx_invept(VMX_INVEPT_ALL, 0);
 }
 
 void vmx_flush_vpid(u16 vpid)
@@ -128,8 +128,9 @@ void vmx_flush_vpid(u16 vpid)
 		vmx_invvpid(VMX_INVVPID_ALL, 0);
 }
 
+/* VPIDs are used only with all-context INVVPID (vmx_probe()). */
 void vmx_flush_vpid_all(void)
 {
-	if (vmx_caps.vpid && (vmx_caps.ept_vpid & VMX_VPID_CAP_ALL))
+	if (vmx_caps.vpid)
 		vmx_invvpid(VMX_INVVPID_ALL, 0);
 }

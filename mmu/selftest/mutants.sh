@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2034 # the settings below are read by scripts/mutants.sh
 #
 # Mutation check of the mmu selftest: each mutant below is one deliberate
 # bug in a scratch copy of mmu/ (never in the tree itself), and the harness
@@ -10,13 +11,15 @@
 # one line is reported as stale: update it with the source.  The
 # environment reaches mmu_test: MMU_TEST_CFGS=ept5 MMU_TEST_SKIP=format
 # shows what the checks on installed entries catch on their own.
+# The runner is scripts/mutants.sh.
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-work=$(mktemp -d /tmp/khv-mmu-mutants.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
+name=mmu
+subdir=mmu
+copy=(mmu)
+harness=mmu/selftest
+bin=mmu_test
+fail_re='CHECK FAILED|WARN_ON|ERROR|runtime error'
 mutants=(
 	# ---- ept.c: the entry encoding
 	'ept.c@@(6ULL << 3)@@(6ULL << 2)'
@@ -75,57 +78,5 @@ mutants=(
 	'npt.c@@e |= NPT_RW | NPT_D;@@e |= NPT_RW;'
 )
 
-run_one() {
-	local n=$1 spec=$2 file old new dir count
-	file=${spec%%@@*}
-	spec=${spec#*@@}
-	old=${spec%%@@*}
-	new=${spec#*@@}
-	dir=$work/$n
-	mkdir -p "$dir"
-	cp -r "$top/mmu" "$dir/"
-	rm -f "$dir/mmu/selftest/mmu_test"
-	count=$(grep -cF -- "$old" "$dir/mmu/$file")
-	if [ "$count" != 1 ]; then
-		echo "STALE    $file: '$old' ($count matches)"
-		return 2
-	fi
-	O=$old N=$new perl -pi -e 's/\Q$ENV{O}\E/$ENV{N}/' "$dir/mmu/$file"
-	if ! make -s -C "$dir/mmu/selftest" mmu_test >"$dir/build.log" 2>&1; then
-		echo "NOBUILD  $file: '$old' -> '$new'"
-		sed -n '1,5p' "$dir/build.log"
-		return 1
-	fi
-	if (cd "$dir/mmu/selftest" && ./mmu_test) >"$dir/run.log" 2>&1; then
-		echo "SURVIVED $file: '$old' -> '$new'"
-		return 1
-	fi
-	echo "killed   $file: '$old' -> '$new'"
-	echo "         by $(grep -m1 -E 'CHECK FAILED|WARN_ON|ERROR|runtime error' "$dir/run.log" |
-			   sed 's/.*mmu_test.c:/mmu_test.c:/; s/.*shim.c:/shim.c:/')"
-	return 0
-}
-
-max=$(nproc 2>/dev/null || echo 4)
-i=0
-for m in "${mutants[@]}"; do
-	run_one "$i" "$m" >"$work/$i.out" 2>"$work/$i.err" &
-	i=$((i + 1))
-	while [ "$(jobs -rp | wc -l)" -ge "$max" ]; do
-		wait -n
-	done
-done
-wait
-
-bad=0
-killed=0
-for ((j = 0; j < i; j++)); do
-	cat "$work/$j.out"
-	if grep -q '^killed' "$work/$j.out"; then
-		killed=$((killed + 1))
-	else
-		bad=$((bad + 1))
-	fi
-done
-echo "mmu mutants: $killed of $i killed"
-[ "$bad" = 0 ]
+. "$(dirname "$0")/../../scripts/mutants.sh"
+mutants_main
