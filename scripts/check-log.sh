@@ -6,6 +6,7 @@
 #   paging  5 | 4 | any: the paging depth the guest kernel must be using
 # Prints result lines (and "# " diagnostics); appends results to $RESULTS.
 # Per-test outputs and the guest dmesg go to <serial log's dir>/<lane>/.
+# NO_SKIP=1: a skipped test is a failure (a lane that exists to run it).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tap.sh"
@@ -171,6 +172,10 @@ judge_program() {	# judge_program <marker> <name>
 	else
 		local res
 		res=$(tap_results "$label" "$rc" "$out")
+		# A lane that exists to run a test (NO_SKIP=1) fails if it skips.
+		if [ "${NO_SKIP:-0}" = 1 ]; then
+			res=$(sed -E 's/^ok - (.*# SKIP.*)$/not ok - \1 (this lane must not skip)/' <<<"$res")
+		fi
 		say "$res"
 		[ -n "$RESULTS" ] && say "$res" >>"$RESULTS"
 		if grep -q '^not ok' <<<"$res"; then

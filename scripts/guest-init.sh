@@ -4,6 +4,7 @@
 # printed on the serial console between KHV-* marker lines, which
 # scripts/check-log.sh parses.  The kernel command line picks the job:
 #   khvmode=check  load khv.ko, run every selftest (default)
+#   khvtests=a,b   with khvmode=check: run only these selftests
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
 #   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
@@ -40,6 +41,8 @@ mode=check
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	khvmode=*) mode=${arg#khvmode=} ;;
+	# A lane that runs only some of the image's selftests (comma list).
+	khvtests=*) TESTS=$(echo "${arg#khvtests=}" | tr ',' ' ') ;;
 	esac
 done
 
