@@ -44,19 +44,6 @@ static int param_write(const char *val)
 	return err;
 }
 
-static bool param_read(char *buf, size_t len)
-{
-	FILE *f = fopen(PARAM, "r");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fgets(buf, (int)len, f) != NULL;
-	fclose(f);
-	if (ok)
-		buf[strcspn(buf, "\n")] = 0;
-	return ok;
-}
 
 struct counts {
 	uint64_t entries;	/* sum of KHV_STAT_HW */
@@ -119,7 +106,7 @@ static void __run_loop(KHVT_MD, struct khvt_vm *t, unsigned int runs, uint64_t c
 
 #define EXPECT_MODE(m) do {							\
 	char __v[32];								\
-	ASSERT_TRUE(param_read(__v, sizeof(__v))) TH_LOG(PARAM " unreadable");	\
+	ASSERT_TRUE(khvt_read_line(PARAM, __v, sizeof(__v))) TH_LOG(PARAM " unreadable");	\
 	EXPECT_STREQ(m, __v);							\
 } while (0)
 
@@ -192,22 +179,11 @@ TEST_F(l1d, cond)
 static const char *auto_expected(void)
 {
 	char vuln[256] = "", cmdline[4096] = "";
-	FILE *f;
 
-	f = fopen("/sys/devices/system/cpu/vulnerabilities/l1tf", "r");
-	if (f) {
-		if (!fgets(vuln, sizeof(vuln), f))
-			vuln[0] = 0;
-		fclose(f);
-	}
+	khvt_read_line("/sys/devices/system/cpu/vulnerabilities/l1tf", vuln, sizeof(vuln));
 	if (!strncmp(vuln, "Not affected", 12))
 		return "never";
-	f = fopen("/proc/cmdline", "r");
-	if (f) {
-		if (!fgets(cmdline, sizeof(cmdline), f))
-			cmdline[0] = 0;
-		fclose(f);
-	}
+	khvt_read_line("/proc/cmdline", cmdline, sizeof(cmdline));
 	if (strstr(cmdline, "l1tf=off") || strstr(cmdline, "mitigations=off"))
 		return "never";
 	if (strstr(cmdline, "l1tf=full"))

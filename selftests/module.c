@@ -36,18 +36,9 @@ static int try_unload(void)
 static bool module_attr(const char *name, char *buf, size_t len)
 {
 	char path[128];
-	FILE *f;
-	bool ok;
 
 	snprintf(path, sizeof(path), MODULE_DIR "/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	ok = fgets(buf, (int)len, f) != NULL;
-	fclose(f);
-	if (ok)
-		buf[strcspn(buf, "\n")] = 0;
-	return ok;
+	return khvt_read_line(path, buf, len);
 }
 
 /* /sys/module/khv/refcnt, or -1 (no CONFIG_MODULE_UNLOAD, or not a module). */

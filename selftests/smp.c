@@ -39,10 +39,6 @@ KHVT_DECLARE_PAYLOAD(smp_spin);
 #define SLOT_SIZE	0x200000
 #define ROUNDS		10
 
-#define REQUIRE_2CPUS() do {							\
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)					\
-		SKIP(return, "only one CPU online");				\
-} while (0)
 
 static int pin_self(int cpu)
 {
@@ -173,6 +169,18 @@ static void install_usr1(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
+/*
+ * Two CPUs or skip; the test on CPU 0, where only the vCPU thread takes
+ * the watchdog's SIGALRM; SIGUSR1 interrupts KHV_RUN.
+ */
+#define SMP_SETUP() do {							\
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)					\
+		SKIP(return, "only one CPU online");				\
+	ASSERT_EQ(0, pin_self(0)) TH_LOG("pinning the test to CPU 0");		\
+	sigalrm_block(true);							\
+	install_usr1();								\
+} while (0)
+
 TEST(remote_slot_replace)
 {
 	struct vcpu_thread v = { 0 };
@@ -182,10 +190,7 @@ TEST(remote_slot_replace)
 	pthread_t th;
 	int i;
 
-	REQUIRE_2CPUS();
-	ASSERT_EQ(0, pin_self(0)) TH_LOG("pinning the test to CPU 0");
-	sigalrm_block(true);
-	install_usr1();
+	SMP_SETUP();
 	VM_WITH_PAYLOAD(&t, KHVT_LONG, smp_store);
 	for (i = 0; i < 2; i++) {
 		mem[i] = khv_guest_mem_alloc(SLOT_SIZE);
@@ -271,10 +276,7 @@ TEST(remote_signal)
 	pthread_t th;
 	int i;
 
-	REQUIRE_2CPUS();
-	ASSERT_EQ(0, pin_self(0)) TH_LOG("pinning the test to CPU 0");
-	sigalrm_block(true);
-	install_usr1();
+	SMP_SETUP();
 	VM_WITH_PAYLOAD(&t, KHVT_LONG, smp_spin);
 
 	v.t = &t;

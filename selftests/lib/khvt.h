@@ -95,6 +95,9 @@ const char *khvt_vector_name(unsigned int vector);
 /* /proc/meminfo field in KiB, or -1. */
 long khvt_meminfo_kib(const char *field);
 
+/* The first line of a file (sysfs, procfs), newline dropped; false if unreadable. */
+bool khvt_read_line(const char *path, char *buf, size_t len);
+
 /* A page that faults on any access (for EFAULT tests). */
 void *khvt_bad_page(void);
 
