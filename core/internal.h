@@ -7,6 +7,10 @@
 
 /* vm.c */
 int khv_vm_create(void);
+
+/* mmu_notifier.c */
+int khv_mmu_notifier_register(struct khv_vm *vm);
+void khv_mmu_notifier_unregister(struct khv_vm *vm);
 void khv_vm_put(struct khv_vm *vm);
 
 /* vcpu.c */

@@ -8,7 +8,12 @@
  *   khv_vm.lock       vCPU creation, VM-wide configuration
  *   khv_vm.slots_lock (rwsem) the memory slot array; read for faults and
  *                     guest memory access, write for slot changes
+ *   mm->mmap_lock     (pinning, under slots_lock; the MMU notifier runs
+ *                     under it: core/mmu_notifier.c)
+ *   khv_vm.slots_spin the slot array again, for the MMU notifier: writers
+ *                     hold slots_lock for write and this
  *   khv_mmu.lock      (mutex) the second-level page tables
+ *   khv_mmu.inval_lock (spinlock) invalidation count and sequence
  */
 #ifndef KHV_CORE_KHV_H
 #define KHV_CORE_KHV_H
@@ -19,6 +24,8 @@
 #include <linux/preempt.h>
 #include <linux/atomic.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/spinlock.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -185,9 +192,11 @@ struct khv_vm {
 	refcount_t users;		/* the VM fd, and one per vCPU fd */
 
 	struct rw_semaphore slots_lock;
+	spinlock_t slots_spin;		/* see the locking order above */
 	struct khv_memslot slots[KHV_MAX_MEMSLOTS];
 
 	struct khv_mmu mmu;
+	struct mmu_notifier mmu_notifier;	/* core/mmu_notifier.c */
 
 	struct khv_vcpu *vcpus[KHV_MAX_VCPUS];
 	atomic_t nr_vcpus;

@@ -85,18 +85,22 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 			goto out;
 		}
 		khv_mmu_zap_range(vm, s->gpa, s->size);
+		spin_lock(&vm->slots_spin);
 		memset(s, 0, sizeof(*s));
+		spin_unlock(&vm->slots_spin);
 	} else if (!s->size) {
 		/* Add. */
 		if (khv_slot_overlaps(vm, r->slot, r->guest_phys_addr, r->memory_size)) {
 			err = -EEXIST;
 			goto out;
 		}
+		spin_lock(&vm->slots_spin);
 		s->gpa = r->guest_phys_addr;
 		s->size = r->memory_size;
 		s->uaddr = r->userspace_addr;
 		s->flags = r->flags;
 		s->id = r->slot;
+		spin_unlock(&vm->slots_spin);
 	} else {
 		/* Move: only the guest physical address may change. */
 		if (r->memory_size != s->size || r->userspace_addr != s->uaddr ||
@@ -111,7 +115,9 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 			goto out;
 		}
 		khv_mmu_zap_range(vm, s->gpa, s->size);
+		spin_lock(&vm->slots_spin);
 		s->gpa = r->guest_phys_addr;
+		spin_unlock(&vm->slots_spin);
 	}
 out:
 	up_write(&vm->slots_lock);

@@ -21,6 +21,8 @@ static void khv_vm_destroy(struct khv_vm *vm)
 {
 	int i;
 
+	/* First: its release zaps, and kicks vCPUs that must still exist. */
+	khv_mmu_notifier_unregister(vm);
 	for (i = 0; i < KHV_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			khv_vcpu_free(vm->vcpus[i]);
@@ -85,6 +87,7 @@ int khv_vm_create(void)
 		return -ENOMEM;
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->slots_lock);
+	spin_lock_init(&vm->slots_spin);
 	refcount_set(&vm->users, 1);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
@@ -95,13 +98,18 @@ int khv_vm_create(void)
 	err = khv_ops->vm_init(vm);
 	if (err)
 		goto err_mmu;
+	err = khv_mmu_notifier_register(vm);
+	if (err)
+		goto err_backend;
 	fd = anon_inode_getfd("khv-vm", &khv_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = fd;
-		goto err_backend;
+		goto err_notifier;
 	}
 	return fd;
 
+err_notifier:
+	khv_mmu_notifier_unregister(vm);
 err_backend:
 	khv_ops->vm_destroy(vm);
 err_mmu:

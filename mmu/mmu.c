@@ -81,15 +81,63 @@ int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int leve
 	mmu->nr_pinned = 0;
 	mmu->nr_tables = 1;
 	mmu->nr_large = 0;
+	mmu->spare = NULL;
+	spin_lock_init(&mmu->inval_lock);
+	mmu->invalidate_active = 0;
+	mmu->invalidate_seq = 0;
 	return 0;
 }
 
-/* A new empty table linked at *parent.  mmu->lock held. */
+void khv_mmu_invalidate_begin(struct khv_mmu *mmu)
+{
+	spin_lock(&mmu->inval_lock);
+	mmu->invalidate_active++;
+	mmu->invalidate_seq++;
+	spin_unlock(&mmu->inval_lock);
+}
+
+void khv_mmu_invalidate_end(struct khv_mmu *mmu)
+{
+	spin_lock(&mmu->inval_lock);
+	if (!WARN_ON_ONCE(!mmu->invalidate_active))
+		mmu->invalidate_active--;
+	mmu->invalidate_seq++;
+	spin_unlock(&mmu->inval_lock);
+}
+
+static unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
+{
+	unsigned long seq;
+
+	spin_lock(&mmu->inval_lock);
+	seq = mmu->invalidate_seq;
+	spin_unlock(&mmu->inval_lock);
+	return seq;
+}
+
+/* No invalidation runs now, and none ran since @seq was sampled. */
+static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq)
+{
+	bool quiet;
+
+	spin_lock(&mmu->inval_lock);
+	quiet = !mmu->invalidate_active && mmu->invalidate_seq == seq;
+	spin_unlock(&mmu->inval_lock);
+	return quiet;
+}
+
+/*
+ * A new empty table linked at *parent.  mmu->lock held, so no direct
+ * reclaim (see mmu.h): the spare page, else GFP_NOWAIT.
+ */
 static u64 *khv_mmu_new_table(struct khv_mmu *mmu, u64 *parent)
 {
-	struct page *page;
+	struct page *page = mmu->spare;
 
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (page)
+		mmu->spare = NULL;
+	else
+		page = alloc_page(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	if (!page)
 		return NULL;
 	mmu->nr_tables++;
@@ -141,7 +189,8 @@ static u64 *khv_mmu_walk(struct khv_mmu *mmu, u64 gpa, int target, bool alloc,
  * Pages taken out of the tables wait in a zap batch until the flush.  Three
  * lists: pins to drop clean, pins to drop dirty, table pages to free.  Each
  * list starts in a small array on the stack, then grows by page-sized
- * chunks allocated with GFP_KERNEL.  When a chunk cannot be allocated the
+ * chunks allocated with GFP_NOWAIT (mmu->lock is held: no direct reclaim,
+ * see mmu.h).  When a chunk cannot be allocated the
  * batch is "full": the zap stops before clearing the next entry, flushes,
  * releases what it has, and resumes.  The inline arrays guarantee progress.
  */
@@ -177,7 +226,7 @@ static bool khv_pvec_add(struct khv_pvec *v, struct page *page)
 		return true;
 	}
 	if (!c || c->nr == KHV_PCHUNK_PAGES) {
-		c = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
+		c = kmalloc(PAGE_SIZE, GFP_NOWAIT | __GFP_NOWARN);
 		if (!c)
 			return false;
 		c->nr = 0;
@@ -325,7 +374,9 @@ full:
 /*
  * Callers hold vm->slots_lock: for write when a slot goes away, so that no
  * fault maps the range again; khv_mmu_fault() holds it for read when it
- * replaces one stale leaf.
+ * replaces one stale leaf.  The MMU notifier holds neither (it runs under
+ * mmap_lock, which faults take inside slots_lock) but zaps inside an
+ * invalidation, which keeps faults from installing what it removes.
  */
 void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size)
 {
@@ -333,7 +384,7 @@ void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size)
 	struct khv_zap z = { .mmu = mmu };
 	bool done;
 
-	lockdep_assert_held(&vm->slots_lock);
+	lockdep_assert(lockdep_is_held(&vm->slots_lock) || READ_ONCE(mmu->invalidate_active));
 
 	if (!size || !mmu->root || gpa >= khv_gpa_limit(mmu))
 		return;
@@ -393,6 +444,9 @@ void khv_mmu_destroy(struct khv_mmu *mmu)
 		return;
 	/* No vCPU runs any more: nothing to flush before releasing. */
 	mutex_lock(&mmu->lock);
+	if (mmu->spare)
+		__free_page(mmu->spare);
+	mmu->spare = NULL;
 	khv_destroy_table(mmu, mmu->root, mmu->levels);
 	free_page((unsigned long)mmu->root);
 	mmu->root = NULL;
@@ -413,6 +467,7 @@ struct khv_fault {
 	unsigned int gup_flags;
 	struct page *page;	/* pinned: the page at hva */
 	struct page *large;	/* first page of a verified 2 MiB run, or NULL */
+	unsigned long seq;	/* mmu->invalidate_seq before pinning */
 };
 
 /* The 2 MiB guest range around gpa lies in the slot, congruent with its hva. */
@@ -500,53 +555,75 @@ static int khv_pin(struct khv_fault *f)
 }
 
 /* Results of khv_install(), besides -ENOMEM. */
-#define KHV_RACED	0	/* another vCPU mapped gpa first: our pin is surplus */
+#define KHV_RACED	0	/* another vCPU or an invalidation came first: drop our pin */
 #define KHV_INSTALLED	1	/* the new leaf holds our pin */
+#define KHV_NEED_PAGE	2	/* internal: a table page is needed, none without reclaim */
 
-/*
- * Install the pinned page under mmu->lock.  -ENOMEM when a table page
- * cannot be allocated.
- */
-static int khv_install(struct khv_mmu *mmu, struct khv_fault *f)
+static int khv_install_locked(struct khv_mmu *mmu, struct khv_fault *f)
 {
 	const struct khv_mmu_format *fmt = mmu->fmt;
 	int level, ret = KHV_RACED;
 	u64 *ep, e;
 
-	mutex_lock(&mmu->lock);
+	/* The VMM's mapping changed since we pinned: the page may be stale. */
+	if (!khv_mmu_invalidate_quiet(mmu, f->seq))
+		return KHV_RACED;
 	if (f->large) {
 		ep = khv_mmu_walk(mmu, f->gpa, KHV_LARGE_LEVEL, true, &level);
-		if (!ep) {
-			ret = -ENOMEM;
-			goto out;
-		}
+		if (!ep)
+			return KHV_NEED_PAGE;
 		e = READ_ONCE(*ep);
 		if (!fmt->is_present(e)) {
 			WRITE_ONCE(*ep, fmt->make_leaf(page_to_phys(f->large),
 						       KHV_LARGE_LEVEL, f->prot));
 			mmu->nr_pinned += KHV_LARGE_PAGES;
 			mmu->nr_large++;
-			ret = KHV_INSTALLED;
-			goto out;
+			return KHV_INSTALLED;
 		}
 		if (fmt->is_leaf(e, level))
-			goto out;	/* raced: already mapped */
+			return ret;	/* raced: already mapped */
 		/* A table is below: 4 KiB leaves live there, stay with 4 KiB. */
 	}
 
 	ep = khv_mmu_walk(mmu, f->gpa, 1, true, &level);
-	if (!ep) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!ep)
+		return KHV_NEED_PAGE;
 	if (fmt->is_present(READ_ONCE(*ep)))
-		goto out;		/* raced (or a large leaf above) */
+		return ret;		/* raced (or a large leaf above) */
 	WRITE_ONCE(*ep, fmt->make_leaf(page_to_phys(f->page), 1, f->prot));
 	mmu->nr_pinned++;
-	ret = KHV_INSTALLED;
-out:
-	mutex_unlock(&mmu->lock);
-	return ret;
+	return KHV_INSTALLED;
+}
+
+/*
+ * Install the pinned page under mmu->lock.  When a table page is missing
+ * and GFP_NOWAIT has none, allocate one outside the lock (reclaim may run
+ * there) as the spare and try again: each round links at least one table,
+ * so this ends.  -ENOMEM when even that allocation fails.
+ */
+static int khv_install(struct khv_mmu *mmu, struct khv_fault *f)
+{
+	struct page *page;
+	int ret;
+
+	for (;;) {
+		mutex_lock(&mmu->lock);
+		ret = khv_install_locked(mmu, f);
+		mutex_unlock(&mmu->lock);
+		if (ret != KHV_NEED_PAGE)
+			return ret;
+		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!page)
+			return -ENOMEM;
+		mutex_lock(&mmu->lock);
+		if (!mmu->spare) {
+			mmu->spare = page;
+			page = NULL;
+		}
+		mutex_unlock(&mmu->lock);
+		if (page)
+			__free_page(page);
+	}
 }
 
 /* What maps a gpa now, as seen by khv_lookup(). */
@@ -619,6 +696,8 @@ static int khv_mmu_fault_locked(struct khv_vm *vm, u64 gpa, unsigned int access)
 	if (seen == KHV_LOOKUP_OK)
 		return KHV_MMU_MAPPED;
 
+	/* Before pinning: an invalidation from here on makes us retry. */
+	f.seq = khv_mmu_invalidate_seq(mmu);
 	ret = khv_pin(&f);
 	if (ret)
 		return ret;

@@ -16,9 +16,17 @@
  *    fault, so a slot cannot disappear between lookup and leaf install.  The
  *    caller must NOT hold slots_lock (nor the mmu lock).
  *  - khv_mmu_zap_range() is called with vm->slots_lock held (for write when
- *    a slot is deleted or moved, so that no fault can re-map the old range);
+ *    a slot is deleted or moved, so that no fault can re-map the old range),
+ *    or by the MMU notifier inside an invalidation (khv_mmu_invalidate_begin:
+ *    faults that raced with it drop their page instead of installing it);
  *    it takes khv_mmu.lock itself and calls khv_kick_all_and_wait(), so the
  *    caller must not hold any lock a vCPU needs to leave guest mode.
+ *  - Nothing under khv_mmu.lock may allocate with direct reclaim: reclaim
+ *    unmaps pages of the VMM's own mm, which calls the MMU notifier, which
+ *    takes khv_mmu.lock.  Table pages come from GFP_NOWAIT or from a spare
+ *    page allocated before the lock is taken.
+ *  - khv_mmu.inval_lock (a spinlock, innermost: the notifier may not sleep)
+ *    protects invalidate_active and invalidate_seq.
  *  - khv_mmu_init()/khv_mmu_destroy(): no vCPU runs, no other caller.
  * mm->mmap_lock may be taken under slots_lock (pinning), never the reverse:
  * nothing called with mmap_lock held may take slots_lock.
@@ -28,6 +36,7 @@
 
 #include <linux/types.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 
 struct khv_vm;
 struct khv_vcpu;
@@ -72,6 +81,16 @@ struct khv_mmu {
 	unsigned long nr_pinned;	/* 4 KiB pages currently pinned */
 	unsigned long nr_tables;	/* table pages, root included */
 	unsigned long nr_large;		/* 2 MiB leaves */
+	struct page *spare;		/* a zeroed page for the next table, or NULL */
+
+	/*
+	 * Invalidations of the VMM's address space (the MMU notifier): a
+	 * fault samples invalidate_seq before it pins, and installs its page
+	 * only if no invalidation is running and none ran meanwhile.
+	 */
+	spinlock_t inval_lock;
+	unsigned int invalidate_active;
+	unsigned long invalidate_seq;
 };
 
 int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int levels);
@@ -100,5 +119,13 @@ int khv_mmu_fault(struct khv_vm *vm, u64 gpa, unsigned int access);
  * removed whole.  Caller holds vm->slots_lock (write for slot changes).
  */
 void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size);
+
+/*
+ * Bracket a change of the VMM's mappings (MMU notifier start and end):
+ * between the two no fault installs a page, and a fault that pinned before
+ * the end installs nothing either (it retries).  Never sleep.
+ */
+void khv_mmu_invalidate_begin(struct khv_mmu *mmu);
+void khv_mmu_invalidate_end(struct khv_mmu *mmu);
 
 #endif /* KHV_MMU_MMU_H */

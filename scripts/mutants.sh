@@ -40,12 +40,16 @@ mutants_run_one() {
 		sed -n '1,5p' "$dir/build.log"
 		return 1
 	fi
-	if (cd "$dir/$harness" && "./$bin") >"$dir/run.log" 2>&1; then
+	local rc=0
+	(cd "$dir/$harness" && timeout 120 "./$bin") >"$dir/run.log" 2>&1 || rc=$?
+	if [ "$rc" = 0 ]; then
 		echo "SURVIVED $file: '$old' -> '$new'"
 		return 1
 	fi
+	# A harness that hangs on a mutant has caught it too.
+	[ "$rc" = 124 ] && echo "TIMEOUT after 120 s" >>"$dir/run.log"
 	echo "killed   $file: '$old' -> '$new'"
-	echo "         by $(grep -m1 -E "$fail_re" "$dir/run.log" |
+	echo "         by $(grep -m1 -E "$fail_re|^TIMEOUT" "$dir/run.log" |
 			   sed 's/^#   //; s/.*\(\(shim\|[a-z_]*_test\)\.c:\)/\1/')"
 	return 0
 }

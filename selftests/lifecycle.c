@@ -170,39 +170,6 @@ static long read_long(const char *path)
 	return n > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
-/* A field of /proc/vmstat, or -1. */
-static long vmstat(const char *field)
-{
-	char name[64];
-	long value, found = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &value) == 2) {
-		if (!strcmp(name, field)) {
-			found = value;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * Pages pinned with FOLL_PIN anywhere in the kernel right now, or LONG_MIN.
- * The counters keep per-CPU deltas; stat_refresh folds them in first.
- */
-static long pins_outstanding(void)
-{
-	long acq, rel;
-
-	write_file("/proc/sys/vm/stat_refresh", "1");
-	acq = vmstat("nr_foll_pin_acquired");
-	rel = vmstat("nr_foll_pin_released");
-	return acq < 0 || rel < 0 ? LONG_MIN : acq - rel;
-}
-
 /* A cgroup v2 with the memory controller for the rounds; 0 or -errno. */
 static int memcg_setup(void)
 {
@@ -329,7 +296,7 @@ TEST_F_TIMEOUT(lifecycle, vms_100x4, 600)
 
 	ret = round_in_child(self->nvms);
 	ASSERT_EQ(0, ret) TH_LOG("warm-up round of %d VMs x %d vCPUs failed", self->nvms, LC_VCPUS);
-	pins0 = pins_outstanding();
+	pins0 = khvt_pins_outstanding();
 	ASSERT_NE(LONG_MIN, pins0) TH_LOG("no nr_foll_pin_* in /proc/vmstat");
 	sample(_metadata, &before);
 	for (i = 0; i < 2; i++) {
@@ -341,7 +308,7 @@ TEST_F_TIMEOUT(lifecycle, vms_100x4, 600)
 		ret = round_in_child(self->nvms);
 		ASSERT_EQ(0, ret) TH_LOG("round %d of %d VMs x %d vCPUs failed", i + 1,
 					 self->nvms, LC_VCPUS);
-		pins = pins_outstanding();
+		pins = khvt_pins_outstanding();
 		memcg = read_long(LC_CGROUP "/memory.current") / 1024;
 		TH_LOG("round %d: pinned pages %ld (before %ld), cgroup memory.current %ld KiB",
 		       i + 1, pins, pins0, memcg);

@@ -67,6 +67,7 @@ static void vm_setup(void)
 	memset(&vm, 0, sizeof(vm));
 	vm.mm = shim_current_mm();
 	CHECK(khv_mmu_init(&vm.mmu, fmt, levels) == 0);
+	shim.mmu_lock = &vm.mmu.lock;
 	CHECK(vm.mmu.nr_tables == 1 && shim.tables_live == 1);
 	CHECK(vm.mmu.root_pa == page_to_phys(virt_to_page(vm.mmu.root)));
 }
@@ -792,6 +793,77 @@ static void test_race(void)
 	vm_done(0);
 }
 
+static void invalidate_hook(void)
+{
+	khv_mmu_invalidate_begin(&vm.mmu);
+	khv_mmu_invalidate_end(&vm.mmu);
+}
+
+/*
+ * The MMU notifier's side: a fault that pinned across an invalidation, or
+ * during one, installs nothing; the notifier zaps without slots_lock
+ * inside an invalidation; after it, a fault maps what the VMM mapped there
+ * since.
+ */
+static void test_invalidate(void)
+{
+	struct page *old, *new;
+	long pfn;
+
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+
+	shim.pin_hook = invalidate_hook;
+	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x3000, NULL) && vm.mmu.nr_pinned == 0 && shim_pinned_pages() == 0);
+	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(leaf(0x3000, NULL) && vm.mmu.nr_pinned == 1);
+
+	khv_mmu_invalidate_begin(&vm.mmu);
+	CHECK(fault(0x5000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x5000, NULL) && vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
+
+	old = shim_page_at(U + 0x3000);
+	khv_mmu_zap_range(&vm, 0x3000, 0x1000);
+	CHECK(!vm.mmu.lock.held);
+	audit();
+	CHECK(!leaf(0x3000, NULL) && head_of(old)->pincount == 0 && shim_pinned_pages() == 0);
+	/* The VMM maps another page there (mmap MAP_FIXED). */
+	pfn = shim_alloc_folio(0, 0);
+	shim_map(U + 0x3000, pfn, true);
+	new = pfn_to_page(pfn);
+	khv_mmu_invalidate_end(&vm.mmu);
+	CHECK(vm.mmu.invalidate_active == 0);
+
+	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(fmt->entry_pa(leaf(0x3000, NULL), 1) == page_to_phys(new));
+	CHECK(new->pincount == 1 && old->pincount == 0);
+	vm_done(0);
+}
+
+/*
+ * Tables when allocations without reclaim fail (as under memory
+ * pressure): each comes from the spare allocated outside mmu->lock.  The
+ * shim refuses any allocation that may reclaim while mmu->lock is held.
+ */
+static void test_nowait(void)
+{
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	shim.nowait_fail = true;
+	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(leaf(0x3000, NULL) && vm.mmu.nr_pinned == 1);
+	CHECK(vm.mmu.nr_tables == (unsigned long)levels && shim.tables_live == levels);
+	CHECK(shim.tables_accounted == shim.tables_live);
+	/* Zapping with no chunk for the batch: the inline arrays suffice. */
+	zap(0, 4 * MiB);
+	CHECK(shim_pinned_pages() == 0);
+	shim.nowait_fail = false;
+	vm_done(0);
+}
+
 static void map_many(u64 gpa, int n)
 {
 	int i;
@@ -1081,6 +1153,8 @@ static const struct test tests[] = {
 	TEST(large_verification),
 	TEST(table_below),
 	TEST(race),
+	TEST(invalidate),
+	TEST(nowait),
 	TEST(zap),
 	TEST(zap_nomem),
 	TEST(accounting),

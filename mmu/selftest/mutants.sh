@@ -73,6 +73,14 @@ mutants=(
 	'mmu.c@@done = khv_zap_table(&z, mmu->root, mmu->levels, 0);@@done = khv_zap_table(&z, mmu->root, 4, 0);'
 	'mmu.c@@khv_destroy_table(mmu, mmu->root, mmu->levels);@@khv_destroy_table(mmu, mmu->root, 4);'
 	'mmu.c@@if (eb < z->start || eb + size > z->end)@@if (eb < z->start || eb + size > z->end || level == 5)'
+	# ---- invalidations (the MMU notifier) and allocation under mmu->lock
+	'mmu.c@@if (!khv_mmu_invalidate_quiet(mmu, f->seq))@@if (!khv_mmu_invalidate_quiet(mmu, f->seq) && 0)'
+	'mmu.c@@quiet = !mmu->invalidate_active && mmu->invalidate_seq == seq;@@quiet = mmu->invalidate_seq == seq;'
+	'mmu.c@@quiet = !mmu->invalidate_active && mmu->invalidate_seq == seq;@@quiet = !mmu->invalidate_active || !seq;'
+	'mmu.c@@mmu->invalidate_active--;@@mmu->invalidate_active -= 0;'
+	'mmu.c@@page = alloc_page(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);@@page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);'
+	'mmu.c@@c = kmalloc(PAGE_SIZE, GFP_NOWAIT | __GFP_NOWARN);@@c = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);'
+	'mmu.c@@if (!mmu->spare) {@@if (0) {'
 	# ---- npt.c, for comparison
 	'npt.c@@NPT_P | NPT_RW | NPT_US | NPT_A;@@NPT_P | NPT_RW | NPT_A;'
 	'npt.c@@e |= NPT_RW | NPT_D;@@e |= NPT_RW;'

@@ -116,13 +116,46 @@ void shim_assert_held(const int *held, const char *file, int line)
 		die("lock held", file, line);
 }
 
+void shim_assert(int cond, const char *what, const char *file, int line)
+{
+	if (!cond)
+		die(what, file, line);
+}
+
+void spin_lock_init(spinlock_t *l)
+{
+	l->held = 0;
+}
+
+void spin_lock(spinlock_t *l)
+{
+	CHECK(!l->held);
+	l->held = 1;
+}
+
+void spin_unlock(spinlock_t *l)
+{
+	CHECK(l->held);
+	l->held = 0;
+}
+
+/* Allocating with direct reclaim while the observed VM's mmu->lock is held. */
+static void check_no_reclaim_under_mmu_lock(unsigned int gfp)
+{
+	if (shim.mmu_lock && shim.mmu_lock->held)
+		CHECK(!(gfp & __GFP_DIRECT_RECLAIM));
+}
+
 /* ---- allocators ---- */
 
 struct page *alloc_page(unsigned int gfp)
 {
 	unsigned long pfn;
 
-	CHECK(gfp & GFP_KERNEL);
+	CHECK(gfp & GFP_NOWAIT);
+	check_no_reclaim_under_mmu_lock(gfp);
+	if (shim.nowait_fail && !(gfp & __GFP_DIRECT_RECLAIM))
+		return NULL;
 	if (shim.alloc_page_budget == 0)
 		return NULL;
 	if (shim.alloc_page_budget > 0)
@@ -137,7 +170,7 @@ struct page *alloc_page(unsigned int gfp)
 		/* Garbage unless __GFP_ZERO: catches a missing zeroing. */
 		memset(page_address(p), (gfp & __GFP_ZERO) ? 0 : 0xa5, PAGE_SIZE);
 		shim.tables_live++;
-		if (gfp == (GFP_KERNEL_ACCOUNT | __GFP_ZERO))
+		if ((gfp & __GFP_ACCOUNT) && (gfp & __GFP_ZERO))
 			shim.tables_accounted++;
 		return p;
 	}
@@ -163,9 +196,10 @@ void *kmalloc(size_t size, unsigned int gfp)
 {
 	void *p;
 
-	CHECK(gfp & GFP_KERNEL);
+	CHECK(gfp & GFP_NOWAIT);
+	check_no_reclaim_under_mmu_lock(gfp);
 	CHECK(size <= PAGE_SIZE);
-	if (shim.kmalloc_fail)
+	if (shim.kmalloc_fail || (shim.nowait_fail && !(gfp & __GFP_DIRECT_RECLAIM)))
 		return NULL;
 	p = malloc(size);
 	if (p)
@@ -410,7 +444,8 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 
 	CHECK(req == KHV_REQ_TLB_FLUSH);
 	CHECK(!vm->mmu.lock.held);
-	CHECK(vm->slots_lock.readers || vm->slots_lock.writer);
+	/* From a slot change or fault, or from the MMU notifier. */
+	CHECK(vm->slots_lock.readers || vm->slots_lock.writer || vm->mmu.invalidate_active);
 	shim.kicks++;
 	/* Every vCPU flushed: only what is reachable now can be cached. */
 	for (pfn = 0; pfn < SHIM_NR_PAGES; pfn++)

@@ -26,6 +26,8 @@ struct shim_state {
 	u64 ept_vpid_cap;		/* IA32_VMX_EPT_VPID_CAP as read */
 	bool msr_fail;			/* rdmsrl_safe() faults */
 	unsigned long msr_reads;	/* rdmsrl_safe() calls */
+	struct mutex *mmu_lock;		/* no reclaim under it (vm_setup sets it) */
+	bool nowait_fail;		/* allocations without direct reclaim fail */
 };
 
 extern struct shim_state shim;

@@ -4,7 +4,9 @@
  * See khvt.h; the layout is in guest.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -489,6 +491,41 @@ bool khvt_read_line(const char *path, char *buf, size_t len)
 	if (ok)
 		buf[strcspn(buf, "\n")] = 0;
 	return ok;
+}
+
+/* A field of /proc/vmstat, or -1. */
+static long khvt_vmstat(const char *field)
+{
+	char name[64];
+	long value, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &value) == 2) {
+		if (!strcmp(name, field)) {
+			found = value;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+long khvt_pins_outstanding(void)
+{
+	long acq, rel;
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd >= 0) {
+		/* Failing (not root) leaves the counters only less fresh. */
+		if (write(fd, "1", 1) < 0) {
+		}
+		close(fd);
+	}
+	acq = khvt_vmstat("nr_foll_pin_acquired");
+	rel = khvt_vmstat("nr_foll_pin_released");
+	return acq < 0 || rel < 0 ? LONG_MIN : acq - rel;
 }
 
 void *khvt_bad_page(void)

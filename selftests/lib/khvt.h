@@ -98,6 +98,12 @@ long khvt_meminfo_kib(const char *field);
 /* The first line of a file (sysfs, procfs), newline dropped; false if unreadable. */
 bool khvt_read_line(const char *path, char *buf, size_t len);
 
+/*
+ * Pages pinned with FOLL_PIN anywhere in the kernel right now (from
+ * /proc/vmstat, per-CPU deltas folded in first), or LONG_MIN.
+ */
+long khvt_pins_outstanding(void);
+
 /* A page that faults on any access (for EFAULT tests). */
 void *khvt_bad_page(void);
 

@@ -75,6 +75,20 @@ void down_read(struct rw_semaphore *s);
 void up_read(struct rw_semaphore *s);
 void shim_assert_held(const int *held, const char *file, int line);
 #define lockdep_assert_held(l)	shim_assert_held(&(l)->held, __FILE__, __LINE__)
+#define lockdep_is_held(l)	((l)->held)
+void shim_assert(int cond, const char *what, const char *file, int line);
+#define lockdep_assert(c)	shim_assert(!!(c), #c, __FILE__, __LINE__)
+
+/* A spinlock: held/not-held checked ("no sleeping under it" is not modelled). */
+struct shim_spinlock {
+	int held;
+};
+
+#define spinlock_t struct shim_spinlock
+
+void spin_lock_init(spinlock_t *l);
+void spin_lock(spinlock_t *l);
+void spin_unlock(spinlock_t *l);
 
 struct mm_struct {
 	int unused;
@@ -128,8 +142,16 @@ static inline long folio_nr_pages(struct folio *f)
 #define virt_to_page(va)	\
 	(&shim_mem_map[((unsigned char *)(va) - shim_ram) >> PAGE_SHIFT])
 
-#define GFP_KERNEL		0x1u
-#define GFP_KERNEL_ACCOUNT	0x3u
+/*
+ * Bit 0 marks a kernel allocation (all of ours); direct reclaim is what
+ * GFP_KERNEL has and GFP_NOWAIT lacks: under khv_mmu.lock it would deadlock
+ * (reclaim -> MMU notifier -> khv_mmu.lock), and the shim refuses it there.
+ */
+#define __GFP_ACCOUNT		0x2u
+#define __GFP_DIRECT_RECLAIM	0x4u
+#define GFP_NOWAIT		0x1u
+#define GFP_KERNEL		(0x1u | __GFP_DIRECT_RECLAIM)
+#define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
 #define __GFP_ZERO		0x100u
 #define __GFP_NOWARN		0x200u
 
