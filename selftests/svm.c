@@ -35,7 +35,6 @@ extern const uint8_t vmrun_insn[], vmload_insn[], vmsave_insn[], stgi_insn[], cl
 extern const uint8_t nmi_resume[], nmi_spin[], nmi_spin_end[], nmi_tf_resume[];
 
 #define GPA(sym)	PAYLOAD_GPA(svm_long, sym)
-#define NO_FAULT	0xffffffffu	/* svm_guest.S: the instruction completed */
 
 #define DR6_INIT	0xffff0ff0ull
 #define DR6_ALL_SET	0xffffefffull	/* DR6 after writing 0xffffffff */
@@ -68,44 +67,6 @@ static void setup(KHVT_MD, struct khvt_vm *t)
 	KHV_OK(khvt_set_gate(t, 13, GPA(ev_gp)));
 }
 
-/* Put RIP at entry, with R8..R14 = in[0..6] (fewer when n < 7). */
-static void start(KHVT_MD, struct khvt_vm *t, const uint8_t *entry, const uint64_t *in,
-		  unsigned int n)
-{
-	struct khv_regs r;
-	unsigned long long *const gpr[] = { &r.r8, &r.r9, &r.r10, &r.r11, &r.r12, &r.r13, &r.r14 };
-	unsigned int i;
-
-	KHV_OK(khv_vcpu_get_regs(&t->vcpu, &r));
-	for (i = 0; i < n && i < ARRAY_SIZE(gpr); i++)
-		*gpr[i] = in[i];
-	r.rip = GPA(entry);
-	KHV_OK(khv_vcpu_set_regs(&t->vcpu, &r));
-}
-
-/* The report of a "faulting" instruction of svm_guest.S. */
-static void __expect_fault(KHVT_MD, int line, struct khvt_vm *t, const char *insn,
-			   uint32_t vector, uint32_t err, uint64_t rip)
-{
-	uint32_t v = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	uint32_t e, at;
-
-	if (v == NO_FAULT)
-		KHVT_FAIL("line %d: %s completed, expected %s", line, insn,
-			  khvt_vector_name(vector));
-	if (v != vector)
-		KHVT_FAIL("line %d: %s raised %s (vector %u), expected %s", line, insn,
-			  khvt_vector_name(v), v, khvt_vector_name(vector));
-	e = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	at = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	EXPECT_EQ(err, e) TH_LOG("line %d: %s: error code %#x, expected %#x", line, insn, e, err);
-	EXPECT_EQ((uint32_t)rip, at)
-		TH_LOG("line %d: %s: %s at RIP %#x, expected %#x (the instruction)", line, insn,
-		       khvt_vector_name(vector), at, (uint32_t)rip);
-}
-#define expect_fault(t, insn, vector, err, rip) \
-	__expect_fault(_metadata, __LINE__, (t), (insn), (vector), (err), (rip))
-
 #define echo(t)		expect_out((t), PORT_ECHO, 4)
 #define echo64(t)	expect_out64((t), PORT_ECHO)
 
@@ -123,7 +84,7 @@ TEST(dr_emulation)
 	struct khvt_vm t;
 
 	SVM_VM(&t);
-	start(_metadata, &t, svm_dr, in, ARRAY_SIZE(in));
+	start_at(&t, GPA(svm_dr), in, ARRAY_SIZE(in));
 
 	EXPECT_VAL("DR6 at reset", DR6_INIT, echo(&t));
 	EXPECT_VAL("DR7 at reset", DR7_INIT, echo(&t));
@@ -154,7 +115,7 @@ TEST(dr7_general_detect)
 	struct khvt_vm t;
 
 	SVM_VM(&t);
-	start(_metadata, &t, svm_gd, &dr0, 1);
+	start_at(&t, GPA(svm_gd), &dr0, 1);
 
 	khvt_step = "MOV from DR0 with DR7.GD set";
 	EXPECT_VAL("vector taken by the MOV DR under DR7.GD", 1, echo(&t));
@@ -174,7 +135,7 @@ TEST(rdpmc_gp)
 	struct khvt_vm t;
 
 	SVM_VM(&t);
-	start(_metadata, &t, svm_rdpmc, NULL, 0);
+	start_at(&t, GPA(svm_rdpmc), NULL, 0);
 	expect_fault(&t, "RDPMC (ECX=0)", 13, 0, GPA(rdpmc_insn));
 	expect_hlt(&t, GPA(svm_done));
 	khvt_destroy(&t);
@@ -186,7 +147,7 @@ TEST(efer_svme_gp)
 	uint32_t efer;
 
 	SVM_VM(&t);
-	start(_metadata, &t, svm_efer, NULL, 0);
+	start_at(&t, GPA(svm_efer), NULL, 0);
 	expect_fault(&t, "WRMSR EFER with SVME set", 13, 0, GPA(efer_insn));
 	efer = echo(&t);
 	EXPECT_EQ(0u, efer & EFER_SVME) TH_LOG("guest EFER %#x after the refused write", efer);
@@ -200,7 +161,7 @@ TEST(svm_insns_ud)
 	struct khvt_vm t;
 
 	SVM_VM(&t);
-	start(_metadata, &t, svm_insns, NULL, 0);
+	start_at(&t, GPA(svm_insns), NULL, 0);
 	expect_fault(&t, "VMRUN", 6, 0, GPA(vmrun_insn));
 	expect_fault(&t, "VMLOAD", 6, 0, GPA(vmload_insn));
 	expect_fault(&t, "VMSAVE", 6, 0, GPA(vmsave_insn));
@@ -229,7 +190,7 @@ TEST(nmi_masking)
 
 	SVM_VM(&t);
 	REQUIRE_CAP(&t, KHV_CAP_INJECT_EVENT);
-	start(_metadata, &t, svm_nmi, NULL, 0);
+	start_at(&t, GPA(svm_nmi), NULL, 0);
 
 	EXPECT_VAL("mark before the first NMI", 1, expect_out(&t, PORT_MARK, 4));
 	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));
@@ -271,7 +232,7 @@ TEST(nmi_iret_guest_tf)
 
 	SVM_VM(&t);
 	REQUIRE_CAP(&t, KHV_CAP_INJECT_EVENT);
-	start(_metadata, &t, svm_nmi_tf, NULL, 0);
+	start_at(&t, GPA(svm_nmi_tf), NULL, 0);
 
 	EXPECT_VAL("mark before the first NMI", 2, expect_out(&t, PORT_MARK, 4));
 	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));

@@ -12,7 +12,7 @@
  * vector.  Values are reported as 32-bit OUTs to PORT_ECHO, 64-bit ones as
  * two (low half first).
  */
-#include "asm.h"
+#include "faulting.h"
 
 #define NMI_COUNT	GUEST_DATA	/* NMIs the guest's handler has taken */
 #define NMI_TF_AT	(GUEST_DATA + 4)	/* the NMI whose handler sets TF for its IRET */
@@ -20,13 +20,6 @@
 #define MSR_EFER	0xc0000080
 #define EFER_SVME	0x1000
 #define CR4_DE		0x8
-
-	.macro echo reg=%eax
-	.ifnc \reg,%eax
-	mov \reg, %eax
-	.endif
-	out %eax, $PORT_ECHO
-	.endm
 
 	/* RAX, as two OUTs; clobbers RAX. */
 	.macro echo64
@@ -38,15 +31,6 @@
 	.macro mark n
 	mov $\n, %eax
 	out %eax, $PORT_MARK
-	.endm
-
-	.macro faulting label, insn:vararg
-	lea 1f(%rip), %r15
-MARK(\label)
-	\insn
-	mov $0xffffffff, %eax
-	out %eax, $PORT_ECHO
-1:
 	.endm
 
 PAYLOAD_BEGIN(svm_long)
@@ -241,24 +225,5 @@ MARK(ev_db)
 	pop %rax
 	iretq
 
-MARK(ev_ud)
-	push $0
-	push $6
-	jmp ev_fault
-MARK(ev_gp)
-	push $13
-
-/* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  Keeps RAX. */
-ev_fault:
-	push %rax
-	mov 8(%rsp), %eax
-	echo
-	mov 16(%rsp), %eax
-	echo
-	mov 24(%rsp), %eax
-	echo
-	mov %r15, 24(%rsp)
-	pop %rax
-	add $16, %rsp
-	iretq
+	FAULT_REPORTERS ev_ud, ev_gp
 PAYLOAD_END(svm_long)

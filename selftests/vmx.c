@@ -42,7 +42,6 @@ extern const uint8_t vmxon_insn[], vmptrld_insn[], vmclear_insn[], vmread_insn[]
 	invvpid_insn[];
 
 #define GPA(sym)	PAYLOAD_GPA(vmx_long, sym)
-#define NO_FAULT	0xffffffffu
 
 #define CR0_PE		(1ull << 0)
 #define CR0_ET		(1ull << 4)
@@ -78,43 +77,6 @@ static void setup_long(KHVT_MD, struct khvt_vm *t)
 	KHV_OK(khvt_set_gate(t, 6, GPA(vx_ud)));
 	KHV_OK(khvt_set_gate(t, 13, GPA(vx_gp)));
 }
-
-/* Put RIP at entry, with R8.. = in[0..n). */
-static void start(KHVT_MD, struct khvt_vm *t, const uint8_t *entry, const uint64_t *in,
-		  unsigned int n)
-{
-	struct khv_regs r;
-	unsigned long long *const gpr[] = { &r.r8, &r.r9, &r.r10 };
-	unsigned int i;
-
-	KHV_OK(khv_vcpu_get_regs(&t->vcpu, &r));
-	for (i = 0; i < n && i < ARRAY_SIZE(gpr); i++)
-		*gpr[i] = in[i];
-	r.rip = GPA(entry);
-	KHV_OK(khv_vcpu_set_regs(&t->vcpu, &r));
-}
-
-static void __expect_fault(KHVT_MD, int line, struct khvt_vm *t, const char *insn,
-			   uint32_t vector, uint64_t rip)
-{
-	uint32_t v = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	uint32_t e, at;
-
-	if (v == NO_FAULT)
-		KHVT_FAIL("line %d: %s completed, expected %s", line, insn,
-			  khvt_vector_name(vector));
-	if (v != vector)
-		KHVT_FAIL("line %d: %s raised %s (vector %u), expected %s", line, insn,
-			  khvt_vector_name(v), v, khvt_vector_name(vector));
-	e = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	at = __expect_out(_metadata, line, t, PORT_ECHO, 4);
-	EXPECT_EQ(0u, e) TH_LOG("line %d: %s: error code %#x, expected 0", line, insn, e);
-	EXPECT_EQ((uint32_t)rip, at)
-		TH_LOG("line %d: %s: %s at RIP %#x, expected %#x (the instruction)", line, insn,
-		       khvt_vector_name(vector), at, (uint32_t)rip);
-}
-#define expect_fault(t, insn, vector, rip) \
-	__expect_fault(_metadata, __LINE__, (t), (insn), (vector), (rip))
 
 #define echo(t)		expect_out((t), PORT_ECHO, 4)
 
@@ -193,7 +155,7 @@ TEST(entry_failure)
 	/* Nothing ran: the same state fails again, a good one runs. */
 	expect_exit(&t, KHV_EXIT_FAIL_ENTRY);
 	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &good));
-	start(_metadata, &t, vmx_done - 1, NULL, 0);
+	start_at(&t, GPA(vmx_done - 1), NULL, 0);
 	expect_hlt(&t, GPA(vmx_done));
 	khvt_destroy(&t);
 }
@@ -213,9 +175,9 @@ TEST(unusable_segments)
 	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
 
 	/* vmx_cr reads and writes control registers: runs with null DS/ES. */
-	start(_metadata, &t, vmx_cr, (const uint64_t[]){ 3 }, 1);
+	start_at(&t, GPA(vmx_cr), (const uint64_t[]){ 3 }, 1);
 	echo(&t);
-	expect_fault(&t, "MOV CR4 with VMXE", 13, GPA(cr4_vmxe_insn));
+	expect_fault(&t, "MOV CR4 with VMXE", 13, 0, GPA(cr4_vmxe_insn));
 	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
 	EXPECT_VAL("DS.unusable", 1, s.ds.unusable);
 	EXPECT_VAL("DS.present", 0, s.ds.present);
@@ -312,11 +274,11 @@ TEST(control_registers)
 
 	VMX_VM(&t, KHVT_LONG, vmx_long);
 	setup_long(_metadata, &t);
-	start(_metadata, &t, vmx_cr, (const uint64_t[]){ 9 }, 1);
+	start_at(&t, GPA(vmx_cr), (const uint64_t[]){ 9 }, 1);
 
 	cr4 = echo(&t);
 	EXPECT_EQ(0u, cr4 & CR4_VMXE) TH_LOG("guest CR4 %#x shows VMXE", cr4);
-	expect_fault(&t, "MOV CR4 with VMXE", 13, GPA(cr4_vmxe_insn));
+	expect_fault(&t, "MOV CR4 with VMXE", 13, 0, GPA(cr4_vmxe_insn));
 	EXPECT_VAL("CR4 after the refused write", cr4, echo(&t));
 	cr0 = echo(&t);
 	EXPECT_VAL("CR0.CD|NW as written", CR0_CD | CR0_NW, cr0 & (CR0_CD | CR0_NW));
@@ -326,7 +288,7 @@ TEST(control_registers)
 	cr0 = echo(&t);
 	EXPECT_VAL("CR0.CD|NW cleared", 0, cr0 & (CR0_CD | CR0_NW));
 	EXPECT_VAL("CR8", 9, echo(&t));
-	expect_fault(&t, "MOV CR8 with bit 4", 13, GPA(cr8_high_insn));
+	expect_fault(&t, "MOV CR8 with bit 4", 13, 0, GPA(cr8_high_insn));
 	EXPECT_VAL("CR8 after the refused write", 9, echo(&t));
 	expect_hlt(&t, GPA(vmx_done));
 	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
@@ -340,17 +302,17 @@ TEST(vmx_insns_ud)
 
 	VMX_VM(&t, KHVT_LONG, vmx_long);
 	setup_long(_metadata, &t);
-	start(_metadata, &t, vmx_insns, NULL, 0);
-	expect_fault(&t, "VMXON", 6, GPA(vmxon_insn));
-	expect_fault(&t, "VMPTRLD", 6, GPA(vmptrld_insn));
-	expect_fault(&t, "VMCLEAR", 6, GPA(vmclear_insn));
-	expect_fault(&t, "VMREAD", 6, GPA(vmread_insn));
-	expect_fault(&t, "VMWRITE", 6, GPA(vmwrite_insn));
-	expect_fault(&t, "VMLAUNCH", 6, GPA(vmlaunch_insn));
-	expect_fault(&t, "VMRESUME", 6, GPA(vmresume_insn));
-	expect_fault(&t, "VMXOFF", 6, GPA(vmxoff_insn));
-	expect_fault(&t, "INVEPT", 6, GPA(invept_insn));
-	expect_fault(&t, "INVVPID", 6, GPA(invvpid_insn));
+	start_at(&t, GPA(vmx_insns), NULL, 0);
+	expect_fault(&t, "VMXON", 6, 0, GPA(vmxon_insn));
+	expect_fault(&t, "VMPTRLD", 6, 0, GPA(vmptrld_insn));
+	expect_fault(&t, "VMCLEAR", 6, 0, GPA(vmclear_insn));
+	expect_fault(&t, "VMREAD", 6, 0, GPA(vmread_insn));
+	expect_fault(&t, "VMWRITE", 6, 0, GPA(vmwrite_insn));
+	expect_fault(&t, "VMLAUNCH", 6, 0, GPA(vmlaunch_insn));
+	expect_fault(&t, "VMRESUME", 6, 0, GPA(vmresume_insn));
+	expect_fault(&t, "VMXOFF", 6, 0, GPA(vmxoff_insn));
+	expect_fault(&t, "INVEPT", 6, 0, GPA(invept_insn));
+	expect_fault(&t, "INVVPID", 6, 0, GPA(invvpid_insn));
 	expect_hlt(&t, GPA(vmx_done));
 	khvt_destroy(&t);
 }
@@ -362,7 +324,7 @@ TEST(dr_emulation)
 
 	VMX_VM(&t, KHVT_LONG, vmx_long);
 	setup_long(_metadata, &t);
-	start(_metadata, &t, vmx_dr, in, ARRAY_SIZE(in));
+	start_at(&t, GPA(vmx_dr), in, ARRAY_SIZE(in));
 
 	EXPECT_VAL("DR6 at reset", DR6_INIT, echo(&t));
 	EXPECT_VAL("DR7 at reset", DR7_INIT, echo(&t));
@@ -389,7 +351,7 @@ TEST(nmi_masking)
 
 	VMX_VM(&t, KHVT_LONG, vmx_long);
 	setup_long(_metadata, &t);
-	start(_metadata, &t, vmx_nmi, NULL, 0);
+	start_at(&t, GPA(vmx_nmi), NULL, 0);
 
 	EXPECT_VAL("mark before the first NMI", 1, expect_out(&t, PORT_MARK, 4));
 	KHV_OK(khv_vcpu_inject_nmi(&t.vcpu));

@@ -15,7 +15,7 @@
  * 64-bit code, compatibility mode, paging off (back to legacy protected
  * mode).  Values are reported as 32-bit OUTs to PORT_ECHO.
  */
-#include "asm.h"
+#include "faulting.h"
 
 #define MSR_EFER	0xc0000080
 #define CR0_PE		0x1
@@ -27,22 +27,6 @@
 #define EFER_LME	0x100
 #define NMI_COUNT	GUEST_DATA	/* NMIs the guest's handler has taken */
 #define PAE_PROBE	0x150000	/* vmx.c puts a value there */
-
-	.macro echo reg=%eax
-	.ifnc \reg,%eax
-	mov \reg, %eax
-	.endif
-	out %eax, $PORT_ECHO
-	.endm
-
-	.macro faulting label, insn:vararg
-	lea 1f(%rip), %r15
-MARK(\label)
-	\insn
-	mov $0xffffffff, %eax
-	out %eax, $PORT_ECHO
-1:
-	.endm
 
 PAYLOAD_BEGIN(vmx_long)
 	.code64
@@ -180,26 +164,7 @@ MARK(vx_db)
 	pop %rax
 	iretq
 
-MARK(vx_ud)
-	push $0
-	push $6
-	jmp vx_fault
-MARK(vx_gp)
-	push $13
-
-/* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  Keeps RAX. */
-vx_fault:
-	push %rax
-	mov 8(%rsp), %eax
-	echo
-	mov 16(%rsp), %eax
-	echo
-	mov 24(%rsp), %eax
-	echo
-	mov %r15, 24(%rsp)
-	pop %rax
-	add $16, %rsp
-	iretq
+	FAULT_REPORTERS vx_ud, vx_gp
 PAYLOAD_END(vmx_long)
 
 /*

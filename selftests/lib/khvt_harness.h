@@ -215,6 +215,51 @@ static inline void __expect_mmio_read(KHVT_MD, int line, struct khvt_vm *t, uint
 	}									\
 } while (0)
 
+/* ---- payloads with entry points and "faulting" (lib/faulting.h) -------- */
+
+/* Put RIP at @rip, with R8.. = in[0..n) (R8..R14; R15 is "faulting"'s). */
+static inline void __khvt_start(KHVT_MD, struct khvt_vm *t, uint64_t rip, const uint64_t *in,
+				unsigned int n)
+{
+	struct khv_regs r;
+	unsigned long long *const gpr[] = { &r.r8, &r.r9, &r.r10, &r.r11, &r.r12, &r.r13, &r.r14 };
+	unsigned int i;
+
+	ASSERT_LE(n, 7u);
+	KHV_OK(khv_vcpu_get_regs(&t->vcpu, &r));
+	for (i = 0; i < n; i++)
+		*gpr[i] = in[i];
+	r.rip = rip;
+	KHV_OK(khv_vcpu_set_regs(&t->vcpu, &r));
+}
+#define start_at(t, rip, in, n)	__khvt_start(_metadata, (t), (rip), (in), (n))
+
+/* What "faulting" reports when the instruction completed. */
+#define KHVT_NO_FAULT	0xffffffffu
+
+/* The report of a "faulting" instruction: @vector with @err at @rip. */
+static inline void __expect_fault(KHVT_MD, int line, struct khvt_vm *t, const char *insn,
+				  uint32_t vector, uint32_t err, uint64_t rip)
+{
+	uint32_t v = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	uint32_t e, at;
+
+	if (v == KHVT_NO_FAULT)
+		KHVT_FAIL("line %d: %s completed, expected %s", line, insn,
+			  khvt_vector_name(vector));
+	if (v != vector)
+		KHVT_FAIL("line %d: %s raised %s (vector %u), expected %s", line, insn,
+			  khvt_vector_name(v), v, khvt_vector_name(vector));
+	e = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	at = __expect_out(_metadata, line, t, PORT_ECHO, 4);
+	EXPECT_EQ(err, e) TH_LOG("line %d: %s: error code %#x, expected %#x", line, insn, e, err);
+	EXPECT_EQ((uint32_t)rip, at)
+		TH_LOG("line %d: %s: %s at RIP %#x, expected %#x (the instruction)", line, insn,
+		       khvt_vector_name(vector), at, (uint32_t)rip);
+}
+#define expect_fault(t, insn, vector, err, rip) \
+	__expect_fault(_metadata, __LINE__, (t), (insn), (vector), (err), (rip))
+
 /* ---- lib/server.S ------------------------------------------------------- */
 
 KHVT_DECLARE_PAYLOAD(server64);
