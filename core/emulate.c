@@ -440,3 +440,56 @@ int khv_pio_string_in_complete(struct khv_vcpu *vcpu, const struct khv_pio *pio,
 	khv_pio_advance(vcpu, pio, &b, n);
 	return 1;
 }
+
+/* ---- memory operands ------------------------------------------------------ */
+
+/* 16-bit ModRM: rm selects one of eight base/index pairs; BP forms use SS. */
+static u64 khv_ea16(struct khv_vcpu *vcpu, const struct khv_insn *insn, bool *ss)
+{
+	static const s8 base[8] = { KHV_REG_RBX, KHV_REG_RBX, KHV_REG_RBP, KHV_REG_RBP,
+				    -1, -1, KHV_REG_RBP, KHV_REG_RBX };
+	static const s8 index[8] = { KHV_REG_RSI, KHV_REG_RDI, KHV_REG_RSI, KHV_REG_RDI,
+				     KHV_REG_RSI, KHV_REG_RDI, -1, -1 };
+	unsigned int rm = insn->modrm_rm & 7;
+	u64 ea = insn->disp;
+
+	if (insn->modrm_mod == 0 && rm == 6)
+		return (u16)ea;		/* disp16 alone */
+	if (base[rm] >= 0)
+		ea += vcpu->regs[base[rm]];
+	if (index[rm] >= 0)
+		ea += vcpu->regs[index[rm]];
+	*ss = base[rm] == KHV_REG_RBP;
+	return (u16)ea;
+}
+
+u64 khv_insn_mem_linear(struct khv_vcpu *vcpu, const struct khv_insn *insn)
+{
+	bool ss = false;
+	u64 ea = insn->disp;
+	enum khv_seg seg;
+
+	if (insn->addrsize == 2) {
+		ea = khv_ea16(vcpu, insn, &ss);
+	} else if (insn->rip_relative) {
+		ea += insn->next_rip;
+	} else if (insn->has_sib) {
+		unsigned int b = (insn->sib & 7) | ((insn->rex & 1) << 3);
+		unsigned int i = ((insn->sib >> 3) & 7) | ((insn->rex & 2) << 2);
+
+		/* Base 5 with mod 0 is disp32 alone; index 4 (no REX.X) is none. */
+		if (!((insn->sib & 7) == 5 && insn->modrm_mod == 0)) {
+			ea += vcpu->regs[b];
+			ss = b == KHV_REG_RSP || b == KHV_REG_RBP;
+		}
+		if (i != 4)
+			ea += vcpu->regs[i] << (insn->sib >> 6);
+	} else if (!(insn->modrm_mod == 0 && (insn->modrm_rm & 7) == 5)) {
+		unsigned int b = (insn->modrm_rm & 7) | ((insn->rex & 1) << 3);
+
+		ea += vcpu->regs[b];
+		ss = b == KHV_REG_RBP;
+	}
+	seg = insn->seg_override >= 0 ? insn->seg_override : ss ? KHV_SEG_SS : KHV_SEG_DS;
+	return khv_linear_addr(vcpu, seg, ea, insn->addrsize);
+}

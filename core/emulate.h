@@ -110,6 +110,13 @@ int khv_decode_insn(struct khv_insn *insn, const u8 *bytes, unsigned int avail,
  * khv_queue_fetch_fault()); -EIO when the code is not in RAM.
  */
 int khv_decode_at_rip(struct khv_vcpu *vcpu, struct khv_insn *insn);
+/*
+ * The linear address of a decoded instruction's ModRM memory operand
+ * (insn->mem_operand set): base, index, scale, displacement or RIP-relative,
+ * 16-bit forms included, wrapped to the address size, plus the segment base
+ * (the override, else DS, or SS for RBP/RSP-based forms).  No limit checks.
+ */
+u64 khv_insn_mem_linear(struct khv_vcpu *vcpu, const struct khv_insn *insn);
 /* After khv_decode_at_rip() said -EFAULT: queue the fetch's fault; returns 1. */
 int khv_queue_fetch_fault(struct khv_vcpu *vcpu, const struct khv_insn *insn);
 

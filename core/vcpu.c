@@ -10,11 +10,13 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/pkru.h>
 
 #include "khv.h"
 #include "internal.h"
@@ -98,6 +100,7 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 static int khv_vcpu_run(struct khv_vcpu *vcpu)
 {
 	struct khv_run *run = vcpu->run;
+	u32 reason, host_pkru;
 	int r;
 
 	if (memchr_inv(run->pad0, 0, sizeof(run->pad0)))
@@ -137,7 +140,16 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 			preempt_enable();
 			continue;
 		}
+		host_pkru = read_pkru();
 		khv_ops->run(vcpu);
+		/*
+		 * Neither world switch nor the FPU swap covers PKRU.  Guests
+		 * cannot enable PKE today (CR4 writes are checked on both
+		 * backends), so this costs one RDPKRU; it stays as the last
+		 * line of defence: a guest never leaves its value in the VMM's
+		 * thread.
+		 */
+		write_pkru(host_pkru);
 		atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
 		local_irq_enable();
 		preempt_enable();
@@ -149,11 +161,14 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 	}
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 out:
-	trace_khv_userspace_exit(vcpu->id, run->exit_reason, r);
-	if (r == 0 || r == -EINTR) {
-		if (run->exit_reason < KHV_EXIT_MAX)
-			vcpu->user_exits[run->exit_reason]++;
-	}
+	/*
+	 * The run page is shared with userspace, which may write it at any
+	 * time: one read, then bounds check and index with that value.
+	 */
+	reason = READ_ONCE(run->exit_reason);
+	trace_khv_userspace_exit(vcpu->id, reason, r);
+	if ((r == 0 || r == -EINTR) && reason < KHV_EXIT_MAX)
+		vcpu->user_exits[array_index_nospec(reason, KHV_EXIT_MAX)]++;
 	return r;
 }
 

@@ -67,7 +67,7 @@ DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
 static u64 svm_efer_allowed;	/* guest-visible EFER bits this CPU has */
-static u64 svm_cr4_allowed;
+u64 svm_cr4_allowed;	/* guest CR4 bits: khv_cr4_supported() */
 static u64 svm_host_xcr0;
 static bool svm_has_xsave;
 static bool svm_has_invlpgb;
@@ -294,6 +294,15 @@ static void svm_init_control(struct svm_vcpu *svm)
 
 	/* Every DR read and write: see svm_exits.c. */
 	c->intercept_dr = ~0u;
+	/*
+	 * CR0 and CR4 writes (MOV, and CLTS/LMSW for CR0): the CPU would let
+	 * a guest set CR4 bits khv does not switch (PKE: the VMM's PKRU) and,
+	 * emulated, store values VMRUN then refuses.  svm_set_cr0/4() check
+	 * them as MOV CR does and give the guest #GP.  CR3 is not
+	 * intercepted: the CPU checks it, and Linux guests write it on every
+	 * context switch.
+	 */
+	c->intercept_cr = VMCB_CR_WRITE(0) | VMCB_CR_WRITE(4);
 	/*
 	 * #DB and #AC are re-injected: delivering them can otherwise loop in
 	 * microcode forever and hang the CPU.  #MC goes to the host's handler.
@@ -720,6 +729,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	vmcb->control.exit_int_info = 0;
 	vmcb->control.exit_code = VMEXIT_INVALID;
 
+	memcpy(&svm->save_before, &vmcb->save, sizeof(vmcb->save));
+
 	guest_xcr0 = svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
 		     vcpu->xcr0 != svm_host_xcr0 && svm_xcr0_loadable(vcpu->xcr0);
 	guest_dr = vmcb->save.dr7 & KHV_DR7_ENABLES;
@@ -761,9 +772,11 @@ static void svm_run(struct khv_vcpu *vcpu)
 
 	entered = svm_exit_code(svm) != VMEXIT_INVALID;
 	/*
-	 * A failed VMRUN ran no guest code: keep core's registers (QEMU even
-	 * writes its own host state into the save area in that case).
+	 * A failed VMRUN ran no guest code: keep core's registers, and the
+	 * save area as it was (QEMU writes its own host state there).
 	 */
+	if (!entered)
+		memcpy(&vmcb->save, &svm->save_before, sizeof(vmcb->save));
 	if (entered) {
 		vcpu->regs[KHV_REG_RAX] = vmcb->save.rax;
 		vcpu->regs[KHV_REG_RSP] = vmcb->save.rsp;
@@ -1031,6 +1044,73 @@ static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
 }
 
 
+
+/*
+ * A guest MOV to CR0 (or CLTS, LMSW), intercepted: the checks of MOV CR0,
+ * then the effects the CPU would have had: EFER.LMA follows paging when
+ * EFER.LME is set, and a change of paging mode flushes this guest's TLB.
+ * -EINVAL means #GP for the guest; the VMCB is then unchanged.
+ */
+int svm_set_cr0(struct svm_vcpu *svm, u64 cr0)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	u64 old = s->cr0, efer = s->efer;
+
+	if (cr0 >> 32)
+		return -EINVAL;
+	/* Bits 31:0 that do not exist are ignored, ET reads as one. */
+	cr0 = (cr0 & SVM_CR0_VALID) | X86_CR0_ET;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return -EINVAL;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return -EINVAL;
+
+	if ((cr0 & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME)) {
+		/* Entering long mode: PAE paging, from a non-64-bit CS. */
+		if (!(s->cr4 & X86_CR4_PAE) || (s->cs.attrib & VMCB_ATTR_L))
+			return -EINVAL;
+		efer |= EFER_LMA;
+	} else if (!(cr0 & X86_CR0_PG) && (old & X86_CR0_PG)) {
+		/* Leaving paging: only from compatibility mode, without PCIDs. */
+		if (svm_long_mode_64(svm) || (s->cr4 & X86_CR4_PCIDE))
+			return -EINVAL;
+		efer &= ~EFER_LMA;
+	}
+
+	s->cr0 = cr0;
+	s->efer = efer;
+	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_PE | X86_CR0_WP))
+		set_bit(KHV_REQ_TLB_FLUSH, &svm->vcpu.requests);
+	return 0;
+}
+
+/* CR4 bits whose change makes cached translations wrong. */
+#define SVM_CR4_PAGING	(X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PCIDE | \
+			 X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_LA57)
+
+/*
+ * A guest MOV to CR4, intercepted: only bits khv offers (never VMXE, PKE,
+ * CET or SMXE), PAE and the paging depth fixed in long mode, PCIDE only in
+ * long mode with CR3[11:0] zero.  -EINVAL means #GP, VMCB unchanged.
+ */
+int svm_set_cr4(struct svm_vcpu *svm, u64 cr4)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+	u64 old = s->cr4;
+	bool lma = s->efer & EFER_LMA;
+
+	if (cr4 & ~svm_cr4_allowed)
+		return -EINVAL;
+	if (lma && (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57)))
+		return -EINVAL;
+	if ((cr4 & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) && (!lma || (s->cr3 & 0xfff)))
+		return -EINVAL;
+
+	s->cr4 = cr4;
+	if ((cr4 ^ old) & SVM_CR4_PAGING)
+		set_bit(KHV_REQ_TLB_FLUSH, &svm->vcpu.requests);
+	return 0;
+}
 
 static int svm_set_efer(struct svm_vcpu *svm, u64 data, bool host)
 {

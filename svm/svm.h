@@ -24,6 +24,7 @@ struct svm_caps {
 };
 
 extern struct svm_caps svm_caps;
+extern u64 svm_cr4_allowed;
 
 /* DR6/DR7: the bits a guest can change, and the ones that read as 1. */
 
@@ -90,6 +91,16 @@ struct svm_vcpu {
 
 	/* An NMI waits behind the event this entry injects: exit right after. */
 	bool force_exit;
+
+	/*
+	 * The save area as it was before the last VMRUN.  A VMRUN that fails
+	 * its consistency checks (VMEXIT_INVALID) ran no guest code, but an
+	 * emulated CPU (QEMU) then writes its own host state into the save
+	 * area: svm_run() puts this copy back, so the vCPU keeps exactly the
+	 * state khv and the guest gave it, and no host value reaches
+	 * KHV_GET_SREGS.
+	 */
+	struct svm_vmcb_save save_before;
 };
 
 static inline struct svm_vcpu *to_svm(struct khv_vcpu *vcpu)
@@ -107,6 +118,8 @@ static inline u32 svm_exit_code(const struct svm_vcpu *svm)
 void svm_vcpu_reset(struct svm_vcpu *svm);
 bool svm_long_mode_64(struct svm_vcpu *svm);
 bool svm_in_shadow(struct svm_vcpu *svm);
+int svm_set_cr0(struct svm_vcpu *svm, u64 cr0);
+int svm_set_cr4(struct svm_vcpu *svm, u64 cr4);
 
 /* svm_exits.c */
 int svm_handle_exit(struct khv_vcpu *vcpu);

@@ -14,6 +14,10 @@
  *  - Debug registers: every MOV DR exits and is emulated against vcpu->dr[]
  *    (DR0-3) and the VMCB's DR6/DR7, which VMRUN loads; svm_run() puts
  *    DR0-3 in the hardware only while the guest's DR7 enables a breakpoint.
+ *  - MOV to CR0 and CR4 (and CLTS, LMSW) exit and are checked as the CPU
+ *    would, against the bits khv offers (svm_set_cr0/4): #GP otherwise, so
+ *    the VMCB never holds a value VMRUN refuses and the guest never owns a
+ *    CR4 feature whose state khv does not switch (PKE, CET).
  *  - TASK_SWITCH and any exit not listed become an UNHANDLED_EXIT internal
  *    error; nothing here can BUG.
  */
@@ -85,6 +89,96 @@ static int svm_exit_vmmcall(struct svm_vcpu *svm)
 static int svm_exit_xsetbv(struct svm_vcpu *svm)
 {
 	return khv_handle_xsetbv(&svm->vcpu);
+}
+
+static int svm_exit_emulation_failed(struct svm_vcpu *svm, int err)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	u64 data[3] = { svm_exit_code(svm), vcpu->regs[KHV_REG_RIP], err };
+
+	return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION,
+				       ARRAY_SIZE(data), data);
+}
+
+/* ---- MOV to CR0/CR4, CLTS, LMSW --------------------------------------------- */
+
+static u64 svm_insn_rm_reg(const struct svm_vcpu *svm, const struct khv_insn *insn)
+{
+	return svm->vcpu.regs[(insn->modrm_rm & 7) | ((insn->rex & 1) << 3)];
+}
+
+/*
+ * The value an intercepted CR write would store, from EXITINFO1 with decode
+ * assists (MOV CR only), else from the instruction at RIP.  false when the
+ * exit is settled otherwise (*ret: a queued fault or an internal error).
+ */
+static bool svm_cr_write_value(struct svm_vcpu *svm, int cr, u64 *val, int *ret)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 cr0 = svm->vmcb->save.cr0;
+	struct khv_insn insn;
+	u16 msw;
+	int err;
+
+	if (svm_caps.decode_assists && (c->exit_info_1 & VMCB_CR_MOV_VALID)) {
+		*val = vcpu->regs[c->exit_info_1 & VMCB_MOV_GPR_MASK];
+		if (!svm_long_mode_64(svm))
+			*val = (u32)*val;
+		return true;
+	}
+	err = khv_decode_at_rip(vcpu, &insn);
+	if (err == -EFAULT) {
+		*ret = khv_queue_fetch_fault(vcpu, &insn);
+		return false;
+	}
+	if (err || insn.map != KHV_MAP_0F)
+		goto fail;
+	/* MOV CRn, reg: ModRM.reg (REX.R) names the CR, ModRM.rm the GPR. */
+	if (insn.opcode == 0x22 && ((insn.modrm_reg & 7) | ((insn.rex & 4) << 1)) == cr) {
+		*val = svm_insn_rm_reg(svm, &insn);
+		if (insn.mode != 8)
+			*val = (u32)*val;
+		return true;
+	}
+	if (cr == 0 && insn.opcode == 0x06) {		/* CLTS */
+		*val = cr0 & ~X86_CR0_TS;
+		return true;
+	}
+	if (cr == 0 && insn.opcode == 0x01 && (insn.modrm_reg & 7) == 6) {	/* LMSW */
+		if (insn.mem_operand) {
+			err = khv_read_guest_virt(vcpu, khv_insn_mem_linear(vcpu, &insn), &msw,
+						  sizeof(msw), 0);
+			if (err == -EFAULT) {
+				*ret = 1;	/* the fault is queued */
+				return false;
+			}
+			if (err)
+				goto fail;
+		} else {
+			msw = svm_insn_rm_reg(svm, &insn);
+		}
+		/* PE, MP, EM and TS only; LMSW sets PE but never clears it. */
+		*val = (cr0 & ~0xfULL) | (msw & 0xf) | (cr0 & X86_CR0_PE);
+		return true;
+	}
+fail:
+	*ret = svm_exit_emulation_failed(svm, err);
+	return false;
+}
+
+static int svm_exit_cr_write(struct svm_vcpu *svm)
+{
+	int cr = svm_exit_code(svm) - VMEXIT_CR0_WRITE, r;
+	u64 val;
+
+	if (!svm_cr_write_value(svm, cr, &val, &r))
+		return r;
+	if ((cr == 0 ? svm_set_cr0(svm, val) : svm_set_cr4(svm, val))) {
+		khv_inject_gp(&svm->vcpu);
+		return 1;
+	}
+	return khv_skip_instruction(&svm->vcpu);
 }
 
 /* EXITINFO1 is 0 for RDMSR, 1 for WRMSR. */
@@ -347,6 +441,8 @@ static int svm_exit_dr(struct svm_vcpu *svm)
 }
 
 static const svm_exit_fn svm_exit_handlers[] = {
+	[VMEXIT_CR0_WRITE]			= svm_exit_cr_write,
+	[VMEXIT_CR0_WRITE + 4]			= svm_exit_cr_write,
 	[VMEXIT_DR0_READ ... VMEXIT_DR15_WRITE]	= svm_exit_dr,
 	[VMEXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_db,
 	[VMEXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_ac,
@@ -386,6 +482,43 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_TLBSYNC]			= svm_exit_ud,
 };
 
+/*
+ * Which of VMRUN's consistency checks (APM vol. 2, 15.5.1) the state that
+ * failed breaks, for the log: khv's own checks should make each of them
+ * unreachable, so a name here points at what let the guest through (an
+ * emulated CPU that does not fault where hardware does: testing.rst).
+ */
+static const char *svm_vmrun_check(const struct svm_vcpu *svm)
+{
+	const struct svm_vmcb_save *s = &svm->vmcb->save;
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	bool long_paging = (s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG);
+
+	if (!(s->efer & EFER_SVME))
+		return "EFER.SVME clear";
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return "CR0.NW without CR0.CD";
+	if (s->cr0 >> 32)
+		return "CR0[63:32] set";
+	if (long_paging ? s->cr3 >> 52 : (s->cr4 & X86_CR4_PAE) && s->cr3 >> 32)
+		return "CR3 reserved bits set";
+	if (s->cr4 & ~svm_cr4_allowed)
+		return "CR4 bit khv does not offer";
+	if ((s->dr6 >> 32) || (s->dr7 >> 32))
+		return "DR6/DR7[63:32] set";
+	if (long_paging && !(s->cr4 & X86_CR4_PAE))
+		return "long mode without CR4.PAE";
+	if (long_paging && !(s->cr0 & X86_CR0_PE))
+		return "long mode without CR0.PE";
+	if (long_paging && (s->cs.attrib & VMCB_ATTR_L) && (s->cs.attrib & VMCB_ATTR_DB))
+		return "CS.L and CS.D both set";
+	if (!c->asid)
+		return "ASID 0";
+	if (!(c->intercept_misc2 & VMCB_ICPT2_VMRUN))
+		return "VMRUN intercept clear";
+	return "none of khv's list (EFER, event injection?)";
+}
+
 /* What KHV_RUN reports about interrupt acceptance after every exit. */
 static void svm_update_run_flags(struct svm_vcpu *svm)
 {
@@ -409,8 +542,10 @@ int svm_handle_exit(struct khv_vcpu *vcpu)
 	if (code == VMEXIT_INVALID) {
 		const struct svm_vmcb_save *s = &svm->vmcb->save;
 
-		pr_info_ratelimited("khv: svm: VMRUN failed: efer %llx cr0 %llx cr4 %llx cs %x/%llx\n",
-				    s->efer, s->cr0, s->cr4, s->cs.attrib, s->cs.base);
+		/* svm_run() put back the state VMRUN was given. */
+		pr_info_ratelimited("khv: svm: VMRUN failed (%s): efer %llx cr0 %llx cr3 %llx cr4 %llx cs %x/%llx\n",
+				    svm_vmrun_check(svm), s->efer, s->cr0, s->cr3, s->cr4,
+				    s->cs.attrib, s->cs.base);
 		/* The architectural EXITCODE, -1, whatever the CPU stored. */
 		r = khv_exit_fail_entry(vcpu, ~0ULL);
 	} else {

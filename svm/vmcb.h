@@ -169,6 +169,11 @@ struct svm_vmcb_control {
 
 /* DR and CR intercepts with decode assists: EXITINFO1[3:0] is the GPR. */
 #define VMCB_MOV_GPR_MASK	0xfu
+/* CR write intercepts: EXITINFO1[63] set for MOV CR (clear for CLTS, LMSW). */
+#define VMCB_CR_MOV_VALID	BIT_ULL(63)
+
+/* intercept_cr (0x000) */
+#define VMCB_CR_WRITE(n)	BIT(16 + (n))
 
 /* ---- exit codes (APM vol. 2, appendix C) -------------------------------- */
 

@@ -534,3 +534,66 @@ void *khvt_bad_page(void)
 
 	return p == MAP_FAILED ? NULL : p;
 }
+
+int khvt_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int khvt_kmsg_problems(int fd, char *first, size_t len)
+{
+	static const char *const bad[] = {
+		"WARNING:", "BUG:", "Oops", "Bad FPU state", "general protection fault",
+		"possible circular locking", "inconsistent lock state", "KASAN",
+		"soft lockup", "self-detected stall", "blocked for more than",
+	};
+	char rec[2048];
+	int n = 0;
+
+	if (len)
+		first[0] = 0;
+	for (;;) {
+		ssize_t r = read(fd, rec, sizeof(rec) - 1);
+		const char *msg;
+		size_t i;
+
+		if (r < 0 && errno == EPIPE)	/* records overwritten: go on */
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (!strstr(msg, bad[i]))
+				continue;
+			if (!n++ && len)
+				snprintf(first, len, "%.*s", (int)strcspn(msg, "\n"), msg);
+			break;
+		}
+	}
+	return n;
+}
+
+bool khvt_under_tcg(void)
+{
+	uint32_t a, b, c, d;
+	char sig[13];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = 0;
+	return !strcmp(sig, "TCGTCGTCGTCG");
+}

@@ -107,4 +107,17 @@ long khvt_pins_outstanding(void);
 /* A page that faults on any access (for EFAULT tests). */
 void *khvt_bad_page(void);
 
+/*
+ * The kernel log from now on: khvt_kmsg_open() returns an fd on /dev/kmsg
+ * positioned at its end (or -errno); khvt_kmsg_problems() reads what was
+ * logged since and returns how many records report a host-side problem
+ * (WARNING, BUG, Oops, a bad FPU state, a general protection fault, a
+ * lockdep or KASAN report), the first of them copied to first.
+ */
+int khvt_kmsg_open(void);
+int khvt_kmsg_problems(int fd, char *first, size_t len);
+
+/* True when the machine this runs on is QEMU's TCG (CPUID 0x40000000). */
+bool khvt_under_tcg(void);
+
 #endif /* KHVT_H */
