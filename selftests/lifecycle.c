@@ -44,6 +44,7 @@ extern const uint8_t lifecycle_done[];
 #define FREE_LIMIT_KIB	16384	/* over LC_ROUNDS rounds */
 #define MEMCG_LIMIT_KIB	1024	/* residue seen: 200-400 KiB, not growing */
 #define LC_ROUNDS	3
+#define LC_SETTLE_SAMPLES 20	/* 1.5 s each, only while over a limit */
 #define LC_CGROUP_ROOT	"/sys/fs/cgroup"
 #define LC_CGROUP	LC_CGROUP_ROOT "/khvt-lifecycle"
 
@@ -319,11 +320,19 @@ TEST_F_TIMEOUT(lifecycle, vms_100x4, 600)
 			       i + 1);
 	}
 
+	/*
+	 * Deferred frees (RCU callbacks, per-CPU lists, vmap purges) lag far
+	 * behind on a loaded emulator: a lane that ran beside four others saw
+	 * MemFree 14-31 MiB low right after the rounds, and the same test alone
+	 * in the same emulator 1-27 MiB high.  A leak stays; noise goes away:
+	 * wait for it, up to about 30 s.
+	 */
 	sample(_metadata, &after);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < LC_SETTLE_SAMPLES; i++) {
 		if (before.free - after.free < FREE_LIMIT_KIB &&
 		    after.sunreclaim - before.sunreclaim < SLAB_LIMIT_KIB)
 			break;
+		sleep(1);
 		sample(_metadata, &m);
 		best(&after, &m);
 	}
