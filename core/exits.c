@@ -191,21 +191,54 @@ static bool khv_xcr0_valid(u64 v, u64 allowed)
 	return true;
 }
 
-int khv_handle_xsetbv(struct khv_vcpu *vcpu)
+/* XCR0 values this guest may set: those its own CPUID leaf 0xD offers. */
+static bool khv_xcr0_allowed(struct khv_vcpu *vcpu, u64 v)
 {
-	u64 v = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
 	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, 0xd, 0);
 	u64 allowed = khv_supported_xcr0();
 
-	/* The guest may only enable what its own CPUID leaf 0xD offers. */
 	allowed &= e ? ((u64)e->edx << 32 | e->eax) : XFEATURE_MASK_FP;
+	return khv_xcr0_valid(v, allowed);
+}
+
+int khv_handle_xsetbv(struct khv_vcpu *vcpu)
+{
+	u64 v = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
+
 	if ((u32)vcpu->regs[KHV_REG_RCX] != 0 || khv_ops->get_cpl(vcpu) != 0 ||
-	    !khv_xcr0_valid(v, allowed)) {
+	    !khv_xcr0_allowed(vcpu, v)) {
 		khv_inject_gp(vcpu);
 		return 1;
 	}
 	vcpu->xcr0 = v;
 	return khv_skip_instruction(vcpu);
+}
+
+/*
+ * Right after an exit, interrupts off, when the guest ran with CR4.OSXSAVE:
+ * XCR0 becomes the host's again, whatever the guest did.  XSETBV always
+ * exits on hardware, but an emulated CPU may let it through (QEMU 7.2's
+ * nested SVM never checks the XSETBV intercept: testing.rst).  Without this
+ * the host would go on with the guest's XCR0, and its next XRSTOR of a
+ * state with more components would fault ("Bad FPU state").  A value the
+ * guest wrote that way is kept for it when khv would have accepted it from
+ * XSETBV; a value khv refuses is dropped (the guest can no longer be given
+ * the #GP hardware would have raised) and counted in the log once.
+ * @loaded: svm/vmx loaded vcpu->xcr0 before the entry.
+ */
+void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded)
+{
+	u64 now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+
+	if (now != (loaded ? vcpu->xcr0 : host_xcr0)) {
+		if (khv_xcr0_allowed(vcpu, now))
+			vcpu->xcr0 = now;
+		else
+			pr_info_once("khv: guest XCR0 %#llx set without an XSETBV exit, refused\n",
+				     now);
+	}
+	if (now != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 }
 
 int khv_handle_hlt(struct khv_vcpu *vcpu)

@@ -298,6 +298,7 @@ int khv_handle_cpuid(struct khv_vcpu *vcpu);
 int khv_handle_rdmsr(struct khv_vcpu *vcpu);
 int khv_handle_wrmsr(struct khv_vcpu *vcpu);
 int khv_handle_xsetbv(struct khv_vcpu *vcpu);
+void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded);
 int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio);
 int khv_handle_hlt(struct khv_vcpu *vcpu);
 int khv_handle_hypercall(struct khv_vcpu *vcpu);

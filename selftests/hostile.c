@@ -15,6 +15,16 @@
  *    access-disable on key 0 would kill the VMM at its next access).
  *  - ljmp_long_and_default: a far JMP to a code segment with L and D both
  *    set is #GP(selector).
+ *  - page_tables_in_mmio, page_tables_read_only: a PML4 entry points at a
+ *    PDPT in no slot, or in a read-only slot with its accessed bit clear;
+ *    a load through it ends in INTERNAL_ERROR (emulation) naming the table's
+ *    address, not in an MMIO exit blamed on the load (before the fix, AMD:
+ *    an MMIO read of the table's address "by" the MOV).
+ *  - task_switch_jmp, task_switch_call, task_switch_gate: in 32-bit
+ *    protected mode, a far JMP or CALL to a TSS and an INT through a task
+ *    gate would switch tasks.  khv does not emulate task switches: the VM
+ *    must end in INTERNAL_ERROR (unhandled exit, the hardware's task-switch
+ *    exit code), never hand the guest a fault hardware would not raise.
  *  - vmm_thread_state: the guest writes every piece of host state it can
  *    reach in guest mode (FS/GS bases, KERNEL_GS_BASE, SYSCALL/SYSENTER
  *    MSRs, TSC_AUX, SPEC_CTRL, MXCSR, x87 control word, XMM7, XCR0, PKRU, a
@@ -36,15 +46,18 @@
 #include <asm/prctl.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "khvt_harness.h"
 
 KHVT_DECLARE_PAYLOAD(hostile_long);
+KHVT_DECLARE_PAYLOAD(hostile_prot32);
+extern const uint8_t hostile_task_jmp[], hostile_task_call[], hostile_task_gate[], hostile_task_new[];
 extern const uint8_t hostile_cr4[], hostile_cr0[], hostile_cr3[], hostile_lmsw[];
 extern const uint8_t hostile_pkru[], hostile_ljmp[], hostile_ljmp_target[], hostile_avx[];
-extern const uint8_t hostile_done[], hostile_state[], ev_ud[], ev_gp[];
+extern const uint8_t hostile_done[], hostile_state[], hostile_walk[], ev_ud[], ev_gp[];
 extern const uint8_t cr4_insn[], cr0_insn[], cr3_insn[], lmsw_insn[], lmsw_mem_insn[];
 extern const uint8_t pke_insn[], wrpkru_insn[], ljmp_insn[];
 
@@ -451,6 +464,136 @@ TEST(avx_mmio_fpu_state)
 	expect_quiet_log(kmsg);
 }
 
+/* ---- guest page tables outside RAM ------------------------------------------ */
+
+#define WALK_TABLE_GPA	0xe0000000ull	/* above slot 0, below GUEST_MMIO's 2 MiB */
+#define WALK_VA		0x8000000000ull	/* PML4 entry 1 */
+
+static void expect_walk_error(KHVT_MD, struct khvt_vm *t)
+{
+	const struct khv_run *run = t->vcpu.run;
+	const uint64_t va = WALK_VA;
+	uint64_t *pml4;
+	char buf[256];
+
+	pml4 = khvt_gpa(t, get_cr(_metadata, t, 3) & ~0xfffull);
+	ASSERT_NE(NULL, pml4);
+	pml4[1] = WALK_TABLE_GPA | 0x3;		/* present, writable */
+	start_at(t, GPA(hostile_walk), &va, 1);
+	run_until_exit(t);
+	if (run->exit_reason != KHV_EXIT_INTERNAL_ERROR) {
+		khvt_dump(t);
+		KHVT_FAIL("expected INTERNAL_ERROR for the walk, got %s",
+			  khvt_exit_str(t, buf, sizeof(buf)));
+	}
+	EXPECT_EQ((uint32_t)KHV_INTERNAL_ERROR_EMULATION, run->internal.suberror);
+	ASSERT_GE(run->internal.ndata, 1u);
+	EXPECT_EQ(WALK_TABLE_GPA, run->internal.data[0] & ~0xfffull)
+		TH_LOG("internal error data[0] %#llx: not the table's address",
+		       (unsigned long long)run->internal.data[0]);
+}
+
+TEST(page_tables_in_mmio)
+{
+	struct khvt_vm t;
+	int kmsg;
+
+	HOSTILE_VM(&t, kmsg);
+	expect_walk_error(_metadata, &t);
+	khvt_destroy(&t);
+	expect_quiet_log(kmsg);
+}
+
+TEST(page_tables_read_only)
+{
+	struct khvt_vm t;
+	uint64_t *pdpt;
+	int kmsg;
+
+	HOSTILE_VM(&t, kmsg);
+	pdpt = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, pdpt);
+	/* A 1 GiB page at 0, accessed bit clear: the walk must write it. */
+	pdpt[0] = 0x83;
+	KHV_OK(khv_vm_set_memory(&t.vm, 2, KHV_MEM_READONLY, WALK_TABLE_GPA, 4096, pdpt));
+	expect_walk_error(_metadata, &t);
+	EXPECT_EQ(0x83ull, pdpt[0]) TH_LOG("the read-only page table was written");
+	khvt_destroy(&t);
+	munmap(pdpt, 4096);
+	expect_quiet_log(kmsg);
+}
+
+/* ---- task switches ------------------------------------------------------------ */
+
+#define TSS_SEL		0x28
+#define TSS_GPA		(GUEST_DATA + 0x1000)
+
+static void expect_task_switch_refused(KHVT_MD, const uint8_t *entry_sym)
+{
+	/* 32-bit available TSS at TSS_GPA, limit 0x67; task gate for TSS_SEL. */
+	const uint64_t tss_desc = 0x0000890000000067ull | ((uint64_t)TSS_GPA << 16);
+	const uint64_t task_gate = 0x0000850000000000ull | ((uint64_t)TSS_SEL << 16);
+	const struct khv_run *run;
+	struct khv_sregs s;
+	struct khvt_vm t;
+	uint32_t *tss;
+	char buf[256];
+	int kmsg;
+
+	VM_WITH_PAYLOAD(&t, KHVT_PROT32, hostile_prot32);
+	kmsg = khvt_kmsg_open();
+	run = t.vcpu.run;
+	memcpy(khvt_gpa(&t, GUEST_GDT + TSS_SEL), &tss_desc, 8);
+	/* A runnable new task (EIP, EFLAGS, ESP, ES, CS, SS, DS, FS, GS). */
+	tss = khvt_gpa(&t, TSS_GPA);
+	memset(tss, 0, 0x68);
+	tss[0x20 / 4] = (uint32_t)PAYLOAD_GPA(hostile_prot32, hostile_task_new);
+	tss[0x24 / 4] = 0x2;
+	tss[0x38 / 4] = GUEST_STACK_TOP;
+	tss[0x4c / 4] = 0x18;
+	tss[0x48 / 4] = tss[0x50 / 4] = tss[0x54 / 4] = tss[0x58 / 4] = tss[0x5c / 4] = 0x10;
+	memcpy(khvt_gpa(&t, GUEST_IDT + 0x40 * 8), &task_gate, 8);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	if (s.gdt.limit < TSS_SEL + 7)
+		s.gdt.limit = TSS_SEL + 7;
+	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
+	start_at(&t, PAYLOAD_GPA(hostile_prot32, entry_sym), NULL, 0);
+	ASSERT_EQ(0, khvt_run(&t));
+	if (run->exit_reason == KHV_EXIT_IO && run->io.port == PORT_ECHO &&
+	    khvt_io_get(&t, 0) == 0x7a5c && khvt_under_tcg()) {
+		/* testing.rst, "Emulator gaps": QEMU switches tasks itself. */
+		TH_LOG("QEMU TCG switched tasks without the task-switch intercept");
+		khvt_destroy(&t);
+		expect_quiet_log(kmsg);
+		return;
+	}
+	if (run->exit_reason != KHV_EXIT_INTERNAL_ERROR ||
+	    run->internal.suberror != KHV_INTERNAL_ERROR_UNHANDLED_EXIT) {
+		khvt_dump(&t);
+		KHVT_FAIL("expected INTERNAL_ERROR (unhandled exit: task switch), got %s",
+			  khvt_exit_str(&t, buf, sizeof(buf)));
+	}
+	/* SVM: VMEXIT_TASK_SWITCH; VMX: basic exit reason 9. */
+	EXPECT_EQ(t.vendor == KHV_VENDOR_AMD ? 0x7dull : 9ull, run->internal.data[0]);
+	khvt_destroy(&t);
+	expect_quiet_log(kmsg);
+}
+
+TEST(task_switch_jmp)
+{
+	expect_task_switch_refused(_metadata, hostile_task_jmp);
+}
+
+TEST(task_switch_call)
+{
+	expect_task_switch_refused(_metadata, hostile_task_call);
+}
+
+TEST(task_switch_gate)
+{
+	expect_task_switch_refused(_metadata, hostile_task_gate);
+}
+
 /* ---- the VMM thread's own registers ---------------------------------------- */
 
 struct vmm_regs {
@@ -526,6 +669,18 @@ TEST(vmm_thread_state)
 	HOSTILE_VM(&t, kmsg);
 	give_avx(_metadata, &t);	/* CPUID with XSAVE, so XSETBV can be tried */
 	memcpy(khvt_gpa(&t, GUEST_DATA), gdata, sizeof(gdata));
+	if (ospke) {
+		/* XSAVE area at GUEST_DATA + 0x1000: XSTATE_BV = PKRU, PKRU = AD key 0. */
+		uint8_t *area = khvt_gpa(&t, GUEST_DATA + 0x1000);
+		uint32_t a, b, c, d, pkru_ad0 = 1;
+		uint64_t bv = 1ull << 9;
+
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(9));
+		if (b >= 576 && b + 8 <= 0x3000) {
+			memcpy(area + 512, &bv, sizeof(bv));
+			memcpy(area + b, &pkru_ad0, sizeof(pkru_ad0));
+		}
+	}
 	in[0] = (uint64_t)(uintptr_t)&vmm_watched;	/* the guest's DR0 */
 	in[1] = 0x0000123456789000ull;			/* address MSRs */
 	in[2] = 0x10;					/* SFMASK, SYSENTER_CS */

@@ -172,10 +172,31 @@ MARK(hostile_state)
 	xor %edx, %edx
 	mov $3, %eax			/* x87 and SSE only */
 	faulting hs_xsetbv, xsetbv
-	mov %r8, %dr0
+	/*
+	 * XCR0 with PKRU (never offered: #GP from khv), then an XRSTOR of
+	 * PKRU only, from the area the host prepared (access-disable on key 0).
+	 * Where the CPU lets XSETBV through without an exit (QEMU), this loads
+	 * the guest's value into the real PKRU.
+	 */
+	lea 3f(%rip), %r15		/* one "faulting" region, no exit inside */
+	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $0x207, %eax
+MARK(hs_xsetbv_pkru)
+	xsetbv
+	mov $0x200, %eax
+	xrstor GUEST_DATA + 0x1000
+3:	mov %r8, %dr0
 	mov $0xf0202, %rax		/* G0, GE; DR0 read/write, 4 bytes */
 	mov %rax, %dr7
 	hlt
+	jmp hostile_done
+
+/* A load through R8, whose translation walks tables the host placed. */
+MARK(hostile_walk)
+	mov (%r8), %rax
+	mov $0xcafe, %eax
+	out %eax, $PORT_ECHO
 	jmp hostile_done
 
 MARK(hostile_done)
@@ -184,3 +205,29 @@ MARK(hostile_done)
 
 	FAULT_REPORTERS ev_ud, ev_gp
 PAYLOAD_END(hostile_long)
+
+/*
+ * 32-bit protected mode: transfers that switch tasks.  The host puts a
+ * 32-bit TSS descriptor at selector 0x28 and a task gate for it at IDT
+ * vector 0x40.  Reaching the echo after one means the switch was skipped.
+ */
+PAYLOAD_BEGIN(hostile_prot32)
+	.code32
+MARK(hostile_task_jmp)
+	ljmp $0x28, $0
+	jmp 1f
+MARK(hostile_task_call)
+	lcall $0x28, $0
+	jmp 1f
+MARK(hostile_task_gate)
+	int $0x40
+1:	mov $0xbad, %eax
+	out %eax, $PORT_ECHO
+2:	hlt
+	jmp 2b
+/* Where the new task starts, if the switch happens (the TSS's EIP). */
+MARK(hostile_task_new)
+	mov $0x7a5c, %eax
+	out %eax, $PORT_ECHO
+	jmp 2b
+PAYLOAD_END(hostile_prot32)

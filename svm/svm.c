@@ -758,8 +758,9 @@ static void svm_run(struct khv_vcpu *vcpu)
 	raw_local_irq_enable();
 	__khv_svm_vmrun(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
 	raw_local_irq_disable();
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm_host_xcr0);
+	/* The guest's CR4 now: it may have set OSXSAVE (an exit, but later). */
+	if (guest_xcr0 || (svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE)))
+		khv_xcr0_after_exit(vcpu, svm_host_xcr0, guest_xcr0);
 	/*
 	 * #VMEXIT left DR7 = 0x400 and the guest's DR6: bring the host's
 	 * breakpoints back, or at least a clean DR6 for its #DB handler.

@@ -260,22 +260,28 @@ static int svm_exit_npf(struct svm_vcpu *svm)
 		return khv_exit_internal_error(&svm->vcpu, KHV_INTERNAL_ERROR_MMU,
 					       ARRAY_SIZE(data), data);
 	}
-	if (!(c->exit_int_info & VMCB_EV_VALID))
+	if (!(c->exit_int_info & VMCB_EV_VALID) && !(err & VMCB_NPF_WALK))
 		return khv_handle_npf(&svm->vcpu, gpa, err & VMCB_NPF_WRITE,
 				      err & VMCB_NPF_FETCH);
 
 	/*
 	 * The fault hit while the CPU was delivering an event (IDT, GDT, stack
-	 * or TSS access), not in the instruction at RIP: map RAM and let the
-	 * delivery be retried, but there is nothing to emulate for MMIO.
+	 * or TSS access), or walking the guest's own page tables (a read, or
+	 * an A/D update), not the access of the instruction at RIP: map RAM
+	 * and let the CPU retry.  Not RAM (MMIO, or a write to a read-only
+	 * slot): there is nothing to emulate, and an MMIO exit would blame the
+	 * instruction for an address it never named.
 	 */
 	if (err & VMCB_NPF_WRITE)
 		access |= KHV_PROT_WRITE;
 	r = khv_mmu_fault(svm->vcpu.vm, gpa, access);
 	if (r == KHV_MMU_MMIO) {
 		u64 data[3] = { gpa, err, c->exit_int_info };
+		bool delivery = c->exit_int_info & VMCB_EV_VALID;
 
-		return khv_exit_internal_error(&svm->vcpu, KHV_INTERNAL_ERROR_DELIVERY_EV,
+		return khv_exit_internal_error(&svm->vcpu, delivery ?
+					       KHV_INTERNAL_ERROR_DELIVERY_EV :
+					       KHV_INTERNAL_ERROR_EMULATION,
 					       ARRAY_SIZE(data), data);
 	}
 	return r < 0 ? r : 1;

@@ -628,8 +628,9 @@ static void vmx_run(struct khv_vcpu *vcpu)
 	vmx->cr2 = native_read_cr2();
 	if (debugctl)
 		update_debugctlmsr(debugctl);
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx_host_xcr0);
+	/* XSETBV always exits on VT-x; checked anyway (core/exits.c). */
+	if (guest_xcr0 || (vmx_has_xsave && (vmx->cr4 & X86_CR4_OSXSAVE)))
+		khv_xcr0_after_exit(vcpu, vmx_host_xcr0, guest_xcr0);
 	/* VM exits leave DR7 = 0x400: bring the host's breakpoints back. */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
