@@ -234,8 +234,9 @@ void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded)
 		if (khv_xcr0_allowed(vcpu, now))
 			vcpu->xcr0 = now;
 		else
-			pr_info_once("khv: guest XCR0 %#llx set without an XSETBV exit, refused\n",
-				     now);
+			/* Deferred: GIF or interrupts are off here. */
+			printk_deferred_once("khv: guest XCR0 %#llx set without an XSETBV exit, refused\n",
+					     now);
 	}
 	if (now != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);

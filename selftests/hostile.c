@@ -17,9 +17,8 @@
  *    set is #GP(selector).
  *  - page_tables_in_mmio, page_tables_read_only: a PML4 entry points at a
  *    PDPT in no slot, or in a read-only slot with its accessed bit clear;
- *    a load through it ends in INTERNAL_ERROR (emulation) naming the table's
- *    address, not in an MMIO exit blamed on the load (before the fix, AMD:
- *    an MMIO read of the table's address "by" the MOV).
+ *    a load or a store through it ends in INTERNAL_ERROR (emulation) naming
+ *    the table's address, not in an MMIO exit blamed on the instruction.
  *  - task_switch_jmp, task_switch_call, task_switch_gate: in 32-bit
  *    protected mode, a far JMP or CALL to a TSS and an INT through a task
  *    gate would switch tasks.  khv does not emulate task switches: the VM
@@ -57,7 +56,8 @@ KHVT_DECLARE_PAYLOAD(hostile_prot32);
 extern const uint8_t hostile_task_jmp[], hostile_task_call[], hostile_task_gate[], hostile_task_new[];
 extern const uint8_t hostile_cr4[], hostile_cr0[], hostile_cr3[], hostile_lmsw[];
 extern const uint8_t hostile_pkru[], hostile_ljmp[], hostile_ljmp_target[], hostile_avx[];
-extern const uint8_t hostile_done[], hostile_state[], hostile_walk[], ev_ud[], ev_gp[];
+extern const uint8_t hostile_done[], hostile_state[], hostile_walk[], hostile_walk_store[];
+extern const uint8_t ev_ud[], ev_gp[];
 extern const uint8_t cr4_insn[], cr0_insn[], cr3_insn[], lmsw_insn[], lmsw_mem_insn[];
 extern const uint8_t pke_insn[], wrpkru_insn[], ljmp_insn[];
 
@@ -469,7 +469,7 @@ TEST(avx_mmio_fpu_state)
 #define WALK_TABLE_GPA	0xe0000000ull	/* above slot 0, below GUEST_MMIO's 2 MiB */
 #define WALK_VA		0x8000000000ull	/* PML4 entry 1 */
 
-static void expect_walk_error(KHVT_MD, struct khvt_vm *t)
+static void expect_walk_error(KHVT_MD, struct khvt_vm *t, const uint8_t *entry_sym)
 {
 	const struct khv_run *run = t->vcpu.run;
 	const uint64_t va = WALK_VA;
@@ -479,7 +479,7 @@ static void expect_walk_error(KHVT_MD, struct khvt_vm *t)
 	pml4 = khvt_gpa(t, get_cr(_metadata, t, 3) & ~0xfffull);
 	ASSERT_NE(NULL, pml4);
 	pml4[1] = WALK_TABLE_GPA | 0x3;		/* present, writable */
-	start_at(t, GPA(hostile_walk), &va, 1);
+	start_at(t, PAYLOAD_GPA(hostile_long, entry_sym), &va, 1);
 	run_until_exit(t);
 	if (run->exit_reason != KHV_EXIT_INTERNAL_ERROR) {
 		khvt_dump(t);
@@ -499,7 +499,8 @@ TEST(page_tables_in_mmio)
 	int kmsg;
 
 	HOSTILE_VM(&t, kmsg);
-	expect_walk_error(_metadata, &t);
+	expect_walk_error(_metadata, &t, hostile_walk);
+	expect_walk_error(_metadata, &t, hostile_walk_store);
 	khvt_destroy(&t);
 	expect_quiet_log(kmsg);
 }
@@ -516,7 +517,8 @@ TEST(page_tables_read_only)
 	/* A 1 GiB page at 0, accessed bit clear: the walk must write it. */
 	pdpt[0] = 0x83;
 	KHV_OK(khv_vm_set_memory(&t.vm, 2, KHV_MEM_READONLY, WALK_TABLE_GPA, 4096, pdpt));
-	expect_walk_error(_metadata, &t);
+	expect_walk_error(_metadata, &t, hostile_walk);
+	expect_walk_error(_metadata, &t, hostile_walk_store);
 	EXPECT_EQ(0x83ull, pdpt[0]) TH_LOG("the read-only page table was written");
 	khvt_destroy(&t);
 	munmap(pdpt, 4096);

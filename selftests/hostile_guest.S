@@ -198,6 +198,12 @@ MARK(hostile_walk)
 	mov $0xcafe, %eax
 	out %eax, $PORT_ECHO
 	jmp hostile_done
+/* The same with a store. */
+MARK(hostile_walk_store)
+	mov %rax, (%r8)
+	mov $0xcafe, %eax
+	out %eax, $PORT_ECHO
+	jmp hostile_done
 
 MARK(hostile_done)
 	hlt
