@@ -223,7 +223,8 @@ int khv_handle_xsetbv(struct khv_vcpu *vcpu)
  * state with more components would fault ("Bad FPU state").  A value the
  * guest wrote that way is kept for it when khv would have accepted it from
  * XSETBV; a value khv refuses is dropped (the guest can no longer be given
- * the #GP hardware would have raised) and counted in the log once.
+ * the #GP hardware would have raised) and logged once by the run loop
+ * (not here: GIF or interrupts are off).
  * @loaded: svm/vmx loaded vcpu->xcr0 before the entry.
  */
 void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded)
@@ -234,9 +235,7 @@ void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded)
 		if (khv_xcr0_allowed(vcpu, now))
 			vcpu->xcr0 = now;
 		else
-			/* Deferred: GIF or interrupts are off here. */
-			printk_deferred_once("khv: guest XCR0 %#llx set without an XSETBV exit, refused\n",
-					     now);
+			vcpu->xcr0_refused = now;	/* logged by the run loop */
 	}
 	if (now != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);

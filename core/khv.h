@@ -138,6 +138,7 @@ struct khv_vcpu {
 	u64 regs[KHV_NR_REGS];
 	u64 rflags;
 	u64 xcr0;			/* guest XCR0, switched around entry */
+	u64 xcr0_refused;		/* XCR0 the guest set without an exit, 0 */
 	struct fpu_guest guest_fpu;
 
 	/* Emulated MSR state that is not in the hardware control block. */

@@ -154,6 +154,11 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		local_irq_enable();
 		preempt_enable();
 
+		if (unlikely(vcpu->xcr0_refused)) {
+			pr_info_once("khv: guest XCR0 %#llx set without an XSETBV exit, refused\n",
+				     vcpu->xcr0_refused);
+			vcpu->xcr0_refused = 0;
+		}
 		r = khv_ops->handle_exit(vcpu);
 		trace_khv_exit(vcpu->id, run->hw_exit_reason, vcpu->regs[KHV_REG_RIP]);
 		if (r <= 0)
