@@ -729,7 +729,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	vmcb->control.exit_int_info = 0;
 	vmcb->control.exit_code = VMEXIT_INVALID;
 
-	memcpy(&svm->save_before, &vmcb->save, sizeof(vmcb->save));
+	memcpy(svm->save_before, &vmcb->save, SVM_SAVE_KEPT);
+	svm->cr2_before = vmcb->save.cr2;
 
 	guest_xcr0 = svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
 		     vcpu->xcr0 != svm_host_xcr0 && svm_xcr0_loadable(vcpu->xcr0);
@@ -776,8 +777,10 @@ static void svm_run(struct khv_vcpu *vcpu)
 	 * A failed VMRUN ran no guest code: keep core's registers, and the
 	 * save area as it was (QEMU writes its own host state there).
 	 */
-	if (!entered)
-		memcpy(&vmcb->save, &svm->save_before, sizeof(vmcb->save));
+	if (!entered) {
+		memcpy(&vmcb->save, svm->save_before, SVM_SAVE_KEPT);
+		vmcb->save.cr2 = svm->cr2_before;
+	}
 	if (entered) {
 		vcpu->regs[KHV_REG_RAX] = vmcb->save.rax;
 		vcpu->regs[KHV_REG_RSP] = vmcb->save.rsp;

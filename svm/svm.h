@@ -47,6 +47,9 @@ struct svm_cpu {
 
 DECLARE_PER_CPU(struct svm_cpu, svm_cpu);
 
+/* The part of the save area svm_run() keeps across VMRUN: ES .. DR6. */
+#define SVM_SAVE_KEPT	offsetof(struct svm_vmcb_save, rflags)
+
 struct svm_vcpu {
 	struct khv_vcpu vcpu;		/* first: core allocates vcpu_size bytes */
 
@@ -93,14 +96,16 @@ struct svm_vcpu {
 	bool force_exit;
 
 	/*
-	 * The save area as it was before the last VMRUN.  A VMRUN that fails
+	 * The save area as it was before the last VMRUN (from ES to DR6, and
+	 * CR2: RAX, RSP, RIP and RFLAGS come from vcpu->regs at every entry).  A VMRUN that fails
 	 * its consistency checks (VMEXIT_INVALID) ran no guest code, but an
 	 * emulated CPU (QEMU) then writes its own host state into the save
 	 * area: svm_run() puts this copy back, so the vCPU keeps exactly the
 	 * state khv and the guest gave it, and no host value reaches
 	 * KHV_GET_SREGS.
 	 */
-	struct svm_vmcb_save save_before;
+	u8 save_before[SVM_SAVE_KEPT];
+	u64 cr2_before;
 };
 
 static inline struct svm_vcpu *to_svm(struct khv_vcpu *vcpu)
