@@ -12,7 +12,8 @@
  *                     under it: core/mmu_notifier.c)
  *   khv_vm.slots_spin the slot array again, for the MMU notifier: writers
  *                     hold slots_lock for write and this
- *   khv_mmu.lock      (mutex) the second-level page tables
+ *   khv_mmu.lock      (spinlock: the notifier may not sleep) the
+ *                     second-level page tables
  *   khv_mmu.inval_lock (spinlock) invalidation count and sequence
  */
 #ifndef KHV_CORE_KHV_H
@@ -333,6 +334,13 @@ bool khv_pat_valid(u64 pat);	/* standard-format XSAVE area for xcr0 */
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */
+/*
+ * The guest physical ranges whose slots map [start, end) of the VMM's
+ * memory, into @out (KHV_MAX_MEMSLOTS entries); their number.  Takes
+ * slots_spin, not slots_lock: for the MMU notifier.
+ */
+unsigned int khv_slots_for_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			       struct khv_gpa_range *out);
 int khv_read_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len);
 int khv_write_guest(struct khv_vm *vm, u64 gpa, const void *buf, size_t len);
 

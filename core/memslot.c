@@ -33,6 +33,28 @@ const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa)
 	return NULL;
 }
 
+unsigned int khv_slots_for_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			       struct khv_gpa_range *out)
+{
+	unsigned int i, n = 0;
+
+	spin_lock(&vm->slots_spin);
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+		u64 lo, hi;
+
+		if (!s->size || end <= s->uaddr || start >= s->uaddr + s->size)
+			continue;
+		lo = max_t(u64, start, s->uaddr);
+		hi = min_t(u64, end, s->uaddr + s->size);
+		out[n].gpa = s->gpa + (lo - s->uaddr);
+		out[n].size = hi - lo;
+		n++;
+	}
+	spin_unlock(&vm->slots_spin);
+	return n;
+}
+
 static bool khv_slot_overlaps(struct khv_vm *vm, u32 skip, u64 gpa, u64 size)
 {
 	int i;
@@ -84,7 +106,7 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 			err = -EINVAL;
 			goto out;
 		}
-		khv_mmu_zap_range(vm, s->gpa, s->size);
+		khv_mmu_zap_range(vm, s->gpa, s->size, 0);
 		spin_lock(&vm->slots_spin);
 		memset(s, 0, sizeof(*s));
 		spin_unlock(&vm->slots_spin);
@@ -114,7 +136,7 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 			err = -EEXIST;
 			goto out;
 		}
-		khv_mmu_zap_range(vm, s->gpa, s->size);
+		khv_mmu_zap_range(vm, s->gpa, s->size, 0);
 		spin_lock(&vm->slots_spin);
 		s->gpa = r->guest_phys_addr;
 		spin_unlock(&vm->slots_spin);

@@ -4,19 +4,47 @@
  *
  * Guest RAM is the VMM's own memory: a slot maps guest physical addresses
  * onto a range of its virtual addresses, and mmu/ pins the pages found
- * there when the guest first touches them.  When the VMM changes that range
- * (munmap, mmap MAP_FIXED over it, mremap, madvise(MADV_DONTNEED), a THP
- * split, mprotect) the kernel calls this notifier before and after the
- * change: on the way in khv removes every mapping of the affected guest
- * physical ranges, makes every vCPU flush, and unpins the old pages; until
- * the way out, faults install nothing (khv_mmu_invalidate_begin/end), so the
- * next guest access pins whatever the VMM maps there afterwards.
+ * there when the guest first touches them.  When the kernel changes that
+ * range (munmap, mmap MAP_FIXED over it, mremap, madvise(MADV_DONTNEED), a
+ * THP split, mprotect, KSM merging, migration, the OOM reaper) it calls
+ * this notifier before and after the change: on the way in khv removes
+ * every mapping of the affected guest physical ranges, makes every vCPU
+ * flush, and unpins the old pages; until the way out, faults install nothing
+ * (khv_mmu_invalidate_begin/end), so the next guest access pins whatever
+ * the VMM maps there afterwards.
+ *
+ * The start never fails, and it never sleeps when the range is not
+ * blockable.  Linux 6.1 (mm/mmu_notifier.c) lets a start fail only with
+ * -EAGAIN for a non-blockable range (the OOM reaper; process_mrelease(2),
+ * which any user may call on its own killed child), and only from a
+ * notifier without invalidate_range_end: after a failure it calls the end
+ * of every notifier, the failed one included, so a start that fails would
+ * leave its end unbalanced, and the kernel warns.  khv needs the end (faults
+ * must not install until the change is done), so the start does its whole
+ * job in every context instead:
+ *  - khv_mmu.lock is a spinlock and nothing done under it sleeps;
+ *  - the flush (khv_kick_all_and_wait) spins until its IPIs have run;
+ *  - pins are dropped without the folio lock (the caller may hold it: KSM,
+ *    migration), marking writable pages dirty as the kernel allows for
+ *    mapped pages (mmu/mmu.c, khv_unpin_dirty_nolock());
+ *  - only between rounds of a long zap does a blockable start reschedule.
+ * So every end matches a start that began, and a non-blockable range is
+ * zapped as fully as any other.  (A per-slot mmu_interval_notifier may
+ * refuse a non-blockable range without an end; but a refusal makes the
+ * reaper skip the whole mapping, leaving guest memory pinned until the
+ * exit, and the interval tree would have to follow every slot change.)
+ * Failing is never needed for memory safety either: every
+ * leaf holds a FOLL_LONGTERM pin, so a page stays allocated until khv drops
+ * the pin after the flush, whatever the VMM's page tables say.
+ *
+ * The start begins the invalidation before it looks the slots up (see
+ * khv_mmu_invalidate_hva()): a slot added or moved between the two cannot
+ * be mapped with a page about to go.
  *
  * Locking: the notifier runs with mmap_lock held, and a fault takes
  * mmap_lock (to pin) inside vm->slots_lock, so the notifier must not take
  * slots_lock.  It reads the slots under vm->slots_spin, which slot changes
- * hold (inside slots_lock) while they write.  Called non-blockable (the OOM
- * reaper), it cannot zap (that sleeps): -EAGAIN when a slot is involved.
+ * hold (inside slots_lock) while they write.
  */
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -29,48 +57,11 @@ static struct khv_vm *mn_to_vm(struct mmu_notifier *mn)
 	return container_of(mn, struct khv_vm, mmu_notifier);
 }
 
-struct khv_gpa_range {
-	u64 gpa;
-	u64 size;
-};
-
-/* The guest physical ranges backed by [start, end) of the VMM's memory. */
-static unsigned int khv_slots_for_hva(struct khv_vm *vm, unsigned long start,
-				      unsigned long end, struct khv_gpa_range *out)
-{
-	unsigned int i, n = 0;
-
-	spin_lock(&vm->slots_spin);
-	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
-		const struct khv_memslot *s = &vm->slots[i];
-		u64 lo, hi;
-
-		if (!s->size || end <= s->uaddr || start >= s->uaddr + s->size)
-			continue;
-		lo = max_t(u64, start, s->uaddr);
-		hi = min_t(u64, end, s->uaddr + s->size);
-		out[n].gpa = s->gpa + (lo - s->uaddr);
-		out[n].size = hi - lo;
-		n++;
-	}
-	spin_unlock(&vm->slots_spin);
-	return n;
-}
-
 static int khv_mn_invalidate_range_start(struct mmu_notifier *mn,
 					 const struct mmu_notifier_range *range)
 {
-	struct khv_vm *vm = mn_to_vm(mn);
-	struct khv_gpa_range r[KHV_MAX_MEMSLOTS];
-	unsigned int i, n;
-
-	n = khv_slots_for_hva(vm, range->start, range->end, r);
-	if (n && !mmu_notifier_range_blockable(range))
-		return -EAGAIN;
-	/* Even with no slot involved: one may be added while this runs. */
-	khv_mmu_invalidate_begin(&vm->mmu);
-	for (i = 0; i < n; i++)
-		khv_mmu_zap_range(vm, r[i].gpa, r[i].size);
+	khv_mmu_invalidate_hva(mn_to_vm(mn), range->start, range->end,
+			       mmu_notifier_range_blockable(range));
 	return 0;
 }
 
@@ -83,14 +74,15 @@ static void khv_mn_invalidate_range_end(struct mmu_notifier *mn,
 /*
  * The address space goes away (the VMM exits, or the VM is destroyed and
  * unregisters): drop every mapping and pin now, and stay invalidated, as no
- * fault may map anything again.
+ * fault may map anything again.  Not inside an invalidation, and nobody
+ * holds a folio lock here: the zap may take folio locks to dirty pages.
  */
 static void khv_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct khv_vm *vm = mn_to_vm(mn);
 
 	khv_mmu_invalidate_begin(&vm->mmu);
-	khv_mmu_zap_range(vm, 0, U64_MAX);
+	khv_mmu_zap_range(vm, 0, U64_MAX, 0);
 }
 
 static const struct mmu_notifier_ops khv_mmu_notifier_ops = {

@@ -12,6 +12,12 @@
  * khv_kick_all_and_wait() has made every vCPU leave the guest and flush:
  * until then a vCPU may still reach the page through its TLB or
  * paging-structure caches.  See Documentation/khv/mmu.rst.
+ *
+ * A zap may run inside an MMU-notifier invalidation whose caller holds the
+ * lock of the very folio being zapped, and may not sleep at all when the
+ * range is non-blockable: mmu->lock is a spinlock, the flush only spins on
+ * IPIs, and in notifier context pins are dropped without the folio lock
+ * (khv_unpin_dirty_nolock()).
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -73,7 +79,7 @@ int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int leve
 	if (!root)
 		return -ENOMEM;
 
-	mutex_init(&mmu->lock);
+	spin_lock_init(&mmu->lock);
 	mmu->fmt = fmt;
 	mmu->levels = levels;
 	mmu->root = page_address(root);
@@ -242,7 +248,39 @@ static bool khv_pvec_empty(const struct khv_pvec *v)
 	return !v->nr_inline && !v->chunks;
 }
 
-static void khv_pvec_release_pages(struct page **pages, unsigned int nr, int kind)
+/*
+ * Drop the pins of writable leaves, marking their folios dirty, without the
+ * folio lock: for the MMU notifier, whose caller may hold that lock itself
+ * (ksmd in write_protect_page(), migration in try_to_migrate(), truncation)
+ * and which may not sleep at all.  unpin_user_pages_dirty_lock() would
+ * sleep on the lock of a folio not yet dirty, for ever when the caller
+ * holds it.
+ *
+ * folio_mark_dirty() needs the folio lock only to keep the folio from being
+ * truncated and its mapping freed meanwhile; 6.1 lets callers that cannot
+ * sleep rely on the folio being mapped instead (zap_pte_range() dirties
+ * file pages under the page-table lock alone).  Here it is mapped: the
+ * notifier runs before the VMM's page tables change, and every leaf maps
+ * the page the VMM mapped at that address when the leaf was built (any
+ * change since would have zapped it), so the mapping's vma holds the file
+ * and its inode.  Anonymous, shmem and hugetlbfs folios need no lock at
+ * all (their dirty_folio only sets the flag).
+ */
+static void khv_unpin_dirty_nolock(struct page **pages, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (!folio_test_dirty(folio))
+			folio_mark_dirty(folio);
+	}
+	unpin_user_pages(pages, nr);
+}
+
+static void khv_pvec_release_pages(struct page **pages, unsigned int nr, int kind,
+				   unsigned int flags)
 {
 	unsigned int i;
 
@@ -251,7 +289,11 @@ static void khv_pvec_release_pages(struct page **pages, unsigned int nr, int kin
 		unpin_user_pages(pages, nr);
 		break;
 	case KHV_REL_DIRTY:
-		unpin_user_pages_dirty_lock(pages, nr, true);
+		/* Outside the notifier nobody holds a folio lock: take it. */
+		if (flags & KHV_ZAP_NOTIFIER)
+			khv_unpin_dirty_nolock(pages, nr);
+		else
+			unpin_user_pages_dirty_lock(pages, nr, true);
 		break;
 	default:
 		for (i = 0; i < nr; i++)
@@ -260,15 +302,15 @@ static void khv_pvec_release_pages(struct page **pages, unsigned int nr, int kin
 	}
 }
 
-static void khv_pvec_release(struct khv_pvec *v, int kind)
+static void khv_pvec_release(struct khv_pvec *v, int kind, unsigned int flags)
 {
 	struct khv_pchunk *c, *next;
 
-	khv_pvec_release_pages(v->inline_pages, v->nr_inline, kind);
+	khv_pvec_release_pages(v->inline_pages, v->nr_inline, kind, flags);
 	v->nr_inline = 0;
 	for (c = v->chunks; c; c = next) {
 		next = c->next;
-		khv_pvec_release_pages(c->pages, c->nr, kind);
+		khv_pvec_release_pages(c->pages, c->nr, kind, flags);
 		kfree(c);
 	}
 	v->chunks = NULL;
@@ -285,12 +327,12 @@ static bool khv_batch_empty(const struct khv_zap_batch *b)
 }
 
 /* Only after khv_kick_all_and_wait(): nothing may reach these pages now. */
-static void khv_batch_release(struct khv_zap_batch *b)
+static void khv_batch_release(struct khv_zap_batch *b, unsigned int flags)
 {
 	int k;
 
 	for (k = 0; k < KHV_NR_REL; k++)
-		khv_pvec_release(&b->vec[k], k);
+		khv_pvec_release(&b->vec[k], k, flags);
 }
 
 /* ---- Zap ------------------------------------------------------------- */
@@ -299,8 +341,22 @@ struct khv_zap {
 	struct khv_mmu *mmu;
 	u64 start, end;		/* the range asked for */
 	u64 resume;		/* where a stopped walk goes on */
+	unsigned int left;	/* entries this round may still take */
 	struct khv_zap_batch batch;
 };
+
+/*
+ * Room in this round for one more page in list @kind: false when the round
+ * has taken KHV_MMU_ZAP_ROUND entries (mmu->lock is a spinlock: the walk
+ * lets go of it regularly) or no chunk could be allocated.
+ */
+static bool khv_zap_take(struct khv_zap *z, int kind, struct page *page)
+{
+	if (!z->left || !khv_pvec_add(&z->batch.vec[kind], page))
+		return false;
+	z->left--;
+	return true;
+}
 
 /* Take a present leaf out of the tables; false (nothing done) when full. */
 static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level)
@@ -310,7 +366,7 @@ static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level)
 	int kind = dirty ? KHV_REL_DIRTY : KHV_REL_CLEAN;
 	unsigned long nr = khv_level_size(level) >> PAGE_SHIFT;
 
-	if (!khv_pvec_add(&z->batch.vec[kind], khv_leaf_page(mmu, e, level)))
+	if (!khv_zap_take(z, kind, khv_leaf_page(mmu, e, level)))
 		return false;
 	/* xchg: the walker sets A/D atomically, never on a cleared entry. */
 	xchg(ep, 0);
@@ -357,8 +413,7 @@ static bool khv_zap_table(struct khv_zap *z, u64 *table, int level, u64 base)
 			return false;
 		if (eb < z->start || eb + size > z->end)
 			continue;
-		if (!khv_pvec_add(&z->batch.vec[KHV_REL_TABLE],
-				  virt_to_page(khv_table_va(z->mmu, e, level))))
+		if (!khv_zap_take(z, KHV_REL_TABLE, virt_to_page(khv_table_va(z->mmu, e, level))))
 			goto full;
 		WRITE_ONCE(*ep, 0);
 		if (!WARN_ON_ONCE(z->mmu->nr_tables <= 1))
@@ -377,8 +432,12 @@ full:
  * replaces one stale leaf.  The MMU notifier holds neither (it runs under
  * mmap_lock, which faults take inside slots_lock) but zaps inside an
  * invalidation, which keeps faults from installing what it removes.
+ *
+ * Nothing here sleeps unless @flags allows it: the lock is a spinlock, the
+ * batch grows with GFP_NOWAIT, khv_kick_all_and_wait() waits for its IPIs
+ * by spinning, and in notifier context the unpin takes no folio lock.
  */
-void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size)
+void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size, unsigned int flags)
 {
 	struct khv_mmu *mmu = &vm->mmu;
 	struct khv_zap z = { .mmu = mmu };
@@ -393,9 +452,10 @@ void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size)
 	z.resume = gpa;
 
 	do {
-		mutex_lock(&mmu->lock);
+		z.left = KHV_MMU_ZAP_ROUND;
+		spin_lock(&mmu->lock);
 		done = khv_zap_table(&z, mmu->root, mmu->levels, 0);
-		mutex_unlock(&mmu->lock);
+		spin_unlock(&mmu->lock);
 
 		/* Nothing was mapped: nothing can be cached, no flush needed. */
 		if (khv_batch_empty(&z.batch)) {
@@ -408,8 +468,30 @@ void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size)
 		 * may the pages go back to the host.
 		 */
 		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
-		khv_batch_release(&z.batch);
+		khv_batch_release(&z.batch, flags);
+		if (!done && !(flags & KHV_ZAP_NONBLOCK))
+			cond_resched();
 	} while (!done);
+}
+
+void khv_mmu_invalidate_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			    bool blockable)
+{
+	unsigned int flags = KHV_ZAP_NOTIFIER | (blockable ? 0 : KHV_ZAP_NONBLOCK);
+	struct khv_gpa_range r[KHV_MAX_MEMSLOTS];
+	unsigned int i, n;
+
+	/*
+	 * Begin first, then look the slots up: a slot added or moved after
+	 * the lookup cannot get a leaf for the old page, as every fault that
+	 * installs from now on sees the invalidation and retries, and one that
+	 * installed before it was in a slot this lookup sees.  Even with no
+	 * slot involved: one may be added while this runs.
+	 */
+	khv_mmu_invalidate_begin(&vm->mmu);
+	n = khv_slots_for_hva(vm, start, end, r);
+	for (i = 0; i < n; i++)
+		khv_mmu_zap_range(vm, r[i].gpa, r[i].size, flags);
 }
 
 /* ---- Destroy ------------------------------------------------------------ */
@@ -442,8 +524,11 @@ void khv_mmu_destroy(struct khv_mmu *mmu)
 {
 	if (!mmu->root)
 		return;
-	/* No vCPU runs any more: nothing to flush before releasing. */
-	mutex_lock(&mmu->lock);
+	/*
+	 * No vCPU runs any more and the notifier is gone: nothing to flush
+	 * before releasing, and nobody else to lock out (the unpins below may
+	 * sleep on folio locks, which mmu->lock would not allow).
+	 */
 	if (mmu->spare)
 		__free_page(mmu->spare);
 	mmu->spare = NULL;
@@ -454,8 +539,6 @@ void khv_mmu_destroy(struct khv_mmu *mmu)
 	mmu->nr_pinned = 0;
 	mmu->nr_tables = 0;
 	mmu->nr_large = 0;
-	mutex_unlock(&mmu->lock);
-	mutex_destroy(&mmu->lock);
 }
 
 /* ---- Fault ------------------------------------------------------------ */
@@ -607,20 +690,20 @@ static int khv_install(struct khv_mmu *mmu, struct khv_fault *f)
 	int ret;
 
 	for (;;) {
-		mutex_lock(&mmu->lock);
+		spin_lock(&mmu->lock);
 		ret = khv_install_locked(mmu, f);
-		mutex_unlock(&mmu->lock);
+		spin_unlock(&mmu->lock);
 		if (ret != KHV_NEED_PAGE)
 			return ret;
 		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!page)
 			return -ENOMEM;
-		mutex_lock(&mmu->lock);
+		spin_lock(&mmu->lock);
 		if (!mmu->spare) {
 			mmu->spare = page;
 			page = NULL;
 		}
-		mutex_unlock(&mmu->lock);
+		spin_unlock(&mmu->lock);
 		if (page)
 			__free_page(page);
 	}
@@ -641,7 +724,7 @@ static enum khv_lookup khv_lookup(struct khv_mmu *mmu, u64 gpa,
 	int level;
 	u64 *ep, e;
 
-	mutex_lock(&mmu->lock);
+	spin_lock(&mmu->lock);
 	ep = khv_mmu_walk(mmu, gpa, 1, false, &level);
 	if (ep) {
 		e = READ_ONCE(*ep);
@@ -653,7 +736,7 @@ static enum khv_lookup khv_lookup(struct khv_mmu *mmu, u64 gpa,
 				ret = KHV_LOOKUP_STALE;
 		}
 	}
-	mutex_unlock(&mmu->lock);
+	spin_unlock(&mmu->lock);
 	return ret;
 }
 
@@ -687,7 +770,7 @@ static int khv_mmu_fault_locked(struct khv_vm *vm, u64 gpa, unsigned int access)
 	seen = khv_lookup(mmu, f.gpa, access, &level);
 	if (seen == KHV_LOOKUP_STALE) {
 		khv_mmu_zap_range(vm, ALIGN_DOWN(f.gpa, khv_level_size(level)),
-				  khv_level_size(level));
+				  khv_level_size(level), 0);
 		/* Leaves built since then carry the slot's permissions. */
 		seen = khv_lookup(mmu, f.gpa, access, &level);
 		if (WARN_ON_ONCE(seen == KHV_LOOKUP_STALE))

@@ -8,10 +8,14 @@
  * unpinned only after every vCPU has flushed the translations that could
  * still reach it (khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH)).
  *
- * Locking (order: vm->slots_lock, then khv_mmu.lock or mm->mmap_lock):
- *  - khv_mmu.lock (a mutex: table pages are allocated under it with
- *    GFP_KERNEL_ACCOUNT) protects the tables and the counters.  It is never
- *    held across pinning (which may take mmap_lock) nor across the flush.
+ * Locking (order: vm->slots_lock, then mm->mmap_lock, then khv_mmu.lock):
+ *  - khv_mmu.lock (a spinlock) protects the tables and the counters.  It is
+ *    never held across pinning (which may take mmap_lock), nor across the
+ *    flush, nor while pages are unpinned.  A spinlock because the MMU
+ *    notifier zaps in contexts that may not sleep (the OOM reaper and
+ *    process_mrelease(2) invalidate non-blockable ranges): nothing the
+ *    notifier does may sleep there, so nothing done under this lock may
+ *    sleep either.  A zap holds it for at most KHV_MMU_ZAP_ROUND pages.
  *  - khv_mmu_fault() takes vm->slots_lock for read itself, for the whole
  *    fault, so a slot cannot disappear between lookup and leaf install.  The
  *    caller must NOT hold slots_lock (nor the mmu lock).
@@ -21,12 +25,12 @@
  *    faults that raced with it drop their page instead of installing it);
  *    it takes khv_mmu.lock itself and calls khv_kick_all_and_wait(), so the
  *    caller must not hold any lock a vCPU needs to leave guest mode.
- *  - Nothing under khv_mmu.lock may allocate with direct reclaim: reclaim
- *    unmaps pages of the VMM's own mm, which calls the MMU notifier, which
- *    takes khv_mmu.lock.  Table pages come from GFP_NOWAIT or from a spare
- *    page allocated before the lock is taken.
- *  - khv_mmu.inval_lock (a spinlock, innermost: the notifier may not sleep)
- *    protects invalidate_active and invalidate_seq.
+ *  - Nothing under khv_mmu.lock may allocate with direct reclaim (it may not
+ *    sleep, and reclaim unmaps pages of the VMM's own mm, which calls the
+ *    MMU notifier, which takes khv_mmu.lock).  Table pages come from
+ *    GFP_NOWAIT or from a spare page allocated before the lock is taken.
+ *  - khv_mmu.inval_lock (a spinlock, innermost) protects invalidate_active
+ *    and invalidate_seq.
  *  - khv_mmu_init()/khv_mmu_destroy(): no vCPU runs, no other caller.
  * mm->mmap_lock may be taken under slots_lock (pinning), never the reverse:
  * nothing called with mmap_lock held may take slots_lock.
@@ -35,7 +39,6 @@
 #define KHV_MMU_MMU_H
 
 #include <linux/types.h>
-#include <linux/mutex.h>
 #include <linux/spinlock.h>
 
 struct khv_vm;
@@ -73,7 +76,7 @@ int khv_ept_levels(void);
 #define KHV_MMU_GPA_BITS(levels)	(12 + 9 * (levels))
 
 struct khv_mmu {
-	struct mutex lock;
+	spinlock_t lock;
 	const struct khv_mmu_format *fmt;
 	int levels;			/* 4 or 5 */
 	u64 *root;			/* one page */
@@ -113,12 +116,30 @@ void khv_mmu_destroy(struct khv_mmu *mmu);
 int khv_mmu_fault(struct khv_vm *vm, u64 gpa, unsigned int access);
 
 /*
+ * How khv_mmu_zap_range() may release what it took out of the tables:
+ *  KHV_ZAP_NOTIFIER  called by the MMU notifier inside an invalidation,
+ *                    whose caller may hold the lock of a folio being zapped
+ *                    (KSM, migration): writable leaves' folios are marked
+ *                    dirty without taking the folio lock.  Without it the
+ *                    folio lock is taken (unpin_user_pages_dirty_lock()).
+ *  KHV_ZAP_NONBLOCK  the caller may not sleep (a non-blockable notifier
+ *                    range): no cond_resched() between rounds.  Only with
+ *                    KHV_ZAP_NOTIFIER.
+ */
+#define KHV_ZAP_NOTIFIER	(1u << 0)
+#define KHV_ZAP_NONBLOCK	(1u << 1)
+
+/* Entries a zap clears per round under khv_mmu.lock, before it flushes. */
+#define KHV_MMU_ZAP_ROUND	2048
+
+/*
  * Remove every mapping in [gpa, gpa + size), flush all vCPUs' translations
  * (khv_kick_all_and_wait) and only then unpin the pages and free the table
  * pages that became unreachable.  A 2 MiB leaf that straddles the range is
- * removed whole.  Caller holds vm->slots_lock (write for slot changes).
+ * removed whole.  Caller holds vm->slots_lock (write for slot changes), or
+ * is the MMU notifier inside an invalidation.  @flags: KHV_ZAP_*.
  */
-void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size);
+void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size, unsigned int flags);
 
 /*
  * Bracket a change of the VMM's mappings (MMU notifier start and end):
@@ -127,5 +148,20 @@ void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size);
  */
 void khv_mmu_invalidate_begin(struct khv_mmu *mmu);
 void khv_mmu_invalidate_end(struct khv_mmu *mmu);
+
+/* A guest physical range, for khv_slots_for_hva(). */
+struct khv_gpa_range {
+	u64 gpa;
+	u64 size;
+};
+
+/*
+ * The MMU notifier's start: the VMM's addresses [start, end) are about to
+ * change.  Begins an invalidation (ended by khv_mmu_invalidate_end()), then
+ * looks up the slots over that range and zaps what they map.  Never fails;
+ * with !@blockable it does not sleep.
+ */
+void khv_mmu_invalidate_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			    bool blockable);
 
 #endif /* KHV_MMU_MMU_H */

@@ -120,8 +120,14 @@ say "selftests: $(wc -l <"$OUT/tests.txt") ($(tr '\n' ' ' <"$OUT/tests.txt"))"
 # lowers the CPU's highest extended CPUID leaf below 0x80000008, the kernel
 # then assumes 48 virtual address bits while running 5-level paging, and
 # d_path() turns every path into "xxxx" (busybox then aborts).
+# numa=fake=2: the kernel splits the lane's memory into two NUMA nodes, so
+# that selftest migrate can move guest memory from one node to the other.
+# Automatic NUMA balancing, which the second node would switch on, stays
+# off: it would unmap and migrate every test's memory now and then, at
+# moments no test chooses.  CHECK_NUMA= boots a single node.
 cpu=${QEMU_CPU:-max}
-lanes=("5level:5:check:$cpu:" "4level:4:check:$cpu:no5lvl"
+numa=${CHECK_NUMA-numa=fake=2 numa_balancing=disable}
+lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 	"nosvm:any:refuse:$cpu,-svm,-vmx,min-xlevel=0x80000008:")
 # Lane vmx boots the same image in Bochs (cpu "bochs"), whose CPU has VT-x
 # with EPT and no LA57 (Documentation/khv/bochs.rst); VMX_LANE=0 skips it.
@@ -130,7 +136,7 @@ lanes=("5level:5:check:$cpu:" "4level:4:check:$cpu:no5lvl"
 # idle=halt: with MWAIT idle, one run in three had CPU offline wait 30 s
 # for an idle CPU 1 (Documentation/khv/bochs.rst).
 if [ "${VMX_LANE:-1}" = 1 ]; then
-	lanes+=("vmx:4:check:bochs:")
+	lanes+=("vmx:4:check:bochs:$numa")
 	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp} idle=halt")
 fi
 if [ "$module_ok" = 1 ]; then

@@ -92,7 +92,7 @@ static int fault(u64 gpa, unsigned int access)
 static void zap(u64 gpa, u64 size)
 {
 	shim_set_writer(&vm.slots_lock, true);
-	khv_mmu_zap_range(&vm, gpa, size);
+	khv_mmu_zap_range(&vm, gpa, size, 0);
 	shim_set_writer(&vm.slots_lock, false);
 	CHECK(!vm.mmu.lock.held);
 	audit();
@@ -825,7 +825,7 @@ static void test_invalidate(void)
 	CHECK(!leaf(0x5000, NULL) && vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
 
 	old = shim_page_at(U + 0x3000);
-	khv_mmu_zap_range(&vm, 0x3000, 0x1000);
+	khv_mmu_zap_range(&vm, 0x3000, 0x1000, KHV_ZAP_NOTIFIER);
 	CHECK(!vm.mmu.lock.held);
 	audit();
 	CHECK(!leaf(0x3000, NULL) && head_of(old)->pincount == 0 && shim_pinned_pages() == 0);
@@ -838,6 +838,182 @@ static void test_invalidate(void)
 
 	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 	CHECK(fmt->entry_pa(leaf(0x3000, NULL), 1) == page_to_phys(new));
+	CHECK(new->pincount == 1 && old->pincount == 0);
+	vm_done(0);
+}
+
+static void map_many(u64 gpa, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		CHECK(fault(gpa + (u64)i * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+}
+
+/* The MMU notifier's start over [start, end) of the VMM's memory. */
+static void notifier_start(unsigned long start, unsigned long end, bool blockable)
+{
+	unsigned int active = vm.mmu.invalidate_active;
+
+	shim.nonblock = !blockable;
+	khv_mmu_invalidate_hva(&vm, start, end, blockable);
+	shim.nonblock = false;
+	/* It began an invalidation, whatever it found: the end will come. */
+	CHECK(vm.mmu.invalidate_active == active + 1);
+	CHECK(!vm.mmu.lock.held && !vm.mmu.inval_lock.held);
+	audit();
+}
+
+static void notifier_end(void)
+{
+	unsigned int active = vm.mmu.invalidate_active;
+
+	khv_mmu_invalidate_end(&vm.mmu);
+	CHECK(vm.mmu.invalidate_active == active - 1);
+}
+
+/*
+ * The notifier's start while its caller holds the lock of every folio it
+ * zaps, as ksmd does (write_protect_page()) and migration (try_to_migrate()):
+ * the pins are dropped after one flush, writable leaves' folios marked
+ * dirty without that lock (the shim dies on a folio lock its caller holds),
+ * read-only ones left clean.  A fault during the invalidation installs
+ * nothing; after the end, faults map what the VMM mapped since.  A slot
+ * deletion, where nobody holds a folio lock, still dirties with the lock.
+ */
+static void test_notifier_locked_folios(void)
+{
+	struct page *large, *ro, *p4k[8], *fresh;
+	long pfn;
+	int i;
+
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, true);
+	shim_add_vma(U + 4 * MiB, 1 * MiB, true, false);
+	shim_add_vma(U + 6 * MiB, 1 * MiB, false, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	add_slot(1, 8 * MiB, 1 * MiB, U + 4 * MiB, 0);
+	add_slot(2, 16 * MiB, 1 * MiB, U + 6 * MiB, KHV_MEM_READONLY);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	map_many(8 * MiB, 8);
+	CHECK(fault(16 * MiB, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	CHECK(vm.mmu.nr_large == 1 && vm.mmu.nr_pinned == 512 + 8 + 1);
+	large = head_of(shim_page_at(U));
+	ro = shim_page_at(U + 6 * MiB);
+	for (i = 0; i < 8; i++)
+		p4k[i] = shim_page_at(U + 4 * MiB + (unsigned long)i * PAGE_SIZE);
+
+	shim_lock_user_folios(true);
+	notifier_start(U, U + 8 * MiB, true);
+	CHECK(shim.lookups == 1 && shim.kicks == 3);	/* one zap per slot */
+	CHECK(vm.mmu.nr_pinned == 0 && vm.mmu.nr_large == 0 && shim_pinned_pages() == 0);
+	CHECK(large->dirty && !ro->dirty);
+	for (i = 0; i < 8; i++)
+		CHECK(p4k[i]->dirty);
+	CHECK(shim.dirty_marks == 1 + 8 && shim.dirty_unpins == 0);
+
+	/* During the invalidation a fault pins, installs nothing, unpins. */
+	CHECK(fault(8 * MiB, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(8 * MiB, NULL) && shim_pinned_pages() == 0);
+	/* The change itself: another page at the slot's first address. */
+	pfn = shim_alloc_folio(0, 0);
+	shim_map(U + 4 * MiB, pfn, true);
+	fresh = pfn_to_page(pfn);
+	shim_lock_user_folios(false);
+	notifier_end();
+
+	CHECK(fault(8 * MiB, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	check_leaf_at(8 * MiB, 1, fresh, RWX);
+	CHECK(fresh->pincount == 1 && p4k[0]->pincount == 0);
+
+	/* Slot deletion: the folio lock is taken (nobody holds it there). */
+	map_many(8 * MiB + PAGE_SIZE, 7);
+	for (i = 0; i < 8; i++)
+		head_of(shim_page_at(U + 4 * MiB + (unsigned long)i * PAGE_SIZE))->dirty = false;
+	zap(8 * MiB, 1 * MiB);
+	CHECK(shim.dirty_unpins == 8 && shim.dirty_marks == 1 + 8);
+	vm_done(0);
+}
+
+/*
+ * A non-blockable start (the OOM reaper, process_mrelease) zaps everything
+ * without sleeping: the shim refuses cond_resched, folio locks, mutexes,
+ * reclaim and faults there.  A zap of 5000 leaves and 10 tables takes three
+ * rounds of at most KHV_MMU_ZAP_ROUND entries; a blockable start
+ * reschedules between them, a non-blockable one does not.  A range no slot
+ * covers still begins an invalidation, which its end closes.
+ */
+static void test_notifier_nonblock(void)
+{
+	int pass, i;
+
+	vm_setup();
+	shim_add_vma(U, 24 * MiB, true, false);
+	add_slot(0, 0, 24 * MiB, U, 0);
+	for (pass = 0; pass < 2; pass++) {
+		bool blockable = pass;
+
+		/* Without the audit after each fault: once at the end. */
+		for (i = 0; i < 5000; i++)
+			CHECK(khv_mmu_fault(&vm, (u64)i * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+		shim_observe(&vm);
+		audit();
+		CHECK(vm.mmu.nr_pinned == 5000 && vm.mmu.nr_tables == (unsigned long)levels + 9);
+		shim.kicks = 0;
+		shim.rescheds = 0;
+		notifier_start(U, U + 24 * MiB, blockable);
+		CHECK(vm.mmu.nr_pinned == 0 && shim_pinned_pages() == 0);
+		CHECK(vm.mmu.nr_tables == (unsigned long)levels - 1);
+		CHECK(shim.kicks == (5000 + 10 + KHV_MMU_ZAP_ROUND - 1) / KHV_MMU_ZAP_ROUND);
+		CHECK(shim.rescheds == (blockable ? shim.kicks - 1 : 0));
+		notifier_end();
+	}
+
+	/* Outside every slot: begin, nothing to zap, end. */
+	notifier_start(U + 1 * GiB, U + 1 * GiB + 4096, false);
+	CHECK(shim.kicks == 3);
+	notifier_end();
+	CHECK(vm.mmu.invalidate_active == 0);
+	vm_done(0);
+}
+
+/* Adds slot 1 and faults in it, between the notifier's lookup and its zap. */
+static void order_hook(void)
+{
+	add_slot(1, 8 * MiB, 1 * MiB, U + 1 * MiB, 0);
+	CHECK(fault(8 * MiB, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+}
+
+/*
+ * The notifier begins its invalidation before it looks the slots up: a slot
+ * added just after the lookup is not zapped, so a fault in it must not be
+ * able to install the page about to be replaced (it retries), and after the
+ * end the guest sees the new page.
+ */
+static void test_notifier_order(void)
+{
+	struct page *old, *new;
+	long pfn;
+
+	vm_setup();
+	shim_add_vma(U, 2 * MiB, true, false);
+	add_slot(0, 0, 1 * MiB, U, 0);
+	CHECK(fault(0, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	pfn = shim_alloc_folio(0, 0);
+	shim_map(U + 1 * MiB, pfn, true);
+	old = pfn_to_page(pfn);
+
+	shim.lookup_hook = order_hook;
+	notifier_start(U, U + 2 * MiB, true);
+	CHECK(shim.lookups == 1 && !shim.lookup_hook);
+	CHECK(!leaf(0, NULL) && !leaf(8 * MiB, NULL) && old->pincount == 0);
+	pfn = shim_alloc_folio(0, 0);
+	shim_map(U + 1 * MiB, pfn, true);
+	new = pfn_to_page(pfn);
+	notifier_end();
+
+	CHECK(fault(8 * MiB, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	check_leaf_at(8 * MiB, 1, new, RWX);
 	CHECK(new->pincount == 1 && old->pincount == 0);
 	vm_done(0);
 }
@@ -862,14 +1038,6 @@ static void test_nowait(void)
 	CHECK(shim_pinned_pages() == 0);
 	shim.nowait_fail = false;
 	vm_done(0);
-}
-
-static void map_many(u64 gpa, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		CHECK(fault(gpa + (u64)i * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 }
 
 static void test_zap(void)
@@ -1154,6 +1322,9 @@ static const struct test tests[] = {
 	TEST(table_below),
 	TEST(race),
 	TEST(invalidate),
+	TEST(notifier_locked_folios),
+	TEST(notifier_nonblock),
+	TEST(notifier_order),
 	TEST(nowait),
 	TEST(zap),
 	TEST(zap_nomem),

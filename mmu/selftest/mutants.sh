@@ -81,6 +81,15 @@ mutants=(
 	'mmu.c@@page = alloc_page(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);@@page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);'
 	'mmu.c@@c = kmalloc(PAGE_SIZE, GFP_NOWAIT | __GFP_NOWARN);@@c = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);'
 	'mmu.c@@if (!mmu->spare) {@@if (0) {'
+	# ---- the MMU notifier's start: never sleeps, no folio lock, begin first
+	'mmu.c@@if (flags & KHV_ZAP_NOTIFIER)@@if (flags & 0)'
+	'mmu.c@@if (flags & KHV_ZAP_NOTIFIER)@@if (flags | 1)'
+	'mmu.c@@khv_batch_release(&z.batch, flags);@@khv_batch_release(&z.batch, 0);'
+	'mmu.c@@if (!folio_test_dirty(folio))@@if (0)'
+	'mmu.c@@	khv_mmu_invalidate_begin(&vm->mmu);@@	;'
+	'mmu.c@@unsigned int flags = KHV_ZAP_NOTIFIER | (blockable ? 0 : KHV_ZAP_NONBLOCK);@@unsigned int flags = KHV_ZAP_NOTIFIER | (blockable & 0);'
+	'mmu.c@@if (!done && !(flags & KHV_ZAP_NONBLOCK))@@if (!done)'
+	'mmu.c@@if (!z->left || !khv_pvec_add(@@if (!khv_pvec_add('
 	# ---- npt.c, for comparison
 	'npt.c@@NPT_P | NPT_RW | NPT_US | NPT_A;@@NPT_P | NPT_RW | NPT_A;'
 	'npt.c@@e |= NPT_RW | NPT_D;@@e |= NPT_RW;'

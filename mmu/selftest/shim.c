@@ -60,28 +60,25 @@ int shim_warn(int cond, const char *what, const char *file, int line)
 	return cond;
 }
 
-/* ---- locks ---- */
+/* ---- locks, and where the kernel may sleep ---- */
 
-void mutex_init(struct mutex *m)
+/* Something that may sleep, inside a non-blockable notifier range. */
+static void shim_might_sleep(const char *what, const char *file, int line)
 {
-	m->held = 0;
+	char msg[160];
+
+	if (!shim.nonblock)
+		return;
+	snprintf(msg, sizeof(msg), "%s in a non-blockable notifier range", what);
+	die(msg, file, line);
 }
 
-void mutex_lock(struct mutex *m)
-{
-	CHECK(!m->held);	/* no recursion, no sleeping owner here */
-	m->held = 1;
-}
+#define might_sleep(what)	shim_might_sleep(what, __FILE__, __LINE__)
 
-void mutex_unlock(struct mutex *m)
+void cond_resched(void)
 {
-	CHECK(m->held);
-	m->held = 0;
-}
-
-void mutex_destroy(struct mutex *m)
-{
-	CHECK(!m->held);
+	might_sleep(__func__);
+	shim.rescheds++;
 }
 
 static void rwsem_sync(struct rw_semaphore *s)
@@ -91,6 +88,7 @@ static void rwsem_sync(struct rw_semaphore *s)
 
 void down_read(struct rw_semaphore *s)
 {
+	might_sleep(__func__);
 	CHECK(!s->writer);
 	s->readers++;
 	rwsem_sync(s);
@@ -139,11 +137,16 @@ void spin_unlock(spinlock_t *l)
 	l->held = 0;
 }
 
-/* Allocating with direct reclaim while the observed VM's mmu->lock is held. */
+/*
+ * Allocating with direct reclaim while the observed VM's mmu->lock (a
+ * spinlock) is held, or in a non-blockable range.
+ */
 static void check_no_reclaim_under_mmu_lock(unsigned int gfp)
 {
 	if (shim.mmu_lock && shim.mmu_lock->held)
 		CHECK(!(gfp & __GFP_DIRECT_RECLAIM));
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		might_sleep("an allocation that may reclaim");
 }
 
 /* ---- allocators ---- */
@@ -241,6 +244,17 @@ void shim_add_vma(unsigned long start, unsigned long len, bool writable, bool th
 	vmas[nr_vmas++] = (struct shim_vma){ start, start + len, writable, thp };
 }
 
+/* Point the user PTE at pfn (-1: none), keeping the pages' map counts. */
+static void set_pte(struct shim_pte *pte, long pfn, bool writable)
+{
+	if (pte->pfn >= 0)
+		shim_mem_map[pte->pfn].mapcount--;
+	pte->pfn = pfn;
+	pte->writable = writable;
+	if (pfn >= 0)
+		shim_mem_map[pfn].mapcount++;
+}
+
 long shim_alloc_folio(unsigned int order, unsigned long misalign)
 {
 	unsigned long n = 1UL << order, pfn, i;
@@ -262,8 +276,15 @@ void shim_map(unsigned long hva, long pfn, bool writable)
 	struct shim_pte *pte = pte_of(hva);
 
 	CHECK(pte);
-	pte->pfn = pfn;
-	pte->writable = writable;
+	set_pte(pte, pfn, writable);
+}
+
+void shim_lock_user_folios(bool locked)
+{
+	unsigned long pfn;
+
+	for (pfn = 0; pfn < USER_PFNS; pfn++)
+		shim_mem_map[pfn].locked = locked;
 }
 
 /* A page fault on hva: populate (THP when allowed) or break COW. */
@@ -277,10 +298,8 @@ static int fault_in(unsigned long hva, bool write)
 		return -EFAULT;
 	if (pte->pfn >= 0) {
 		/* Present but not writable: copy on write, a fresh small page. */
-		if (write && !pte->writable) {
-			pte->pfn = shim_alloc_folio(0, 0);
-			pte->writable = true;
-		}
+		if (write && !pte->writable)
+			set_pte(pte, shim_alloc_folio(0, 0), true);
 		return 0;
 	}
 	if (vma->thp && base >= vma->start && base + SZ_2M <= vma->end) {
@@ -324,6 +343,7 @@ static int pin(unsigned long start, int nr, unsigned int flags, struct page **pa
 
 			if (fast_only)
 				return i;
+			might_sleep("faulting a page in");
 			r = fault_in(hva, write);
 			if (r)
 				return i ? i : r;
@@ -398,12 +418,45 @@ void unpin_user_pages(struct page **pages, unsigned long n)
 		unpin_one(pages[i], false);
 }
 
+/*
+ * As in the kernel: a folio not yet dirty is locked to be dirtied, which
+ * sleeps, and for ever when the caller already holds that lock (ksmd,
+ * migration).
+ */
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long n, bool dirty)
 {
 	unsigned long i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		struct page *head = &shim_mem_map[pages[i]->head];
+
+		if (dirty && !head->dirty) {
+			might_sleep("taking a folio lock");
+			if (head->locked)
+				die("sleeping on a folio lock the caller holds", __FILE__, __LINE__);
+		}
 		unpin_one(pages[i], dirty);
+	}
+}
+
+bool folio_mark_dirty(struct folio *f)
+{
+	struct page *head = &f->page;
+	long i;
+	int mapped = 0;
+
+	/* A reference is needed: here the pin, dropped only afterwards. */
+	CHECK(head->pincount > 0);
+	/* Unlocked, the folio must be mapped, or it may be truncated under us. */
+	for (i = 0; i < folio_nr_pages(f); i++)
+		mapped += head[i].mapcount;
+	if (!head->locked)
+		CHECK(mapped > 0);
+	if (head->dirty)
+		return false;
+	head->dirty = true;
+	shim.dirty_marks++;
+	return true;
 }
 
 /* ---- the vCPU model ---- */
@@ -465,6 +518,36 @@ const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa)
 			return s;
 	}
 	return NULL;
+}
+
+/* The notifier's lookup; runs inside the invalidation it belongs to. */
+unsigned int khv_slots_for_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			       struct khv_gpa_range *out)
+{
+	unsigned int i, n = 0;
+
+	CHECK(vm->mmu.invalidate_active);
+	shim.lookups++;
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+		u64 lo, hi;
+
+		if (!s->size || end <= s->uaddr || start >= s->uaddr + s->size)
+			continue;
+		lo = start > s->uaddr ? start : s->uaddr;
+		hi = end < s->uaddr + s->size ? end : s->uaddr + s->size;
+		out[n].gpa = s->gpa + (lo - s->uaddr);
+		out[n].size = hi - lo;
+		n++;
+	}
+	/* Another thread adds a slot just after the lookup read the array. */
+	if (shim.lookup_hook) {
+		void (*hook)(void) = shim.lookup_hook;
+
+		shim.lookup_hook = NULL;
+		hook();
+	}
+	return n;
 }
 
 /* ---- MSRs ---- */

@@ -26,8 +26,18 @@ struct shim_state {
 	u64 ept_vpid_cap;		/* IA32_VMX_EPT_VPID_CAP as read */
 	bool msr_fail;			/* rdmsrl_safe() faults */
 	unsigned long msr_reads;	/* rdmsrl_safe() calls */
-	struct mutex *mmu_lock;		/* no reclaim under it (vm_setup sets it) */
+	spinlock_t *mmu_lock;		/* no reclaim under it (vm_setup sets it) */
 	bool nowait_fail;		/* allocations without direct reclaim fail */
+	/*
+	 * A non-blockable notifier range is running: anything that may sleep
+	 * (a mutex, cond_resched, a folio lock, reclaim, faulting pages in)
+	 * fails the test.
+	 */
+	bool nonblock;
+	unsigned long dirty_marks;	/* folio_mark_dirty() that dirtied */
+	unsigned long rescheds;		/* cond_resched() calls */
+	unsigned long lookups;		/* khv_slots_for_hva() calls */
+	void (*lookup_hook)(void);	/* run once at the end of khv_slots_for_hva() */
 };
 
 extern struct shim_state shim;
@@ -36,6 +46,8 @@ void shim_reset(void);
 void shim_add_vma(unsigned long start, unsigned long len, bool writable, bool thp);
 long shim_alloc_folio(unsigned int order, unsigned long misalign);
 void shim_map(unsigned long hva, long pfn, bool writable);
+/* The folio lock of every user page, held (or not) by the notifier's caller. */
+void shim_lock_user_folios(bool locked);
 void shim_observe(struct khv_vm *vm);
 long shim_pinned_pages(void);
 struct page *shim_page_at(unsigned long hva);

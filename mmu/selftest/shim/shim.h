@@ -55,22 +55,14 @@ int shim_warn(int cond, const char *what, const char *file, int line);
 
 /*
  * Locks: single-threaded, but held/not-held is checked.  @held first in
- * both, for lockdep_assert_held().
+ * each, for lockdep_assert_held().
  */
-struct mutex {
-	int held;
-};
-
 struct rw_semaphore {
 	int held;		/* readers + writer */
 	int readers;
 	int writer;
 };
 
-void mutex_init(struct mutex *m);
-void mutex_lock(struct mutex *m);
-void mutex_unlock(struct mutex *m);
-void mutex_destroy(struct mutex *m);
 void down_read(struct rw_semaphore *s);
 void up_read(struct rw_semaphore *s);
 void shim_assert_held(const int *held, const char *file, int line);
@@ -111,6 +103,8 @@ struct page {
 	unsigned int order;	/* folio order, on the head */
 	int pincount;		/* on the head */
 	bool dirty;		/* on the head */
+	bool locked;		/* on the head: the folio lock, held by whoever calls khv */
+	int mapcount;		/* user PTEs that map this page */
 	bool is_table;		/* allocated by alloc_page() */
 	bool maybe_cached;	/* a vCPU may hold a translation through it */
 };
@@ -134,6 +128,17 @@ static inline long folio_nr_pages(struct folio *f)
 {
 	return 1L << f->page.order;
 }
+
+static inline bool folio_test_dirty(struct folio *f)
+{
+	return f->page.dirty;
+}
+
+/*
+ * Without the folio lock (the kernel's rule: the folio must then be mapped,
+ * so that it cannot be truncated meanwhile); never sleeps.
+ */
+bool folio_mark_dirty(struct folio *f);
 
 #define page_to_phys(p)	((phys_addr_t)((p) - shim_mem_map) << PAGE_SHIFT)
 #define pfn_to_page(pfn)	(&shim_mem_map[(pfn)])
@@ -171,6 +176,9 @@ int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 void unpin_user_page(struct page *page);
 void unpin_user_pages(struct page **pages, unsigned long npages);
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty);
+
+/* A point where the kernel may schedule: refused while shim.nonblock. */
+void cond_resched(void);
 
 extern bool shim_la57;
 #define pgtable_l5_enabled()	shim_la57

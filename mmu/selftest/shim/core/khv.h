@@ -27,6 +27,8 @@ struct khv_vm {
 };
 
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);
+unsigned int khv_slots_for_hva(struct khv_vm *vm, unsigned long start, unsigned long end,
+			       struct khv_gpa_range *out);
 void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req);
 
 #endif /* KHV_CORE_KHV_H */
