@@ -136,7 +136,9 @@ lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 # idle=halt: with MWAIT idle, one run in three had CPU offline wait 30 s
 # for an idle CPU 1 (Documentation/khv/bochs.rst).
 if [ "${VMX_LANE:-1}" = 1 ]; then
-	lanes+=("vmx:4:check:bochs:$numa")
+	# No fake NUMA here: with one CPU, the second node has none, and the
+	# kernel warns at boot (workqueue cpumask); migrate runs in QEMU.
+	lanes+=("vmx:4:check:bochs:")
 	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp} idle=halt")
 fi
 if [ "$module_ok" = 1 ]; then
