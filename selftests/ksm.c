@@ -133,7 +133,7 @@ TEST(merge_guest_pages)
 	err = ksm_set("sleep_millisecs", saved[2]);
 	if (err)
 		SKIP(return, "cannot write " KSM_DIR ": %s", strerror(-err));
-	kmsg = kmsg_open();
+	kmsg = khvt_kmsg_open();
 
 	ASSERT_EQ(0, pipe(to_test));
 	ASSERT_EQ(0, pipe(from_test));
@@ -179,7 +179,7 @@ TEST(merge_guest_pages)
 		hung = true;
 		kill(pid, SIGKILL);
 		if (kmsg >= 0)
-			kmsg_trouble(kmsg);
+			khvt_kmsg_problems(kmsg, NULL, 0);
 		ASSERT_EQ(0, 1) TH_LOG("ksmd made %ld of %d full scans in %d s: it hangs",
 				       scans - start, KSM_SCANS, KSM_WAIT_MS / 1000);
 	}
@@ -203,7 +203,7 @@ TEST(merge_guest_pages)
 			EXPECT_EQ(0, ksm_set(ksm_knobs[i], saved[i]));
 	}
 	if (kmsg >= 0) {
-		EXPECT_EQ(0, kmsg_trouble(kmsg)) TH_LOG("the kernel log has trouble");
+		EXPECT_EQ(0, khvt_kmsg_problems(kmsg, NULL, 0)) TH_LOG("the kernel log has trouble");
 		close(kmsg);
 	}
 }

@@ -162,7 +162,7 @@ TEST(move_pages_of_a_running_guest)
 	if (!mg_two_nodes(node))
 		SKIP(return, "fewer than two NUMA nodes with memory (boot with numa=fake=2)");
 	TH_LOG("nodes %d and %d", node[0], node[1]);
-	kmsg = kmsg_open();
+	kmsg = khvt_kmsg_open();
 
 	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
@@ -182,7 +182,7 @@ TEST(move_pages_of_a_running_guest)
 		if (err) {
 			kill(pid, SIGKILL);
 			if (kmsg >= 0)
-				kmsg_trouble(kmsg);
+				khvt_kmsg_problems(kmsg, NULL, 0);
 			ASSERT_EQ(0, 1) TH_LOG("%s: no answer within %d s (%s): move_pages hangs?",
 					       what[step], MG_WAIT_MS / 1000, strerror(-err));
 		}
@@ -202,7 +202,7 @@ TEST(move_pages_of_a_running_guest)
 	close(fds[0]);
 	EXPECT_LE(0, pages_wait_child(pid, MG_WAIT_MS)) TH_LOG("the VMM did not exit");
 	if (kmsg >= 0) {
-		EXPECT_EQ(0, kmsg_trouble(kmsg)) TH_LOG("the kernel log has trouble");
+		EXPECT_EQ(0, khvt_kmsg_problems(kmsg, NULL, 0)) TH_LOG("the kernel log has trouble");
 		close(kmsg);
 	}
 }

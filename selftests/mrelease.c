@@ -141,7 +141,7 @@ TEST(sigkill_then_mrelease)
 	errno = 0;
 	if (syscall(__NR_process_mrelease, -1, 0) < 0 && errno == ENOSYS)
 		SKIP(return, "no process_mrelease (Linux 5.15 and later)");
-	kmsg = kmsg_open();
+	kmsg = khvt_kmsg_open();
 	if (kmsg < 0)
 		SKIP(return, "/dev/kmsg: %s", strerror(-kmsg));
 	ASSERT_EQ(0, pin_to(0));
@@ -194,7 +194,7 @@ TEST(sigkill_then_mrelease)
 			TH_LOG("round %d: the VMM ended with status %#x", round, status);
 	}
 	TH_LOG("%d of %d reaps returned 0", reaped, MR_ROUNDS);
-	EXPECT_EQ(0, kmsg_trouble(kmsg)) TH_LOG("the kernel log has trouble since the test began");
+	EXPECT_EQ(0, khvt_kmsg_problems(kmsg, NULL, 0)) TH_LOG("the kernel log has trouble since the test began");
 	close(kmsg);
 	EXPECT_STREQ("", why);
 }

@@ -553,32 +553,38 @@ int khvt_kmsg_open(void)
 int khvt_kmsg_problems(int fd, char *first, size_t len)
 {
 	static const char *const bad[] = {
-		"WARNING:", "BUG:", "Oops", "Bad FPU state", "general protection fault",
-		"possible circular locking", "inconsistent lock state", "KASAN",
-		"soft lockup", "self-detected stall", "blocked for more than",
+		"WARNING:", "BUG:", "Oops", "Call Trace", "Bad FPU state",
+		"general protection", "callback failed", "possible circular locking",
+		"inconsistent lock state", "KASAN", "soft lockup", "self-detected stall",
+		"rcu: INFO", "blocked for more than",
 	};
-	char rec[2048];
+	char rec[8192];
 	int n = 0;
 
 	if (len)
 		first[0] = 0;
 	for (;;) {
 		ssize_t r = read(fd, rec, sizeof(rec) - 1);
-		const char *msg;
+		char *msg, *nl;
 		size_t i;
 
 		if (r < 0 && errno == EPIPE)	/* records overwritten: go on */
 			continue;
-		if (r <= 0)
+		if (r <= 0)			/* EAGAIN: nothing more */
 			break;
 		rec[r] = 0;
+		/* "prio,seq,usec,flags;text\n" then " KEY=value" lines */
 		msg = strchr(rec, ';');
 		msg = msg ? msg + 1 : rec;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			if (!strstr(msg, bad[i]))
 				continue;
+			fprintf(stderr, "# kernel: %s\n", msg);
 			if (!n++ && len)
-				snprintf(first, len, "%.*s", (int)strcspn(msg, "\n"), msg);
+				snprintf(first, len, "%s", msg);
 			break;
 		}
 	}

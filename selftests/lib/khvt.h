@@ -112,7 +112,9 @@ void *khvt_bad_page(void);
  * positioned at its end (or -errno); khvt_kmsg_problems() reads what was
  * logged since and returns how many records report a host-side problem
  * (WARNING, BUG, Oops, a bad FPU state, a general protection fault, a
- * lockdep or KASAN report), the first of them copied to first.
+ * failed MMU-notifier callback, a lockdep or KASAN report, a stall or hung
+ * task), each printed as a TAP comment, the first copied to first (len 0:
+ * none).
  */
 int khvt_kmsg_open(void);
 int khvt_kmsg_problems(int fd, char *first, size_t len);

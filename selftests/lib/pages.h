@@ -7,7 +7,6 @@
  * get on with (a task stuck on a lock in reclaim, KSM or migration) hangs
  * only the child: the test itself sees the time run out, reports and goes
  * on.  The child cannot use the harness macros; it reports over a pipe.
- * Also: the kernel log from the test's start on (/dev/kmsg).
  */
 #ifndef KHVT_PAGES_H
 #define KHVT_PAGES_H
@@ -192,63 +191,6 @@ static inline int pages_wait_child(pid_t pid, int ms)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
-}
-
-/* The kernel log from now on: /dev/kmsg positioned at its end, or -errno. */
-static inline int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (lseek(fd, 0, SEEK_END) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/*
- * Records logged since kmsg_open() that show kernel trouble (a warning, a
- * BUG, an oops, a hung task, an MMU-notifier callback that failed), each
- * printed as a TAP comment; returns how many.
- */
-static inline int kmsg_trouble(int fd)
-{
-	static const char *const bad[] = {
-		"WARNING:", "BUG:", "Oops", "Call Trace", "general protection",
-		"callback failed", "blocked for more than", "soft lockup", "rcu: INFO",
-	};
-	char rec[8192];
-	int n = 0;
-
-	for (;;) {
-		ssize_t len = read(fd, rec, sizeof(rec) - 1);
-		char *msg, *nl;
-		size_t i;
-
-		if (len < 0 && errno == EPIPE)
-			continue;	/* records overwritten: read on */
-		if (len <= 0)
-			break;		/* EAGAIN: nothing more */
-		rec[len] = '\0';
-		/* "prio,seq,usec,flags;text\n" then " KEY=value" lines */
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		nl = strchr(msg, '\n');
-		if (nl)
-			*nl = '\0';
-		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			if (strstr(msg, bad[i])) {
-				fprintf(stderr, "# kernel: %s\n", msg);
-				n++;
-				break;
-			}
-		}
-	}
-	return n;
 }
 
 #endif /* KHVT_PAGES_H */
