@@ -19,9 +19,9 @@
  *    PDPT in no slot, or in a read-only slot with its accessed bit clear;
  *    a load or a store through it ends in INTERNAL_ERROR (emulation) naming
  *    the table's address, not in an MMIO exit blamed on the instruction.
- *  - task_switch_jmp, task_switch_call, task_switch_gate: in 32-bit
- *    protected mode, a far JMP or CALL to a TSS and an INT through a task
- *    gate would switch tasks.  khv does not emulate task switches: the VM
+ *  - task_switch_jmp, task_switch_call, task_switch_gate, task_switch_iret:
+ *    in 32-bit protected mode, a far JMP or CALL to a TSS, an INT through a
+ *    task gate and an IRET with EFLAGS.NT would switch tasks.  khv does not emulate task switches: the VM
  *    must end in INTERNAL_ERROR (unhandled exit, the hardware's task-switch
  *    exit code), never hand the guest a fault hardware would not raise.
  *  - vmm_thread_state: the guest writes every piece of host state it can
@@ -53,7 +53,8 @@
 
 KHVT_DECLARE_PAYLOAD(hostile_long);
 KHVT_DECLARE_PAYLOAD(hostile_prot32);
-extern const uint8_t hostile_task_jmp[], hostile_task_call[], hostile_task_gate[], hostile_task_new[];
+extern const uint8_t hostile_task_jmp[], hostile_task_call[], hostile_task_gate[], hostile_task_iret[],
+	hostile_task_new[];
 extern const uint8_t hostile_cr4[], hostile_cr0[], hostile_cr3[], hostile_lmsw[];
 extern const uint8_t hostile_pkru[], hostile_ljmp[], hostile_ljmp_target[], hostile_avx[];
 extern const uint8_t hostile_done[], hostile_state[], hostile_walk[], hostile_walk_store[];
@@ -529,11 +530,17 @@ TEST(page_tables_read_only)
 
 #define TSS_SEL		0x28
 #define TSS_GPA		(GUEST_DATA + 0x1000)
+#define CUR_TSS_SEL	0x30
+#define CUR_TSS_GPA	(GUEST_DATA + 0x1100)
 
-static void expect_task_switch_refused(KHVT_MD, const uint8_t *entry_sym)
+static void expect_task_switch_refused(KHVT_MD, const uint8_t *entry_sym, bool iret)
 {
-	/* 32-bit available TSS at TSS_GPA, limit 0x67; task gate for TSS_SEL. */
-	const uint64_t tss_desc = 0x0000890000000067ull | ((uint64_t)TSS_GPA << 16);
+	/*
+	 * 32-bit TSS at TSS_GPA, limit 0x67, available (0x89), or busy (0x8b)
+	 * for an IRET, which returns only to a busy task; task gate for it.
+	 */
+	const uint64_t tss_desc = (iret ? 0x00008b0000000067ull : 0x0000890000000067ull) |
+				  ((uint64_t)TSS_GPA << 16);
 	const uint64_t task_gate = 0x0000850000000000ull | ((uint64_t)TSS_SEL << 16);
 	const struct khv_run *run;
 	struct khv_sregs s;
@@ -556,8 +563,23 @@ static void expect_task_switch_refused(KHVT_MD, const uint8_t *entry_sym)
 	tss[0x48 / 4] = tss[0x50 / 4] = tss[0x54 / 4] = tss[0x58 / 4] = tss[0x5c / 4] = 0x10;
 	memcpy(khvt_gpa(&t, GUEST_IDT + 0x40 * 8), &task_gate, 8);
 	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
-	if (s.gdt.limit < TSS_SEL + 7)
-		s.gdt.limit = TSS_SEL + 7;
+	if (s.gdt.limit < CUR_TSS_SEL + 7)
+		s.gdt.limit = CUR_TSS_SEL + 7;
+	if (iret) {
+		/* The current task: a busy TSS whose link names TSS_SEL. */
+		const uint64_t cur_desc = 0x00008b0000000067ull | ((uint64_t)CUR_TSS_GPA << 16);
+
+		memcpy(khvt_gpa(&t, GUEST_GDT + CUR_TSS_SEL), &cur_desc, 8);
+		memset(khvt_gpa(&t, CUR_TSS_GPA), 0, 0x68);
+		*(uint32_t *)khvt_gpa(&t, CUR_TSS_GPA) = TSS_SEL;
+		s.tr.selector = CUR_TSS_SEL;
+		s.tr.base = CUR_TSS_GPA;
+		s.tr.limit = 0x67;
+		s.tr.type = 11;
+		s.tr.s = 0;
+		s.tr.present = 1;
+		s.tr.dpl = s.tr.g = s.tr.unusable = 0;
+	}
 	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
 	start_at(&t, PAYLOAD_GPA(hostile_prot32, entry_sym), NULL, 0);
 	ASSERT_EQ(0, khvt_run(&t));
@@ -583,17 +605,22 @@ static void expect_task_switch_refused(KHVT_MD, const uint8_t *entry_sym)
 
 TEST(task_switch_jmp)
 {
-	expect_task_switch_refused(_metadata, hostile_task_jmp);
+	expect_task_switch_refused(_metadata, hostile_task_jmp, false);
 }
 
 TEST(task_switch_call)
 {
-	expect_task_switch_refused(_metadata, hostile_task_call);
+	expect_task_switch_refused(_metadata, hostile_task_call, false);
 }
 
 TEST(task_switch_gate)
 {
-	expect_task_switch_refused(_metadata, hostile_task_gate);
+	expect_task_switch_refused(_metadata, hostile_task_gate, false);
+}
+
+TEST(task_switch_iret)
+{
+	expect_task_switch_refused(_metadata, hostile_task_iret, true);
 }
 
 /* ---- the VMM thread's own registers ---------------------------------------- */

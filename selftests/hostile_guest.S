@@ -215,7 +215,7 @@ PAYLOAD_END(hostile_long)
 /*
  * 32-bit protected mode: transfers that switch tasks.  The host puts a
  * 32-bit TSS descriptor at selector 0x28 and a task gate for it at IDT
- * vector 0x40.  Reaching the echo after one means the switch was skipped.
+ * vector 0x40; for the IRET, TR is a busy TSS at 0x30 linked to 0x28.  Reaching the echo after one means the switch was skipped.
  */
 PAYLOAD_BEGIN(hostile_prot32)
 	.code32
@@ -227,6 +227,13 @@ MARK(hostile_task_call)
 	jmp 1f
 MARK(hostile_task_gate)
 	int $0x40
+	jmp 1f
+/* IRET with EFLAGS.NT returns to the task in the current TSS's link. */
+MARK(hostile_task_iret)
+	pushfl
+	orl $0x4000, (%esp)
+	popfl
+	iret
 1:	mov $0xbad, %eax
 	out %eax, $PORT_ECHO
 2:	hlt
