@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make check: the whole test lane.
 #   deps -> lint (checkpatch) beside the build (khv.ko for the test
-#   kernel, libkhv, selftests, tools) -> libkhv, mmu and vmx unit tests on
+#   kernel, libkhv, selftests, tools) -> libkhv, mmu, vmx and irq unit tests on
 #   the host -> initramfs -> three QEMU boots (5-level paging; 4-level with
 #   no5lvl; a CPU without SVM and VMX, where insmod must fail) and two
 #   Bochs boots (VT-x with one CPU, and with two) in parallel -> verdict.
@@ -98,9 +98,10 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 
 # Unit tests on the host, name:directory:target: libkhv, and the kernel
 # sources that run in userspace over simulated kernels: the second-level
-# MMU (NPT and EPT, 4 and 5 levels) and the VT-x capability probe (every
-# refusal a real CPU cannot be made to show).
-for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run; do
+# MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
+# refusal a real CPU cannot be made to show) and the irq/ device models.
+for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
+	irq:irq/selftest:run; do
 	IFS=: read -r h dir target <<<"$u"
 	stamp "$h unit tests (host)"
 	rc=0

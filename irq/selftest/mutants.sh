@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2034 # the settings below are read by scripts/mutants.sh
+#
+# Mutation check of the irq selftest: each mutant below is one deliberate
+# bug in a scratch copy of irq/ (never in the tree itself), and lapic_test
+# must fail on every one.  Run: make -C irq/selftest mutants
+# A mutant is "file@@old@@new" (see scripts/mutants.sh, the runner).
+set -u
+
+name=irq
+subdir=irq
+copy=(irq)
+harness=irq/selftest
+bin=lapic_test
+fail_re='^# [a-z_0-9]+: |runtime error|ERROR'
+mutants=(
+	# ---- priority: PPR, delivery, ack, EOI
+	'lapic.c@@(tpr & 0xf0) >= isr_class@@(tpr & 0xf0) > isr_class'
+	'lapic.c@@((u32)irr & 0xf0) <= (khv_lapic_ppr@@((u32)irr & 0xf0) < (khv_lapic_ppr'
+	'lapic.c@@return i * 32 + fls(word) - 1;@@return i * 32 + ffs(word) - 1;'
+	'lapic.c@@	if (vec_test(apic, KHV_APIC_TMR, vec))@@	if (vec >= 0)'
+	'lapic.c@@	if (vec_test(apic, KHV_APIC_IRR, vector))@@	if (0)'
+	'lapic.c@@	vec_assign(apic, KHV_APIC_ISR, vec, true);@@	;'
+	'lapic.c@@	set_reg(apic, KHV_APIC_TPR, tpr & 0xff);@@	set_reg(apic, KHV_APIC_TPR, tpr & 0xf0);'
+	'lapic.c@@	set_tpr(apic, (u32)(cr8 & 0xf) << 4);@@	set_tpr(apic, cr8 & 0xf);'
+	# ---- errors and enables
+	'lapic.c@@	if (vector < 16) {@@	if (vector < 15) {'
+	'lapic.c@@	if (fresh && !(lvt & KHV_APIC_LVT_MASKED))@@	if (fresh)'
+	'lapic.c@@	return khv_lapic_hw_enabled(apic) && khv_lapic_sw_enabled(apic);@@	return khv_lapic_hw_enabled(apic);'
+	'lapic.c@@		set_reg(apic, off, apic->esr_pending);@@		set_reg(apic, off, 0);'
+	'lapic.c@@			set_reg(apic, off, khv_lapic_reg(apic, off) | KHV_APIC_LVT_MASKED);@@			;'
+	# ---- destinations
+	'lapic.c@@	return dest & ldr & 0xf;@@	return dest & ldr;'
+	'lapic.c@@		return dest & ldr;@@		return dest == ldr;'
+	'lapic.c@@		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);@@		return dest & ldr & 0xffff;'
+	'lapic.c@@	return ((id >> 4) << 16) | (1u << (id & 0xf));@@	return (id << 16) | (1u << (id & 0xf));'
+	'lapic.c@@(x2apic_fmt ? 0xffffffffu : 0xffu)@@(x2apic_fmt ? 0xffffffffu : 0xfeu)'
+	# ---- the ICR
+	'lapic.c@@	if ((dm == KHV_APIC_DM_FIXED || dm == KHV_APIC_DM_LOWEST) && vec < 16) {@@	if (dm == KHV_APIC_DM_FIXED && vec < 16) {'
+	'lapic.c@@	if (dm == KHV_APIC_DM_INIT && !(lo & KHV_APIC_LEVEL_ASSERT) &&@@	if (dm == KHV_APIC_DM_INIT && 0 &&'
+	'lapic.c@@			   ((u64)(khv_lapic_reg(apic, KHV_APIC_ICR2) >> 24) << 32));@@			   ((u64)khv_lapic_reg(apic, KHV_APIC_ICR2) << 32));'
+	# ---- x2APIC MSRs and IA32_APIC_BASE
+	'lapic.c@@	if (val >> 32)@@	if (0)'
+	'lapic.c@@		return (off >= KHV_APIC_ISR && off < KHV_APIC_ESR) || is_lvt(off);@@		return off >= KHV_APIC_ISR || is_lvt(off);'
+	'lapic.c@@	case KHV_APIC_ICR: case KHV_APIC_TMICT: case KHV_APIC_TDCR: case KHV_APIC_SELF_IPI:@@	case KHV_APIC_ICR: case KHV_APIC_TMICT: case KHV_APIC_TDCR: case KHV_APIC_SELF_IPI: case KHV_APIC_ID:'
+	'lapic.c@@	if (!host && ((old_x2 && new_en && !new_x2) || (!old_en && new_x2)))@@	if (!host && (!old_en && new_x2))'
+	'lapic.c@@	u64 reserved = 0x2ffull | ~maxphyaddr_mask;@@	u64 reserved = 0xffull | ~maxphyaddr_mask;'
+	'lapic.c@@	if (old_x2 != new_x2)@@	if (old_x2)'
+	# ---- the timer
+	'lapic.c@@	return (v == 7 ? 1 : 2ull << v) * KHV_APIC_BUS_NS;@@	return (v == 7 ? 1 : 1ull << v) * KHV_APIC_BUS_NS;'
+	'lapic.c@@	u32 v = ((tdcr & 8) >> 1) | (tdcr & 3);@@	u32 v = tdcr & 7;'
+	'lapic.c@@	    period < KHV_APIC_MIN_PERIOD_NS) {@@	    period < 1) {'
+	'lapic.c@@		apic->timer_start_ns += apic->timer_period_ns;@@		apic->timer_start_ns = now;'
+	'lapic.c@@		if (now > apic->timer_start_ns + apic->timer_period_ns)@@		if (0)'
+	'lapic.c@@		set_reg(apic, KHV_APIC_TMICT, 0);@@		;'
+	'lapic.c@@now - (u64)(tmict - cur) * timer_tick_ns(apic);@@now - (u64)cur * timer_tick_ns(apic);'
+	'lapic.c@@	if (!(lvt & KHV_APIC_LVT_MASKED))@@	if (1)'
+	'lapic.c@@		return (u32)(tmict - elapsed * tmict / period);@@		return (u32)(tmict - elapsed / timer_tick_ns(apic));'
+)
+
+. "$(dirname "$0")/../../scripts/mutants.sh"
+mutants_main
