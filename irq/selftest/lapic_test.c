@@ -3,37 +3,10 @@
  * Unit tests of irq/lapic.c, the local APIC register model, in userspace:
  * a fake owner records what the model asks for (IPIs, EOIs to the IOAPIC,
  * timer re-arms, kicks) on a clock the test moves by hand.  Every check
- * is a fact from the SDM's APIC chapter; TAP output, one line per test.
+ * is a fact from the SDM's APIC chapter.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
-#include "shim.h"
+#include "irq_test.h"
 #include "irq/lapic.h"
-
-static const char *cur;
-static int failures, test_failed;
-static unsigned long nr_checks;
-
-#define CHECK(cond, ...) do {						\
-	nr_checks++;							\
-	if (!(cond)) {							\
-		printf("# %s: %s:%d: %s: ", cur, __FILE__, __LINE__, #cond);	\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		test_failed = 1;					\
-	}								\
-} while (0)
-#define CHECK_EQ(a, b) do {						\
-	unsigned long long _a = (a), _b = (b);				\
-	CHECK(_a == _b, "0x%llx != 0x%llx", _a, _b);			\
-} while (0)
-
-void shim_not_held(const char *file, int line)
-{
-	printf("# %s: %s:%d: apic->lock not held\n", cur, file, line);
-	test_failed = 1;
-}
 
 /* ---- the fake owner ------------------------------------------------------ */
 
@@ -573,10 +546,7 @@ static void test_lvt_fields(void)
 	CHECK_EQ(0xb, rd(KHV_APIC_TDCR));
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+const struct irq_test lapic_tests[] = {
 	{ "reset_state", test_reset_state },
 	{ "tpr_masking", test_tpr_masking },
 	{ "isr_nesting", test_isr_nesting },
@@ -595,18 +565,4 @@ static const struct {
 	{ "lvt_fields", test_lvt_fields },
 };
 
-int main(void)
-{
-	unsigned int i, n = ARRAY_SIZE(tests);
-
-	printf("TAP version 13\n1..%u\n", n);
-	for (i = 0; i < n; i++) {
-		cur = tests[i].name;
-		test_failed = 0;
-		tests[i].fn();
-		printf("%s %u %s\n", test_failed ? "not ok" : "ok", i + 1, cur);
-		failures += test_failed;
-	}
-	printf("# lapic: %u tests, %lu checks, %d failed\n", n, nr_checks, failures);
-	return failures ? 1 : 0;
-}
+const unsigned int nr_lapic_tests = ARRAY_SIZE(lapic_tests);

@@ -3,7 +3,7 @@
 # shellcheck disable=SC2034 # the settings below are read by scripts/mutants.sh
 #
 # Mutation check of the irq selftest: each mutant below is one deliberate
-# bug in a scratch copy of irq/ (never in the tree itself), and lapic_test
+# bug in a scratch copy of irq/ (never in the tree itself), and irq_test
 # must fail on every one.  Run: make -C irq/selftest mutants
 # A mutant is "file@@old@@new" (see scripts/mutants.sh, the runner).
 set -u
@@ -12,7 +12,7 @@ name=irq
 subdir=irq
 copy=(irq)
 harness=irq/selftest
-bin=lapic_test
+bin=irq_test
 fail_re='^# [a-z_0-9]+: |runtime error|ERROR'
 mutants=(
 	# ---- priority: PPR, delivery, ack, EOI
@@ -57,6 +57,25 @@ mutants=(
 	'lapic.c@@now - (u64)(tmict - cur) * timer_tick_ns(apic);@@now - (u64)cur * timer_tick_ns(apic);'
 	'lapic.c@@	if (!(lvt & KHV_APIC_LVT_MASKED))@@	if (1)'
 	'lapic.c@@		return (u32)(tmict - elapsed * tmict / period);@@		return (u32)(tmict - elapsed / timer_tick_ns(apic));'
+	# ---- ioapic.c
+	'ioapic.c@@	if ((e & KHV_IOAPIC_MASKED) || (msg.level && (e & KHV_IOAPIC_REMOTE_IRR)))@@	if (e & KHV_IOAPIC_MASKED)'
+	'ioapic.c@@	if ((ioapic->redir[pin] & KHV_IOAPIC_LEVEL) || !was)@@	if (!was)'
+	'ioapic.c@@	if ((ioapic->redir[pin] & KHV_IOAPIC_LEVEL) || !was)@@	if (was || !was)'
+	'ioapic.c@@	if (msg.level)@@	if (1)'
+	'ioapic.c@@		ioapic->lost++;@@		;'
+	'ioapic.c@@		if (ioapic->lines & (1u << pin))@@		if (1)'
+	'ioapic.c@@		    (e & KHV_IOAPIC_VECTOR) != vector)@@		    (e & KHV_IOAPIC_VECTOR) == vector + 1000u)'
+	'ioapic.c@@		    (old & KHV_IOAPIC_REMOTE_IRR);@@		    0;'
+	'ioapic.c@@		e &= ~KHV_IOAPIC_REMOTE_IRR;@@		e &= ~0ull;'
+	'ioapic.c@@	if ((e & KHV_IOAPIC_LEVEL) && (ioapic->lines & (1u << pin)))@@	if (ioapic->lines & (1u << pin))'
+	'ioapic.c@@		return KHV_IOAPIC_VERSION | ((KHV_IOAPIC_PINS - 1u) << 16);@@		return KHV_IOAPIC_VERSION | (KHV_IOAPIC_PINS << 16);'
+	'ioapic.c@@		ioapic->id = (val >> 24) & 0xf;@@		ioapic->id = val >> 24;'
+	'ioapic.c@@		ioapic->regsel = v & 0xff;@@		ioapic->regsel = v;'
+	'ioapic.c@@	else if (off == 0x10 && len == 4)@@	else if (off == 0x10)'
+	'ioapic.c@@#define REDIR_HIGH_WRITABLE	(0xffull << KHV_IOAPIC_DEST_SHIFT)@@#define REDIR_HIGH_WRITABLE	(~0ull << 32)'
+	'ioapic.c@@				 KHV_IOAPIC_LEVEL | KHV_IOAPIC_MASKED)@@				 KHV_IOAPIC_LEVEL | KHV_IOAPIC_MASKED | KHV_IOAPIC_REMOTE_IRR)'
+	'ioapic.c@@		ioapic->redir[pin] = KHV_IOAPIC_MASKED;@@		ioapic->redir[pin] &= KHV_IOAPIC_MASKED;'
+	'ioapic.c@@		.logical = e & KHV_IOAPIC_DEST_LOGICAL,@@		.logical = false,'
 )
 
 . "$(dirname "$0")/../../scripts/mutants.sh"
