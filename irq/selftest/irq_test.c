@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the irq/ device models in userspace (lapic_test.c,
- * ioapic_test.c, pic_test.c): TAP output, one line per test, named <model>/<test>.
+ * ioapic_test.c, pic_test.c,
+ * pit_test.c): TAP output, one line per test, named <model>/<test>.
  */
 #include "irq_test.h"
 
@@ -23,6 +24,7 @@ static const struct {
 	{ "lapic", lapic_tests, &nr_lapic_tests },
 	{ "ioapic", ioapic_tests, &nr_ioapic_tests },
 	{ "pic", pic_tests, &nr_pic_tests },
+	{ "pit", pit_tests, &nr_pit_tests },
 };
 
 int main(void)

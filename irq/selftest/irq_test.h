@@ -30,7 +30,7 @@ struct irq_test {
 	void (*fn)(void);
 };
 
-extern const struct irq_test lapic_tests[], ioapic_tests[], pic_tests[];
-extern const unsigned int nr_lapic_tests, nr_ioapic_tests, nr_pic_tests;
+extern const struct irq_test lapic_tests[], ioapic_tests[], pic_tests[], pit_tests[];
+extern const unsigned int nr_lapic_tests, nr_ioapic_tests, nr_pic_tests, nr_pit_tests;
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel API for irq/lapic.c to build and run in
- * userspace: fixed-size types, errno values, fls(), and a spinlock whose
- * only job is to let lockdep_assert_held() check the locking contract.
+ * Just enough of the kernel API for the irq/ models to build and run in
+ * userspace: fixed-size types, errno values, fls(), mul_u64_u32_div(), and a
+ * spinlock whose only job is to let lockdep_assert_held() check the locking
+ * contract.
  */
 #ifndef KHV_IRQ_SHIM_H
 #define KHV_IRQ_SHIM_H
@@ -20,6 +21,11 @@ typedef int64_t s64;
 
 #define EINVAL		22
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static inline u64 mul_u64_u32_div(u64 a, u32 mul, u32 divisor)
+{
+	return (u64)((__uint128_t)a * mul / divisor);
+}
 
 static inline int fls(unsigned int x)
 {
