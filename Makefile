@@ -5,6 +5,8 @@
 # Test lanes (Documentation/khv/testing.rst):
 #   make check   lint, host unit tests, selftests in QEMU (5- and 4-level
 #                paging) and a no-SVM boot that must refuse insmod
+#   make check-debug  the selftests on a KASAN/lockdep debug kernel (built
+#                once into /var/cache/khv, about 25 minutes)
 #   make demo    tools/khv-hello in the QEMU guest
 #   make lint    checkpatch on the kernel sources
 #   make bench   scripts/bench.sh
@@ -14,7 +16,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module clean check demo lint bench deps libkhv selftests tools
+.PHONY: all module clean check check-debug demo lint bench deps libkhv selftests tools
 all: module
 
 module:
@@ -33,6 +35,9 @@ tools: libkhv
 
 check:
 	bash scripts/check.sh
+
+check-debug:
+	bash scripts/check-debug.sh
 
 demo:
 	bash scripts/demo.sh

@@ -5,6 +5,7 @@
 # scripts/check-log.sh parses.  The kernel command line picks the job:
 #   khvmode=check  load khv.ko, run every selftest (default)
 #   khvtests=a,b   with khvmode=check: run only these selftests
+#   khvfuzz=S,N,T  selftest fuzz: seed S, N operations, T seconds
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
 #   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
@@ -43,6 +44,15 @@ for arg in $(cat /proc/cmdline); do
 	khvmode=*) mode=${arg#khvmode=} ;;
 	# A lane that runs only some of the image's selftests (comma list).
 	khvtests=*) TESTS=$(echo "${arg#khvtests=}" | tr ',' ' ') ;;
+	# make fuzz: seed,operations,seconds for selftest fuzz (empty: default).
+	khvfuzz=*)
+		v=${arg#khvfuzz=}
+		KHV_FUZZ_SEED=${v%%,*}
+		v=${v#*,}
+		KHV_FUZZ_CALLS=${v%%,*}
+		KHV_FUZZ_SECONDS=${v#*,}
+		export KHV_FUZZ_SEED KHV_FUZZ_CALLS KHV_FUZZ_SECONDS
+		;;
 	esac
 done
 

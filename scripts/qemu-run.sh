@@ -12,8 +12,9 @@ initrd=${1:?usage: qemu-run.sh <initrd> <log> [kernel args...]}
 log=${2:?usage: qemu-run.sh <initrd> <log> [kernel args...]}
 shift 2
 
-kver=$(test_kver)
-kernel=/boot/vmlinuz-$kver
+# KHV_KERNEL: another kernel image (make check-debug boots its debug kernel).
+kernel=${KHV_KERNEL:-}
+[ -n "$kernel" ] || kernel=/boot/vmlinuz-$(test_kver)
 [ -r "$kernel" ] || die "cannot read $kernel (root needed on Debian)"
 
 cmd=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"

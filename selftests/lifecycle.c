@@ -22,6 +22,8 @@
  *     moves by some MiB between identical rounds (deferred frees), so
  *     the limit is on the drop over all three rounds together, where a leak
  *     adds up and noise does not (limits: Documentation/khv/selftests.rst).
+ * On a KASAN kernel (make check-debug) the two statistical checks are not
+ * applied: the quarantine holds freed objects back by design.
  * KHVT_LIFECYCLE_VMS=n in the environment changes the number of VMs.
  */
 #include <fcntl.h>
@@ -294,6 +296,22 @@ static void best(struct meminfo *b, const struct meminfo *m)
 		b->sunreclaim = m->sunreclaim;
 }
 
+/* A KASAN kernel (make check-debug): its quarantine defers every free. */
+static bool kasan_quarantine(void)
+{
+	char line[256];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, " kasan_quarantine_put") != NULL;
+	fclose(f);
+	return found;
+}
+
 FIXTURE(lifecycle) {
 	int nvms;
 };
@@ -371,7 +389,7 @@ TEST_F_TIMEOUT(lifecycle, vms_100x4, 600)
 	 * wait for it, up to about 30 s.
 	 */
 	sample(_metadata, &after);
-	for (i = 0; i < LC_SETTLE_SAMPLES; i++) {
+	for (i = 0; i < LC_SETTLE_SAMPLES && !kasan_quarantine(); i++) {
 		if (before.free - after.free < FREE_LIMIT_KIB &&
 		    after.sunreclaim - before.sunreclaim < SLAB_LIMIT_KIB)
 			break;
@@ -385,6 +403,16 @@ TEST_F_TIMEOUT(lifecycle, vms_100x4, 600)
 	sunreclaim_growth = after.sunreclaim - before.sunreclaim;
 	TH_LOG("%d rounds of %d VMs x %d vCPUs: free drop %ld KiB, Slab growth %ld KiB, SUnreclaim growth %ld KiB",
 	       LC_ROUNDS, self->nvms, LC_VCPUS, free_drop, slab_growth, sunreclaim_growth);
+	if (kasan_quarantine()) {
+		/*
+		 * KASAN keeps freed objects in its quarantine (up to 1/32 of
+		 * RAM) before freeing them: the debug kernel showed 26 MiB of
+		 * SUnreclaim "growth" from it.  The pin and memcg checks above
+		 * are exact and still count there.
+		 */
+		TH_LOG("KASAN kernel: free memory and slab limits not applied (quarantine)");
+		return;
+	}
 	EXPECT_LT(sunreclaim_growth, SLAB_LIMIT_KIB)
 		TH_LOG("unreclaimable slab grew by %ld KiB (limit %d)", sunreclaim_growth,
 		       SLAB_LIMIT_KIB);

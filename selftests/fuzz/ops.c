@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fuzzer's state and operations.  The main thread owns the tables
+ * below and is the only one to change them; each vCPU's runner thread
+ * owns only its run page mapping and calls KHV_RUN on the vCPU's fd
+ * number until told to stop, whatever that number refers to by then (the
+ * main thread may have closed it, and a new object may have taken it).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "fuzz.h"
+#include "khvt.h"
+
+#define MAX_SYS		3
+#define MAX_VMS		3
+#define MAX_VCPUS	3	/* per VM */
+#define MAX_CHUNKS	6
+#define CHUNK_MAX	(4ul << 20)
+
+struct runner {
+	pthread_t thread;
+	int fd;
+	volatile int stop;
+	bool started;
+};
+
+struct fvcpu {
+	bool used;
+	int fd;			/* -1 once closed (the runner may go on) */
+	uint32_t id;
+	struct runner rn;
+};
+
+struct fvm {
+	bool used;
+	int fd;
+	uint8_t *mem;		/* slot 0, FUZZ_CODE... layout; NULL once unmapped */
+	struct fvcpu vcpu[MAX_VCPUS];
+};
+
+struct chunk {
+	uint8_t *p;
+	size_t len;
+};
+
+static struct {
+	struct fuzz_rng rng;
+	struct fuzz_stats *st;
+	bool tcg;
+	/*
+	 * The kicker thread signals every runner and the main thread every
+	 * KICK_US: a vCPU ioctl waits (killably, not interruptibly) for the
+	 * vCPU's mutex, which a runner holds for as long as its guest loops
+	 * without exits; the kicks bound that wait.  runners_lock keeps it
+	 * from signalling a thread that is being joined.
+	 */
+	pthread_t main_thread, kicker;
+	pthread_mutex_t runners_lock;
+	volatile int done;
+	int sys[MAX_SYS];
+	struct fvm vm[MAX_VMS];
+	struct chunk chunk[MAX_CHUNKS];
+	bool verbose;
+} f;
+
+/* ---- bookkeeping --------------------------------------------------------- */
+
+bool fuzz_errno_ok(int err)
+{
+	switch (err) {
+	case EINVAL: case EFAULT: case ENOMEM: case EINTR: case EEXIST: case EBUSY:
+	case ENOTTY: case ENFILE: case EMFILE: case E2BIG: case EBADF: case EIO:
+	case ENODATA: case ENODEV: case EOPNOTSUPP: case EAGAIN: case ENOSPC:
+	case EPERM: case EACCES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void violation(const char *what, long long a, long long b)
+{
+	__atomic_fetch_add(&f.st->violations, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "# fuzz: VIOLATION: %s (0x%llx, 0x%llx), seed %llu\n", what, a, b,
+		(unsigned long long)f.rng.s);
+	fuzz_ring_dump(2);
+}
+
+/* One ioctl, recorded; the errno is checked against the documented set. */
+static long do_ioctl(const char *name, int fd, unsigned long cmd, void *arg)
+{
+	long ret = ioctl(fd, cmd, arg);
+	int err = errno;
+
+	fuzz_ring_add(name, fd, (long long)cmd, ret, err);
+	__atomic_fetch_add(&f.st->calls, 1, __ATOMIC_RELAXED);
+	if (ret < 0) {
+		if (err < (int)(sizeof(f.st->errno_count) / sizeof(f.st->errno_count[0])))
+			__atomic_fetch_add(&f.st->errno_count[err], 1, __ATOMIC_RELAXED);
+		if (!fuzz_errno_ok(err))
+			violation(name, fd, err);
+	}
+	errno = err;
+	return ret;
+}
+
+/* Any live fd of ours, or a random small number. */
+static int any_fd(void)
+{
+	int fds[MAX_SYS + MAX_VMS * (1 + MAX_VCPUS)], n = 0, i, j;
+
+	for (i = 0; i < MAX_SYS; i++)
+		if (f.sys[i] >= 0)
+			fds[n++] = f.sys[i];
+	for (i = 0; i < MAX_VMS; i++) {
+		if (!f.vm[i].used)
+			continue;
+		fds[n++] = f.vm[i].fd;
+		for (j = 0; j < MAX_VCPUS; j++)
+			if (f.vm[i].vcpu[j].used && f.vm[i].vcpu[j].fd >= 0)
+				fds[n++] = f.vm[i].vcpu[j].fd;
+	}
+	if (!n || fuzz_chance(&f.rng, 5))
+		return (int)fuzz_below(&f.rng, 64);
+	return fds[fuzz_below(&f.rng, n)];
+}
+
+static struct fvm *pick_vm(void)
+{
+	unsigned int i, start = fuzz_below(&f.rng, MAX_VMS);
+
+	for (i = 0; i < MAX_VMS; i++) {
+		struct fvm *vm = &f.vm[(start + i) % MAX_VMS];
+
+		if (vm->used)
+			return vm;
+	}
+	return NULL;
+}
+
+static struct fvcpu *pick_vcpu(struct fvm **vmp)
+{
+	struct fvm *vm = pick_vm();
+	unsigned int i, start = fuzz_below(&f.rng, MAX_VCPUS);
+
+	if (!vm)
+		return NULL;
+	for (i = 0; i < MAX_VCPUS; i++) {
+		struct fvcpu *v = &vm->vcpu[(start + i) % MAX_VCPUS];
+
+		if (v->used && v->fd >= 0) {
+			if (vmp)
+				*vmp = vm;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* ---- the runners ---------------------------------------------------------- */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *runner_main(void *arg)
+{
+	struct runner *rn = arg;
+	struct khv_run *run;
+
+	run = mmap(NULL, KHV_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, rn->fd, 0);
+	while (!rn->stop) {
+		long ret;
+		int err;
+
+		ret = ioctl(rn->fd, KHV_RUN, 0);
+		err = errno;
+		fuzz_ring_add("KHV_RUN", rn->fd, 0, ret, err);
+		__atomic_fetch_add(&f.st->runs, 1, __ATOMIC_RELAXED);
+		if (ret == 0 && run != MAP_FAILED) {
+			uint32_t r = run->exit_reason;
+
+			__atomic_fetch_add(&f.st->exits[r < KHV_EXIT_MAX ? r : KHV_EXIT_MAX], 1,
+					   __ATOMIC_RELAXED);
+			if (r >= KHV_EXIT_MAX)
+				violation("KHV_RUN exit reason out of range", rn->fd, r);
+		} else if (ret < 0) {
+			if (!fuzz_errno_ok(err))
+				violation("KHV_RUN errno", rn->fd, err);
+			/* Not a vCPU (any more): do not spin. */
+			if (err != EINTR)
+				usleep(2000);
+		}
+	}
+	if (run != MAP_FAILED)
+		munmap(run, KHV_RUN_MMAP_SIZE);
+	return NULL;
+}
+
+static void runner_stop(struct runner *rn)
+{
+	if (!rn->started)
+		return;
+	pthread_mutex_lock(&f.runners_lock);
+	rn->stop = 1;
+	rn->started = false;		/* the kicker leaves it alone now */
+	pthread_mutex_unlock(&f.runners_lock);
+	/* A guest in a loop without exits leaves KHV_RUN only on a signal. */
+	while (pthread_tryjoin_np(rn->thread, NULL) == EBUSY) {
+		pthread_kill(rn->thread, SIGUSR1);
+		usleep(1000);
+	}
+}
+
+#define KICK_US		2000
+
+static void *kicker_main(void *arg)
+{
+	unsigned int i, j;
+
+	(void)arg;
+	while (!f.done) {
+		pthread_mutex_lock(&f.runners_lock);
+		for (i = 0; i < MAX_VMS; i++)
+			for (j = 0; j < MAX_VCPUS; j++)
+				if (f.vm[i].vcpu[j].rn.started)
+					pthread_kill(f.vm[i].vcpu[j].rn.thread, SIGUSR1);
+		pthread_mutex_unlock(&f.runners_lock);
+		pthread_kill(f.main_thread, SIGUSR1);
+		usleep(KICK_US);
+	}
+	return NULL;
+}
+
+/* ---- objects ---------------------------------------------------------------- */
+
+static void vcpu_drop(struct fvcpu *v)
+{
+	runner_stop(&v->rn);
+	if (v->fd >= 0)
+		close(v->fd);
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+}
+
+static void vm_drop(struct fvm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_VCPUS; i++)
+		if (vm->vcpu[i].used)
+			vcpu_drop(&vm->vcpu[i]);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->mem)
+		munmap(vm->mem, KHVT_MEM_SIZE);
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+}
+
+static void op_open_sys(void)
+{
+	unsigned int i = fuzz_below(&f.rng, MAX_SYS);
+
+	if (f.sys[i] >= 0)
+		close(f.sys[i]);
+	f.sys[i] = open("/dev/khv", O_RDWR | O_CLOEXEC);
+	fuzz_ring_add("open", i, 0, f.sys[i], errno);
+}
+
+static void op_create_vm(void)
+{
+	struct khv_userspace_memory_region r = { 0 };
+	struct fvm *vm = &f.vm[fuzz_below(&f.rng, MAX_VMS)];
+	int sys = f.sys[fuzz_below(&f.rng, MAX_SYS)];
+	unsigned long arg = fuzz_chance(&f.rng, 90) ? 0 : fuzz_value(&f.rng);
+	long fd;
+
+	if (vm->used)
+		vm_drop(vm);
+	if (sys < 0)
+		return;
+	fd = do_ioctl("KHV_CREATE_VM", sys, KHV_CREATE_VM, (void *)arg);
+	if (fd >= 0 && arg)
+		violation("KHV_CREATE_VM accepted a nonzero argument", arg, fd);
+	if (fd < 0)
+		return;
+	vm->used = true;
+	vm->fd = (int)fd;
+	vm->mem = mmap(NULL, KHVT_MEM_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		return;
+	}
+	fuzz_guest_layout(vm->mem);
+	r.memory_size = KHVT_MEM_SIZE;
+	r.userspace_addr = (uintptr_t)vm->mem;
+	do_ioctl("KHV_SET_USER_MEMORY_REGION", vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
+}
+
+static void op_create_vcpu(void)
+{
+	struct fvm *vm = pick_vm();
+	struct fvcpu *v;
+	unsigned long id;
+	long fd;
+
+	if (!vm)
+		return;
+	v = &vm->vcpu[fuzz_below(&f.rng, MAX_VCPUS)];
+	if (v->used)
+		vcpu_drop(v);
+	id = fuzz_chance(&f.rng, 85) ? fuzz_below(&f.rng, 4) : fuzz_value(&f.rng);
+	fd = do_ioctl("KHV_CREATE_VCPU", vm->fd, KHV_CREATE_VCPU, (void *)id);
+	if (fd >= 0 && id >= KHV_MAX_VCPUS)
+		violation("KHV_CREATE_VCPU accepted an id past KHV_MAX_VCPUS", id, fd);
+	if (fd < 0)
+		return;
+	v->used = true;
+	v->fd = (int)fd;
+	v->id = (uint32_t)id;
+	v->rn.fd = (int)fd;
+	v->rn.stop = 0;
+	pthread_mutex_lock(&f.runners_lock);
+	v->rn.started = !pthread_create(&v->rn.thread, NULL, runner_main, &v->rn);
+	pthread_mutex_unlock(&f.runners_lock);
+}
+
+/* Close something, maybe under a running guest; the runner keeps going. */
+static void op_close(void)
+{
+	struct fvm *vm;
+	struct fvcpu *v;
+
+	switch (fuzz_below(&f.rng, 4)) {
+	case 0:
+		v = pick_vcpu(NULL);
+		if (v) {
+			close(v->fd);
+			fuzz_ring_add("close vcpu", v->fd, 0, 0, 0);
+			v->fd = -1;
+		}
+		break;
+	case 1:
+		vm = pick_vm();
+		if (vm) {
+			fuzz_ring_add("close vm", vm->fd, 0, 0, 0);
+			vm_drop(vm);
+		}
+		break;
+	case 2: {
+		unsigned int i = fuzz_below(&f.rng, MAX_SYS);
+
+		if (f.sys[i] >= 0) {
+			close(f.sys[i]);
+			fuzz_ring_add("close sys", f.sys[i], 0, 0, 0);
+			f.sys[i] = -1;
+		}
+		break;
+	}
+	default:			/* reap a vCPU whose fd is gone */
+		vm = pick_vm();
+		if (vm) {
+			v = &vm->vcpu[fuzz_below(&f.rng, MAX_VCPUS)];
+			if (v->used)
+				vcpu_drop(v);
+		}
+		break;
+	}
+}
+
+/*
+ * QEMU 7.2 TCG keeps TR as an available TSS (type 9) internally and
+ * aborts the whole test machine ("invalid tss type") when a nested guest
+ * whose VMCB has the busy type (11, as hardware and khv have it) switches
+ * stacks through the TSS, e.g. an exception at CPL 3 (testing.rst,
+ * "Emulator gaps").  Under TCG the fuzzer's guests get type 9.
+ */
+static void tcg_tr_available(int fd)
+{
+	struct khv_sregs s;
+
+	if (ioctl(fd, KHV_GET_SREGS, &s) == 0 && (s.tr.type & 0xb) == 0xb) {
+		s.tr.type &= ~2;
+		ioctl(fd, KHV_SET_SREGS, &s);
+	}
+}
+
+static void op_guest_code(void)
+{
+	struct fvm *vm;
+	struct fvcpu *v = pick_vcpu(&vm);
+	struct khv_vcpu lv = { 0 };
+	enum fuzz_mode mode = fuzz_below(&f.rng, FUZZ_NR_MODES);
+
+	if (!v || !vm->mem)
+		return;
+	fuzz_guest_code(&f.rng, vm->mem, mode, f.tcg);
+	lv.fd = v->fd;
+	khvt_init_vcpu(&lv, (enum khvt_mode)mode, GUEST_CODE);
+	if (f.tcg)
+		tcg_tr_available(v->fd);
+	fuzz_ring_add("guest code", v->fd, mode, 0, 0);
+}
+
+static void op_regs(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct khv_regs r;
+	uint64_t *w = (uint64_t *)&r;
+	unsigned int i, n;
+
+	if (!v)
+		return;
+	if (do_ioctl("KHV_GET_REGS", v->fd, KHV_GET_REGS, &r) < 0)
+		return;
+	n = 1 + fuzz_below(&f.rng, 3);
+	for (i = 0; i < n; i++)
+		w[fuzz_below(&f.rng, sizeof(r) / 8)] = fuzz_value(&f.rng);
+	if (f.tcg) {
+		/* See guest.c: QEMU's RDMSR/WRMSR; no control flow we did not write. */
+		r.rcx &= 0xffffffff;
+		r.rip = GUEST_CODE;
+	}
+	do_ioctl("KHV_SET_REGS", v->fd, KHV_SET_REGS, &r);
+}
+
+static void op_sregs(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct khv_sregs s;
+	uint8_t *p = (uint8_t *)&s;
+	bool reserved = false;
+	unsigned int i, n;
+	long ret;
+
+	if (!v || do_ioctl("KHV_GET_SREGS", v->fd, KHV_GET_SREGS, &s) < 0)
+		return;
+	n = fuzz_below(&f.rng, 4);
+	for (i = 0; i < n; i++) {
+		uint64_t val = fuzz_value(&f.rng);
+
+		switch (fuzz_below(&f.rng, 6)) {
+		case 0:
+			s.cr0 ^= 1ull << fuzz_below(&f.rng, 64);
+			break;
+		case 1:
+			s.cr4 ^= 1ull << fuzz_below(&f.rng, 64);
+			break;
+		case 2:
+			s.efer ^= 1ull << fuzz_below(&f.rng, 64);
+			break;
+		case 3:
+			s.cr3 = val;
+			break;
+		case 4:
+			if (!f.tcg)	/* segments from anywhere: see guest.c */
+				p[fuzz_below(&f.rng, offsetof(struct khv_sregs, cr0))] = (uint8_t)val;
+			break;
+		default:
+			s.reserved[fuzz_below(&f.rng, 4)] = val | 1;
+			reserved = true;
+			break;
+		}
+	}
+	if (f.tcg && (s.tr.type & 0xb) == 0xb)
+		s.tr.type &= ~2;	/* see tcg_tr_available() */
+	ret = do_ioctl("KHV_SET_SREGS", v->fd, KHV_SET_SREGS, &s);
+	if (ret == 0 && reserved)
+		violation("KHV_SET_SREGS accepted nonzero reserved fields", v->fd, 0);
+}
+
+static void op_msrs(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct {
+		struct khv_msrs h;
+		struct khv_msr_entry e[8];
+	} m;
+	static const uint32_t idx[] = {
+		0x10, 0x1b, 0x3a, 0x48, 0x174, 0x175, 0x176, 0x1a0, 0x1d9, 0x277, 0x2ff,
+		0x6e0, 0xc0000080, 0xc0000081, 0xc0000082, 0xc0000084, 0xc0000100,
+		0xc0000101, 0xc0000102, 0xc0000103, 0xc0010117,
+	};
+	unsigned int i;
+
+	if (!v)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = fuzz_chance(&f.rng, 90) ? 1 + fuzz_below(&f.rng, 8) : (uint32_t)fuzz_value(&f.rng);
+	for (i = 0; i < 8; i++) {
+		m.e[i].index = fuzz_chance(&f.rng, 80) ? idx[fuzz_below(&f.rng, sizeof(idx) / 4)] :
+							 (uint32_t)fuzz_value(&f.rng);
+		m.e[i].data = fuzz_value(&f.rng);
+	}
+	if (fuzz_chance(&f.rng, 10))
+		m.h.pad = 1;
+	if (fuzz_chance(&f.rng, 50))
+		do_ioctl("KHV_GET_MSRS", v->fd, KHV_GET_MSRS, &m);
+	else
+		do_ioctl("KHV_SET_MSRS", v->fd, KHV_SET_MSRS, &m);
+}
+
+static void op_cpuid(void)
+{
+	static struct {
+		struct khv_cpuid h;
+		struct khv_cpuid_entry e[KHV_MAX_CPUID_ENTRIES + 2];
+	} c;
+	struct fvcpu *v = pick_vcpu(NULL);
+	int sys = f.sys[fuzz_below(&f.rng, MAX_SYS)];
+	uint32_t n = fuzz_chance(&f.rng, 80) ? fuzz_below(&f.rng, 64) :
+		     (uint32_t)fuzz_below(&f.rng, KHV_MAX_CPUID_ENTRIES + 3);
+
+	memset(&c.h, 0, sizeof(c.h));
+	c.h.nent = n;
+	switch (fuzz_below(&f.rng, 3)) {
+	case 0:
+		if (sys >= 0)
+			do_ioctl("KHV_GET_SUPPORTED_CPUID", sys, KHV_GET_SUPPORTED_CPUID, &c);
+		break;
+	case 1:
+		if (v)
+			do_ioctl("KHV_GET_CPUID", v->fd, KHV_GET_CPUID, &c);
+		break;
+	default:
+		if (!v)
+			break;
+		/* Mostly the supported table, a few entries changed. */
+		c.h.nent = KHV_MAX_CPUID_ENTRIES;
+		if (sys >= 0 && fuzz_chance(&f.rng, 80) &&
+		    do_ioctl("KHV_GET_SUPPORTED_CPUID", sys, KHV_GET_SUPPORTED_CPUID, &c) == 0) {
+			uint32_t i, k = fuzz_below(&f.rng, 4);
+
+			for (i = 0; i < k && c.h.nent; i++)
+				fuzz_bytes(&f.rng, &c.e[fuzz_below(&f.rng, c.h.nent)].eax, 16);
+		} else {
+			c.h.nent = n;
+			fuzz_bytes(&f.rng, c.e, n * sizeof(c.e[0]));
+		}
+		do_ioctl("KHV_SET_CPUID", v->fd, KHV_SET_CPUID, &c);
+		break;
+	}
+}
+
+static void op_event(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct khv_event e;
+	bool reserved = fuzz_chance(&f.rng, 10);
+
+	if (!v)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.type = fuzz_below(&f.rng, 4);
+	e.vector = fuzz_chance(&f.rng, 50) ? fuzz_below(&f.rng, 32) : fuzz_below(&f.rng, 256);
+	e.has_error_code = fuzz_below(&f.rng, 3);
+	e.error_code = (uint32_t)fuzz_value(&f.rng);
+	if (reserved) {
+		if (fuzz_chance(&f.rng, 50))
+			e.pad = 1;
+		else
+			e.reserved[fuzz_below(&f.rng, 2)] = fuzz_value(&f.rng) | 1;
+	}
+	if (do_ioctl("KHV_INJECT_EVENT", v->fd, KHV_INJECT_EVENT, &e) == 0 && reserved)
+		violation("KHV_INJECT_EVENT accepted nonzero reserved fields", v->fd, 0);
+}
+
+static void op_xsave(void)
+{
+	static struct khv_xsave x;
+	struct fvcpu *v = pick_vcpu(NULL);
+	unsigned int i, n = fuzz_below(&f.rng, 8);
+
+	if (!v || do_ioctl("KHV_GET_XSAVE", v->fd, KHV_GET_XSAVE, &x) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		unsigned int at = fuzz_chance(&f.rng, 50) ? 512 + fuzz_below(&f.rng, 16) :
+			(unsigned int)fuzz_below(&f.rng, 1024);
+
+		x.region[at] = (uint32_t)fuzz_value(&f.rng);
+	}
+	do_ioctl("KHV_SET_XSAVE", v->fd, KHV_SET_XSAVE, &x);
+}
+
+static void op_misc(void)
+{
+	static struct {
+		struct khv_exit_stats h;
+		struct khv_exit_stat e[KHV_MAX_EXIT_STATS + 1];
+	} es;
+	int fd = any_fd();
+
+	switch (fuzz_below(&f.rng, 5)) {
+	case 0:
+		do_ioctl("KHV_CHECK_EXTENSION", fd, KHV_CHECK_EXTENSION,
+			 (void *)(uintptr_t)fuzz_value(&f.rng));
+		break;
+	case 1:
+		do_ioctl("KHV_GET_API_VERSION", fd, KHV_GET_API_VERSION,
+			 (void *)(uintptr_t)(fuzz_chance(&f.rng, 50) ? 0 : fuzz_value(&f.rng)));
+		break;
+	case 2:
+		do_ioctl("KHV_GET_VCPU_MMAP_SIZE", fd, KHV_GET_VCPU_MMAP_SIZE, NULL);
+		break;
+	case 3:
+		memset(&es.h, 0, sizeof(es.h));
+		es.h.nent = (uint32_t)fuzz_below(&f.rng, KHV_MAX_EXIT_STATS + 2);
+		do_ioctl("KHV_GET_EXIT_STATS", fd, KHV_GET_EXIT_STATS, &es);
+		break;
+	default: {
+		/* Any command number of khv's type, any size, any direction. */
+		static uint8_t buf[8192];
+		unsigned long cmd = _IOC(fuzz_below(&f.rng, 4), KHVIO, fuzz_below(&f.rng, 256),
+					 fuzz_below(&f.rng, 1024));
+		void *arg = fuzz_chance(&f.rng, 80) ? (void *)buf :
+			    (void *)(uintptr_t)fuzz_value(&f.rng);
+
+		fuzz_bytes(&f.rng, buf, 64);
+		/* Never KHV_RUN with a random argument from here: runners do that. */
+		do_ioctl("ioctl(random)", fd, cmd, arg);
+		break;
+	}
+	}
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+static void op_chunk(void)
+{
+	struct chunk *c = &f.chunk[fuzz_below(&f.rng, MAX_CHUNKS)];
+
+	switch (fuzz_below(&f.rng, 5)) {
+	case 0:				/* (re)map */
+		if (c->p)
+			munmap(c->p, c->len);
+		c->len = (1 + fuzz_below(&f.rng, CHUNK_MAX / 4096)) * 4096;
+		c->p = mmap(NULL, c->len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c->p == MAP_FAILED)
+			c->p = NULL;
+		fuzz_ring_add("mmap chunk", (long long)(uintptr_t)c->p, c->len, 0, 0);
+		break;
+	case 1:				/* unmap under whatever slot uses it */
+		if (c->p) {
+			munmap(c->p, c->len);
+			fuzz_ring_add("munmap chunk", (long long)(uintptr_t)c->p, c->len, 0, 0);
+			c->p = NULL;
+		}
+		break;
+	case 2:
+		if (c->p) {
+			madvise(c->p, c->len, MADV_DONTNEED);
+			fuzz_ring_add("madvise DONTNEED", (long long)(uintptr_t)c->p, c->len, 0, 0);
+		}
+		break;
+	case 3:
+		if (c->p) {
+			mprotect(c->p, c->len, fuzz_chance(&f.rng, 50) ? PROT_READ :
+				 PROT_READ | PROT_WRITE);
+			fuzz_ring_add("mprotect", (long long)(uintptr_t)c->p, c->len, 0, 0);
+		}
+		break;
+	default:			/* touch it, so there is something to pin */
+		if (c->p && !mprotect(c->p, c->len, PROT_READ | PROT_WRITE))
+			memset(c->p, f.tcg ? 0xf4 : (int)fuzz_below(&f.rng, 256),
+			       c->len < 65536 ? c->len : 65536);
+		break;
+	}
+}
+
+/* Slot 0's memory: unmapped, dropped or remapped under running vCPUs. */
+static void op_base_memory(void)
+{
+	struct fvm *vm = pick_vm();
+
+	if (!vm || !vm->mem)
+		return;
+	switch (fuzz_below(&f.rng, 3)) {
+	case 0:
+		madvise(vm->mem + GUEST_DATA, 0x8000, MADV_DONTNEED);
+		fuzz_ring_add("madvise slot 0", vm->fd, 0, 0, 0);
+		break;
+	case 1:
+		/* Same address, new pages (the layout is rewritten). */
+		if (mmap(vm->mem, KHVT_MEM_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+			vm->mem = NULL;
+			break;
+		}
+		fuzz_guest_layout(vm->mem);
+		fuzz_ring_add("remap slot 0", vm->fd, 0, 0, 0);
+		break;
+	default:
+		if (fuzz_chance(&f.rng, 20)) {
+			munmap(vm->mem, KHVT_MEM_SIZE);
+			fuzz_ring_add("munmap slot 0", vm->fd, 0, 0, 0);
+			vm->mem = NULL;
+		}
+		break;
+	}
+}
+
+static void op_slot(void)
+{
+	struct fvm *vm = pick_vm();
+	struct khv_userspace_memory_region r;
+	struct chunk *c = &f.chunk[fuzz_below(&f.rng, MAX_CHUNKS)];
+
+	if (!vm)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.slot = fuzz_chance(&f.rng, 90) ? 1 + fuzz_below(&f.rng, 6) :
+		 (uint32_t)fuzz_below(&f.rng, KHV_MAX_MEMSLOTS + 2);
+	r.flags = fuzz_chance(&f.rng, 85) ? (uint32_t)fuzz_below(&f.rng, 2) :
+		  (uint32_t)fuzz_value(&f.rng);
+	if (fuzz_chance(&f.rng, 20)) {
+		r.memory_size = 0;		/* delete */
+	} else if (c->p && fuzz_chance(&f.rng, 85)) {
+		size_t off = fuzz_below(&f.rng, c->len / 4096) * 4096;
+
+		r.userspace_addr = (uintptr_t)c->p + off;
+		r.memory_size = fuzz_chance(&f.rng, 90) ? c->len - off :
+				(uint64_t)fuzz_value(&f.rng);
+	} else {
+		r.userspace_addr = fuzz_value(&f.rng);
+		r.memory_size = fuzz_value(&f.rng);
+	}
+	r.guest_phys_addr = fuzz_chance(&f.rng, 80) ?
+			    (KHVT_MEM_SIZE + fuzz_below(&f.rng, 512) * 0x100000) :
+			    fuzz_value(&f.rng);
+	do_ioctl("KHV_SET_USER_MEMORY_REGION", vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
+}
+
+/* ---- processes and signals ----------------------------------------------- */
+
+static void op_signal(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+
+	if (v && v->rn.started) {
+		pthread_kill(v->rn.thread, SIGUSR1);
+		__atomic_fetch_add(&f.st->signals, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* A child uses the inherited fds (khv must refuse another mm) and exits. */
+static void op_fork(void)
+{
+	int fds[4], i, status;
+	unsigned long cmds[4] = { KHV_RUN, KHV_CREATE_VCPU, KHV_GET_REGS, KHV_CREATE_VM };
+	pid_t pid;
+
+	for (i = 0; i < 4; i++)
+		fds[i] = any_fd();
+	pid = fork();
+	if (pid == 0) {
+		struct khv_regs r;
+
+		for (i = 0; i < 4; i++)
+			if (ioctl(fds[i], cmds[i], cmds[i] == KHV_GET_REGS ? (void *)&r : NULL) >= 0 &&
+			    cmds[i] != KHV_CREATE_VM)
+				_exit(3);	/* khv served another process */
+		_exit(0);
+	}
+	__atomic_fetch_add(&f.st->forks, 1, __ATOMIC_RELAXED);
+	fuzz_ring_add("fork", pid, 0, pid, errno);
+	if (pid <= 0)
+		return;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		violation("a forked child used its parent's VM or vCPU", pid, 0);
+}
+
+static void op_run_here(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+
+	/* The main thread runs a vCPU too, racing its runner (vcpu->mutex). */
+	if (v && v->rn.started)
+		do_ioctl("KHV_RUN(main)", v->fd, KHV_RUN, NULL);
+}
+
+/*
+ * The run page's input padding must be zero.  Only the main thread sets
+ * it (a runner whose fd number was reused may share the page), and a
+ * runner that enters meanwhile is refused too, which is right.
+ */
+static void op_pad0(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct khv_run *run;
+	unsigned int at = fuzz_below(&f.rng, sizeof(run->pad0));
+
+	if (!v)
+		return;
+	run = mmap(NULL, KHV_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED)
+		return;
+	run->pad0[at] = (uint8_t)(1 + fuzz_below(&f.rng, 255));
+	if (do_ioctl("KHV_RUN(pad0)", v->fd, KHV_RUN, NULL) == 0)
+		violation("KHV_RUN accepted a nonzero pad0", v->fd, at);
+	run->pad0[at] = 0;
+	munmap(run, KHV_RUN_MMAP_SIZE);
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+	unsigned int weight;
+} ops[] = {
+	{ "open_sys", op_open_sys, 2 },
+	{ "create_vm", op_create_vm, 3 },
+	{ "create_vcpu", op_create_vcpu, 6 },
+	{ "close", op_close, 3 },
+	{ "guest_code", op_guest_code, 14 },
+	{ "regs", op_regs, 6 },
+	{ "sregs", op_sregs, 8 },
+	{ "msrs", op_msrs, 6 },
+	{ "cpuid", op_cpuid, 4 },
+	{ "event", op_event, 6 },
+	{ "xsave", op_xsave, 4 },
+	{ "misc", op_misc, 8 },
+	{ "chunk", op_chunk, 6 },
+	{ "base_memory", op_base_memory, 3 },
+	{ "slot", op_slot, 8 },
+	{ "signal", op_signal, 8 },
+	{ "fork", op_fork, 1 },
+	{ "run_here", op_run_here, 2 },
+	{ "pad0", op_pad0, 1 },
+};
+
+#define NR_OPS	(sizeof(ops) / sizeof(ops[0]))
+
+uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
+{
+	unsigned int total = 0, i;
+	struct sigaction sa;
+	time_t t0 = time(NULL);
+	uint64_t n;
+
+	memset(&f, 0, sizeof(f));
+	memset(st, 0, sizeof(*st));
+	f.st = st;
+	f.rng.s = cfg->seed;
+	f.tcg = khvt_under_tcg();
+	f.verbose = cfg->verbose;
+	for (i = 0; i < MAX_SYS; i++)
+		f.sys[i] = -1;
+	for (i = 0; i < MAX_VMS; i++)
+		f.vm[i].fd = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;	/* no SA_RESTART: KHV_RUN returns EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_mutex_init(&f.runners_lock, NULL);
+	f.main_thread = pthread_self();
+	if (pthread_create(&f.kicker, NULL, kicker_main, NULL))
+		return ++st->violations;
+	fuzz_install_crash_handler(cfg->seed);
+	for (i = 0; i < NR_OPS; i++)
+		total += ops[i].weight;
+
+	/* Start from something that runs: a system fd, a VM, a vCPU. */
+	op_open_sys();
+	f.sys[0] = f.sys[0] >= 0 ? f.sys[0] : open("/dev/khv", O_RDWR | O_CLOEXEC);
+	for (n = 0; !cfg->calls || n < cfg->calls; n++) {
+		unsigned int w = fuzz_below(&f.rng, total);
+
+		if (cfg->seconds && (n & 63) == 0 && time(NULL) - t0 >= cfg->seconds)
+			break;
+		for (i = 0; w >= ops[i].weight; i++)
+			w -= ops[i].weight;
+		st->op_count[i]++;
+		ops[i].fn();
+	}
+	f.done = 1;
+	pthread_join(f.kicker, NULL);
+	for (i = 0; i < MAX_VMS; i++)
+		if (f.vm[i].used)
+			vm_drop(&f.vm[i]);
+	for (i = 0; i < MAX_SYS; i++)
+		if (f.sys[i] >= 0)
+			close(f.sys[i]);
+	for (i = 0; i < MAX_CHUNKS; i++)
+		if (f.chunk[i].p)
+			munmap(f.chunk[i].p, f.chunk[i].len);
+	return st->violations;
+}
+
+void fuzz_print_stats(const struct fuzz_stats *st, const char *prefix)
+{
+	uint64_t nops = 0;
+	unsigned int i;
+
+	for (i = 0; i < NR_OPS; i++)
+		nops += st->op_count[i];
+	printf("%s%llu operations, %llu ioctls, %llu KHV_RUN by runners, %llu signals, %llu forks, %llu violations\n",
+	       prefix, (unsigned long long)nops, (unsigned long long)st->calls,
+	       (unsigned long long)st->runs, (unsigned long long)st->signals,
+	       (unsigned long long)st->forks, (unsigned long long)st->violations);
+	printf("%sexits:", prefix);
+	for (i = 0; i <= KHV_EXIT_MAX; i++)
+		printf(" %u:%llu", i, (unsigned long long)st->exits[i]);
+	printf("\n%serrnos:", prefix);
+	for (i = 0; i < sizeof(st->errno_count) / sizeof(st->errno_count[0]); i++)
+		if (st->errno_count[i])
+			printf(" %s:%llu", strerrorname_np((int)i) ? strerrorname_np((int)i) : "?",
+			       (unsigned long long)st->errno_count[i]);
+	printf("\n");
+}
