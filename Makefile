@@ -6,7 +6,9 @@
 #   make check   lint, host unit tests, selftests in QEMU (5- and 4-level
 #                paging) and a no-SVM boot that must refuse insmod
 #   make check-debug  the selftests on a KASAN/lockdep debug kernel (built
-#                once into /var/cache/khv, about 25 minutes)
+#                once into /var/cache/khv, 12-25 minutes)
+#   make fuzz    selftest fuzz for SECONDS (600) [SEED=, CALLS=, DEBUG=1,
+#                FUZZ_LANE=bochs]
 #   make demo    tools/khv-hello in the QEMU guest
 #   make lint    checkpatch on the kernel sources
 #   make bench   scripts/bench.sh
@@ -16,7 +18,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module clean check check-debug demo lint bench deps libkhv selftests tools
+.PHONY: all module clean check check-debug fuzz demo lint bench deps libkhv selftests tools
 all: module
 
 module:
@@ -38,6 +40,11 @@ check:
 
 check-debug:
 	bash scripts/check-debug.sh
+
+# make's own $(SECONDS) is not set; these are the fuzzer's knobs.
+fuzz:
+	FUZZ_SECONDS=$(or $(SECONDS),600) FUZZ_CALLS=$(or $(CALLS),0) \
+	FUZZ_SEED=$(SEED) bash scripts/fuzz.sh
 
 demo:
 	bash scripts/demo.sh
