@@ -13,12 +13,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tap.sh"
 
-OUT=$BUILD/check-debug
-rm -rf "$OUT"
-mkdir -p "$OUT"
-RESULTS=$OUT/results.txt
-export RESULTS
-: >"$RESULTS"
+lane_begin check-debug
 t0=$(date +%s)
 stamp() { say "== $* ($(($(date +%s) - t0))s)"; }
 

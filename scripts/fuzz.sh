@@ -13,12 +13,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tap.sh"
 
-OUT=$BUILD/fuzz
-rm -rf "$OUT"
-mkdir -p "$OUT"
-RESULTS=$OUT/results.txt
-export RESULTS
-: >"$RESULTS"
+lane_begin fuzz
 secs=${FUZZ_SECONDS:-600}
 calls=${FUZZ_CALLS:-0}
 seed=${FUZZ_SEED:-$(date +%s%N | cut -c1-15)}

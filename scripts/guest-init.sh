@@ -5,7 +5,8 @@
 # scripts/check-log.sh parses.  The kernel command line picks the job:
 #   khvmode=check  load khv.ko, run every selftest (default)
 #   khvtests=a,b   with khvmode=check: run only these selftests
-#   khvfuzz=S,N,T  selftest fuzz: seed S, N operations, T seconds
+#   khvfuzz=S,N,T[,O,I]  selftest fuzz: seed S, N operations, T seconds,
+#                  operation and instruction masks O and I
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
 #   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
@@ -44,14 +45,20 @@ for arg in $(cat /proc/cmdline); do
 	khvmode=*) mode=${arg#khvmode=} ;;
 	# A lane that runs only some of the image's selftests (comma list).
 	khvtests=*) TESTS=$(echo "${arg#khvtests=}" | tr ',' ' ') ;;
-	# make fuzz: seed,operations,seconds for selftest fuzz (empty: default).
+	# make fuzz: seed,operations,seconds[,ops,insns] for selftest fuzz
+	# (an empty field: the default).
 	khvfuzz=*)
-		v=${arg#khvfuzz=}
+		v=${arg#khvfuzz=},,,,
 		KHV_FUZZ_SEED=${v%%,*}
 		v=${v#*,}
 		KHV_FUZZ_CALLS=${v%%,*}
-		KHV_FUZZ_SECONDS=${v#*,}
-		export KHV_FUZZ_SEED KHV_FUZZ_CALLS KHV_FUZZ_SECONDS
+		v=${v#*,}
+		KHV_FUZZ_SECONDS=${v%%,*}
+		v=${v#*,}
+		KHV_FUZZ_OPS=${v%%,*}
+		v=${v#*,}
+		KHV_FUZZ_INSNS=${v%%,*}
+		export KHV_FUZZ_SEED KHV_FUZZ_CALLS KHV_FUZZ_SECONDS KHV_FUZZ_OPS KHV_FUZZ_INSNS
 		;;
 	esac
 done

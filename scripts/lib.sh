@@ -27,6 +27,14 @@ die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # Result bookkeeping: every check appends "ok - what" or "not ok - what" to
 # $RESULTS; summary() counts them.
 RESULTS=${RESULTS:-}
+lane_begin() {	# lane_begin <name>: fresh build/<name>/, empty results; sets OUT
+	OUT=$BUILD/$1
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	RESULTS=$OUT/results.txt
+	export RESULTS
+	: >"$RESULTS"
+}
 result() {	# result <0|1> <description>
 	local line
 	if [ "$1" = 0 ]; then line="ok - $2"; else line="not ok - $2"; fi

@@ -12,7 +12,9 @@
  * command line): KHV_FUZZ_SEED (default: the day number, printed),
  * KHV_FUZZ_CALLS (operations; default 20000), KHV_FUZZ_SECONDS (default
  * 30, whichever comes first: the lane's per-test limit is 60 s; 0 = no
- * limit).
+ * limit); KHV_FUZZ_OPS and KHV_FUZZ_INSNS, bit masks over the operation
+ * table (fuzz/ops.c) and the guest instruction templates (fuzz/guest.c),
+ * narrow a run down when hunting a failure (0: all).
  */
 #include <stdlib.h>
 #include <time.h>
@@ -46,6 +48,8 @@ TEST_F_TIMEOUT(fuzz, bounded_run, 86400)
 		.seed = env_u64("KHV_FUZZ_SEED", (uint64_t)time(NULL) / 86400),
 		.calls = env_u64("KHV_FUZZ_CALLS", 20000),
 		.seconds = (unsigned int)env_u64("KHV_FUZZ_SECONDS", 30),
+		.op_mask = env_u64("KHV_FUZZ_OPS", 0),
+		.insn_mask = env_u64("KHV_FUZZ_INSNS", 0),
 	};
 	struct fuzz_stats st;
 	struct khv_sys sys;
@@ -56,6 +60,15 @@ TEST_F_TIMEOUT(fuzz, bounded_run, 86400)
 	if (khvt_no_device(ret))
 		SKIP(return, "no khv device: %s", strerror(-ret));
 	khv_close(&sys);
+	/*
+	 * Open (issue 7): under QEMU 7.2 TCG the fuzzer wedges the test
+	 * machine within a minute - one CPU stops answering IPIs and NMIs -
+	 * with or without random guest code, while Bochs runs it clean.
+	 * Until that is pinned down, make check runs it only outside TCG;
+	 * make fuzz (which sets KHV_FUZZ_SEED) runs it anywhere.
+	 */
+	if (khvt_under_tcg() && !getenv("KHV_FUZZ_SEED"))
+		SKIP(return, "QEMU TCG: the test machine wedges under the fuzzer (testing.rst)");
 	kmsg = khvt_kmsg_open();
 	ASSERT_GE(kmsg, 0);
 	printf("# fuzz: seed=%llu calls=%llu seconds=%u (KHV_FUZZ_SEED=%llu reproduces the sequence)\n",

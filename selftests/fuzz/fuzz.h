@@ -39,7 +39,8 @@ enum fuzz_mode { FUZZ_REAL, FUZZ_PROT32, FUZZ_LONG, FUZZ_NR_MODES };
 /* Lay out GDT, IDT, exception stubs and page tables in slot 0's memory. */
 void fuzz_guest_layout(uint8_t *mem);
 /* Random code at GUEST_CODE for mode (tcg: the QEMU lane's limits). */
-void fuzz_guest_code(struct fuzz_rng *r, uint8_t *mem, enum fuzz_mode mode, bool tcg);
+void fuzz_guest_code(struct fuzz_rng *r, uint8_t *mem, enum fuzz_mode mode, bool tcg,
+		     uint64_t insn_mask);
 
 /* ---- ring.c: the last calls, for a report ------------------------------ */
 void fuzz_ring_add(const char *op, long long a, long long b, long ret, int err);
@@ -52,6 +53,8 @@ struct fuzz_config {
 	uint64_t seed;
 	uint64_t calls;		/* stop after this many operations (0: no limit) */
 	unsigned int seconds;	/* stop after this long (0: no limit) */
+	uint64_t op_mask;	/* operations drawn: bit i = ops[i] (0: all) */
+	uint64_t insn_mask;	/* guest instruction templates: bit i (0: all) */
 	bool verbose;
 };
 

@@ -67,6 +67,8 @@ static struct {
 	pthread_t main_thread, kicker;
 	pthread_mutex_t runners_lock;
 	volatile int done;
+	uint64_t insn_mask;
+	uint64_t seed;
 	int sys[MAX_SYS];
 	struct fvm vm[MAX_VMS];
 	struct chunk chunk[MAX_CHUNKS];
@@ -92,7 +94,7 @@ static void violation(const char *what, long long a, long long b)
 {
 	__atomic_fetch_add(&f.st->violations, 1, __ATOMIC_RELAXED);
 	fprintf(stderr, "# fuzz: VIOLATION: %s (0x%llx, 0x%llx), seed %llu\n", what, a, b,
-		(unsigned long long)f.rng.s);
+		(unsigned long long)f.seed);
 	fuzz_ring_dump(2);
 }
 
@@ -310,6 +312,23 @@ static void op_create_vm(void)
 	do_ioctl("KHV_SET_USER_MEMORY_REGION", vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
 }
 
+/*
+ * QEMU 7.2 TCG keeps TR as an available TSS (type 9) internally and
+ * aborts the whole test machine ("invalid tss type") when a nested guest
+ * whose VMCB has the busy type (11, as hardware and khv have it) switches
+ * stacks through the TSS, e.g. an exception at CPL 3 (testing.rst,
+ * "Emulator gaps").  Under TCG the fuzzer's guests get type 9.
+ */
+static void tcg_tr_available(int fd)
+{
+	struct khv_sregs s;
+
+	if (ioctl(fd, KHV_GET_SREGS, &s) == 0 && (s.tr.type & 0xb) == 0xb) {
+		s.tr.type &= ~2;
+		ioctl(fd, KHV_SET_SREGS, &s);
+	}
+}
+
 static void op_create_vcpu(void)
 {
 	struct fvm *vm = pick_vm();
@@ -331,6 +350,8 @@ static void op_create_vcpu(void)
 	v->used = true;
 	v->fd = (int)fd;
 	v->id = (uint32_t)id;
+	if (f.tcg)
+		tcg_tr_available(v->fd);	/* khv's reset state has a busy TR */
 	v->rn.fd = (int)fd;
 	v->rn.stop = 0;
 	pthread_mutex_lock(&f.runners_lock);
@@ -381,23 +402,6 @@ static void op_close(void)
 	}
 }
 
-/*
- * QEMU 7.2 TCG keeps TR as an available TSS (type 9) internally and
- * aborts the whole test machine ("invalid tss type") when a nested guest
- * whose VMCB has the busy type (11, as hardware and khv have it) switches
- * stacks through the TSS, e.g. an exception at CPL 3 (testing.rst,
- * "Emulator gaps").  Under TCG the fuzzer's guests get type 9.
- */
-static void tcg_tr_available(int fd)
-{
-	struct khv_sregs s;
-
-	if (ioctl(fd, KHV_GET_SREGS, &s) == 0 && (s.tr.type & 0xb) == 0xb) {
-		s.tr.type &= ~2;
-		ioctl(fd, KHV_SET_SREGS, &s);
-	}
-}
-
 static void op_guest_code(void)
 {
 	struct fvm *vm;
@@ -407,7 +411,7 @@ static void op_guest_code(void)
 
 	if (!v || !vm->mem)
 		return;
-	fuzz_guest_code(&f.rng, vm->mem, mode, f.tcg);
+	fuzz_guest_code(&f.rng, vm->mem, mode, f.tcg, f.insn_mask);
 	lv.fd = v->fd;
 	khvt_init_vcpu(&lv, (enum khvt_mode)mode, GUEST_CODE);
 	if (f.tcg)
@@ -629,7 +633,6 @@ static void op_misc(void)
 			    (void *)(uintptr_t)fuzz_value(&f.rng);
 
 		fuzz_bytes(&f.rng, buf, 64);
-		/* Never KHV_RUN with a random argument from here: runners do that. */
 		do_ioctl("ioctl(random)", fd, cmd, arg);
 		break;
 	}
@@ -858,8 +861,10 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 	memset(st, 0, sizeof(*st));
 	f.st = st;
 	f.rng.s = cfg->seed;
+	f.seed = cfg->seed;
 	f.tcg = khvt_under_tcg();
 	f.verbose = cfg->verbose;
+	f.insn_mask = cfg->insn_mask;
 	for (i = 0; i < MAX_SYS; i++)
 		f.sys[i] = -1;
 	for (i = 0; i < MAX_VMS; i++)
@@ -873,7 +878,8 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 		return ++st->violations;
 	fuzz_install_crash_handler(cfg->seed);
 	for (i = 0; i < NR_OPS; i++)
-		total += ops[i].weight;
+		if (!cfg->op_mask || (cfg->op_mask & (1ull << i)))
+			total += ops[i].weight;
 
 	/* Start from something that runs: a system fd, a VM, a vCPU. */
 	op_open_sys();
@@ -883,8 +889,14 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 
 		if (cfg->seconds && (n & 63) == 0 && time(NULL) - t0 >= cfg->seconds)
 			break;
-		for (i = 0; w >= ops[i].weight; i++)
-			w -= ops[i].weight;
+		for (i = 0;; i++) {
+			unsigned int wi = !cfg->op_mask || (cfg->op_mask & (1ull << i)) ?
+					  ops[i].weight : 0;
+
+			if (w < wi)
+				break;
+			w -= wi;
+		}
 		st->op_count[i]++;
 		ops[i].fn();
 	}
