@@ -102,6 +102,9 @@ dev=0 mod=0
 [ -e /dev/khv ] && dev=1
 [ -d /sys/module/khv ] && mod=1
 echo "KHV-LOADED dev_khv=$dev sys_module=$mod"
+# Where khv's code sits, to read a RIP from a wedged machine's monitor.
+[ -r /sys/module/khv/sections/.text ] &&
+	echo "KHV-TEXT $(cat /sys/module/khv/sections/.text)"
 
 run_one() {	# run_one <marker> <name> <seconds> <command...>
 	marker=$1 name=$2 limit=$3

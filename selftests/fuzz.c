@@ -60,15 +60,6 @@ TEST_F_TIMEOUT(fuzz, bounded_run, 86400)
 	if (khvt_no_device(ret))
 		SKIP(return, "no khv device: %s", strerror(-ret));
 	khv_close(&sys);
-	/*
-	 * Open (issue 7): under QEMU 7.2 TCG the fuzzer wedges the test
-	 * machine within a minute - one CPU stops answering IPIs and NMIs -
-	 * with or without random guest code, while Bochs runs it clean.
-	 * Until that is pinned down, make check runs it only outside TCG;
-	 * make fuzz (which sets KHV_FUZZ_SEED) runs it anywhere.
-	 */
-	if (khvt_under_tcg() && !getenv("KHV_FUZZ_SEED"))
-		SKIP(return, "QEMU TCG: the test machine wedges under the fuzzer (testing.rst)");
 	kmsg = khvt_kmsg_open();
 	ASSERT_GE(kmsg, 0);
 	printf("# fuzz: seed=%llu calls=%llu seconds=%u (KHV_FUZZ_SEED=%llu reproduces the sequence)\n",

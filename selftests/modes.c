@@ -4,6 +4,8 @@
  * guest (modes_guest.S) each compute a value, report it out a port and halt;
  * the registers, system registers and memory they leave are checked.
  */
+#include <cpuid.h>
+
 #include "khvt_harness.h"
 
 KHVT_DECLARE_PAYLOAD(modes_real);
@@ -45,6 +47,59 @@ TEST(real_mode)
 	EXPECT_VAL("CR0.PE", 0, s.cr0 & CR0_PE);
 	EXPECT_VAL("ES.base after reload with 0", 0, s.es.base);
 	EXPECT_VAL("EFER.LMA", 0, s.efer & EFER_LMA);
+	khvt_destroy(&t);
+}
+
+/*
+ * EFER.LME with paging off is legal (long mode is not active until CR0.PG
+ * is set) and changes nothing for real-mode code.  QEMU 7.2's nested SVM
+ * cannot take a #VMEXIT from this state: do_vmexit loads the host's CR0
+ * while EFER and CR4 are still the guest's, cpu_x86_update_cr0 sees "paging
+ * on with LME set and PAE clear" and returns without loading it, and the
+ * test machine's CPU goes on with paging off and GIF clear: wedged for
+ * good (testing.rst, "Emulator gaps").  Bochs and hardware run it.
+ */
+TEST(real_mode_with_lme)
+{
+	struct khvt_vm t;
+	struct khv_sregs s;
+
+	if (khvt_under_tcg() && !getenv("KHVT_TCG_WEDGE"))
+		SKIP(return, "QEMU TCG: a #VMEXIT with LME set and PG, PAE clear wedges the test machine");
+	VM_WITH_PAYLOAD(&t, KHVT_REAL, modes_real);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	s.efer |= EFER_LME;
+	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
+
+	EXPECT_VAL("sum 1..100 (OUT 2 bytes)", 5050, expect_out(&t, PORT_ECHO, 2));
+	EXPECT_VAL("12 * 12 through CALL", 144, expect_out(&t, PORT_ECHO, 2));
+	expect_hlt(&t, PAYLOAD_GPA(modes_real, modes_real_after_hlt));
+
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	EXPECT_VAL("EFER.LME|LMA", EFER_LME, s.efer & (EFER_LME | EFER_LMA));
+	EXPECT_VAL("CR0.PE|PG", 0, s.cr0 & (CR0_PE | CR0_PG));
+	khvt_destroy(&t);
+}
+
+/* The same with CR4.PAE set: QEMU loads the host's CR0 then; runs everywhere. */
+TEST(real_mode_with_lme_pae)
+{
+	struct khvt_vm t;
+	struct khv_sregs s;
+
+	VM_WITH_PAYLOAD(&t, KHVT_REAL, modes_real);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	s.efer |= EFER_LME;
+	s.cr4 |= CR4_PAE;
+	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
+
+	EXPECT_VAL("sum 1..100 (OUT 2 bytes)", 5050, expect_out(&t, PORT_ECHO, 2));
+	EXPECT_VAL("12 * 12 through CALL", 144, expect_out(&t, PORT_ECHO, 2));
+	expect_hlt(&t, PAYLOAD_GPA(modes_real, modes_real_after_hlt));
+
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	EXPECT_VAL("EFER.LME|LMA", EFER_LME, s.efer & (EFER_LME | EFER_LMA));
+	EXPECT_VAL("CR4.PAE", CR4_PAE, s.cr4 & CR4_PAE);
 	khvt_destroy(&t);
 }
 
@@ -110,6 +165,39 @@ TEST(long_mode_64)
 	EXPECT_VAL("EFER.LME|LMA", EFER_LME | EFER_LMA, s.efer & (EFER_LME | EFER_LMA));
 	EXPECT_VAL("CR3", GUEST_PT, s.cr3 & ~0xfffull);
 	EXPECT_VAL("CS.l", 1, s.cs.l);
+	khvt_destroy(&t);
+}
+
+/*
+ * VMRUN and VM entry refuse a long-mode CR3 with a bit at or above the
+ * CPU's MAXPHYADDR: KHV_SET_SREGS must say EINVAL rather than leave it to
+ * a failed entry (on QEMU, MAXPHYADDR is 40 to 52, well below bit 52).
+ */
+TEST(long_mode_cr3_above_maxphyaddr)
+{
+	unsigned int eax = 0, ebx, ecx, edx, maxphy;
+	struct khvt_vm t;
+	struct khv_sregs s, bad;
+
+	ASSERT_TRUE(__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx));
+	maxphy = eax & 0xff;
+	VM_WITH_PAYLOAD(&t, KHVT_LONG, modes_long);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
+	if (maxphy < 52) {
+		bad = s;
+		bad.cr3 |= 1ull << maxphy;
+		EXPECT_VAL("SET_SREGS, CR3 bit MAXPHYADDR", -EINVAL,
+			   khv_vcpu_set_sregs(&t.vcpu, &bad));
+	}
+	bad = s;
+	bad.cr3 |= 1ull << 63;
+	EXPECT_VAL("SET_SREGS, CR3 bit 63", -EINVAL, khv_vcpu_set_sregs(&t.vcpu, &bad));
+	bad = s;
+	bad.cr3 |= 1ull << (maxphy - 1);
+	EXPECT_VAL("SET_SREGS, CR3 bit MAXPHYADDR - 1", 0, khv_vcpu_set_sregs(&t.vcpu, &bad));
+	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
+
+	EXPECT_VAL("fib(90) (two OUTs)", 2880067194370816120ull, expect_out64(&t, PORT_ECHO));
 	khvt_destroy(&t);
 }
 

@@ -23,6 +23,7 @@
  */
 #include <linux/kernel.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/traps.h>
 
 #include "svm.h"
@@ -506,7 +507,8 @@ static const char *svm_vmrun_check(const struct svm_vcpu *svm)
 		return "CR0.NW without CR0.CD";
 	if (s->cr0 >> 32)
 		return "CR0[63:32] set";
-	if (long_paging ? s->cr3 >> 52 : (s->cr4 & X86_CR4_PAE) && s->cr3 >> 32)
+	if (long_paging ? s->cr3 >> boot_cpu_data.x86_phys_bits :
+	    (s->cr4 & X86_CR4_PAE) && s->cr3 >> 32)
 		return "CR3 reserved bits set";
 	if (s->cr4 & ~svm_cr4_allowed)
 		return "CR4 bit khv does not offer";

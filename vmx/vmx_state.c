@@ -302,7 +302,8 @@ static int vmx_check_sregs(const struct khv_sregs *s)
 			return -EINVAL;
 		if (s->cs.l && s->cs.db)
 			return -EINVAL;
-		if (s->cr3 & GENMASK_ULL(63, 52))
+		/* Entry refuses CR3 bits at or above the CPU's MAXPHYADDR. */
+		if (s->cr3 & GENMASK_ULL(63, boot_cpu_data.x86_phys_bits))
 			return -EINVAL;
 	} else {
 		if ((s->efer & EFER_LMA) || s->cs.l)

@@ -33,6 +33,15 @@ void fuzz_bytes(struct fuzz_rng *r, void *buf, size_t len);
 /* Slot 0 of every VM: the selftests' layout (lib/guest.h), code at GUEST_CODE. */
 #define FUZZ_CODE_LEN		0x1000ul
 
+/*
+ * The architectural bits the TCG workaround of guest.c needs: under QEMU
+ * TCG no vCPU gets EFER.LME with CR0.PG and CR4.PAE clear.
+ */
+#define MSR_EFER		0xc0000080u
+#define EFER_LME		(1ull << 8)
+#define CR0_PG			(1ull << 31)
+#define CR4_PAE			(1ull << 5)
+
 /* The same order as enum khvt_mode. */
 enum fuzz_mode { FUZZ_REAL, FUZZ_PROT32, FUZZ_LONG, FUZZ_NR_MODES };
 

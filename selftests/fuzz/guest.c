@@ -18,6 +18,12 @@
  * the middle, could start an RDMSR/WRMSR).  Nor MOV to CR8: QEMU 7.2 then
  * raises its virtual interrupt without the iothread lock when one is
  * pending (khv arms V_IRQ for an interrupt window) and aborts.
+ *
+ * Nor, under TCG, the state EFER.LME set with CR0.PG and CR4.PAE clear
+ * (legal: long mode inactive): QEMU 7.2's #VMEXIT then fails to load the
+ * test machine's CR0 and wedges it (modes.c, real_mode_with_lme).  The
+ * guest can only reach it by WRMSR to EFER or MOV to CR4 (khv keeps PAE in
+ * long mode), so under TCG those never set LME, or always keep PAE.
  */
 #include <string.h>
 
@@ -183,20 +189,29 @@ static void one(struct emit *e, struct fuzz_rng *r)
 		b(e, 0x0f);
 		b(e, 0x32);
 		break;
-	case 8:				/* wrmsr */
+	case 8: {			/* wrmsr */
+		uint32_t hi = (uint32_t)fuzz_value(r), index = msr_index(r);
+
+		/* Under TCG, no EFER.LME with paging off and PAE clear (top). */
+		if (e->tcg && index == MSR_EFER)
+			v &= ~(uint32_t)EFER_LME;
 		mov_r32(e, 0, v);
-		mov_r32(e, 2, (uint32_t)fuzz_value(r));
-		mov_r32(e, 1, msr_index(r));
+		mov_r32(e, 2, hi);
+		mov_r32(e, 1, index);
 		b(e, 0x0f);
 		b(e, 0x30);
 		break;
+	}
 	case 9: {			/* mov cr0/cr3/cr4, eax */
 		static const uint8_t crs[] = { 0, 3, 4 };
+		uint8_t cr = crs[fuzz_below(r, 3)];
 
+		if (e->tcg && cr == 4)
+			v |= CR4_PAE;	/* as for case 8 */
 		mov_r32(e, 0, v);
 		b(e, 0x0f);
 		b(e, 0x22);
-		b(e, 0xc0 | crs[fuzz_below(r, 3)] << 3);
+		b(e, 0xc0 | cr << 3);
 		break;
 	}
 	case 10:			/* xsetbv / xgetbv */

@@ -481,6 +481,9 @@ static void op_sregs(void)
 	}
 	if (f.tcg && (s.tr.type & 0xb) == 0xb)
 		s.tr.type &= ~2;	/* see tcg_tr_available() */
+	/* Under TCG: never LME with paging off and PAE clear (guest.c). */
+	if (f.tcg && (s.efer & EFER_LME) && !(s.cr0 & CR0_PG))
+		s.cr4 |= CR4_PAE;
 	ret = do_ioctl("KHV_SET_SREGS", v->fd, KHV_SET_SREGS, &s);
 	if (ret == 0 && reserved)
 		violation("KHV_SET_SREGS accepted nonzero reserved fields", v->fd, 0);
@@ -508,6 +511,8 @@ static void op_msrs(void)
 		m.e[i].index = fuzz_chance(&f.rng, 80) ? idx[fuzz_below(&f.rng, sizeof(idx) / 4)] :
 							 (uint32_t)fuzz_value(&f.rng);
 		m.e[i].data = fuzz_value(&f.rng);
+		if (f.tcg && m.e[i].index == MSR_EFER)
+			m.e[i].data &= ~EFER_LME;	/* see op_sregs() */
 	}
 	if (fuzz_chance(&f.rng, 10))
 		m.h.pad = 1;
