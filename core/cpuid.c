@@ -20,6 +20,9 @@
 #include "khv.h"
 #include "internal.h"
 
+#define KHV_CPUID1_X2APIC	BIT(21)		/* leaf 1 ECX */
+#define KHV_CPUID1_TSC_DEADLINE	BIT(24)
+
 #define KHV_MAX_BASIC_LEAF	0xd
 #define KHV_MAX_EXT_LEAF	0x80000008
 #define KHV_HV_LEAF		0x40000000
@@ -127,9 +130,11 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 		e->eax = min_t(u32, e->eax, KHV_MAX_BASIC_LEAF);
 		break;
 	case 1:
-		/* DTES64 MONITOR DS-CPL VMX SMX EST TM2 SDBG xTPR PDCM DCA x2APIC TSC-deadline */
+		/* DTES64 MONITOR DS-CPL VMX SMX EST TM2 SDBG xTPR PDCM DCA */
 		e->ecx &= ~(BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) |
-			    BIT(11) | BIT(14) | BIT(15) | BIT(18) | BIT(21) | BIT(24));
+			    BIT(11) | BIT(14) | BIT(15) | BIT(18));
+		/* The in-kernel local APIC has both (KHV_CREATE_IRQCHIP). */
+		e->ecx |= KHV_CPUID1_X2APIC | KHV_CPUID1_TSC_DEADLINE;
 		e->ecx |= BIT(31);	/* running under a hypervisor */
 		/* MCE MTRR MCA DS ACPI TM PBE */
 		e->edx &= ~(BIT(7) | BIT(12) | BIT(14) | BIT(21) | BIT(22) | BIT(29) | BIT(31));
@@ -306,6 +311,14 @@ int khv_vcpu_cpuid_default(struct khv_vcpu *vcpu)
 	if (!vcpu->cpuid)
 		return -ENOMEM;
 	vcpu->cpuid_nent = khv_nsupported;
+	/* Without an in-kernel irqchip there is no x2APIC and no APIC timer. */
+	if (!vcpu->vm->irqchip) {
+		u32 i;
+
+		for (i = 0; i < vcpu->cpuid_nent; i++)
+			if (vcpu->cpuid[i].function == 1)
+				vcpu->cpuid[i].ecx &= ~(KHV_CPUID1_X2APIC | KHV_CPUID1_TSC_DEADLINE);
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "khv.h"
 #include "emulate.h"
+#include "../irq/irqchip.h"
 
 /* Bytes of the run page available to a port I/O batch. */
 #define KHV_PIO_DATA_SIZE	(KHV_RUN_MMAP_SIZE - KHV_IO_DATA_OFFSET)
@@ -189,6 +190,8 @@ static int khv_mmio_unsupported(struct khv_vcpu *vcpu, u64 gpa, const struct khv
 	return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION, ARRAY_SIZE(data), data);
 }
 
+static void khv_mmio_read_finish(struct khv_vcpu *vcpu, u64 v);
+
 int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct khv_run *run = vcpu->run;
@@ -207,6 +210,27 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 	if (err || khv_mmio_decode(vcpu, &insn, &a) || a.write != write)
 		return khv_mmio_unsupported(vcpu, gpa, &insn);
 
+	vcpu->mmio.gpa = gpa;
+	vcpu->mmio.len = a.len;
+	vcpu->mmio.dst_reg = a.reg;
+	vcpu->mmio.dst_size = a.dst_size;
+	vcpu->mmio.sign_extend = a.sign_extend;
+	vcpu->mmio.high_byte = a.high_byte;
+	vcpu->mmio.next_rip = insn.next_rip;
+
+	/* The in-kernel irqchip's pages (IOAPIC, local APIC) stay in the kernel. */
+	if (vcpu->vm->irqchip) {
+		u64 v = a.write ? a.value : 0;
+
+		if (khv_irqchip_mmio(vcpu, gpa, a.write, a.len, &v)) {
+			if (a.write)
+				khv_complete_instruction(vcpu, insn.next_rip);
+			else
+				khv_mmio_read_finish(vcpu, v);
+			return 1;
+		}
+	}
+
 	run->exit_reason = KHV_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = a.len;
@@ -221,25 +245,28 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 		khv_complete_instruction(vcpu, insn.next_rip);
 		return 0;
 	}
-	vcpu->mmio.gpa = gpa;
-	vcpu->mmio.len = a.len;
-	vcpu->mmio.dst_reg = a.reg;
-	vcpu->mmio.dst_size = a.dst_size;
-	vcpu->mmio.sign_extend = a.sign_extend;
-	vcpu->mmio.high_byte = a.high_byte;
-	vcpu->mmio.next_rip = insn.next_rip;
 	vcpu->completion = KHV_COMPLETE_MMIO_READ;
 	return 0;
 }
 
 void khv_complete_mmio_read(struct khv_vcpu *vcpu)
 {
-	const struct khv_mmio_op *op = &vcpu->mmio;
-	unsigned int i, len = min_t(unsigned int, op->len, 8);
+	unsigned int i, len = min_t(unsigned int, vcpu->mmio.len, 8);
 	u64 v = 0;
 
 	for (i = 0; i < len; i++)
 		v |= (u64)READ_ONCE(vcpu->run->mmio.data[i]) << (8 * i);
+	khv_mmio_read_finish(vcpu, v);
+}
+
+/* The value an MMIO read returned goes to its destination; RIP moves on. */
+static void khv_mmio_read_finish(struct khv_vcpu *vcpu, u64 v)
+{
+	const struct khv_mmio_op *op = &vcpu->mmio;
+	unsigned int len = min_t(unsigned int, op->len, 8);
+
+	if (len < 8)
+		v &= (1ULL << (8 * len)) - 1;
 	if (op->sign_extend && len && len < 8)
 		v = sign_extend64(v, 8 * len - 1);
 	if (op->dst_reg < KHV_REG_RIP)

@@ -17,6 +17,7 @@
 
 #include "khv.h"
 #include "internal.h"
+#include "../irq/irqchip.h"
 #include "emulate.h"
 
 static bool khv_long_mode_64(struct khv_vcpu *vcpu)
@@ -247,7 +248,10 @@ int khv_handle_hlt(struct khv_vcpu *vcpu)
 
 	if (r <= 0)
 		return r;
-	/* No in-kernel interrupt controller yet: userspace decides when to wake. */
+	/* With the in-kernel irqchip the vCPU sleeps in KHV_RUN (irq/apic.c). */
+	if (vcpu->apic)
+		return khv_apic_halt(vcpu);
+	/* Without: userspace decides when to wake. */
 	vcpu->run->exit_reason = KHV_EXIT_HLT;
 	return 0;
 }
@@ -304,6 +308,16 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 				return 1;
 		}
 	} else {
+		u32 val = vcpu->regs[KHV_REG_RAX];
+
+		/* The irqchip's ports (PIC, ELCR, PIT, port 0x61) stay in the kernel. */
+		if (khv_irqchip_pio(vcpu, pio->port, pio->in, pio->size, &val)) {
+			if (pio->in)
+				vcpu->regs[KHV_REG_RAX] = (vcpu->regs[KHV_REG_RAX] & ~0xffULL) |
+							  (u8)val;
+			khv_complete_instruction(vcpu, pio->next_rip);
+			return 1;
+		}
 		vcpu->pio.count = 1;
 		if (!pio->in)
 			memcpy(data, &vcpu->regs[KHV_REG_RAX], pio->size);

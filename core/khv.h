@@ -27,6 +27,7 @@
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -35,6 +36,8 @@
 
 struct khv_vm;
 struct khv_vcpu;
+struct khv_irqchip;		/* irq/irqchip.h */
+struct khv_vcpu_apic;
 
 /* GPR indices in the x86 ModRM/REX encoding order, then RIP. */
 enum khv_reg {
@@ -72,6 +75,10 @@ enum khv_vcpu_mode {
 
 /* vcpu->requests bits, consumed on the way into the guest. */
 #define KHV_REQ_TLB_FLUSH	0	/* second-level mappings changed */
+#define KHV_REQ_APIC_TIMER	1	/* re-arm the local APIC's host timer */
+#define KHV_REQ_NMI		2	/* an NMI message arrived (irq/) */
+#define KHV_REQ_INIT		3	/* an INIT message arrived (irq/) */
+#define KHV_REQ_SIPI		4	/* a SIPI arrived; vector in apic (irq/) */
 
 /* What KHV_RUN must finish before it re-enters the guest. */
 enum khv_completion {
@@ -158,6 +165,14 @@ struct khv_vcpu {
 	bool nmi_pending;
 	bool extint_pending;
 	u8 extint_vector;
+	/* The in-kernel irqchip has an interrupt the guest cannot take yet. */
+	bool irq_window;
+
+	/* The in-kernel local APIC (irq/apic.c), NULL without an irqchip. */
+	struct khv_vcpu_apic *apic;
+	u32 mp_state;			/* KHV_MP_STATE_*; not RUNNABLE: asleep in KHV_RUN */
+	wait_queue_head_t wq;		/* where a halted vCPU sleeps */
+	u64 tsc_offset;			/* guest TSC - host TSC, as the backend has it */
 
 	/* Completion of an exit that userspace is answering. */
 	enum khv_completion completion;
@@ -202,6 +217,9 @@ struct khv_vm {
 
 	struct khv_vcpu *vcpus[KHV_MAX_VCPUS];
 	atomic_t nr_vcpus;
+
+	/* KHV_CREATE_IRQCHIP, before the first vCPU; then never changes. */
+	struct khv_irqchip *irqchip;
 };
 
 /*
@@ -255,6 +273,18 @@ struct khv_backend {
 	int (*get_cpl)(struct khv_vcpu *vcpu);
 	/* Interrupt shadow (STI / MOV SS) in effect. */
 	bool (*in_interrupt_shadow)(struct khv_vcpu *vcpu);
+	/*
+	 * Put the vCPU in the state INIT leaves (loaded, preemption enabled):
+	 * the control block's registers and the backend's event state; core
+	 * resets its own registers around the call.
+	 */
+	void (*reset)(struct khv_vcpu *vcpu);
+	/*
+	 * Interrupts off, before run(): an external interrupt queued now
+	 * would go in on this entry (RFLAGS.IF, no shadow, no other event
+	 * to deliver first).
+	 */
+	bool (*interrupt_allowed)(struct khv_vcpu *vcpu);
 
 	/*
 	 * MSRs the backend keeps in its control block (EFER, PAT, the syscall
@@ -290,6 +320,8 @@ int khv_backend_ident(void);
 
 /* core/vcpu.c: run-loop helpers for backends. */
 void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req);
+void khv_vcpu_init_signal(struct khv_vcpu *vcpu);
+void khv_vcpu_sipi(struct khv_vcpu *vcpu, u8 vector);
 static inline bool khv_test_clear_request(struct khv_vcpu *vcpu, unsigned int req)
 {
 	return test_and_clear_bit(req, &vcpu->requests);

@@ -52,6 +52,9 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_EXIT_STATS:
 	case KHV_CAP_XSAVE:
 	case KHV_CAP_INJECT_EVENT:
+	case KHV_CAP_IRQCHIP:
+	case KHV_CAP_SIGNAL_MSI:
+	case KHV_CAP_MP_STATE:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;

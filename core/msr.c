@@ -14,11 +14,16 @@
 
 #include "khv.h"
 #include "internal.h"
+#include "../irq/irqchip.h"
 
 int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
-	int r = khv_ops->get_msr(vcpu, index, data);
+	/* The in-kernel local APIC's: APIC base, x2APIC, TSC deadline. */
+	int r = khv_apic_get_msr(vcpu, index, data);
 
+	if (r <= 0)
+		return r;
+	r = khv_ops->get_msr(vcpu, index, data);
 	if (r <= 0)
 		return r;
 	switch (index) {
@@ -42,8 +47,11 @@ int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 
 int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 {
-	int r = khv_ops->set_msr(vcpu, index, data, host);
+	int r = khv_apic_set_msr(vcpu, index, data, host);
 
+	if (r <= 0)
+		return r;
+	r = khv_ops->set_msr(vcpu, index, data, host);
 	if (r <= 0)
 		return r;
 	switch (index) {

@@ -29,6 +29,8 @@ static const char *const khv_user_exit_names[KHV_EXIT_MAX] = {
 
 static const char *const khv_kernel_stat_names[KHV_KSTAT_MAX] = {
 	[KHV_KSTAT_L1D_FLUSH]		= "l1d_flush",
+	[KHV_KSTAT_HALT_SLEEP]		= "halt_sleep",
+	[KHV_KSTAT_IRQ_INJECTED]	= "irq_injected",
 };
 
 /* The name of a hardware exit code, for tracing. */

@@ -16,10 +16,13 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/msr.h>
+#include <asm/msr-index.h>
 #include <asm/pkru.h>
 
 #include "khv.h"
 #include "internal.h"
+#include "../irq/irqchip.h"
 #include "emulate.h"
 
 #define CREATE_TRACE_POINTS
@@ -126,6 +129,14 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		if (vcpu->apic) {
+			/* Timer re-arming, and the sleep of a halted vCPU. */
+			r = khv_apic_before_run(vcpu);
+			if (r < 0) {
+				run->exit_reason = KHV_EXIT_INTR;
+				break;
+			}
+		}
 
 		preempt_disable();
 		local_irq_disable();
@@ -140,6 +151,8 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 			preempt_enable();
 			continue;
 		}
+		/* After IN_GUEST_MODE: a later kick interrupts the entry. */
+		khv_apic_inject(vcpu);
 		host_pkru = read_pkru();
 		khv_ops->run(vcpu);
 		/*
@@ -229,6 +242,23 @@ int khv_check_apic_base(u64 v)
 	return (v & ~KHV_APIC_BASE_VALID) ? -EINVAL : 0;
 }
 
+/*
+ * KHV_SET_SREGS's apic_base: with an in-kernel APIC, x2APIC mode too (not
+ * without EN), and no bit at or above MAXPHYADDR, as the APIC itself checks.
+ */
+static int khv_check_sregs_apic_base(struct khv_vcpu *vcpu, u64 v)
+{
+	if (!vcpu->apic)
+		return khv_check_apic_base(v);
+	if (v & ~(KHV_APIC_BASE_VALID | BIT_ULL(10)))
+		return -EINVAL;
+	if (v & GENMASK_ULL(63, boot_cpu_data.x86_phys_bits))
+		return -EINVAL;
+	if ((v & BIT_ULL(10)) && !(v & BIT_ULL(11)))
+		return -EINVAL;
+	return 0;
+}
+
 static int khv_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *s)
 {
 	const struct khv_segment *segs[] = {
@@ -243,12 +273,18 @@ static int khv_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *s)
 	for (i = 0; i < ARRAY_SIZE(segs); i++)
 		if (!khv_segment_reserved_ok(segs[i]))
 			return -EINVAL;
-	if (khv_check_apic_base(s->apic_base) || s->cr8 > 15)
+	if (khv_check_sregs_apic_base(vcpu, s->apic_base) || s->cr8 > 15)
 		return -EINVAL;
 	err = khv_ops->set_sregs(vcpu, s);
 	if (err)
 		return err;
-	vcpu->apic_base = s->apic_base;
+	if (vcpu->apic) {
+		/* Checked above with the model's own rules for the host. */
+		khv_apic_set_msr(vcpu, MSR_IA32_APICBASE, s->apic_base, true);
+		khv_apic_set_cr8(vcpu, s->cr8);
+	} else {
+		vcpu->apic_base = s->apic_base;
+	}
 	vcpu->completion = KHV_COMPLETE_NONE;
 	return 0;
 }
@@ -297,6 +333,9 @@ static int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev)
 		khv_queue_exception(vcpu, ev->vector, ev->has_error_code, ev->error_code);
 		return 0;
 	case KHV_EVENT_EXTINT:
+		/* With an in-kernel irqchip, interrupts come through it. */
+		if (vcpu->apic)
+			return -ENXIO;
 		if (ev->vector < 16 || ev->has_error_code)
 			return -EINVAL;
 		if (vcpu->extint_pending)
@@ -362,12 +401,28 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 			return -EFAULT;
 		return khv_set_regs(vcpu, &regs);
 	}
+	case KHV_GET_MP_STATE: {
+		struct khv_mp_state mp = { .mp_state = vcpu->mp_state };
+
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
+	case KHV_SET_MP_STATE: {
+		struct khv_mp_state mp;
+
+		if (copy_from_user(&mp, argp, sizeof(mp)))
+			return -EFAULT;
+		if (mp.pad)
+			return -EINVAL;
+		return khv_apic_set_mp_state(vcpu, mp.mp_state);
+	}
 	case KHV_GET_SREGS: {
 		struct khv_sregs sregs;
 
 		memset(&sregs, 0, sizeof(sregs));
 		khv_ops->get_sregs(vcpu, &sregs);
 		sregs.apic_base = vcpu->apic_base;
+		if (vcpu->apic)
+			sregs.cr8 = khv_apic_cr8(vcpu);
 		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 	}
 	case KHV_SET_SREGS: {
@@ -464,6 +519,7 @@ static const struct file_operations khv_vcpu_fops = {
 /* Only from VM destruction: no fd refers to the vCPU any more. */
 void khv_vcpu_free(struct khv_vcpu *vcpu)
 {
+	khv_apic_destroy(vcpu);
 	khv_ops->vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
@@ -479,6 +535,39 @@ static u64 khv_reset_rdx(struct khv_vcpu *vcpu)
 	return e ? e->eax : 0x600;
 }
 
+/*
+ * INIT (an IPI from the guest, in its vCPU's thread before an entry): the
+ * registers as after RESET (SDM vol. 3A, "Processor State After Reset"),
+ * except what INIT keeps: the TSC, the MSRs khv keeps in core (APIC base,
+ * MISC_ENABLE, TSC_AUX), XCR0 goes back to x87 only.
+ */
+void khv_vcpu_init_signal(struct khv_vcpu *vcpu)
+{
+	u64 tsc = rdtsc() + vcpu->tsc_offset;
+
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	khv_ops->reset(vcpu);
+	vcpu->regs[KHV_REG_RDX] = khv_reset_rdx(vcpu);
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	vcpu->completion = KHV_COMPLETE_NONE;
+	khv_set_msr(vcpu, MSR_IA32_TSC, tsc, true);
+}
+
+/* SIPI to a vCPU waiting after INIT: real mode at vector << 12. */
+void khv_vcpu_sipi(struct khv_vcpu *vcpu, u8 vector)
+{
+	struct khv_sregs s;
+
+	memset(&s, 0, sizeof(s));
+	khv_ops->get_sregs(vcpu, &s);
+	s.cs.selector = (u16)vector << 8;
+	s.cs.base = (u64)vector << 12;
+	/* Unchanged but for CS: what the backend itself produced. */
+	if (khv_ops->set_sregs(vcpu, &s))
+		pr_warn_once("khv: SIPI: backend refused its own reset state\n");
+	vcpu->regs[KHV_REG_RIP] = 0;
+}
+
 static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 {
 	int err;
@@ -489,6 +578,7 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->preempt_notifier, &khv_preempt_ops);
 	atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
+	init_waitqueue_head(&vcpu->wq);
 
 	/* One compound allocation, charged to the VMM's memory cgroup. */
 	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,
@@ -510,9 +600,14 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	err = khv_ops->vcpu_init(vcpu);
 	if (err)
 		goto err_cpuid;
+	err = khv_apic_create(vcpu);
+	if (err)
+		goto err_backend;
 	vcpu->regs[KHV_REG_RDX] = khv_reset_rdx(vcpu);
 	return 0;
 
+err_backend:
+	khv_ops->vcpu_destroy(vcpu);
 err_cpuid:
 	kfree(vcpu->cpuid);
 err_fpu:
@@ -569,6 +664,7 @@ int khv_vcpu_create(struct khv_vm *vm, unsigned long id)
 	return fd;
 
 out_destroy:
+	khv_apic_destroy(vcpu);
 	khv_ops->vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);

@@ -16,6 +16,7 @@
 
 #include "khv.h"
 #include "internal.h"
+#include "../irq/irqchip.h"
 
 static void khv_vm_destroy(struct khv_vm *vm)
 {
@@ -23,6 +24,8 @@ static void khv_vm_destroy(struct khv_vm *vm)
 
 	/* First: its release zaps, and kicks vCPUs that must still exist. */
 	khv_mmu_notifier_unregister(vm);
+	/* The PIT's timer delivers to vCPUs: stop it before they go. */
+	khv_irqchip_destroy(vm);
 	for (i = 0; i < KHV_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			khv_vcpu_free(vm->vcpus[i]);
@@ -63,6 +66,26 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		if (copy_from_user(&r, argp, sizeof(r)))
 			return -EFAULT;
 		return khv_set_memory_region(vm, &r);
+	}
+	case KHV_CREATE_IRQCHIP:
+		if (arg)
+			return -EINVAL;
+		return khv_irqchip_create(vm);
+	case KHV_IRQ_LINE: {
+		struct khv_irq_level l;
+
+		if (copy_from_user(&l, argp, sizeof(l)))
+			return -EFAULT;
+		if (l.reserved || l.level > 1)
+			return -EINVAL;
+		return khv_irqchip_line(vm, l.irq, l.level);
+	}
+	case KHV_SIGNAL_MSI: {
+		struct khv_msi m;
+
+		if (copy_from_user(&m, argp, sizeof(m)))
+			return -EFAULT;
+		return khv_irqchip_msi(vm, &m);
 	}
 	default:
 		return -ENOTTY;

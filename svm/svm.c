@@ -37,6 +37,7 @@
 #include <asm/traps.h>
 
 #include "svm.h"
+#include "../irq/irqchip.h"
 
 /* vcpu->regs[] layout that svm_vmrun.S hard-codes. */
 static_assert(KHV_REG_RCX == 1 && KHV_REG_RDX == 2 && KHV_REG_RBX == 3);
@@ -338,6 +339,7 @@ static void svm_init_control(struct svm_vcpu *svm)
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	c->tsc_offset = 0;
+	svm->vcpu.tsc_offset = 0;
 	/* Guest RFLAGS.IF masks virtual interrupts only; the host's, physical. */
 	c->int_ctl = VMCB_V_INTR_MASKING;
 	c->nested_ctl = VMCB_NP_ENABLE;
@@ -560,7 +562,8 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	else
 		c->intercept_misc1 &= ~VMCB_ICPT1_IRET;
 
-	if (vcpu->extint_pending || READ_ONCE(vcpu->run->request_interrupt_window)) {
+	if (vcpu->extint_pending || vcpu->irq_window ||
+	    READ_ONCE(vcpu->run->request_interrupt_window)) {
 		c->int_ctl &= ~VMCB_V_INTR_PRIO_MASK;
 		c->int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR |
 			      (0xfu << VMCB_V_INTR_PRIO_SHIFT);
@@ -715,6 +718,11 @@ static void svm_run(struct khv_vcpu *vcpu)
 	vmcb->control.asid = svm->asid;
 
 	svm_inject_events(svm);
+	/* The guest's CR8 lives in V_TPR: the in-kernel APIC's TPR goes in. */
+	if (vcpu->apic) {
+		svm->tpr_in = khv_apic_cr8(vcpu);
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~VMCB_V_TPR_MASK) | svm->tpr_in;
+	}
 
 	vmcb->save.rax = vcpu->regs[KHV_REG_RAX];
 	vmcb->save.rsp = vcpu->regs[KHV_REG_RSP];
@@ -790,6 +798,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	}
 	if (svm->nmi_ss_armed)
 		svm_nmi_step_done(svm, entered);
+	if (vcpu->apic && (vmcb->control.int_ctl & VMCB_V_TPR_MASK) != svm->tpr_in)
+		khv_apic_set_cr8(vcpu, vmcb->control.int_ctl & VMCB_V_TPR_MASK);
 
 	svm_asid_entered(svm, sd, entered);
 
@@ -1017,6 +1027,20 @@ static bool svm_in_interrupt_shadow(struct khv_vcpu *vcpu)
 	return svm_in_shadow(to_svm(vcpu));
 }
 
+static void svm_reset(struct khv_vcpu *vcpu)
+{
+	svm_vcpu_reset(to_svm(vcpu));
+}
+
+/* svm_inject_events() would put an external interrupt in on this entry. */
+static bool svm_interrupt_allowed(struct khv_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return (vcpu->rflags & X86_EFLAGS_IF) && !svm_in_shadow(svm) && !svm->reinject &&
+	       !vcpu->exception.pending;
+}
+
 /* With NRIPS, the length of the intercepted instruction still at RIP. */
 static u64 svm_get_dr67(struct khv_vcpu *vcpu, int dr)
 {
@@ -1228,6 +1252,7 @@ static int svm_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_TSC:
 		svm->vmcb->control.tsc_offset = data - rdtsc();
+		WRITE_ONCE(vcpu->tsc_offset, svm->vmcb->control.tsc_offset);
 		return 0;
 	case MSR_IA32_DEBUGCTLMSR:
 		/* LBR and BTF are accepted and ignored; the rest is reserved. */
@@ -1296,6 +1321,8 @@ const struct khv_backend khv_svm_backend = {
 	.get_efer		= svm_get_efer,
 	.get_cpl		= svm_get_cpl,
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.reset			= svm_reset,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.get_dr67		= svm_get_dr67,

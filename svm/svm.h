@@ -70,6 +70,7 @@ struct svm_vcpu {
 
 	u64 injected;			/* EVENTINJ handed to the last VMRUN, or 0 */
 	u64 reinject;			/* interrupted delivery to retry, or 0 */
+	u8 tpr_in;			/* V_TPR given to the last entry (in-kernel APIC) */
 
 	/*
 	 * NMI blocking, tracked in software: set when an NMI is injected,

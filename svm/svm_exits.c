@@ -309,7 +309,7 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 
 	c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
 	c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
-	if (vcpu->extint_pending)
+	if (vcpu->extint_pending || vcpu->irq_window)
 		return 1;	/* svm_run() injects it */
 	if (READ_ONCE(vcpu->run->request_interrupt_window))
 		return khv_exit_irq_window(vcpu);

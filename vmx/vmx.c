@@ -216,6 +216,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VMCS_CR0_MASK, ~(u64)VMX_CR0_GUEST_OWNED);
 	vmcs_write(VMCS_CR4_MASK, ~(u64)VMX_CR4_GUEST_OWNED);
 	vmcs_write(VMCS_TSC_OFFSET, 0);
+	vmx->vcpu.tsc_offset = 0;
 	if (vmx_caps.pause_loop) {
 		vmcs_write(VMCS_PLE_GAP, VMX_PLE_GAP);
 		vmcs_write(VMCS_PLE_WINDOW, VMX_PLE_WINDOW);
@@ -653,6 +654,20 @@ static bool vmx_in_interrupt_shadow(struct khv_vcpu *vcpu)
 	return vmx_in_shadow(to_vmx(vcpu));
 }
 
+static void vmx_reset(struct khv_vcpu *vcpu)
+{
+	vmx_vcpu_reset(to_vmx(vcpu));
+}
+
+/* vmx_inject_events() would put an external interrupt in on this entry. */
+static bool vmx_interrupt_allowed(struct khv_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return (vcpu->rflags & X86_EFLAGS_IF) && !vmx_in_shadow(vmx) && !vmx->reinject &&
+	       !vcpu->exception.pending;
+}
+
 const struct khv_backend khv_vmx_backend = {
 	.name			= "vmx",
 	.vendor			= KHV_VENDOR_INTEL,
@@ -681,6 +696,8 @@ const struct khv_backend khv_vmx_backend = {
 	.get_efer		= vmx_get_efer,
 	.get_cpl		= vmx_get_cpl,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
+	.interrupt_allowed	= vmx_interrupt_allowed,
+	.reset			= vmx_reset,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 	.get_dr67		= vmx_get_dr67,

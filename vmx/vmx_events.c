@@ -104,7 +104,8 @@ void vmx_inject_events(struct vmx_vcpu *vmx)
 	proc = vmx->proc & ~(PROC_INTR_WINDOW | PROC_NMI_WINDOW);
 	if (vcpu->nmi_pending)
 		proc |= PROC_NMI_WINDOW;
-	if (vcpu->extint_pending || READ_ONCE(vcpu->run->request_interrupt_window))
+	if (vcpu->extint_pending || vcpu->irq_window ||
+	    READ_ONCE(vcpu->run->request_interrupt_window))
 		proc |= PROC_INTR_WINDOW;
 	if (proc != vmx->proc) {
 		vmx->proc = proc;

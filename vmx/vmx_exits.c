@@ -24,6 +24,7 @@
 #include <asm/traps.h>
 
 #include "vmx.h"
+#include "../irq/irqchip.h"
 #include "../core/emulate.h"
 
 typedef int (*vmx_exit_fn)(struct vmx_vcpu *vmx);
@@ -118,7 +119,7 @@ static int vmx_exit_intr_window(struct vmx_vcpu *vmx)
 
 	vmx->proc &= ~PROC_INTR_WINDOW;
 	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
-	if (vcpu->extint_pending)
+	if (vcpu->extint_pending || vcpu->irq_window)
 		return 1;	/* vmx_run() injects it */
 	if (READ_ONCE(vcpu->run->request_interrupt_window))
 		return khv_exit_irq_window(vcpu);
@@ -173,12 +174,13 @@ static int vmx_exit_exception(struct vmx_vcpu *vmx)
 
 /* ---- MOV CR, CLTS, LMSW -------------------------------------------------- */
 
-/* CR8 is the TPR; with no interrupt controller in khv it is only stored. */
+/* CR8 is the TPR: the in-kernel APIC's, or only stored without one. */
 static int vmx_set_cr8(struct vmx_vcpu *vmx, u64 val)
 {
 	if (val & ~0xfULL)
 		return -EINVAL;
 	vmx->cr8 = val;
+	khv_apic_set_cr8(&vmx->vcpu, val);
 	return 0;
 }
 
@@ -208,7 +210,7 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 		if (cr == 3)
 			val = vmcs_read(VMCS_GUEST_CR3);
 		else if (cr == 8)
-			val = vmx->cr8;
+			val = vmx->vcpu.apic ? khv_apic_cr8(&vmx->vcpu) : vmx->cr8;
 		else
 			return vmx_exit_unhandled(vmx);
 		vcpu->regs[gpr] = wide ? val : (u32)val;

@@ -524,7 +524,8 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 		vmcs_write(VMCS_GUEST_PAT, data);
 		return 0;
 	case MSR_IA32_TSC:
-		vmcs_write(VMCS_TSC_OFFSET, data - rdtsc());
+		WRITE_ONCE(vcpu->tsc_offset, data - rdtsc());
+		vmcs_write(VMCS_TSC_OFFSET, vcpu->tsc_offset);
 		return 0;
 	case MSR_IA32_DEBUGCTLMSR:
 		/* LBR and BTF are accepted and ignored; the rest is reserved. */

@@ -19,6 +19,12 @@
  * raises its virtual interrupt without the iothread lock when one is
  * pending (khv arms V_IRQ for an interrupt window) and aborts.
  *
+ * Nor, under TCG, stores into the GDT, IDT, stubs or code below GUEST_DATA
+ * (MOV to moffs, INS; ops.c keeps RSP on the stack): a random byte there
+ * makes a task gate or TSS descriptor, QEMU then switches tasks inside the
+ * nested guest, marks TR busy and aborts at the next privilege change
+ * ("invalid tss type", testing.rst).
+ *
  * Nor, under TCG, the state EFER.LME set with CR0.PG and CR4.PAE clear
  * (legal: long mode inactive): QEMU 7.2's #VMEXIT then fails to load the
  * test machine's CR0 and wedges it (modes.c, real_mode_with_lme).  The
@@ -76,7 +82,7 @@ static void imm32(struct emit *e, uint32_t v)
 	b(e, v >> 24);
 }
 
-/* mov e<reg>, imm32: reg 0 eax, 1 ecx, 2 edx, 3 ebx. */
+/* mov e<reg>, imm32: reg 0 eax, 1 ecx, 2 edx, 3 ebx, ... 7 edi. */
 static void mov_r32(struct emit *e, int reg, uint32_t v)
 {
 	o32(e);
@@ -115,6 +121,10 @@ static uint64_t data_gpa(struct fuzz_rng *r)
 static void moffs(struct emit *e, struct fuzz_rng *r, uint8_t opcode)
 {
 	uint64_t a = data_gpa(r);
+
+	/* Under TCG, no stores into the tables and code (top of the file). */
+	if (e->tcg && (opcode == 0xa2 || opcode == 0xa3) && (uint32_t)a < GUEST_DATA)
+		a = GUEST_DATA + (a & 0xf);
 
 	b(e, opcode);
 	if (e->mode == FUZZ_REAL) {
@@ -306,6 +316,8 @@ static void one(struct emit *e, struct fuzz_rng *r)
 		ib(e, v);
 		ib(e, v >> 8);
 		mov_r32(e, 1, fuzz_below(r, 40));
+		if (e->tcg)
+			mov_r32(e, 7, GUEST_DATA);	/* INS stores at EDI */
 		b(e, 0xf3);
 		b(e, fuzz_chance(r, 50) ? 0x6e : 0x6c);
 		break;

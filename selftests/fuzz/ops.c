@@ -83,7 +83,7 @@ bool fuzz_errno_ok(int err)
 	case EINVAL: case EFAULT: case ENOMEM: case EINTR: case EEXIST: case EBUSY:
 	case ENOTTY: case ENFILE: case EMFILE: case E2BIG: case EBADF: case EIO:
 	case ENODATA: case ENODEV: case EOPNOTSUPP: case EAGAIN: case ENOSPC:
-	case EPERM: case EACCES:
+	case EPERM: case EACCES: case ENXIO:
 		return true;
 	default:
 		return false;
@@ -176,6 +176,8 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
+static void tcg_tr_available(int fd);
+
 static void *runner_main(void *arg)
 {
 	struct runner *rn = arg;
@@ -197,6 +199,9 @@ static void *runner_main(void *arg)
 					   __ATOMIC_RELAXED);
 			if (r >= KHV_EXIT_MAX)
 				violation("KHV_RUN exit reason out of range", rn->fd, r);
+			/* khv put the vCPU back in its RESET state, busy TR included. */
+			if (r == KHV_EXIT_SHUTDOWN && f.tcg)
+				tcg_tr_available(rn->fd);
 		} else if (ret < 0) {
 			if (!fuzz_errno_ok(err))
 				violation("KHV_RUN errno", rn->fd, err);
@@ -300,6 +305,9 @@ static void op_create_vm(void)
 		return;
 	vm->used = true;
 	vm->fd = (int)fd;
+	/* Half the VMs get the in-kernel irqchip while that is still allowed. */
+	if (fuzz_chance(&f.rng, 50))
+		do_ioctl("KHV_CREATE_IRQCHIP", vm->fd, KHV_CREATE_IRQCHIP, NULL);
 	vm->mem = mmap(NULL, KHVT_MEM_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED) {
@@ -325,6 +333,14 @@ static void tcg_tr_available(int fd)
 
 	if (ioctl(fd, KHV_GET_SREGS, &s) == 0 && (s.tr.type & 0xb) == 0xb) {
 		s.tr.type &= ~2;
+		if (ioctl(fd, KHV_SET_SREGS, &s) == 0)
+			return;
+		/*
+		 * The state itself is refused on the way back: QEMU let the
+		 * guest load a CR3 above MAXPHYADDR (testing.rst).  Keep the
+		 * low 32 bits, which every mode accepts.
+		 */
+		s.cr3 &= 0xffffffffull;
 		ioctl(fd, KHV_SET_SREGS, &s);
 	}
 }
@@ -413,9 +429,11 @@ static void op_guest_code(void)
 		return;
 	fuzz_guest_code(&f.rng, vm->mem, mode, f.tcg, f.insn_mask);
 	lv.fd = v->fd;
-	khvt_init_vcpu(&lv, (enum khvt_mode)mode, GUEST_CODE);
-	if (f.tcg)
-		tcg_tr_available(v->fd);
+	/*
+	 * One KHV_SET_SREGS with the right TR under TCG: the runner may
+	 * enter between two calls (tcg_tr_available()).
+	 */
+	khvt_init_vcpu_tr(&lv, (enum khvt_mode)mode, GUEST_CODE, f.tcg);
 	fuzz_ring_add("guest code", v->fd, mode, 0, 0);
 }
 
@@ -437,6 +455,7 @@ static void op_regs(void)
 		/* See guest.c: QEMU's RDMSR/WRMSR; no control flow we did not write. */
 		r.rcx &= 0xffffffff;
 		r.rip = GUEST_CODE;
+		r.rsp = GUEST_STACK_TOP;	/* pushes stay off the tables (guest.c) */
 	}
 	do_ioctl("KHV_SET_REGS", v->fd, KHV_SET_REGS, &r);
 }
@@ -560,6 +579,53 @@ static void op_cpuid(void)
 			fuzz_bytes(&f.rng, c.e, n * sizeof(c.e[0]));
 		}
 		do_ioctl("KHV_SET_CPUID", v->fd, KHV_SET_CPUID, &c);
+		break;
+	}
+}
+
+/*
+ * The in-kernel irqchip: created (usually before the VM's first vCPU, so
+ * that its vCPUs get local APICs), lines raised and lowered, MSIs sent;
+ * the random guests then reach the APIC and IOAPIC pages (guest.c).
+ */
+static void op_irqchip(void)
+{
+	struct fvm *vm = pick_vm();
+	struct khv_irq_level l;
+	struct khv_msi m;
+
+	if (!vm)
+		return;
+	switch (fuzz_below(&f.rng, 4)) {
+	case 0:
+		do_ioctl("KHV_CREATE_IRQCHIP", vm->fd, KHV_CREATE_IRQCHIP,
+			 (void *)(fuzz_chance(&f.rng, 90) ? 0ul : (unsigned long)fuzz_value(&f.rng)));
+		break;
+	case 1:
+	case 2:
+		memset(&l, 0, sizeof(l));
+		l.irq = fuzz_chance(&f.rng, 85) ? fuzz_below(&f.rng, 25) : (uint32_t)fuzz_value(&f.rng);
+		l.level = fuzz_chance(&f.rng, 90) ? fuzz_below(&f.rng, 2) : (uint32_t)fuzz_value(&f.rng);
+		if (fuzz_chance(&f.rng, 5))
+			l.reserved = fuzz_value(&f.rng) | 1;
+		if (do_ioctl("KHV_IRQ_LINE", vm->fd, KHV_IRQ_LINE, &l) == 0 &&
+		    (l.reserved || l.level > 1))
+			violation("KHV_IRQ_LINE accepted a bad level or reserved field", vm->fd, 0);
+		break;
+	default:
+		memset(&m, 0, sizeof(m));
+		m.address = fuzz_chance(&f.rng, 85) ?
+			    0xfee00000ull | (fuzz_below(&f.rng, 256) << 12) |
+			    (fuzz_below(&f.rng, 2) << 2) : fuzz_value(&f.rng);
+		m.data = fuzz_chance(&f.rng, 85) ? fuzz_below(&f.rng, 0x10000) :
+						   (uint32_t)fuzz_value(&f.rng);
+		if (fuzz_chance(&f.rng, 5))
+			m.flags = 1;
+		if (fuzz_chance(&f.rng, 5))
+			m.reserved[fuzz_below(&f.rng, 2)] = 1;
+		if (do_ioctl("KHV_SIGNAL_MSI", vm->fd, KHV_SIGNAL_MSI, &m) >= 0 &&
+		    (m.flags || m.reserved[0] || m.reserved[1]))
+			violation("KHV_SIGNAL_MSI accepted a reserved field", vm->fd, 0);
 		break;
 	}
 }
@@ -798,8 +864,12 @@ static void op_run_here(void)
 	struct fvcpu *v = pick_vcpu(NULL);
 
 	/* The main thread runs a vCPU too, racing its runner (vcpu->mutex). */
-	if (v && v->rn.started)
+	if (v && v->rn.started) {
 		do_ioctl("KHV_RUN(main)", v->fd, KHV_RUN, NULL);
+		/* A SHUTDOWN exit reset the vCPU (runner_main()). */
+		if (f.tcg)
+			tcg_tr_available(v->fd);
+	}
 }
 
 /*
@@ -851,6 +921,7 @@ static const struct {
 	{ "fork", op_fork, 1 },
 	{ "run_here", op_run_here, 2 },
 	{ "pad0", op_pad0, 1 },
+	{ "irqchip", op_irqchip, 4 },
 };
 
 #define NR_OPS	(sizeof(ops) / sizeof(ops[0]))

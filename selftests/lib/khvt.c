@@ -140,6 +140,12 @@ static void set_flat_selectors(struct khv_sregs *s, uint16_t code)
 
 int khvt_init_vcpu(struct khv_vcpu *vcpu, enum khvt_mode mode, uint64_t rip)
 {
+	return khvt_init_vcpu_tr(vcpu, mode, rip, false);
+}
+
+int khvt_init_vcpu_tr(struct khv_vcpu *vcpu, enum khvt_mode mode, uint64_t rip,
+		      bool tr_available)
+{
 	struct khv_segment *segs[6];
 	struct khv_sregs s;
 	struct khv_regs r;
@@ -184,6 +190,8 @@ int khvt_init_vcpu(struct khv_vcpu *vcpu, enum khvt_mode mode, uint64_t rip)
 	}
 	if (!s.apic_base)
 		s.apic_base = apic_base;
+	if (tr_available)
+		s.tr.type &= ~2;	/* busy (11) to available (9) */
 	ret = khv_vcpu_set_sregs(vcpu, &s);
 	if (ret) {
 		fprintf(stderr, "# KHV_SET_SREGS (mode %d): %s\n", mode, strerror(-ret));
@@ -214,7 +222,8 @@ void khvt_destroy(struct khvt_vm *t)
 	t->mem = NULL;
 }
 
-int vm_with_payload(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p)
+static int vm_setup(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p,
+		    bool irqchip)
 {
 	int ret;
 
@@ -235,6 +244,13 @@ int vm_with_payload(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload 
 		goto fail;
 	}
 	t->have_vm = true;
+	if (irqchip) {
+		ret = khv_vm_create_irqchip(&t->vm);
+		if (ret) {
+			fprintf(stderr, "# KHV_CREATE_IRQCHIP: %s\n", khv_strerror(ret));
+			goto fail;
+		}
+	}
 
 	t->mem = khv_guest_mem_alloc(KHVT_MEM_SIZE);
 	if (!t->mem) {
@@ -263,6 +279,16 @@ int vm_with_payload(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload 
 fail:
 	khvt_destroy(t);
 	return ret;
+}
+
+int vm_with_payload(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p)
+{
+	return vm_setup(t, mode, p, false);
+}
+
+int vm_with_irqchip(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p)
+{
+	return vm_setup(t, mode, p, true);
 }
 
 void *khvt_gpa(struct khvt_vm *t, uint64_t gpa)

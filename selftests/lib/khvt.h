@@ -60,12 +60,17 @@ struct khvt_vm {
  * tells whether the test should be skipped.
  */
 int vm_with_payload(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p);
+/* The same with the in-kernel irqchip (KHV_CREATE_IRQCHIP before the vCPU). */
+int vm_with_irqchip(struct khvt_vm *t, enum khvt_mode mode, struct khvt_payload p);
 void khvt_destroy(struct khvt_vm *t);
 bool khvt_no_device(int err);
 
 /* Pieces of vm_with_payload for tests that manage VMs themselves. */
 int khvt_init_memory(uint8_t *mem, enum khvt_mode mode, struct khvt_payload p);
 int khvt_init_vcpu(struct khv_vcpu *vcpu, enum khvt_mode mode, uint64_t rip);
+/* The same with TR's type available (9) rather than busy (QEMU TCG, fuzz/ops.c). */
+int khvt_init_vcpu_tr(struct khv_vcpu *vcpu, enum khvt_mode mode, uint64_t rip,
+		      bool tr_available);
 
 /* Host pointer of guest physical gpa in slot 0, or NULL. */
 void *khvt_gpa(struct khvt_vm *t, uint64_t gpa);

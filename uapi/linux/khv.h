@@ -49,6 +49,9 @@
 #define KHV_CAP_VENDOR		8	/* KHV_VENDOR_* */
 #define KHV_CAP_NPT_LEVELS	9	/* depth of second-level tables: 4 or 5 */
 #define KHV_CAP_INJECT_EVENT	10
+#define KHV_CAP_IRQCHIP		11	/* KHV_CREATE_IRQCHIP, KHV_IRQ_LINE */
+#define KHV_CAP_SIGNAL_MSI	12	/* KHV_SIGNAL_MSI */
+#define KHV_CAP_MP_STATE	13	/* KHV_GET/SET_MP_STATE, INIT and SIPI */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -56,6 +59,9 @@
 /* ---- VM fd ioctls -------------------------------------------------------- */
 #define KHV_CREATE_VCPU		_IO(KHVIO, 0x41)	/* arg: vCPU id */
 #define KHV_SET_USER_MEMORY_REGION _IOW(KHVIO, 0x46, struct khv_userspace_memory_region)
+#define KHV_CREATE_IRQCHIP	_IO(KHVIO, 0x60)	/* arg: 0; before any vCPU */
+#define KHV_IRQ_LINE		_IOW(KHVIO, 0x61, struct khv_irq_level)
+#define KHV_SIGNAL_MSI		_IOW(KHVIO, 0x62, struct khv_msi)
 
 /* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
 #define KHV_MEM_READONLY	(1u << 0)
@@ -74,6 +80,33 @@ struct khv_userspace_memory_region {
 	__u64 userspace_addr;
 };
 
+/*
+ * The in-kernel interrupt controllers (KHV_CREATE_IRQCHIP): a local APIC
+ * per vCPU, an IOAPIC (24 pins at 0xfec00000), the 8259A pair with its
+ * ELCR and the 8254 PIT, wired as a PC: ISA IRQ n drives PIC input n and
+ * IOAPIC pin n, except IRQ 0 (the PIT) which drives IOAPIC pin 2, as the
+ * MADT's interrupt source override says.
+ *
+ * KHV_IRQ_LINE: irq 0-15 is an ISA IRQ (not 2, the cascade), 16-23 an
+ * IOAPIC pin alone; level 1 asserts, 0 deasserts (an edge is 1 then 0).
+ */
+struct khv_irq_level {
+	__u32 irq;
+	__u32 level;
+	__u64 reserved;
+};
+
+/*
+ * KHV_SIGNAL_MSI: the write a PCI device makes, address 0xfeeXXXXX and its
+ * data; returns how many local APICs took it (0: none did).
+ */
+struct khv_msi {
+	__u64 address;
+	__u32 data;
+	__u32 flags;		/* 0 */
+	__u64 reserved[2];
+};
+
 /* ---- vCPU fd ioctls ------------------------------------------------------ */
 #define KHV_RUN			_IO(KHVIO, 0x80)
 #define KHV_GET_REGS		_IOR(KHVIO, 0x81, struct khv_regs)
@@ -86,6 +119,8 @@ struct khv_userspace_memory_region {
 #define KHV_SET_CPUID		_IOW(KHVIO, 0x8a, struct khv_cpuid)
 #define KHV_GET_CPUID		_IOWR(KHVIO, 0x8b, struct khv_cpuid)
 #define KHV_GET_EXIT_STATS	_IOWR(KHVIO, 0x90, struct khv_exit_stats)
+#define KHV_GET_MP_STATE	_IOR(KHVIO, 0x98, struct khv_mp_state)
+#define KHV_SET_MP_STATE	_IOW(KHVIO, 0x99, struct khv_mp_state)
 #define KHV_GET_XSAVE		_IOR(KHVIO, 0xa4, struct khv_xsave)
 #define KHV_SET_XSAVE		_IOW(KHVIO, 0xa5, struct khv_xsave)
 
@@ -170,6 +205,24 @@ struct khv_cpuid {
 	struct khv_cpuid_entry entries[];
 };
 
+/*
+ * A vCPU's multiprocessor state (KHV_GET/SET_MP_STATE).  Without the
+ * in-kernel irqchip a vCPU is always RUNNABLE.  With it, vCPU 0 starts
+ * RUNNABLE and the others UNINITIALIZED: they sleep in KHV_RUN until an
+ * INIT (then INIT_RECEIVED, still asleep) and a SIPI start them in real
+ * mode at vector << 12, as firmware and Linux start application
+ * processors.  HALTED: after HLT, until an interrupt or NMI wakes it.
+ */
+#define KHV_MP_STATE_RUNNABLE		0
+#define KHV_MP_STATE_UNINITIALIZED	1
+#define KHV_MP_STATE_INIT_RECEIVED	2
+#define KHV_MP_STATE_HALTED		3
+
+struct khv_mp_state {
+	__u32 mp_state;
+	__u32 pad;
+};
+
 /* Event injection (KHV_INJECT_EVENT). */
 #define KHV_EVENT_EXCEPTION	0	/* vector 0..31, not 2; error code where the SDM has one */
 #define KHV_EVENT_EXTINT	1	/* external interrupt, vector 16..255 */
@@ -191,7 +244,9 @@ struct khv_event {
 
 /* KHV_STAT_KERNEL codes */
 #define KHV_KSTAT_L1D_FLUSH	0	/* L1D flushed before VM entry (L1TF, VT-x) */
-#define KHV_KSTAT_MAX		1
+#define KHV_KSTAT_HALT_SLEEP	1	/* HLT slept in the kernel (in-kernel irqchip) */
+#define KHV_KSTAT_IRQ_INJECTED	2	/* interrupts the in-kernel irqchip delivered */
+#define KHV_KSTAT_MAX		3
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */

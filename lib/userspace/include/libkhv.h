@@ -57,6 +57,16 @@ void khv_vm_destroy(struct khv_vm *vm);
 int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flags,
 		      uint64_t gpa, uint64_t size, void *hva);
 
+/*
+ * The in-kernel interrupt controllers (before any vCPU): local APICs,
+ * IOAPIC, PIC, PIT.  irq: ISA IRQ 0-15 (not 2) or IOAPIC pin 16-23;
+ * level 1 asserts, 0 deasserts.  khv_vm_signal_msi returns how many local
+ * APICs took the message.
+ */
+int khv_vm_create_irqchip(struct khv_vm *vm);
+int khv_vm_irq_line(struct khv_vm *vm, uint32_t irq, int level);
+int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t data);
+
 /* Page-aligned anonymous memory for guest RAM, zero filled; NULL on failure. */
 void *khv_guest_mem_alloc(size_t size);
 void khv_guest_mem_free(void *mem, size_t size);
@@ -85,6 +95,9 @@ int khv_vcpu_inject_exception(struct khv_vcpu *vcpu, uint8_t vector,
 			      int has_error_code, uint32_t error_code);
 int khv_vcpu_inject_interrupt(struct khv_vcpu *vcpu, uint8_t vector);
 int khv_vcpu_inject_nmi(struct khv_vcpu *vcpu);
+/* KHV_MP_STATE_*: sleeping application processors, halted vCPUs (irqchip). */
+int khv_vcpu_get_mp_state(struct khv_vcpu *vcpu, uint32_t *state);
+int khv_vcpu_set_mp_state(struct khv_vcpu *vcpu, uint32_t state);
 /* Non-zero exit counters; *nent gets the count. */
 int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
 			    uint32_t max, uint32_t *nent);

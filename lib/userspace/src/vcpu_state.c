@@ -202,3 +202,28 @@ KHV_EXPORT int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_st
 		out[i].name[sizeof(out[i].name) - 1] = '\0';
 	return 0;
 }
+
+KHV_EXPORT int khv_vcpu_get_mp_state(struct khv_vcpu *vcpu, uint32_t *state)
+{
+	struct khv_mp_state mp = { 0 };
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	if (!state)
+		return -EINVAL;
+	ret = libkhv_ioctl_ptr(vcpu->fd, KHV_GET_MP_STATE, &mp);
+	if (!ret)
+		*state = mp.mp_state;
+	return ret;
+}
+
+KHV_EXPORT int khv_vcpu_set_mp_state(struct khv_vcpu *vcpu, uint32_t state)
+{
+	struct khv_mp_state mp = { .mp_state = state };
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_MP_STATE, &mp);
+}

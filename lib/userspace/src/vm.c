@@ -65,6 +65,36 @@ KHV_EXPORT int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flag
 	return libkhv_ioctl_ptr(vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
 }
 
+KHV_EXPORT int khv_vm_create_irqchip(struct khv_vm *vm)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	ret = libkhv_ioctl_val(vm->fd, KHV_CREATE_IRQCHIP, 0);
+	return ret < 0 ? ret : 0;
+}
+
+KHV_EXPORT int khv_vm_irq_line(struct khv_vm *vm, uint32_t irq, int level)
+{
+	struct khv_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	return libkhv_ioctl_ptr(vm->fd, KHV_IRQ_LINE, &l);
+}
+
+KHV_EXPORT int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t data)
+{
+	struct khv_msi m = { .address = address, .data = data };
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	return libkhv_ioctl_ptr(vm->fd, KHV_SIGNAL_MSI, &m);
+}
+
 static size_t libkhv_page_round(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);

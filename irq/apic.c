@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Each vCPU's local APIC in the VM: the register model of lapic.c with its
+ * page at IA32_APIC_BASE and its x2APIC MSRs answered in the kernel, its
+ * timer on a host hrtimer, HLT that sleeps until something can wake the
+ * vCPU, and, before every entry, the choice of the interrupt to inject.
+ *
+ * Who runs what:
+ *  - the vCPU's own thread: guest accesses (MMIO, MSRs, CR8), HLT, the
+ *    choice before entry, timer re-arming (KHV_REQ_APIC_TIMER);
+ *  - the APIC timer's hrtimer callback (hard interrupt context) and other
+ *    threads delivering messages (IOAPIC, MSI, IPIs): khv_lapic_accept()
+ *    under the APIC lock, then khv_apic_kick().
+ * A kick makes the vCPU look again: a sleeping vCPU wakes, one in guest
+ * mode on another CPU gets a reschedule IPI, which forces an exit.  Pairs
+ * with the run loop (core/vcpu.c), which sets IN_GUEST_MODE, then (full
+ * barrier) looks at the APIC with interrupts off: either it sees the new
+ * vector, or the kicker sees IN_GUEST_MODE and interrupts it.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/sched/signal.h>
+#include <linux/wait.h>
+#include <asm/processor.h>
+#include <asm/tsc.h>
+#include <asm/msr-index.h>
+
+#include "../core/khv.h"
+#include "irqchip.h"
+
+static struct khv_vcpu_apic *to_apic(struct khv_lapic *lapic)
+{
+	return container_of(lapic, struct khv_vcpu_apic, lapic);
+}
+
+/* ---- the model's owner ops (APIC lock held) ------------------------------ */
+
+static void khv_apic_op_send_ipi(struct khv_lapic *lapic, u64 icr)
+{
+	struct khv_vcpu_apic *a = to_apic(lapic);
+
+	/* Only the vCPU's own ICR write gets here: done by khv_apic_flush(). */
+	a->ipi_pending = true;
+	a->ipi_icr = icr;
+}
+
+static void khv_apic_op_eoi_level(struct khv_lapic *lapic, u8 vector)
+{
+	to_apic(lapic)->eoi_vector = vector;
+}
+
+static void khv_apic_op_timer_changed(struct khv_lapic *lapic)
+{
+	set_bit(KHV_REQ_APIC_TIMER, &to_apic(lapic)->vcpu->requests);
+}
+
+static void khv_apic_op_kick(struct khv_lapic *lapic)
+{
+	khv_apic_kick(to_apic(lapic)->vcpu);
+}
+
+static u64 khv_apic_op_now_ns(struct khv_lapic *lapic)
+{
+	return ktime_get_ns();
+}
+
+/* A guest TSC value as a CLOCK_MONOTONIC time (TSC-deadline mode). */
+static u64 khv_apic_op_tsc_to_ns(struct khv_lapic *lapic, u64 tsc)
+{
+	struct khv_vcpu *vcpu = to_apic(lapic)->vcpu;
+	u64 now = ktime_get_ns();
+	u64 guest_now = rdtsc() + READ_ONCE(vcpu->tsc_offset);
+	u64 ns;
+
+	if (tsc <= guest_now || !tsc_khz)
+		return now;
+	/*
+	 * Far deadlines saturate at the farthest time an hrtimer takes
+	 * (KTIME_MAX): beyond it, ns_to_ktime() would go negative and the
+	 * timer fire at once, forever.
+	 */
+	if (tsc - guest_now > U64_MAX / 1000000)
+		return KTIME_MAX;
+	ns = div_u64((tsc - guest_now) * 1000000, tsc_khz);
+	return ns > KTIME_MAX - now ? KTIME_MAX : now + ns;
+}
+
+static const struct khv_lapic_ops khv_apic_ops = {
+	.send_ipi = khv_apic_op_send_ipi,
+	.eoi_level = khv_apic_op_eoi_level,
+	.timer_changed = khv_apic_op_timer_changed,
+	.kick = khv_apic_op_kick,
+	.now_ns = khv_apic_op_now_ns,
+	.tsc_to_ns = khv_apic_op_tsc_to_ns,
+};
+
+/* ---- waking a vCPU ------------------------------------------------------- */
+
+/* Any context, any lock of irqchip.h held: make the vCPU look again. */
+void khv_apic_kick(struct khv_vcpu *vcpu)
+{
+	int cpu;
+
+	/* The caller's change (IRR, nmi request) before the mode is read. */
+	smp_mb();
+	if (atomic_read(&vcpu->mode) == KHV_IN_GUEST_MODE) {
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu >= 0 && cpu != raw_smp_processor_id())
+			smp_send_reschedule(cpu);
+	}
+	wake_up_interruptible(&vcpu->wq);
+}
+
+/* An NMI message (IPI, LINT1, MSI): taken on the vCPU's next entry. */
+void khv_apic_nmi(struct khv_vcpu *vcpu)
+{
+	set_bit(KHV_REQ_NMI, &vcpu->requests);
+	khv_apic_kick(vcpu);
+}
+
+/* INIT and SIPI messages: acted on by the vCPU's thread (khv_apic_before_run). */
+void khv_apic_init(struct khv_vcpu *vcpu)
+{
+	set_bit(KHV_REQ_INIT, &vcpu->requests);
+	khv_apic_kick(vcpu);
+}
+
+void khv_apic_sipi(struct khv_vcpu *vcpu, u8 vector)
+{
+	WRITE_ONCE(vcpu->apic->sipi_vector, vector);
+	/* The vector before the bit; pairs with test_and_clear_bit(). */
+	smp_mb__before_atomic();
+	set_bit(KHV_REQ_SIPI, &vcpu->requests);
+	khv_apic_kick(vcpu);
+}
+
+/* ---- the timer ----------------------------------------------------------- */
+
+static enum hrtimer_restart khv_apic_timer_fn(struct hrtimer *t)
+{
+	struct khv_vcpu_apic *a = container_of(t, struct khv_vcpu_apic, timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	unsigned long flags;
+	u64 deadline;
+
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	/* Early (re-armed meanwhile) or stopped: only fire when due. */
+	if (deadline && deadline <= ktime_get_ns()) {
+		a->timer_fires++;
+		khv_lapic_timer_fire(&a->lapic);
+		deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	}
+	if (deadline) {
+		hrtimer_set_expires(t, ns_to_ktime(deadline));
+		ret = HRTIMER_RESTART;
+	}
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return ret;
+}
+
+/*
+ * The vCPU's thread, no lock held: the host timer follows the model.  The
+ * callback only ever re-arms itself, so cancel-then-start cannot race with
+ * another arming.
+ */
+static void khv_apic_timer_sync(struct khv_vcpu_apic *a)
+{
+	unsigned long flags;
+	u64 deadline;
+
+	hrtimer_cancel(&a->timer);
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	if (deadline)
+		hrtimer_start(&a->timer, ns_to_ktime(deadline), HRTIMER_MODE_ABS_HARD);
+}
+
+/* ---- guest accesses ------------------------------------------------------ */
+
+/* What the last access asked of the outside, now that the lock is dropped. */
+static void khv_apic_flush(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	struct khv_irqchip *chip = vcpu->vm->irqchip;
+
+	if (a->ipi_pending) {
+		a->ipi_pending = false;
+		khv_irqchip_ipi(vcpu, a->ipi_icr);
+	}
+	if (a->eoi_vector >= 0) {
+		unsigned long flags;
+		u8 vector = a->eoi_vector;
+
+		a->eoi_vector = -1;
+		spin_lock_irqsave(&chip->ioapic.lock, flags);
+		khv_ioapic_eoi(&chip->ioapic, vector);
+		spin_unlock_irqrestore(&chip->ioapic.lock, flags);
+	}
+}
+
+/*
+ * The xAPIC page at IA32_APIC_BASE, while the APIC is enabled in xAPIC
+ * mode; otherwise the address is memory or the VMM's MMIO like any other.
+ */
+bool khv_apic_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write, unsigned int len, u64 *val)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	bool mine;
+
+	if (!a)
+		return false;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	mine = khv_lapic_hw_enabled(&a->lapic) && !khv_lapic_x2apic(&a->lapic) &&
+	       (gpa & PAGE_MASK) == khv_lapic_base_gpa(&a->lapic);
+	if (mine) {
+		if (write)
+			khv_lapic_mmio_write(&a->lapic, gpa & ~PAGE_MASK, len, val);
+		else
+			khv_lapic_mmio_read(&a->lapic, gpa & ~PAGE_MASK, len, val);
+	}
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	if (mine)
+		khv_apic_flush(vcpu);
+	return mine;
+}
+
+/* The MSRs of the local APIC: its base, the x2APIC range, the TSC deadline. */
+static bool khv_apic_msr(u32 index)
+{
+	return index == MSR_IA32_APICBASE || index == KHV_MSR_TSC_DEADLINE ||
+	       (index >= KHV_MSR_X2APIC_FIRST && index <= KHV_MSR_X2APIC_LAST);
+}
+
+/* 1: not an APIC MSR (or no irqchip); 0: done; -EINVAL: #GP. */
+int khv_apic_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	int r = 0;
+
+	if (!a || !khv_apic_msr(index))
+		return 1;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	if (index == MSR_IA32_APICBASE)
+		*data = a->lapic.base_msr;
+	else if (index == KHV_MSR_TSC_DEADLINE)
+		*data = khv_lapic_get_tsc_deadline(&a->lapic);
+	else
+		r = khv_lapic_msr_read(&a->lapic, index, data);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return r;
+}
+
+int khv_apic_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	u64 maxphy = GENMASK_ULL(boot_cpu_data.x86_phys_bits - 1, 0);
+	unsigned long flags;
+	int r = 0;
+
+	if (!a || !khv_apic_msr(index))
+		return 1;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	if (index == MSR_IA32_APICBASE) {
+		r = khv_lapic_set_base(&a->lapic, data, maxphy, host);
+		if (!r)
+			vcpu->apic_base = a->lapic.base_msr;
+	} else if (index == KHV_MSR_TSC_DEADLINE) {
+		khv_lapic_set_tsc_deadline(&a->lapic, data);
+	} else {
+		r = khv_lapic_msr_write(&a->lapic, index, data);
+	}
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	khv_apic_flush(vcpu);
+	return r;
+}
+
+/* CR8 is TPR[7:4]; -1 without an in-kernel APIC. */
+int khv_apic_cr8(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	int cr8;
+
+	if (!a)
+		return -1;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	cr8 = khv_lapic_get_cr8(&a->lapic);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return cr8;
+}
+
+void khv_apic_set_cr8(struct khv_vcpu *vcpu, u8 cr8)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+
+	if (!a)
+		return;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	khv_lapic_set_cr8(&a->lapic, cr8 & 0xf);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+}
+
+/* ---- interrupts into the guest ------------------------------------------- */
+
+/*
+ * The PIC's INTR reaches this CPU: its APIC is disabled in hardware (as if
+ * there were none), or LINT0 is unmasked in ExtINT mode (virtual wire).
+ * APIC lock held.
+ */
+static bool khv_apic_accepts_pic_locked(struct khv_lapic *l)
+{
+	u32 lint0 = khv_lapic_reg(l, KHV_APIC_LVT_LINT0);
+
+	if (!khv_lapic_hw_enabled(l))
+		return true;
+	return !(lint0 & KHV_APIC_LVT_MASKED) &&
+	       ((lint0 & KHV_APIC_DM_MASK) >> KHV_APIC_DM_SHIFT) == KHV_APIC_DM_EXTINT;
+}
+
+bool khv_apic_accepts_pic(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	bool r;
+
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	r = khv_apic_accepts_pic_locked(&a->lapic);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return r;
+}
+
+/* An interrupt is waiting that the guest takes once RFLAGS.IF allows. */
+static bool khv_apic_has_interrupt(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	struct khv_irqchip *chip = vcpu->vm->irqchip;
+	unsigned long flags;
+	bool r;
+
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	r = khv_lapic_pending_vector(&a->lapic) >= 0;
+	if (!r && !khv_apic_accepts_pic_locked(&a->lapic)) {
+		spin_unlock_irqrestore(&a->lapic.lock, flags);
+		return false;
+	}
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	if (r)
+		return true;
+	/* The PIC's lock is outside the APIC's: look at it alone. */
+	return READ_ONCE(chip->pic.output);
+}
+
+/*
+ * Interrupts off, IN_GUEST_MODE set, just before the backend's run():
+ * an interrupt the guest can take now becomes the event to inject (the
+ * APIC's INTA moves it from IRR to ISR, the PIC's ack does the same for
+ * the PIC); one it cannot take yet asks the backend for an interrupt
+ * window exit.  An NMI message becomes the pending NMI.
+ */
+void khv_apic_inject(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	struct khv_irqchip *chip = vcpu->vm->irqchip;
+	int vector = -1;
+	bool pic;
+
+	if (!a)
+		return;
+	if (khv_test_clear_request(vcpu, KHV_REQ_NMI))
+		vcpu->nmi_pending = true;
+	vcpu->irq_window = false;
+	if (vcpu->extint_pending || !khv_apic_has_interrupt(vcpu))
+		return;
+	if (!khv_ops->interrupt_allowed(vcpu)) {
+		vcpu->irq_window = true;
+		return;
+	}
+	spin_lock(&a->lapic.lock);
+	vector = khv_lapic_ack(&a->lapic);
+	pic = vector < 0 && khv_apic_accepts_pic_locked(&a->lapic);
+	spin_unlock(&a->lapic.lock);
+	if (pic) {
+		spin_lock(&chip->pic.lock);
+		if (chip->pic.output)
+			vector = khv_pic_ack(&chip->pic);
+		spin_unlock(&chip->pic.lock);
+	}
+	if (vector < 0)
+		return;
+	vcpu->extint_pending = true;
+	vcpu->extint_vector = vector;
+	vcpu->kernel_stats[KHV_KSTAT_IRQ_INJECTED]++;
+}
+
+/* ---- HLT ----------------------------------------------------------------- */
+
+/*
+ * Something for a sleeping vCPU to look at: INIT or SIPI (whatever its
+ * state), a timer to re-arm, and, for a halted one, an interrupt
+ * RFLAGS.IF lets in or an NMI.
+ */
+static bool khv_apic_wakes(struct khv_vcpu *vcpu)
+{
+	if (test_bit(KHV_REQ_INIT, &vcpu->requests) || test_bit(KHV_REQ_SIPI, &vcpu->requests) ||
+	    test_bit(KHV_REQ_APIC_TIMER, &vcpu->requests))
+		return true;
+	if (vcpu->mp_state != KHV_MP_STATE_HALTED)
+		return false;
+	if (test_bit(KHV_REQ_NMI, &vcpu->requests) || vcpu->nmi_pending)
+		return true;
+	return (vcpu->rflags & X86_EFLAGS_IF) &&
+	       (vcpu->extint_pending || khv_apic_has_interrupt(vcpu));
+}
+
+/* HLT with an in-kernel irqchip: the instruction is done, the vCPU halts. */
+int khv_apic_halt(struct khv_vcpu *vcpu)
+{
+	vcpu->mp_state = KHV_MP_STATE_HALTED;
+	return 1;
+}
+
+/* KHV_SET_MP_STATE: any state but SIPI_RECEIVED (never kept) with an APIC. */
+int khv_apic_set_mp_state(struct khv_vcpu *vcpu, u32 state)
+{
+	if (state > KHV_MP_STATE_HALTED)
+		return -EINVAL;
+	if (!vcpu->apic && state != KHV_MP_STATE_RUNNABLE)
+		return -EINVAL;
+	vcpu->mp_state = state;
+	return 0;
+}
+
+/* INIT: the vCPU's registers and APIC as INIT leaves them. */
+static void khv_apic_do_init(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	bool bsp;
+
+	khv_vcpu_init_signal(vcpu);
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	khv_lapic_reset(&a->lapic, true);
+	bsp = a->lapic.base_msr & KHV_APIC_BASE_BSP;
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	khv_apic_timer_sync(a);
+	/* The BSP starts at the reset vector; the others wait for a SIPI. */
+	vcpu->mp_state = bsp ? KHV_MP_STATE_RUNNABLE : KHV_MP_STATE_INIT_RECEIVED;
+}
+
+/*
+ * Process context, before each entry: INIT and SIPI, the APIC timer's
+ * re-arming, and the sleep of a vCPU that is not RUNNABLE (halted, or an
+ * application processor waiting for INIT and SIPI).  Returns 1 to go on
+ * into the guest, -EINTR for a signal (KHV_RUN returns; the vCPU keeps
+ * its state and the next KHV_RUN sleeps again).
+ */
+int khv_apic_before_run(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+
+	for (;;) {
+		if (khv_test_clear_request(vcpu, KHV_REQ_INIT))
+			khv_apic_do_init(vcpu);
+		if (khv_test_clear_request(vcpu, KHV_REQ_SIPI) &&
+		    vcpu->mp_state == KHV_MP_STATE_INIT_RECEIVED) {
+			khv_vcpu_sipi(vcpu, READ_ONCE(a->sipi_vector));
+			vcpu->mp_state = KHV_MP_STATE_RUNNABLE;
+		}
+		if (khv_test_clear_request(vcpu, KHV_REQ_APIC_TIMER))
+			khv_apic_timer_sync(a);
+		if (vcpu->mp_state == KHV_MP_STATE_RUNNABLE)
+			return 1;
+		if (khv_apic_wakes(vcpu)) {
+			if (vcpu->mp_state == KHV_MP_STATE_HALTED &&
+			    !test_bit(KHV_REQ_INIT, &vcpu->requests) &&
+			    !test_bit(KHV_REQ_SIPI, &vcpu->requests) &&
+			    !test_bit(KHV_REQ_APIC_TIMER, &vcpu->requests)) {
+				vcpu->mp_state = KHV_MP_STATE_RUNNABLE;
+				return 1;
+			}
+			continue;
+		}
+		if (signal_pending(current))
+			return -EINTR;
+		vcpu->kernel_stats[KHV_KSTAT_HALT_SLEEP]++;
+		if (wait_event_interruptible(vcpu->wq, khv_apic_wakes(vcpu)))
+			return -EINTR;
+	}
+}
+
+/* ---- life ---------------------------------------------------------------- */
+
+int khv_apic_create(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a;
+
+	if (!vcpu->vm->irqchip)
+		return 0;
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return -ENOMEM;
+	a->vcpu = vcpu;
+	a->eoi_vector = -1;
+	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	a->timer.function = khv_apic_timer_fn;
+	/* Not yet visible to anyone: no lock (khv_lapic_init sets it up). */
+	khv_lapic_init(&a->lapic, &khv_apic_ops, a, vcpu->id, vcpu->id == 0);
+	vcpu->apic_base = a->lapic.base_msr;
+	vcpu->apic = a;
+	/* Application processors wait for INIT and SIPI, as on a PC. */
+	vcpu->mp_state = vcpu->id ? KHV_MP_STATE_UNINITIALIZED : KHV_MP_STATE_RUNNABLE;
+	return 0;
+}
+
+void khv_apic_destroy(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+
+	if (!a)
+		return;
+	hrtimer_cancel(&a->timer);
+	vcpu->apic = NULL;
+	kfree(a);
+}

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * irqchip: the in-kernel interrupt controllers (KHV_CREATE_IRQCHIP).  A
+ * 64-bit guest (irqchip_guest.S) programs them the way an OS does and
+ * takes their interrupts, with no userspace exit but the test's own
+ * reports: the local APIC timer in one-shot, periodic and TSC-deadline
+ * modes woken from HLT, IOAPIC edge and level pins with remote IRR and EOI,
+ * the PIC through LINT0 in ExtINT mode, MSIs, IPIs to self in xAPIC and
+ * x2APIC mode, the PIT's IRQ0 through IOAPIC pin 2; and HLT that sleeps
+ * in the kernel without burning the host CPU.  The uAPI's rules (order,
+ * reserved fields, errnos) are checked on their own.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/ioctl.h>
+
+#include "khvt_harness.h"
+
+KHVT_DECLARE_PAYLOAD(irqchip_guest);
+extern const uint8_t irq_timer[], irq_ioapic[], irq_pic[], irq_msi[], irq_ipi[], irq_pit[],
+	irq_hlt[], irq_hostile_timer[], irq_x2apic_gp[], irq_smp[], irq_ap_tramp[],
+	irq_ap_tramp_end[];
+extern const uint8_t irq_vec_0x23[], irq_vec_0x30[], irq_vec_0x40[], irq_vec_0x41[],
+	irq_vec_0x42[], irq_vec_0x50[], irq_vec_0x51[], irq_vec_0x61[], irq_vec_0x70[],
+	irq_vec_0x71[], irq_vec_0x72[], irq_vec_0x73[];
+
+#define PORT_IRQ	0x52
+#define APIC_PAGE	0xfee00000ull
+#define IOAPIC_PAGE	0xfec00000ull
+
+/* What the guest reported, one event at a time. */
+struct irq_run {
+	struct khvt_vm t;
+	unsigned int irqs[256];		/* PORT_IRQ reports, by vector */
+	int lower_on_vector;		/* deassert lower_irq when this vector is reported */
+	uint32_t lower_irq;
+};
+
+enum { EV_MARK, EV_ECHO, EV_EXC };
+
+/*
+ * Run until the guest marks a step or echoes a value; PORT_IRQ reports are
+ * counted on the way.  Anything else fails the test.
+ */
+static int __next_event(KHVT_MD, int line, struct irq_run *r, uint32_t *val)
+{
+	struct khv_run *run = r->t.vcpu.run;
+	char buf[160];
+	int ret;
+
+	for (;;) {
+		ret = khvt_run(&r->t);
+		if (ret) {
+			khvt_dump(&r->t);
+			KHVT_FAIL("line %d: KHV_RUN: %s", line, strerror(-ret));
+		}
+		if (run->exit_reason != KHV_EXIT_IO || run->io.direction != KHV_EXIT_IO_OUT ||
+		    run->io.size != 4) {
+			khvt_dump(&r->t);
+			KHVT_FAIL("line %d: unexpected exit: %s", line,
+				  khvt_exit_str(&r->t, buf, sizeof(buf)));
+		}
+		*val = (uint32_t)khvt_io_get(&r->t, 0);
+		switch (run->io.port) {
+		case PORT_IRQ:
+			r->irqs[*val & 0xff]++;
+			if ((int)*val == r->lower_on_vector) {
+				EXPECT_EQ(0, khv_vm_irq_line(&r->t.vm, r->lower_irq, 0));
+				r->lower_on_vector = -1;
+			}
+			continue;
+		case PORT_MARK:
+			return EV_MARK;
+		case PORT_ECHO:
+			return EV_ECHO;
+		case PORT_EXC:
+			return EV_EXC;
+		default:
+			khvt_dump(&r->t);
+			KHVT_FAIL("line %d: OUT to port %#x", line, run->io.port);
+		}
+	}
+	return -1;
+}
+
+#define next_event(r, val) __next_event(_metadata, __LINE__, (r), (val))
+
+static void __expect_mark(KHVT_MD, int line, struct irq_run *r, uint32_t mark)
+{
+	uint32_t v = 0;
+	int ev = __next_event(_metadata, line, r, &v);
+
+	if (ev != EV_MARK || v != mark)
+		KHVT_FAIL("line %d: expected mark %u, got %s %u", line, mark,
+			  ev == EV_MARK ? "mark" : ev == EV_ECHO ? "echo" : "exception", v);
+}
+
+static uint32_t __expect_echo(KHVT_MD, int line, struct irq_run *r)
+{
+	uint32_t v = 0;
+
+	if (__next_event(_metadata, line, r, &v) != EV_ECHO)
+		KHVT_FAIL("line %d: expected an echo, got mark %u", line, v);
+	return v;
+}
+
+#define expect_mark(r, m) __expect_mark(_metadata, __LINE__, (r), (m))
+#define expect_echo(r) __expect_echo(_metadata, __LINE__, (r))
+
+#define GATE(r, v) khvt_set_gate(&(r)->t, (v), PAYLOAD_GPA(irqchip_guest, irq_vec_##v))
+
+/* A VM with the irqchip, vCPU 0 at entry, r15/r14 = APIC/IOAPIC pages, gates set. */
+#define IRQ_VM(r, entry) do {							\
+	struct khv_regs __regs;							\
+	int __e = vm_with_irqchip(&(r)->t, KHVT_LONG, PAYLOAD(irqchip_guest));	\
+	if (khvt_no_device(__e))						\
+		SKIP(return, "no khv device: %s", strerror(-__e));		\
+	ASSERT_EQ(0, __e) TH_LOG("vm_with_irqchip: %s", strerror(-__e));	\
+	(r)->lower_on_vector = -1;						\
+	GATE(r, 0x23); GATE(r, 0x30); GATE(r, 0x40); GATE(r, 0x41);		\
+	GATE(r, 0x42); GATE(r, 0x50); GATE(r, 0x51); GATE(r, 0x61);		\
+	GATE(r, 0x70); GATE(r, 0x71); GATE(r, 0x72); GATE(r, 0x73);		\
+	KHV_OK(khv_vcpu_get_regs(&(r)->t.vcpu, &__regs));			\
+	__regs.rip = PAYLOAD_GPA(irqchip_guest, entry);				\
+	__regs.r15 = APIC_PAGE;							\
+	__regs.r14 = IOAPIC_PAGE;						\
+	KHV_OK(khv_vcpu_set_regs(&(r)->t.vcpu, &__regs));			\
+} while (0)
+
+static uint64_t kstat(struct khvt_vm *t, uint32_t code)
+{
+	struct khv_exit_stat st[KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX];
+	uint32_t n = 0, i;
+
+	if (khv_vcpu_get_exit_stats(&t->vcpu, st, sizeof(st) / sizeof(st[0]), &n))
+		return ~0ull;
+	for (i = 0; i < n; i++)
+		if (st[i].kind == KHV_STAT_KERNEL && st[i].code == code)
+			return st[i].count;
+	return 0;
+}
+
+/* ---- the uAPI's rules ----------------------------------------------------- */
+
+TEST(uapi_rules)
+{
+	struct khv_irq_level l = { 0 };
+	struct khv_msi m = { 0 };
+	struct khv_event ev = { 0 };
+	struct khv_sys sys;
+	struct khv_vm vm;
+	struct khv_vcpu vcpu;
+	int ret = khv_open(&sys, NULL);
+
+	if (khvt_no_device(ret))
+		SKIP(return, "no khv device: %s", strerror(-ret));
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(1, khv_check_extension(&sys, KHV_CAP_IRQCHIP));
+	EXPECT_EQ(1, khv_check_extension(&sys, KHV_CAP_SIGNAL_MSI));
+
+	/* Without an irqchip: ENXIO for lines and MSIs. */
+	ASSERT_EQ(0, khv_vm_create(&sys, &vm));
+	EXPECT_EQ(-ENXIO, khv_vm_irq_line(&vm, 4, 1));
+	EXPECT_EQ(-ENXIO, khv_vm_signal_msi(&vm, APIC_PAGE, 0x40));
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_CREATE_IRQCHIP, 1ul));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, khv_vm_create_irqchip(&vm));
+	EXPECT_EQ(-EEXIST, khv_vm_create_irqchip(&vm));
+
+	/* Lines: ISA IRQs but the cascade, IOAPIC pins up to 23, levels 0/1. */
+	EXPECT_EQ(0, khv_vm_irq_line(&vm, 0, 1));
+	EXPECT_EQ(0, khv_vm_irq_line(&vm, 0, 0));
+	EXPECT_EQ(0, khv_vm_irq_line(&vm, 23, 1));
+	EXPECT_EQ(0, khv_vm_irq_line(&vm, 23, 0));
+	EXPECT_EQ(-EINVAL, khv_vm_irq_line(&vm, 2, 1));
+	EXPECT_EQ(-EINVAL, khv_vm_irq_line(&vm, 24, 1));
+	l.irq = 4;
+	l.level = 2;
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_IRQ_LINE, &l));
+	EXPECT_EQ(EINVAL, errno);
+	l.level = 1;
+	l.reserved = 1;
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_IRQ_LINE, &l));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_IRQ_LINE, khvt_bad_page()));
+	EXPECT_EQ(EFAULT, errno);
+
+	/* MSIs: the 0xFEExxxxx window, flags and reserved zero; no APIC yet. */
+	EXPECT_EQ(0, khv_vm_signal_msi(&vm, APIC_PAGE, 0x40));
+	EXPECT_EQ(-EINVAL, khv_vm_signal_msi(&vm, 0xfed00000, 0x40));
+	EXPECT_EQ(-EINVAL, khv_vm_signal_msi(&vm, APIC_PAGE | 1, 0x40));
+	m.address = APIC_PAGE;
+	m.data = 0x40;
+	m.flags = 1;
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_SIGNAL_MSI, &m));
+	EXPECT_EQ(EINVAL, errno);
+	m.flags = 0;
+	m.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(vm.fd, KHV_SIGNAL_MSI, &m));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A vCPU of an irqchip VM: its interrupts come from the irqchip. */
+	ASSERT_EQ(0, khv_vcpu_create(&vm, 0, &vcpu));
+	ev.type = KHV_EVENT_EXTINT;
+	ev.vector = 0x40;
+	EXPECT_EQ(-1, ioctl(vcpu.fd, KHV_INJECT_EVENT, &ev));
+	EXPECT_EQ(ENXIO, errno);
+	/* Software-disabled since reset (SVR bit 8 clear): it takes nothing. */
+	EXPECT_EQ(0, khv_vm_signal_msi(&vm, APIC_PAGE, 0x40)) TH_LOG("MSI to APIC 0");
+	EXPECT_EQ(0, khv_vm_signal_msi(&vm, APIC_PAGE | (7 << 12), 0x40)) TH_LOG("MSI to APIC 7");
+	khv_vcpu_destroy(&vcpu);
+	khv_vm_destroy(&vm);
+
+	/* After the first vCPU: too late. */
+	ASSERT_EQ(0, khv_vm_create(&sys, &vm));
+	ASSERT_EQ(0, khv_vcpu_create(&vm, 0, &vcpu));
+	EXPECT_EQ(-EBUSY, khv_vm_create_irqchip(&vm));
+	khv_vcpu_destroy(&vcpu);
+	khv_vm_destroy(&vm);
+	khv_close(&sys);
+}
+
+/* CPUID and the APIC base say what the VM has. */
+TEST(cpuid_and_apic_base)
+{
+	struct irq_run r = { 0 };
+	struct khv_cpuid_entry e[256];
+	struct khv_sregs s;
+	uint32_t n = 0, i;
+	uint64_t v;
+
+	IRQ_VM(&r, irq_hlt);
+	KHV_OK(khv_vcpu_get_cpuid(&r.t.vcpu, e, 256, &n));
+	for (i = 0; i < n; i++)
+		if (e[i].function == 1)
+			EXPECT_EQ(9u << 21, e[i].ecx & (9u << 21)) TH_LOG("x2APIC, TSC deadline");
+	KHV_OK(khv_vcpu_get_msr(&r.t.vcpu, 0x1b, &v));
+	EXPECT_EQ(APIC_PAGE | (1 << 11) | (1 << 8), v);
+	KHV_OK(khv_vcpu_get_sregs(&r.t.vcpu, &s));
+	EXPECT_EQ(v, s.apic_base);
+	/* x2APIC without enable, reserved bits: refused; x2APIC: fine. */
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_msr(&r.t.vcpu, 0x1b, APIC_PAGE | (1 << 10)));
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_msr(&r.t.vcpu, 0x1b, v | 1));
+	EXPECT_EQ(0, khv_vcpu_set_msr(&r.t.vcpu, 0x1b, v | (1 << 10)));
+	KHV_OK(khv_vcpu_get_msr(&r.t.vcpu, 0x802, &v));
+	EXPECT_EQ(0ull, v) TH_LOG("x2APIC ID of vCPU 0");
+	khvt_destroy(&r.t);
+}
+
+/* ---- interrupts into the guest -------------------------------------------- */
+
+TEST(apic_timer)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_timer);
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("one-shot interrupts");
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("current count once expired");
+	expect_mark(&r, 1);
+	EXPECT_LE(5u, expect_echo(&r)) TH_LOG("periodic interrupts");
+	expect_mark(&r, 2);
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("TSC-deadline interrupts");
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("IA32_TSC_DEADLINE once fired");
+	expect_mark(&r, 99);
+	EXPECT_EQ(1u, r.irqs[0x40]);
+	EXPECT_LE(5u, r.irqs[0x41]);
+	EXPECT_EQ(1u, r.irqs[0x42]);
+	EXPECT_LE(1ull, kstat(&r.t, KHV_KSTAT_HALT_SLEEP)) TH_LOG("HLT slept in the kernel");
+	EXPECT_LE(7ull, kstat(&r.t, KHV_KSTAT_IRQ_INJECTED));
+	khvt_destroy(&r.t);
+}
+
+TEST(ioapic)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_ioapic);
+	expect_mark(&r, 1);
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 5, 1));
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 5, 0));
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("edge interrupts on pin 5");
+	expect_mark(&r, 2);
+	/* Level: up until the handler reports, which is before its EOI. */
+	r.lower_on_vector = 0x51;
+	r.lower_irq = 6;
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 6, 1));
+	EXPECT_EQ(0x8051u, expect_echo(&r)) TH_LOG("pin 6 entry: remote IRR clear after EOI");
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("level interrupts on pin 6");
+	EXPECT_EQ(0x170011u, expect_echo(&r)) TH_LOG("IOAPIC version: 24 pins, 0x11");
+	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+TEST(pic_extint)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_pic);
+	EXPECT_EQ(0xf7u, expect_echo(&r)) TH_LOG("PIC mask register");
+	expect_mark(&r, 1);
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 3, 1));
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 3, 0));
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("IRQ 3 at vector 0x23");
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("PIC ISR after the EOI");
+	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+TEST(msi)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_msi);
+	expect_mark(&r, 1);
+	EXPECT_EQ(0, khv_vm_signal_msi(&r.t.vm, APIC_PAGE | (7 << 12), 0x61)) TH_LOG("APIC 7");
+	EXPECT_EQ(1, khv_vm_signal_msi(&r.t.vm, APIC_PAGE, 0x61)) TH_LOG("APIC 0");
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("MSI vector 0x61");
+	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+TEST(ipi_self)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_ipi);
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("x2APIC ID");
+	expect_mark(&r, 99);
+	EXPECT_EQ(1u, r.irqs[0x70]) TH_LOG("self shorthand");
+	EXPECT_EQ(1u, r.irqs[0x71]) TH_LOG("all including self");
+	EXPECT_EQ(1u, r.irqs[0x72]) TH_LOG("physical destination 0");
+	EXPECT_EQ(1u, r.irqs[0x73]) TH_LOG("x2APIC SELF_IPI");
+	khvt_destroy(&r.t);
+}
+
+TEST(pit_irq0)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_pit);
+	EXPECT_LE(5u, expect_echo(&r)) TH_LOG("IRQ0 through IOAPIC pin 2");
+	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+/* ---- SMP: an application processor started by the guest ------------------ */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+struct ap_run {
+	struct khv_vcpu *vcpu;
+	int ret;
+};
+
+static void *ap_thread(void *arg)
+{
+	struct ap_run *a = arg;
+
+	a->ret = khv_vcpu_run(a->vcpu);
+	return NULL;
+}
+
+TEST(ap_startup)
+{
+	struct irq_run r = { 0 };
+	struct ap_run a = { 0 };
+	struct khv_vcpu ap;
+	struct timespec until;
+	struct khv_regs regs;
+	uint32_t st = ~0u;
+	pthread_t th;
+	int joined;
+
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	IRQ_VM(&r, irq_smp);
+	memcpy(khvt_gpa(&r.t, 0x9000), irq_ap_tramp, irq_ap_tramp_end - irq_ap_tramp);
+	ASSERT_EQ(0, khv_vcpu_create(&r.t.vm, 1, &ap));
+	KHV_OK(khv_vcpu_get_mp_state(&r.t.vcpu, &st));
+	EXPECT_EQ((uint32_t)KHV_MP_STATE_RUNNABLE, st) TH_LOG("vCPU 0");
+	KHV_OK(khv_vcpu_get_mp_state(&ap, &st));
+	EXPECT_EQ((uint32_t)KHV_MP_STATE_UNINITIALIZED, st) TH_LOG("vCPU 1 before INIT");
+
+	/* The AP sleeps in KHV_RUN until the BSP's INIT and SIPI. */
+	a.vcpu = &ap;
+	ASSERT_EQ(0, pthread_create(&th, NULL, ap_thread, &a));
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("ICR delivery status after INIT");
+	expect_mark(&r, 99);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	joined = pthread_timedjoin_np(th, NULL, &until);
+	if (joined) {
+		pthread_kill(th, SIGUSR1);	/* ends KHV_RUN with EINTR */
+		pthread_join(th, NULL);
+	}
+	EXPECT_EQ(0, joined) TH_LOG("the AP never left KHV_RUN");
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ((uint32_t)KHV_EXIT_IO, ap.run->exit_reason);
+	EXPECT_EQ(0x53, ap.run->io.port);
+	EXPECT_EQ(0x0900u, *(uint16_t *)khv_vcpu_io_data(&ap)) TH_LOG("CS = vector << 8");
+	KHV_OK(khv_vcpu_get_regs(&ap, &regs));
+	EXPECT_EQ(0x4ull, regs.rip) TH_LOG("past MOV and OUT at 0x9000");
+	KHV_OK(khv_vcpu_get_mp_state(&ap, &st));
+	EXPECT_EQ((uint32_t)KHV_MP_STATE_RUNNABLE, st) TH_LOG("vCPU 1 after SIPI");
+
+	/* The MP state's own rules. */
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_mp_state(&ap, 4)) TH_LOG("no such state");
+	EXPECT_EQ(0, khv_vcpu_set_mp_state(&ap, KHV_MP_STATE_HALTED));
+	KHV_OK(khv_vcpu_get_mp_state(&ap, &st));
+	EXPECT_EQ((uint32_t)KHV_MP_STATE_HALTED, st);
+	khv_vcpu_destroy(&ap);
+	khvt_destroy(&r.t);
+}
+
+/* Without the irqchip a vCPU is always runnable. */
+TEST(mp_state_without_irqchip)
+{
+	struct khvt_vm t;
+	uint32_t st = ~0u;
+	struct khv_mp_state mp = { 0, 1 };
+
+	VM_WITH_PAYLOAD(&t, KHVT_LONG, irqchip_guest);
+	KHV_OK(khv_vcpu_get_mp_state(&t.vcpu, &st));
+	EXPECT_EQ((uint32_t)KHV_MP_STATE_RUNNABLE, st);
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_mp_state(&t.vcpu, KHV_MP_STATE_HALTED));
+	EXPECT_EQ(0, khv_vcpu_set_mp_state(&t.vcpu, KHV_MP_STATE_RUNNABLE));
+	EXPECT_EQ(-1, ioctl(t.vcpu.fd, KHV_SET_MP_STATE, &mp)) TH_LOG("pad");
+	EXPECT_EQ(EINVAL, errno);
+	khvt_destroy(&t);
+}
+
+/* ---- what a hostile guest can do ----------------------------------------- */
+
+TEST(hostile_timers)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_hostile_timer);
+	EXPECT_LE(20u, expect_echo(&r)) TH_LOG("1 ns periodic timer, clamped");
+	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("TSC deadline 2^64-1 fired");
+	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+TEST(x2apic_msr_in_xapic_mode)
+{
+	struct irq_run r = { 0 };
+	uint32_t v = 0;
+
+	IRQ_VM(&r, irq_x2apic_gp);
+	EXPECT_EQ(EV_EXC, next_event(&r, &v));
+	EXPECT_EQ(13u, v) TH_LOG("RDMSR 0x802 in xAPIC mode: #GP");
+	khvt_destroy(&r.t);
+}
+
+/* ---- HLT sleeps ----------------------------------------------------------- */
+
+struct waker {
+	pthread_t target;
+	unsigned int ms;
+};
+
+static void *waker(void *arg)
+{
+	struct waker *w = arg;
+	struct timespec ts = { w->ms / 1000, (w->ms % 1000) * 1000000l };
+
+	nanosleep(&ts, NULL);
+	pthread_kill(w->target, SIGUSR1);
+	return NULL;
+}
+
+static double seconds(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A halted vCPU with nothing to wake it sleeps in KHV_RUN: a signal ends
+ * the call (-EINTR) after the time it was sent, and the thread used a
+ * small part of that time on a CPU.
+ */
+TEST(hlt_sleeps)
+{
+	struct irq_run r = { 0 };
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct waker w = { pthread_self(), 400 };
+	double wall, cpu;
+	pthread_t th;
+	int ret;
+
+	IRQ_VM(&r, irq_hlt);
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, waker, &w));
+	wall = seconds(CLOCK_MONOTONIC);
+	cpu = seconds(CLOCK_THREAD_CPUTIME_ID);
+	ret = khv_vcpu_run(&r.t.vcpu);
+	cpu = seconds(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	wall = seconds(CLOCK_MONOTONIC) - wall;
+	pthread_join(th, NULL);
+	EXPECT_EQ(-EINTR, ret);
+	EXPECT_EQ((uint32_t)KHV_EXIT_INTR, r.t.vcpu.run->exit_reason);
+	EXPECT_LE(0.3, wall) TH_LOG("KHV_RUN returned after %.3f s", wall);
+	EXPECT_GE(wall / 4, cpu) TH_LOG("%.3f s on a CPU in %.3f s", cpu, wall);
+	EXPECT_LE(1ull, kstat(&r.t, KHV_KSTAT_HALT_SLEEP));
+	khvt_destroy(&r.t);
+}
+
+TEST_HARNESS_MAIN

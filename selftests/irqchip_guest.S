@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guests of the irqchip test: 64-bit code that programs the in-kernel
+ * local APIC (xAPIC page at 0xfee00000, x2APIC MSRs), IOAPIC (0xfec00000),
+ * PIC and PIT, and takes their interrupts.  Each entry point is one test;
+ * it marks its steps on PORT_MARK (the host acts there: raises a line,
+ * sends an MSI) and reports results on PORT_ECHO.  Every interrupt handler
+ * reports its vector on PORT_IRQ, counts it in cnt[vector] (GUEST_DATA,
+ * 32-bit counters), sends the EOI (the local APIC's, or the PIC's when
+ * EOI_MODE is 1) and returns.
+ *
+ * Registers: r15 = local APIC page, r14 = IOAPIC page, for every entry.
+ */
+#include "asm.h"
+
+#define PORT_IRQ	0x52
+#define CNT(v)		(GUEST_DATA + 4 * (v))
+#define EOI_MODE	(GUEST_DATA + 0x400)
+
+#define APIC_ID		0x20
+#define APIC_TPR	0x80
+#define APIC_EOI	0xb0
+#define APIC_SVR	0xf0
+#define APIC_ISR	0x100
+#define APIC_ICR	0x300
+#define APIC_ICR2	0x310
+#define APIC_LVTT	0x320
+#define APIC_LINT0	0x350
+#define APIC_TMICT	0x380
+#define APIC_TMCCT	0x390
+#define APIC_TDCR	0x3e0
+
+	.macro mark n
+	mov $\n, %eax
+	out %eax, $PORT_MARK
+	.endm
+
+	/* Report a 32-bit value (in eax) to the host. */
+	.macro echo
+	out %eax, $PORT_ECHO
+	.endm
+
+	.macro echo_cnt v
+	mov CNT(\v), %eax
+	out %eax, $PORT_ECHO
+	.endm
+
+	/* Sleep in HLT until cnt[v] >= n; STI's shadow covers the HLT. */
+	.macro wait_for v, n
+1:	cli
+	cmpl $\n, CNT(\v)
+	jae 2f
+	sti
+	hlt
+	jmp 1b
+2:	sti
+	.endm
+
+	.macro ioapic_write reg, val
+	movl $\reg, (%r14)
+	movl $\val, 0x10(%r14)
+	.endm
+
+	.macro ioapic_read reg
+	movl $\reg, (%r14)
+	mov 0x10(%r14), %eax
+	.endm
+
+	.macro handler v
+MARK(irq_vec_\v)
+	push $\v
+	jmp irq_common
+	.endm
+
+PAYLOAD_BEGIN(irqchip_guest)
+	.code64
+
+/* One-shot, periodic and TSC-deadline timer interrupts, each after HLT. */
+MARK(irq_timer)
+	movl $0x1ff, APIC_SVR(%r15)		/* enabled, spurious vector 0xff */
+	movl $0xb, APIC_TDCR(%r15)		/* divide by 1 */
+	movl $0x40, APIC_LVTT(%r15)		/* one-shot, vector 0x40 */
+	movl $2000000, APIC_TMICT(%r15)	/* 2 ms */
+	wait_for 0x40, 1
+	echo_cnt 0x40
+	mov APIC_TMCCT(%r15), %eax		/* expired: 0 */
+	echo
+	mark 1
+	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
+	movl $1000000, APIC_TMICT(%r15)	/* 1 ms */
+	wait_for 0x41, 5
+	movl $0x10041, APIC_LVTT(%r15)		/* masked */
+	movl $0, APIC_TMICT(%r15)		/* stopped */
+	echo_cnt 0x41
+	mark 2
+	movl $0x40042, APIC_LVTT(%r15)		/* TSC deadline, vector 0x42 */
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	add $3000000, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $0x6e0, %ecx
+	wrmsr
+	wait_for 0x42, 1
+	echo_cnt 0x42
+	xor %eax, %eax
+	xor %edx, %edx
+	mov $0x6e0, %ecx
+	rdmsr					/* 0 once fired */
+	echo
+	mark 99
+
+/* IOAPIC pin 5 edge (vector 0x50), pin 6 level (0x51), remote IRR. */
+MARK(irq_ioapic)
+	movl $0x1ff, APIC_SVR(%r15)
+	ioapic_write 0x1a, 0x50			/* pin 5: fixed, edge, physical */
+	ioapic_write 0x1b, 0			/* to APIC 0 */
+	ioapic_write 0x1c, 0x8051		/* pin 6: level */
+	ioapic_write 0x1d, 0
+	sti
+	mark 1					/* host: pin 5 edge */
+	wait_for 0x50, 1
+	echo_cnt 0x50
+	mark 2					/* host: pin 6 up; down at the 0x51 PORT_IRQ */
+	wait_for 0x51, 1
+	ioapic_read 0x1c			/* remote IRR (bit 14) clear after the EOI */
+	echo
+	echo_cnt 0x51
+	ioapic_read 0x01			/* version register */
+	echo
+	mark 99
+
+/* The PIC through LINT0 in ExtINT mode: IRQ 3 at vector 0x23, PIC EOI. */
+MARK(irq_pic)
+	movl $1, EOI_MODE
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $0x700, APIC_LINT0(%r15)		/* ExtINT, unmasked */
+	mov $0x11, %al				/* ICW1: edge, cascade, ICW4 */
+	out %al, $0x20
+	out %al, $0xa0
+	mov $0x20, %al				/* ICW2: vector bases */
+	out %al, $0x21
+	mov $0x28, %al
+	out %al, $0xa1
+	mov $0x04, %al				/* ICW3: slave on IR2 */
+	out %al, $0x21
+	mov $0x02, %al
+	out %al, $0xa1
+	mov $0x01, %al				/* ICW4: 8086 mode */
+	out %al, $0x21
+	out %al, $0xa1
+	mov $0xf7, %al				/* only IRQ 3 */
+	out %al, $0x21
+	mov $0xff, %al
+	out %al, $0xa1
+	in $0x21, %al				/* the mask reads back */
+	movzbl %al, %eax
+	echo
+	sti
+	mark 1					/* host: IRQ 3 edge */
+	wait_for 0x23, 1
+	echo_cnt 0x23
+	mov $0x0b, %al				/* OCW3: read ISR */
+	out %al, $0x20
+	in $0x20, %al
+	movzbl %al, %eax
+	echo
+	mark 99
+
+/* MSIs from the host (vector 0x61). */
+MARK(irq_msi)
+	movl $0x1ff, APIC_SVR(%r15)
+	sti
+	mark 1					/* host: KHV_SIGNAL_MSI */
+	wait_for 0x61, 1
+	echo_cnt 0x61
+	mark 99
+
+/* IPIs to self: xAPIC self and all-including-self shorthands, x2APIC SELF_IPI. */
+MARK(irq_ipi)
+	movl $0x1ff, APIC_SVR(%r15)
+	sti
+	movl $0, APIC_ICR2(%r15)
+	movl $0x40070, APIC_ICR(%r15)		/* self, fixed, vector 0x70 */
+	wait_for 0x70, 1
+	movl $0x80071, APIC_ICR(%r15)		/* all including self */
+	wait_for 0x71, 1
+	movl $0, APIC_ICR2(%r15)		/* destination APIC 0 */
+	movl $0x00072, APIC_ICR(%r15)		/* physical, fixed, vector 0x72 */
+	wait_for 0x72, 1
+	mov $0x1b, %ecx				/* to x2APIC mode */
+	rdmsr
+	or $0xc00, %eax
+	wrmsr
+	mov $0x83f, %ecx			/* SELF_IPI, vector 0x73 */
+	mov $0x73, %eax
+	xor %edx, %edx
+	wrmsr
+	wait_for 0x73, 1
+	mov $0x802, %ecx			/* x2APIC ID */
+	rdmsr
+	echo
+	mark 99
+
+/* The PIT's channel 0 in mode 2 at 1 kHz, through IOAPIC pin 2 (vector 0x30). */
+MARK(irq_pit)
+	movl $0x1ff, APIC_SVR(%r15)
+	ioapic_write 0x14, 0x30			/* pin 2 = ISA IRQ 0 */
+	ioapic_write 0x15, 0
+	mov $0x34, %al				/* channel 0, LSB then MSB, mode 2 */
+	out %al, $0x43
+	mov $0xa9, %al				/* 1193: 1 ms */
+	out %al, $0x40
+	mov $0x04, %al
+	out %al, $0x40
+	wait_for 0x30, 5
+	ioapic_write 0x14, 0x10030		/* masked */
+	echo_cnt 0x30
+	mark 99
+
+/*
+ * Hostile timers: a periodic timer of one tick (khv clamps it to 200 us)
+ * and a TSC deadline of 2^64-1 (never due; the host's timer must not
+ * spin on it).
+ */
+MARK(irq_hostile_timer)
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $0xb, APIC_TDCR(%r15)
+	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
+	movl $1, APIC_TMICT(%r15)		/* 1 ns */
+	wait_for 0x41, 20
+	movl $0x10041, APIC_LVTT(%r15)
+	movl $0, APIC_TMICT(%r15)
+	echo_cnt 0x41
+	movl $0x40042, APIC_LVTT(%r15)		/* TSC deadline, vector 0x42 */
+	mov $0x6e0, %ecx
+	mov $-1, %eax
+	mov $-1, %edx
+	wrmsr
+	sti
+	mov $200000, %ecx
+1:	dec %ecx				/* interrupts open meanwhile */
+	jnz 1b
+	echo_cnt 0x42
+	mark 99
+
+/* x2APIC MSRs in xAPIC mode: #GP (to the default stub, PORT_EXC). */
+MARK(irq_x2apic_gp)
+	mov $0x802, %ecx
+	rdmsr
+	mark 99
+
+/*
+ * Starting an application processor as Linux does: INIT (level assert),
+ * then SIPI twice, to APIC 1, the trampoline at page 0x09 (the host copies
+ * irq_ap_tramp there).  The ICR's delivery status reads idle after each.
+ */
+MARK(irq_smp)
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $(1 << 24), APIC_ICR2(%r15)
+	movl $0x4500, APIC_ICR(%r15)		/* INIT, level assert */
+	mov APIC_ICR(%r15), %eax
+	and $0x1000, %eax			/* delivery status */
+	echo
+	movl $(1 << 24), APIC_ICR2(%r15)
+	movl $0x0609, APIC_ICR(%r15)		/* SIPI, vector 0x09 */
+	movl $(1 << 24), APIC_ICR2(%r15)
+	movl $0x0609, APIC_ICR(%r15)		/* the second SIPI: ignored */
+	mark 99
+
+/* The AP's first code: real mode at 0900:0000; reports CS on port 0x53. */
+	.code16
+MARK(irq_ap_tramp)
+	mov %cs, %ax
+	out %ax, $0x53
+	cli
+1:	hlt
+	jmp 1b
+MARK(irq_ap_tramp_end)
+	.code64
+
+/* HLT with nothing to wake it (RFLAGS.IF set): sleeps until a signal. */
+MARK(irq_hlt)
+	sti
+1:	hlt
+	jmp 1b
+
+	handler 0x23
+	handler 0x30
+	handler 0x40
+	handler 0x41
+	handler 0x42
+	handler 0x50
+	handler 0x51
+	handler 0x61
+	handler 0x70
+	handler 0x71
+	handler 0x72
+	handler 0x73
+
+irq_common:
+	push %rax
+	push %rcx
+	push %rdx
+	mov 24(%rsp), %eax			/* vector */
+	out %eax, $PORT_IRQ
+	incl CNT(0)(,%rax,4)
+	cmpl $1, EOI_MODE
+	je 1f
+	mov $0x1b, %ecx				/* x2APIC mode: the EOI MSR */
+	rdmsr
+	test $0x400, %eax
+	jnz 2f
+	movl $0, APIC_EOI(%r15)
+	jmp 3f
+1:	mov $0x20, %al				/* non-specific EOI to the master */
+	out %al, $0x20
+	jmp 3f
+2:	mov $0x80b, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+3:	pop %rdx
+	pop %rcx
+	pop %rax
+	add $8, %rsp
+	iretq
+PAYLOAD_END(irqchip_guest)
