@@ -20,7 +20,8 @@
 KHVT_DECLARE_PAYLOAD(irqchip_guest);
 extern const uint8_t irq_timer[], irq_ioapic[], irq_pic[], irq_msi[], irq_ipi[], irq_pit[],
 	irq_hlt[], irq_hostile_timer[], irq_x2apic_gp[], irq_smp[], irq_ap_tramp[],
-	irq_ap_tramp_end[];
+	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[];
+extern const uint8_t irq_vec_0x02[], irq_vec_0x74[], irq_vec_0x75[], irq_vec_0x76[];
 extern const uint8_t irq_vec_0x23[], irq_vec_0x30[], irq_vec_0x40[], irq_vec_0x41[],
 	irq_vec_0x42[], irq_vec_0x50[], irq_vec_0x51[], irq_vec_0x61[], irq_vec_0x70[],
 	irq_vec_0x71[], irq_vec_0x72[], irq_vec_0x73[];
@@ -121,6 +122,7 @@ static uint32_t __expect_echo(KHVT_MD, int line, struct irq_run *r)
 	GATE(r, 0x23); GATE(r, 0x30); GATE(r, 0x40); GATE(r, 0x41);		\
 	GATE(r, 0x42); GATE(r, 0x50); GATE(r, 0x51); GATE(r, 0x61);		\
 	GATE(r, 0x70); GATE(r, 0x71); GATE(r, 0x72); GATE(r, 0x73);		\
+	GATE(r, 0x02); GATE(r, 0x74); GATE(r, 0x75); GATE(r, 0x76);		\
 	KHV_OK(khv_vcpu_get_regs(&(r)->t.vcpu, &__regs));			\
 	__regs.rip = PAYLOAD_GPA(irqchip_guest, entry);				\
 	__regs.r15 = APIC_PAGE;							\
@@ -414,6 +416,81 @@ TEST(ap_startup)
 	EXPECT_EQ(0, khv_vcpu_set_mp_state(&ap, KHV_MP_STATE_HALTED));
 	KHV_OK(khv_vcpu_get_mp_state(&ap, &st));
 	EXPECT_EQ((uint32_t)KHV_MP_STATE_HALTED, st);
+	khv_vcpu_destroy(&ap);
+	khvt_destroy(&r.t);
+}
+
+/* vCPU 1's own exits, in its thread: PORT_IRQ reports until its mark. */
+struct target_run {
+	struct khv_vcpu *vcpu;
+	unsigned int irqs[256];
+	uint32_t mark;
+	int ret;
+};
+
+static void *target_thread(void *arg)
+{
+	struct target_run *t = arg;
+
+	for (;;) {
+		struct khv_run *run = t->vcpu->run;
+		uint32_t v;
+
+		t->ret = khv_vcpu_run(t->vcpu);
+		if (t->ret || run->exit_reason != KHV_EXIT_IO)
+			return NULL;
+		v = *(uint32_t *)khv_vcpu_io_data(t->vcpu);
+		if (run->io.port == 0x52) {
+			t->irqs[v & 0xff]++;
+			continue;
+		}
+		if (run->io.port == PORT_MARK)
+			t->mark = v;
+		return NULL;
+	}
+}
+
+TEST(ipi_between_vcpus)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct irq_run r = { 0 };
+	struct target_run tr = { 0 };
+	struct khv_vcpu ap;
+	struct khv_regs regs;
+	struct timespec until;
+	pthread_t th;
+	int joined;
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	IRQ_VM(&r, irq_ipi_source);
+	ASSERT_EQ(0, khv_vcpu_create(&r.t.vm, 1, &ap));
+	KHV_OK(khvt_init_vcpu(&ap, KHVT_LONG, PAYLOAD_GPA(irqchip_guest, irq_ipi_target)));
+	KHV_OK(khv_vcpu_get_regs(&ap, &regs));
+	regs.r15 = APIC_PAGE;
+	regs.r14 = IOAPIC_PAGE;
+	KHV_OK(khv_vcpu_set_regs(&ap, &regs));
+	KHV_OK(khv_vcpu_set_mp_state(&ap, KHV_MP_STATE_RUNNABLE));
+
+	tr.vcpu = &ap;
+	ASSERT_EQ(0, pthread_create(&th, NULL, target_thread, &tr));
+	expect_mark(&r, 99);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	joined = pthread_timedjoin_np(th, NULL, &until);
+	if (joined) {
+		pthread_kill(th, SIGUSR1);
+		pthread_join(th, NULL);
+	}
+	EXPECT_EQ(0, joined) TH_LOG("vCPU 1 did not finish: %u %u %u %u", tr.irqs[0x74],
+				   tr.irqs[0x75], tr.irqs[0x76], tr.irqs[2]);
+	EXPECT_EQ(0, tr.ret);
+	EXPECT_EQ(98u, tr.mark);
+	EXPECT_EQ(1u, tr.irqs[0x74]) TH_LOG("fixed, physical");
+	EXPECT_EQ(1u, tr.irqs[0x75]) TH_LOG("fixed, logical flat");
+	EXPECT_EQ(1u, tr.irqs[0x76]) TH_LOG("all but self");
+	EXPECT_EQ(1u, tr.irqs[2]) TH_LOG("NMI");
+	EXPECT_EQ(0u, r.irqs[0x76]) TH_LOG("all but self reached the sender");
 	khv_vcpu_destroy(&ap);
 	khvt_destroy(&r.t);
 }

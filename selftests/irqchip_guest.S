@@ -19,6 +19,7 @@
 
 #define APIC_ID		0x20
 #define APIC_TPR	0x80
+#define APIC_LDR	0xd0
 #define APIC_EOI	0xb0
 #define APIC_SVR	0xf0
 #define APIC_ISR	0x100
@@ -269,6 +270,39 @@ MARK(irq_smp)
 	movl $0x0609, APIC_ICR(%r15)		/* the second SIPI: ignored */
 	mark 99
 
+/*
+ * IPIs between two vCPUs.  vCPU 1 (irq_ipi_target) takes logical ID bit 1
+ * (flat model), says it is ready and waits for a fixed IPI (0x74), a
+ * logical one (0x75), an all-but-self broadcast (0x76) and an NMI; vCPU 0
+ * (irq_ipi_source) sends them.
+ */
+#define AP_READY	(GUEST_DATA + 0x404)
+
+MARK(irq_ipi_target)
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $0x02000000, APIC_LDR(%r15)	/* logical ID: bit 1 */
+	movl $1, AP_READY
+	wait_for 0x74, 1
+	wait_for 0x75, 1
+	wait_for 0x76, 1
+	wait_for 0x02, 1			/* the NMI (not held by IF) */
+	mark 98
+
+MARK(irq_ipi_source)
+	movl $0x1ff, APIC_SVR(%r15)
+	sti
+1:	pause
+	cmpl $1, AP_READY
+	jne 1b
+	movl $(1 << 24), APIC_ICR2(%r15)
+	movl $0x00074, APIC_ICR(%r15)		/* fixed, physical APIC 1 */
+	movl $(2 << 24), APIC_ICR2(%r15)
+	movl $0x00875, APIC_ICR(%r15)		/* fixed, logical 0x02 */
+	movl $0xc0076, APIC_ICR(%r15)		/* fixed, all but self */
+	movl $(1 << 24), APIC_ICR2(%r15)
+	movl $0x00400, APIC_ICR(%r15)		/* NMI to APIC 1 */
+	mark 99
+
 /* The AP's first code: real mode at 0900:0000; reports CS on port 0x53. */
 	.code16
 MARK(irq_ap_tramp)
@@ -286,6 +320,7 @@ MARK(irq_hlt)
 1:	hlt
 	jmp 1b
 
+	handler 0x02
 	handler 0x23
 	handler 0x30
 	handler 0x40
@@ -298,6 +333,9 @@ MARK(irq_hlt)
 	handler 0x71
 	handler 0x72
 	handler 0x73
+	handler 0x74
+	handler 0x75
+	handler 0x76
 
 irq_common:
 	push %rax
