@@ -21,6 +21,7 @@
 #include <asm/processor-flags.h>
 
 #include "khv.h"
+#include "internal.h"
 #include "emulate.h"
 #include "../irq/irqchip.h"
 
@@ -217,6 +218,12 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 	vcpu->mmio.sign_extend = a.sign_extend;
 	vcpu->mmio.high_byte = a.high_byte;
 	vcpu->mmio.next_rip = insn.next_rip;
+
+	/* A doorbell (ioeventfd): signalled, the store is done. */
+	if (a.write && khv_ioeventfd_write(vcpu->vm, false, gpa, a.len, a.value)) {
+		khv_complete_instruction(vcpu, insn.next_rip);
+		return 1;
+	}
 
 	/* The in-kernel irqchip's pages (IOAPIC, local APIC) stay in the kernel. */
 	if (vcpu->vm->irqchip) {

@@ -310,6 +310,11 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 	} else {
 		u32 val = vcpu->regs[KHV_REG_RAX];
 
+		/* A doorbell: the eventfd is signalled, the OUT is done. */
+		if (!pio->in && khv_ioeventfd_write(vcpu->vm, true, pio->port, pio->size, val)) {
+			khv_complete_instruction(vcpu, pio->next_rip);
+			return 1;
+		}
 		/* The irqchip's ports (PIC, ELCR, PIT, port 0x61) stay in the kernel. */
 		if (khv_irqchip_pio(vcpu, pio->port, pio->in, pio->size, &val)) {
 			if (pio->in)

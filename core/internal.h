@@ -19,6 +19,11 @@ void khv_vcpu_free(struct khv_vcpu *vcpu);
 void khv_vcpu_module_init(void);
 void khv_vcpu_module_exit(void);
 
+/* ioeventfd.c */
+int khv_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args);
+bool khv_ioeventfd_write(struct khv_vm *vm, bool pio, u64 addr, u32 len, u64 val);
+void khv_ioeventfd_release(struct khv_vm *vm);
+
 /* memslot.c */
 int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r);
 

@@ -220,6 +220,17 @@ struct khv_vm {
 
 	/* KHV_CREATE_IRQCHIP, before the first vCPU; then never changes. */
 	struct khv_irqchip *irqchip;
+
+	/* irq/irqfd.c; the lock is taken with interrupts off (irqfd wakeups). */
+	spinlock_t irqfds_lock;
+	struct list_head irqfds;
+	unsigned int nr_irqfds;
+	struct mutex resample_lock;	/* the resampling irqfds' own list */
+	struct list_head resamplers;
+	/* core/ioeventfd.c */
+	spinlock_t ioeventfds_lock;
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 };
 
 /*

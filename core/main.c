@@ -15,6 +15,7 @@
 
 #include "khv.h"
 #include "internal.h"
+#include "../irq/irqchip.h"
 
 static enum cpuhp_state khv_cpuhp_state;
 
@@ -55,6 +56,8 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_IRQCHIP:
 	case KHV_CAP_SIGNAL_MSI:
 	case KHV_CAP_MP_STATE:
+	case KHV_CAP_IRQFD:
+	case KHV_CAP_IOEVENTFD:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;
@@ -107,9 +110,12 @@ static int __init khv_init(void)
 	err = khv_cpuid_init();
 	if (err)
 		return err;
-	err = khv_ops->setup();
+	err = khv_irqfd_module_init();
 	if (err)
 		goto err_cpuid;
+	err = khv_ops->setup();
+	if (err)
+		goto err_irqfd;
 	err = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "khv:online",
 				khv_cpu_online, khv_cpu_offline);
 	if (err < 0)
@@ -128,6 +134,8 @@ err_cpuhp:
 	cpuhp_remove_state(khv_cpuhp_state);
 err_setup:
 	khv_ops->teardown();
+err_irqfd:
+	khv_irqfd_module_exit();
 err_cpuid:
 	khv_cpuid_exit();
 	return err;
@@ -139,6 +147,7 @@ static void __exit khv_exit(void)
 	khv_vcpu_module_exit();
 	cpuhp_remove_state(khv_cpuhp_state);
 	khv_ops->teardown();
+	khv_irqfd_module_exit();
 	khv_cpuid_exit();
 	pr_info("khv: unloaded\n");
 }

@@ -24,7 +24,9 @@ static void khv_vm_destroy(struct khv_vm *vm)
 
 	/* First: its release zaps, and kicks vCPUs that must still exist. */
 	khv_mmu_notifier_unregister(vm);
-	/* The PIT's timer delivers to vCPUs: stop it before they go. */
+	/* irqfds and the PIT's timer deliver to vCPUs: stop them before they go. */
+	khv_irqfd_release(vm);
+	khv_ioeventfd_release(vm);
 	khv_irqchip_destroy(vm);
 	for (i = 0; i < KHV_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
@@ -87,6 +89,20 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		return khv_irqchip_msi(vm, &m);
 	}
+	case KHV_IRQFD: {
+		struct khv_irqfd f;
+
+		if (copy_from_user(&f, argp, sizeof(f)))
+			return -EFAULT;
+		return khv_irqfd(vm, &f);
+	}
+	case KHV_IOEVENTFD: {
+		struct khv_ioeventfd e;
+
+		if (copy_from_user(&e, argp, sizeof(e)))
+			return -EFAULT;
+		return khv_ioeventfd(vm, &e);
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -111,6 +127,12 @@ int khv_vm_create(void)
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->slots_lock);
 	spin_lock_init(&vm->slots_spin);
+	spin_lock_init(&vm->irqfds_lock);
+	INIT_LIST_HEAD(&vm->irqfds);
+	mutex_init(&vm->resample_lock);
+	INIT_LIST_HEAD(&vm->resamplers);
+	spin_lock_init(&vm->ioeventfds_lock);
+	INIT_LIST_HEAD(&vm->ioeventfds);
 	refcount_set(&vm->users, 1);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);

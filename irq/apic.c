@@ -197,6 +197,8 @@ static void khv_apic_flush(struct khv_vcpu *vcpu)
 		u8 vector = a->eoi_vector;
 
 		a->eoi_vector = -1;
+		/* Resampling irqfds lower their line before the IOAPIC looks. */
+		khv_irqfd_eoi(vcpu->vm, vector);
 		spin_lock_irqsave(&chip->ioapic.lock, flags);
 		khv_ioapic_eoi(&chip->ioapic, vector);
 		spin_unlock_irqrestore(&chip->ioapic.lock, flags);

@@ -175,7 +175,7 @@ static const struct khv_pic_ops khv_pic_ops = {
 /* ---- the wires ---------------------------------------------------------- */
 
 /* ISA IRQ or IOAPIC pin @irq to @level; the PIC lock is outside the IOAPIC's. */
-static void khv_irqchip_set(struct khv_irqchip *chip, u32 irq, bool level)
+void khv_irqchip_set(struct khv_irqchip *chip, u32 irq, bool level)
 {
 	unsigned long flags;
 
@@ -208,6 +208,15 @@ int khv_irqchip_line(struct khv_vm *vm, u32 irq, bool level)
  * and the destination mode in bit 2; data with the vector in 7:0, the
  * delivery mode in 10:8 and the trigger mode in bit 15.
  */
+void khv_irqchip_msi_msg(u64 address, u32 data, struct khv_irq_msg *msg)
+{
+	msg->dest = (address >> 12) & 0xff;
+	msg->logical = address & BIT(2);
+	msg->vector = data & 0xff;
+	msg->delivery_mode = (data >> 8) & 7;
+	msg->level = data & BIT(15);
+}
+
 int khv_irqchip_msi(struct khv_vm *vm, const struct khv_msi *m)
 {
 	struct khv_irq_msg msg;
@@ -218,11 +227,7 @@ int khv_irqchip_msi(struct khv_vm *vm, const struct khv_msi *m)
 		return -EINVAL;
 	if ((m->address >> 20) != 0xfee || (m->address & 3))
 		return -EINVAL;
-	msg.dest = (m->address >> 12) & 0xff;
-	msg.logical = m->address & BIT(2);
-	msg.vector = m->data & 0xff;
-	msg.delivery_mode = (m->data >> 8) & 7;
-	msg.level = m->data & BIT(15);
+	khv_irqchip_msi_msg(m->address, m->data, &msg);
 	return khv_irqchip_deliver(vm, &msg);
 }
 

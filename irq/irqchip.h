@@ -6,7 +6,8 @@
  * and the backends use; nothing here names a vendor.
  *
  * Files: irqchip.c owns the VM-wide devices (IOAPIC, PIC, PIT), the wiring
- * and message delivery to local APICs; apic.c owns each vCPU's local APIC
+ * and message delivery to local APICs; irqfd.c the eventfds that raise
+ * interrupts (its locks come before all of these); apic.c owns each vCPU's local APIC
  * (its MMIO page, its MSRs, its timer, HLT, and the choice of the
  * interrupt to inject before each entry).
  *
@@ -37,6 +38,7 @@
 struct khv_vm;
 struct khv_vcpu;
 struct khv_msi;
+struct khv_irqfd;
 
 struct khv_irqchip {
 	struct khv_vm *vm;
@@ -70,6 +72,15 @@ int khv_irqchip_msi(struct khv_vm *vm, const struct khv_msi *msi);
 bool khv_irqchip_pio(struct khv_vcpu *vcpu, u16 port, bool in, u8 size, u32 *val);
 bool khv_irqchip_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write, unsigned int len, u64 *val);
 unsigned int khv_irqchip_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg);
+void khv_irqchip_set(struct khv_irqchip *chip, u32 irq, bool level);
+void khv_irqchip_msi_msg(u64 address, u32 data, struct khv_irq_msg *msg);
+
+/* irqfd.c: eventfds that raise interrupts. */
+int khv_irqfd(struct khv_vm *vm, const struct khv_irqfd *args);
+void khv_irqfd_eoi(struct khv_vm *vm, u8 vector);
+void khv_irqfd_release(struct khv_vm *vm);
+int khv_irqfd_module_init(void);
+void khv_irqfd_module_exit(void);
 void khv_irqchip_ipi(struct khv_vcpu *from, u64 icr);
 
 /* apic.c: each vCPU's local APIC. */

@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
 #include "khvt_harness.h"
@@ -20,7 +22,7 @@
 KHVT_DECLARE_PAYLOAD(irqchip_guest);
 extern const uint8_t irq_timer[], irq_ioapic[], irq_pic[], irq_msi[], irq_ipi[], irq_pit[],
 	irq_hlt[], irq_hostile_timer[], irq_x2apic_gp[], irq_smp[], irq_ap_tramp[],
-	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[];
+	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[], irq_doorbell[];
 extern const uint8_t irq_vec_0x02[], irq_vec_0x74[], irq_vec_0x75[], irq_vec_0x76[];
 extern const uint8_t irq_vec_0x23[], irq_vec_0x30[], irq_vec_0x40[], irq_vec_0x41[],
 	irq_vec_0x42[], irq_vec_0x50[], irq_vec_0x51[], irq_vec_0x61[], irq_vec_0x70[],
@@ -510,6 +512,151 @@ TEST(mp_state_without_irqchip)
 	EXPECT_EQ(-1, ioctl(t.vcpu.fd, KHV_SET_MP_STATE, &mp)) TH_LOG("pad");
 	EXPECT_EQ(EINVAL, errno);
 	khvt_destroy(&t);
+}
+
+/* ---- irqfd and ioeventfd ---------------------------------------------------- */
+
+/* The eventfd's count, read without blocking (0: nothing). */
+static uint64_t efd_count(int fd)
+{
+	uint64_t v = 0;
+
+	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+TEST(irqfd_msi)
+{
+	struct irq_run r = { 0 };
+	struct khv_irqfd f = { 0 };
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint64_t one = 1;
+
+	ASSERT_LE(0, efd);
+	IRQ_VM(&r, irq_msi);
+	f.fd = efd;
+	f.flags = KHV_IRQFD_MSI;
+	f.msi_address = APIC_PAGE;
+	f.msi_data = 0x61;
+	KHV_OK(khv_vm_irqfd(&r.t.vm, &f));
+	EXPECT_EQ(-EBUSY, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("the same eventfd twice");
+	expect_mark(&r, 1);
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("MSI through the irqfd");
+	expect_mark(&r, 99);
+
+	/* The rules. */
+	f.flags = KHV_IRQFD_DEASSIGN | KHV_IRQFD_MSI;
+	EXPECT_EQ(0, khv_vm_irqfd(&r.t.vm, &f));
+	EXPECT_EQ(-ENOENT, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("deassigned twice");
+	memset(&f, 0, sizeof(f));
+	f.fd = efd;
+	f.irq = 2;
+	EXPECT_EQ(-EINVAL, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("IRQ 2");
+	f.irq = 5;
+	f.flags = KHV_IRQFD_MSI;
+	f.msi_address = APIC_PAGE;
+	EXPECT_EQ(-EINVAL, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("MSI with an irq");
+	f.flags = KHV_IRQFD_MSI | KHV_IRQFD_RESAMPLE;
+	f.irq = 0;
+	EXPECT_EQ(-EINVAL, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("MSI with resample");
+	f.flags = 0;
+	f.msi_address = 0;
+	f.irq = 5;
+	f.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("reserved");
+	f.reserved[1] = 0;
+	f.fd = r.t.vm.fd;
+	EXPECT_EQ(-EINVAL, khv_vm_irqfd(&r.t.vm, &f)) TH_LOG("not an eventfd");
+	f.fd = -1;
+	EXPECT_EQ(-EBADF, khv_vm_irqfd(&r.t.vm, &f));
+	close(efd);
+	khvt_destroy(&r.t);
+}
+
+/* Edge through an irqfd on pin 5, level with resampling on pin 6. */
+TEST(irqfd_line_resample)
+{
+	struct irq_run r = { 0 };
+	struct khv_irqfd f = { 0 };
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int lfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int rfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint64_t one = 1;
+
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, lfd);
+	ASSERT_LE(0, rfd);
+	IRQ_VM(&r, irq_ioapic);
+	f.fd = efd;
+	f.irq = 5;
+	KHV_OK(khv_vm_irqfd(&r.t.vm, &f));
+	f.fd = lfd;
+	f.irq = 6;
+	f.flags = KHV_IRQFD_RESAMPLE;
+	f.resamplefd = rfd;
+	KHV_OK(khv_vm_irqfd(&r.t.vm, &f));
+	expect_mark(&r, 1);
+	ASSERT_EQ(8, write(efd, &one, sizeof(one)));
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("edge interrupts on pin 5");
+	expect_mark(&r, 2);
+	ASSERT_EQ(8, write(lfd, &one, sizeof(one)));
+	EXPECT_EQ(0x8051u, expect_echo(&r)) TH_LOG("pin 6: remote IRR clear after the EOI");
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("level interrupts on pin 6: once");
+	EXPECT_EQ(1ull, efd_count(rfd)) TH_LOG("resample eventfd after the EOI");
+	expect_echo(&r);
+	expect_mark(&r, 99);
+	close(efd);
+	close(lfd);
+	close(rfd);
+	khvt_destroy(&r.t);
+}
+
+TEST(ioeventfd)
+{
+	struct irq_run r = { 0 };
+	struct khv_ioeventfd e = { 0 };
+	int pfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int mfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	ASSERT_LE(0, pfd);
+	ASSERT_LE(0, mfd);
+	IRQ_VM(&r, irq_doorbell);
+	e.fd = pfd;
+	e.addr = PORT_ECHO;
+	e.len = 4;
+	e.flags = KHV_IOEVENTFD_PIO | KHV_IOEVENTFD_DATAMATCH;
+	e.datamatch = 0x1234;
+	KHV_OK(khv_vm_ioeventfd(&r.t.vm, &e));
+	EXPECT_EQ(-EEXIST, khv_vm_ioeventfd(&r.t.vm, &e));
+	e.fd = mfd;
+	e.addr = GUEST_MMIO;
+	e.flags = 0;
+	e.datamatch = 0;
+	KHV_OK(khv_vm_ioeventfd(&r.t.vm, &e));
+
+	EXPECT_EQ(0x5678u, expect_echo(&r)) TH_LOG("the OUT that does not match");
+	expect_mark(&r, 99);
+	EXPECT_EQ(1ull, efd_count(pfd)) TH_LOG("port doorbell");
+	EXPECT_EQ(1ull, efd_count(mfd)) TH_LOG("MMIO doorbell");
+
+	/* The rules. */
+	e.len = 3;
+	EXPECT_EQ(-EINVAL, khv_vm_ioeventfd(&r.t.vm, &e)) TH_LOG("length 3");
+	e.len = 0;
+	e.flags = KHV_IOEVENTFD_DATAMATCH;
+	EXPECT_EQ(-EINVAL, khv_vm_ioeventfd(&r.t.vm, &e)) TH_LOG("any size with a value");
+	e.len = 8;
+	e.flags = KHV_IOEVENTFD_PIO;
+	EXPECT_EQ(-EINVAL, khv_vm_ioeventfd(&r.t.vm, &e)) TH_LOG("8-byte port");
+	e.len = 4;
+	e.flags = 0x80;
+	EXPECT_EQ(-EINVAL, khv_vm_ioeventfd(&r.t.vm, &e)) TH_LOG("flags");
+	e.flags = KHV_IOEVENTFD_DEASSIGN;
+	EXPECT_EQ(0, khv_vm_ioeventfd(&r.t.vm, &e)) TH_LOG("remove the MMIO one");
+	EXPECT_EQ(-ENOENT, khv_vm_ioeventfd(&r.t.vm, &e));
+	close(pfd);
+	close(mfd);
+	khvt_destroy(&r.t);
 }
 
 /* ---- what a hostile guest can do ----------------------------------------- */

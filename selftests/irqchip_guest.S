@@ -314,6 +314,20 @@ MARK(irq_ap_tramp)
 MARK(irq_ap_tramp_end)
 	.code64
 
+/*
+ * Doorbells (ioeventfd): an OUT of 0x1234 to PORT_ECHO and a store to
+ * GUEST_MMIO that the host's ioeventfds take in the kernel; an OUT of
+ * another value goes to the host as usual.
+ */
+MARK(irq_doorbell)
+	mov $0x1234, %eax
+	echo
+	mov $0x5678, %eax
+	echo
+	mov $GUEST_MMIO, %edx
+	movl $7, (%rdx)
+	mark 99
+
 /* HLT with nothing to wake it (RFLAGS.IF set): sleeps until a signal. */
 MARK(irq_hlt)
 	sti

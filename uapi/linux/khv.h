@@ -52,6 +52,8 @@
 #define KHV_CAP_IRQCHIP		11	/* KHV_CREATE_IRQCHIP, KHV_IRQ_LINE */
 #define KHV_CAP_SIGNAL_MSI	12	/* KHV_SIGNAL_MSI */
 #define KHV_CAP_MP_STATE	13	/* KHV_GET/SET_MP_STATE, INIT and SIPI */
+#define KHV_CAP_IRQFD		14	/* KHV_IRQFD, with KHV_IRQFD_RESAMPLE */
+#define KHV_CAP_IOEVENTFD	15	/* KHV_IOEVENTFD */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -62,6 +64,8 @@
 #define KHV_CREATE_IRQCHIP	_IO(KHVIO, 0x60)	/* arg: 0; before any vCPU */
 #define KHV_IRQ_LINE		_IOW(KHVIO, 0x61, struct khv_irq_level)
 #define KHV_SIGNAL_MSI		_IOW(KHVIO, 0x62, struct khv_msi)
+#define KHV_IRQFD		_IOW(KHVIO, 0x63, struct khv_irqfd)
+#define KHV_IOEVENTFD		_IOW(KHVIO, 0x64, struct khv_ioeventfd)
 
 /* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
 #define KHV_MEM_READONLY	(1u << 0)
@@ -104,6 +108,58 @@ struct khv_msi {
 	__u64 address;
 	__u32 data;
 	__u32 flags;		/* 0 */
+	__u64 reserved[2];
+};
+
+/*
+ * KHV_IRQFD: an eventfd whose every signal raises an interrupt without a
+ * system call to khv: an edge on ISA IRQ / IOAPIC pin irq (as KHV_IRQ_LINE
+ * 1 then 0), or with KHV_IRQFD_MSI the MSI msi_address/msi_data.  With
+ * KHV_IRQFD_RESAMPLE (a line only) the line stays asserted until the guest
+ * ends the interrupt (the EOI that clears the IOAPIC pin's remote IRR);
+ * then khv lowers it and signals resamplefd, so that the device can assert
+ * it again if it still needs service.  KHV_IRQFD_DEASSIGN removes the
+ * irqfd of fd (and irq).  At most KHV_MAX_IRQFDS per VM.
+ */
+#define KHV_IRQFD_DEASSIGN	(1u << 0)
+#define KHV_IRQFD_RESAMPLE	(1u << 1)
+#define KHV_IRQFD_MSI		(1u << 2)
+#define KHV_IRQFD_FLAGS_ALL	(KHV_IRQFD_DEASSIGN | KHV_IRQFD_RESAMPLE | KHV_IRQFD_MSI)
+#define KHV_MAX_IRQFDS		256
+
+struct khv_irqfd {
+	__s32 fd;
+	__u32 irq;
+	__u32 flags;
+	__s32 resamplefd;
+	__u64 msi_address;
+	__u32 msi_data;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/*
+ * KHV_IOEVENTFD: a guest write of len bytes (1, 2, 4 or 8; 0: any size)
+ * to addr, in port space with KHV_IOEVENTFD_PIO or else guest physical
+ * memory outside RAM, and (with KHV_IOEVENTFD_DATAMATCH) of the value
+ * datamatch, signals the eventfd fd and completes in the kernel.
+ * KHV_IOEVENTFD_DEASSIGN removes the one with the same fd, addr, len,
+ * flags and datamatch.  At most KHV_MAX_IOEVENTFDS per VM.
+ */
+#define KHV_IOEVENTFD_DATAMATCH	(1u << 0)
+#define KHV_IOEVENTFD_PIO	(1u << 1)
+#define KHV_IOEVENTFD_DEASSIGN	(1u << 2)
+#define KHV_IOEVENTFD_FLAGS_ALL	(KHV_IOEVENTFD_DATAMATCH | KHV_IOEVENTFD_PIO | \
+				 KHV_IOEVENTFD_DEASSIGN)
+#define KHV_MAX_IOEVENTFDS	1000
+
+struct khv_ioeventfd {
+	__u64 datamatch;
+	__u64 addr;
+	__u32 len;
+	__s32 fd;
+	__u32 flags;
+	__u32 pad;
 	__u64 reserved[2];
 };
 

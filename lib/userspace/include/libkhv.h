@@ -66,6 +66,9 @@ int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flags,
 int khv_vm_create_irqchip(struct khv_vm *vm);
 int khv_vm_irq_line(struct khv_vm *vm, uint32_t irq, int level);
 int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t data);
+/* KHV_IRQFD / KHV_IOEVENTFD, as the uAPI describes them. */
+int khv_vm_irqfd(struct khv_vm *vm, const struct khv_irqfd *args);
+int khv_vm_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args);
 
 /* Page-aligned anonymous memory for guest RAM, zero filled; NULL on failure. */
 void *khv_guest_mem_alloc(size_t size);

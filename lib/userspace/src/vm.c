@@ -95,6 +95,28 @@ KHV_EXPORT int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t d
 	return libkhv_ioctl_ptr(vm->fd, KHV_SIGNAL_MSI, &m);
 }
 
+KHV_EXPORT int khv_vm_irqfd(struct khv_vm *vm, const struct khv_irqfd *args)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!args)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_IRQFD, (void *)args);
+}
+
+KHV_EXPORT int khv_vm_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!args)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_IOEVENTFD, (void *)args);
+}
+
 static size_t libkhv_page_round(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
