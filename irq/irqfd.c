@@ -70,7 +70,7 @@ static void khv_irqfd_shutdown(struct work_struct *work)
 	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
 	if (irqfd->resamplefd) {
 		mutex_lock(&irqfd->vm->resample_lock);
-		list_del(&irqfd->resample_list);
+		list_del_init(&irqfd->resample_list);
 		mutex_unlock(&irqfd->vm->resample_lock);
 		khv_irqchip_set(irqfd->vm->irqchip, irqfd->irq, false);
 		eventfd_ctx_put(irqfd->resamplefd);
@@ -187,12 +187,6 @@ static int khv_irqfd_assign(struct khv_vm *vm, const struct khv_irqfd *a)
 		    (other->resamplefd && irqfd->resamplefd && other->irq == irqfd->irq))
 			err = -EBUSY;
 	}
-	if (!err && irqfd->resamplefd) {
-		/* vm->lock keeps the shutdown of an old one from racing this. */
-		mutex_lock(&vm->resample_lock);
-		list_add_tail(&irqfd->resample_list, &vm->resamplers);
-		mutex_unlock(&vm->resample_lock);
-	}
 	if (err) {
 		spin_unlock_irq(&vm->irqfds_lock);
 		goto err_resample;
@@ -200,6 +194,15 @@ static int khv_irqfd_assign(struct khv_vm *vm, const struct khv_irqfd *a)
 	list_add_tail(&irqfd->list, &vm->irqfds);
 	vm->nr_irqfds++;
 	spin_unlock_irq(&vm->irqfds_lock);
+	/*
+	 * Nothing can shut it down meanwhile: deassign waits for vm->lock,
+	 * and EPOLLHUP needs it on the eventfd's queue, which is next.
+	 */
+	if (irqfd->resamplefd) {
+		mutex_lock(&vm->resample_lock);
+		list_add_tail(&irqfd->resample_list, &vm->resamplers);
+		mutex_unlock(&vm->resample_lock);
+	}
 
 	/*
 	 * On the eventfd's wait queue.  Signalled already: fire now; the

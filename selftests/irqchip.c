@@ -22,8 +22,10 @@
 KHVT_DECLARE_PAYLOAD(irqchip_guest);
 extern const uint8_t irq_timer[], irq_ioapic[], irq_pic[], irq_msi[], irq_ipi[], irq_pit[],
 	irq_hlt[], irq_hostile_timer[], irq_x2apic_gp[], irq_smp[], irq_ap_tramp[],
-	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[], irq_doorbell[];
-extern const uint8_t irq_vec_0x02[], irq_vec_0x74[], irq_vec_0x75[], irq_vec_0x76[];
+	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[], irq_doorbell[],
+	irq_hostile_misc[];
+extern const uint8_t irq_vec_0x02[], irq_vec_0x74[], irq_vec_0x75[], irq_vec_0x76[],
+	irq_vec_0x77[];
 extern const uint8_t irq_vec_0x23[], irq_vec_0x30[], irq_vec_0x40[], irq_vec_0x41[],
 	irq_vec_0x42[], irq_vec_0x50[], irq_vec_0x51[], irq_vec_0x61[], irq_vec_0x70[],
 	irq_vec_0x71[], irq_vec_0x72[], irq_vec_0x73[];
@@ -125,6 +127,7 @@ static uint32_t __expect_echo(KHVT_MD, int line, struct irq_run *r)
 	GATE(r, 0x42); GATE(r, 0x50); GATE(r, 0x51); GATE(r, 0x61);		\
 	GATE(r, 0x70); GATE(r, 0x71); GATE(r, 0x72); GATE(r, 0x73);		\
 	GATE(r, 0x02); GATE(r, 0x74); GATE(r, 0x75); GATE(r, 0x76);		\
+	GATE(r, 0x77);								\
 	KHV_OK(khv_vcpu_get_regs(&(r)->t.vcpu, &__regs));			\
 	__regs.rip = PAYLOAD_GPA(irqchip_guest, entry);				\
 	__regs.r15 = APIC_PAGE;							\
@@ -669,6 +672,22 @@ TEST(hostile_timers)
 	EXPECT_LE(20u, expect_echo(&r)) TH_LOG("1 ns periodic timer, clamped");
 	EXPECT_EQ(0u, expect_echo(&r)) TH_LOG("TSC deadline 2^64-1 fired");
 	expect_mark(&r, 99);
+	khvt_destroy(&r.t);
+}
+
+TEST(hostile_apic)
+{
+	struct irq_run r = { 0 };
+
+	IRQ_VM(&r, irq_hostile_misc);
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("20000 broadcast IPIs, coalesced");
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("self IPI through the moved APIC page");
+	EXPECT_EQ(0x12345678u, expect_echo(&r)) TH_LOG("APIC page over RAM: RAM");
+	expect_mark(&r, 1);
+	KHV_OK(khv_vm_irq_line(&r.t.vm, 7, 1));
+	EXPECT_EQ(1u, expect_echo(&r)) TH_LOG("level pin without EOI: one interrupt");
+	expect_mark(&r, 99);
+	EXPECT_EQ(1u, r.irqs[0x77]);
 	khvt_destroy(&r.t);
 }
 

@@ -246,6 +246,53 @@ MARK(irq_hostile_timer)
 	echo_cnt 0x42
 	mark 99
 
+/*
+ * More of what a hostile guest does: 20000 ICR writes to all including
+ * self with interrupts off (they coalesce into one), the APIC page moved
+ * to an MMIO hole and over RAM, and a level-triggered pin (7, vector 0x77)
+ * whose handler never sends an EOI while the host keeps the line up.
+ */
+MARK(irq_hostile_misc)
+	movl $0x1ff, APIC_SVR(%r15)
+	cli
+	mov $20000, %ecx
+1:	movl $0x80071, APIC_ICR(%r15)		/* all including self, 0x71 */
+	dec %ecx
+	jnz 1b
+	wait_for 0x71, 1
+	echo_cnt 0x71				/* 1: coalesced */
+	mov $0x1b, %ecx				/* the APIC page to 0xfed00000 */
+	mov $0xfed00900, %eax
+	xor %edx, %edx
+	wrmsr
+	mov $0xfed00000, %r15d			/* the handlers' EOI goes there too */
+	movl $0x40074, APIC_ICR(%r15)		/* self IPI through the new page */
+	wait_for 0x74, 1
+	echo_cnt 0x74
+	cli					/* no handler runs while the page is RAM */
+	mov $0x1b, %ecx				/* over RAM: RAM wins */
+	mov $(GUEST_DATA + 0x1000 + 0x900), %eax
+	xor %edx, %edx
+	wrmsr
+	mov $(GUEST_DATA + 0x1000), %r13d
+	movl $0x12345678, APIC_TPR(%r13)
+	mov APIC_TPR(%r13), %eax
+	echo					/* 0x12345678: memory */
+	mov $0x1b, %ecx				/* back home */
+	mov $0xfee00900, %eax
+	wrmsr
+	mov $0xfee00000, %r15d
+	sti
+	movl $2, EOI_MODE			/* handlers send no EOI */
+	ioapic_write 0x1e, 0x8077		/* pin 7: level, vector 0x77 */
+	ioapic_write 0x1f, 0
+	mark 1					/* host: pin 7 up, for good */
+	mov $200000, %ecx
+2:	dec %ecx				/* interrupts open meanwhile */
+	jnz 2b
+	echo_cnt 0x77				/* 1: remote IRR holds it */
+	mark 99
+
 /* x2APIC MSRs in xAPIC mode: #GP (to the default stub, PORT_EXC). */
 MARK(irq_x2apic_gp)
 	mov $0x802, %ecx
@@ -350,6 +397,7 @@ MARK(irq_hlt)
 	handler 0x74
 	handler 0x75
 	handler 0x76
+	handler 0x77
 
 irq_common:
 	push %rax
@@ -360,6 +408,8 @@ irq_common:
 	incl CNT(0)(,%rax,4)
 	cmpl $1, EOI_MODE
 	je 1f
+	cmpl $2, EOI_MODE
+	je 3f
 	mov $0x1b, %ecx				/* x2APIC mode: the EOI MSR */
 	rdmsr
 	test $0x400, %eax

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 
 #include "fuzz.h"
@@ -26,6 +27,7 @@
 #define MAX_VCPUS	3	/* per VM */
 #define MAX_CHUNKS	6
 #define CHUNK_MAX	(4ul << 20)
+#define MAX_EVENTFDS	6
 
 struct runner {
 	pthread_t thread;
@@ -72,6 +74,7 @@ static struct {
 	int sys[MAX_SYS];
 	struct fvm vm[MAX_VMS];
 	struct chunk chunk[MAX_CHUNKS];
+	int efd[MAX_EVENTFDS];		/* for irqfds and ioeventfds; -1: none */
 	bool verbose;
 } f;
 
@@ -83,7 +86,7 @@ bool fuzz_errno_ok(int err)
 	case EINVAL: case EFAULT: case ENOMEM: case EINTR: case EEXIST: case EBUSY:
 	case ENOTTY: case ENFILE: case EMFILE: case E2BIG: case EBADF: case EIO:
 	case ENODATA: case ENODEV: case EOPNOTSUPP: case EAGAIN: case ENOSPC:
-	case EPERM: case EACCES: case ENXIO:
+	case EPERM: case EACCES: case ENXIO: case ENOENT:
 		return true;
 	default:
 		return false;
@@ -630,6 +633,73 @@ static void op_irqchip(void)
 	}
 }
 
+/*
+ * An eventfd from a small ring: replacing one closes the old, whose
+ * irqfds then go away through EPOLLHUP while they may be firing.
+ */
+static int fuzz_eventfd(void)
+{
+	unsigned int i = fuzz_below(&f.rng, MAX_EVENTFDS);
+
+	if (f.efd[i] < 0 || fuzz_chance(&f.rng, 20)) {
+		if (f.efd[i] >= 0)
+			close(f.efd[i]);
+		f.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	}
+	return f.efd[i];
+}
+
+/* irqfds (lines, MSIs, resampling) and ioeventfds on the places guests write. */
+static void op_eventfds(void)
+{
+	static const uint64_t where[] = { PORT_ECHO, PORT_MARK, 0x80, 0x20, 0x40, GUEST_MMIO,
+					  0xfee000b0, 0xfec00000, GUEST_DATA };
+	struct fvm *vm = pick_vm();
+	struct khv_ioeventfd io;
+	struct khv_irqfd irq;
+	uint64_t one = 1;
+	int efd = fuzz_eventfd();
+
+	if (!vm)
+		return;
+	switch (fuzz_below(&f.rng, 4)) {
+	case 0:
+		memset(&irq, 0, sizeof(irq));
+		irq.fd = fuzz_chance(&f.rng, 90) ? efd : any_fd();
+		irq.irq = fuzz_chance(&f.rng, 90) ? fuzz_below(&f.rng, 25) : (uint32_t)fuzz_value(&f.rng);
+		irq.flags = fuzz_below(&f.rng, 8);
+		if (irq.flags & KHV_IRQFD_MSI) {
+			irq.irq = fuzz_chance(&f.rng, 90) ? 0 : irq.irq;
+			irq.msi_address = 0xfee00000ull | (fuzz_below(&f.rng, 4) << 12);
+			irq.msi_data = fuzz_below(&f.rng, 0x10000);
+		}
+		if (irq.flags & KHV_IRQFD_RESAMPLE)
+			irq.resamplefd = fuzz_eventfd();
+		if (fuzz_chance(&f.rng, 5))
+			irq.reserved[0] = 1;
+		if (do_ioctl("KHV_IRQFD", vm->fd, KHV_IRQFD, &irq) == 0 && irq.reserved[0])
+			violation("KHV_IRQFD accepted a reserved field", vm->fd, 0);
+		break;
+	case 1:
+		memset(&io, 0, sizeof(io));
+		io.fd = fuzz_chance(&f.rng, 90) ? efd : any_fd();
+		io.addr = fuzz_chance(&f.rng, 85) ? where[fuzz_below(&f.rng, 9)] : fuzz_value(&f.rng);
+		io.len = fuzz_chance(&f.rng, 90) ? (1u << fuzz_below(&f.rng, 4)) & 0xf : fuzz_below(&f.rng, 9);
+		io.flags = fuzz_below(&f.rng, 8);
+		io.datamatch = fuzz_chance(&f.rng, 50) ? fuzz_below(&f.rng, 4) : fuzz_value(&f.rng);
+		if (fuzz_chance(&f.rng, 5))
+			io.pad = 1;
+		if (do_ioctl("KHV_IOEVENTFD", vm->fd, KHV_IOEVENTFD, &io) == 0 && io.pad)
+			violation("KHV_IOEVENTFD accepted nonzero padding", vm->fd, 0);
+		break;
+	default:
+		/* Signal: an irqfd fires from this thread, racing the runners. */
+		if (efd >= 0 && write(efd, &one, sizeof(one)) < 0)
+			(void)0;
+		break;
+	}
+}
+
 static void op_event(void)
 {
 	struct fvcpu *v = pick_vcpu(NULL);
@@ -922,6 +992,7 @@ static const struct {
 	{ "run_here", op_run_here, 2 },
 	{ "pad0", op_pad0, 1 },
 	{ "irqchip", op_irqchip, 4 },
+	{ "eventfds", op_eventfds, 4 },
 };
 
 #define NR_OPS	(sizeof(ops) / sizeof(ops[0]))
@@ -943,6 +1014,8 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 	f.insn_mask = cfg->insn_mask;
 	for (i = 0; i < MAX_SYS; i++)
 		f.sys[i] = -1;
+	for (i = 0; i < MAX_EVENTFDS; i++)
+		f.efd[i] = -1;
 	for (i = 0; i < MAX_VMS; i++)
 		f.vm[i].fd = -1;
 	memset(&sa, 0, sizeof(sa));
@@ -987,6 +1060,9 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 	for (i = 0; i < MAX_CHUNKS; i++)
 		if (f.chunk[i].p)
 			munmap(f.chunk[i].p, f.chunk[i].len);
+	for (i = 0; i < MAX_EVENTFDS; i++)
+		if (f.efd[i] >= 0)
+			close(f.efd[i]);
 	return st->violations;
 }
 
