@@ -5,14 +5,16 @@
  * the kernel, with no exit to the VMM: the doorbell of virtio queues, which
  * a VMM's I/O thread (or vhost) waits on.
  *
- * The VM's ioeventfds are a short list under a spinlock: the exit paths of
- * every vCPU look it up, KHV_IOEVENTFD (serialised by vm->lock) changes it.
- * eventfd_signal() runs under the spinlock; it takes only the eventfd's
- * own lock (and, when the eventfd is also an irqfd, irq/irqfd.c's chain).
+ * The VM's ioeventfds are a short RCU list: the exit paths of every vCPU
+ * walk it without a lock a guest could contend, KHV_IOEVENTFD changes it
+ * under vm->lock and frees a removed entry after a grace period.
+ * eventfd_signal() in the walk takes only the eventfd's own lock (and,
+ * when the eventfd is also an irqfd, irq/irqfd.c's chain).
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/eventfd.h>
+#include <linux/rculist.h>
 
 #include "khv.h"
 #include "internal.h"
@@ -45,17 +47,15 @@ bool khv_ioeventfd_write(struct khv_vm *vm, bool pio, u64 addr, u32 len, u64 val
 	struct khv_vm_ioeventfd *e;
 	bool hit = false;
 
-	if (list_empty_careful(&vm->ioeventfds))
-		return false;
-	spin_lock(&vm->ioeventfds_lock);
-	list_for_each_entry(e, &vm->ioeventfds, list) {
+	rcu_read_lock();
+	list_for_each_entry_rcu(e, &vm->ioeventfds, list) {
 		if (khv_ioeventfd_hit(e, pio, addr, len, val)) {
 			eventfd_signal(e->eventfd, 1);
 			hit = true;
 			break;
 		}
 	}
-	spin_unlock(&vm->ioeventfds_lock);
+	rcu_read_unlock();
 	return hit;
 }
 
@@ -104,18 +104,18 @@ int khv_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *a)
 	mutex_lock(&vm->lock);
 	if (a->flags & KHV_IOEVENTFD_DEASSIGN) {
 		err = -ENOENT;
-		spin_lock(&vm->ioeventfds_lock);
 		list_for_each_entry_safe(other, tmp, &vm->ioeventfds, list) {
 			if (other->eventfd == e->eventfd && khv_ioeventfd_same(other, e)) {
-				list_del(&other->list);
+				list_del_rcu(&other->list);
 				vm->nr_ioeventfds--;
 				err = 0;
 				break;
 			}
 		}
-		spin_unlock(&vm->ioeventfds_lock);
 		mutex_unlock(&vm->lock);
 		if (!err) {
+			/* No vCPU's walk still sees it. */
+			synchronize_rcu();
 			eventfd_ctx_put(other->eventfd);
 			kfree(other);
 		}
@@ -123,17 +123,15 @@ int khv_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *a)
 		kfree(e);
 		return err;
 	}
-	spin_lock(&vm->ioeventfds_lock);
 	if (vm->nr_ioeventfds >= KHV_MAX_IOEVENTFDS)
 		err = -ENOSPC;
 	list_for_each_entry(other, &vm->ioeventfds, list)
 		if (khv_ioeventfd_same(other, e))
 			err = -EEXIST;
 	if (!err) {
-		list_add_tail(&e->list, &vm->ioeventfds);
+		list_add_tail_rcu(&e->list, &vm->ioeventfds);
 		vm->nr_ioeventfds++;
 	}
-	spin_unlock(&vm->ioeventfds_lock);
 	mutex_unlock(&vm->lock);
 	if (err) {
 		eventfd_ctx_put(e->eventfd);

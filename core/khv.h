@@ -227,8 +227,7 @@ struct khv_vm {
 	unsigned int nr_irqfds;
 	struct mutex resample_lock;	/* the resampling irqfds' own list */
 	struct list_head resamplers;
-	/* core/ioeventfd.c */
-	spinlock_t ioeventfds_lock;
+	/* core/ioeventfd.c: RCU list, changed under vm->lock */
 	struct list_head ioeventfds;
 	unsigned int nr_ioeventfds;
 };

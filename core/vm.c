@@ -131,7 +131,6 @@ int khv_vm_create(void)
 	INIT_LIST_HEAD(&vm->irqfds);
 	mutex_init(&vm->resample_lock);
 	INIT_LIST_HEAD(&vm->resamplers);
-	spin_lock_init(&vm->ioeventfds_lock);
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	refcount_set(&vm->users, 1);
 	vm->mm = current->mm;

@@ -313,13 +313,23 @@ bool khv_irqchip_pio(struct khv_vcpu *vcpu, u16 port, bool in, u8 size, u32 *val
 
 	if (!chip || size != 1)
 		return false;
-	spin_lock_irqsave(&chip->pic.lock, flags);
-	mine = in ? khv_pic_port_read(&chip->pic, port, &b) :
-		    khv_pic_port_write(&chip->pic, port, b);
-	spin_unlock_irqrestore(&chip->pic.lock, flags);
-	if (mine) {
-		*val = b;
-		return true;
+	/* Other ports (a VMM's devices) must not touch the VM-wide locks. */
+	switch (port) {
+	case KHV_PIC_MASTER_PORT: case KHV_PIC_MASTER_PORT + 1:
+	case KHV_PIC_SLAVE_PORT: case KHV_PIC_SLAVE_PORT + 1:
+	case KHV_PIC_ELCR_PORT: case KHV_PIC_ELCR_PORT + 1:
+		spin_lock_irqsave(&chip->pic.lock, flags);
+		mine = in ? khv_pic_port_read(&chip->pic, port, &b) :
+			    khv_pic_port_write(&chip->pic, port, b);
+		spin_unlock_irqrestore(&chip->pic.lock, flags);
+		if (mine)
+			*val = b;
+		return mine;
+	case KHV_PIT_PORT ... KHV_PIT_PORT + 3:
+	case KHV_PIT_PORT_B:
+		break;
+	default:
+		return false;
 	}
 	spin_lock_irqsave(&chip->pit.lock, flags);
 	mine = in ? khv_pit_port_read(&chip->pit, port, &b) :

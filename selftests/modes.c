@@ -59,16 +59,16 @@ TEST(real_mode)
  * test machine's CPU goes on with paging off and GIF clear: wedged for
  * good (testing.rst, "Emulator gaps").  Bochs and hardware run it.
  */
-TEST(real_mode_with_lme)
+/* The real-mode program with EFER.LME set and extra CR4 bits. */
+static void real_mode_lme(KHVT_MD, uint64_t cr4)
 {
 	struct khvt_vm t;
 	struct khv_sregs s;
 
-	if (khvt_under_tcg() && !getenv("KHVT_TCG_WEDGE"))
-		SKIP(return, "QEMU TCG: a #VMEXIT with LME set and PG, PAE clear wedges the test machine");
 	VM_WITH_PAYLOAD(&t, KHVT_REAL, modes_real);
 	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
 	s.efer |= EFER_LME;
+	s.cr4 |= cr4;
 	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
 
 	EXPECT_VAL("sum 1..100 (OUT 2 bytes)", 5050, expect_out(&t, PORT_ECHO, 2));
@@ -78,29 +78,21 @@ TEST(real_mode_with_lme)
 	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
 	EXPECT_VAL("EFER.LME|LMA", EFER_LME, s.efer & (EFER_LME | EFER_LMA));
 	EXPECT_VAL("CR0.PE|PG", 0, s.cr0 & (CR0_PE | CR0_PG));
+	EXPECT_VAL("CR4.PAE", cr4 & CR4_PAE, s.cr4 & CR4_PAE);
 	khvt_destroy(&t);
+}
+
+TEST(real_mode_with_lme)
+{
+	if (khvt_under_tcg() && !getenv("KHVT_TCG_WEDGE"))
+		SKIP(return, "QEMU TCG: a #VMEXIT with LME set and PG, PAE clear wedges the test machine");
+	real_mode_lme(_metadata, 0);
 }
 
 /* The same with CR4.PAE set: QEMU loads the host's CR0 then; runs everywhere. */
 TEST(real_mode_with_lme_pae)
 {
-	struct khvt_vm t;
-	struct khv_sregs s;
-
-	VM_WITH_PAYLOAD(&t, KHVT_REAL, modes_real);
-	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
-	s.efer |= EFER_LME;
-	s.cr4 |= CR4_PAE;
-	KHV_OK(khv_vcpu_set_sregs(&t.vcpu, &s));
-
-	EXPECT_VAL("sum 1..100 (OUT 2 bytes)", 5050, expect_out(&t, PORT_ECHO, 2));
-	EXPECT_VAL("12 * 12 through CALL", 144, expect_out(&t, PORT_ECHO, 2));
-	expect_hlt(&t, PAYLOAD_GPA(modes_real, modes_real_after_hlt));
-
-	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &s));
-	EXPECT_VAL("EFER.LME|LMA", EFER_LME, s.efer & (EFER_LME | EFER_LMA));
-	EXPECT_VAL("CR4.PAE", CR4_PAE, s.cr4 & CR4_PAE);
-	khvt_destroy(&t);
+	real_mode_lme(_metadata, CR4_PAE);
 }
 
 TEST(protected_mode_32)
