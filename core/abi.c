@@ -23,6 +23,21 @@ static_assert(sizeof(struct khv_cpuid) == 8);
 static_assert(sizeof(struct khv_event) == 24);
 static_assert(sizeof(struct khv_exit_stat) == 48);
 static_assert(sizeof(struct khv_exit_stats) == 8);
+static_assert(sizeof(struct khv_irq_level) == 16);
+static_assert(sizeof(struct khv_msi) == 32);
+static_assert(sizeof(struct khv_irqfd) == 48);
+static_assert(sizeof(struct khv_ioeventfd) == 48);
+static_assert(sizeof(struct khv_mp_state) == 8);
+static_assert(sizeof(struct khv_pic_chip_state) == 16);
+static_assert(sizeof(struct khv_ioapic_state) == 216);
+static_assert(sizeof(struct khv_pit_channel_state) == 24);
+static_assert(sizeof(struct khv_pit_state) == 88);
+static_assert(sizeof(struct khv_irqchip_state) == 400);
+static_assert(offsetof(struct khv_irqchip_state, pit) == 248);
+static_assert(sizeof(struct khv_lapic_state) == 1080);
+static_assert(offsetof(struct khv_lapic_state, esr_pending) == 1040);
+static_assert(sizeof(struct khv_vcpu_events) == 96);
+static_assert(offsetof(struct khv_vcpu_events, shadow) == 40);
 
 /* The run page: 56 bytes of header, then the 256-byte union. */
 static_assert(offsetof(struct khv_run, exit_reason) == 8);

@@ -6,9 +6,12 @@
  * leaves describing features khv does not virtualise (VMX/SVM themselves,
  * performance monitoring, thermal and power MSRs, speculation-control MSRs it
  * does not switch, MTRRs, PKU, AMX...) are cleared, and the hypervisor bit and
- * leaf 0x40000000 are added.  KHV_SET_CPUID may then set any table: CPUID
- * only tells the guest what to expect; everything that matters for host
- * safety is enforced at the intercept, not here.
+ * the KVM leaves 0x40000000-0x40000001 are added (kvmclock, core/pvclock.c,
+ * which a VMM turns on by keeping them).  A vCPU's default CPUID has khv's
+ * own signature there instead: no paravirtual interface unless the VMM asks.
+ * KHV_SET_CPUID may then set any table: CPUID only tells the guest what to
+ * expect; everything that matters for host safety is enforced at the
+ * intercept, not here.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -26,6 +29,9 @@
 #define KHV_MAX_BASIC_LEAF	0xd
 #define KHV_MAX_EXT_LEAF	0x80000008
 #define KHV_HV_LEAF		0x40000000
+/* What core/pvclock.c implements, and nothing else (Documentation/khv/time.rst). */
+#define KHV_KVM_FEATURES	(KHV_KVM_FEATURE_CLOCKSOURCE2 | \
+				 KHV_KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
 
 /* XSAVE components khv switches for guests: x87, SSE, AVX, AVX-512. */
 #define KHV_XCR0_MASK (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM | \
@@ -256,13 +262,16 @@ int khv_cpuid_init(void)
 		return -ENOMEM;
 	khv_collect_basic();
 
+	/* Linux reads these only with CPUID.1:ECX.hypervisor, set in khv_sanitize(). */
 	e = &khv_supported[khv_nsupported++];
-	e->function = KHV_HV_LEAF;
-	e->eax = KHV_HV_LEAF;
-	/* "khvkhvkhv" in EBX, ECX, EDX, as the signature is read back. */
-	e->ebx = 0x6b76686b;	/* "khvk" */
-	e->ecx = 0x686b7668;	/* "hvkh" */
-	e->edx = 0x00000076;	/* "v" */
+	e->function = KHV_CPUID_KVM_SIGNATURE;
+	e->eax = KHV_CPUID_KVM_FEATURES;
+	e->ebx = KHV_KVM_SIG_EBX;
+	e->ecx = KHV_KVM_SIG_ECX;
+	e->edx = KHV_KVM_SIG_EDX;
+	e = &khv_supported[khv_nsupported++];
+	e->function = KHV_CPUID_KVM_FEATURES;
+	e->eax = KHV_KVM_FEATURES;
 
 	max_ext = min_t(u32, cpuid_eax(0x80000000), KHV_MAX_EXT_LEAF);
 	for (fn = 0x80000000; fn <= max_ext; fn++)
@@ -306,11 +315,28 @@ const struct khv_cpuid_entry *khv_cpuid_find(struct khv_vcpu *vcpu, u32 fn, u32 
 
 int khv_vcpu_cpuid_default(struct khv_vcpu *vcpu)
 {
-	vcpu->cpuid = kmemdup(khv_supported, khv_nsupported * sizeof(*khv_supported),
-			      GFP_KERNEL_ACCOUNT);
+	u32 i, n = 0;
+
+	vcpu->cpuid = kcalloc(khv_nsupported, sizeof(*khv_supported), GFP_KERNEL_ACCOUNT);
 	if (!vcpu->cpuid)
 		return -ENOMEM;
-	vcpu->cpuid_nent = khv_nsupported;
+	/* No kvmclock by default: khv's own signature, no KVM feature leaf. */
+	for (i = 0; i < khv_nsupported; i++) {
+		struct khv_cpuid_entry *e = &vcpu->cpuid[n];
+
+		if (khv_supported[i].function == KHV_CPUID_KVM_FEATURES)
+			continue;
+		*e = khv_supported[i];
+		n++;
+		if (e->function == KHV_HV_LEAF) {
+			/* "khvkhvkhv" in EBX, ECX, EDX, as the signature is read back. */
+			e->eax = KHV_HV_LEAF;
+			e->ebx = 0x6b76686b;	/* "khvk" */
+			e->ecx = 0x686b7668;	/* "hvkh" */
+			e->edx = 0x00000076;	/* "v" */
+		}
+	}
+	vcpu->cpuid_nent = n;
 	/* Without an in-kernel irqchip there is no x2APIC and no APIC timer. */
 	if (!vcpu->vm->irqchip) {
 		u32 i;
@@ -347,6 +373,7 @@ int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp)
 	kfree(vcpu->cpuid);
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = hdr.nent;
+	khv_pvclock_cpuid_changed(vcpu);
 	return 0;
 }
 

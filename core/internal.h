@@ -19,6 +19,11 @@ void khv_vcpu_free(struct khv_vcpu *vcpu);
 void khv_vcpu_module_init(void);
 void khv_vcpu_module_exit(void);
 
+/* events.c */
+int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev);
+int khv_get_vcpu_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *ev);
+int khv_set_vcpu_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev);
+
 /* ioeventfd.c */
 int khv_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args);
 bool khv_ioeventfd_write(struct khv_vm *vm, bool pio, u64 addr, u32 len, u64 val);

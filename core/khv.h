@@ -79,6 +79,7 @@ enum khv_vcpu_mode {
 #define KHV_REQ_NMI		2	/* an NMI message arrived (irq/) */
 #define KHV_REQ_INIT		3	/* an INIT message arrived (irq/) */
 #define KHV_REQ_SIPI		4	/* a SIPI arrived; vector in apic (irq/) */
+#define KHV_REQ_PVCLOCK		5	/* rewrite the kvmclock structure (core/pvclock.c) */
 
 /* What KHV_RUN must finish before it re-enters the guest. */
 enum khv_completion {
@@ -174,6 +175,13 @@ struct khv_vcpu {
 	wait_queue_head_t wq;		/* where a halted vCPU sleeps */
 	u64 tsc_offset;			/* guest TSC - host TSC, as the backend has it */
 
+	/* kvmclock (core/pvclock.c); the MSRs only exist with pvclock_on. */
+	bool pvclock_on;		/* CPUID has the KVM leaves with CLOCKSOURCE2 */
+	u64 pvclock_system_time;	/* MSR_KVM_SYSTEM_TIME_NEW: GPA | enable */
+	u64 pvclock_wall_clock;		/* MSR_KVM_WALL_CLOCK_NEW: last GPA written */
+	u32 pvclock_version;		/* of the structure khv writes */
+	int pvclock_cpu;			/* host CPU of the last structure, or -1 */
+
 	/* Completion of an exit that userspace is answering. */
 	enum khv_completion completion;
 	struct khv_pio pio;
@@ -230,6 +238,14 @@ struct khv_vm {
 	/* core/ioeventfd.c: RCU list, changed under vm->lock */
 	struct list_head ioeventfds;
 	unsigned int nr_ioeventfds;
+
+	/* kvmclock's VM-wide reference (core/pvclock.c), under pvclock_lock. */
+	spinlock_t pvclock_lock;
+	bool pvclock_ready;		/* the reference below is set */
+	bool pvclock_stable;		/* PVCLOCK_TSC_STABLE_BIT last published */
+	u64 pvclock_ref_tsc;		/* host TSC ... */
+	u64 pvclock_ref_ns;		/* ... when kvmclock read this many ns */
+	u64 pvclock_epoch;		/* boot-time ns at kvmclock 0 */
 };
 
 /*
@@ -290,11 +306,25 @@ struct khv_backend {
 	 */
 	void (*reset)(struct khv_vcpu *vcpu);
 	/*
+	 * Make guest TSC = host TSC + @offset exactly (IA32_TSC writes go
+	 * through set_msr, which can only aim at a value): INIT keeps the
+	 * offset, and kvmclock needs vCPUs' offsets to stay equal.
+	 */
+	void (*set_tsc_offset)(struct khv_vcpu *vcpu, u64 offset);
+	/*
 	 * Interrupts off, before run(): an external interrupt queued now
 	 * would go in on this entry (RFLAGS.IF, no shadow, no other event
 	 * to deliver first).
 	 */
 	bool (*interrupt_allowed)(struct khv_vcpu *vcpu);
+	/*
+	 * KHV_GET/SET_VCPU_EVENTS: the event state the backend keeps (an
+	 * interrupted delivery to redo, NMI blocking, the interrupt shadow)
+	 * to and from the uAPI's fields injected, nmi.masked and shadow; set
+	 * gets values core has checked, after the registers (RIP) are set.
+	 */
+	void (*get_events)(struct khv_vcpu *vcpu, struct khv_vcpu_events *ev);
+	void (*set_events)(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev);
 
 	/*
 	 * MSRs the backend keeps in its control block (EFER, PAT, the syscall
@@ -373,6 +403,15 @@ u32 khv_xsave_size(u64 xcr0);
 bool khv_canonical(u64 v);
 u64 khv_cr4_supported(void);
 bool khv_pat_valid(u64 pat);	/* standard-format XSAVE area for xcr0 */
+
+/* core/pvclock.c: kvmclock */
+void khv_pvclock_vm_init(struct khv_vm *vm);
+void khv_pvclock_cpuid_changed(struct khv_vcpu *vcpu);
+void khv_pvclock_tsc_changed(struct khv_vcpu *vcpu);
+void khv_pvclock_update(struct khv_vcpu *vcpu);
+/* 0, 1 when the MSR is not kvmclock's, or -EINVAL (#GP / short count). */
+int khv_pvclock_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
+int khv_pvclock_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */

@@ -58,6 +58,8 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_MP_STATE:
 	case KHV_CAP_IRQFD:
 	case KHV_CAP_IOEVENTFD:
+	case KHV_CAP_STATE:
+	case KHV_CAP_PVCLOCK:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;

@@ -23,6 +23,9 @@ int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 
 	if (r <= 0)
 		return r;
+	r = khv_pvclock_get_msr(vcpu, index, data);
+	if (r <= 0)
+		return r;
 	r = khv_ops->get_msr(vcpu, index, data);
 	if (r <= 0)
 		return r;
@@ -51,7 +54,13 @@ int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 
 	if (r <= 0)
 		return r;
+	r = khv_pvclock_set_msr(vcpu, index, data, host);
+	if (r <= 0)
+		return r;
 	r = khv_ops->set_msr(vcpu, index, data, host);
+	/* kvmclock follows the vCPU's TSC offset. */
+	if (!r && index == MSR_IA32_TSC)
+		khv_pvclock_tsc_changed(vcpu);
 	if (r <= 0)
 		return r;
 	switch (index) {

@@ -31,6 +31,8 @@ static const char *const khv_kernel_stat_names[KHV_KSTAT_MAX] = {
 	[KHV_KSTAT_L1D_FLUSH]		= "l1d_flush",
 	[KHV_KSTAT_HALT_SLEEP]		= "halt_sleep",
 	[KHV_KSTAT_IRQ_INJECTED]	= "irq_injected",
+	[KHV_KSTAT_HALT_POLL_HIT]	= "halt_poll_hit",
+	[KHV_KSTAT_HALT_POLL_MISS]	= "halt_poll_miss",
 };
 
 /* The name of a hardware exit code, for tracing. */

@@ -42,6 +42,8 @@ static void khv_sched_in(struct preempt_notifier *pn, int cpu)
 	WRITE_ONCE(vcpu->cpu, cpu);
 	/* Another task ran here: its data may be in the L1D. */
 	vcpu->l1d_flush_hint = true;
+	if (cpu != vcpu->pvclock_cpu)
+		set_bit(KHV_REQ_PVCLOCK, &vcpu->requests);
 	khv_ops->vcpu_load(vcpu, cpu);
 }
 
@@ -56,6 +58,9 @@ static void khv_vcpu_load(struct khv_vcpu *vcpu)
 
 	preempt_notifier_register(&vcpu->preempt_notifier);
 	WRITE_ONCE(vcpu->cpu, cpu);
+	/* kvmclock is rewritten on a new host CPU (core/pvclock.c). */
+	if (cpu != vcpu->pvclock_cpu)
+		set_bit(KHV_REQ_PVCLOCK, &vcpu->requests);
 	khv_ops->vcpu_load(vcpu, cpu);
 	put_cpu();
 }
@@ -137,6 +142,8 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 				break;
 			}
 		}
+		if (test_bit(KHV_REQ_PVCLOCK, &vcpu->requests))
+			khv_pvclock_update(vcpu);
 
 		preempt_disable();
 		local_irq_disable();
@@ -145,7 +152,9 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		atomic_set(&vcpu->mode, KHV_IN_GUEST_MODE);
 		/* Mode visible before run() reads requests; pairs with the kicker. */
 		smp_mb__after_atomic();
-		if (need_resched() || signal_pending(current)) {
+		/* A kvmclock rewrite asked for since (a new host CPU): do it first. */
+		if (need_resched() || signal_pending(current) ||
+		    test_bit(KHV_REQ_PVCLOCK, &vcpu->requests)) {
 			atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
 			local_irq_enable();
 			preempt_enable();
@@ -289,73 +298,6 @@ static int khv_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *s)
 	return 0;
 }
 
-static bool khv_exception_has_error_code(u8 vector)
-{
-	switch (vector) {
-	case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 21:
-	case 29: case 30:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Vectors that are architecturally defined exceptions (not NMI, not reserved). */
-static bool khv_exception_vector_valid(u8 vector)
-{
-	if (vector >= 32 || vector == 2 || vector == 9 || vector == 15)
-		return false;
-	return vector <= 21 || vector == 28 || vector == 29 || vector == 30;
-}
-
-void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 error_code)
-{
-	vcpu->exception.pending = true;
-	vcpu->exception.has_payload = false;
-	vcpu->exception.vector = vector;
-	vcpu->exception.has_error_code = has_error;
-	vcpu->exception.error_code = has_error ? error_code : 0;
-}
-
-static int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev)
-{
-	if (ev->pad || memchr_inv(ev->reserved, 0, sizeof(ev->reserved)) ||
-	    ev->has_error_code > 1 || (!ev->has_error_code && ev->error_code))
-		return -EINVAL;
-
-	switch (ev->type) {
-	case KHV_EVENT_EXCEPTION:
-		if (!khv_exception_vector_valid(ev->vector) ||
-		    !!ev->has_error_code != khv_exception_has_error_code(ev->vector))
-			return -EINVAL;
-		if (vcpu->exception.pending)
-			return -EBUSY;
-		khv_queue_exception(vcpu, ev->vector, ev->has_error_code, ev->error_code);
-		return 0;
-	case KHV_EVENT_EXTINT:
-		/* With an in-kernel irqchip, interrupts come through it. */
-		if (vcpu->apic)
-			return -ENXIO;
-		if (ev->vector < 16 || ev->has_error_code)
-			return -EINVAL;
-		if (vcpu->extint_pending)
-			return -EBUSY;
-		vcpu->extint_pending = true;
-		vcpu->extint_vector = ev->vector;
-		return 0;
-	case KHV_EVENT_NMI:
-		/* The NMI vector is fixed by the architecture; say it explicitly. */
-		if (ev->vector != 2 || ev->has_error_code)
-			return -EINVAL;
-		if (vcpu->nmi_pending)
-			return -EBUSY;
-		vcpu->nmi_pending = true;
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
 static long khv_xsave_ioctl(struct khv_vcpu *vcpu, struct khv_xsave __user *argp, bool set)
 {
 	struct khv_xsave *buf;
@@ -414,6 +356,41 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 		if (mp.pad)
 			return -EINVAL;
 		return khv_apic_set_mp_state(vcpu, mp.mp_state);
+	}
+	case KHV_GET_VCPU_EVENTS: {
+		struct khv_vcpu_events ev;
+
+		khv_get_vcpu_events(vcpu, &ev);
+		return copy_to_user(argp, &ev, sizeof(ev)) ? -EFAULT : 0;
+	}
+	case KHV_SET_VCPU_EVENTS: {
+		struct khv_vcpu_events ev;
+
+		if (copy_from_user(&ev, argp, sizeof(ev)))
+			return -EFAULT;
+		return khv_set_vcpu_events(vcpu, &ev);
+	}
+	case KHV_GET_LAPIC: {
+		struct khv_lapic_state *st = kzalloc(sizeof(*st), GFP_KERNEL);
+		long r;
+
+		if (!st)
+			return -ENOMEM;
+		r = khv_apic_get_state(vcpu, st);
+		if (!r && copy_to_user(argp, st, sizeof(*st)))
+			r = -EFAULT;
+		kfree(st);
+		return r;
+	}
+	case KHV_SET_LAPIC: {
+		struct khv_lapic_state *st = memdup_user(argp, sizeof(*st));
+		long r;
+
+		if (IS_ERR(st))
+			return PTR_ERR(st);
+		r = khv_apic_set_state(vcpu, st);
+		kfree(st);
+		return r;
 	}
 	case KHV_GET_SREGS: {
 		struct khv_sregs sregs;
@@ -539,18 +516,20 @@ static u64 khv_reset_rdx(struct khv_vcpu *vcpu)
  * INIT (an IPI from the guest, in its vCPU's thread before an entry): the
  * registers as after RESET (SDM vol. 3A, "Processor State After Reset"),
  * except what INIT keeps: the TSC, the MSRs khv keeps in core (APIC base,
- * MISC_ENABLE, TSC_AUX), XCR0 goes back to x87 only.
+ * MISC_ENABLE, TSC_AUX), XCR0 goes back to x87 only.  The TSC offset is
+ * put back exactly, not re-aimed at a value: vCPUs that shared one before
+ * (kvmclock's stable bit, core/pvclock.c) still do.
  */
 void khv_vcpu_init_signal(struct khv_vcpu *vcpu)
 {
-	u64 tsc = rdtsc() + vcpu->tsc_offset;
+	u64 tsc_offset = vcpu->tsc_offset;
 
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
 	khv_ops->reset(vcpu);
 	vcpu->regs[KHV_REG_RDX] = khv_reset_rdx(vcpu);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->completion = KHV_COMPLETE_NONE;
-	khv_set_msr(vcpu, MSR_IA32_TSC, tsc, true);
+	khv_ops->set_tsc_offset(vcpu, tsc_offset);
 }
 
 /* SIPI to a vCPU waiting after INIT: real mode at vector << 12. */
@@ -579,6 +558,9 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	preempt_notifier_init(&vcpu->preempt_notifier, &khv_preempt_ops);
 	atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
 	init_waitqueue_head(&vcpu->wq);
+	/* Its TSC offset may differ from the others': kvmclock's stable bit. */
+	vcpu->pvclock_cpu = -1;
+	set_bit(KHV_REQ_PVCLOCK, &vcpu->requests);
 
 	/* One compound allocation, charged to the VMM's memory cgroup. */
 	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,

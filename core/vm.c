@@ -103,6 +103,28 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		return khv_ioeventfd(vm, &e);
 	}
+	case KHV_GET_IRQCHIP: {
+		struct khv_irqchip_state *st = kzalloc(sizeof(*st), GFP_KERNEL);
+		long r;
+
+		if (!st)
+			return -ENOMEM;
+		r = khv_irqchip_get_state(vm, st);
+		if (!r && copy_to_user(argp, st, sizeof(*st)))
+			r = -EFAULT;
+		kfree(st);
+		return r;
+	}
+	case KHV_SET_IRQCHIP: {
+		struct khv_irqchip_state *st = memdup_user(argp, sizeof(*st));
+		long r;
+
+		if (IS_ERR(st))
+			return PTR_ERR(st);
+		r = khv_irqchip_set_state(vm, st);
+		kfree(st);
+		return r;
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -132,6 +154,7 @@ int khv_vm_create(void)
 	mutex_init(&vm->resample_lock);
 	INIT_LIST_HEAD(&vm->resamplers);
 	INIT_LIST_HEAD(&vm->ioeventfds);
+	khv_pvclock_vm_init(vm);
 	refcount_set(&vm->users, 1);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);

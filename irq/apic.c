@@ -18,6 +18,8 @@
  * vector, or the kicker sees IN_GUEST_MODE and interrupts it.
  */
 #include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -298,6 +300,26 @@ int khv_apic_cr8(struct khv_vcpu *vcpu)
 	return cr8;
 }
 
+/*
+ * The priority class of an interrupt that only the TPR holds back, or 0
+ * (also without an in-kernel APIC): a backend whose guest changes its
+ * TPR without an exit (AMD-V's V_TPR) asks to exit once the TPR drops
+ * below it.
+ */
+u8 khv_apic_tpr_blocked(struct khv_vcpu *vcpu)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+	u32 class;
+
+	if (!a)
+		return 0;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	class = khv_lapic_tpr_blocked_class(&a->lapic);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return class;
+}
+
 void khv_apic_set_cr8(struct khv_vcpu *vcpu, u8 cr8)
 {
 	struct khv_vcpu_apic *a = vcpu->apic;
@@ -422,6 +444,36 @@ static bool khv_apic_wakes(struct khv_vcpu *vcpu)
 	       (vcpu->extint_pending || khv_apic_has_interrupt(vcpu));
 }
 
+/*
+ * Halt polling, off by default: a halted vCPU first spins for up to
+ * halt_poll_ns (at most 1 ms) watching for its wake-up before it sleeps,
+ * trading host CPU time for the cost of a sleep and a wake-up when the
+ * next interrupt is near (an IPI reply, a short timer).  Every poll is
+ * counted, as a hit (woken while polling) or a miss (it slept after all).
+ */
+#define KHV_HALT_POLL_MAX_NS	1000000u
+static unsigned int halt_poll_ns;
+module_param(halt_poll_ns, uint, 0644);
+MODULE_PARM_DESC(halt_poll_ns, "ns a halted vCPU polls before it sleeps (0: off, at most 1000000)");
+
+static bool khv_apic_poll(struct khv_vcpu *vcpu)
+{
+	u64 limit = min(READ_ONCE(halt_poll_ns), KHV_HALT_POLL_MAX_NS), start;
+
+	if (!limit || vcpu->mp_state != KHV_MP_STATE_HALTED)
+		return false;
+	start = ktime_get_ns();
+	do {
+		if (khv_apic_wakes(vcpu)) {
+			vcpu->kernel_stats[KHV_KSTAT_HALT_POLL_HIT]++;
+			return true;
+		}
+		cpu_relax();
+	} while (!need_resched() && !signal_pending(current) && ktime_get_ns() - start < limit);
+	vcpu->kernel_stats[KHV_KSTAT_HALT_POLL_MISS]++;
+	return false;
+}
+
 /* HLT with an in-kernel irqchip: the instruction is done, the vCPU halts. */
 int khv_apic_halt(struct khv_vcpu *vcpu)
 {
@@ -492,10 +544,47 @@ int khv_apic_before_run(struct khv_vcpu *vcpu)
 		}
 		if (signal_pending(current))
 			return -EINTR;
+		if (khv_apic_poll(vcpu))
+			continue;
 		vcpu->kernel_stats[KHV_KSTAT_HALT_SLEEP]++;
 		if (wait_event_interruptible(vcpu->wq, khv_apic_wakes(vcpu)))
 			return -EINTR;
 	}
+}
+
+/* ---- save and restore ----------------------------------------------------- */
+
+int khv_apic_get_state(struct khv_vcpu *vcpu, struct khv_lapic_state *s)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	unsigned long flags;
+
+	if (!a)
+		return -ENXIO;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	khv_lapic_get_state(&a->lapic, s);
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return 0;
+}
+
+/* The vCPU's thread (its mutex held): the timer re-arms on the next entry. */
+int khv_apic_set_state(struct khv_vcpu *vcpu, const struct khv_lapic_state *s)
+{
+	struct khv_vcpu_apic *a = vcpu->apic;
+	u64 maxphy = GENMASK_ULL(boot_cpu_data.x86_phys_bits - 1, 0);
+	unsigned long flags;
+	int r;
+
+	if (!a)
+		return -ENXIO;
+	spin_lock_irqsave(&a->lapic.lock, flags);
+	r = khv_lapic_check_state(&a->lapic, s, maxphy);
+	if (!r) {
+		khv_lapic_set_state(&a->lapic, s);
+		vcpu->apic_base = a->lapic.base_msr;
+	}
+	spin_unlock_irqrestore(&a->lapic.lock, flags);
+	return r;
 }
 
 /* ---- life ---------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include <linux/string.h>
 
 #include "irq/ioapic.h"
+#include "uapi/linux/khv.h"
 
 /* Bits of the low half the guest writes; delivery status and remote IRR are read-only. */
 #define REDIR_LOW_WRITABLE	(KHV_IOAPIC_VECTOR | KHV_IOAPIC_DM_MASK | \
@@ -194,4 +195,53 @@ void khv_ioapic_init(struct khv_ioapic *ioapic, const struct khv_ioapic_ops *ops
 	ioapic->ops = ops;
 	ioapic->owner = owner;
 	khv_ioapic_reset(ioapic);
+}
+
+/* ---- state save and restore (KHV_GET_IRQCHIP / KHV_SET_IRQCHIP) -------- */
+
+void khv_ioapic_get_state(const struct khv_ioapic *ioapic, struct khv_ioapic_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = ioapic->base;
+	s->id = ioapic->id << 24;
+	s->regsel = ioapic->regsel;
+	s->lines = ioapic->lines;
+	memcpy(s->redir, ioapic->redir, sizeof(s->redir));
+}
+
+int khv_ioapic_check_state(const struct khv_ioapic *ioapic, const struct khv_ioapic_state *s)
+{
+	unsigned int pin;
+
+	if (s->base != ioapic->base || (s->id & ~0x0f000000u) || s->regsel > 0xff ||
+	    (s->lines >> KHV_IOAPIC_PINS) || s->pad)
+		return -EINVAL;
+	for (pin = 0; pin < KHV_IOAPIC_PINS; pin++) {
+		u64 e = s->redir[pin];
+
+		if (e & ~(REDIR_LOW_WRITABLE | REDIR_HIGH_WRITABLE | KHV_IOAPIC_REMOTE_IRR))
+			return -EINVAL;
+		if ((e & KHV_IOAPIC_REMOTE_IRR) && !(e & KHV_IOAPIC_LEVEL))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Put the IOAPIC in state s (checked).  An asserted level-triggered pin
+ * that is free to send (unmasked, no remote IRR) sends now, as it would
+ * have the moment its entry allowed it.
+ */
+void khv_ioapic_set_state(struct khv_ioapic *ioapic, const struct khv_ioapic_state *s)
+{
+	unsigned int pin;
+
+	lockdep_assert_held(&ioapic->lock);
+	ioapic->id = s->id >> 24;
+	ioapic->regsel = s->regsel;
+	ioapic->lines = s->lines;
+	memcpy(ioapic->redir, s->redir, sizeof(ioapic->redir));
+	for (pin = 0; pin < KHV_IOAPIC_PINS; pin++)
+		if ((ioapic->redir[pin] & KHV_IOAPIC_LEVEL) && (ioapic->lines & (1u << pin)))
+			service(ioapic, pin);
 }

@@ -45,6 +45,7 @@
 #define KHV_IOAPIC_DEST_SHIFT	56
 
 struct khv_ioapic;
+struct khv_ioapic_state;
 
 /* One interrupt message, as the IOAPIC sends it on the APIC bus. */
 struct khv_irq_msg {
@@ -83,5 +84,10 @@ int khv_ioapic_mmio_write(struct khv_ioapic *ioapic, unsigned int off, unsigned 
 int khv_ioapic_set_pin(struct khv_ioapic *ioapic, unsigned int pin, bool level);
 /* A local APIC EOI'd a level-triggered vector. */
 void khv_ioapic_eoi(struct khv_ioapic *ioapic, u8 vector);
+
+/* Save and restore (uAPI struct khv_ioapic_state; set: the lock held). */
+void khv_ioapic_get_state(const struct khv_ioapic *ioapic, struct khv_ioapic_state *s);
+int khv_ioapic_check_state(const struct khv_ioapic *ioapic, const struct khv_ioapic_state *s);
+void khv_ioapic_set_state(struct khv_ioapic *ioapic, const struct khv_ioapic_state *s);
 
 #endif

@@ -365,6 +365,62 @@ bool khv_irqchip_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write, unsigned int l
 	return khv_apic_mmio(vcpu, gpa, write, len, val);
 }
 
+/* ---- save and restore ----------------------------------------------------- */
+
+/*
+ * KHV_GET_IRQCHIP: each device under its own lock, one after the other.
+ * A VMM that wants one consistent picture stops its vCPUs and devices
+ * first (a paused VM changes nothing but its timers, which the state
+ * carries as times from now).
+ */
+int khv_irqchip_get_state(struct khv_vm *vm, struct khv_irqchip_state *s)
+{
+	struct khv_irqchip *chip = khv_irqchip_of(vm);
+	unsigned long flags;
+
+	if (!chip)
+		return -ENXIO;
+	memset(s, 0, sizeof(*s));
+	spin_lock_irqsave(&chip->pit.lock, flags);
+	khv_pit_get_state(&chip->pit, &s->pit);
+	spin_unlock_irqrestore(&chip->pit.lock, flags);
+	spin_lock_irqsave(&chip->pic.lock, flags);
+	khv_pic_get_state(&chip->pic, s->pic);
+	spin_unlock_irqrestore(&chip->pic.lock, flags);
+	spin_lock_irqsave(&chip->ioapic.lock, flags);
+	khv_ioapic_get_state(&chip->ioapic, &s->ioapic);
+	spin_unlock_irqrestore(&chip->ioapic.lock, flags);
+	return 0;
+}
+
+/* KHV_SET_IRQCHIP: all of it checked first, so a refusal changes nothing. */
+int khv_irqchip_set_state(struct khv_vm *vm, const struct khv_irqchip_state *s)
+{
+	struct khv_irqchip *chip = khv_irqchip_of(vm);
+	unsigned long flags;
+	bool rearm;
+
+	if (!chip)
+		return -ENXIO;
+	if (memchr_inv(s->reserved, 0, sizeof(s->reserved)) ||
+	    khv_pit_check_state(&s->pit) || khv_pic_check_state(&chip->pic, s->pic) ||
+	    khv_ioapic_check_state(&chip->ioapic, &s->ioapic))
+		return -EINVAL;
+	spin_lock_irqsave(&chip->pit.lock, flags);
+	khv_pit_set_state(&chip->pit, &s->pit);
+	rearm = chip->pit_rearm;
+	spin_unlock_irqrestore(&chip->pit.lock, flags);
+	if (rearm)
+		khv_pit_sync(chip);
+	spin_lock_irqsave(&chip->pic.lock, flags);
+	khv_pic_set_state(&chip->pic, s->pic);
+	spin_unlock_irqrestore(&chip->pic.lock, flags);
+	spin_lock_irqsave(&chip->ioapic.lock, flags);
+	khv_ioapic_set_state(&chip->ioapic, &s->ioapic);
+	spin_unlock_irqrestore(&chip->ioapic.lock, flags);
+	return 0;
+}
+
 /* ---- life --------------------------------------------------------------- */
 
 int khv_irqchip_create(struct khv_vm *vm)

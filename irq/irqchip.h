@@ -39,6 +39,8 @@ struct khv_vm;
 struct khv_vcpu;
 struct khv_msi;
 struct khv_irqfd;
+struct khv_irqchip_state;
+struct khv_lapic_state;
 
 struct khv_irqchip {
 	struct khv_vm *vm;
@@ -74,6 +76,8 @@ bool khv_irqchip_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write, unsigned int l
 unsigned int khv_irqchip_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg);
 void khv_irqchip_set(struct khv_irqchip *chip, u32 irq, bool level);
 void khv_irqchip_msi_msg(u64 address, u32 data, struct khv_irq_msg *msg);
+int khv_irqchip_get_state(struct khv_vm *vm, struct khv_irqchip_state *s);
+int khv_irqchip_set_state(struct khv_vm *vm, const struct khv_irqchip_state *s);
 
 /* irqfd.c: eventfds that raise interrupts. */
 int khv_irqfd(struct khv_vm *vm, const struct khv_irqfd *args);
@@ -91,6 +95,7 @@ int khv_apic_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_apic_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 int khv_apic_cr8(struct khv_vcpu *vcpu);
 void khv_apic_set_cr8(struct khv_vcpu *vcpu, u8 cr8);
+u8 khv_apic_tpr_blocked(struct khv_vcpu *vcpu);
 void khv_apic_kick(struct khv_vcpu *vcpu);
 void khv_apic_nmi(struct khv_vcpu *vcpu);
 void khv_apic_init(struct khv_vcpu *vcpu);
@@ -100,5 +105,7 @@ bool khv_apic_accepts_pic(struct khv_vcpu *vcpu);
 int khv_apic_halt(struct khv_vcpu *vcpu);
 int khv_apic_before_run(struct khv_vcpu *vcpu);
 void khv_apic_inject(struct khv_vcpu *vcpu);
+int khv_apic_get_state(struct khv_vcpu *vcpu, struct khv_lapic_state *s);
+int khv_apic_set_state(struct khv_vcpu *vcpu, const struct khv_lapic_state *s);
 
 #endif /* KHV_IRQ_IRQCHIP_H */

@@ -14,6 +14,7 @@
 #include <linux/string.h>
 
 #include "irq/lapic.h"
+#include "uapi/linux/khv.h"
 
 /* Writable bits of each LVT entry, in register order from the timer's. */
 static const u32 lvt_writable[KHV_APIC_LVT_COUNT] = {
@@ -106,6 +107,26 @@ int khv_lapic_pending_vector(const struct khv_lapic *apic)
 	if (irr < 0 || ((u32)irr & 0xf0) <= (khv_lapic_ppr(apic) & 0xf0))
 		return -1;
 	return irr;
+}
+
+/*
+ * The priority class (1-15) of the highest IRR vector that only the TPR
+ * holds back (above every vector in service), or 0: lowering the TPR
+ * below that class makes it deliverable.
+ */
+u32 khv_lapic_tpr_blocked_class(const struct khv_lapic *apic)
+{
+	int irr, isr;
+
+	if (!lapic_enabled(apic))
+		return 0;
+	irr = vec_highest(apic, KHV_APIC_IRR);
+	isr = vec_highest(apic, KHV_APIC_ISR);
+	if (irr < 0 || (isr >= 0 && ((u32)irr & 0xf0) <= ((u32)isr & 0xf0)))
+		return 0;
+	if (((u32)irr & 0xf0) > (khv_lapic_ppr(apic) & 0xf0))
+		return 0;
+	return (u32)irr >> 4;
 }
 
 static void kick_if_pending(struct khv_lapic *apic)
@@ -732,4 +753,156 @@ int khv_lapic_set_base(struct khv_lapic *apic, u64 val, u64 maxphyaddr_mask, boo
 	if (old_x2 != new_x2)
 		set_id_regs(apic);
 	return 0;
+}
+
+/* ---- state save and restore (KHV_GET_LAPIC / KHV_SET_LAPIC) ------------ */
+
+#define ESR_BITS	0xefu	/* bit 4 is reserved */
+
+void khv_lapic_get_state(const struct khv_lapic *apic, struct khv_lapic_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->apic_base = apic->base_msr;
+	s->tsc_deadline = khv_lapic_get_tsc_deadline(apic);
+	memcpy(s->regs, apic->regs, sizeof(apic->regs));
+	s->regs[KHV_APIC_TMCCT >> 2] = khv_lapic_current_count(apic);
+	s->regs[KHV_APIC_PPR >> 2] = khv_lapic_ppr(apic);
+	s->esr_pending = apic->esr_pending;
+}
+
+/* The bits a register of a saved state may hold; ~0u: any, 0: none. */
+static u32 state_bits(unsigned int off, bool x2)
+{
+	switch (off) {
+	case KHV_APIC_ID:		/* checked on its own */
+		return ~0u;
+	case KHV_APIC_TPR:
+		return 0xff;
+	case KHV_APIC_LDR:
+		return x2 ? ~0u : 0xff000000u;
+	case KHV_APIC_DFR:
+		return x2 ? 0 : ~0u;
+	case KHV_APIC_SVR:
+		return SVR_WRITABLE;
+	case KHV_APIC_ESR:
+		return ESR_BITS;
+	case KHV_APIC_ICR:
+		return ICR_WRITABLE;
+	case KHV_APIC_ICR2:
+		return x2 ? ~0u : 0xff000000u;
+	case KHV_APIC_TMICT:
+	case KHV_APIC_TMCCT:
+		return ~0u;
+	case KHV_APIC_TDCR:
+		return TDCR_WRITABLE;
+	case KHV_APIC_LVT_LINT0:
+	case KHV_APIC_LVT_LINT1:
+		return lvt_writable[(off - KHV_APIC_LVT_TIMER) >> 4] | KHV_APIC_LVT_REMOTE_IRR;
+	default:
+		if (is_lvt(off))
+			return lvt_writable[(off - KHV_APIC_LVT_TIMER) >> 4];
+		if (off >= KHV_APIC_ISR && off < KHV_APIC_ESR)
+			return (off & 0x70) ? ~0u : 0xffff0000u;	/* no vectors 0-15 */
+		return 0;
+	}
+}
+
+/* Computed registers: whatever a saved state holds there is ignored. */
+static bool state_ignored(unsigned int off, bool x2)
+{
+	switch (off) {
+	case KHV_APIC_VERSION: case KHV_APIC_APR: case KHV_APIC_PPR: case KHV_APIC_EOI:
+	case KHV_APIC_RRD: case KHV_APIC_SELF_IPI:
+		return true;
+	case KHV_APIC_LDR:
+		return x2;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Whether s is a state this APIC can be put in.  maxphyaddr_mask: the
+ * physical address bits IA32_APIC_BASE may use.  -EINVAL or 0.
+ */
+int khv_lapic_check_state(const struct khv_lapic *apic, const struct khv_lapic_state *s,
+			  u64 maxphyaddr_mask)
+{
+	u64 base = s->apic_base;
+	bool x2 = base & KHV_APIC_BASE_EXTD;
+	u32 lvtt = s->regs[KHV_APIC_LVT_TIMER >> 2];
+	u32 mode = lvtt & KHV_APIC_TIMER_MODE_MASK;
+	u32 tmict = s->regs[KHV_APIC_TMICT >> 2], tmcct = s->regs[KHV_APIC_TMCCT >> 2];
+	unsigned int i, off;
+
+	if (s->flags || s->reserved[0] || s->reserved[1] || s->reserved[2] || s->reserved[3])
+		return -EINVAL;
+	if ((base & (0x2ffull | ~maxphyaddr_mask)) || (x2 && !(base & KHV_APIC_BASE_EN)))
+		return -EINVAL;
+	if (s->esr_pending & ~ESR_BITS)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
+		off = i << 2;
+		if (state_ignored(off & ~0xfu, x2))
+			continue;
+		/* Only the first word of each 16-byte slot is a register. */
+		if ((off & 0xf) ? s->regs[i] : (s->regs[i] & ~state_bits(off, x2)))
+			return -EINVAL;
+	}
+	/* The ID is the vCPU's own, in the form of the mode. */
+	if (s->regs[KHV_APIC_ID >> 2] != (x2 ? apic->id : apic->id << 24))
+		return -EINVAL;
+	if (!x2 && (s->regs[KHV_APIC_DFR >> 2] & 0x0fffffffu) != 0x0fffffffu)
+		return -EINVAL;
+	/* A software-disabled APIC keeps every LVT entry masked. */
+	if (!(s->regs[KHV_APIC_SVR >> 2] & KHV_APIC_SVR_ENABLE)) {
+		for (off = KHV_APIC_LVT_TIMER; off <= KHV_APIC_LVT_ERROR; off += 0x10)
+			if (!(s->regs[off >> 2] & KHV_APIC_LVT_MASKED))
+				return -EINVAL;
+	}
+	if (mode == KHV_APIC_TIMER_MODE_MASK)
+		return -EINVAL;
+	if (mode == KHV_APIC_TIMER_DEADLINE) {
+		if (tmict || tmcct)
+			return -EINVAL;
+	} else if (s->tsc_deadline || tmcct > tmict) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Put the APIC in state s (checked by khv_lapic_check_state()): registers
+ * as saved, the timer counting on from the saved current count.
+ */
+void khv_lapic_set_state(struct khv_lapic *apic, const struct khv_lapic_state *s)
+{
+	u32 tmict = s->regs[KHV_APIC_TMICT >> 2], tmcct = s->regs[KHV_APIC_TMCCT >> 2];
+	u64 now = apic->ops->now_ns(apic), elapsed;
+	unsigned int i;
+
+	lockdep_assert_held(&apic->lock);
+	apic->base_msr = s->apic_base;
+	for (i = 0; i < ARRAY_SIZE(apic->regs); i++)
+		if (!state_ignored((i << 2) & ~0xfu, khv_lapic_x2apic(apic)))
+			apic->regs[i] = s->regs[i];
+	set_reg(apic, KHV_APIC_TMCCT, 0);
+	set_id_regs(apic);
+	update_ppr(apic);
+	apic->esr_pending = s->esr_pending;
+	apic->tsc_deadline = s->tsc_deadline;
+	apic->timer_period_ns = 0;
+	apic->timer_start_ns = now;
+	if (timer_mode(apic) != KHV_APIC_TIMER_DEADLINE && tmict &&
+	    (tmcct || timer_mode(apic) == KHV_APIC_TIMER_PERIODIC)) {
+		timer_load(apic, tmict, now);
+		/* As far into the period as the count says (count_at inverted). */
+		if (apic->timer_period_ns != (u64)tmict * timer_tick_ns(apic))
+			elapsed = (u64)(tmict - tmcct) * apic->timer_period_ns / tmict;
+		else
+			elapsed = (u64)(tmict - tmcct) * timer_tick_ns(apic);
+		apic->timer_start_ns = now - elapsed;
+	}
+	apic->ops->timer_changed(apic);
+	kick_if_pending(apic);
 }

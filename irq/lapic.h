@@ -114,6 +114,7 @@
 #define KHV_APIC_MIN_PERIOD_NS	200000ull
 
 struct khv_lapic;
+struct khv_lapic_state;
 
 /* What the model asks of its owner; all called with apic->lock held. */
 struct khv_lapic_ops {
@@ -196,6 +197,7 @@ bool khv_lapic_accept(struct khv_lapic *apic, u8 vector, bool level);
 int khv_lapic_pending_vector(const struct khv_lapic *apic);
 int khv_lapic_ack(struct khv_lapic *apic);
 u32 khv_lapic_ppr(const struct khv_lapic *apic);
+u32 khv_lapic_tpr_blocked_class(const struct khv_lapic *apic);
 bool khv_lapic_match_dest(const struct khv_lapic *apic, u32 dest, bool logical, bool x2apic_fmt);
 
 /* Timer. */
@@ -204,5 +206,12 @@ void khv_lapic_timer_fire(struct khv_lapic *apic);
 u32 khv_lapic_current_count(const struct khv_lapic *apic);
 void khv_lapic_set_tsc_deadline(struct khv_lapic *apic, u64 tsc);
 u64 khv_lapic_get_tsc_deadline(const struct khv_lapic *apic);
+
+
+/* Save and restore (uAPI struct khv_lapic_state; the APIC lock held). */
+void khv_lapic_get_state(const struct khv_lapic *apic, struct khv_lapic_state *s);
+int khv_lapic_check_state(const struct khv_lapic *apic, const struct khv_lapic_state *s,
+			  u64 maxphyaddr_mask);
+void khv_lapic_set_state(struct khv_lapic *apic, const struct khv_lapic_state *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include <linux/string.h>
 
 #include "irq/pic.h"
+#include "uapi/linux/khv.h"
 
 /* Priority of input n, 0 (highest) to 7, given the rotation. */
 static unsigned int prio_of(const struct khv_8259 *c, unsigned int n)
@@ -324,4 +325,76 @@ void khv_pic_init(struct khv_pic *pic, const struct khv_pic_ops *ops, void *owne
 	pic->ops = ops;
 	pic->owner = owner;
 	khv_pic_reset(pic);
+}
+
+/* ---- state save and restore (KHV_GET_IRQCHIP / KHV_SET_IRQCHIP) -------- */
+
+void khv_pic_get_state(const struct khv_pic *pic, struct khv_pic_chip_state *s)
+{
+	unsigned int i;
+
+	memset(s, 0, 2 * sizeof(*s));
+	for (i = 0; i < 2; i++) {
+		const struct khv_8259 *c = &pic->chip[i];
+
+		s[i].irr = c->irr;
+		s[i].isr = c->isr;
+		s[i].imr = c->imr;
+		s[i].lines = c->lines;
+		s[i].elcr = c->elcr;
+		s[i].vector_base = c->vector_base;
+		s[i].lowest = c->lowest;
+		s[i].init_step = c->init_step;
+		s[i].flags = (c->icw4_needed ? KHV_PIC_ICW4_NEEDED : 0) |
+			     (c->single ? KHV_PIC_SINGLE : 0) |
+			     (c->auto_eoi ? KHV_PIC_AUTO_EOI : 0) |
+			     (c->rotate_on_auto_eoi ? KHV_PIC_ROTATE_AEOI : 0) |
+			     (c->special_fully_nested ? KHV_PIC_SFNM : 0) |
+			     (c->special_mask ? KHV_PIC_SPECIAL_MASK : 0) |
+			     (c->read_isr ? KHV_PIC_READ_ISR : 0) |
+			     (c->poll ? KHV_PIC_POLL : 0);
+	}
+}
+
+int khv_pic_check_state(const struct khv_pic *pic, const struct khv_pic_chip_state *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		if ((s[i].flags & ~KHV_PIC_FLAGS_ALL) || s[i].pad || (s[i].vector_base & 7) ||
+		    s[i].lowest > 7 || (s[i].elcr & ~pic->chip[i].elcr_writable))
+			return -EINVAL;
+		if (s[i].init_step != 0 && (s[i].init_step < 2 || s[i].init_step > 4))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Put the pair in state s (checked); its output follows. */
+void khv_pic_set_state(struct khv_pic *pic, const struct khv_pic_chip_state *s)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&pic->lock);
+	for (i = 0; i < 2; i++) {
+		struct khv_8259 *c = &pic->chip[i];
+
+		c->irr = s[i].irr;
+		c->isr = s[i].isr;
+		c->imr = s[i].imr;
+		c->lines = s[i].lines;
+		c->elcr = s[i].elcr;
+		c->vector_base = s[i].vector_base;
+		c->lowest = s[i].lowest;
+		c->init_step = s[i].init_step;
+		c->icw4_needed = s[i].flags & KHV_PIC_ICW4_NEEDED;
+		c->single = s[i].flags & KHV_PIC_SINGLE;
+		c->auto_eoi = s[i].flags & KHV_PIC_AUTO_EOI;
+		c->rotate_on_auto_eoi = s[i].flags & KHV_PIC_ROTATE_AEOI;
+		c->special_fully_nested = s[i].flags & KHV_PIC_SFNM;
+		c->special_mask = s[i].flags & KHV_PIC_SPECIAL_MASK;
+		c->read_isr = s[i].flags & KHV_PIC_READ_ISR;
+		c->poll = s[i].flags & KHV_PIC_POLL;
+	}
+	update(pic);
 }

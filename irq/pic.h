@@ -39,6 +39,7 @@ struct khv_8259 {
 };
 
 struct khv_pic;
+struct khv_pic_chip_state;
 
 struct khv_pic_ops {
 	/* The master's INT output changed to level. */
@@ -64,5 +65,10 @@ bool khv_pic_port_write(struct khv_pic *pic, u16 port, u8 val);
 int khv_pic_set_irq(struct khv_pic *pic, unsigned int irq, bool level);
 /* INTA: the vector the CPU takes now (a spurious IRQ7 if none). */
 u8 khv_pic_ack(struct khv_pic *pic);
+
+/* Save and restore (uAPI: s[0] master, s[1] slave; set: the lock held). */
+void khv_pic_get_state(const struct khv_pic *pic, struct khv_pic_chip_state *s);
+int khv_pic_check_state(const struct khv_pic *pic, const struct khv_pic_chip_state *s);
+void khv_pic_set_state(struct khv_pic *pic, const struct khv_pic_chip_state *s);
 
 #endif

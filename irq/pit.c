@@ -24,6 +24,7 @@
 #include <linux/string.h>
 
 #include "irq/pit.h"
+#include "uapi/linux/khv.h"
 
 #define NSEC_PER_SEC_U32	1000000000u
 
@@ -373,4 +374,106 @@ void khv_pit_init(struct khv_pit *pit, const struct khv_pit_ops *ops, void *owne
 	pit->ops = ops;
 	pit->owner = owner;
 	khv_pit_reset(pit);
+}
+
+/* ---- state save and restore (KHV_GET_IRQCHIP / KHV_SET_IRQCHIP) -------- */
+
+void khv_pit_get_state(struct khv_pit *pit, struct khv_pit_state *s)
+{
+	u64 now = now_ns(pit);
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < 3; i++) {
+		const struct khv_pit_channel *c = &pit->ch[i];
+		struct khv_pit_channel_state *d = &s->ch[i];
+
+		d->count = c->count;
+		d->mode = c->mode;
+		d->rw = c->rw;
+		d->write_lsb = c->write_lsb;
+		d->status = c->status;
+		d->latch = c->latch;
+		d->flags = (c->bcd ? KHV_PIT_CH_BCD : 0) | (c->armed ? KHV_PIT_CH_ARMED : 0) |
+			   (c->gate ? KHV_PIT_CH_GATE : 0) |
+			   (c->write_msb_next ? KHV_PIT_CH_WRITE_MSB : 0) |
+			   (c->read_msb_next ? KHV_PIT_CH_READ_MSB : 0) |
+			   (c->latched ? KHV_PIT_CH_LATCHED : 0) |
+			   (c->status_latched ? KHV_PIT_CH_STATUS_LATCHED : 0);
+		if (c->armed)
+			d->elapsed_ns = now > c->load_ns ? now - c->load_ns : 0;
+	}
+	s->flags = pit->speaker ? KHV_PIT_SPEAKER : 0;
+	/* Due (or overdue, the host timer not yet run): 1 ns, so it stays due. */
+	if (pit->irq_next_ns)
+		s->irq0_in_ns = pit->irq_next_ns > now ? pit->irq_next_ns - now : 1;
+}
+
+int khv_pit_check_state(const struct khv_pit_state *s)
+{
+	unsigned int i;
+
+	if ((s->flags & ~KHV_PIT_SPEAKER) || s->pad)
+		return -EINVAL;
+	for (i = 0; i < 3; i++) {
+		const struct khv_pit_channel_state *c = &s->ch[i];
+
+		if (c->count < 1 || c->count > 65536 || c->mode > 5 || c->rw < 1 || c->rw > 3 ||
+		    (c->flags & ~KHV_PIT_CH_FLAGS_ALL) || c->pad)
+			return -EINVAL;
+		if (!(c->flags & KHV_PIT_CH_ARMED) && c->elapsed_ns)
+			return -EINVAL;
+		/* Channels 0 and 1 have their gates tied high. */
+		if (i < 2 && !(c->flags & KHV_PIT_CH_GATE))
+			return -EINVAL;
+	}
+	/*
+	 * An IRQ0 due only where channel 0 produces one, and no later than
+	 * a whole count: from the count's start for the one-shot modes.
+	 */
+	if (s->irq0_in_ns) {
+		const struct khv_pit_channel_state *c = &s->ch[0];
+
+		if (!(c->flags & KHV_PIT_CH_ARMED) || c->mode == 1 || c->mode == 5)
+			return -EINVAL;
+		if (s->irq0_in_ns > tick_time(0, c->count + 1ull) + KHV_PIT_MIN_PERIOD_NS)
+			return -EINVAL;
+	} else if ((s->ch[0].flags & KHV_PIT_CH_ARMED) && periodic(s->ch[0].mode)) {
+		/* A periodic channel 0 always has its next IRQ0 ahead. */
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Put the PIT in state s (checked): every count resumes where it was. */
+void khv_pit_set_state(struct khv_pit *pit, const struct khv_pit_state *s)
+{
+	u64 now = now_ns(pit);
+	unsigned int i;
+
+	lockdep_assert_held(&pit->lock);
+	for (i = 0; i < 3; i++) {
+		const struct khv_pit_channel_state *d = &s->ch[i];
+		struct khv_pit_channel *c = &pit->ch[i];
+
+		c->count = d->count;
+		c->mode = d->mode;
+		c->rw = d->rw;
+		c->write_lsb = d->write_lsb;
+		c->status = d->status;
+		c->latch = d->latch;
+		c->bcd = d->flags & KHV_PIT_CH_BCD;
+		c->armed = d->flags & KHV_PIT_CH_ARMED;
+		c->gate = d->flags & KHV_PIT_CH_GATE;
+		c->write_msb_next = d->flags & KHV_PIT_CH_WRITE_MSB;
+		c->read_msb_next = d->flags & KHV_PIT_CH_READ_MSB;
+		c->latched = d->flags & KHV_PIT_CH_LATCHED;
+		c->status_latched = d->flags & KHV_PIT_CH_STATUS_LATCHED;
+		c->load_ns = d->elapsed_ns < now ? now - d->elapsed_ns : 0;
+	}
+	pit->speaker = s->flags & KHV_PIT_SPEAKER;
+	/* The period from channel 0's mode and count; the phase as saved. */
+	irq_schedule(pit);
+	pit->irq_next_ns = s->irq0_in_ns ? now + s->irq0_in_ns : 0;
+	pit->ops->timer_changed(pit);
 }

@@ -42,6 +42,7 @@ struct khv_pit_channel {
 };
 
 struct khv_pit;
+struct khv_pit_state;
 
 struct khv_pit_ops {
 	/* Channel 0's output rose: pulse IRQ0 (PIC input 0, IOAPIC pin 2). */
@@ -72,5 +73,10 @@ bool khv_pit_port_write(struct khv_pit *pit, u16 port, u8 val);
 
 u64 khv_pit_next_irq_ns(const struct khv_pit *pit);
 void khv_pit_timer_fire(struct khv_pit *pit);
+
+/* Save and restore (uAPI struct khv_pit_state; the lock held). */
+void khv_pit_get_state(struct khv_pit *pit, struct khv_pit_state *s);
+int khv_pit_check_state(const struct khv_pit_state *s);
+void khv_pit_set_state(struct khv_pit *pit, const struct khv_pit_state *s);
 
 #endif

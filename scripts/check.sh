@@ -135,7 +135,7 @@ if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
 	# kernel warns at boot (workqueue cpumask); migrate runs in QEMU.
 	lanes+=("vmx:4:check:bochs:")
-	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp} idle=halt")
+	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp,irqsmp} idle=halt")
 fi
 if [ "$module_ok" = 1 ]; then
 	stamp "initramfs"

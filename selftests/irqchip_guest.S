@@ -112,6 +112,24 @@ MARK(irq_timer)
 	echo
 	mark 99
 
+/*
+ * Save and restore: a periodic timer (vector 0x41, 20 ms) keeps running
+ * while the host moves the vCPU and the irqchip into a new VM at mark 1.
+ */
+MARK(irq_state)
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $0xb, APIC_TDCR(%r15)		/* divide by 1 */
+	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
+	movl $20000000, APIC_TMICT(%r15)	/* 20 ms */
+	wait_for 0x41, 2
+	mark 1					/* host: into a new VM */
+	mov APIC_TMCCT(%r15), %eax		/* counting on in the new VM */
+	echo
+	mov APIC_LVTT(%r15), %eax
+	echo
+	wait_for 0x41, 4
+	mark 99
+
 /* IOAPIC pin 5 edge (vector 0x50), pin 6 level (0x51), remote IRR. */
 MARK(irq_ioapic)
 	movl $0x1ff, APIC_SVR(%r15)
@@ -167,6 +185,60 @@ MARK(irq_pic)
 	in $0x20, %al
 	movzbl %al, %eax
 	echo
+	/* Cascade: IRQ 10 on the slave's IR2, through the master's IR2. */
+	mov $0xf3, %al				/* master: IRQ 2 (the slave) and 3 */
+	out %al, $0x21
+	mov $0xfb, %al				/* slave: only IR2, IRQ 10 */
+	out %al, $0xa1
+	movl $3, EOI_MODE			/* EOI to the slave, then the master */
+	mark 2					/* host: IRQ 10 edge */
+	wait_for 0x2a, 1
+	echo_cnt 0x2a
+	mov $0x0b, %al				/* slave ISR, after its EOI */
+	out %al, $0xa0
+	in $0xa0, %al
+	movzbl %al, %eax
+	echo
+	mark 99
+
+/*
+ * TPR masking through CR8: a self-IPI below the TPR's class waits in IRR;
+ * lowering CR8 (no exit on AMD-V, where it is V_TPR) lets it in before
+ * the next instruction.  With TPR_VIA_PAGE set (QEMU's TCG, which aborts
+ * on a nested guest's CR8 write while a virtual interrupt is armed:
+ * testing.rst) the TPR is lowered through the APIC page instead.
+ */
+#define TPR_VIA_PAGE	(GUEST_DATA + 0x408)
+
+MARK(irq_tpr)
+	movl $0x1ff, APIC_SVR(%r15)
+	sti
+	mov $7, %eax
+	mov %rax, %cr8				/* TPR 0x70 */
+	movl $0x40061, APIC_ICR(%r15)		/* self, vector 0x61 */
+	mov CNT(0x61), %eax			/* held back */
+	echo
+	mov APIC_TPR(%r15), %eax
+	echo
+	xor %eax, %eax
+	cmpl $1, TPR_VIA_PAGE
+	je 1f
+	mov %rax, %cr8
+	jmp 2f
+1:	mov %eax, APIC_TPR(%r15)
+2:	mov CNT(0x61), %eax			/* taken */
+	echo
+	mark 99
+
+/* Halt polling: 20 ticks of an 800 us periodic timer, each waited for in HLT. */
+MARK(irq_poll)
+	movl $0x1ff, APIC_SVR(%r15)
+	movl $0xb, APIC_TDCR(%r15)		/* divide by 1 */
+	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
+	movl $800000, APIC_TMICT(%r15)		/* 800 us */
+	wait_for 0x41, 20
+	movl $0x10041, APIC_LVTT(%r15)		/* masked */
+	movl $0, APIC_TMICT(%r15)		/* stopped */
 	mark 99
 
 /* MSIs from the host (vector 0x61). */
@@ -383,6 +455,7 @@ MARK(irq_hlt)
 
 	handler 0x02
 	handler 0x23
+	handler 0x2a
 	handler 0x30
 	handler 0x40
 	handler 0x41
@@ -410,6 +483,8 @@ irq_common:
 	je 1f
 	cmpl $2, EOI_MODE
 	je 3f
+	cmpl $3, EOI_MODE
+	je 4f
 	mov $0x1b, %ecx				/* x2APIC mode: the EOI MSR */
 	rdmsr
 	test $0x400, %eax
@@ -423,6 +498,10 @@ irq_common:
 	xor %eax, %eax
 	xor %edx, %edx
 	wrmsr
+	jmp 3f
+4:	mov $0x20, %al				/* the slave's EOI, then the master's */
+	out %al, $0xa0
+	out %al, $0x20
 3:	pop %rdx
 	pop %rcx
 	pop %rax

@@ -509,7 +509,9 @@ static void svm_deliver_payload(struct svm_vcpu *svm, const struct khv_queued_ex
  * then an exception, then an NMI unless blocked, then an external interrupt
  * if RFLAGS.IF=1 and no shadow.  An interrupt that cannot go in now, or
  * userspace asking for the window, arms a virtual interrupt with the VINTR
- * intercept: the exit comes as soon as the guest can take one.
+ * intercept: the exit comes as soon as the guest can take one.  So does
+ * one the in-kernel APIC's TPR holds back, with that interrupt's priority:
+ * the exit comes when the guest lowers V_TPR.
  *
  * NMIs have no such window on SVM without vNMI; the two ways an NMI can
  * be held up are covered here.  Behind an injected event, it is due before
@@ -524,7 +526,9 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	struct svm_vmcb_control *c = &svm->vmcb->control;
 	bool shadow = c->int_state & VMCB_INT_SHADOW;
 	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
+	bool window;
 	u64 ev = 0;
+	u8 prio;
 
 	if (svm->reinject) {
 		ev = svm->reinject;
@@ -562,14 +566,24 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	else
 		c->intercept_misc1 &= ~VMCB_ICPT1_IRET;
 
-	if (vcpu->extint_pending || vcpu->irq_window ||
-	    READ_ONCE(vcpu->run->request_interrupt_window)) {
-		c->int_ctl &= ~VMCB_V_INTR_PRIO_MASK;
-		c->int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR |
-			      (0xfu << VMCB_V_INTR_PRIO_SHIFT);
+	window = vcpu->extint_pending || vcpu->irq_window ||
+		 READ_ONCE(vcpu->run->request_interrupt_window);
+	/*
+	 * Without a window to wait for, an interrupt may still wait for the
+	 * guest to lower its TPR, which it does in V_TPR without an exit: a
+	 * virtual interrupt of that priority class, compared against V_TPR,
+	 * exits (VINTR) as soon as the guest lowers it below that class with
+	 * RFLAGS.IF set, and the interrupt goes in on the next entry.
+	 */
+	prio = window ? 0 : khv_apic_tpr_blocked(vcpu);
+	c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
+	if (window) {
+		c->int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR | (0xfu << VMCB_V_INTR_PRIO_SHIFT);
+		c->intercept_misc1 |= VMCB_ICPT1_VINTR;
+	} else if (prio) {
+		c->int_ctl |= VMCB_V_IRQ | ((u32)prio << VMCB_V_INTR_PRIO_SHIFT);
 		c->intercept_misc1 |= VMCB_ICPT1_VINTR;
 	} else {
-		c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
 		c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
 	}
 }
@@ -1027,9 +1041,70 @@ static bool svm_in_interrupt_shadow(struct khv_vcpu *vcpu)
 	return svm_in_shadow(to_svm(vcpu));
 }
 
+/* EVENTINJ types and KHV_EVENT_*, by the other's index. */
+static const u8 svm_ev_to_khv[8] = {
+	[VMCB_EV_TYPE_INTR >> VMCB_EV_TYPE_SHIFT] = KHV_EVENT_EXTINT,
+	[VMCB_EV_TYPE_NMI >> VMCB_EV_TYPE_SHIFT] = KHV_EVENT_NMI,
+	[VMCB_EV_TYPE_EXC >> VMCB_EV_TYPE_SHIFT] = KHV_EVENT_EXCEPTION,
+};
+static const u32 khv_to_svm_ev[3] = {
+	[KHV_EVENT_EXCEPTION] = VMCB_EV_TYPE_EXC,
+	[KHV_EVENT_EXTINT] = VMCB_EV_TYPE_INTR,
+	[KHV_EVENT_NMI] = VMCB_EV_TYPE_NMI,
+};
+
+/*
+ * The interrupted delivery is only ever an interrupt, an NMI or an
+ * exception: svm_complete_events() drops software interrupts, and khv
+ * never injects one.
+ */
+static void svm_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 r = svm->reinject;
+
+	if (r & VMCB_EV_VALID) {
+		ev->injected.valid = 1;
+		ev->injected.type = svm_ev_to_khv[(r & VMCB_EV_TYPE_MASK) >> VMCB_EV_TYPE_SHIFT];
+		ev->injected.vector = r & VMCB_EV_VECTOR_MASK;
+		if (r & VMCB_EV_ERR_VALID) {
+			ev->injected.has_error_code = 1;
+			ev->injected.error_code = r >> VMCB_EV_ERR_SHIFT;
+		}
+	}
+	ev->nmi.masked = svm->nmi_masked;
+	ev->shadow = svm_in_shadow(svm);
+}
+
+static void svm_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const typeof(ev->injected) *inj = &ev->injected;
+	/* Real mode pushes no error code: none goes in, as on a real CPU. */
+	bool err = inj->has_error_code && (svm->vmcb->save.cr0 & X86_CR0_PE);
+
+	svm->reinject = inj->valid ? svm_event(inj->vector, khv_to_svm_ev[inj->type],
+					       err, inj->error_code) : 0;
+	/* An NMI on its way in blocks NMIs, as its first delivery did. */
+	svm->nmi_masked = ev->nmi.masked || (inj->valid && inj->type == KHV_EVENT_NMI);
+	svm->nmi_iret_seen = false;
+	svm->nmi_ss_armed = false;
+	if (ev->shadow)
+		svm->vmcb->control.int_state |= VMCB_INT_SHADOW;
+	else
+		svm->vmcb->control.int_state &= ~VMCB_INT_SHADOW;
+	svm->exit_rip = vcpu->regs[KHV_REG_RIP];
+}
+
 static void svm_reset(struct khv_vcpu *vcpu)
 {
 	svm_vcpu_reset(to_svm(vcpu));
+}
+
+static void svm_set_tsc_offset(struct khv_vcpu *vcpu, u64 offset)
+{
+	to_svm(vcpu)->vmcb->control.tsc_offset = offset;
+	WRITE_ONCE(vcpu->tsc_offset, offset);
 }
 
 /* svm_inject_events() would put an external interrupt in on this entry. */
@@ -1321,8 +1396,11 @@ const struct khv_backend khv_svm_backend = {
 	.get_efer		= svm_get_efer,
 	.get_cpl		= svm_get_cpl,
 	.in_interrupt_shadow	= svm_in_interrupt_shadow,
+	.get_events		= svm_get_events,
+	.set_events		= svm_set_events,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.reset			= svm_reset,
+	.set_tsc_offset		= svm_set_tsc_offset,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.get_dr67		= svm_get_dr67,

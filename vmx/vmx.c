@@ -659,6 +659,12 @@ static void vmx_reset(struct khv_vcpu *vcpu)
 	vmx_vcpu_reset(to_vmx(vcpu));
 }
 
+static void vmx_set_tsc_offset(struct khv_vcpu *vcpu, u64 offset)
+{
+	WRITE_ONCE(vcpu->tsc_offset, offset);
+	vmcs_write(VMCS_TSC_OFFSET, offset);
+}
+
 /* vmx_inject_events() would put an external interrupt in on this entry. */
 static bool vmx_interrupt_allowed(struct khv_vcpu *vcpu)
 {
@@ -696,8 +702,11 @@ const struct khv_backend khv_vmx_backend = {
 	.get_efer		= vmx_get_efer,
 	.get_cpl		= vmx_get_cpl,
 	.in_interrupt_shadow	= vmx_in_interrupt_shadow,
+	.get_events		= vmx_get_events,
+	.set_events		= vmx_set_events,
 	.interrupt_allowed	= vmx_interrupt_allowed,
 	.reset			= vmx_reset,
+	.set_tsc_offset		= vmx_set_tsc_offset,
 	.get_msr		= vmx_get_msr,
 	.set_msr		= vmx_set_msr,
 	.get_dr67		= vmx_get_dr67,

@@ -133,3 +133,64 @@ void vmx_complete_events(struct vmx_vcpu *vmx)
 			      vmcs_read32(VMCS_IDT_VECTORING_ERROR) : 0;
 	vmx->reinject_len = 0;
 }
+
+/* Interruption-information types and KHV_EVENT_*, by the other's index. */
+static const u8 vmx_type_to_khv[8] = {
+	[INTR_TYPE_EXTINT >> INTR_INFO_TYPE_SHIFT] = KHV_EVENT_EXTINT,
+	[INTR_TYPE_NMI >> INTR_INFO_TYPE_SHIFT] = KHV_EVENT_NMI,
+	[INTR_TYPE_HW_EXC >> INTR_INFO_TYPE_SHIFT] = KHV_EVENT_EXCEPTION,
+};
+static const u32 khv_to_vmx_type[3] = {
+	[KHV_EVENT_EXCEPTION] = INTR_TYPE_HW_EXC,
+	[KHV_EVENT_EXTINT] = INTR_TYPE_EXTINT,
+	[KHV_EVENT_NMI] = INTR_TYPE_NMI,
+};
+
+/* KHV_GET_VCPU_EVENTS: the redelivery (never a software event), NMI blocking, shadow. */
+void vmx_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *ev)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 r = vmx->reinject;
+
+	if (r & INTR_INFO_VALID) {
+		ev->injected.valid = 1;
+		ev->injected.type = vmx_type_to_khv[(r & INTR_INFO_TYPE) >> INTR_INFO_TYPE_SHIFT];
+		ev->injected.vector = r & INTR_INFO_VECTOR;
+		if (r & INTR_INFO_HAS_ERROR) {
+			ev->injected.has_error_code = 1;
+			ev->injected.error_code = vmx->reinject_error;
+		}
+	}
+	ev->nmi.masked = !!(vmx->intr_state & INTR_STATE_NMI);
+	ev->shadow = vmx_in_shadow(vmx);
+}
+
+/*
+ * KHV_SET_VCPU_EVENTS, within what VM entry accepts: an error code only
+ * where the CPU would push one in the current mode, blocking by STI only
+ * with RFLAGS.IF set (a shadow with IF clear is recorded as MOV SS's,
+ * which blocks the same events).
+ */
+void vmx_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	const typeof(ev->injected) *inj = &ev->injected;
+	u32 info = 0;
+
+	if (inj->valid) {
+		info = inj->vector | khv_to_vmx_type[inj->type] | INTR_INFO_VALID;
+		if (inj->type == KHV_EVENT_EXCEPTION && inj->has_error_code &&
+		    vmx_exc_has_error(inj->vector, vmx->cr0))
+			info |= INTR_INFO_HAS_ERROR;
+	}
+	vmx->reinject = info;
+	vmx->reinject_error = (info & INTR_INFO_HAS_ERROR) ? (u16)inj->error_code : 0;
+	vmx->reinject_len = 0;
+	vmx->intr_state &= ~(INTR_STATE_SHADOW | INTR_STATE_NMI);
+	if (ev->nmi.masked)
+		vmx->intr_state |= INTR_STATE_NMI;
+	if (ev->shadow)
+		vmx->intr_state |= (vcpu->rflags & X86_EFLAGS_IF) ? INTR_STATE_STI :
+								    INTR_STATE_MOV_SS;
+	vmx->exit_rip = vcpu->regs[KHV_REG_RIP];
+}

@@ -6,6 +6,7 @@
  */
 #include "irq_test.h"
 #include "irq/ioapic.h"
+#include "uapi/linux/khv.h"
 
 static struct {
 	struct khv_irq_msg msgs[16];
@@ -193,12 +194,66 @@ static void test_lost_and_fields(void)
 	CHECK_EQ(KHV_IOAPIC_MASKED, rd(KHV_IOAPIC_REG_REDIR + 16));
 }
 
+/* Round trip into a fresh IOAPIC; an asserted, free level pin sends again. */
+static void test_state(void)
+{
+	struct khv_ioapic_state st, bad;
+
+	setup();
+	wr(KHV_IOAPIC_REG_ID, 0x05000000);
+	program(3, 0x8033, 1);			/* level, vector 0x33 */
+	program(4, 0x0034, 2);			/* edge */
+	khv_ioapic_set_pin(&io, 3, true);	/* sent: remote IRR set */
+	khv_ioapic_set_pin(&io, 4, true);
+	khv_ioapic_set_pin(&io, 9, true);	/* masked pin, line held */
+	wr(KHV_IOAPIC_REG_REDIR + 8, 0x8035 | KHV_IOAPIC_MASKED);	/* pin 4 level, masked */
+	khv_ioapic_get_state(&io, &st);
+	CHECK_EQ(0x05000000, st.id);
+	CHECK_EQ((1u << 3) | (1u << 4) | (1u << 9), st.lines);
+	CHECK(st.redir[3] & KHV_IOAPIC_REMOTE_IRR, "remote IRR saved");
+	CHECK_EQ(0, khv_ioapic_check_state(&io, &st));
+	spin_unlock(&io.lock);
+
+	setup();
+	CHECK_EQ(0, khv_ioapic_check_state(&io, &st));
+	khv_ioapic_set_state(&io, &st);
+	CHECK_EQ(0, o.nr);			/* pin 3 waits for its EOI, 4 is masked */
+	CHECK_EQ(0x05000000, rd(KHV_IOAPIC_REG_ID));
+	CHECK_EQ(0x8033 | KHV_IOAPIC_REMOTE_IRR, rd(KHV_IOAPIC_REG_REDIR + 6));
+	khv_ioapic_eoi(&io, 0x33);		/* still asserted: sends again */
+	CHECK_EQ(1, o.nr);
+	CHECK_EQ(0x33, o.msgs[0].vector);
+	spin_unlock(&io.lock);
+
+	/* Restored without the remote IRR: the asserted level pin sends at once. */
+	setup();
+	st.redir[3] &= ~KHV_IOAPIC_REMOTE_IRR;
+	khv_ioapic_set_state(&io, &st);
+	CHECK_EQ(1, o.nr);
+#define REFUSED(mutation) do {						\
+		bad = st;						\
+		mutation;						\
+		CHECK_EQ((u64)-EINVAL, (u64)khv_ioapic_check_state(&io, &bad)); \
+	} while (0)
+	REFUSED(bad.base = 0xfec01000);
+	REFUSED(bad.id = 0x10000000);
+	REFUSED(bad.lines = 1u << 24);
+	REFUSED(bad.regsel = 0x100);
+	REFUSED(bad.pad = 1);
+	REFUSED(bad.redir[0] = KHV_IOAPIC_DELIVS);
+	REFUSED(bad.redir[5] = 1ull << 40);
+	REFUSED(bad.redir[5] = KHV_IOAPIC_REMOTE_IRR);	/* edge with remote IRR */
+#undef REFUSED
+	spin_unlock(&io.lock);
+}
+
 const struct irq_test ioapic_tests[] = {
 	{ "registers", test_registers },
 	{ "edge", test_edge },
 	{ "level_remote_irr", test_level_remote_irr },
 	{ "level_unmask", test_level_unmask },
 	{ "lost_and_fields", test_lost_and_fields },
+	{ "state", test_state },
 };
 
 const unsigned int nr_ioapic_tests = ARRAY_SIZE(ioapic_tests);

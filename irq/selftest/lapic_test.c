@@ -7,6 +7,7 @@
  */
 #include "irq_test.h"
 #include "irq/lapic.h"
+#include "uapi/linux/khv.h"
 
 /* ---- the fake owner ------------------------------------------------------ */
 
@@ -140,9 +141,19 @@ static void test_tpr_masking(void)
 	wr(KHV_APIC_TPR, 0x50);
 	CHECK_EQ(0x50, rd(KHV_APIC_PPR));
 	CHECK(khv_lapic_pending_vector(&a) < 0, "class 4 under TPR 0x50");
+	CHECK_EQ(4, khv_lapic_tpr_blocked_class(&a));
 	wr(KHV_APIC_TPR, 0x4f);
 	CHECK(khv_lapic_pending_vector(&a) < 0, "same class as TPR is not above it");
+	CHECK_EQ(4, khv_lapic_tpr_blocked_class(&a));
+	/* Held by a vector in service of its class or above: not the TPR's doing. */
+	khv_lapic_accept(&a, 0x48, false);
+	wr(KHV_APIC_TPR, 0);
+	CHECK_EQ(0x48, khv_lapic_ack(&a));
+	wr(KHV_APIC_TPR, 0x4f);
+	CHECK_EQ(0, khv_lapic_tpr_blocked_class(&a));
+	wr(KHV_APIC_EOI, 0);
 	khv_lapic_set_cr8(&a, 3);
+	CHECK_EQ(0, khv_lapic_tpr_blocked_class(&a));	/* deliverable */
 	CHECK_EQ(0x30, rd(KHV_APIC_TPR));
 	CHECK_EQ(3, khv_lapic_get_cr8(&a));
 	CHECK_EQ(0x45, khv_lapic_pending_vector(&a));
@@ -546,6 +557,151 @@ static void test_lvt_fields(void)
 	CHECK_EQ(0xb, rd(KHV_APIC_TDCR));
 }
 
+/* Save mid-count, restore into a fresh APIC later on: the count goes on. */
+static void test_state_roundtrip(void)
+{
+	struct khv_lapic_state st, st2;
+
+	setup(true);
+	wr(KHV_APIC_TPR, 0x20);
+	wr(KHV_APIC_LDR, 0x04000000);
+	wr(KHV_APIC_DFR, 0x0fffffff);		/* cluster model */
+	wr(KHV_APIC_LVT_LINT0, 0x700);		/* ExtINT, unmasked */
+	wr(KHV_APIC_TDCR, 0x3);			/* /16 */
+	wr(KHV_APIC_LVT_TIMER, KHV_APIC_TIMER_PERIODIC | 0xe0);
+	o.now = 5000;
+	wr(KHV_APIC_TMICT, 100000);		/* 1.6 ms period */
+	khv_lapic_accept(&a, 0x41, true);
+	khv_lapic_accept(&a, 0x31, false);
+	CHECK_EQ(0x41, khv_lapic_ack(&a));	/* 0x41 in service, 0x31 waits */
+	o.now = 5000 + 1600000 * 3 + 400000;	/* a quarter into the fourth period */
+	khv_lapic_get_state(&a, &st);
+	CHECK_EQ(75000, st.regs[KHV_APIC_TMCCT >> 2]);
+	CHECK_EQ(0x40, st.regs[KHV_APIC_PPR >> 2]);
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st, MAXPHY));
+	spin_unlock(&a.lock);
+
+	/* A fresh APIC with the same ID, a million ns later. */
+	setup(false);
+	o.now = 10005000;
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st, MAXPHY));
+	khv_lapic_set_state(&a, &st);
+	CHECK(o.timer_changes > 0, "timer not re-armed");
+	CHECK_EQ(75000, rd(KHV_APIC_TMCCT));
+	CHECK_EQ(10005000 + 1200000, khv_lapic_timer_deadline_ns(&a));
+	CHECK_EQ(0x40, rd(KHV_APIC_PPR));
+	CHECK_EQ(0x20, rd(KHV_APIC_TPR));
+	CHECK_EQ(0x04000000, rd(KHV_APIC_LDR));
+	CHECK_EQ(0x0fffffff, rd(KHV_APIC_DFR));
+	CHECK(in_reg(KHV_APIC_TMR, 0x41) && in_reg(KHV_APIC_ISR, 0x41), "ISR/TMR lost");
+	CHECK(khv_lapic_pending_vector(&a) < 0, "0x31 is below PPR");
+	wr(KHV_APIC_EOI, 0);
+	CHECK_EQ(0x41, o.eoi_vector);
+	CHECK_EQ(0x31, khv_lapic_pending_vector(&a));
+	/* The periodic timer fires on the restored schedule. */
+	o.now = 10005000 + 1200000;
+	khv_lapic_timer_fire(&a);
+	CHECK(in_reg(KHV_APIC_IRR, 0xe0), "timer did not fire");
+	CHECK_EQ(10005000 + 1200000 + 1600000, khv_lapic_timer_deadline_ns(&a));
+	/* What a set produced reads back the same (time aside). */
+	khv_lapic_get_state(&a, &st2);
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st2, MAXPHY));
+	spin_unlock(&a.lock);
+
+	/* A clamped periodic timer (1 us asked, 200 us given) resumes too. */
+	setup(true);
+	wr(KHV_APIC_TDCR, 0xb);			/* /1 */
+	wr(KHV_APIC_LVT_TIMER, KHV_APIC_TIMER_PERIODIC | 0xe0);
+	wr(KHV_APIC_TMICT, 1000);
+	o.now = 50000;				/* a quarter of 200 us */
+	khv_lapic_get_state(&a, &st);
+	CHECK_EQ(750, st.regs[KHV_APIC_TMCCT >> 2]);
+	o.now = 7000000;
+	khv_lapic_set_state(&a, &st);
+	CHECK_EQ(750, rd(KHV_APIC_TMCCT));
+	CHECK_EQ(7000000 + 150000, khv_lapic_timer_deadline_ns(&a));
+	spin_unlock(&a.lock);
+
+	/* A one-shot that already ran out stays out. */
+	setup(true);
+	wr(KHV_APIC_TMICT, 10);
+	o.now = 1000;
+	khv_lapic_get_state(&a, &st);
+	CHECK_EQ(0, st.regs[KHV_APIC_TMCCT >> 2]);
+	khv_lapic_set_state(&a, &st);
+	CHECK_EQ(0, khv_lapic_timer_deadline_ns(&a));
+	spin_unlock(&a.lock);
+}
+
+static void test_state_x2apic_deadline(void)
+{
+	struct khv_lapic_state st;
+
+	setup(true);
+	go_x2apic();
+	CHECK_EQ(0, khv_lapic_msr_write(&a, 0x832, KHV_APIC_TIMER_DEADLINE | 0xec));
+	khv_lapic_set_tsc_deadline(&a, 777777);
+	khv_lapic_get_state(&a, &st);
+	CHECK_EQ(3, st.regs[KHV_APIC_ID >> 2]);
+	CHECK_EQ(777777, st.tsc_deadline);
+	spin_unlock(&a.lock);
+
+	setup(false);
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st, MAXPHY));
+	khv_lapic_set_state(&a, &st);
+	CHECK(khv_lapic_x2apic(&a), "not in x2APIC mode");
+	CHECK_EQ((0u << 16) | (1u << 3), msr(0x80d));	/* LDR from the ID */
+	CHECK_EQ(777777, khv_lapic_timer_deadline_ns(&a));
+	CHECK_EQ(777777, khv_lapic_get_tsc_deadline(&a));
+	spin_unlock(&a.lock);
+}
+
+/* Every field a state cannot hold is refused. */
+static void test_state_rejects(void)
+{
+	struct khv_lapic_state good, st;
+
+	setup(true);
+	khv_lapic_get_state(&a, &good);
+	CHECK_EQ(0, khv_lapic_check_state(&a, &good, MAXPHY));
+#define REFUSED(mutation) do {						\
+		st = good;						\
+		mutation;						\
+		CHECK_EQ((u64)-EINVAL, (u64)khv_lapic_check_state(&a, &st, MAXPHY)); \
+	} while (0)
+	REFUSED(st.flags = 1);
+	REFUSED(st.reserved[3] = 1);
+	REFUSED(st.apic_base |= 1ull << 50);
+	REFUSED(st.apic_base |= 1);
+	REFUSED(st.apic_base = KHV_APIC_DEFAULT_BASE | KHV_APIC_BASE_EXTD);
+	REFUSED(st.esr_pending = 0x10);
+	REFUSED(st.regs[KHV_APIC_ID >> 2] = 4u << 24);
+	REFUSED(st.regs[KHV_APIC_TPR >> 2] = 0x100);
+	REFUSED(st.regs[(KHV_APIC_TPR >> 2) + 1] = 1);
+	REFUSED(st.regs[KHV_APIC_IRR >> 2] = 0x8000);
+	REFUSED(st.regs[KHV_APIC_ISR >> 2] = 1);
+	REFUSED(st.regs[KHV_APIC_LDR >> 2] = 1);
+	REFUSED(st.regs[KHV_APIC_DFR >> 2] = 0);
+	REFUSED(st.regs[KHV_APIC_LVT_TIMER >> 2] = KHV_APIC_TIMER_MODE_MASK);
+	REFUSED(st.regs[KHV_APIC_LVT_ERROR >> 2] |= KHV_APIC_DM_MASK);
+	REFUSED(st.regs[0x2f0 >> 2] = 1);
+	REFUSED(st.regs[KHV_APIC_TDCR >> 2] = 4);
+	REFUSED(st.regs[KHV_APIC_TMCCT >> 2] = 5);		/* above TMICT */
+	REFUSED(st.tsc_deadline = 5);				/* not in deadline mode */
+	REFUSED(st.regs[KHV_APIC_SVR >> 2] = 0xff;		/* disabled, LINT0 unmasked */
+		st.regs[KHV_APIC_LVT_LINT0 >> 2] = 0x700);
+#undef REFUSED
+	/* Computed registers are ignored whatever they hold. */
+	st = good;
+	st.regs[KHV_APIC_VERSION >> 2] = 0x12345678;
+	st.regs[KHV_APIC_PPR >> 2] = 0xff;
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st, MAXPHY));
+	khv_lapic_set_state(&a, &st);
+	CHECK_EQ(KHV_APIC_VERSION_VALUE, rd(KHV_APIC_VERSION));
+	CHECK_EQ(0, rd(KHV_APIC_PPR));
+	spin_unlock(&a.lock);
+}
+
 const struct irq_test lapic_tests[] = {
 	{ "reset_state", test_reset_state },
 	{ "tpr_masking", test_tpr_masking },
@@ -563,6 +719,9 @@ const struct irq_test lapic_tests[] = {
 	{ "timer_divide_change", test_timer_divide_change },
 	{ "timer_tsc_deadline", test_timer_tsc_deadline },
 	{ "lvt_fields", test_lvt_fields },
+	{ "state_roundtrip", test_state_roundtrip },
+	{ "state_x2apic_deadline", test_state_x2apic_deadline },
+	{ "state_rejects", test_state_rejects },
 };
 
 const unsigned int nr_lapic_tests = ARRAY_SIZE(lapic_tests);

@@ -6,6 +6,7 @@
  */
 #include "irq_test.h"
 #include "irq/pic.h"
+#include "uapi/linux/khv.h"
 
 static struct {
 	bool out;
@@ -272,6 +273,52 @@ static void test_poll_and_special_mask(void)
 	CHECK(!o.out, "back to normal");
 }
 
+/* Round trip mid-interrupt: a fresh pair continues where the first was. */
+static void test_state(void)
+{
+	struct khv_pic_chip_state st[2], bad[2];
+
+	setup(0x01, 0xfb, 0xef);		/* master IR2, slave IR4 (IRQ12) */
+	out(0x4d1, 0x10);			/* IRQ12 level */
+	khv_pic_set_irq(&p, 12, true);
+	CHECK_EQ(0x3c, khv_pic_ack(&p));	/* in service on both chips */
+	out(0x20, 0x0b);			/* OCW3: reads give ISR */
+	khv_pic_get_state(&p, st);
+	CHECK_EQ(0x04, st[0].isr);
+	CHECK_EQ(0x10, st[1].isr);
+	CHECK_EQ(0x10, st[1].elcr);
+	CHECK_EQ(0x38, st[1].vector_base);
+	CHECK(st[0].flags & KHV_PIC_READ_ISR, "OCW3 read select saved");
+	CHECK_EQ(0, khv_pic_check_state(&p, st));
+	spin_unlock(&p.lock);
+
+	memset(&o, 0, sizeof(o));
+	khv_pic_init(&p, &ops, &o);
+	spin_lock(&p.lock);
+	khv_pic_set_state(&p, st);
+	CHECK(!o.out, "IRQ12 in service: no output yet");
+	CHECK_EQ(0x04, in(0x20));		/* ISR, as selected */
+	out(0xa0, 0x20);
+	out(0x20, 0x20);
+	CHECK(o.out, "the level line still high asks again after the EOIs");
+	CHECK_EQ(0x3c, khv_pic_ack(&p));
+#define REFUSED(mutation) do {						\
+		memcpy(bad, st, sizeof(bad));				\
+		mutation;						\
+		CHECK_EQ((u64)-EINVAL, (u64)khv_pic_check_state(&p, bad));	\
+	} while (0)
+	REFUSED(bad[0].flags = 0x100);
+	REFUSED(bad[1].pad = 1);
+	REFUSED(bad[0].vector_base = 0x31);
+	REFUSED(bad[1].lowest = 8);
+	REFUSED(bad[0].init_step = 1);
+	REFUSED(bad[0].init_step = 5);
+	REFUSED(bad[0].elcr = 0x01);		/* IRQ0 is always edge */
+	REFUSED(bad[1].elcr = 0x01);		/* so is IRQ8 */
+#undef REFUSED
+	spin_unlock(&p.lock);
+}
+
 const struct irq_test pic_tests[] = {
 	{ "init_and_edge", test_init_and_edge },
 	{ "priority_nesting", test_priority_nesting },
@@ -280,6 +327,7 @@ const struct irq_test pic_tests[] = {
 	{ "spurious_and_level", test_spurious_and_level },
 	{ "auto_eoi_and_rotation", test_auto_eoi_and_rotation },
 	{ "poll_and_special_mask", test_poll_and_special_mask },
+	{ "state", test_state },
 };
 
 const unsigned int nr_pic_tests = ARRAY_SIZE(pic_tests);

@@ -6,6 +6,7 @@
  */
 #include "irq_test.h"
 #include "irq/pit.h"
+#include "uapi/linux/khv.h"
 
 static struct {
 	u64 now;
@@ -292,6 +293,65 @@ static void test_gate(void)
 	CHECK_EQ(0x03, in(0x61) & 0x03);
 }
 
+/* Save mid-period, restore much later: counts and IRQ0 keep their phase. */
+static void test_state(void)
+{
+	struct khv_pit_state st, bad;
+	u64 load, saved_at;
+
+	setup();
+	out(0x43, 0x34);			/* ch0 mode 2, LSB/MSB */
+	load = o.now;
+	out(0x40, 1193 & 0xff);
+	out(0x40, 1193 >> 8);
+	out(0x43, 0xb6);			/* ch2 mode 3 */
+	out(0x42, 0x00);			/* first byte only: MSB next */
+	out(0x61, 0x03);			/* gate 2 and speaker */
+	saved_at = load + ns(300) + 1;
+	o.now = saved_at;
+	khv_pit_get_state(&t, &st);
+	CHECK_EQ(1193, st.ch[0].count);
+	CHECK_EQ(2, st.ch[0].mode);
+	CHECK(st.ch[0].flags & KHV_PIT_CH_ARMED, "ch0 counting");
+	CHECK(st.ch[2].flags & KHV_PIT_CH_WRITE_MSB, "half-written count saved");
+	CHECK_EQ(KHV_PIT_SPEAKER, st.flags);
+	CHECK_EQ(load + ns(1193) + 1 - saved_at, st.irq0_in_ns);
+	CHECK_EQ(0, khv_pit_check_state(&st));
+	spin_unlock(&t.lock);
+
+	setup();
+	o.now = 5000000000ull;
+	khv_pit_set_state(&t, &st);
+	CHECK(o.changes > 0, "host timer not re-armed");
+	CHECK_EQ(1193 - 300, in16(0x40));
+	CHECK_EQ(o.now + st.irq0_in_ns, khv_pit_next_irq_ns(&t));
+	run_to_irq();
+	CHECK_EQ(1, o.irqs);
+	CHECK_EQ(5000000000ull + st.irq0_in_ns + ns(1193) + 1, khv_pit_next_irq_ns(&t));
+	out(0x42, 0x10);			/* the MSB completes ch2's count */
+	CHECK_EQ(0x1000, t.ch[2].count);
+	CHECK_EQ(0x03, in(0x61) & 0x03);
+#define REFUSED(mutation) do {						\
+		bad = st;						\
+		mutation;						\
+		CHECK_EQ((u64)-EINVAL, (u64)khv_pit_check_state(&bad));	\
+	} while (0)
+	REFUSED(bad.flags = 2);
+	REFUSED(bad.pad = 1);
+	REFUSED(bad.ch[1].count = 0);
+	REFUSED(bad.ch[1].count = 65537);
+	REFUSED(bad.ch[0].mode = 6);
+	REFUSED(bad.ch[0].rw = 0);
+	REFUSED(bad.ch[2].flags = 0x80);
+	REFUSED(bad.ch[1].flags &= ~KHV_PIT_CH_GATE);
+	REFUSED(bad.ch[1].elapsed_ns = 5);	/* not counting */
+	REFUSED(bad.irq0_in_ns = 0);		/* periodic: always one ahead */
+	REFUSED(bad.irq0_in_ns = 1000000000);	/* beyond a period */
+	REFUSED(bad.ch[0].mode = 1);		/* no IRQ0 without a gate edge */
+#undef REFUSED
+	spin_unlock(&t.lock);
+}
+
 const struct irq_test pit_tests[] = {
 	{ "linux_tsc_calibration", test_linux_tsc_calibration },
 	{ "periodic_tick", test_periodic_tick },
@@ -300,6 +360,7 @@ const struct irq_test pit_tests[] = {
 	{ "latches", test_latches },
 	{ "bcd", test_bcd },
 	{ "gate", test_gate },
+	{ "state", test_state },
 };
 
 const unsigned int nr_pit_tests = ARRAY_SIZE(pit_tests);

@@ -634,6 +634,65 @@ static void op_irqchip(void)
 }
 
 /*
+ * The save/restore ioctls: a state just read must be accepted back
+ * unchanged (into the same VM, or another one's vCPU with the same ID);
+ * a mutated one may be refused, never crash or wedge the host.
+ */
+static void mutate(void *p, size_t len)
+{
+	unsigned int n = 1 + fuzz_below(&f.rng, 4);
+
+	while (n--) {
+		uint8_t *b = (uint8_t *)p + fuzz_below(&f.rng, (uint32_t)len);
+
+		*b ^= (uint8_t)(1u << fuzz_below(&f.rng, 8));
+	}
+}
+
+static void op_state(void)
+{
+	static struct khv_lapic_state lapic;
+	static struct khv_irqchip_state chip;
+	static struct khv_vcpu_events ev;
+	struct fvm *vm = NULL;
+	struct fvcpu *v = pick_vcpu(&vm);
+	bool mutated = fuzz_chance(&f.rng, 50);
+
+	if (!v)
+		return;
+	switch (fuzz_below(&f.rng, 3)) {
+	case 0:
+		if (do_ioctl("KHV_GET_VCPU_EVENTS", v->fd, KHV_GET_VCPU_EVENTS, &ev) < 0)
+			return;
+		if (mutated)
+			mutate(&ev, sizeof(ev));
+		if (do_ioctl("KHV_SET_VCPU_EVENTS", v->fd, KHV_SET_VCPU_EVENTS, &ev) < 0 &&
+		    !mutated && errno == EINVAL)
+			violation("KHV_SET_VCPU_EVENTS refused what GET gave", v->fd, errno);
+		break;
+	case 1:
+		if (do_ioctl("KHV_GET_LAPIC", v->fd, KHV_GET_LAPIC, &lapic) < 0)
+			return;
+		if (mutated)
+			mutate(&lapic, sizeof(lapic));
+		if (do_ioctl("KHV_SET_LAPIC", v->fd, KHV_SET_LAPIC, &lapic) < 0 &&
+		    !mutated && errno == EINVAL)
+			violation("KHV_SET_LAPIC refused what GET gave", v->fd, errno);
+		break;
+	default:
+		if (do_ioctl("KHV_GET_IRQCHIP", vm->fd, KHV_GET_IRQCHIP, &chip) < 0)
+			return;
+		if (mutated)
+			mutate(&chip, sizeof(chip));
+		vm = pick_vm();
+		if (do_ioctl("KHV_SET_IRQCHIP", vm->fd, KHV_SET_IRQCHIP, &chip) < 0 &&
+		    !mutated && errno == EINVAL)
+			violation("KHV_SET_IRQCHIP refused what GET gave", vm->fd, errno);
+		break;
+	}
+}
+
+/*
  * An eventfd from a small ring: replacing one closes the old, whose
  * irqfds then go away through EPOLLHUP while they may be firing.
  */
@@ -993,6 +1052,7 @@ static const struct {
 	{ "pad0", op_pad0, 1 },
 	{ "irqchip", op_irqchip, 4 },
 	{ "eventfds", op_eventfds, 4 },
+	{ "state", op_state, 4 },
 };
 
 #define NR_OPS	(sizeof(ops) / sizeof(ops[0]))

@@ -54,6 +54,8 @@
 #define KHV_CAP_MP_STATE	13	/* KHV_GET/SET_MP_STATE, INIT and SIPI */
 #define KHV_CAP_IRQFD		14	/* KHV_IRQFD, with KHV_IRQFD_RESAMPLE */
 #define KHV_CAP_IOEVENTFD	15	/* KHV_IOEVENTFD */
+#define KHV_CAP_STATE		16	/* KHV_GET/SET_LAPIC, _IRQCHIP, _VCPU_EVENTS */
+#define KHV_CAP_PVCLOCK		17	/* kvmclock MSRs behind the KVM CPUID leaves */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -66,6 +68,8 @@
 #define KHV_SIGNAL_MSI		_IOW(KHVIO, 0x62, struct khv_msi)
 #define KHV_IRQFD		_IOW(KHVIO, 0x63, struct khv_irqfd)
 #define KHV_IOEVENTFD		_IOW(KHVIO, 0x64, struct khv_ioeventfd)
+#define KHV_GET_IRQCHIP		_IOR(KHVIO, 0x65, struct khv_irqchip_state)
+#define KHV_SET_IRQCHIP		_IOW(KHVIO, 0x66, struct khv_irqchip_state)
 
 /* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
 #define KHV_MEM_READONLY	(1u << 0)
@@ -163,6 +167,82 @@ struct khv_ioeventfd {
 	__u64 reserved[2];
 };
 
+/*
+ * KHV_GET_IRQCHIP / KHV_SET_IRQCHIP: the VM's PIC pair, IOAPIC and PIT,
+ * for a VMM that saves and restores a VM.  Times are relative to the
+ * call: a set resumes every count where the get left it.  A set checks
+ * every field (EINVAL for a value the device cannot hold) and changes
+ * nothing when it refuses.  Restore the local APICs (KHV_SET_LAPIC)
+ * first: an asserted level-triggered IOAPIC pin is delivered again by the
+ * set.  Reserved fields and pads are zero.
+ */
+#define KHV_PIC_ICW4_NEEDED	(1u << 0)	/* ICW1 asked for ICW4 */
+#define KHV_PIC_SINGLE		(1u << 1)	/* ICW1: no cascade */
+#define KHV_PIC_AUTO_EOI	(1u << 2)
+#define KHV_PIC_ROTATE_AEOI	(1u << 3)	/* rotate on automatic EOI */
+#define KHV_PIC_SFNM		(1u << 4)	/* special fully nested mode */
+#define KHV_PIC_SPECIAL_MASK	(1u << 5)
+#define KHV_PIC_READ_ISR	(1u << 6)	/* OCW3: reads return ISR, not IRR */
+#define KHV_PIC_POLL		(1u << 7)	/* OCW3: the next read polls */
+#define KHV_PIC_FLAGS_ALL	0xffu
+
+struct khv_pic_chip_state {
+	__u8 irr, isr, imr;
+	__u8 lines;		/* input levels (edge detection) */
+	__u8 elcr;		/* level-triggered inputs */
+	__u8 vector_base;	/* ICW2, a multiple of 8 */
+	__u8 lowest;		/* the input with the lowest priority, 0-7 */
+	__u8 init_step;		/* 0: initialised; 2, 3, 4: the ICW expected next */
+	__u32 flags;		/* KHV_PIC_* */
+	__u32 pad;
+};
+
+struct khv_ioapic_state {
+	__u64 base;		/* read-only: a set must give the same */
+	__u32 id;		/* the ID register, bits 27:24 */
+	__u32 regsel;		/* IOREGSEL, 0-255 */
+	__u32 lines;		/* pin n asserted: bit n */
+	__u32 pad;
+	__u64 redir[24];	/* redirection entries, bits 17-55 zero */
+};
+
+#define KHV_PIT_CH_BCD		(1u << 0)
+#define KHV_PIT_CH_ARMED	(1u << 1)	/* counting */
+#define KHV_PIT_CH_GATE		(1u << 2)	/* channels 0 and 1: always set */
+#define KHV_PIT_CH_WRITE_MSB	(1u << 3)	/* the next count byte is the MSB */
+#define KHV_PIT_CH_READ_MSB	(1u << 4)	/* the next read byte is the MSB */
+#define KHV_PIT_CH_LATCHED	(1u << 5)	/* latch holds a latched count */
+#define KHV_PIT_CH_STATUS_LATCHED (1u << 6)	/* status holds a latched status */
+#define KHV_PIT_CH_FLAGS_ALL	0x7fu
+
+struct khv_pit_channel_state {
+	__u32 count;		/* reload value, 1-65536 */
+	__u8 mode;		/* 0-5 */
+	__u8 rw;		/* 1: LSB, 2: MSB, 3: LSB then MSB */
+	__u8 write_lsb;		/* first byte of a two-byte count */
+	__u8 status;		/* status byte */
+	__u16 latch;		/* latched count */
+	__u16 flags;		/* KHV_PIT_CH_* */
+	__u32 pad;
+	__u64 elapsed_ns;	/* ARMED: time counted since the count was loaded */
+};
+
+#define KHV_PIT_SPEAKER		(1u << 0)	/* port 0x61 bit 1 */
+
+struct khv_pit_state {
+	struct khv_pit_channel_state ch[3];
+	__u32 flags;		/* KHV_PIT_SPEAKER */
+	__u32 pad;
+	__u64 irq0_in_ns;	/* time until channel 0's next IRQ0; 0: none due */
+};
+
+struct khv_irqchip_state {
+	struct khv_pic_chip_state pic[2];	/* master, slave */
+	struct khv_ioapic_state ioapic;
+	struct khv_pit_state pit;
+	__u64 reserved[8];
+};
+
 /* ---- vCPU fd ioctls ------------------------------------------------------ */
 #define KHV_RUN			_IO(KHVIO, 0x80)
 #define KHV_GET_REGS		_IOR(KHVIO, 0x81, struct khv_regs)
@@ -177,6 +257,10 @@ struct khv_ioeventfd {
 #define KHV_GET_EXIT_STATS	_IOWR(KHVIO, 0x90, struct khv_exit_stats)
 #define KHV_GET_MP_STATE	_IOR(KHVIO, 0x98, struct khv_mp_state)
 #define KHV_SET_MP_STATE	_IOW(KHVIO, 0x99, struct khv_mp_state)
+#define KHV_GET_VCPU_EVENTS	_IOR(KHVIO, 0x9a, struct khv_vcpu_events)
+#define KHV_SET_VCPU_EVENTS	_IOW(KHVIO, 0x9b, struct khv_vcpu_events)
+#define KHV_GET_LAPIC		_IOR(KHVIO, 0x9c, struct khv_lapic_state)
+#define KHV_SET_LAPIC		_IOW(KHVIO, 0x9d, struct khv_lapic_state)
 #define KHV_GET_XSAVE		_IOR(KHVIO, 0xa4, struct khv_xsave)
 #define KHV_SET_XSAVE		_IOW(KHVIO, 0xa5, struct khv_xsave)
 
@@ -251,6 +335,22 @@ struct khv_cpuid_entry {
 };
 
 /*
+ * kvmclock (KHV_CAP_PVCLOCK, Documentation/khv/uapi.rst): on for a vCPU
+ * whose CPUID has leaf 0x40000000 with the KVM signature (EAX >=
+ * 0x40000001) and leaf 0x40000001 EAX with KHV_KVM_FEATURE_CLOCKSOURCE2.
+ * Only the two feature bits below are implemented.
+ */
+#define KHV_CPUID_KVM_SIGNATURE		0x40000000	/* EBX ECX EDX "KVMKVMKVM\0\0\0" */
+#define KHV_CPUID_KVM_FEATURES		0x40000001	/* EAX: feature bits */
+#define KHV_KVM_SIG_EBX			0x4b4d564b	/* "KVMK" */
+#define KHV_KVM_SIG_ECX			0x564b4d56	/* "VMKV" */
+#define KHV_KVM_SIG_EDX			0x0000004d	/* "M\0\0\0" */
+#define KHV_KVM_FEATURE_CLOCKSOURCE2	(1u << 3)
+#define KHV_KVM_FEATURE_CLOCKSOURCE_STABLE_BIT	(1u << 24)
+#define KHV_MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
+#define KHV_MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+
+/*
  * KHV_GET_SUPPORTED_CPUID / KHV_GET_CPUID: nent is the capacity of entries on
  * input and the number written on output; E2BIG (with nent set to the number
  * needed) when it is too small.
@@ -279,6 +379,78 @@ struct khv_mp_state {
 	__u32 pad;
 };
 
+/*
+ * KHV_GET_LAPIC / KHV_SET_LAPIC (in-kernel irqchip): one local APIC.
+ * regs is its register page by offset / 4 (regs[0x80 / 4] is the TPR):
+ * the ID as the page shows it (bits 31:24 in xAPIC mode, 32 bits in
+ * x2APIC mode), TMCCT the timer's count at the get; a set resumes the
+ * timer from that count.  A set takes apic_base as a host write of
+ * IA32_APIC_BASE (any consistent mode change), then every register, and
+ * refuses (EINVAL, nothing changed) a bit the register cannot hold:
+ * bits 0-15 of IRR/ISR/TMR, an unmasked LVT entry while the APIC is
+ * software-disabled, reserved bits of any register.  VERSION, PPR, EOI,
+ * RRD, SELF_IPI and, in x2APIC mode, LDR are computed and ignored.
+ * tsc_deadline is IA32_TSC_DEADLINE in TSC-deadline mode (guest TSC).
+ */
+struct khv_lapic_state {
+	__u64 apic_base;
+	__u64 tsc_deadline;
+	__u32 regs[256];
+	__u32 esr_pending;	/* errors not yet moved into ESR */
+	__u32 flags;		/* 0 */
+	__u64 reserved[4];
+};
+
+/*
+ * KHV_GET_VCPU_EVENTS / KHV_SET_VCPU_EVENTS: what the vCPU has pending
+ * around its instruction stream, for save and restore.
+ *  injected:  an event whose delivery a VM exit cut short; the next
+ *             entry delivers it before anything else.  type KHV_EVENT_*.
+ *  exception: queued (KHV_INJECT_EVENT, or raised by khv), not yet
+ *             delivered; payload is CR2 for #PF, DR6 bits for #DB.
+ *  nmi:       pending, and masked (an NMI handler runs: blocked until
+ *             its IRET).
+ *  interrupt: an external interrupt already taken from the interrupt
+ *             controller (or KHV_INJECT_EVENT'ed), waiting for RFLAGS.IF.
+ *  shadow:    the STI / MOV SS interrupt shadow covers the instruction at
+ *             RIP (set the events after the registers: moving RIP ends it).
+ * A set checks each event as KHV_INJECT_EVENT does, except that an
+ * injected exception may lack its error code (real mode pushes none) and
+ * interrupts may have any vector (a PIC can be programmed below 32); it
+ * refuses a shadow together with an injected event, and replaces all of
+ * it (EINVAL: nothing changed).
+ */
+struct khv_vcpu_events {
+	struct {
+		__u8 pending;
+		__u8 vector;
+		__u8 has_error_code;
+		__u8 has_payload;
+		__u32 error_code;
+		__u64 payload;
+	} exception;
+	struct {
+		__u8 valid;
+		__u8 type;
+		__u8 vector;
+		__u8 has_error_code;
+		__u32 error_code;
+	} injected;
+	struct {
+		__u8 pending;
+		__u8 masked;
+		__u8 pad[6];
+	} nmi;
+	struct {
+		__u8 pending;
+		__u8 vector;
+		__u8 pad[6];
+	} interrupt;
+	__u8 shadow;
+	__u8 pad[7];
+	__u64 reserved[6];
+};
+
 /* Event injection (KHV_INJECT_EVENT). */
 #define KHV_EVENT_EXCEPTION	0	/* vector 0..31, not 2; error code where the SDM has one */
 #define KHV_EVENT_EXTINT	1	/* external interrupt, vector 16..255 */
@@ -302,7 +474,9 @@ struct khv_event {
 #define KHV_KSTAT_L1D_FLUSH	0	/* L1D flushed before VM entry (L1TF, VT-x) */
 #define KHV_KSTAT_HALT_SLEEP	1	/* HLT slept in the kernel (in-kernel irqchip) */
 #define KHV_KSTAT_IRQ_INJECTED	2	/* interrupts the in-kernel irqchip delivered */
-#define KHV_KSTAT_MAX		3
+#define KHV_KSTAT_HALT_POLL_HIT	3	/* a halt poll saw the wake-up (no sleep) */
+#define KHV_KSTAT_HALT_POLL_MISS 4	/* a halt poll ran out; the vCPU slept */
+#define KHV_KSTAT_MAX		5
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */

@@ -18,6 +18,13 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
+/* The uAPI header's types. */
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+typedef int32_t __s32;
+typedef int64_t __s64;
 
 #define EINVAL		22
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -69,6 +69,9 @@ int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t data);
 /* KHV_IRQFD / KHV_IOEVENTFD, as the uAPI describes them. */
 int khv_vm_irqfd(struct khv_vm *vm, const struct khv_irqfd *args);
 int khv_vm_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args);
+/* Save and restore of the PIC pair, IOAPIC and PIT (KHV_GET/SET_IRQCHIP). */
+int khv_vm_get_irqchip(struct khv_vm *vm, struct khv_irqchip_state *state);
+int khv_vm_set_irqchip(struct khv_vm *vm, const struct khv_irqchip_state *state);
 
 /* Page-aligned anonymous memory for guest RAM, zero filled; NULL on failure. */
 void *khv_guest_mem_alloc(size_t size);
@@ -101,6 +104,11 @@ int khv_vcpu_inject_nmi(struct khv_vcpu *vcpu);
 /* KHV_MP_STATE_*: sleeping application processors, halted vCPUs (irqchip). */
 int khv_vcpu_get_mp_state(struct khv_vcpu *vcpu, uint32_t *state);
 int khv_vcpu_set_mp_state(struct khv_vcpu *vcpu, uint32_t state);
+/* Save and restore: pending events, and the local APIC (irqchip). */
+int khv_vcpu_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *events);
+int khv_vcpu_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *events);
+int khv_vcpu_get_lapic(struct khv_vcpu *vcpu, struct khv_lapic_state *state);
+int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *state);
 /* Non-zero exit counters; *nent gets the count. */
 int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
 			    uint32_t max, uint32_t *nent);

@@ -227,3 +227,47 @@ KHV_EXPORT int khv_vcpu_set_mp_state(struct khv_vcpu *vcpu, uint32_t state)
 		return ret;
 	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_MP_STATE, &mp);
 }
+
+KHV_EXPORT int khv_vcpu_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *events)
+{
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	if (!events)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vcpu->fd, KHV_GET_VCPU_EVENTS, events);
+}
+
+KHV_EXPORT int khv_vcpu_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *events)
+{
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	if (!events)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_VCPU_EVENTS, (void *)events);
+}
+
+KHV_EXPORT int khv_vcpu_get_lapic(struct khv_vcpu *vcpu, struct khv_lapic_state *state)
+{
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	if (!state)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vcpu->fd, KHV_GET_LAPIC, state);
+}
+
+KHV_EXPORT int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *state)
+{
+	int ret = LIBKHV_CHECK_VCPU(vcpu);
+
+	if (ret)
+		return ret;
+	if (!state)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_LAPIC, (void *)state);
+}

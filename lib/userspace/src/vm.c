@@ -147,3 +147,25 @@ KHV_EXPORT void khv_guest_mem_free(void *mem, size_t size)
 	if (mem && size)
 		munmap(mem, size);
 }
+
+KHV_EXPORT int khv_vm_get_irqchip(struct khv_vm *vm, struct khv_irqchip_state *state)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!state)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_GET_IRQCHIP, state);
+}
+
+KHV_EXPORT int khv_vm_set_irqchip(struct khv_vm *vm, const struct khv_irqchip_state *state)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!state)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_SET_IRQCHIP, (void *)state);
+}

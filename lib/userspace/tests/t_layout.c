@@ -194,6 +194,47 @@ static void layout_run(void)
 	CHECK_EQ(KHV_RUN_MMAP_SIZE - KHV_IO_DATA_OFFSET, 4096);
 }
 
+static void layout_irqchip(void)
+{
+	SIZE(khv_irq_level, 16);
+	SIZE(khv_msi, 32);
+	SIZE(khv_irqfd, 48);
+	SIZE(khv_ioeventfd, 48);
+	SIZE(khv_mp_state, 8);
+	SIZE(khv_pic_chip_state, 16);
+	OFF(khv_pic_chip_state, init_step, 7);
+	OFF(khv_pic_chip_state, flags, 8);
+	SIZE(khv_ioapic_state, 216);
+	OFF(khv_ioapic_state, lines, 16);
+	OFF(khv_ioapic_state, redir, 24);
+	SIZE(khv_pit_channel_state, 24);
+	OFF(khv_pit_channel_state, mode, 4);
+	OFF(khv_pit_channel_state, latch, 8);
+	OFF(khv_pit_channel_state, flags, 10);
+	OFF(khv_pit_channel_state, elapsed_ns, 16);
+	SIZE(khv_pit_state, 88);
+	OFF(khv_pit_state, flags, 72);
+	OFF(khv_pit_state, irq0_in_ns, 80);
+	SIZE(khv_irqchip_state, 400);
+	OFF(khv_irqchip_state, ioapic, 32);
+	OFF(khv_irqchip_state, pit, 248);
+	OFF(khv_irqchip_state, reserved, 336);
+	SIZE(khv_lapic_state, 1080);
+	OFF(khv_lapic_state, tsc_deadline, 8);
+	OFF(khv_lapic_state, regs, 16);
+	OFF(khv_lapic_state, esr_pending, 1040);
+	OFF(khv_lapic_state, reserved, 1048);
+	SIZE(khv_vcpu_events, 96);
+	OFF(khv_vcpu_events, exception.error_code, 4);
+	OFF(khv_vcpu_events, exception.payload, 8);
+	OFF(khv_vcpu_events, injected.valid, 16);
+	OFF(khv_vcpu_events, injected.error_code, 20);
+	OFF(khv_vcpu_events, nmi.masked, 25);
+	OFF(khv_vcpu_events, interrupt.vector, 33);
+	OFF(khv_vcpu_events, shadow, 40);
+	OFF(khv_vcpu_events, reserved, 48);
+}
+
 void test_layout(void)
 {
 	layout_memory_region();
@@ -202,4 +243,5 @@ void test_layout(void)
 	layout_msr_cpuid();
 	layout_event_stats();
 	layout_run();
+	layout_irqchip();
 }
