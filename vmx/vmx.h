@@ -279,6 +279,7 @@ void vmx_switch_perf_msrs(struct vmx_vcpu *vmx);	/* interrupts off */
 bool vmx_in_shadow(struct vmx_vcpu *vmx);
 void vmx_inject_events(struct vmx_vcpu *vmx);	/* before entry */
 void vmx_complete_events(struct vmx_vcpu *vmx);	/* after a VM exit */
+struct khv_vcpu_events;
 void vmx_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *ev);
 void vmx_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev);
 

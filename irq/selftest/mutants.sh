@@ -10,7 +10,7 @@ set -u
 
 name=irq
 subdir=irq
-copy=(irq)
+copy=(irq uapi)
 harness=irq/selftest
 bin=irq_test
 fail_re='^# [a-z_0-9]+: |runtime error|ERROR'
@@ -130,6 +130,21 @@ mutants=(
 	'pit.c@@	if (gate && !c->gate && (c->mode == 1 || c->mode == 5 || periodic(c->mode)) &&@@	if (gate && (c->mode == 1 || c->mode == 5) &&'
 	'pit.c@@		       ((now / KHV_PIT_REFRESH_NS) & 1 ? 0x10 : 0) |@@		       0x10 |'
 	'pit.c@@	pit->ch[0].gate = true;@@	pit->ch[0].gate = false;'
+	# ---- save and restore
+	'lapic.c@@		apic->timer_start_ns = now - elapsed;@@		apic->timer_start_ns = now - elapsed / 2;'
+	'lapic.c@@			elapsed = (u64)(tmict - tmcct) * timer_tick_ns(apic);@@			elapsed = (u64)tmcct * timer_tick_ns(apic);'
+	'lapic.c@@	if (s->regs[KHV_APIC_ID >> 2] != (x2 ? apic->id : apic->id << 24))@@	if (s->regs[KHV_APIC_ID >> 2] != (x2 ? apic->id : apic->id << 24) && 0)'
+	'lapic.c@@			return (off & 0x70) ? ~0u : 0xffff0000u;	/* no vectors 0-15 */@@			return ~0u;'
+	'lapic.c@@	} else if (s->tsc_deadline || tmcct > tmict) {@@	} else if (s->tsc_deadline) {'
+	'lapic.c@@	s->regs[KHV_APIC_TMCCT >> 2] = khv_lapic_current_count(apic);@@	;'
+	'lapic.c@@	if (((u32)irr & 0xf0) > (khv_lapic_ppr(apic) & 0xf0))@@	if (0)'
+	'ioapic.c@@		if ((ioapic->redir[pin] & KHV_IOAPIC_LEVEL) && (ioapic->lines & (1u << pin)))@@		if (0)'
+	'ioapic.c@@		if ((e & KHV_IOAPIC_REMOTE_IRR) && !(e & KHV_IOAPIC_LEVEL))@@		if (0)'
+	'pic.c@@		c->isr = s[i].isr;@@		c->isr = 0;'
+	'pic.c@@		    s[i].lowest > 7 || (s[i].elcr & ~pic->chip[i].elcr_writable))@@		    s[i].lowest > 7 || (s[i].elcr & ~pic->chip[i].elcr_writable & 0))'
+	'pit.c@@	pit->irq_next_ns = s->irq0_in_ns ? now + s->irq0_in_ns : 0;@@	;'
+	'pit.c@@		c->load_ns = d->elapsed_ns < now ? now - d->elapsed_ns : 0;@@		c->load_ns = now;'
+	'pit.c@@		if (i < 2 && !(c->flags & KHV_PIT_CH_GATE))@@		if (0)'
 )
 
 . "$(dirname "$0")/../../scripts/mutants.sh"

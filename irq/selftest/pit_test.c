@@ -350,6 +350,22 @@ static void test_state(void)
 	REFUSED(bad.ch[0].mode = 1);		/* no IRQ0 without a gate edge */
 #undef REFUSED
 	spin_unlock(&t.lock);
+
+	/* A one-shot (mode 0) whose IRQ0 came already: none after the restore. */
+	setup();
+	out(0x43, 0x30);
+	out(0x40, 100);
+	out(0x40, 0);
+	run_to_irq();
+	CHECK_EQ(1, o.irqs);
+	o.now += ns(50);
+	khv_pit_get_state(&t, &st);
+	CHECK_EQ(0, st.irq0_in_ns);
+	spin_unlock(&t.lock);
+	setup();
+	khv_pit_set_state(&t, &st);
+	CHECK_EQ(0, khv_pit_next_irq_ns(&t));
+	spin_unlock(&t.lock);
 }
 
 const struct irq_test pit_tests[] = {
