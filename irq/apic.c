@@ -167,7 +167,9 @@ static enum hrtimer_restart khv_apic_timer_fn(struct hrtimer *t)
 /*
  * The vCPU's thread, no lock held: the host timer follows the model.  The
  * callback only ever re-arms itself, so cancel-then-start cannot race with
- * another arming.
+ * another arming.  A deadline already due (a TSC deadline in the past, a
+ * tiny count) fires here, before the entry: armed on the host instead, its
+ * interrupt would come just after the entry and cost an exit more.
  */
 static void khv_apic_timer_sync(struct khv_vcpu_apic *a)
 {
@@ -177,6 +179,12 @@ static void khv_apic_timer_sync(struct khv_vcpu_apic *a)
 	hrtimer_cancel(&a->timer);
 	spin_lock_irqsave(&a->lapic.lock, flags);
 	deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	if (deadline && deadline <= ktime_get_ns()) {
+		a->timer_fires++;
+		khv_lapic_timer_fire(&a->lapic);
+		/* Periodic: the next period, after the ones missed (never now). */
+		deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	}
 	spin_unlock_irqrestore(&a->lapic.lock, flags);
 	if (deadline)
 		hrtimer_start(&a->timer, ns_to_ktime(deadline), HRTIMER_MODE_ABS_HARD);

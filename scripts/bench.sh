@@ -27,6 +27,8 @@
 #                     (default --runs=3: each round reports a median of 3)
 #   BENCH_KVM_MODULE  the vendor module of the amd lane's peer (default
 #                     kvm-amd)
+#   BENCH_KVM_ARGS    parameters for kvm.ko, e.g. "lapic_timer_advance_ns=0
+#                     halt_poll_ns=0" (default: none, KVM's defaults)
 #   BENCH_INTEL_ROUNDS, BENCH_INTEL_ARGS  the intel lane's rounds and
 #                     khv-bench options (default 2 and --runs=3: Bochs'
 #                     clock counts instructions, so runs barely differ)
@@ -62,6 +64,7 @@ BENCH_INTEL_ROUNDS=${BENCH_INTEL_ROUNDS:-2}
 BENCH_INTEL_ARGS=${BENCH_INTEL_ARGS:---runs=3}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 LOOPS="cpuid io"
+IRQ_LOOPS="timer hlt-timer ipi msi"
 want() { case " $BENCH_BACKENDS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 quiet() {	# quiet <log> <command...>: the log's tail on failure
@@ -110,7 +113,7 @@ backends=$BENCH_BACKENDS
 bench_lane() {
 	local lane=$1 runner=$2 kvm_module=$3 rounds=$4 args=$5
 	local dir=$OUT/$lane extra=$OUT/$lane/extra img=$OUT/$lane/initramfs.cpio.gz
-	local deps ko name mode qrc console l b km kb vm vb kc vc rc clock
+	local deps ko name mode qrc console l b clock
 	local kmods=()
 	mkdir -p "$extra/khv/bench/kmod"
 	install -m 0755 "$KHV_ROOT/tools/bench/build/khv-bench" "$extra/khv/bench/"
@@ -144,6 +147,7 @@ bench_lane() {
 	BENCH_ARGS="$args"
 	ROUNDS=$rounds
 	KVM_MODULES="${kmods[*]-}"
+	KVM_ARGS="${BENCH_KVM_ARGS:-}"
 	CONF
 
 	# --- the image ---
@@ -211,26 +215,19 @@ bench_lane() {
 		grep -a -E '^(BENCH .*failed|khv-bench: )' "$console" | sed 's/^/#   /'
 	fi
 
-	# --- the table ---
+	# --- the tables ---
 	say ""
 	say "$lane ($kvm_module as the peer). Cycles per exit round trip ($clock):"
 	say "median of $rounds rounds, (best single run)"
-	printf '%-6s %20s %20s %16s\n' loop khv KVM khv/KVM
-	for l in $LOOPS; do
-		km="" kb="" vm="" vb=""
-		read -r km kb < <(figure "$dir/bench.txt" khv "$l")
-		read -r vm vb < <(figure "$dir/bench.txt" kvm "$l")
-		kc=- vc=- rc=-
-		[ -n "${km:-}" ] && kc="$km ($kb)"
-		[ -n "${vm:-}" ] && vc="$vm ($vb)"
-		if [ -n "${km:-}" ] && [ -n "${vm:-}" ]; then
-			rc="$(ratio "$km" "$vm") ($(ratio "$kb" "$vb"))"
-			say "BENCH ratio $l khv/kvm=$(ratio "$km" "$vm") best=$(ratio "$kb" "$vb")" >>"$dir/bench.txt"
-		fi
-		printf '%-6s %20s %20s %16s\n' "$l" "$kc" "$vc" "$rc"
-	done
+	# shellcheck disable=SC2086 # lists of loop names
+	table "$dir/bench.txt" $LOOPS
 	say ""
-	for l in $LOOPS; do
+	say "$lane, interrupts (in-kernel irqchip). Cycles per interrupt or round trip ($clock):"
+	say "median of $rounds rounds, (best single run); hlt-timer: beyond the programmed delay"
+	# shellcheck disable=SC2086
+	table "$dir/bench.txt" $IRQ_LOOPS
+	say ""
+	for l in $LOOPS $IRQ_LOOPS; do
 		for b in $BENCH_BACKENDS; do
 			[ -n "$(figure "$dir/bench.txt" "$b" "$l")" ] || result 1 "bench $lane: no $b $l figure"
 		done
@@ -238,15 +235,37 @@ bench_lane() {
 	say "bench $lane: figures $dir/bench.txt, console $console"
 }
 
+# table <bench.txt> <loop>...: one line per loop, khv, KVM and the ratio;
+# the ratios also go to bench.txt as "BENCH ratio" lines.
+table() {
+	local txt=$1 l km kb vm vb kc vc rc
+	shift
+	printf '%-9s %20s %20s %16s\n' loop khv KVM khv/KVM
+	for l in "$@"; do
+		km="" kb="" vm="" vb=""
+		read -r km kb < <(figure "$txt" khv "$l")
+		read -r vm vb < <(figure "$txt" kvm "$l")
+		kc=- vc=- rc=-
+		[ -n "${km:-}" ] && kc="$km ($kb)"
+		[ -n "${vm:-}" ] && vc="$vm ($vb)"
+		if [ -n "${km:-}" ] && [ -n "${vm:-}" ]; then
+			rc="$(ratio "$km" "$vm") ($(ratio "$kb" "$vb"))"
+			say "BENCH ratio $l khv/kvm=$(ratio "$km" "$vm") best=$(ratio "$kb" "$vb")" >>"$txt"
+		fi
+		printf '%-9s %20s %20s %16s\n' "$l" "$kc" "$vc" "$rc"
+	done
+}
+
 # Each round prints, per (backend, loop), the median and the minimum of its
-# runs.  The figure is the median of the round medians; "best" is the
-# smallest run of all, a second view that host load (which only ever adds
-# time) cannot inflate.
+# runs: cycles_per_exit= for the exit loops, cycles_per_iter= for the
+# interrupt loops.  The figure is the median of the round medians; "best"
+# is the smallest run of all, a second view that host load (which only
+# ever adds time) cannot inflate.
 figure() {	# figure <bench.txt> <backend> <loop> -> "median best" or nothing
 	awk -v b="$2" -v l="$3" '
 	$1 == "BENCH" && $2 == b && $3 == l {
 		for (i = 4; i <= NF; i++) {
-			if (index($i, "cycles_per_exit=") == 1)
+			if (index($i, "cycles_per_exit=") == 1 || index($i, "cycles_per_iter=") == 1)
 				v[n++] = substr($i, 17) + 0
 			if (index($i, "min=") == 1 && (best == "" || substr($i, 5) + 0 < best))
 				best = substr($i, 5) + 0

@@ -23,7 +23,7 @@ KHVT_DECLARE_PAYLOAD(irqchip_guest);
 extern const uint8_t irq_timer[], irq_ioapic[], irq_pic[], irq_msi[], irq_ipi[], irq_pit[],
 	irq_hlt[], irq_hostile_timer[], irq_x2apic_gp[], irq_smp[], irq_ap_tramp[],
 	irq_ap_tramp_end[], irq_ipi_target[], irq_ipi_source[], irq_doorbell[],
-	irq_hostile_misc[], irq_state[], irq_tpr[], irq_poll[];
+	irq_hostile_misc[], irq_state[], irq_tpr[], irq_poll[], irq_timer_order[];
 extern const uint8_t irq_vec_0x02[], irq_vec_0x74[], irq_vec_0x75[], irq_vec_0x76[],
 	irq_vec_0x77[];
 extern const uint8_t irq_vec_0x23[], irq_vec_0x2a[], irq_vec_0x30[], irq_vec_0x40[], irq_vec_0x41[],
@@ -40,7 +40,18 @@ struct irq_run {
 	unsigned int irqs[256];		/* PORT_IRQ reports, by vector */
 	int lower_on_vector;		/* deassert lower_irq when this vector is reported */
 	uint32_t lower_irq;
+	uint8_t order[32];		/* the first reports, in order, */
+	uint64_t order_ns[32];		/* and when the host saw them */
+	unsigned int nr_order;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 enum { EV_MARK, EV_ECHO, EV_EXC };
 
@@ -70,6 +81,10 @@ static int __next_event(KHVT_MD, int line, struct irq_run *r, uint32_t *val)
 		switch (run->io.port) {
 		case PORT_IRQ:
 			r->irqs[*val & 0xff]++;
+			if (r->nr_order < sizeof(r->order)) {
+				r->order[r->nr_order] = *val & 0xff;
+				r->order_ns[r->nr_order++] = now_ns();
+			}
 			if ((int)*val == r->lower_on_vector) {
 				EXPECT_EQ(0, khv_vm_irq_line(&r->t.vm, r->lower_irq, 0));
 				r->lower_on_vector = -1;
@@ -275,6 +290,57 @@ TEST(apic_timer)
 	EXPECT_EQ(1u, r.irqs[0x42]);
 	EXPECT_LE(1ull, kstat(&r.t, KHV_KSTAT_HALT_SLEEP)) TH_LOG("HLT slept in the kernel");
 	EXPECT_LE(7ull, kstat(&r.t, KHV_KSTAT_IRQ_INJECTED));
+	khvt_destroy(&r.t);
+}
+
+/* Guest TSC cycles in ms milliseconds: the host's TSC rate (the guest's is the same). */
+static uint64_t tsc_cycles(unsigned int ms)
+{
+	struct timespec ts = { 0, 20000000 };
+	uint64_t t0 = now_ns(), c0 = __builtin_ia32_rdtsc(), t1, c1;
+
+	nanosleep(&ts, NULL);
+	c1 = __builtin_ia32_rdtsc();
+	t1 = now_ns();
+	return (c1 - c0) * ms * 1000000ull / (t1 - t0);
+}
+
+/*
+ * Each timer mode fires no earlier than it was set for, by the host's
+ * clock, and of two timers armed together the earlier fires first.  The
+ * bounds are only lower ones (an emulator may be late, never early); the
+ * host starts its clock before the guest arms the timers.
+ */
+TEST(timer_order)
+{
+	struct irq_run r = { 0 };
+	struct khv_regs regs;
+	uint64_t t1, t2, t3, t4;
+
+	IRQ_VM(&r, irq_timer_order);
+	KHV_OK(khv_vcpu_get_regs(&r.t.vcpu, &regs));
+	regs.r13 = tsc_cycles(3);
+	KHV_OK(khv_vcpu_set_regs(&r.t.vcpu, &regs));
+	expect_mark(&r, 1);
+	t1 = now_ns();
+	expect_mark(&r, 2);
+	t2 = now_ns();
+	ASSERT_LE(2u, r.nr_order);
+	EXPECT_EQ(0x30, r.order[0]) TH_LOG("the PIT's 2 ms one-shot first");
+	EXPECT_EQ(0x40, r.order[1]) TH_LOG("the APIC's 6 ms one-shot second");
+	EXPECT_LE(t1 + 1990000, r.order_ns[0]) TH_LOG("PIT early by %lld ns",
+		(long long)(t1 + 1990000 - r.order_ns[0]));
+	EXPECT_LE(t1 + 6000000, r.order_ns[1]) TH_LOG("APIC one-shot early by %lld ns",
+		(long long)(t1 + 6000000 - r.order_ns[1]));
+	expect_mark(&r, 3);
+	t3 = now_ns();
+	EXPECT_LE(t2 + 5000000, t3) TH_LOG("five 1 ms periods in %llu ns",
+					  (unsigned long long)(t3 - t2));
+	expect_mark(&r, 99);
+	t4 = now_ns();
+	EXPECT_LE(t3 + 2900000, t4) TH_LOG("a 3 ms TSC deadline after %llu ns",
+					  (unsigned long long)(t4 - t3));
+	EXPECT_EQ(1u, r.irqs[0x42]);
 	khvt_destroy(&r.t);
 }
 

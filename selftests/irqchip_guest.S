@@ -230,6 +230,49 @@ MARK(irq_tpr)
 	echo
 	mark 99
 
+/*
+ * Every timer mode against the host's clock, and two timers in expiry
+ * order: the PIT's one-shot (mode 0, 2 ms, vector 0x30 through IOAPIC pin
+ * 2) before the APIC's one-shot (6 ms, 0x40) armed at the same time; the
+ * earlier one has the lower priority, so a late guest that found both
+ * pending would take them the other way round.  Then five ticks of a 1 ms
+ * periodic timer, then a TSC deadline r13 cycles ahead (the host's 3 ms).
+ */
+MARK(irq_timer_order)
+	movl $0x1ff, APIC_SVR(%r15)
+	ioapic_write 0x14, 0x30			/* pin 2 = ISA IRQ 0: vector 0x30 */
+	ioapic_write 0x15, 0
+	movl $0xb, APIC_TDCR(%r15)		/* divide by 1 */
+	movl $0x40, APIC_LVTT(%r15)		/* one-shot, vector 0x40 */
+	mov $0x30, %al				/* PIT channel 0, LSB then MSB, mode 0 */
+	out %al, $0x43
+	mark 1					/* host: the clock starts */
+	movl $6000000, APIC_TMICT(%r15)	/* 6 ms */
+	mov $0x52, %al				/* 2386: 2 ms */
+	out %al, $0x40
+	mov $0x09, %al
+	out %al, $0x40
+	wait_for 0x40, 1
+	ioapic_write 0x14, 0x10030		/* masked */
+	mark 2
+	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
+	movl $1000000, APIC_TMICT(%r15)	/* 1 ms */
+	wait_for 0x41, 5
+	movl $0x10041, APIC_LVTT(%r15)
+	movl $0, APIC_TMICT(%r15)
+	mark 3
+	movl $0x40042, APIC_LVTT(%r15)		/* TSC deadline, vector 0x42 */
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	add %r13, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $0x6e0, %ecx
+	wrmsr
+	wait_for 0x42, 1
+	mark 99
+
 /* Halt polling: 20 ticks of an 800 us periodic timer, each waited for in HLT. */
 MARK(irq_poll)
 	movl $0x1ff, APIC_SVR(%r15)

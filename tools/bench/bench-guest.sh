@@ -16,7 +16,8 @@
 # (host load), so instead of all of khv then all of KVM it runs ROUNDS
 # rounds in the order A B, B A, A B, ...: both backends see the same drift.
 #
-# Output: khv-bench's "BENCH <backend> <loop> ..." lines, one set per round;
+# Output: khv-bench's "BENCH <backend> <loop> ..." lines (exit and
+# interrupt loops), one set per round;
 # "BENCH <backend> failed (<why>)" when a backend could not run; at the end
 # "KHV-BENCH-DONE rc=<0|1>".
 
@@ -24,6 +25,7 @@ B=/khv/bench
 BACKENDS="khv kvm"
 BENCH_ARGS=
 KVM_MODULES=
+KVM_ARGS=
 ROUNDS=3
 INSMOD_ARGS=
 # shellcheck disable=SC1091 # written by mkinitramfs.sh / scripts/bench.sh
@@ -88,7 +90,10 @@ use() {
 		fi
 		for m in $KVM_MODULES; do
 			loaded "$(modname "$m")" && continue
-			insmod "$B/kmod/$m" || { fail kvm "insmod $m failed"; return 1; }
+			a=
+			[ "$m" = kvm.ko ] && a=$KVM_ARGS
+			# shellcheck disable=SC2086 # a list of module parameters
+			insmod "$B/kmod/$m" $a || { fail kvm "insmod $m failed"; return 1; }
 		done
 		[ -c /dev/kvm ] || { fail kvm "no /dev/kvm after loading $KVM_MODULES"; return 1; }
 		;;
@@ -122,11 +127,19 @@ while [ "$round" -le "$ROUNDS" ]; do
 	if [ "$order" = "$BACKENDS" ]; then order=$reverse; else order=$BACKENDS; fi
 	round=$((round + 1))
 done
-# The counters of one last, short run: proof of what was measured.
+# The counters of last, short runs: proof of what was measured.  The exit
+# loops share a VM; each interrupt loop gets its own, so that its counters
+# divide by its iterations (1000, plus 100 of warm-up).
 for b in $BACKENDS; do
 	case " $broken " in *" $b "*) continue ;; esac
-	use "$b" && $B/khv-bench --backend="$b" --runs=1 --cpuid-iters=1000 \
+	use "$b" || continue
+	$B/khv-bench --backend="$b" --runs=1 --loop=exits --cpuid-iters=1000 \
 		--io-iters=1000 --stats </dev/null 2>&1 | grep -v '^BENCH '
+	for l in timer hlt-timer ipi msi; do
+		echo "khv-bench: $b counters of $l: 1100 iterations"
+		$B/khv-bench --backend="$b" --runs=1 --loop="$l" --"$l"-iters=1000 \
+			--stats </dev/null 2>&1 | grep -v '^BENCH '
+	done
 done
 echo "KHV-BENCH-DONE rc=$rc"
 

@@ -28,19 +28,38 @@ struct bench_exit {
 	char what[160];
 };
 
+#define BENCH_MAX_VCPUS	2
+
+struct bench_vm_config {
+	/*
+	 * 0: one vCPU, no irqchip (every HLT and port access comes out).
+	 * 1: the in-kernel irqchip, created before BENCH_MAX_VCPUS vCPUs, all
+	 * RUNNABLE (not waiting for INIT/SIPI), whose CPUID offers x2APIC and
+	 * the TSC-deadline timer.
+	 */
+	int irqchip;
+};
+
 struct bench_driver {
 	const char *name;	/* "khv", "kvm": also the --backend= value */
 	/*
 	 * Open device (NULL: the driver's default), make a VM whose RAM is
-	 * [0, size) backed by mem, one vCPU in real mode with CS = 0.
+	 * [0, size) backed by mem, its vCPUs in real mode with CS = 0.
 	 * 0 or -errno, with a message on stderr.
 	 */
-	int (*open)(void **ctx, const char *device, void *mem, size_t size);
-	/* RIP = rip, RSI = rsi, RFLAGS = 2, every other GPR 0. */
-	int (*set_entry)(void *ctx, uint64_t rip, uint64_t rsi);
-	/* One KHV_RUN / KVM_RUN, retried on EINTR. */
-	int (*run)(void *ctx, struct bench_exit *exit);
-	/* Optional: print the backend's own exit counters. */
+	int (*open)(void **ctx, const char *device, void *mem, size_t size,
+		    const struct bench_vm_config *cfg);
+	/* RIP = rip, RSI = rsi, RSP = rsp, RFLAGS = 2, every other GPR 0. */
+	int (*set_entry)(void *ctx, unsigned int vcpu, uint64_t rip, uint64_t rsi,
+			 uint64_t rsp);
+	/* One KHV_RUN / KVM_RUN of vcpu, retried on EINTR; vCPUs may run in
+	 * different threads at the same time. */
+	int (*run)(void *ctx, unsigned int vcpu, struct bench_exit *exit);
+	/* irqchip VMs: each write to eventfd fd sends the MSI (address, data). */
+	int (*msi_irqfd)(void *ctx, int fd, uint64_t address, uint32_t data);
+	/* irqchip VMs: a 1-byte OUT to port signals eventfd fd, in the kernel. */
+	int (*pio_ioeventfd)(void *ctx, int fd, uint16_t port);
+	/* Optional: print the backend's own exit counters, per vCPU. */
 	void (*stats)(void *ctx, FILE *out);
 	void (*close)(void *ctx);
 };
@@ -48,10 +67,42 @@ struct bench_driver {
 extern const struct bench_driver bench_driver_khv;
 extern const struct bench_driver bench_driver_kvm;
 
+/* The interrupt loops (irq.c), in an irqchip VM. */
+enum bench_irq_loop {
+	BENCH_IRQ_TIMER,	/* one-shot APIC timer, the guest spins */
+	BENCH_IRQ_HLT_TIMER,	/* TSC deadline, the guest HLTs */
+	BENCH_IRQ_IPI,		/* ping-pong between vCPU 0 and vCPU 1 */
+	BENCH_IRQ_MSI,		/* irqfd from a host thread, ioeventfd back */
+};
+
+struct bench_irq_env {
+	const struct bench_driver *drv;
+	void *ctx;		/* an irqchip VM */
+	void *mem;		/* its RAM, the payload at BENCH_GUEST_LOAD */
+	int helper_cpu;		/* the second thread's CPU (-1: not pinned) */
+	uint64_t delay_cycles;	/* hlt-timer: deadline this far ahead */
+	uint64_t delay_ns;	/* the same in ns, for the ns figure */
+	/* Set by bench_irq_setup / bench_irq_run. */
+	int irq_fd, doorbell_fd;
+	int fail_code;
+	volatile int cancel;
+};
+
+/* The irqfd (MSI to APIC 0) and the doorbell's ioeventfd. */
+int bench_irq_setup(struct bench_irq_env *e);
+void bench_irq_cleanup(struct bench_irq_env *e);
+int bench_irq_run(struct bench_irq_env *e, enum bench_irq_loop kind, const char *loop,
+		  unsigned long iters, double *cycles, double *ns, unsigned long *late);
+
 /* The payload (guest.S). */
 extern const unsigned char khv_bench_guest[];
 extern const unsigned char khv_bench_guest_cpuid[];
 extern const unsigned char khv_bench_guest_io[];
+extern const unsigned char khv_bench_guest_timer[];
+extern const unsigned char khv_bench_guest_hlt_timer[];
+extern const unsigned char khv_bench_guest_ipi[];
+extern const unsigned char khv_bench_guest_ipi_ap[];
+extern const unsigned char khv_bench_guest_msi[];
 extern const unsigned char khv_bench_guest_end[];
 
 #endif /* KHV_BENCH_H */

@@ -11,8 +11,9 @@
 struct khv_ctx {
 	struct khv_sys sys;
 	struct khv_vm vm;
-	struct khv_vcpu vcpu;
-	int have_sys, have_vm, have_vcpu;
+	struct khv_vcpu vcpu[BENCH_MAX_VCPUS];
+	unsigned int nvcpus;		/* created so far */
+	int have_sys, have_vm;
 };
 
 static void khv_drv_close(void *p)
@@ -21,8 +22,8 @@ static void khv_drv_close(void *p)
 
 	if (!c)
 		return;
-	if (c->have_vcpu)
-		khv_vcpu_destroy(&c->vcpu);
+	while (c->nvcpus)
+		khv_vcpu_destroy(&c->vcpu[--c->nvcpus]);
 	if (c->have_vm)
 		khv_vm_destroy(&c->vm);
 	if (c->have_sys)
@@ -38,10 +39,41 @@ static int khv_fail(struct khv_ctx *c, const char *what, int err)
 	return err;
 }
 
-static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size)
+/*
+ * vCPU id in real mode with CS = 0.  With the irqchip every vCPU but 0
+ * starts UNINITIALIZED (an AP waiting for INIT/SIPI): make it RUNNABLE.
+ */
+static int khv_add_vcpu(struct khv_ctx *c, uint32_t id)
 {
+	struct khv_vcpu *v = &c->vcpu[id];
 	struct khv_sregs sregs;
+	int ret;
+
+	ret = khv_vcpu_create(&c->vm, id, v);
+	if (ret)
+		return khv_fail(c, "KHV_CREATE_VCPU", ret);
+	c->nvcpus++;
+	/* GET first: the real-mode helper keeps the vCPU's APIC base. */
+	ret = khv_vcpu_get_sregs(v, &sregs);
+	if (ret)
+		return khv_fail(c, "KHV_GET_SREGS", ret);
+	khv_sregs_real_mode(&sregs, 0);
+	ret = khv_vcpu_set_sregs(v, &sregs);
+	if (ret)
+		return khv_fail(c, "KHV_SET_SREGS", ret);
+	if (id) {
+		ret = khv_vcpu_set_mp_state(v, KHV_MP_STATE_RUNNABLE);
+		if (ret)
+			return khv_fail(c, "KHV_SET_MP_STATE", ret);
+	}
+	return 0;
+}
+
+static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size,
+			const struct bench_vm_config *cfg)
+{
 	struct khv_ctx *c;
+	uint32_t id, n = cfg->irqchip ? BENCH_MAX_VCPUS : 1;
 	int ret;
 
 	c = calloc(1, sizeof(*c));
@@ -58,23 +90,26 @@ static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size)
 	ret = khv_vm_set_memory(&c->vm, 0, 0, 0, size, mem);
 	if (ret)
 		return khv_fail(c, "KHV_SET_USER_MEMORY_REGION", ret);
-	ret = khv_vcpu_create(&c->vm, 0, &c->vcpu);
-	if (ret)
-		return khv_fail(c, "KHV_CREATE_VCPU", ret);
-	c->have_vcpu = 1;
-	/* GET first: the real-mode helper keeps the vCPU's APIC base. */
-	ret = khv_vcpu_get_sregs(&c->vcpu, &sregs);
-	if (ret)
-		return khv_fail(c, "KHV_GET_SREGS", ret);
-	khv_sregs_real_mode(&sregs, 0);
-	ret = khv_vcpu_set_sregs(&c->vcpu, &sregs);
-	if (ret)
-		return khv_fail(c, "KHV_SET_SREGS", ret);
+	/*
+	 * The irqchip before any vCPU.  khv's default CPUID then offers x2APIC
+	 * and the TSC-deadline timer (core/cpuid.c); the guest checks.
+	 */
+	if (cfg->irqchip) {
+		ret = khv_vm_create_irqchip(&c->vm);
+		if (ret)
+			return khv_fail(c, "KHV_CREATE_IRQCHIP", ret);
+	}
+	for (id = 0; id < n; id++) {
+		ret = khv_add_vcpu(c, id);
+		if (ret)
+			return ret;	/* c is freed */
+	}
 	*ctx = c;
 	return 0;
 }
 
-static int khv_drv_set_entry(void *p, uint64_t rip, uint64_t rsi)
+static int khv_drv_set_entry(void *p, unsigned int vcpu, uint64_t rip, uint64_t rsi,
+			     uint64_t rsp)
 {
 	struct khv_ctx *c = p;
 	struct khv_regs regs;
@@ -83,21 +118,22 @@ static int khv_drv_set_entry(void *p, uint64_t rip, uint64_t rsi)
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = rip;
 	regs.rsi = rsi;
+	regs.rsp = rsp;
 	regs.rflags = 2;	/* bit 1 is reserved and reads as 1 */
-	ret = khv_vcpu_set_regs(&c->vcpu, &regs);
+	ret = khv_vcpu_set_regs(&c->vcpu[vcpu], &regs);
 	if (ret)
 		fprintf(stderr, "khv-bench: khv: KHV_SET_REGS: %s\n", strerror(-ret));
 	return ret;
 }
 
-static int khv_drv_run(void *p, struct bench_exit *x)
+static int khv_drv_run(void *p, unsigned int vcpu, struct bench_exit *x)
 {
 	struct khv_ctx *c = p;
-	struct khv_run *run = c->vcpu.run;
+	struct khv_run *run = c->vcpu[vcpu].run;
 	int ret;
 
 	do
-		ret = khv_vcpu_run(&c->vcpu);
+		ret = khv_vcpu_run(&c->vcpu[vcpu]);
 	while (ret == -EINTR);
 	if (ret) {
 		fprintf(stderr, "khv-bench: khv: KHV_RUN: %s (%s)\n", strerror(-ret),
@@ -139,24 +175,61 @@ static int khv_drv_run(void *p, struct bench_exit *x)
 	return 0;
 }
 
+static int khv_drv_msi_irqfd(void *p, int fd, uint64_t address, uint32_t data)
+{
+	struct khv_ctx *c = p;
+	struct khv_irqfd f;
+	int ret;
+
+	memset(&f, 0, sizeof(f));
+	f.fd = fd;
+	f.flags = KHV_IRQFD_MSI;
+	f.msi_address = address;
+	f.msi_data = data;
+	ret = khv_vm_irqfd(&c->vm, &f);
+	if (ret)
+		fprintf(stderr, "khv-bench: khv: KHV_IRQFD: %s\n", strerror(-ret));
+	return ret;
+}
+
+static int khv_drv_pio_ioeventfd(void *p, int fd, uint16_t port)
+{
+	struct khv_ctx *c = p;
+	struct khv_ioeventfd e;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	e.fd = fd;
+	e.addr = port;
+	e.len = 1;
+	e.flags = KHV_IOEVENTFD_PIO;
+	ret = khv_vm_ioeventfd(&c->vm, &e);
+	if (ret)
+		fprintf(stderr, "khv-bench: khv: KHV_IOEVENTFD: %s\n", strerror(-ret));
+	return ret;
+}
+
 static void khv_drv_stats(void *p, FILE *out)
 {
 	struct khv_ctx *c = p;
 	struct khv_exit_stat st[KHV_MAX_EXIT_STATS];
-	uint32_t n = 0, i;
+	uint32_t n, i, v;
 	int ret;
 
-	ret = khv_vcpu_get_exit_stats(&c->vcpu, st, KHV_MAX_EXIT_STATS, &n);
-	if (ret) {
-		fprintf(out, "khv-bench: khv: exit statistics unavailable: %s\n",
-			strerror(-ret));
-		return;
+	for (v = 0; v < c->nvcpus; v++) {
+		n = 0;
+		ret = khv_vcpu_get_exit_stats(&c->vcpu[v], st, KHV_MAX_EXIT_STATS, &n);
+		if (ret) {
+			fprintf(out, "khv-bench: khv: exit statistics unavailable: %s\n",
+				strerror(-ret));
+			return;
+		}
+		for (i = 0; i < n; i++)
+			fprintf(out, "khv-bench: khv: vcpu%u %-4s %-24.32s %llu\n", v,
+				st[i].kind == KHV_STAT_HW ? "hw" :
+				st[i].kind == KHV_STAT_USER ? "user" : "kern", st[i].name,
+				(unsigned long long)st[i].count);
 	}
-	for (i = 0; i < n; i++)
-		fprintf(out, "khv-bench: khv: %-4s %-24.32s %llu\n",
-			st[i].kind == KHV_STAT_HW ? "hw" :
-			st[i].kind == KHV_STAT_USER ? "user" : "kern", st[i].name,
-			(unsigned long long)st[i].count);
 }
 
 const struct bench_driver bench_driver_khv = {
@@ -164,6 +237,8 @@ const struct bench_driver bench_driver_khv = {
 	.open = khv_drv_open,
 	.set_entry = khv_drv_set_entry,
 	.run = khv_drv_run,
+	.msi_irqfd = khv_drv_msi_irqfd,
+	.pio_ioeventfd = khv_drv_pio_ioeventfd,
 	.stats = khv_drv_stats,
 	.close = khv_drv_close,
 };
