@@ -178,11 +178,26 @@ static int khv_check_vcpu_events(const struct khv_vcpu_events *ev)
 	return 0;
 }
 
+/*
+ * What the events need of the registers (set first): an external
+ * interrupt is delivered only with RFLAGS.IF set, so one cut short was
+ * too (VM entry refuses to inject one with IF clear).
+ */
+static int khv_check_events_regs(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev)
+{
+	if (ev->injected.valid && ev->injected.type == KHV_EVENT_EXTINT &&
+	    !(vcpu->rflags & X86_EFLAGS_IF))
+		return -EINVAL;
+	return 0;
+}
+
 int khv_set_vcpu_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *ev)
 {
 	struct khv_queued_exception *e = &vcpu->exception;
 	int r = khv_check_vcpu_events(ev);
 
+	if (!r)
+		r = khv_check_events_regs(vcpu, ev);
 	if (r)
 		return r;
 	e->pending = ev->exception.pending;

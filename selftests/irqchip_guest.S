@@ -233,9 +233,9 @@ MARK(irq_tpr)
 /*
  * Every timer mode against the host's clock, and two timers in expiry
  * order: the PIT's one-shot (mode 0, 2 ms, vector 0x30 through IOAPIC pin
- * 2) before the APIC's one-shot (6 ms, 0x40) armed at the same time; the
- * earlier one has the lower priority, so a late guest that found both
- * pending would take them the other way round.  Then five ticks of a 1 ms
+ * 2) before the APIC's one-shot (6 ms, 0x40) armed at the same time (a
+ * guest that runs only after both finds them pending and takes the higher
+ * vector first).  Then five ticks of a 1 ms
  * periodic timer, then a TSC deadline r13 cycles ahead (the host's 3 ms).
  */
 MARK(irq_timer_order)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 /* What one run of the vCPU stopped for, in driver-neutral terms. */
 enum bench_exit_kind {
@@ -104,5 +105,22 @@ extern const unsigned char khv_bench_guest_ipi[];
 extern const unsigned char khv_bench_guest_ipi_ap[];
 extern const unsigned char khv_bench_guest_msi[];
 extern const unsigned char khv_bench_guest_end[];
+
+/* The TSC, after every earlier instruction (LFENCE). */
+static inline uint64_t rdtsc_ordered(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 #endif /* KHV_BENCH_H */

@@ -28,23 +28,6 @@
 /* The MSI: to APIC 0, physical destination, fixed, edge. */
 #define BENCH_MSI_ADDRESS	0xfee00000ull
 
-static inline uint64_t rdtsc_ordered(void)
-{
-	uint32_t lo, hi;
-
-	/* LFENCE: earlier instructions finish before the TSC is read. */
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t gpa_of(const unsigned char *entry)
 {
 	return BENCH_GUEST_LOAD + (uint64_t)(entry - khv_bench_guest);

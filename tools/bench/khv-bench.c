@@ -79,23 +79,6 @@ struct sample {
 	double ns;			/* nanoseconds per exit */
 };
 
-static inline uint64_t rdtsc_ordered(void)
-{
-	uint32_t lo, hi;
-
-	/* LFENCE: earlier instructions finish before the TSC is read. */
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Run the guest loop once, from entry to HLT, and check what it did. */
 static int run_once(const struct bench_driver *drv, void *ctx, const struct loop *l,
 		    unsigned long iters, struct sample *s)

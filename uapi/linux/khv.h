@@ -417,8 +417,9 @@ struct khv_lapic_state {
  * A set checks each event as KHV_INJECT_EVENT does, except that an
  * injected exception may lack its error code (real mode pushes none) and
  * interrupts may have any vector (a PIC can be programmed below 32); it
- * refuses a shadow together with an injected event, and replaces all of
- * it (EINVAL: nothing changed).
+ * refuses a shadow together with an injected event, and an injected
+ * interrupt with RFLAGS.IF clear; it replaces all of it (EINVAL: nothing
+ * changed).
  */
 struct khv_vcpu_events {
 	struct {
