@@ -18,6 +18,7 @@
  * vector, or the kicker sees IN_GUEST_MODE and interrupts it.
  */
 #include <linux/kernel.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -84,9 +85,10 @@ static u64 khv_apic_op_tsc_to_ns(struct khv_lapic *lapic, u64 tsc)
 	 * (KTIME_MAX): beyond it, ns_to_ktime() would go negative and the
 	 * timer fire at once, forever.
 	 */
-	if (tsc - guest_now > U64_MAX / 1000000)
+	if (tsc - guest_now > (U64_MAX - tsc_khz) / 1000000)
 		return KTIME_MAX;
-	ns = div_u64((tsc - guest_now) * 1000000, tsc_khz);
+	/* Rounded up: the deadline's time is never before the deadline. */
+	ns = div_u64((tsc - guest_now) * 1000000 + tsc_khz - 1, tsc_khz);
 	return ns > KTIME_MAX - now ? KTIME_MAX : now + ns;
 }
 
@@ -141,6 +143,82 @@ void khv_apic_sipi(struct khv_vcpu *vcpu, u8 vector)
 
 /* ---- the timer ----------------------------------------------------------- */
 
+/*
+ * TSC-deadline timer advance.  Waking a halted vCPU takes time after its
+ * host timer fires (the interrupt, the wake-up, the scheduler, the entry);
+ * started that much before the deadline, the vCPU is back at the entry in
+ * time and waits out the rest in a short spin before the injection, so the
+ * guest takes its interrupt at its deadline instead of a wake-up's length
+ * after it, and never before it.  timer_advance_ns: -1 (the default)
+ * adapts each vCPU's advance to how early or late it got to the injection,
+ * within 0-5000 ns; 0 turns it off; another value is a fixed advance (at
+ * most 5000 ns).  Only the TSC-deadline mode, whose deadline the guest
+ * gives in absolute time (as KVM's lapic_timer_advance_ns).
+ */
+#define KHV_TIMER_ADVANCE_MAX_NS	5000u
+#define KHV_TIMER_ADVANCE_START_NS	1000u
+static int timer_advance_ns = -1;
+module_param(timer_advance_ns, int, 0644);
+MODULE_PARM_DESC(timer_advance_ns,
+		 "ns a TSC-deadline timer fires early (-1: adaptive, 0: off, at most 5000)");
+
+/* How early to fire the TSC-deadline timer now; 0 in the other modes.  Lock held. */
+static u32 khv_apic_advance(struct khv_vcpu_apic *a)
+{
+	int p = READ_ONCE(timer_advance_ns);
+
+	if (!khv_lapic_get_tsc_deadline(&a->lapic))
+		return 0;
+	if (p < 0)
+		return a->advance_ns;
+	return min_t(u32, p, KHV_TIMER_ADVANCE_MAX_NS);
+}
+
+/*
+ * The model's timer is due, or will be within the advance: fire it (lock
+ * held), noting a TSC deadline for the injection to wait for.  Returns the
+ * next time to arm the host timer for, 0 for none.
+ */
+static u64 khv_apic_timer_due(struct khv_vcpu_apic *a, u64 now)
+{
+	u64 deadline = khv_lapic_timer_deadline_ns(&a->lapic);
+	u32 adv = khv_apic_advance(a);
+
+	if (!deadline)
+		return 0;
+	if (deadline > now + adv)
+		return deadline - adv;
+	if (khv_lapic_get_tsc_deadline(&a->lapic))
+		a->fired_deadline_ns = deadline;
+	a->timer_fires++;
+	khv_lapic_timer_fire(&a->lapic);
+	/* Periodic: the next period, after the ones missed (never now). */
+	return khv_lapic_timer_deadline_ns(&a->lapic);
+}
+
+/*
+ * Interrupts off, just before the injection of a vector: a TSC-deadline
+ * timer fired early is not taken before its deadline.  The adaptive
+ * advance moves by an eighth of what the vCPU was early (less advance
+ * needed) or late (more) by.  Lock held.
+ */
+static void khv_apic_timer_wait(struct khv_vcpu_apic *a)
+{
+	u64 deadline = a->fired_deadline_ns, now = ktime_get_ns();
+	s64 early = (s64)(deadline - now);
+
+	a->fired_deadline_ns = 0;
+	if (early > 0)
+		ndelay(min_t(u64, early, KHV_TIMER_ADVANCE_MAX_NS));
+	if (READ_ONCE(timer_advance_ns) >= 0)
+		return;
+	if (early > 0)
+		a->advance_ns -= min_t(u64, a->advance_ns, early / 8);
+	else
+		a->advance_ns = min_t(u64, KHV_TIMER_ADVANCE_MAX_NS,
+				      a->advance_ns + min_t(u64, -early, KHV_TIMER_ADVANCE_MAX_NS) / 8);
+}
+
 static enum hrtimer_restart khv_apic_timer_fn(struct hrtimer *t)
 {
 	struct khv_vcpu_apic *a = container_of(t, struct khv_vcpu_apic, timer);
@@ -149,13 +227,8 @@ static enum hrtimer_restart khv_apic_timer_fn(struct hrtimer *t)
 	u64 deadline;
 
 	spin_lock_irqsave(&a->lapic.lock, flags);
-	deadline = khv_lapic_timer_deadline_ns(&a->lapic);
 	/* Early (re-armed meanwhile) or stopped: only fire when due. */
-	if (deadline && deadline <= ktime_get_ns()) {
-		a->timer_fires++;
-		khv_lapic_timer_fire(&a->lapic);
-		deadline = khv_lapic_timer_deadline_ns(&a->lapic);
-	}
+	deadline = khv_apic_timer_due(a, ktime_get_ns());
 	if (deadline) {
 		hrtimer_set_expires(t, ns_to_ktime(deadline));
 		ret = HRTIMER_RESTART;
@@ -178,13 +251,7 @@ static void khv_apic_timer_sync(struct khv_vcpu_apic *a)
 
 	hrtimer_cancel(&a->timer);
 	spin_lock_irqsave(&a->lapic.lock, flags);
-	deadline = khv_lapic_timer_deadline_ns(&a->lapic);
-	if (deadline && deadline <= ktime_get_ns()) {
-		a->timer_fires++;
-		khv_lapic_timer_fire(&a->lapic);
-		/* Periodic: the next period, after the ones missed (never now). */
-		deadline = khv_lapic_timer_deadline_ns(&a->lapic);
-	}
+	deadline = khv_apic_timer_due(a, ktime_get_ns());
 	spin_unlock_irqrestore(&a->lapic.lock, flags);
 	if (deadline)
 		hrtimer_start(&a->timer, ns_to_ktime(deadline), HRTIMER_MODE_ABS_HARD);
@@ -417,6 +484,8 @@ void khv_apic_inject(struct khv_vcpu *vcpu)
 	}
 	spin_lock(&a->lapic.lock);
 	vector = khv_lapic_ack(&a->lapic);
+	if (vector >= 0 && a->fired_deadline_ns)
+		khv_apic_timer_wait(a);
 	pic = vector < 0 && khv_apic_accepts_pic_locked(&a->lapic);
 	spin_unlock(&a->lapic.lock);
 	if (pic) {
@@ -608,6 +677,7 @@ int khv_apic_create(struct khv_vcpu *vcpu)
 		return -ENOMEM;
 	a->vcpu = vcpu;
 	a->eoi_vector = -1;
+	a->advance_ns = KHV_TIMER_ADVANCE_START_NS;
 	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	a->timer.function = khv_apic_timer_fn;
 	/* Not yet visible to anyone: no lock (khv_lapic_init sets it up). */

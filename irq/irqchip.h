@@ -64,6 +64,13 @@ struct khv_vcpu_apic {
 	int eoi_vector;			/* level-triggered EOI for the IOAPIC, or -1 */
 	u8 sipi_vector;			/* the last SIPI's (KHV_REQ_SIPI) */
 	u64 timer_fires;		/* under lapic.lock */
+	/*
+	 * TSC-deadline timer advance (apic.c), under lapic.lock: how early
+	 * the host timer fires (adaptive), and the deadline of the last
+	 * firing, which the injection waits for (0: none).
+	 */
+	u32 advance_ns;
+	u64 fired_deadline_ns;
 };
 
 /* irqchip.c: the VM's devices. */

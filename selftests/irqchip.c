@@ -316,7 +316,7 @@ TEST(timer_order)
 {
 	struct irq_run r = { 0 };
 	struct khv_regs regs;
-	uint64_t t1, t2, t3, t4;
+	uint64_t t1, t2, t3, t4, deadline, handled;
 
 	IRQ_VM(&r, irq_timer_order);
 	KHV_OK(khv_vcpu_get_regs(&r.t.vcpu, &regs));
@@ -351,6 +351,11 @@ TEST(timer_order)
 	EXPECT_LE(t3 + 2900000, t4) TH_LOG("a 3 ms TSC deadline after %llu ns",
 					  (unsigned long long)(t4 - t3));
 	EXPECT_EQ(1u, r.irqs[0x42]);
+	/* The guest's own clock: its handler began at or after the deadline. */
+	deadline = *(uint64_t *)khvt_gpa(&r.t, GUEST_DATA + 0x410);
+	handled = *(uint64_t *)khvt_gpa(&r.t, GUEST_DATA + 0x2000 + 8 * 0x42);
+	EXPECT_LE(deadline, handled) TH_LOG("TSC deadline %llu, handler at %llu",
+					    (unsigned long long)deadline, (unsigned long long)handled);
 	khvt_destroy(&r.t);
 }
 

@@ -16,6 +16,8 @@
 #define PORT_IRQ	0x52
 #define CNT(v)		(GUEST_DATA + 4 * (v))
 #define EOI_MODE	(GUEST_DATA + 0x400)
+#define DEADLINE	(GUEST_DATA + 0x410)	/* the last TSC deadline armed */
+#define TSC_AT(v)	(GUEST_DATA + 0x2000 + 8 * (v))
 
 #define APIC_ID		0x20
 #define APIC_TPR	0x80
@@ -236,7 +238,9 @@ MARK(irq_tpr)
  * 2) before the APIC's one-shot (6 ms, 0x40) armed at the same time (a
  * guest that runs only after both finds them pending and takes the higher
  * vector first).  Then five ticks of a 1 ms
- * periodic timer, then a TSC deadline r13 cycles ahead (the host's 3 ms).
+ * periodic timer, then a TSC deadline r13 cycles ahead (the host's 3 ms),
+ * whose handler must not start before it (TSC_AT, however early the host
+ * timer fired: timer_advance_ns).
  */
 MARK(irq_timer_order)
 	movl $0x1ff, APIC_SVR(%r15)
@@ -266,6 +270,7 @@ MARK(irq_timer_order)
 	shl $32, %rdx
 	or %rdx, %rax
 	add %r13, %rax
+	mov %rax, DEADLINE
 	mov %rax, %rdx
 	shr $32, %rdx
 	mov $0x6e0, %ecx
@@ -519,7 +524,11 @@ irq_common:
 	push %rax
 	push %rcx
 	push %rdx
+	rdtsc
+	shl $32, %rdx
+	or %rax, %rdx
 	mov 24(%rsp), %eax			/* vector */
+	mov %rdx, TSC_AT(0)(,%rax,8)		/* the TSC as the handler starts */
 	out %eax, $PORT_IRQ
 	incl CNT(0)(,%rax,4)
 	cmpl $1, EOI_MODE
