@@ -343,9 +343,13 @@ static void timer_load(struct khv_lapic *apic, u32 tmict, u64 now)
 u64 khv_lapic_timer_deadline_ns(const struct khv_lapic *apic)
 {
 	if (timer_mode(apic) == KHV_APIC_TIMER_DEADLINE) {
-		if (!apic->tsc_deadline)
-			return 0;
-		return apic->ops->tsc_to_ns((struct khv_lapic *)apic, apic->tsc_deadline);
+		/*
+		 * Converted when set, on the vCPU's own CPU: converting again
+		 * in a host timer callback on another CPU, whose TSC may not
+		 * agree (an emulator's unsynchronised TSCs), could push the
+		 * deadline ahead of every callback forever.
+		 */
+		return apic->tsc_deadline ? apic->tsc_deadline_ns : 0;
 	}
 	if (!apic->timer_period_ns)
 		return 0;
@@ -395,6 +399,7 @@ void khv_lapic_set_tsc_deadline(struct khv_lapic *apic, u64 tsc)
 	if (timer_mode(apic) != KHV_APIC_TIMER_DEADLINE)
 		return;
 	apic->tsc_deadline = tsc;
+	apic->tsc_deadline_ns = tsc ? apic->ops->tsc_to_ns(apic, tsc) : 0;
 	apic->ops->timer_changed(apic);
 }
 
@@ -891,6 +896,7 @@ void khv_lapic_set_state(struct khv_lapic *apic, const struct khv_lapic_state *s
 	update_ppr(apic);
 	apic->esr_pending = s->esr_pending;
 	apic->tsc_deadline = s->tsc_deadline;
+	apic->tsc_deadline_ns = s->tsc_deadline ? apic->ops->tsc_to_ns(apic, s->tsc_deadline) : 0;
 	apic->timer_period_ns = 0;
 	apic->timer_start_ns = now;
 	if (timer_mode(apic) != KHV_APIC_TIMER_DEADLINE && tmict &&

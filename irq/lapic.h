@@ -145,6 +145,7 @@ struct khv_lapic {
 	u64 timer_start_ns;
 	u64 timer_period_ns;	/* one full count, after the divider; 0 = stopped */
 	u64 tsc_deadline;	/* IA32_TSC_DEADLINE as the guest wrote it */
+	u64 tsc_deadline_ns;	/* that, on the owner's clock, converted once when set */
 	u64 timer_clamped;	/* periodic periods raised to the minimum */
 	u32 id;			/* x2APIC ID; xAPIC shows id << 24 */
 	const struct khv_lapic_ops *ops;
