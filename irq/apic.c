@@ -376,23 +376,23 @@ int khv_apic_cr8(struct khv_vcpu *vcpu)
 }
 
 /*
- * The priority class of an interrupt that only the TPR holds back, or 0
- * (also without an in-kernel APIC): a backend whose guest changes its
- * TPR without an exit (AMD-V's V_TPR) asks to exit once the TPR drops
- * below it.
+ * CR8 (TPR[7:4]) and, in *blocked, the priority class of an interrupt
+ * that only the TPR holds back (0: none), under one lock for the entry
+ * path of a backend whose guest changes its TPR without an exit (AMD-V's
+ * V_TPR): it loads CR8 and asks to exit once the TPR drops below that
+ * class.  The APIC must exist.
  */
-u8 khv_apic_tpr_blocked(struct khv_vcpu *vcpu)
+u8 khv_apic_tpr(struct khv_vcpu *vcpu, u8 *blocked)
 {
 	struct khv_vcpu_apic *a = vcpu->apic;
 	unsigned long flags;
-	u32 class;
+	u8 cr8;
 
-	if (!a)
-		return 0;
 	spin_lock_irqsave(&a->lapic.lock, flags);
-	class = khv_lapic_tpr_blocked_class(&a->lapic);
+	cr8 = khv_lapic_get_cr8(&a->lapic);
+	*blocked = khv_lapic_tpr_blocked_class(&a->lapic);
 	spin_unlock_irqrestore(&a->lapic.lock, flags);
-	return class;
+	return cr8;
 }
 
 void khv_apic_set_cr8(struct khv_vcpu *vcpu, u8 cr8)

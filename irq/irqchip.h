@@ -102,7 +102,7 @@ int khv_apic_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_apic_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 int khv_apic_cr8(struct khv_vcpu *vcpu);
 void khv_apic_set_cr8(struct khv_vcpu *vcpu, u8 cr8);
-u8 khv_apic_tpr_blocked(struct khv_vcpu *vcpu);
+u8 khv_apic_tpr(struct khv_vcpu *vcpu, u8 *blocked);
 void khv_apic_kick(struct khv_vcpu *vcpu);
 void khv_apic_nmi(struct khv_vcpu *vcpu);
 void khv_apic_init(struct khv_vcpu *vcpu);

@@ -520,7 +520,7 @@ static void svm_deliver_payload(struct svm_vcpu *svm, const struct khv_queued_ex
  * Behind the IRET of the NMI handler (intercepted, not yet executed), it is
  * due right after that IRET: the entry single-steps the IRET (nmi_ss_armed).
  */
-static void svm_inject_events(struct svm_vcpu *svm)
+static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 {
 	struct khv_vcpu *vcpu = &svm->vcpu;
 	struct svm_vmcb_control *c = &svm->vmcb->control;
@@ -528,7 +528,6 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
 	bool window;
 	u64 ev = 0;
-	u8 prio;
 
 	if (svm->reinject) {
 		ev = svm->reinject;
@@ -575,13 +574,12 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	 * exits (VINTR) as soon as the guest lowers it below that class with
 	 * RFLAGS.IF set, and the interrupt goes in on the next entry.
 	 */
-	prio = window ? 0 : khv_apic_tpr_blocked(vcpu);
 	c->int_ctl &= ~(VMCB_V_IRQ | VMCB_V_IGN_TPR | VMCB_V_INTR_PRIO_MASK);
 	if (window) {
 		c->int_ctl |= VMCB_V_IRQ | VMCB_V_IGN_TPR | (0xfu << VMCB_V_INTR_PRIO_SHIFT);
 		c->intercept_misc1 |= VMCB_ICPT1_VINTR;
-	} else if (prio) {
-		c->int_ctl |= VMCB_V_IRQ | ((u32)prio << VMCB_V_INTR_PRIO_SHIFT);
+	} else if (tpr_blocked) {
+		c->int_ctl |= VMCB_V_IRQ | ((u32)tpr_blocked << VMCB_V_INTR_PRIO_SHIFT);
 		c->intercept_misc1 |= VMCB_ICPT1_VINTR;
 	} else {
 		c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
@@ -714,6 +712,7 @@ static void svm_run(struct khv_vcpu *vcpu)
 	struct svm_vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
 	bool guest_xcr0, guest_dr, entered;
+	u8 tpr_blocked;
 
 	/* RIP moved by core (skip, emulation) or userspace: shadow is over. */
 	if (vcpu->regs[KHV_REG_RIP] != svm->exit_rip)
@@ -731,12 +730,13 @@ static void svm_run(struct khv_vcpu *vcpu)
 	svm_asid_prepare(svm, sd);
 	vmcb->control.asid = svm->asid;
 
-	svm_inject_events(svm);
 	/* The guest's CR8 lives in V_TPR: the in-kernel APIC's TPR goes in. */
-	if (vcpu->apic) {
-		svm->tpr_in = khv_apic_cr8(vcpu);
+	tpr_blocked = 0;
+	if (vcpu->apic)
+		svm->tpr_in = khv_apic_tpr(vcpu, &tpr_blocked);
+	svm_inject_events(svm, tpr_blocked);
+	if (vcpu->apic)
 		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~VMCB_V_TPR_MASK) | svm->tpr_in;
-	}
 
 	vmcb->save.rax = vcpu->regs[KHV_REG_RAX];
 	vmcb->save.rsp = vcpu->regs[KHV_REG_RSP];
