@@ -43,6 +43,14 @@ int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 		/* Linux reads it to report microcode; there is none to report. */
 		*data = 0;
 		return 0;
+	case MSR_K8_INT_PENDING_MSG:
+		/*
+		 * Linux reads it on AMD family 0xf/0x10 parts (erratum 400) to
+		 * learn whether C1E is on; an unchecked read that faults costs
+		 * the guest a warning.  There is no C1E here: 0.  Read-only.
+		 */
+		*data = 0;
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -229,6 +229,8 @@ int kr_loop_run(struct kr_loop *l)
 		}
 	}
 	__atomic_store_n(&l->running, false, __ATOMIC_RELEASE);
+	/* Re-armed: the next kr_loop_run() runs until the next stop. */
+	__atomic_store_n(&l->stop, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&l->lock);
 	return 0;
 }

@@ -21,7 +21,10 @@ int kr_loop_add(struct kr_loop *l, int fd, uint32_t events, kr_fd_fn *fn, void *
 int kr_loop_mod(struct kr_loop *l, int fd, uint32_t events);
 /* After it returns the callback of fd is not running and will not run. */
 int kr_loop_del(struct kr_loop *l, int fd);
-/* Run until kr_loop_stop(); 0, or -errno when epoll itself failed. */
+/*
+ * Run until kr_loop_stop() (one made before the call counts); 0, or -errno
+ * when epoll itself failed.  A later call runs until the next stop.
+ */
 int kr_loop_run(struct kr_loop *l);
 /* Any thread: make kr_loop_run() return after the current callback. */
 void kr_loop_stop(struct kr_loop *l);

@@ -1,9 +1,254 @@
 // SPDX-License-Identifier: GPL-2.0
-/* khv-run: placeholder entry point while the machine is assembled. */
+/*
+ * khv-run: boot a Linux (or Multiboot) kernel in a khv VM (khv-run.1).
+ *
+ * Threads: this one runs the I/O loop (evloop.c: consoles, control socket,
+ * signals, device back ends) and the VM's life cycle; one thread per vCPU
+ * (vcpu.c).  A run ends with a request (vmm.h); a reset rebuilds the
+ * machine in the same process unless --no-reboot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
-int main(void)
+#include "machine.h"
+#include "vmm.h"
+
+#define KR_VERSION		"0.1"
+#define KR_DEFAULT_RAM		(512ull << 20)
+
+static const char usage_text[] =
+	"Usage: khv-run --kernel FILE [options]\n"
+	"Boot a kernel in a khv virtual machine.\n"
+	"\n"
+	"  -k, --kernel FILE     Linux bzImage (64-bit boot protocol)\n"
+	"  -i, --initrd FILE     initial ramdisk\n"
+	"  -a, --append TEXT     kernel command line\n"
+	"  -m, --memory SIZE     guest RAM: bytes, or with K, M, G suffix (default 512M)\n"
+	"  -c, --cpus N          vCPUs (default 1)\n"
+	"      --serial WHERE    COM1 to stdio (default), pty, file:PATH or none\n"
+	"      --control PATH    control socket (Documentation/khv/khv-run-control.rst)\n"
+	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
+	"      --no-reboot       exit on guest reset instead of rebooting\n"
+	"      --no-kvmclock     hide the paravirtual clock from the guest\n"
+	"      --trace-io        print every port and MMIO access that exits to khv-run\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         version\n"
+	"\n"
+	"Exit status: 0 guest power-off (or reset with --no-reboot, or quit); 2 usage\n"
+	"error; 4 unusable kernel, initrd or disk image; 6 host error (no /dev/khv,\n"
+	"not enough memory); 8 the guest stopped on a khv internal error; odd values\n"
+	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
+
+enum { OPT_SERIAL = 256, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
+
+static const struct option options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "append", required_argument, NULL, 'a' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "no-kvmclock", no_argument, NULL, OPT_NO_KVMCLOCK },
+	{ "trace-io", no_argument, NULL, OPT_TRACE_IO },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, const char *arg)
+	__attribute__((format(printf, 1, 0)));
+
+static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "khv-run: not yet\n");
-	return 1;
+	fprintf(stderr, "khv-run: ");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	fprintf(stderr, fmt, arg);
+#pragma GCC diagnostic pop
+	fprintf(stderr, "\nTry 'khv-run --help'.\n");
+	return KR_EXIT_USAGE;
+}
+
+/* "512M", "2G", "1073741824": bytes, or 0 when malformed. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 0: break;
+	default: return 0;
+	}
+	if (*end || v > (~0ull >> shift))
+		return 0;
+	return v << shift;
+}
+
+static int parse_args(int argc, char **argv, struct kr_config *cfg)
+{
+	int opt;
+
+	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1, .serial = "stdio",
+				   .kvmclock = true, .cmdline = "" };
+	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:hV", options, NULL)) != -1) {
+		char *end;
+		unsigned long n;
+
+		switch (opt) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'a': cfg->cmdline = optarg; break;
+		case 'm':
+			cfg->ram = parse_size(optarg);
+			if (cfg->ram < (16ull << 20) || cfg->ram % 4096)
+				return usage_error("--memory %s: want a size of at least 16M, "
+						   "a multiple of 4K", optarg);
+			break;
+		case 'c':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 1 || n > KR_MAX_VCPUS)
+				return usage_error("--cpus %s: want 1 to " "64", optarg);
+			cfg->nr_vcpus = n;
+			break;
+		case OPT_SERIAL:
+			if (strcmp(optarg, "stdio") && strcmp(optarg, "pty") &&
+			    strcmp(optarg, "none") && strncmp(optarg, "file:", 5))
+				return usage_error("--serial %s: want stdio, pty, file:PATH or none",
+						   optarg);
+			cfg->serial = optarg;
+			break;
+		case OPT_CONTROL: cfg->control = optarg; break;
+		case OPT_DEVICE: cfg->device = optarg; break;
+		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
+		case OPT_NO_KVMCLOCK: cfg->kvmclock = false; break;
+		case OPT_TRACE_IO: cfg->trace_io = true; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("khv-run " KR_VERSION "\n");
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'khv-run --help'.\n");
+			return KR_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return usage_error("%s", "no kernel: --kernel FILE is required");
+	return 0;
+}
+
+struct kr_signals {
+	int fd;
+	struct kr_machine *m;
+};
+
+static void on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct kr_signals *s = opaque;
+	struct signalfd_siginfo si;
+	char why[64];
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(why, sizeof(why), "host signal %s", strsignal(si.ssi_signo));
+	if (s->m)
+		kr_machine_request(s->m, KR_REQ_QUIT, 0, why);
+}
+
+int main(int argc, char **argv)
+{
+	static struct kr_machine machine;
+	struct kr_machine *m = &machine;
+	struct kr_signals sigs = { .fd = -1 };
+	struct kr_config cfg;
+	struct kr_loop *loop;
+	sigset_t set;
+	int status = parse_args(argc, argv, &cfg);
+
+	if (status)
+		return status;
+	/* Signals arrive through the loop; no thread takes them directly. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGPIPE);
+	loop = kr_loop_new();
+	sigs.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!loop || sigs.fd < 0 || kr_loop_add(loop, sigs.fd, EPOLLIN, on_signal, &sigs)) {
+		fprintf(stderr, "khv-run: cannot set up the I/O loop: %s\n", strerror(errno));
+		return KR_EXIT_HOST;
+	}
+	for (;;) {
+		char why[256] = "";
+		enum kr_request req;
+
+		status = kr_machine_create(m, &cfg, loop, why, sizeof(why));
+		if (!status && kr_vcpus_start(m)) {
+			snprintf(why, sizeof(why), "cannot start the vCPU threads");
+			status = KR_EXIT_HOST;
+		}
+		if (status) {
+			fprintf(stderr, "khv-run: %s\n", why);
+			kr_vcpus_stop(m);
+			kr_machine_destroy(m);
+			break;
+		}
+		sigs.m = m;
+		for (;;) {
+			pthread_mutex_lock(&m->lock);
+			req = m->req;
+			pthread_mutex_unlock(&m->lock);
+			if (req != KR_REQ_NONE)
+				break;
+			if (kr_loop_run(loop)) {
+				kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_HOST, "epoll failed");
+				break;
+			}
+		}
+		sigs.m = NULL;
+		kr_vcpus_stop(m);
+		req = m->req;
+		status = m->code;
+		snprintf(why, sizeof(why), "%s", m->why);
+		kr_machine_destroy(m);
+		if (req == KR_REQ_RESET && !cfg.no_reboot) {
+			fprintf(stderr, "khv-run: guest reset (%s): rebooting\n", why);
+			continue;
+		}
+		if (req == KR_REQ_RESET || req == KR_REQ_POWEROFF || req == KR_REQ_QUIT)
+			status = KR_EXIT_POWEROFF;
+		if (req != KR_REQ_POWEROFF && req != KR_REQ_DEBUG_EXIT)
+			fprintf(stderr, "khv-run: stopped: %s\n", why);
+		break;
+	}
+	close(sigs.fd);
+	kr_loop_free(loop);
+	return status;
 }

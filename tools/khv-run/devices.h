@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The machine's devices: which device sits where (devices.c). */
+#ifndef KHV_RUN_DEVICES_H
+#define KHV_RUN_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "e820.h"
+
+struct kr_machine;
+struct kr_devices;
+
+int kr_devices_create(struct kr_machine *m, char *why, size_t len);
+void kr_devices_destroy(struct kr_machine *m);
+/* The ACPI RSDP's address, 0 when the machine has no ACPI tables. */
+uint64_t kr_devices_rsdp(const struct kr_devices *d);
+
+#endif

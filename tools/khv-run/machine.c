@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The machine: guest RAM around the PCI hole, the in-kernel irqchip, the
+ * vCPUs with their CPUID and the boot processor's entry state, the devices
+ * on their buses, and the kernel loaded by its loader.  Addresses, ports
+ * and IRQs come from machine.h; this file only wires them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "cpuid.h"
+#include "devices.h"
+#include "machine.h"
+#include "vmm.h"
+
+#define KR_SLOT_LOW	0
+#define KR_SLOT_HIGH	1
+/* The boot GDT: null, null, then the selectors the boot protocol names. */
+#define KR_BOOT_CS	0x10
+#define KR_BOOT_DS	0x18
+#define KR_IDMAP_SIZE	KR_4G
+
+static int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* A whole file in memory; NULL with errno set. */
+static uint8_t *kr_read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		if (!errno)
+			errno = EINVAL;
+		goto out;
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf)
+		goto out;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, st.st_size - done);
+
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;	/* shrank under us */
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		done += n;
+	}
+	*len = done;
+out:
+	{
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return buf;
+}
+
+static void *kr_ram_alloc(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, size, MADV_HUGEPAGE);	/* best effort: THP */
+	return p;
+}
+
+static int kr_memory(struct kr_machine *m, char *why, size_t len)
+{
+	uint64_t ram = m->cfg->ram;
+	int err;
+
+	m->mem.low_size = ram < KR_PCI_HOLE ? ram : KR_PCI_HOLE;
+	m->mem.high_size = ram - m->mem.low_size;
+	m->mem.low = kr_ram_alloc(m->mem.low_size);
+	if (m->mem.high_size)
+		m->mem.high = kr_ram_alloc(m->mem.high_size);
+	if (!m->mem.low || (m->mem.high_size && !m->mem.high))
+		return kr_fail(why, len, KR_EXIT_HOST, "cannot map %llu MiB of guest RAM: %s",
+			       (unsigned long long)(ram >> 20), strerror(errno));
+	err = khv_vm_set_memory(&m->vm, KR_SLOT_LOW, 0, 0, m->mem.low_size, m->mem.low);
+	if (!err && m->mem.high_size)
+		err = khv_vm_set_memory(&m->vm, KR_SLOT_HIGH, 0, KR_HIGHMEM_BASE,
+					m->mem.high_size, m->mem.high);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "KHV_SET_MEMORY: %s", khv_strerror(err));
+	return 0;
+}
+
+static int kr_vcpu_cpuid(struct kr_machine *m, struct kr_vcpu *v)
+{
+	struct khv_cpuid_entry e[KHV_MAX_CPUID_ENTRIES];
+	uint32_t n;
+	int err = khv_get_supported_cpuid(&m->sys, e, KHV_MAX_CPUID_ENTRIES, &n);
+
+	if (err)
+		return err;
+	n = kr_cpuid_for_vcpu(e, n, KHV_MAX_CPUID_ENTRIES, v->index, m->nr_vcpus,
+			      m->cfg->kvmclock);
+	return khv_vcpu_set_cpuid(&v->vcpu, e, n);
+}
+
+/* Long mode as the 64-bit boot protocol wants it, or 32-bit flat. */
+static int kr_boot_state(struct kr_machine *m, const struct kr_boot_entry *b)
+{
+	struct khv_vcpu *bsp = &m->vcpus[0].vcpu;
+	uint64_t *gdt = kr_gpa(&m->mem, KR_GDT_ADDR, 4 * 8);
+	struct khv_sregs s;
+	struct khv_regs r;
+	int err;
+
+	if (!gdt)
+		return -ENOMEM;
+	err = khv_vcpu_get_sregs(bsp, &s);
+	if (err)
+		return err;
+	gdt[0] = 0;
+	gdt[1] = 0;
+	gdt[2] = 0x00af9b000000ffffull;		/* 64-bit code, DPL 0 */
+	gdt[3] = 0x00cf93000000ffffull;		/* data, 4 GiB */
+	if (b->mode == KR_BOOT_LONG64) {
+		long used = khv_build_identity_map(kr_gpa(&m->mem, KR_PAGE_TABLES, 0x6000),
+						   KR_PAGE_TABLES, KR_IDMAP_SIZE);
+
+		if (used < 0)
+			return (int)used;
+		khv_sregs_long_mode(&s, KR_PAGE_TABLES);
+	} else {
+		gdt[2] = 0x00cf9b000000ffffull;		/* 32-bit code, 4 GiB */
+		khv_sregs_protected_flat(&s);
+	}
+	s.gdt.base = KR_GDT_ADDR;
+	s.gdt.limit = 4 * 8 - 1;
+	s.cs.selector = KR_BOOT_CS;
+	s.ds.selector = s.es.selector = s.fs.selector = s.gs.selector =
+		s.ss.selector = KR_BOOT_DS;
+	s.apic_base = 0xfee00000ull | (1u << 11) | (1u << 8);	/* enabled, BSP */
+	err = khv_vcpu_set_sregs(bsp, &s);
+	if (err)
+		return err;
+	memset(&r, 0, sizeof(r));
+	r.rflags = 2;
+	r.rip = b->rip;
+	r.rsi = b->rsi;
+	r.rax = b->eax;
+	r.rbx = b->ebx;
+	return khv_vcpu_set_regs(bsp, &r);
+}
+
+static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
+{
+	const struct kr_config *cfg = m->cfg;
+	struct kr_e820_entry map[KR_E820_MAX];
+	struct kr_linux_args a = { .cmdline = cfg->cmdline ? cfg->cmdline : "" };
+	struct kr_boot_entry entry;
+	char lwhy[KR_WHY_LEN];
+	uint8_t *kernel, *initrd = NULL;
+	int err;
+
+	kernel = kr_read_file(cfg->kernel, &a.kernel_len);
+	if (!kernel)
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, strerror(errno));
+	if (cfg->initrd) {
+		initrd = kr_read_file(cfg->initrd, &a.initrd_len);
+		if (!initrd) {
+			free(kernel);
+			return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->initrd,
+				       strerror(errno));
+		}
+	}
+	a.kernel = kernel;
+	a.initrd = initrd;
+	a.e820 = map;
+	a.e820_entries = kr_e820_build(&m->mem, map, KR_E820_MAX);
+	a.rsdp = kr_devices_rsdp(m->dev);
+	err = kr_linux_load(&m->mem, &a, &entry, lwhy);
+	free(kernel);
+	free(initrd);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, lwhy);
+	err = kr_boot_state(m, &entry);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "boot processor state: %s",
+			       khv_strerror(err));
+	return 0;
+}
+
+int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
+		      char *why, size_t len)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->loop = loop;
+	m->nr_vcpus = cfg->nr_vcpus;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	kr_bus_init(&m->pio, "pio");
+	kr_bus_init(&m->mmio, "mmio");
+
+	err = khv_open(&m->sys, cfg->device);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "%s: %s", cfg->device ? cfg->device :
+			       LIBKHV_DEFAULT_DEVICE, khv_strerror(err));
+	m->sys_open = true;
+	if (khv_check_extension(&m->sys, KHV_CAP_IRQCHIP) <= 0 ||
+	    khv_check_extension(&m->sys, KHV_CAP_IRQFD) <= 0 ||
+	    khv_check_extension(&m->sys, KHV_CAP_IOEVENTFD) <= 0)
+		return kr_fail(why, len, KR_EXIT_HOST, "this khv.ko has no in-kernel irqchip, "
+			       "irqfd or ioeventfd (khv-run needs all three)");
+	if ((int)m->nr_vcpus > khv_check_extension(&m->sys, KHV_CAP_NR_VCPUS))
+		return kr_fail(why, len, KR_EXIT_USAGE, "%u vCPUs: khv allows at most %d",
+			       m->nr_vcpus, khv_check_extension(&m->sys, KHV_CAP_NR_VCPUS));
+	err = khv_vm_create(&m->sys, &m->vm);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "KHV_CREATE_VM: %s", khv_strerror(err));
+	m->vm_open = true;
+	err = kr_memory(m, why, len);
+	if (err)
+		return err;
+	err = khv_vm_create_irqchip(&m->vm);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "KHV_CREATE_IRQCHIP: %s",
+			       khv_strerror(err));
+	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
+		struct kr_vcpu *v = &m->vcpus[i];
+
+		v->m = m;
+		v->index = i;
+		err = khv_vcpu_create(&m->vm, i, &v->vcpu);
+		if (!err)
+			err = kr_vcpu_cpuid(m, v);
+		if (err) {
+			v->vcpu.fd = -1;
+			return kr_fail(why, len, KR_EXIT_HOST, "vCPU %u: %s", i,
+				       khv_strerror(err));
+		}
+	}
+	err = kr_devices_create(m, why, len);
+	if (err)
+		return err;
+	return kr_load_kernel(m, why, len);
+}
+
+void kr_machine_destroy(struct kr_machine *m)
+{
+	kr_devices_destroy(m);
+	for (unsigned int i = 0; i < m->nr_vcpus; i++)
+		if (m->vcpus[i].vcpu.run)
+			khv_vcpu_destroy(&m->vcpus[i].vcpu);
+	if (m->vm_open)
+		khv_vm_destroy(&m->vm);
+	if (m->sys_open)
+		khv_close(&m->sys);
+	if (m->mem.low)
+		munmap(m->mem.low, m->mem.low_size);
+	if (m->mem.high)
+		munmap(m->mem.high, m->mem.high_size);
+	kr_bus_free(&m->pio);
+	kr_bus_free(&m->mmio);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	memset(&m->mem, 0, sizeof(m->mem));
+}

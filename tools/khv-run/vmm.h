@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One khv-run VM: its configuration (from the command line), the machine
+ * built from it (machine.c), its vCPU threads (vcpu.c) and the requests
+ * that end a run (power-off, reset, errors), which main.c acts on.
+ */
+#ifndef KHV_RUN_VMM_H
+#define KHV_RUN_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "libkhv.h"
+#include "dev.h"
+#include "evloop.h"
+
+/* Exit status classes (khv-run.1); the debug-exit port gives odd codes. */
+#define KR_EXIT_POWEROFF	0
+#define KR_EXIT_USAGE		2	/* bad option or argument */
+#define KR_EXIT_IMAGE		4	/* kernel, initrd or disk unusable */
+#define KR_EXIT_HOST		6	/* /dev/khv, memory, threads... */
+#define KR_EXIT_GUEST		8	/* the guest hit an internal error of khv */
+
+#define KR_MAX_VCPUS		KHV_MAX_VCPUS
+
+struct kr_config {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t ram;			/* bytes */
+	unsigned int nr_vcpus;
+	const char *serial;		/* "stdio", "pty", "file:PATH", "none" */
+	const char *control;		/* socket path or NULL */
+	const char *device;		/* /dev/khv by default */
+	bool no_reboot;
+	bool kvmclock;
+	bool trace_io;			/* every exit to userspace on stderr */
+};
+
+/* Why the vCPUs were stopped; the first request wins. */
+enum kr_request {
+	KR_REQ_NONE,
+	KR_REQ_POWEROFF,		/* ACPI S5 */
+	KR_REQ_RESET,			/* reboot: rebuild the machine */
+	KR_REQ_QUIT,			/* control socket or a signal */
+	KR_REQ_DEBUG_EXIT,		/* port 0xf4: exit status in code */
+	KR_REQ_ERROR,			/* exit status in code */
+};
+
+struct kr_machine;
+
+struct kr_vcpu {
+	struct kr_machine *m;
+	struct khv_vcpu vcpu;
+	unsigned int index;
+	pthread_t thread;
+	bool started;
+	int tid;			/* for query-vcpus */
+};
+
+enum kr_run_state { KR_RUNNING, KR_PAUSED, KR_STOPPING };
+
+struct kr_machine {
+	const struct kr_config *cfg;
+	struct khv_sys sys;
+	struct khv_vm vm;
+	bool sys_open, vm_open;
+	struct kr_mem mem;
+	struct kr_bus pio, mmio;
+	struct kr_loop *loop;
+	unsigned int nr_vcpus;
+	struct kr_vcpu vcpus[KR_MAX_VCPUS];
+
+	/* Run state and requests: lock covers state, req, code, why. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum kr_run_state state;
+	unsigned int in_guest;		/* vCPUs not parked (for stop) */
+	enum kr_request req;
+	int code;
+	char why[192];
+
+	/* Devices (their own files; opaque here). */
+	struct kr_devices *dev;
+	unsigned long unclaimed_pio, unclaimed_mmio;
+};
+
+/* machine.c */
+int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
+		      char *why, size_t why_len);
+void kr_machine_destroy(struct kr_machine *m);
+
+/* vcpu.c */
+int kr_vcpus_start(struct kr_machine *m);
+/* Stop every vCPU thread for good and join it. */
+void kr_vcpus_stop(struct kr_machine *m);
+/* stop/cont of the control socket: parked vCPUs keep their state. */
+void kr_vcpus_pause(struct kr_machine *m);
+void kr_vcpus_resume(struct kr_machine *m);
+/* Any thread: end the run (first request wins) and wake the main loop. */
+void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *why);
+
+#endif
