@@ -51,7 +51,9 @@ struct kr_linux_args {
  * setup header into the zero page, the protected-mode kernel at
  * KR_KERNEL_ADDR, the command line, the initrd at the top of low RAM, the
  * e820 map; entry at the 64-bit entry point with RSI = the zero page.
- * 0 or -errno with why filled (a bad image never starts a VM).
+ * 0 or -errno with why filled (a bad image never starts a VM).  With entry
+ * NULL it only checks, against m's sizes (m->low and m->high may be NULL):
+ * what khv-run does before it opens /dev/khv.
  */
 int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		  struct kr_boot_entry *entry, char why[KR_WHY_LEN]);

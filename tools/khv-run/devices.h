@@ -15,5 +15,7 @@ int kr_devices_create(struct kr_machine *m, char *why, size_t len);
 void kr_devices_destroy(struct kr_machine *m);
 /* The ACPI RSDP's address, 0 when the machine has no ACPI tables. */
 uint64_t kr_devices_rsdp(const struct kr_devices *d);
+/* The ACPI power button (control socket's system_powerdown). */
+void kr_devices_power_button(struct kr_devices *d);
 
 #endif

@@ -32,6 +32,7 @@
 
 /* Setup header fields, as offsets into the image (= into boot_params). */
 #define HDR_SETUP_SECTS		0x1f1
+#define HDR_SYSSIZE		0x1f4	/* protected-mode code, in 16-byte units */
 #define HDR_BOOT_FLAG		0x1fe	/* 0xaa55 */
 #define HDR_JUMP		0x200	/* its second byte: end of the header - 0x202 */
 #define HDR_MAGIC		0x202	/* "HdrS" */
@@ -70,6 +71,16 @@ static uint32_t le(const uint8_t *p, unsigned int size)
 	return (uint32_t)kr_get_le(p, size);
 }
 
+/* [gpa, gpa + len) is RAM of m: by its sizes, so a check needs no memory. */
+static bool fits(const struct kr_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (gpa + len < gpa)
+		return false;
+	if (gpa + len <= m->low_size)
+		return true;
+	return gpa >= KR_4G && gpa - KR_4G + len <= m->high_size;
+}
+
 int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		  struct kr_boot_entry *entry, char why[KR_WHY_LEN])
 {
@@ -100,10 +111,15 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		return why_fail(why, -ENOEXEC, "truncated or corrupt bzImage (setup of %u "
 				"sectors in a %zu-byte file)", setup_sects, a->kernel_len);
 	pm_len = a->kernel_len - pm_off;
+	/* 2.04+: the header knows how much code follows; a short file is cut. */
+	if ((uint64_t)le(k + HDR_SYSSIZE, 4) * 16 > pm_len)
+		return why_fail(why, -ENOEXEC, "truncated bzImage: %u bytes of kernel, the "
+				"header says %llu", pm_len,
+				(unsigned long long)le(k + HDR_SYSSIZE, 4) * 16);
 	init_size = le(k + HDR_INIT_SIZE, 4);
 	/* The kernel decompresses in place: it needs init_size from its start. */
 	kernel_end = KR_KERNEL_ADDR + (init_size > pm_len ? init_size : pm_len);
-	if (!kr_gpa(m, KR_KERNEL_ADDR, kernel_end - KR_KERNEL_ADDR))
+	if (!fits(m, KR_KERNEL_ADDR, kernel_end - KR_KERNEL_ADDR))
 		return why_fail(why, -ENOMEM, "the kernel needs %llu MiB of RAM from 1 MiB on; "
 				"give the VM more memory",
 				(unsigned long long)(kernel_end >> 20) + 1);
@@ -132,10 +148,12 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		return why_fail(why, -E2BIG, "%u e820 entries (boot_params holds %d)",
 				a->e820_entries, BP_E820_MAX);
 
-	/* Nothing is written before everything is known to fit. */
-	bp = kr_gpa(m, KR_ZERO_PAGE, BP_SIZE);
-	if (!bp || !kr_gpa(m, KR_CMDLINE_ADDR, cmd_len + 1))
+	if (!fits(m, KR_ZERO_PAGE, BP_SIZE) || !fits(m, KR_CMDLINE_ADDR, cmd_len + 1))
 		return why_fail(why, -ENOMEM, "guest RAM too small for the boot structures");
+	/* Nothing is written before everything is known to fit. */
+	if (!entry)
+		return 0;
+	bp = kr_gpa(m, KR_ZERO_PAGE, BP_SIZE);
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + BP_SETUP_HDR, k + BP_SETUP_HDR, hdr_end - BP_SETUP_HDR);
 	bp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;

@@ -84,8 +84,11 @@ out:
 
 static void *kr_ram_alloc(uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/*
+	 * Not MAP_NORESERVE: the kernel's overcommit check then refuses a
+	 * size the host can never give, here, instead of an OOM kill later.
+	 */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
@@ -98,8 +101,7 @@ static int kr_memory(struct kr_machine *m, char *why, size_t len)
 	uint64_t ram = m->cfg->ram;
 	int err;
 
-	m->mem.low_size = ram < KR_PCI_HOLE ? ram : KR_PCI_HOLE;
-	m->mem.high_size = ram - m->mem.low_size;
+	kr_mem_split(ram, &m->mem.low_size, &m->mem.high_size);
 	m->mem.low = kr_ram_alloc(m->mem.low_size);
 	if (m->mem.high_size)
 		m->mem.high = kr_ram_alloc(m->mem.high_size);
@@ -175,37 +177,62 @@ static int kr_boot_state(struct kr_machine *m, const struct kr_boot_entry *b)
 	return khv_vcpu_set_regs(bsp, &r);
 }
 
-static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
+static void kr_linux_args(const struct kr_config *cfg, struct kr_linux_args *a)
 {
-	const struct kr_config *cfg = m->cfg;
-	struct kr_e820_entry map[KR_E820_MAX];
-	struct kr_linux_args a = { .cmdline = cfg->cmdline ? cfg->cmdline : "" };
-	struct kr_boot_entry entry;
-	char lwhy[KR_WHY_LEN];
-	uint8_t *kernel, *initrd = NULL;
-	int err;
+	*a = (struct kr_linux_args){
+		.kernel = cfg->kernel_buf, .kernel_len = cfg->kernel_len,
+		.initrd = cfg->initrd_buf, .initrd_len = cfg->initrd_len,
+		.cmdline = cfg->cmdline ? cfg->cmdline : "",
+	};
+}
 
-	kernel = kr_read_file(cfg->kernel, &a.kernel_len);
-	if (!kernel)
+int kr_images_load(struct kr_config *cfg, char *why, size_t len)
+{
+	struct kr_e820_entry map[KR_E820_MAX];
+	struct kr_linux_args a;
+	struct kr_mem sizes = { 0 };
+	char lwhy[KR_WHY_LEN];
+
+	cfg->kernel_buf = kr_read_file(cfg->kernel, &cfg->kernel_len);
+	if (!cfg->kernel_buf)
 		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, strerror(errno));
 	if (cfg->initrd) {
-		initrd = kr_read_file(cfg->initrd, &a.initrd_len);
-		if (!initrd) {
-			free(kernel);
+		cfg->initrd_buf = kr_read_file(cfg->initrd, &cfg->initrd_len);
+		if (!cfg->initrd_buf)
 			return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->initrd,
 				       strerror(errno));
-		}
 	}
-	a.kernel = kernel;
-	a.initrd = initrd;
+	kr_mem_split(cfg->ram, &sizes.low_size, &sizes.high_size);
+	kr_linux_args(cfg, &a);
+	a.e820 = map;
+	a.e820_entries = kr_e820_build(&sizes, map, KR_E820_MAX);
+	if (kr_linux_load(&sizes, &a, NULL, lwhy))
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, lwhy);
+	return 0;
+}
+
+void kr_images_free(struct kr_config *cfg)
+{
+	free(cfg->kernel_buf);
+	free(cfg->initrd_buf);
+	cfg->kernel_buf = cfg->initrd_buf = NULL;
+}
+
+static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
+{
+	struct kr_e820_entry map[KR_E820_MAX];
+	struct kr_linux_args a;
+	struct kr_boot_entry entry;
+	char lwhy[KR_WHY_LEN];
+	int err;
+
+	kr_linux_args(m->cfg, &a);
 	a.e820 = map;
 	a.e820_entries = kr_e820_build(&m->mem, map, KR_E820_MAX);
 	a.rsdp = kr_devices_rsdp(m->dev);
 	err = kr_linux_load(&m->mem, &a, &entry, lwhy);
-	free(kernel);
-	free(initrd);
 	if (err)
-		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, lwhy);
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", m->cfg->kernel, lwhy);
 	err = kr_boot_state(m, &entry);
 	if (err)
 		return kr_fail(why, len, KR_EXIT_HOST, "boot processor state: %s",

@@ -34,6 +34,7 @@ static const char usage_text[] =
 	"  -m, --memory SIZE     guest RAM: bytes, or with K, M, G suffix (default 512M)\n"
 	"  -c, --cpus N          vCPUs (default 1)\n"
 	"      --serial WHERE    COM1 to stdio (default), pty, file:PATH or none\n"
+	"      --rng             a virtio-rng device (entropy from the host's getrandom)\n"
 	"      --control PATH    control socket (Documentation/khv/khv-run-control.rst)\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
@@ -47,7 +48,7 @@ static const char usage_text[] =
 	"not enough memory); 8 the guest stopped on a khv internal error; odd values\n"
 	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
 
-enum { OPT_SERIAL = 256, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
+enum { OPT_SERIAL = 256, OPT_RNG, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -56,6 +57,7 @@ static const struct option options[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
@@ -137,6 +139,7 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 						   optarg);
 			cfg->serial = optarg;
 			break;
+		case OPT_RNG: cfg->rng = true; break;
 		case OPT_CONTROL: cfg->control = optarg; break;
 		case OPT_DEVICE: cfg->device = optarg; break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
@@ -176,7 +179,15 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 		return;
 	snprintf(why, sizeof(why), "host signal %s", strsignal(si.ssi_signo));
 	if (s->m)
-		kr_machine_request(s->m, KR_REQ_QUIT, 0, why);
+		kr_machine_request(s->m, KR_REQ_QUIT, 0, KR_REASON_SIGNAL, why);
+}
+
+/* SHUTDOWN or RESET for the control socket's clients. */
+static void kr_event(struct kr_control *control, const char *name, const char *reason)
+{
+	if (control && reason)
+		kr_control_event(control, name,
+				 kr_control_reason(!strncmp(reason, "guest", 5), reason));
 }
 
 int main(int argc, char **argv)
@@ -185,6 +196,7 @@ int main(int argc, char **argv)
 	struct kr_machine *m = &machine;
 	struct kr_signals sigs = { .fd = -1 };
 	struct kr_config cfg;
+	struct kr_control *control = NULL;
 	struct kr_loop *loop;
 	sigset_t set;
 	int status = parse_args(argc, argv, &cfg);
@@ -201,13 +213,33 @@ int main(int argc, char **argv)
 	sigdelset(&set, SIGPIPE);
 	loop = kr_loop_new();
 	sigs.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	{
+		char why[256];
+
+		status = kr_images_load(&cfg, why, sizeof(why));
+		if (status) {
+			fprintf(stderr, "khv-run: %s\n", why);
+			kr_images_free(&cfg);
+			return status;
+		}
+	}
 	if (!loop || sigs.fd < 0 || kr_loop_add(loop, sigs.fd, EPOLLIN, on_signal, &sigs)) {
 		fprintf(stderr, "khv-run: cannot set up the I/O loop: %s\n", strerror(errno));
 		return KR_EXIT_HOST;
 	}
+	if (cfg.control) {
+		int err = kr_control_open(cfg.control, loop, &kr_vmm_control_ops, m, &control);
+
+		if (err) {
+			fprintf(stderr, "khv-run: --control %s: %s\n", cfg.control, strerror(-err));
+			kr_images_free(&cfg);
+			return KR_EXIT_USAGE;
+		}
+	}
 	for (;;) {
 		char why[256] = "";
 		enum kr_request req;
+		const char *reason;
 
 		status = kr_machine_create(m, &cfg, loop, why, sizeof(why));
 		if (!status && kr_vcpus_start(m)) {
@@ -220,6 +252,7 @@ int main(int argc, char **argv)
 			kr_machine_destroy(m);
 			break;
 		}
+		m->control = control;
 		sigs.m = m;
 		for (;;) {
 			pthread_mutex_lock(&m->lock);
@@ -228,7 +261,8 @@ int main(int argc, char **argv)
 			if (req != KR_REQ_NONE)
 				break;
 			if (kr_loop_run(loop)) {
-				kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_HOST, "epoll failed");
+				kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_HOST, KR_REASON_ERROR,
+						   "epoll failed");
 				break;
 			}
 		}
@@ -236,19 +270,27 @@ int main(int argc, char **argv)
 		kr_vcpus_stop(m);
 		req = m->req;
 		status = m->code;
+		reason = m->reason;
 		snprintf(why, sizeof(why), "%s", m->why);
 		kr_machine_destroy(m);
 		if (req == KR_REQ_RESET && !cfg.no_reboot) {
 			fprintf(stderr, "khv-run: guest reset (%s): rebooting\n", why);
+			kr_event(control, "RESET", reason);
 			continue;
 		}
+		kr_event(control, "SHUTDOWN", reason);
 		if (req == KR_REQ_RESET || req == KR_REQ_POWEROFF || req == KR_REQ_QUIT)
 			status = KR_EXIT_POWEROFF;
 		if (req != KR_REQ_POWEROFF && req != KR_REQ_DEBUG_EXIT)
 			fprintf(stderr, "khv-run: stopped: %s\n", why);
 		break;
 	}
+	if (control) {
+		/* The last replies and events go out before the socket closes. */
+		kr_control_close(control);
+	}
 	close(sigs.fd);
 	kr_loop_free(loop);
+	kr_images_free(&cfg);
 	return status;
 }

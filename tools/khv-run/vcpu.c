@@ -28,12 +28,14 @@ static void kr_kick_handler(int sig)
 	(void)sig;	/* its only job is to interrupt KHV_RUN */
 }
 
-void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *why)
+void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *reason,
+			const char *why)
 {
 	pthread_mutex_lock(&m->lock);
 	if (m->req == KR_REQ_NONE) {
 		m->req = req;
 		m->code = code;
+		m->reason = reason;
 		snprintf(m->why, sizeof(m->why), "%s", why ? why : "");
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -113,7 +115,7 @@ static bool kr_vcpu_exit(struct kr_vcpu *v)
 	case KHV_EXIT_IRQ_WINDOW_OPEN:
 		return true;
 	case KHV_EXIT_SHUTDOWN:
-		kr_machine_request(m, KR_REQ_RESET, 0, "triple fault");
+		kr_machine_request(m, KR_REQ_RESET, 0, KR_REASON_GUEST_RESET, "triple fault");
 		return false;
 	case KHV_EXIT_INTERNAL_ERROR:
 		snprintf(why, sizeof(why), "vCPU %u: khv internal error %s (%u)", v->index,
@@ -130,7 +132,7 @@ static bool kr_vcpu_exit(struct kr_vcpu *v)
 	}
 	fprintf(stderr, "khv-run: %s\n", why);
 	kr_vcpu_dump(v);
-	kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_GUEST, why);
+	kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_GUEST, KR_REASON_ERROR, why);
 	return false;
 }
 
@@ -174,7 +176,7 @@ static void *kr_vcpu_thread(void *p)
 
 			snprintf(why, sizeof(why), "vCPU %u: KHV_RUN: %s", v->index, strerror(-err));
 			fprintf(stderr, "khv-run: %s\n", why);
-			kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_HOST, why);
+			kr_machine_request(m, KR_REQ_ERROR, KR_EXIT_HOST, KR_REASON_ERROR, why);
 			break;
 		}
 		if (!kr_vcpu_exit(v))

@@ -13,6 +13,7 @@
 
 #include "libkhv.h"
 #include "dev.h"
+#include "control.h"
 #include "evloop.h"
 
 /* Exit status classes (khv-run.1); the debug-exit port gives odd codes. */
@@ -34,6 +35,11 @@ struct kr_config {
 	bool no_reboot;
 	bool kvmclock;
 	bool trace_io;			/* every exit to userspace on stderr */
+	bool rng;			/* a virtio-rng device */
+
+	/* The images, read and checked once before any VM (kr_images_load). */
+	uint8_t *kernel_buf, *initrd_buf;
+	size_t kernel_len, initrd_len;
 };
 
 /* Why the vCPUs were stopped; the first request wins. */
@@ -77,17 +83,25 @@ struct kr_machine {
 	unsigned int in_guest;		/* vCPUs not parked (for stop) */
 	enum kr_request req;
 	int code;
+	const char *reason;		/* KR_REASON_*: the control socket's words */
 	char why[192];
 
 	/* Devices (their own files; opaque here). */
 	struct kr_devices *dev;
+	struct kr_control *control;	/* the socket outlives the machine: main.c */
 	unsigned long unclaimed_pio, unclaimed_mmio;
 };
 
 /* machine.c */
+/* Read and check the kernel and initrd: KR_EXIT_IMAGE with why, or 0. */
+int kr_images_load(struct kr_config *cfg, char *why, size_t why_len);
+void kr_images_free(struct kr_config *cfg);
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t why_len);
 void kr_machine_destroy(struct kr_machine *m);
+
+/* vmm_control.c: the control socket's commands on this machine. */
+extern const struct kr_control_ops kr_vmm_control_ops;
 
 /* vcpu.c */
 int kr_vcpus_start(struct kr_machine *m);
@@ -96,7 +110,20 @@ void kr_vcpus_stop(struct kr_machine *m);
 /* stop/cont of the control socket: parked vCPUs keep their state. */
 void kr_vcpus_pause(struct kr_machine *m);
 void kr_vcpus_resume(struct kr_machine *m);
-/* Any thread: end the run (first request wins) and wake the main loop. */
-void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *why);
+/*
+ * Any thread: end the run (first request wins) and wake the main loop.
+ * reason: who asked, in the words of the SHUTDOWN and RESET events
+ * (Documentation/khv/khv-run-control.rst); why: a sentence for stderr.
+ */
+void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *reason,
+			const char *why);
+
+#define KR_REASON_GUEST_SHUTDOWN	"guest-shutdown"
+#define KR_REASON_GUEST_RESET		"guest-reset"
+#define KR_REASON_GUEST_DEBUG_EXIT	"guest-debug-exit"
+#define KR_REASON_QMP_QUIT		"host-qmp-quit"
+#define KR_REASON_QMP_RESET		"host-qmp-system-reset"
+#define KR_REASON_SIGNAL		"host-signal"
+#define KR_REASON_ERROR			"host-error"
 
 #endif

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khvrun: khv-run (tools/khv-run) boots the test kernel itself as a
+ * second-level guest, with the busybox initramfs of tools/khv-run/tests/
+ * guest/, and ends the way the guest asks: ACPI power-off, reset (reboot in
+ * the same process, or exit with --no-reboot), the debug-exit port, or a
+ * host signal.  The guest's console (COM1) is khv-run's stdout: the test
+ * reads the guest's report line from it and fails on any kernel warning
+ * the guest printed.  Bad input (no kernel, a corrupt one, a typo, more
+ * memory than the host has) must end in one clear line and the documented
+ * exit status, before any guest runs.
+ *
+ * Files, from the lane's image (scripts/check.sh) or the environment:
+ * KHVRUN_BIN, KHVRUN_KERNEL, KHVRUN_INITRD.  Without them the test skips.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define KR_BOOT_TIMEOUT		240	/* s: one boot of the test kernel, nested */
+#define KR_OUT_MAX		(4 << 20)
+/* What the guest kernel must never print (as scripts/check-log.sh judges hosts). */
+static const char *const bad_words[] = {
+	"BUG:", "WARNING:", "Oops", "Call Trace", "Kernel panic", "general protection",
+	"unchecked MSR access", "soft lockup", "hung task", "UBSAN:", "invalid opcode",
+};
+
+struct kr_out {
+	int status;		/* exit status, or -1 when killed on timeout */
+	char *buf;		/* stdout and stderr, NUL-terminated */
+	size_t len;
+	double secs;
+};
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static const char *bin(void) { return env_or("KHVRUN_BIN", "/khv/l2/khv-run"); }
+static const char *kernel(void) { return env_or("KHVRUN_KERNEL", "/khv/l2/vmlinuz"); }
+static const char *initrd(void) { return env_or("KHVRUN_INITRD", "/khv/l2/initrd.cpio.gz"); }
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+struct kr_proc {
+	pid_t pid;
+	int fd;			/* its stdout and stderr */
+	double t0;
+};
+
+static int kr_start(struct kr_proc *p, struct kr_out *o, const char **argv)
+{
+	int fds[2];
+
+	memset(o, 0, sizeof(*o));
+	o->buf = calloc(1, KR_OUT_MAX + 1);
+	if (!o->buf || pipe2(fds, O_CLOEXEC))
+		return -errno;
+	argv[0] = bin();
+	p->t0 = now();
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (!p->pid) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p->fd = fds[0];
+	return 0;
+}
+
+/*
+ * Collect output until `until` shows `times` times (true), or EOF, or the
+ * deadline (false).
+ */
+static bool kr_pump(struct kr_proc *p, struct kr_out *o, const char *until, int times,
+		    double deadline)
+{
+	for (;;) {
+		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+		int left = (int)((deadline - now()) * 1000);
+		ssize_t n;
+
+		if (until && count(o->buf, until) >= times)
+			return true;
+		if (left <= 0 || p->fd < 0)
+			return false;
+		if (poll(&pf, 1, left) <= 0)
+			continue;
+		n = read(p->fd, o->buf + o->len, KR_OUT_MAX - o->len);
+		if (n <= 0) {
+			close(p->fd);
+			p->fd = -1;	/* EOF: khv-run (and its children) closed it */
+			return false;
+		}
+		o->len += n;
+	}
+}
+
+/* Read to EOF (killing it at the deadline) and reap it. */
+static void kr_finish(struct kr_proc *p, struct kr_out *o, double deadline)
+{
+	int st;
+
+	kr_pump(p, o, NULL, 0, deadline);
+	if (p->fd >= 0) {
+		kill(p->pid, SIGKILL);
+		close(p->fd);
+	}
+	waitpid(p->pid, &st, 0);
+	o->secs = now() - p->t0;
+	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Run khv-run with argv (argv[0] is replaced by the binary) until it exits
+ * or timeout_s passes.  When the output shows `until` `times` times,
+ * SIGTERM it (a host signal: khv-run must exit 0).
+ */
+static int kr_run(struct kr_out *o, int timeout_s, const char *until, int times,
+		  const char **argv)
+{
+	struct kr_proc p;
+	double deadline;
+	int err = kr_start(&p, o, argv);
+
+	if (err)
+		return err;
+	deadline = p.t0 + timeout_s;
+	if (until && kr_pump(&p, o, until, times, deadline))
+		kill(p.pid, SIGTERM);
+	kr_finish(&p, o, deadline);
+	return 0;
+}
+
+static int have_files(void)
+{
+	return !access(bin(), X_OK) && !access(kernel(), R_OK) && !access(initrd(), R_OK);
+}
+
+#define NEED_FILES() do {							\
+	if (!have_files())							\
+		SKIP(return, "no khv-run, kernel or initrd (%s, %s, %s)",	\
+		     bin(), kernel(), initrd());				\
+	if (access("/dev/khv", R_OK | W_OK))					\
+		SKIP(return, "no /dev/khv");					\
+} while (0)
+
+/* The guest's report line, checked; and its console free of warnings. */
+static void check_guest(struct __test_metadata *_metadata, const struct kr_out *o,
+			int cpus, int boots)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "KHVRUN-INIT cpus=%d ", cpus);
+	EXPECT_EQ(boots, count(o->buf, want))
+		TH_LOG("want %d x \"%s\"", boots, want);
+	EXPECT_EQ(boots, count(o->buf, "acpi=yes"));
+	for (size_t i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++) {
+		const char *w = bad_words[i];
+
+		EXPECT_EQ(0, count(o->buf, w))
+			TH_LOG("the guest printed \"%s\"", w);
+	}
+	if (_metadata->passed)
+		return;
+	/* The tail of the console says what went wrong. */
+	TH_LOG("khv-run status %d after %.1f s; last output:\n%s", o->status, o->secs,
+	       o->buf + (o->len > 3000 ? o->len - 3000 : 0));
+}
+
+/* The harness's default limit of 30 s per test is one nested boot at best. */
+FIXTURE(khvrun) {
+	int unused;
+};
+
+FIXTURE_SETUP(khvrun)
+{
+}
+
+FIXTURE_TEARDOWN(khvrun)
+{
+}
+
+#define CMDLINE(action) "console=ttyS0 panic=-1 khvrun=" action
+
+TEST_F_TIMEOUT(khvrun, poweroff_1_vcpu, 300)
+{
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "1",
+			       "-a", CMDLINE("poweroff"), NULL };
+	struct kr_out o;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_run(&o, KR_BOOT_TIMEOUT, NULL, 0, argv));
+	EXPECT_EQ(0, o.status);
+	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
+	check_guest(_metadata, &o, 1, 1);
+	free(o.buf);
+}
+
+/* Two vCPUs: the guest resets, khv-run rebuilds the VM, then SIGTERM. */
+TEST_F_TIMEOUT(khvrun, reboot_2_vcpus_then_sigterm, 600)
+{
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "2",
+			       "-a", CMDLINE("reboot") " reboot=k", NULL };
+	struct kr_out o;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_run(&o, 2 * KR_BOOT_TIMEOUT, "action=reboot", 2, argv));
+	EXPECT_EQ(0, o.status);
+	EXPECT_LE(1, count(o.buf, "khv-run: guest reset"));
+	EXPECT_EQ(1, count(o.buf, "khv-run: stopped: host signal"));
+	check_guest(_metadata, &o, 2, 2);
+	free(o.buf);
+}
+
+TEST_F_TIMEOUT(khvrun, reset_with_no_reboot, 300)
+{
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "1",
+			       "--no-reboot", "-a", CMDLINE("reboot"), NULL };
+	struct kr_out o;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_run(&o, KR_BOOT_TIMEOUT, NULL, 0, argv));
+	EXPECT_EQ(0, o.status);
+	EXPECT_EQ(0, count(o.buf, "khv-run: guest reset"));
+	check_guest(_metadata, &o, 1, 1);
+	free(o.buf);
+}
+
+/*
+ * More vCPUs than the test machine has CPUs; a virtio-rng device (PCI,
+ * MSI-X, a virtqueue) gives the guest's /dev/hwrng 64 bytes; the guest
+ * exits by port 0xf4.
+ */
+TEST_F_TIMEOUT(khvrun, debug_exit_4_vcpus, 300)
+{
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "4",
+			       "--rng", "-a", CMDLINE("debugexit:21"), NULL };
+	struct kr_out o;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_run(&o, KR_BOOT_TIMEOUT, NULL, 0, argv));
+	EXPECT_EQ((21 << 1) | 1, o.status);
+	EXPECT_EQ(0, count(o.buf, "KHVRUN-DEBUGEXIT-FAILED"));
+	EXPECT_EQ(1, count(o.buf, " rng=64 "));
+	check_guest(_metadata, &o, 4, 1);
+	free(o.buf);
+}
+
+/* One line from the control socket (to the newline), or NULL at timeout. */
+static char *ctl_line(int fd, char *buf, size_t len, double deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int left = (int)((deadline - now()) * 1000);
+
+		if (left <= 0 || poll(&pf, 1, left) != 1 || read(fd, buf + n, 1) != 1)
+			return NULL;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* Send cmd; the first line with "return" or "error" (events are skipped). */
+static char *ctl_cmd(int fd, const char *cmd, char *buf, size_t len)
+{
+	double deadline = now() + 60;
+	char *l;
+
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return NULL;
+	while ((l = ctl_line(fd, buf, len, deadline)))
+		if (strstr(l, "\"return\"") || strstr(l, "\"error\""))
+			return l;
+	return NULL;
+}
+
+/*
+ * The control socket against a running guest: status, vCPUs, exit counters,
+ * stop and cont, a malformed line, then the ACPI power button, which the
+ * guest answers by powering off (SHUTDOWN guest-shutdown, exit status 0).
+ */
+TEST_F_TIMEOUT(khvrun, control_socket, 300)
+{
+	const char *sock = "/tmp/khvrun-control.sock";
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "2",
+			       "--control", sock, "-a", CMDLINE("hold"), NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct kr_proc p;
+	struct kr_out o;
+	char line[8192], *r;
+	int fd = -1;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_start(&p, &o, argv));
+	EXPECT_TRUE(kr_pump(&p, &o, "action=hold", 1, now() + KR_BOOT_TIMEOUT));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	r = ctl_line(fd, line, sizeof(line), now() + 10);
+	EXPECT_NE(NULL, r);
+	if (r)
+		EXPECT_NE(NULL, strstr(r, "\"KHV\""));
+	r = ctl_cmd(fd, "{\"execute\": \"qmp_capabilities\"}\n", line, sizeof(line));
+	EXPECT_NE(NULL, r);
+	r = ctl_cmd(fd, "{\"execute\": \"query-status\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"status\":\"running\"")) TH_LOG("%s", r);
+	r = ctl_cmd(fd, "{\"execute\": \"query-vcpus\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"cpu-index\":1")) TH_LOG("%s", r);
+	r = ctl_cmd(fd, "{\"execute\": \"query-exit-stats\", \"arguments\": {\"vcpu\": 0}}\n",
+		    line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"exits\":[{")) TH_LOG("%s", r);
+	r = ctl_cmd(fd, "{\"execute\": \"stop\"}\n", line, sizeof(line));
+	EXPECT_NE(NULL, r);
+	r = ctl_cmd(fd, "{\"execute\": \"query-status\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"status\":\"paused\"")) TH_LOG("%s", r);
+	r = ctl_cmd(fd, "{\"execute\": \"cont\"}\n", line, sizeof(line));
+	EXPECT_NE(NULL, r);
+	r = ctl_cmd(fd, "{\"execute\": 42\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"error\"")) TH_LOG("%s", r);
+	r = ctl_cmd(fd, "{\"execute\": \"system_powerdown\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\"")) TH_LOG("%s", r);
+	/* The SHUTDOWN event, then the server closes the connection. */
+	{
+		double deadline = now() + 120;
+		bool shutdown = false;
+
+		double t = now();
+
+		while ((r = ctl_line(fd, line, sizeof(line), deadline))) {
+			if (strstr(r, "\"SHUTDOWN\"") && strstr(r, "guest-shutdown"))
+				shutdown = true;
+			else
+				TH_LOG("after %.1f s: %s", now() - t, r);
+		}
+		EXPECT_TRUE(shutdown) TH_LOG("connection closed after %.1f s", now() - t);
+	}
+	close(fd);
+	kr_finish(&p, &o, now() + 60);
+	EXPECT_EQ(0, o.status);
+	EXPECT_EQ(1, count(o.buf, "KHVRUN-POWER-BUTTON"));
+	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
+	check_guest(_metadata, &o, 2, 1);
+	free(o.buf);
+}
+
+/* Bad input: one line on stderr (plus the --help hint for usage errors). */
+static void try_bad_input(struct __test_metadata *_metadata, const char **argv, int status,
+		      const char *words)
+{
+	struct kr_out o;
+
+	ASSERT_EQ(0, kr_run(&o, 30, NULL, 0, argv));
+	EXPECT_EQ(status, o.status) TH_LOG("output: %s", o.buf);
+	EXPECT_NE(NULL, strstr(o.buf, words)) TH_LOG("output: %s", o.buf);
+	EXPECT_EQ(0, count(o.buf, "KHVRUN-INIT"));
+	EXPECT_GE(2, count(o.buf, "\n")) TH_LOG("output: %s", o.buf);
+	free(o.buf);
+}
+
+TEST_F_TIMEOUT(khvrun, bad_input, 120)
+{
+	char corrupt[] = "/tmp/khvrun-corrupt-XXXXXX", text[] = "/tmp/khvrun-text-XXXXXX";
+	int fd;
+
+	NEED_FILES();
+	{
+		const char *argv[] = { NULL, "-k", "/nonexistent/vmlinuz", NULL };
+
+		try_bad_input(_metadata, argv, 4, "No such file");
+	}
+	{
+		const char *argv[] = { NULL, "-k", kernel(), "--cpus", "0", NULL };
+
+		try_bad_input(_metadata, argv, 2, "--cpus");
+	}
+	{
+		const char *argv[] = { NULL, "-k", kernel(), "--memroy", "1G", NULL };
+
+		try_bad_input(_metadata, argv, 2, "unrecognized option");
+	}
+	{
+		const char *argv[] = { NULL, "-k", kernel(), "-m", "12X", NULL };
+
+		try_bad_input(_metadata, argv, 2, "--memory");
+	}
+	{
+		const char *argv[] = { NULL, NULL };
+
+		try_bad_input(_metadata, argv, 2, "--kernel");
+	}
+	{
+		/* The first 64 KiB of a real bzImage: its header says there is more. */
+		char buf[65536];
+		int in = open(kernel(), O_RDONLY);
+
+		ASSERT_LE(0, in);
+		ASSERT_EQ((ssize_t)sizeof(buf), read(in, buf, sizeof(buf)));
+		close(in);
+		fd = mkstemp(corrupt);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)sizeof(buf), write(fd, buf, sizeof(buf)));
+		close(fd);
+		const char *argv[] = { NULL, "-k", corrupt, "-m", "256M", NULL };
+
+		try_bad_input(_metadata, argv, 4, corrupt);
+		unlink(corrupt);
+	}
+	{
+		fd = mkstemp(text);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(6, write(fd, "hello\n", 6));
+		close(fd);
+		const char *argv[] = { NULL, "-k", text, NULL };
+
+		try_bad_input(_metadata, argv, 4, "not a bzImage");
+		unlink(text);
+	}
+	{
+		const char *argv[] = { NULL, "-k", kernel(), "-i", "/nonexistent/initrd", NULL };
+
+		try_bad_input(_metadata, argv, 4, "/nonexistent/initrd");
+	}
+	{
+		/* 64 TiB: more than the test machine can map. */
+		const char *argv[] = { NULL, "-k", kernel(), "-m", "65536G", NULL };
+
+		try_bad_input(_metadata, argv, 6, "memory");
+	}
+}
+
+TEST_HARNESS_MAIN

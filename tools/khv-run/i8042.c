@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The i8042 PS/2 controller with no device attached (i8042.h).
+ *
+ * What Linux's i8042 driver does with it: flush the output buffer (reads
+ * while OBF), self-test (0xaa -> 0x55), read and write the command byte
+ * (0x20/0x60) and compare two reads of it, disable and enable the ports
+ * (0xad/0xae/0xa7/0xa8), probe the AUX port (loop 0xd3, test 0xa9) and
+ * multiplexers (0xd3 loops expecting data back unchanged), and send bytes
+ * to the keyboard (writes to the data port).  Those go nowhere: no
+ * keyboard answers, so the driver's PS/2 commands time out and atkbd finds
+ * no keyboard.  The output buffer holds one byte; a read when it is empty
+ * returns the last byte again, as the chip's latch does.
+ *
+ * Locking: k->lock covers the controller's state.  kr_irq_set() is called
+ * with it held (the in-kernel irqchip never calls back into a device, and
+ * the lock keeps the levels in order).  The reset callback is called after
+ * the lock is dropped, since it may do anything to the machine.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "i8042.h"
+#include "machine.h"
+
+/* Status register */
+#define STS_OBF		0x01	/* output buffer full */
+#define STS_SYS		0x04	/* system flag, from the command byte */
+#define STS_CMD		0x08	/* last write went to the command port */
+#define STS_UNLOCKED	0x10	/* keyboard not inhibited by a keylock */
+#define STS_AUXDATA	0x20	/* the byte in the output buffer is from AUX */
+/* Command byte (controller RAM byte 0) */
+#define CTR_KBDINT	0x01
+#define CTR_SYS		0x04
+#define CTR_KBDDIS	0x10
+#define CTR_AUXDIS	0x20
+#define CTR_XLATE	0x40
+/* Output port */
+#define OUT_RESET	0x01	/* low: CPU reset */
+#define OUT_A20		0x02
+#define OUT_KBD_IRQ	0x10
+#define OUT_AUX_IRQ	0x20
+
+#define CMD_READ_RAM	0x20	/* 0x20-0x3f */
+#define CMD_WRITE_RAM	0x60	/* 0x60-0x7f: takes a data byte */
+#define CMD_AUX_DISABLE	0xa7
+#define CMD_AUX_ENABLE	0xa8
+#define CMD_AUX_TEST	0xa9
+#define CMD_SELF_TEST	0xaa
+#define CMD_KBD_TEST	0xab
+#define CMD_KBD_DISABLE	0xad
+#define CMD_KBD_ENABLE	0xae
+#define CMD_READ_OUT	0xd0
+#define CMD_WRITE_OUT	0xd1
+#define CMD_KBD_LOOP	0xd2	/* data byte back as if from the keyboard */
+#define CMD_AUX_LOOP	0xd3	/* data byte back as if from the mouse */
+#define CMD_AUX_SEND	0xd4	/* data byte to the mouse */
+#define CMD_PULSE	0xf0	/* 0xf0-0xff: pulse output port bits 3:0 that are 0 */
+
+#define I8042_RAM	32
+#define SELF_TEST_OK	0x55
+#define PORT_TEST_OK	0x00
+
+struct kr_i8042 {
+	pthread_mutex_t lock;
+	struct kr_irq irq;
+	void (*reset)(void *opaque);
+	void *opaque;
+
+	uint8_t ram[I8042_RAM];	/* ram[0]: the command byte */
+	uint8_t out;		/* output buffer */
+	bool obf, aux;		/* full, and from the AUX port */
+	bool last_cmd;		/* STS_CMD */
+	uint8_t pending;	/* command waiting for its data byte, 0: none */
+	uint8_t outport;
+	int line;
+};
+
+static void i8042_update_irq(struct kr_i8042 *k)
+{
+	int level = k->obf && !k->aux && (k->ram[0] & CTR_KBDINT);
+
+	if (level != k->line) {
+		k->line = level;
+		kr_irq_set(&k->irq, level);
+	}
+}
+
+static void i8042_output(struct kr_i8042 *k, uint8_t v, bool aux)
+{
+	k->out = v;
+	k->obf = true;
+	k->aux = aux;
+}
+
+static uint8_t i8042_status(const struct kr_i8042 *k)
+{
+	return (k->obf ? STS_OBF : 0) | (k->obf && k->aux ? STS_AUXDATA : 0) |
+	       (k->ram[0] & CTR_SYS ? STS_SYS : 0) | (k->last_cmd ? STS_CMD : 0) | STS_UNLOCKED;
+}
+
+/* Returns true when the command resets the CPU. */
+static bool i8042_command(struct kr_i8042 *k, uint8_t cmd)
+{
+	k->pending = 0;
+	if (cmd >= CMD_READ_RAM && cmd < CMD_READ_RAM + I8042_RAM) {
+		i8042_output(k, k->ram[cmd - CMD_READ_RAM], false);
+		return false;
+	}
+	if ((cmd >= CMD_WRITE_RAM && cmd < CMD_WRITE_RAM + I8042_RAM) ||
+	    (cmd >= CMD_WRITE_OUT && cmd <= CMD_AUX_SEND)) {
+		k->pending = cmd;
+		return false;
+	}
+	if (cmd >= CMD_PULSE)
+		return !(cmd & OUT_RESET);
+	switch (cmd) {
+	case CMD_AUX_DISABLE:
+		k->ram[0] |= CTR_AUXDIS;
+		break;
+	case CMD_AUX_ENABLE:
+		k->ram[0] &= ~CTR_AUXDIS;
+		break;
+	case CMD_AUX_TEST:
+	case CMD_KBD_TEST:
+		i8042_output(k, PORT_TEST_OK, false);
+		break;
+	case CMD_SELF_TEST:
+		i8042_output(k, SELF_TEST_OK, false);
+		break;
+	case CMD_KBD_DISABLE:
+		k->ram[0] |= CTR_KBDDIS;
+		break;
+	case CMD_KBD_ENABLE:
+		k->ram[0] &= ~CTR_KBDDIS;
+		break;
+	case CMD_READ_OUT:
+		i8042_output(k, k->outport | (k->obf && !k->aux ? OUT_KBD_IRQ : 0) |
+				(k->obf && k->aux ? OUT_AUX_IRQ : 0), false);
+		break;
+	default:
+		break;		/* A20 gate, passwords, vendor commands: ignored */
+	}
+	return false;
+}
+
+/* A write to the data port.  Returns true when it resets the CPU. */
+static bool i8042_data(struct kr_i8042 *k, uint8_t v)
+{
+	uint8_t cmd = k->pending;
+
+	k->pending = 0;
+	if (cmd >= CMD_WRITE_RAM && cmd < CMD_WRITE_RAM + I8042_RAM) {
+		k->ram[cmd - CMD_WRITE_RAM] = v;
+		return false;
+	}
+	switch (cmd) {
+	case CMD_WRITE_OUT:
+		/* A20 stays on whatever bit 1 says: the machine has no A20 gate. */
+		k->outport = v | OUT_RESET;
+		return !(v & OUT_RESET);
+	case CMD_KBD_LOOP:
+		i8042_output(k, v, false);
+		break;
+	case CMD_AUX_LOOP:
+		i8042_output(k, v, true);
+		break;
+	default:
+		break;		/* to the keyboard or mouse, which are not there */
+	}
+	return false;
+}
+
+static void i8042_io(struct kr_i8042 *k, bool cmd_port, uint8_t *data, bool write)
+{
+	bool reset = false;
+
+	pthread_mutex_lock(&k->lock);
+	if (write) {
+		k->last_cmd = cmd_port;
+		reset = cmd_port ? i8042_command(k, *data) : i8042_data(k, *data);
+	} else if (cmd_port) {
+		*data = i8042_status(k);
+	} else {
+		*data = k->out;
+		k->obf = false;
+	}
+	i8042_update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+	if (reset && k->reset)
+		k->reset(k->opaque);
+}
+
+/* Each port is one byte: bytes of a wider access past it stay unclaimed. */
+static void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, unsigned int size,
+			  bool write)
+{
+	if (!offset && size)
+		i8042_io(opaque, false, data, write);
+}
+
+static void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, unsigned int size,
+			 bool write)
+{
+	if (!offset && size)
+		i8042_io(opaque, true, data, write);
+}
+
+struct kr_i8042 *kr_i8042_create(const struct kr_irq *irq, void (*reset)(void *opaque),
+				 void *opaque)
+{
+	struct kr_i8042 *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	pthread_mutex_init(&k->lock, NULL);
+	if (irq)
+		k->irq = *irq;
+	k->reset = reset;
+	k->opaque = opaque;
+	/* As firmware leaves it: POST passed, translation on, no mouse. */
+	k->ram[0] = CTR_KBDINT | CTR_SYS | CTR_XLATE | CTR_AUXDIS;
+	k->outport = OUT_RESET | OUT_A20;
+	return k;
+}
+
+int kr_i8042_attach(struct kr_i8042 *k, struct kr_bus *pio)
+{
+	int ret = kr_bus_add(pio, KR_PORT_I8042_DATA, 1, i8042_data_io, k, "i8042");
+
+	return ret ? ret : kr_bus_add(pio, KR_PORT_I8042_CMD, 1, i8042_cmd_io, k, "i8042");
+}
+
+void kr_i8042_destroy(struct kr_i8042 *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ACPI PM1a event/control registers and the PM timer (pm.h), after the
+ * ACPI specification's fixed hardware (4.8).
+ *
+ * The block is byte-addressed: an access of any size at any offset is the
+ * same as its bytes one by one (Linux uses 16-bit accesses for PM1 and
+ * 32-bit for the timer), except that the timer is sampled once per access,
+ * so a 32-bit read is one consistent value, and the SCI and the callbacks
+ * follow the whole access.
+ *
+ * Locking: pm->lock covers the registers.  kr_irq_set() is called with it
+ * held (the in-kernel irqchip never calls back into a device; the lock
+ * keeps the levels in order).  The poweroff callback is called after the
+ * lock is dropped.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "machine.h"
+#include "pm.h"
+
+#define PM_TMR_HZ	3579545ull
+#define NS		1000000000ull
+
+/* Register offsets in the block */
+#define PM1_STS		0x0
+#define PM1_EN		0x2
+#define PM1_CNT		0x4
+#define PM_TMR		0x8
+
+/* PM1_STS and PM1_EN */
+#define TMR_STS		0x0001
+#define GBL_STS		0x0020
+#define PWRBTN_STS	0x0100
+#define SLPBTN_STS	0x0200
+#define RTC_STS		0x0400
+#define WAK_STS		0x8000
+#define PCIEXP_WAKE_DIS	0x4000
+/* Status bits that raise the SCI when their enable bit (same position) is set. */
+#define SCI_EVENTS	(TMR_STS | GBL_STS | PWRBTN_STS | SLPBTN_STS | RTC_STS)
+/*
+ * Enables that stick, those of the events above (ACPICA reads an enable
+ * back to decide the event exists) and the PCIe wake disable.
+ */
+#define EN_MASK		(SCI_EVENTS | PCIEXP_WAKE_DIS)
+/* PM1_CNT */
+#define SCI_EN		0x0001
+#define BM_RLD		0x0002
+#define SLP_TYP_SHIFT	10
+#define SLP_TYP		(7 << SLP_TYP_SHIFT)
+#define SLP_EN		0x2000	/* write-only */
+#define CNT_MASK	(BM_RLD | SLP_TYP)
+#define TMR_CARRY_BIT	23	/* TMR_STS when it toggles */
+
+struct kr_pm {
+	pthread_mutex_t lock;
+	struct kr_irq sci;
+	void (*poweroff)(void *opaque);
+	void *opaque;
+	int64_t (*now_ns)(void *opaque);
+	void *now_opaque;
+
+	uint16_t sts, en, cnt;
+	int64_t tmr_base_ns;
+	uint64_t tmr_seen;	/* ticks at the last look, for TMR_STS */
+	uint64_t ignored_sleeps;
+	int line;
+};
+
+static int64_t pm_now(const struct kr_pm *pm)
+{
+	struct timespec ts;
+
+	if (pm->now_ns)
+		return pm->now_ns(pm->now_opaque);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * (int64_t)NS + ts.tv_nsec;
+}
+
+/* PM timer ticks since creation, 64 bits wide; TMR_STS on each carry out of bit 23. */
+static uint64_t pm_ticks(struct kr_pm *pm)
+{
+	int64_t d = pm_now(pm) - pm->tmr_base_ns;
+	uint64_t ns = d > 0 ? (uint64_t)d : 0;
+	uint64_t t = ns / NS * PM_TMR_HZ + ns % NS * PM_TMR_HZ / NS;
+
+	if ((t >> TMR_CARRY_BIT) != (pm->tmr_seen >> TMR_CARRY_BIT))
+		pm->sts |= TMR_STS;
+	pm->tmr_seen = t;
+	return t;
+}
+
+static void pm_update_sci(struct kr_pm *pm)
+{
+	int level = (pm->sts & pm->en & SCI_EVENTS) != 0;
+
+	if (level != pm->line) {
+		pm->line = level;
+		kr_irq_set(&pm->sci, level);
+	}
+}
+
+static uint8_t pm_read_byte(struct kr_pm *pm, unsigned int off, uint32_t tmr)
+{
+	uint16_t cnt = pm->cnt | SCI_EN;
+
+	switch (off) {
+	case PM1_STS:
+	case PM1_STS + 1:
+		return pm->sts >> (8 * (off - PM1_STS));
+	case PM1_EN:
+	case PM1_EN + 1:
+		return pm->en >> (8 * (off - PM1_EN));
+	case PM1_CNT:
+	case PM1_CNT + 1:
+		return cnt >> (8 * (off - PM1_CNT));
+	case PM_TMR:
+	case PM_TMR + 1:
+	case PM_TMR + 2:
+	case PM_TMR + 3:
+		return tmr >> (8 * (off - PM_TMR));
+	default:
+		return 0;	/* reserved */
+	}
+}
+
+/* Returns true when the byte asks for S5. */
+static bool pm_write_byte(struct kr_pm *pm, unsigned int off, uint8_t v)
+{
+	unsigned int shift;
+	uint16_t cnt;
+
+	switch (off) {
+	case PM1_STS:
+	case PM1_STS + 1:
+		pm->sts &= ~(v << (8 * (off - PM1_STS)));	/* write 1 to clear */
+		return false;
+	case PM1_EN:
+	case PM1_EN + 1:
+		shift = 8 * (off - PM1_EN);
+		pm->en = (pm->en & ~(0xff << shift)) | ((v << shift) & EN_MASK);
+		return false;
+	case PM1_CNT:
+	case PM1_CNT + 1:
+		shift = 8 * (off - PM1_CNT);
+		cnt = (pm->cnt & ~(0xff << shift)) | (v << shift);
+		pm->cnt = cnt & CNT_MASK;
+		if (!(cnt & SLP_EN))
+			return false;
+		if ((cnt & SLP_TYP) >> SLP_TYP_SHIFT == KR_SLP_TYP_S5)
+			return true;
+		pm->ignored_sleeps++;
+		pm->sts |= WAK_STS;
+		return false;
+	default:
+		return false;	/* the timer and reserved bytes are read-only */
+	}
+}
+
+static void pm_io(void *opaque, uint64_t offset, uint8_t *data, unsigned int size, bool write)
+{
+	struct kr_pm *pm = opaque;
+	bool poweroff = false;
+	uint32_t tmr;
+
+	pthread_mutex_lock(&pm->lock);
+	tmr = pm_ticks(pm) & 0xffffff;
+	for (unsigned int i = 0; i < size && offset < KR_PORT_PM_LEN && i < KR_PORT_PM_LEN - offset;
+	     i++) {
+		if (write)
+			poweroff |= pm_write_byte(pm, offset + i, data[i]);
+		else
+			data[i] = pm_read_byte(pm, offset + i, tmr);
+	}
+	pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	if (poweroff && pm->poweroff)
+		pm->poweroff(pm->opaque);
+}
+
+struct kr_pm *kr_pm_create(const struct kr_pm_params *p)
+{
+	struct kr_pm *pm = calloc(1, sizeof(*pm));
+
+	if (!pm)
+		return NULL;
+	pthread_mutex_init(&pm->lock, NULL);
+	pm->sci = p->sci;
+	pm->poweroff = p->poweroff;
+	pm->opaque = p->opaque;
+	pm->now_ns = p->now_ns;
+	pm->now_opaque = p->now_opaque;
+	pm->tmr_base_ns = pm_now(pm);
+	return pm;
+}
+
+int kr_pm_attach(struct kr_pm *pm, struct kr_bus *pio)
+{
+	return kr_bus_add(pio, KR_PORT_PM_BASE, KR_PORT_PM_LEN, pm_io, pm, "acpi-pm");
+}
+
+void kr_pm_destroy(struct kr_pm *pm)
+{
+	if (!pm)
+		return;
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+}
+
+void kr_pm_power_button(struct kr_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= PWRBTN_STS;
+	pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+uint64_t kr_pm_ignored_sleeps(struct kr_pm *pm)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&pm->lock);
+	n = pm->ignored_sleeps;
+	pthread_mutex_unlock(&pm->lock);
+	return n;
+}

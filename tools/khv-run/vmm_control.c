@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket's commands (control.c) acted out on the machine.  They
+ * run on the I/O thread, the thread that also rebuilds the machine on a
+ * reset, so the machine they see is always whole.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "control.h"
+#include "devices.h"
+#include "vmm.h"
+
+#define KR_MAX_EXIT_STATS	128
+
+static int kr_ctl_query_status(void *opaque, struct json_object *args, struct json_object **ret,
+			       struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	enum kr_run_state st;
+	enum kr_request req;
+
+	(void)args;
+	(void)err;
+	pthread_mutex_lock(&m->lock);
+	st = m->state;
+	req = m->req;
+	pthread_mutex_unlock(&m->lock);
+	if (req == KR_REQ_ERROR)
+		*ret = kr_control_status(false, "internal-error");
+	else if (req != KR_REQ_NONE)
+		*ret = kr_control_status(false, "shutdown");
+	else
+		*ret = kr_control_status(st == KR_RUNNING, st == KR_PAUSED ? "paused" : "running");
+	return 0;
+}
+
+static int kr_ctl_stop(void *opaque, struct json_object *args, struct json_object **ret,
+		       struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	bool was_running;
+
+	(void)args;
+	(void)err;
+	pthread_mutex_lock(&m->lock);
+	was_running = m->state == KR_RUNNING;
+	pthread_mutex_unlock(&m->lock);
+	kr_vcpus_pause(m);
+	if (was_running)
+		kr_control_event(m->control, "STOP", NULL);
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_cont(void *opaque, struct json_object *args, struct json_object **ret,
+		       struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	bool paused;
+
+	(void)args;
+	pthread_mutex_lock(&m->lock);
+	paused = m->state == KR_PAUSED && m->req == KR_REQ_NONE;
+	pthread_mutex_unlock(&m->lock);
+	if (!paused && m->req != KR_REQ_NONE)
+		return kr_control_fail(err, NULL, "the VM cannot run: it is shutting down");
+	if (paused) {
+		kr_vcpus_resume(m);
+		kr_control_event(m->control, "RESUME", NULL);
+	}
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_powerdown(void *opaque, struct json_object *args, struct json_object **ret,
+			    struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+
+	(void)args;
+	(void)err;
+	kr_devices_power_button(m->dev);
+	kr_control_event(m->control, "POWERDOWN", NULL);
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_reset(void *opaque, struct json_object *args, struct json_object **ret,
+			struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+
+	(void)args;
+	(void)err;
+	kr_machine_request(m, KR_REQ_RESET, 0, KR_REASON_QMP_RESET, "system_reset command");
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_quit(void *opaque, struct json_object *args, struct json_object **ret,
+		       struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+
+	(void)args;
+	(void)err;
+	kr_machine_request(m, KR_REQ_QUIT, 0, KR_REASON_QMP_QUIT, "quit command");
+	*ret = json_object_new_object();
+	return 0;
+}
+
+/* Sleeping in the kernel (HLT, wait for SIPI) or parked by stop: "S". */
+static bool kr_thread_sleeps(int tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');		/* the name may hold spaces and parens */
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+static int kr_ctl_query_vcpus(void *opaque, struct json_object *args, struct json_object **ret,
+			      struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	struct json_object *a = json_object_new_array();
+
+	(void)args;
+	(void)err;
+	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
+		const struct kr_vcpu *v = &m->vcpus[i];
+
+		json_object_array_add(a, kr_control_vcpu(i, v->tid, kr_thread_sleeps(v->tid)));
+	}
+	*ret = a;
+	return 0;
+}
+
+static int kr_ctl_query_block(void *opaque, struct json_object *args, struct json_object **ret,
+			      struct kr_control_error *err)
+{
+	(void)opaque;
+	(void)args;
+	(void)err;
+	*ret = json_object_new_array();		/* no disks yet */
+	return 0;
+}
+
+static int kr_ctl_query_blockstats(void *opaque, struct json_object *args,
+				   struct json_object **ret, struct kr_control_error *err)
+{
+	struct json_object *dev;
+
+	(void)opaque;
+	if (args && json_object_object_get_ex(args, "device", &dev))
+		return kr_control_fail(err, KR_CONTROL_DEV_NOT_FOUND, "no disk named %s",
+				       json_object_get_string(dev));
+	*ret = json_object_new_array();
+	return 0;
+}
+
+/*
+ * KHV_GET_EXIT_STATS waits for the vCPU to leave KHV_RUN: the vCPUs are
+ * paused for the read (one kick each) unless they already are.
+ */
+static int kr_ctl_query_exit_stats(void *opaque, struct json_object *args,
+				   struct json_object **ret, struct kr_control_error *err)
+{
+	static struct khv_exit_stat st[KR_MAX_EXIT_STATS];
+	struct kr_machine *m = opaque;
+	struct json_object *a, *jv;
+	unsigned int first = 0, last = m->nr_vcpus;
+	bool was_running;
+
+	if (args && json_object_object_get_ex(args, "vcpu", &jv)) {
+		int64_t v = json_object_get_int64(jv);
+
+		if (v < 0 || v >= m->nr_vcpus)
+			return kr_control_fail(err, NULL, "no vCPU %lld (the VM has %u)",
+					       (long long)v, m->nr_vcpus);
+		first = v;
+		last = v + 1;
+	}
+	pthread_mutex_lock(&m->lock);
+	was_running = m->state == KR_RUNNING;
+	pthread_mutex_unlock(&m->lock);
+	kr_vcpus_pause(m);
+	a = json_object_new_array();
+	for (unsigned int i = first; i < last; i++) {
+		const char *names[KR_MAX_EXIT_STATS];
+		uint64_t counts[KR_MAX_EXIT_STATS];
+		uint32_t n = 0;
+
+		if (khv_vcpu_get_exit_stats(&m->vcpus[i].vcpu, st, KR_MAX_EXIT_STATS, &n))
+			n = 0;
+		for (uint32_t j = 0; j < n; j++) {
+			st[j].name[sizeof(st[j].name) - 1] = 0;
+			names[j] = st[j].name;
+			counts[j] = st[j].count;
+		}
+		json_object_array_add(a, kr_control_exit_stats(i, names, counts, n));
+	}
+	if (was_running)
+		kr_vcpus_resume(m);
+	*ret = a;
+	return 0;
+}
+
+const struct kr_control_ops kr_vmm_control_ops = {
+	.query_status = kr_ctl_query_status,
+	.stop = kr_ctl_stop,
+	.cont = kr_ctl_cont,
+	.system_powerdown = kr_ctl_powerdown,
+	.system_reset = kr_ctl_reset,
+	.quit = kr_ctl_quit,
+	.query_vcpus = kr_ctl_query_vcpus,
+	.query_block = kr_ctl_query_block,
+	.query_blockstats = kr_ctl_query_blockstats,
+	.query_exit_stats = kr_ctl_query_exit_stats,
+	.version = { 0, 1, 0, "khv-run" },
+};
