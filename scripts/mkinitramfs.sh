@@ -5,7 +5,8 @@
 #   /bin/busybox        busybox-static (applets installed by /init)
 #   /khv/khv.ko         the module ($KHV_KO, default <repo>/khv.ko)
 #   /khv/selftests/...  the selftests ($TESTS_FILE, else selftest_list in lib.sh)
-#   /khv/tools/...      ELF executables in tools/ and tools/build/
+#   /khv/tools/...      ELF executables in tools/ and tools/build/, khv-run and
+#                       its Multiboot test kernel (tools/khv-run/build/)
 #   /khv/bin/insmod     kmod's insmod ($KMOD, default: kmod on PATH), if any:
 #                       busybox insmod retries a failed finit_module with
 #                       init_module, which runs a refusing module_init twice
@@ -70,7 +71,8 @@ if [ -n "$KMOD" ] && [ -x "$KMOD" ]; then
 fi
 
 if [ "$with_tools" = 1 ]; then
-	for f in "$KHV_ROOT"/tools/* "$KHV_ROOT"/tools/build/*; do
+	for f in "$KHV_ROOT"/tools/* "$KHV_ROOT"/tools/build/* \
+		"$KHV_ROOT"/tools/khv-run/build/khv-run "$KHV_ROOT"/tools/khv-run/build/mbtest.elf; do
 		[ -f "$f" ] && [ -x "$f" ] && is_elf "$f" || continue
 		case $f in *.so | *.so.*) continue ;; esac
 		cp "$f" "$root/khv/tools/"

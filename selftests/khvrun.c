@@ -28,143 +28,17 @@
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
+#include "khvrun_util.h"
 
 #define KR_BOOT_TIMEOUT		240	/* s: one boot of the test kernel, nested */
-#define KR_OUT_MAX		(4 << 20)
 /* What the guest kernel must never print (as scripts/check-log.sh judges hosts). */
 static const char *const bad_words[] = {
 	"BUG:", "WARNING:", "Oops", "Call Trace", "Kernel panic", "general protection",
 	"unchecked MSR access", "soft lockup", "hung task", "UBSAN:", "invalid opcode",
 };
 
-struct kr_out {
-	int status;		/* exit status, or -1 when killed on timeout */
-	char *buf;		/* stdout and stderr, NUL-terminated */
-	size_t len;
-	double secs;
-};
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
-static const char *bin(void) { return env_or("KHVRUN_BIN", "/khv/l2/khv-run"); }
 static const char *kernel(void) { return env_or("KHVRUN_KERNEL", "/khv/l2/vmlinuz"); }
 static const char *initrd(void) { return env_or("KHVRUN_INITRD", "/khv/l2/initrd.cpio.gz"); }
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
-struct kr_proc {
-	pid_t pid;
-	int fd;			/* its stdout and stderr */
-	double t0;
-};
-
-static int kr_start(struct kr_proc *p, struct kr_out *o, const char **argv)
-{
-	int fds[2];
-
-	memset(o, 0, sizeof(*o));
-	o->buf = calloc(1, KR_OUT_MAX + 1);
-	if (!o->buf || pipe2(fds, O_CLOEXEC))
-		return -errno;
-	argv[0] = bin();
-	p->t0 = now();
-	p->pid = fork();
-	if (p->pid < 0)
-		return -errno;
-	if (!p->pid) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		execv(argv[0], (char **)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	p->fd = fds[0];
-	return 0;
-}
-
-/*
- * Collect output until `until` shows `times` times (true), or EOF, or the
- * deadline (false).
- */
-static bool kr_pump(struct kr_proc *p, struct kr_out *o, const char *until, int times,
-		    double deadline)
-{
-	for (;;) {
-		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
-		int left = (int)((deadline - now()) * 1000);
-		ssize_t n;
-
-		if (until && count(o->buf, until) >= times)
-			return true;
-		if (left <= 0 || p->fd < 0)
-			return false;
-		if (poll(&pf, 1, left) <= 0)
-			continue;
-		n = read(p->fd, o->buf + o->len, KR_OUT_MAX - o->len);
-		if (n <= 0) {
-			close(p->fd);
-			p->fd = -1;	/* EOF: khv-run (and its children) closed it */
-			return false;
-		}
-		o->len += n;
-	}
-}
-
-/* Read to EOF (killing it at the deadline) and reap it. */
-static void kr_finish(struct kr_proc *p, struct kr_out *o, double deadline)
-{
-	int st;
-
-	kr_pump(p, o, NULL, 0, deadline);
-	if (p->fd >= 0) {
-		kill(p->pid, SIGKILL);
-		close(p->fd);
-	}
-	waitpid(p->pid, &st, 0);
-	o->secs = now() - p->t0;
-	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/*
- * Run khv-run with argv (argv[0] is replaced by the binary) until it exits
- * or timeout_s passes.  When the output shows `until` `times` times,
- * SIGTERM it (a host signal: khv-run must exit 0).
- */
-static int kr_run(struct kr_out *o, int timeout_s, const char *until, int times,
-		  const char **argv)
-{
-	struct kr_proc p;
-	double deadline;
-	int err = kr_start(&p, o, argv);
-
-	if (err)
-		return err;
-	deadline = p.t0 + timeout_s;
-	if (until && kr_pump(&p, o, until, times, deadline))
-		kill(p.pid, SIGTERM);
-	kr_finish(&p, o, deadline);
-	return 0;
-}
 
 static int have_files(void)
 {
@@ -452,7 +326,7 @@ TEST_F_TIMEOUT(khvrun, bad_input, 120)
 		close(fd);
 		const char *argv[] = { NULL, "-k", text, NULL };
 
-		try_bad_input(_metadata, argv, 4, "not a bzImage");
+		try_bad_input(_metadata, argv, 4, "neither a bzImage");
 		unlink(text);
 	}
 	{

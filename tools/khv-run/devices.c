@@ -18,6 +18,7 @@
 #include "fw_cfg.h"
 #include "i8042.h"
 #include "machine.h"
+#include "notify.h"
 #include "pci.h"
 #include "pm.h"
 #include "post.h"
@@ -37,6 +38,7 @@ struct kr_devices {
 	struct kr_fw_cfg *fw_cfg;
 	struct kr_pci *pci;
 	struct kr_virtio_rng *rng;
+	struct kr_notify *rng_notify;
 };
 
 /* An ISA or PCI line of the in-kernel irqchip. */
@@ -50,6 +52,13 @@ static void kr_gsi_set(void *opaque, unsigned int gsi, int level)
 static struct kr_irq kr_gsi(struct kr_machine *m, unsigned int gsi)
 {
 	return (struct kr_irq){ .set = kr_gsi_set, .opaque = m, .gsi = gsi };
+}
+
+static int kr_vm_ioeventfd(void *opaque, const struct khv_ioeventfd *args)
+{
+	struct kr_machine *m = opaque;
+
+	return khv_vm_ioeventfd(&m->vm, args);
 }
 
 /* A PCI device's MSI-X message, as it would write it to the APIC. */
@@ -141,7 +150,10 @@ static int kr_pci(struct kr_devices *d, char *why, size_t len)
 	}
 	if (m->cfg->rng) {
 		d->rng = kr_virtio_rng_create(d->pci, -1, &m->mem);
-		if (!d->rng) {
+		if (d->rng)
+			d->rng_notify = kr_notify_create(kr_virtio_rng_transport(d->rng), 1,
+							 m->loop, kr_vm_ioeventfd, m);
+		if (!d->rng || !d->rng_notify) {
 			snprintf(why, len, "virtio-rng: %s", strerror(errno));
 			return KR_EXIT_HOST;
 		}
@@ -220,6 +232,7 @@ void kr_devices_destroy(struct kr_machine *m)
 	kr_pm_destroy(d->pm);
 	kr_post_destroy(d->post);
 	kr_fw_cfg_destroy(d->fw_cfg);
+	kr_notify_destroy(d->rng_notify);
 	kr_virtio_rng_destroy(d->rng);
 	kr_pci_destroy(d->pci);
 	free(d);

@@ -92,8 +92,8 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 
 	if (a->kernel_len < 0x300 || le(k + HDR_BOOT_FLAG, 2) != 0xaa55 ||
 	    memcmp(k + HDR_MAGIC, "HdrS", 4))
-		return why_fail(why, -ENOEXEC, "not a bzImage (no boot sector signature or "
-				"\"HdrS\" setup header)");
+		return why_fail(why, -ENOEXEC, "neither a bzImage (no boot sector signature or "
+				"\"HdrS\" setup header) nor a Multiboot kernel");
 	version = le(k + HDR_VERSION, 2);
 	/* 2.12: xloadflags, which says whether the 64-bit entry exists. */
 	if (version < 0x020c)

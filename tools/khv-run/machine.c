@@ -19,6 +19,7 @@
 #include "cpuid.h"
 #include "devices.h"
 #include "machine.h"
+#include "multiboot.h"
 #include "vmm.h"
 
 #define KR_SLOT_LOW	0
@@ -203,6 +204,12 @@ int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 				       strerror(errno));
 	}
 	kr_mem_split(cfg->ram, &sizes.low_size, &sizes.high_size);
+	/* Not a bzImage but a Multiboot header: checked when it is loaded. */
+	if ((cfg->kernel_len < 0x206 || memcmp(cfg->kernel_buf + 0x202, "HdrS", 4)) &&
+	    kr_multiboot_detect(cfg->kernel_buf, cfg->kernel_len)) {
+		cfg->multiboot = true;
+		return 0;
+	}
 	kr_linux_args(cfg, &a);
 	a.e820 = map;
 	a.e820_entries = kr_e820_build(&sizes, map, KR_E820_MAX);
@@ -218,6 +225,30 @@ void kr_images_free(struct kr_config *cfg)
 	cfg->kernel_buf = cfg->initrd_buf = NULL;
 }
 
+/* The initrd, if any, is the one module; its string is its path. */
+static int kr_load_multiboot(struct kr_machine *m, char *why, size_t len)
+{
+	const struct kr_config *cfg = m->cfg;
+	struct kr_mb_module mod = {
+		.data = cfg->initrd_buf, .len = cfg->initrd_len, .string = cfg->initrd,
+	};
+	struct kr_mb_args a = {
+		.cmdline = cfg->cmdline, .mods = &mod, .n_mods = cfg->initrd_buf ? 1 : 0,
+	};
+	struct kr_boot_entry entry;
+	char lwhy[KR_WHY_LEN];
+	int err = kr_multiboot_load_buf(&m->mem, cfg->kernel_buf, cfg->kernel_len, &a, &entry,
+					lwhy, sizeof(lwhy));
+
+	if (err)
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, lwhy);
+	err = kr_boot_state(m, &entry);
+	if (err)
+		return kr_fail(why, len, KR_EXIT_HOST, "boot processor state: %s",
+			       khv_strerror(err));
+	return 0;
+}
+
 static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
 {
 	struct kr_e820_entry map[KR_E820_MAX];
@@ -226,6 +257,8 @@ static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
 	char lwhy[KR_WHY_LEN];
 	int err;
 
+	if (m->cfg->multiboot)
+		return kr_load_multiboot(m, why, len);
 	kr_linux_args(m->cfg, &a);
 	a.e820 = map;
 	a.e820_entries = kr_e820_build(&m->mem, map, KR_E820_MAX);

@@ -40,6 +40,7 @@ struct kr_config {
 	/* The images, read and checked once before any VM (kr_images_load). */
 	uint8_t *kernel_buf, *initrd_buf;
 	size_t kernel_len, initrd_len;
+	bool multiboot;			/* else a Linux bzImage */
 };
 
 /* Why the vCPUs were stopped; the first request wins. */
