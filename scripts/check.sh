@@ -51,6 +51,13 @@ khvrun_image() {
 	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "/boot/vmlinuz-$kver" "$extra/khv/l2/" &&
 	mv "$extra/khv/l2/vmlinuz-$kver" "$extra/khv/l2/vmlinuz" &&
 	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kver" || return 1
+	# The same kernel uncompressed, for the PVH boot: the xz stream inside
+	# the bzImage (CONFIG_KERNEL_XZ), without its symbols.
+	local off
+	off=$(grep -abo $'\xfd7zXZ\x00' "/boot/vmlinuz-$kver" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "/boot/vmlinuz-$kver" | xz -dc 2>/dev/null >"$extra/vmlinux.full"
+	strip -o "$extra/khv/l2/vmlinux" "$extra/vmlinux.full" && rm -f "$extra/vmlinux.full" || return 1
 	# khv-run's shared libraries (json-c), where the loader looks for them.
 	for lib in $(ldd "$KHV_ROOT/tools/khv-run/build/khv-run" |
 		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do

@@ -257,6 +257,24 @@ TEST_F_TIMEOUT(khvrun, control_socket, 300)
 	free(o.buf);
 }
 
+/* The same kernel uncompressed, entered by its PVH note (no decompressor). */
+TEST_F_TIMEOUT(khvrun, pvh_vmlinux_poweroff, 300)
+{
+	const char *vmlinux = env_or("KHVRUN_VMLINUX", "/khv/l2/vmlinux");
+	const char *argv[] = { NULL, "-k", vmlinux, "-i", initrd(), "-m", "256M", "-c", "2",
+			       "-a", CMDLINE("poweroff"), NULL };
+	struct kr_out o;
+
+	NEED_FILES();
+	if (access(vmlinux, R_OK))
+		SKIP(return, "no %s", vmlinux);
+	ASSERT_EQ(0, kr_run(&o, KR_BOOT_TIMEOUT, NULL, 0, argv));
+	EXPECT_EQ(0, o.status);
+	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
+	check_guest(_metadata, &o, 2, 1);
+	free(o.buf);
+}
+
 /* Bad input: one line on stderr (plus the --help hint for usage errors). */
 static void try_bad_input(struct __test_metadata *_metadata, const char **argv, int status,
 		      const char *words)

@@ -7,6 +7,7 @@
 #ifndef KHV_RUN_BOOT_H
 #define KHV_RUN_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,14 @@ struct kr_linux_args {
  */
 int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		  struct kr_boot_entry *entry, char why[KR_WHY_LEN]);
+
+/*
+ * PVH boot of an x86-64 ELF kernel with a PHYS32_ENTRY note (pvh.c): the
+ * same arguments as kr_linux_load (kernel = the ELF file), the same check
+ * mode with entry NULL.  kr_pvh_detect: an x86-64 ELF file at all.
+ */
+bool kr_pvh_detect(const uint8_t *img, size_t len);
+int kr_pvh_load(const struct kr_mem *m, const struct kr_linux_args *a,
+		struct kr_boot_entry *entry, char why[KR_WHY_LEN]);
 
 #endif

@@ -204,16 +204,25 @@ int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 				       strerror(errno));
 	}
 	kr_mem_split(cfg->ram, &sizes.low_size, &sizes.high_size);
-	/* Not a bzImage but a Multiboot header: checked when it is loaded. */
-	if ((cfg->kernel_len < 0x206 || memcmp(cfg->kernel_buf + 0x202, "HdrS", 4)) &&
-	    kr_multiboot_detect(cfg->kernel_buf, cfg->kernel_len)) {
-		cfg->multiboot = true;
-		return 0;
+	/*
+	 * A bzImage has its "HdrS"; an x86-64 ELF boots by PVH; else a
+	 * Multiboot header (checked when it is loaded); else the bzImage
+	 * loader says what is wrong.
+	 */
+	cfg->kernel_kind = KR_KERNEL_BZIMAGE;
+	if (cfg->kernel_len < 0x206 || memcmp(cfg->kernel_buf + 0x202, "HdrS", 4)) {
+		if (kr_pvh_detect(cfg->kernel_buf, cfg->kernel_len))
+			cfg->kernel_kind = KR_KERNEL_PVH;
+		else if (kr_multiboot_detect(cfg->kernel_buf, cfg->kernel_len))
+			cfg->kernel_kind = KR_KERNEL_MULTIBOOT;
 	}
+	if (cfg->kernel_kind == KR_KERNEL_MULTIBOOT)
+		return 0;
 	kr_linux_args(cfg, &a);
 	a.e820 = map;
 	a.e820_entries = kr_e820_build(&sizes, map, KR_E820_MAX);
-	if (kr_linux_load(&sizes, &a, NULL, lwhy))
+	if ((cfg->kernel_kind == KR_KERNEL_PVH ? kr_pvh_load : kr_linux_load)(&sizes, &a, NULL,
+									       lwhy))
 		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, lwhy);
 	return 0;
 }
@@ -257,13 +266,16 @@ static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
 	char lwhy[KR_WHY_LEN];
 	int err;
 
-	if (m->cfg->multiboot)
+	if (m->cfg->kernel_kind == KR_KERNEL_MULTIBOOT)
 		return kr_load_multiboot(m, why, len);
 	kr_linux_args(m->cfg, &a);
 	a.e820 = map;
 	a.e820_entries = kr_e820_build(&m->mem, map, KR_E820_MAX);
 	a.rsdp = kr_devices_rsdp(m->dev);
-	err = kr_linux_load(&m->mem, &a, &entry, lwhy);
+	if (m->cfg->kernel_kind == KR_KERNEL_PVH)
+		err = kr_pvh_load(&m->mem, &a, &entry, lwhy);
+	else
+		err = kr_linux_load(&m->mem, &a, &entry, lwhy);
 	if (err)
 		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", m->cfg->kernel, lwhy);
 	err = kr_boot_state(m, &entry);

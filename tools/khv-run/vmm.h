@@ -40,7 +40,7 @@ struct kr_config {
 	/* The images, read and checked once before any VM (kr_images_load). */
 	uint8_t *kernel_buf, *initrd_buf;
 	size_t kernel_len, initrd_len;
-	bool multiboot;			/* else a Linux bzImage */
+	enum { KR_KERNEL_BZIMAGE, KR_KERNEL_PVH, KR_KERNEL_MULTIBOOT } kernel_kind;
 };
 
 /* Why the vCPUs were stopped; the first request wins. */
