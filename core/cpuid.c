@@ -153,8 +153,12 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 	case 7:
 		if (e->index == 0) {
 			e->eax = 0;	/* no further subleaves */
-			/* SGX, PQM, PQE, MPX, Intel PT */
-			e->ebx &= ~(BIT(2) | BIT(12) | BIT(14) | BIT(15) | BIT(25));
+			/*
+			 * TSC_ADJUST (the MSR is not emulated: Linux reads it
+			 * unchecked when it is listed), SGX, PQM, PQE, MPX,
+			 * Intel PT
+			 */
+			e->ebx &= ~(BIT(1) | BIT(2) | BIT(12) | BIT(14) | BIT(15) | BIT(25));
 			/* PKU, OSPKE, WAITPKG, CET shadow stacks (state not switched), RDPID, SGX-LC */
 			e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(22) | BIT(30));
 			/* hybrid, CET IBT, AMX, speculation controls, capability MSRs: not switched */

@@ -397,10 +397,14 @@ static int write_fadt(struct area *ar, const struct kr_acpi_config *cfg, uint64_
 	if (!p)
 		return -ENOSPC;
 	header(p, "FACP", FADT_LEN, FADT_REVISION);
-	/* Both forms of each pointer, equal, as ACPICA wants when both are set. */
+	/*
+	 * The FACS by its 32-bit pointer only: X_FIRMWARE_CTRL "must be zero"
+	 * when FIRMWARE_CTRL is not (ACPI 6.3, 5.2.9), and with both set Linux
+	 * installs the FACS twice.  The DSDT by both, equal, as ACPICA wants.
+	 */
 	put32(p, FADT_FIRMWARE_CTRL, facs);
 	put32(p, FADT_DSDT, dsdt);
-	put64(p, FADT_X_FIRMWARE_CTRL, facs);
+	put64(p, FADT_X_FIRMWARE_CTRL, 0);
 	put64(p, FADT_X_DSDT, dsdt);
 	put16(p, FADT_SCI_INT, KR_GSI_SCI);
 	/* No SMM: SMI_CMD 0 means the machine is always in ACPI mode (SCI_EN set). */

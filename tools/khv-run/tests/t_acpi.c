@@ -204,8 +204,8 @@ KR_TEST(acpi_xsdt)
 		CHECK(d != NULL);
 		start[nt] = d ? (uint64_t)(d - mem) : 0;
 		end[nt++] = d ? (uint64_t)(d - mem) + le(d + 4, 4) : 0;
-		start[nt] = le(f + 132, 8);
-		end[nt++] = le(f + 132, 8) + 64;
+		start[nt] = le(f + 36, 4);
+		end[nt++] = le(f + 36, 4) + 64;
 	}
 	CHECK_EQ(nt, 8);
 	/* Every table inside the area, none overlapping another. */
@@ -232,11 +232,12 @@ KR_TEST(acpi_fadt)
 	CHECK_EQ(le(f + 4, 4), 276);
 	CHECK_EQ(f[8], 6);				/* major version */
 	CHECK_EQ(f[131], 3);				/* minor version */
-	/* FIRMWARE_CTRL / DSDT (36, 40) equal their X_ forms (132, 140). */
-	CHECK_EQ(le(f + 36, 4), le(f + 132, 8));
+	/* FIRMWARE_CTRL (36) alone, X_FIRMWARE_CTRL (132) zero; DSDT (40) = X_DSDT (140). */
+	CHECK(le(f + 36, 4) != 0);
+	CHECK_EQ(le(f + 132, 8), 0);
 	CHECK_EQ(le(f + 40, 4), le(f + 140, 8));
-	facs = mem + le(f + 132, 8);
-	CHECK_EQ(le(f + 132, 8) % 64, 0);
+	facs = mem + le(f + 36, 4);
+	CHECK_EQ(le(f + 36, 4) % 64, 0);
 	CHECK(!memcmp(facs, "FACS", 4) && le(facs + 4, 4) == 64 && facs[32] == 2);
 	dsdt = table_at(mem, le(f + 140, 8), "DSDT");
 	CHECK(dsdt && dsdt[8] == 2);
@@ -751,7 +752,7 @@ static void iasl_check(const struct kr_acpi_config *cfg)
 	tables[3] = find_table(mem, "MCFG");
 	tables[4] = xsdt_of(mem);
 	tables[5] = table_at(mem, le(mem + KR_RSDP_ADDR + 16, 4), "RSDT");
-	tables[6] = mem + le(f + 132, 8);	/* the FACS has no checksum */
+	tables[6] = mem + le(f + 36, 4);	/* the FACS has no checksum */
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
 		const char *dis[] = { "iasl", "-vs", "-d", name, NULL };
