@@ -36,6 +36,15 @@ struct kr_boot_entry {
 /* A loader's failure: -errno and a sentence for the user in why. */
 #define KR_WHY_LEN	256
 
+/* Fill why, return err: a loader's error path (boot.c). */
+int kr_boot_fail(char why[KR_WHY_LEN], int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * [gpa, gpa + len) is RAM of m, judged by its sizes alone (m->low and
+ * m->high may be NULL): how a loader checks before it writes anything.
+ */
+bool kr_boot_fits(const struct kr_mem *m, uint64_t gpa, uint64_t len);
+
 struct kr_linux_args {
 	const uint8_t *kernel;		/* the bzImage, as read from its file */
 	size_t kernel_len;

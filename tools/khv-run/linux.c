@@ -12,7 +12,6 @@
  * against the file and against guest RAM before anything is copied.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,29 +55,9 @@
 #define LOADER_UNDEFINED	0xff	/* type_of_loader: "undefined" boot loader */
 #define ENTRY64_OFFSET		0x200
 
-static int why_fail(char why[KR_WHY_LEN], int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, KR_WHY_LEN, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 static uint32_t le(const uint8_t *p, unsigned int size)
 {
 	return (uint32_t)kr_get_le(p, size);
-}
-
-/* [gpa, gpa + len) is RAM of m: by its sizes, so a check needs no memory. */
-static bool fits(const struct kr_mem *m, uint64_t gpa, uint64_t len)
-{
-	if (gpa + len < gpa)
-		return false;
-	if (gpa + len <= m->low_size)
-		return true;
-	return gpa >= KR_4G && gpa - KR_4G + len <= m->high_size;
 }
 
 int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
@@ -92,35 +71,35 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 
 	if (a->kernel_len < 0x300 || le(k + HDR_BOOT_FLAG, 2) != 0xaa55 ||
 	    memcmp(k + HDR_MAGIC, "HdrS", 4))
-		return why_fail(why, -ENOEXEC, "neither a bzImage (no boot sector signature or "
+		return kr_boot_fail(why, -ENOEXEC, "neither a bzImage (no boot sector signature or "
 				"\"HdrS\" setup header) nor a Multiboot kernel");
 	version = le(k + HDR_VERSION, 2);
 	/* 2.12: xloadflags, which says whether the 64-bit entry exists. */
 	if (version < 0x020c)
-		return why_fail(why, -ENOEXEC, "boot protocol %u.%02u is too old (2.12 needed)",
+		return kr_boot_fail(why, -ENOEXEC, "boot protocol %u.%02u is too old (2.12 needed)",
 				version >> 8, version & 0xff);
 	if (!(le(k + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64))
-		return why_fail(why, -ENOEXEC, "the kernel has no 64-bit entry point "
+		return kr_boot_fail(why, -ENOEXEC, "the kernel has no 64-bit entry point "
 				"(a 32-bit kernel?)");
 	if (!(k[HDR_LOADFLAGS] & LOADED_HIGH))
-		return why_fail(why, -ENOEXEC, "a zImage (loaded low) is not supported");
+		return kr_boot_fail(why, -ENOEXEC, "a zImage (loaded low) is not supported");
 	setup_sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;
 	pm_off = (uint64_t)(setup_sects + 1) * 512;
 	hdr_end = 0x202 + k[HDR_JUMP + 1];
 	if (pm_off >= a->kernel_len || hdr_end > pm_off || hdr_end > BP_SIZE)
-		return why_fail(why, -ENOEXEC, "truncated or corrupt bzImage (setup of %u "
+		return kr_boot_fail(why, -ENOEXEC, "truncated or corrupt bzImage (setup of %u "
 				"sectors in a %zu-byte file)", setup_sects, a->kernel_len);
 	pm_len = a->kernel_len - pm_off;
 	/* 2.04+: the header knows how much code follows; a short file is cut. */
 	if ((uint64_t)le(k + HDR_SYSSIZE, 4) * 16 > pm_len)
-		return why_fail(why, -ENOEXEC, "truncated bzImage: %u bytes of kernel, the "
+		return kr_boot_fail(why, -ENOEXEC, "truncated bzImage: %u bytes of kernel, the "
 				"header says %llu", pm_len,
 				(unsigned long long)le(k + HDR_SYSSIZE, 4) * 16);
 	init_size = le(k + HDR_INIT_SIZE, 4);
 	/* The kernel decompresses in place: it needs init_size from its start. */
 	kernel_end = KR_KERNEL_ADDR + (init_size > pm_len ? init_size : pm_len);
-	if (!fits(m, KR_KERNEL_ADDR, kernel_end - KR_KERNEL_ADDR))
-		return why_fail(why, -ENOMEM, "the kernel needs %llu MiB of RAM from 1 MiB on; "
+	if (!kr_boot_fits(m, KR_KERNEL_ADDR, kernel_end - KR_KERNEL_ADDR))
+		return kr_boot_fail(why, -ENOMEM, "the kernel needs %llu MiB of RAM from 1 MiB on; "
 				"give the VM more memory",
 				(unsigned long long)(kernel_end >> 20) + 1);
 
@@ -128,7 +107,7 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 	if (cmdline_max > KR_CMDLINE_MAX - 1)
 		cmdline_max = KR_CMDLINE_MAX - 1;
 	if (cmd_len > cmdline_max)
-		return why_fail(why, -E2BIG, "the command line has %zu bytes; this kernel takes "
+		return kr_boot_fail(why, -E2BIG, "the command line has %zu bytes; this kernel takes "
 				"at most %u", cmd_len, cmdline_max);
 
 	if (a->initrd) {
@@ -136,24 +115,27 @@ int kr_linux_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		if (!initrd_max || initrd_max >= m->low_size)
 			initrd_max = m->low_size - 1;
 		if (a->initrd_len > initrd_max + 1)
-			return why_fail(why, -ENOMEM, "the initrd does not fit below %#llx",
+			return kr_boot_fail(why, -ENOMEM, "the initrd does not fit below %#llx",
 					(unsigned long long)initrd_max);
 		initrd_addr = (initrd_max + 1 - a->initrd_len) & ~0xfffull;
 		if (initrd_addr < kernel_end || a->initrd_len > 0xffffffffull)
-			return why_fail(why, -ENOMEM, "no room for a %zu-byte initrd above the "
+			return kr_boot_fail(why, -ENOMEM, "no room for a %zu-byte initrd above the "
 					"kernel in %llu MiB of low RAM; give the VM more memory",
 					a->initrd_len, (unsigned long long)(m->low_size >> 20));
 	}
 	if (a->e820_entries > BP_E820_MAX)
-		return why_fail(why, -E2BIG, "%u e820 entries (boot_params holds %d)",
+		return kr_boot_fail(why, -E2BIG, "%u e820 entries (boot_params holds %d)",
 				a->e820_entries, BP_E820_MAX);
 
-	if (!fits(m, KR_ZERO_PAGE, BP_SIZE) || !fits(m, KR_CMDLINE_ADDR, cmd_len + 1))
-		return why_fail(why, -ENOMEM, "guest RAM too small for the boot structures");
+	if (!kr_boot_fits(m, KR_ZERO_PAGE, BP_SIZE) ||
+	    !kr_boot_fits(m, KR_CMDLINE_ADDR, cmd_len + 1))
+		return kr_boot_fail(why, -ENOMEM, "guest RAM too small for the boot structures");
 	/* Nothing is written before everything is known to fit. */
 	if (!entry)
 		return 0;
 	bp = kr_gpa(m, KR_ZERO_PAGE, BP_SIZE);
+	if (!bp)	/* m has no memory where its sizes say: a caller's bug */
+		return kr_boot_fail(why, -EFAULT, "no guest RAM at the zero page");
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + BP_SETUP_HDR, k + BP_SETUP_HDR, hdr_end - BP_SETUP_HDR);
 	bp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;

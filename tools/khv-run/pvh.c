@@ -12,7 +12,6 @@
  * against the file and against guest RAM before anything is copied.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,28 +38,6 @@
 #define MODLIST_ADDR		(SI_ADDR + 0x40)
 #define MEMMAP_ADDR		(SI_ADDR + 0x80)
 #define MEMMAP_MAX		((0x1000 - 0x80) / MEMMAP_ENTRY_SIZE)
-
-static int why_fail(char why[KR_WHY_LEN], int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int why_fail(char why[KR_WHY_LEN], int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, KR_WHY_LEN, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-static bool fits(const struct kr_mem *m, uint64_t gpa, uint64_t len)
-{
-	if (gpa + len < gpa)
-		return false;
-	if (gpa + len <= m->low_size)
-		return true;
-	return gpa >= KR_4G && gpa - KR_4G + len <= m->high_size;
-}
 
 bool kr_pvh_detect(const uint8_t *img, size_t len)
 {
@@ -99,13 +76,13 @@ int kr_pvh_load(const struct kr_mem *m, const struct kr_linux_args *a,
 	uint8_t *si;
 
 	if (!kr_pvh_detect(img, a->kernel_len))
-		return why_fail(why, -ENOEXEC, "not an x86-64 ELF kernel");
+		return kr_boot_fail(why, -ENOEXEC, "not an x86-64 ELF kernel");
 	phoff = kr_get_le(img + 32, 8);
 	phentsize = kr_get_le(img + 54, 2);
 	phnum = kr_get_le(img + 56, 2);
 	if (phentsize != PHDR_SIZE || !phnum || phnum > MAX_PHDRS ||
 	    phoff > a->kernel_len || (uint64_t)phnum * PHDR_SIZE > a->kernel_len - phoff)
-		return why_fail(why, -ENOEXEC, "corrupt ELF program headers");
+		return kr_boot_fail(why, -ENOEXEC, "corrupt ELF program headers");
 
 	/* The note first: an ELF file that is no PVH kernel gets that answer. */
 	for (uint32_t i = 0; i < phnum && !entry32; i++) {
@@ -117,7 +94,7 @@ int kr_pvh_load(const struct kr_mem *m, const struct kr_linux_args *a,
 			entry32 = pvh_note_entry(img, off, filesz);
 	}
 	if (!entry32)
-		return why_fail(why, -ENOEXEC, "an ELF file without a PVH entry note (a "
+		return kr_boot_fail(why, -ENOEXEC, "an ELF file without a PVH entry note (a "
 				"vmlinux built with CONFIG_PVH, or a bzImage, boots)");
 	for (uint32_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = img + phoff + (uint64_t)i * PHDR_SIZE;
@@ -127,29 +104,29 @@ int kr_pvh_load(const struct kr_mem *m, const struct kr_linux_args *a,
 		if (kr_get_le(ph, 4) != PT_LOAD || !memsz)
 			continue;
 		if (off > a->kernel_len || filesz > a->kernel_len - off)
-			return why_fail(why, -ENOEXEC, "truncated ELF: segment %u lies beyond "
+			return kr_boot_fail(why, -ENOEXEC, "truncated ELF: segment %u lies beyond "
 					"the end of the file", i);
-		if (filesz > memsz || paddr < KR_BIOS_END || !fits(m, paddr, memsz))
-			return why_fail(why, -ENOMEM, "ELF segment %u (%#llx, %llu bytes) is not "
+		if (filesz > memsz || paddr < KR_BIOS_END || !kr_boot_fits(m, paddr, memsz))
+			return kr_boot_fail(why, -ENOMEM, "ELF segment %u (%#llx, %llu bytes) is not "
 					"in guest RAM above 1 MiB", i,
 					(unsigned long long)paddr, (unsigned long long)memsz);
 		if (paddr + memsz > kernel_end)
 			kernel_end = paddr + memsz;
 	}
-	if (cmd_len >= KR_CMDLINE_MAX || !fits(m, KR_CMDLINE_ADDR, cmd_len + 1))
-		return why_fail(why, -E2BIG, "the command line has %zu bytes (at most %llu)",
+	if (cmd_len >= KR_CMDLINE_MAX || !kr_boot_fits(m, KR_CMDLINE_ADDR, cmd_len + 1))
+		return kr_boot_fail(why, -E2BIG, "the command line has %zu bytes (at most %llu)",
 				cmd_len, (unsigned long long)KR_CMDLINE_MAX - 1);
 	if (a->e820_entries > MEMMAP_MAX)
-		return why_fail(why, -E2BIG, "%u memory map entries (at most %d)",
+		return kr_boot_fail(why, -E2BIG, "%u memory map entries (at most %d)",
 				a->e820_entries, (int)MEMMAP_MAX);
 	if (a->initrd) {
 		uint64_t top = m->low_size;
 
 		if (a->initrd_len > top)
-			return why_fail(why, -ENOMEM, "the initrd is larger than low RAM");
+			return kr_boot_fail(why, -ENOMEM, "the initrd is larger than low RAM");
 		initrd_addr = (top - a->initrd_len) & ~0xfffull;
 		if (initrd_addr < kernel_end)
-			return why_fail(why, -ENOMEM, "no room for a %zu-byte initrd above the "
+			return kr_boot_fail(why, -ENOMEM, "no room for a %zu-byte initrd above the "
 					"kernel; give the VM more memory", a->initrd_len);
 	}
 	if (!entry)
