@@ -14,8 +14,9 @@ pkgs=(
 	bochs bochs-term bochsbios vgabios isolinux syslinux-common genisoimage
 	linux-image-amd64 linux-headers-amd64
 	linux-source-6.1	# kselftest_harness.h and checkpatch.pl come from its tarball
-	# khv-run: its control protocol's JSON (json-c); iasl checks its ACPI tables
-	libjson-c-dev pkg-config acpica-tools
+	# khv-run: its control protocol's JSON (json-c); iasl checks its ACPI tables;
+	# libslirp for --net user
+	libjson-c-dev pkg-config acpica-tools libslirp-dev
 )
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then

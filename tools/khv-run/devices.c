@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "chardev.h"
 #include "devices.h"
 #include "fw_cfg.h"
 #include "i8042.h"
@@ -24,13 +25,17 @@
 #include "post.h"
 #include "rtc.h"
 #include "serial.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
 #include "virtio_rng.h"
 #include "vmm.h"
 
 struct kr_devices {
 	struct kr_machine *m;
 	struct kr_serial *com1;
-	int com1_file;			/* --serial file:PATH, else -1 */
+	struct kr_chardev *com1_chr, *con_chr;
+	struct kr_virtio_console *con;
 	struct kr_rtc *rtc;
 	struct kr_i8042 *i8042;
 	struct kr_pm *pm;
@@ -39,6 +44,9 @@ struct kr_devices {
 	struct kr_pci *pci;
 	struct kr_virtio_rng *rng;
 	struct kr_notify *rng_notify;
+	struct kr_virtio_blk *blk[KR_DISK_MAX_DISKS];	/* one per --disk */
+	struct kr_notify *blk_notify[KR_DISK_MAX_DISKS];
+	struct kr_virtio_net *net[KR_MAX_NETS];
 };
 
 /* An ISA or PCI line of the in-kernel irqchip. */
@@ -101,36 +109,77 @@ static void kr_on_debug_exit(void *opaque, int status)
 	kr_machine_request(d->m, KR_REQ_DEBUG_EXIT, status, KR_REASON_GUEST_DEBUG_EXIT, why);
 }
 
+static void kr_on_console_quit(void *opaque)
+{
+	struct kr_devices *d = opaque;
+
+	kr_machine_request(d->m, KR_REQ_QUIT, 0, KR_REASON_HOST_UI, "^A x on the console");
+}
+
+/*
+ * A console's back end (chardev.h) for option opt; a pty's path goes to
+ * stderr for the user.  NULL with *err and why.
+ */
+static struct kr_chardev *kr_console_chardev(struct kr_devices *d, const char *opt,
+					     const char *label, const char *spec, char *why,
+					     size_t len, int *err)
+{
+	struct kr_chardev *c;
+	char msg[192];
+
+	c = kr_chardev_open(spec, d->m->loop, msg, sizeof(msg));
+	if (!c) {
+		/* Out of memory or fds is ours; a bad path or a busy stdio is the user's. */
+		bool host = errno == ENOMEM || errno == EMFILE || errno == ENFILE;
+
+		snprintf(why, len, "%s %s", opt, msg);
+		*err = host ? KR_EXIT_HOST : KR_EXIT_USAGE;
+		return NULL;
+	}
+	kr_chardev_set_quit(c, kr_on_console_quit, d);
+	if (kr_chardev_kind(c) == KR_CHARDEV_PTY || kr_chardev_kind(c) == KR_CHARDEV_UNIX)
+		fprintf(stderr, "khv-run: %s on %s\n", label, kr_chardev_path(c));
+	return c;
+}
+
 static int kr_serial(struct kr_devices *d, char *why, size_t len)
 {
 	struct kr_machine *m = d->m;
-	const char *where = m->cfg->serial;
 	struct kr_irq irq = kr_gsi(m, KR_GSI_COM1);
+	int err;
 
-	if (!strcmp(where, "none"))
+	if (!strcmp(m->cfg->serial, "none"))
 		return 0;
-	if (!strcmp(where, "stdio")) {
-		d->com1 = kr_serial_create_stdio(KR_PORT_COM1, &irq, m->loop);
-	} else if (!strcmp(where, "pty")) {
-		char path[64];
-
-		d->com1 = kr_serial_create_pty(KR_PORT_COM1, &irq, m->loop, path, sizeof(path));
-		if (d->com1)
-			fprintf(stderr, "khv-run: serial console on %s\n", path);
-	} else {
-		d->com1_file = open(where + strlen("file:"),
-				    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (d->com1_file < 0) {
-			snprintf(why, len, "--serial %s: %s", where, strerror(errno));
-			return KR_EXIT_USAGE;
-		}
-		d->com1 = kr_serial_create(KR_PORT_COM1, &irq, m->loop, -1, d->com1_file);
-	}
+	d->com1_chr = kr_console_chardev(d, "--serial", "serial console", m->cfg->serial, why,
+					 len, &err);
+	if (!d->com1_chr)
+		return err;
+	d->com1 = kr_serial_create_chardev(KR_PORT_COM1, &irq, d->com1_chr);
 	if (!d->com1) {
-		snprintf(why, len, "COM1 on %s: %s", where, strerror(errno));
+		snprintf(why, len, "COM1: %s", strerror(errno));
 		return KR_EXIT_HOST;
 	}
 	return kr_serial_attach(d->com1, &m->pio) ? KR_EXIT_HOST : 0;
+}
+
+/* A virtio console (the guest's hvc0) on --console WHERE. */
+static int kr_console(struct kr_devices *d, char *why, size_t len)
+{
+	struct kr_machine *m = d->m;
+	int err;
+
+	if (!m->cfg->console)
+		return 0;
+	d->con_chr = kr_console_chardev(d, "--console", "virtio console", m->cfg->console, why,
+					len, &err);
+	if (!d->con_chr)
+		return err;
+	d->con = kr_virtio_console_create(d->pci, -1, &m->mem, m->loop, d->con_chr);
+	if (!d->con) {
+		snprintf(why, len, "virtio-console: %s", strerror(errno));
+		return KR_EXIT_HOST;
+	}
+	return 0;
 }
 
 /* The PCI host bridge with its devices (one slot each, from 1 on). */
@@ -158,7 +207,35 @@ static int kr_pci(struct kr_devices *d, char *why, size_t len)
 			return KR_EXIT_HOST;
 		}
 	}
-	return 0;
+	for (unsigned int i = 0; i < m->cfg->nr_disks; i++) {
+		struct kr_disk_info info;
+
+		kr_disk_query(m->cfg->disks[i], &info);
+		d->blk[i] = kr_virtio_blk_create(d->pci, -1, &m->mem, m->cfg->disks[i]);
+		if (d->blk[i]) {
+			/* The kernel wakes the queue's worker itself. */
+			unsigned int nq = kr_virtio_blk_num_queues(d->blk[i]);
+			int fds[KR_VIRTIO_MAX_QUEUES];
+
+			for (unsigned int q = 0; q < nq && q < KR_VIRTIO_MAX_QUEUES; q++)
+				fds[q] = kr_virtio_blk_queue_fd(d->blk[i], q);
+			d->blk_notify[i] = kr_notify_create_fds(kr_virtio_blk_transport(d->blk[i]),
+								nq, fds, kr_vm_ioeventfd, m);
+		}
+		if (!d->blk[i] || !d->blk_notify[i]) {
+			snprintf(why, len, "virtio-blk %s (%s): %s", info.name, info.path,
+				 strerror(errno));
+			return KR_EXIT_HOST;
+		}
+	}
+	for (unsigned int i = 0; i < m->cfg->n_nets; i++) {
+		d->net[i] = kr_virtio_net_create(d->pci, -1, &m->mem, m->loop, &m->cfg->net_be[i]);
+		if (!d->net[i]) {
+			snprintf(why, len, "virtio-net %u: %s", i, strerror(errno));
+			return KR_EXIT_HOST;
+		}
+	}
+	return kr_console(d, why, len);
 }
 
 int kr_devices_create(struct kr_machine *m, char *why, size_t len)
@@ -179,7 +256,6 @@ int kr_devices_create(struct kr_machine *m, char *why, size_t len)
 		return KR_EXIT_HOST;
 	}
 	d->m = m;
-	d->com1_file = -1;
 	m->dev = d;
 	err = kr_serial(d, why, len);
 	if (err)
@@ -225,8 +301,7 @@ void kr_devices_destroy(struct kr_machine *m)
 	if (!d)
 		return;
 	kr_serial_destroy(d->com1);
-	if (d->com1_file >= 0)
-		close(d->com1_file);
+	kr_chardev_destroy(d->com1_chr);
 	kr_rtc_destroy(d->rtc);
 	kr_i8042_destroy(d->i8042);
 	kr_pm_destroy(d->pm);
@@ -234,6 +309,14 @@ void kr_devices_destroy(struct kr_machine *m)
 	kr_fw_cfg_destroy(d->fw_cfg);
 	kr_notify_destroy(d->rng_notify);
 	kr_virtio_rng_destroy(d->rng);
+	kr_virtio_console_destroy(d->con);
+	kr_chardev_destroy(d->con_chr);
+	for (unsigned int i = 0; i < KR_DISK_MAX_DISKS; i++) {
+		kr_notify_destroy(d->blk_notify[i]);
+		kr_virtio_blk_destroy(d->blk[i]);	/* joins its workers */
+	}
+	for (unsigned int i = 0; i < KR_MAX_NETS; i++)
+		kr_virtio_net_destroy(d->net[i]);
 	kr_pci_destroy(d->pci);
 	free(d);
 	m->dev = NULL;
@@ -249,4 +332,12 @@ void kr_devices_power_button(struct kr_devices *d)
 {
 	if (d && d->pm)
 		kr_pm_power_button(d->pm);
+}
+
+void kr_devices_winch(struct kr_devices *d)
+{
+	uint16_t cols, rows;
+
+	if (d && d->con && kr_chardev_winsize(d->con_chr, &cols, &rows))
+		kr_virtio_console_resize(d->con, cols, rows);
 }

@@ -17,5 +17,7 @@ void kr_devices_destroy(struct kr_machine *m);
 uint64_t kr_devices_rsdp(const struct kr_devices *d);
 /* The ACPI power button (control socket's system_powerdown). */
 void kr_devices_power_button(struct kr_devices *d);
+/* The terminal was resized (SIGWINCH): tell the virtio console. */
+void kr_devices_winch(struct kr_devices *d);
 
 #endif

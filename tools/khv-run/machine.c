@@ -203,6 +203,18 @@ int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 			return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->initrd,
 				       strerror(errno));
 	}
+	cfg->disks = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*cfg->disks));
+	if (!cfg->disks)
+		return kr_fail(why, len, KR_EXIT_HOST, "out of memory");
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		char name[16];
+
+		kr_disk_name(i, name, sizeof(name));
+		if (kr_disk_open(&cfg->disk_opts[i], name, &cfg->disks[i], lwhy, sizeof(lwhy)))
+			return kr_fail(why, len, KR_EXIT_IMAGE, "%s", lwhy);
+		if (lwhy[0])
+			fprintf(stderr, "khv-run: %s\n", lwhy);
+	}
 	kr_mem_split(cfg->ram, &sizes.low_size, &sizes.high_size);
 	/*
 	 * A bzImage has its "HdrS"; an x86-64 ELF boots by PVH; else a
@@ -232,6 +244,13 @@ void kr_images_free(struct kr_config *cfg)
 	free(cfg->kernel_buf);
 	free(cfg->initrd_buf);
 	cfg->kernel_buf = cfg->initrd_buf = NULL;
+	for (unsigned int i = 0; cfg->disks && i < cfg->nr_disks; i++)
+		kr_disk_close(cfg->disks[i]);
+	free(cfg->disks);
+	free(cfg->disk_opts);
+	cfg->disks = NULL;
+	cfg->disk_opts = NULL;
+	cfg->nr_disks = 0;
 }
 
 /* The initrd, if any, is the one module; its string is its path. */

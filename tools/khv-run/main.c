@@ -18,6 +18,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "chardev.h"
+#include "devices.h"
 #include "machine.h"
 #include "vmm.h"
 
@@ -33,8 +35,14 @@ static const char usage_text[] =
 	"  -a, --append TEXT     kernel command line\n"
 	"  -m, --memory SIZE     guest RAM: bytes, or with K, M, G suffix (default 512M)\n"
 	"  -c, --cpus N          vCPUs (default 1)\n"
-	"      --serial WHERE    COM1 to stdio (default), pty, file:PATH or none\n"
+	"      --serial WHERE    COM1 on stdio (default), pty, file:PATH, unix:PATH or none\n"
+	"      --console WHERE   a virtio console (the guest's hvc0) on the same kinds;\n"
+	"                        --console stdio makes the default --serial none\n"
 	"      --rng             a virtio-rng device (entropy from the host's getrandom)\n"
+	"      --net BACKEND     a virtio-net device (up to 4): tap=NAME[,mac=M][,vhdr=on|off],\n"
+	"                        fd=N[,mac=M] or user[,mac=M][,hostfwd=tcp::HPORT-:GPORT]\n"
+	"      --disk path=FILE[,ro][,cache=writeback|writethrough|none][,discard=on|off]\n"
+	"             [,serial=TEXT][,queues=N]   a virtio-blk disk (repeat for more)\n"
 	"      --control PATH    control socket (Documentation/khv/khv-run-control.rst)\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
@@ -43,12 +51,15 @@ static const char usage_text[] =
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
 	"\n"
+	"On a terminal, stdio is raw (^C goes to the guest): type ^A x to quit, ^A ^A\n"
+	"for a ^A, ^A h for help.\n"
+	"\n"
 	"Exit status: 0 guest power-off (or reset with --no-reboot, or quit); 2 usage\n"
 	"error; 4 unusable kernel, initrd or disk image; 6 host error (no /dev/khv,\n"
 	"not enough memory); 8 the guest stopped on a khv internal error; odd values\n"
 	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
 
-enum { OPT_SERIAL = 256, OPT_RNG, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
+enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -57,7 +68,10 @@ static const struct option options[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
@@ -107,9 +121,10 @@ static uint64_t parse_size(const char *s)
 
 static int parse_args(int argc, char **argv, struct kr_config *cfg)
 {
+	char why[256];
 	int opt;
 
-	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1, .serial = "stdio",
+	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1,
 				   .kvmclock = true, .cmdline = "" };
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:hV", options, NULL)) != -1) {
 		char *end;
@@ -133,13 +148,38 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 			cfg->nr_vcpus = n;
 			break;
 		case OPT_SERIAL:
-			if (strcmp(optarg, "stdio") && strcmp(optarg, "pty") &&
-			    strcmp(optarg, "none") && strncmp(optarg, "file:", 5))
-				return usage_error("--serial %s: want stdio, pty, file:PATH or none",
-						   optarg);
-			cfg->serial = optarg;
+		case OPT_CONSOLE:
+			if (kr_chardev_parse(optarg, why, sizeof(why)))
+				return usage_error(opt == OPT_SERIAL ? "--serial %s" : "--console %s",
+						   why);
+			if (opt == OPT_SERIAL)
+				cfg->serial = optarg;
+			else
+				cfg->console = optarg;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_NET: {
+			if (cfg->n_nets == KR_MAX_NETS)
+				return usage_error("--net %s: at most 4 network devices", optarg);
+			if (kr_net_parse(optarg, &cfg->net[cfg->n_nets], why, sizeof(why)))
+				return usage_error("%s", why);
+			cfg->n_nets++;
+			break;
+		}
+		case OPT_DISK: {
+			struct kr_disk_opts *o;
+
+			if (cfg->nr_disks == KR_DISK_MAX_DISKS)
+				return usage_error("--disk %s: at most 16 disks", optarg);
+			o = realloc(cfg->disk_opts, (cfg->nr_disks + 1) * sizeof(*o));
+			if (!o)
+				return usage_error("--disk %s: out of memory", optarg);
+			cfg->disk_opts = o;
+			if (kr_disk_parse(optarg, &o[cfg->nr_disks], why, sizeof(why)))
+				return usage_error("%s", why);
+			cfg->nr_disks++;
+			break;
+		}
 		case OPT_CONTROL: cfg->control = optarg; break;
 		case OPT_DEVICE: cfg->device = optarg; break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
@@ -158,9 +198,20 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	/* One console on stdio: the virtio one takes it from COM1's default. */
+	if (!cfg->serial)
+		cfg->serial = cfg->console && !strcmp(cfg->console, "stdio") ? "none" : "stdio";
+	if (cfg->console && !strcmp(cfg->console, "stdio") && !strcmp(cfg->serial, "stdio"))
+		return usage_error("%s", "--serial and --console cannot both be on stdio");
 	if (!cfg->kernel)
 		return usage_error("%s", "no kernel: --kernel FILE is required");
 	return 0;
+}
+
+static void kr_nets_close(struct kr_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->n_nets; i++)
+		kr_net_close(&cfg->net_be[i]);
 }
 
 struct kr_signals {
@@ -177,6 +228,11 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGWINCH) {
+		if (s->m)
+			kr_devices_winch(s->m->dev);
+		return;
+	}
 	snprintf(why, sizeof(why), "host signal %s", strsignal(si.ssi_signo));
 	if (s->m)
 		kr_machine_request(s->m, KR_REQ_QUIT, 0, KR_REASON_SIGNAL, why);
@@ -208,6 +264,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, SIGPIPE);
@@ -221,6 +278,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "khv-run: %s\n", why);
 			kr_images_free(&cfg);
 			return status;
+		}
+		for (unsigned int i = 0; i < KR_MAX_NETS; i++)
+			cfg.net_be[i].fd = -1;
+		for (unsigned int i = 0; i < cfg.n_nets; i++) {
+			int err = kr_net_open(&cfg.net[i], i, &cfg.net_be[i], why, sizeof(why));
+
+			if (err) {
+				fprintf(stderr, "khv-run: %s\n", why);
+				kr_nets_close(&cfg);
+				kr_images_free(&cfg);
+				return err == -EINVAL || err == -EBADF ? KR_EXIT_USAGE : KR_EXIT_HOST;
+			}
 		}
 	}
 	if (!loop || sigs.fd < 0 || kr_loop_add(loop, sigs.fd, EPOLLIN, on_signal, &sigs)) {
@@ -291,6 +360,7 @@ int main(int argc, char **argv)
 	}
 	close(sigs.fd);
 	kr_loop_free(loop);
+	kr_nets_close(&cfg);
 	kr_images_free(&cfg);
 	return status;
 }

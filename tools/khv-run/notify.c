@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ioeventfds on virtio notify addresses (notify.h).
+ * ioeventfds on virtio notify addresses (notify.h), on eventfds of our
+ * own that the I/O loop watches, or on the device's (a worker's).
  *
  * The addresses move with BAR 0, which the guest programs: the transport's
  * hook (a vCPU thread, no transport lock held) re-reads every queue's
@@ -33,6 +34,7 @@ struct kr_notify {
 	kr_ioeventfd_fn *fn;
 	void *opaque;
 	unsigned int nq;
+	bool own_fds;		/* eventfds made and watched here, or the device's */
 	pthread_mutex_t lock;
 	uint64_t count;
 	struct kr_notify_queue q[KR_VIRTIO_MAX_QUEUES];
@@ -90,8 +92,8 @@ static void kr_notify_fired(void *opaque, int fd, uint32_t events)
 	kr_virtio_pci_kick(q->n->v, q->index);
 }
 
-struct kr_notify *kr_notify_create(struct kr_virtio_pci *v, unsigned int nq,
-				   struct kr_loop *loop, kr_ioeventfd_fn *fn, void *opaque)
+static struct kr_notify *kr_notify_new(struct kr_virtio_pci *v, unsigned int nq,
+					struct kr_loop *loop, kr_ioeventfd_fn *fn, void *opaque)
 {
 	struct kr_notify *n;
 
@@ -104,25 +106,64 @@ struct kr_notify *kr_notify_create(struct kr_virtio_pci *v, unsigned int nq,
 		return NULL;
 	*n = (struct kr_notify){ .v = v, .loop = loop, .fn = fn, .opaque = opaque, .nq = nq };
 	pthread_mutex_init(&n->lock, NULL);
-	for (unsigned int i = 0; i < KR_VIRTIO_MAX_QUEUES; i++)
+	for (unsigned int i = 0; i < KR_VIRTIO_MAX_QUEUES; i++) {
+		n->q[i].n = n;
+		n->q[i].index = i;
 		n->q[i].efd = -1;
+	}
+	return n;
+}
+
+static struct kr_notify *kr_notify_start(struct kr_notify *n)
+{
+	kr_virtio_pci_set_notify_hook(n->v, kr_notify_hook, n);
+	kr_notify_hook(n, n->v);
+	return n;
+}
+
+struct kr_notify *kr_notify_create(struct kr_virtio_pci *v, unsigned int nq,
+				   struct kr_loop *loop, kr_ioeventfd_fn *fn, void *opaque)
+{
+	struct kr_notify *n = kr_notify_new(v, nq, loop, fn, opaque);
+
+	if (!n)
+		return NULL;
+	n->own_fds = true;
 	for (unsigned int i = 0; i < nq; i++) {
 		struct kr_notify_queue *q = &n->q[i];
 
-		q->n = n;
-		q->index = i;
 		q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (q->efd < 0 || kr_loop_add(loop, q->efd, EPOLLIN, kr_notify_fired, q)) {
 			int e = errno ? errno : EIO;
 
+			if (q->efd >= 0) {
+				close(q->efd);
+				q->efd = -1;
+			}
 			kr_notify_destroy(n);
 			errno = e;
 			return NULL;
 		}
 	}
-	kr_virtio_pci_set_notify_hook(v, kr_notify_hook, n);
-	kr_notify_hook(n, v);
-	return n;
+	return kr_notify_start(n);
+}
+
+struct kr_notify *kr_notify_create_fds(struct kr_virtio_pci *v, unsigned int nq, const int *fds,
+				       kr_ioeventfd_fn *fn, void *opaque)
+{
+	struct kr_notify *n = kr_notify_new(v, nq, NULL, fn, opaque);
+
+	if (!n)
+		return NULL;
+	for (unsigned int i = 0; i < nq; i++) {
+		if (fds[i] < 0) {
+			kr_notify_destroy(n);
+			errno = EINVAL;
+			return NULL;
+		}
+		n->q[i].efd = fds[i];
+	}
+	return kr_notify_start(n);
 }
 
 void kr_notify_destroy(struct kr_notify *n)
@@ -135,7 +176,7 @@ void kr_notify_destroy(struct kr_notify *n)
 
 		if (q->assigned)
 			kr_notify_ioctl(n, q, false);
-		if (q->efd >= 0) {
+		if (n->own_fds && q->efd >= 0) {
 			kr_loop_del(n->loop, q->efd);
 			close(q->efd);
 		}

@@ -24,6 +24,13 @@ struct kr_notify;
  */
 struct kr_notify *kr_notify_create(struct kr_virtio_pci *v, unsigned int nq,
 				   struct kr_loop *loop, kr_ioeventfd_fn *fn, void *opaque);
+/*
+ * The same with the device's own eventfds (fds[q], which its worker
+ * threads wait on): the kernel signals them directly, the I/O loop is not
+ * involved, and the fds stay the device's.
+ */
+struct kr_notify *kr_notify_create_fds(struct kr_virtio_pci *v, unsigned int nq, const int *fds,
+				       kr_ioeventfd_fn *fn, void *opaque);
 /* After the vCPUs stopped: deassigns and closes everything. */
 void kr_notify_destroy(struct kr_notify *n);
 /* How many queue notifications arrived through the eventfds. */

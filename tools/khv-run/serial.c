@@ -2,45 +2,32 @@
 /*
  * The 16550A UART (serial.h): registers, FIFOs and interrupt identification
  * as the 8250/16550 datasheets describe them and Linux's 8250 driver probes
- * them; bytes to and from host fds.
+ * them; bytes to and from a chardev.
  *
  * The transmitter is instantaneous: a byte written to THR leaves at once
- * (to the output fd, or in loopback to the receive FIFO), so THR is empty
+ * (to the chardev, or in loopback to the receive FIFO), so THR is empty
  * again when the write returns and the THRE interrupt is pending again.
  * The receiver has no notion of character time: the timeout interrupt is
  * pending whenever the FIFO holds data below its trigger level (the I/O
  * thread fills it a burst at a time, and the burst's end is the pause).
  *
- * Locking: s->lock covers the registers, the FIFO, the output buffer and
- * the bookkeeping of the fds watched on the loop.  kr_irq_set() is called
- * with it held: the line goes to the in-kernel irqchip, which never calls a
- * device back, and calling it under the lock keeps the levels in the order
- * the state changed (two threads dropping the lock first could invert them).
- * Only the I/O thread adds, changes or removes the fd watches (inside our
- * loop callbacks, where the loop takes no lock of its own); a vCPU that
- * needs a change writes the kick eventfd instead, because a vCPU calling
- * into the loop with s->lock held would deadlock against a callback waiting
- * for s->lock.  destroy() takes the watches away without holding s->lock.
+ * Locking: s->lock covers the registers and the FIFO.  kr_irq_set() is
+ * called with it held: the line goes to the in-kernel irqchip, which never
+ * calls a device back, and calling it under the lock keeps the levels in
+ * the order the state changed (two threads dropping the lock first could
+ * invert them).  The host side is a chardev (chardev.h), called with
+ * s->lock held (serial -> chardev); its input callback takes s->lock.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <pty.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "serial.h"
 
 #define UART_NREGS	8
 #define UART_FIFO	16
-#define UART_OUTBUF	65536	/* host-side backlog while the sink is slow */
 
 /* IER */
 #define IER_ERBFI	0x01	/* received data available */
@@ -91,16 +78,10 @@
 /* Outside loopback the far end looks present and ready. */
 #define MSR_IDLE_INPUTS	(MSR_DCD | MSR_DSR | MSR_CTS)
 
-struct kr_serial_watch {
-	int fd;
-	uint32_t applied;	/* events registered on the loop, 0: not registered */
-};
-
 struct kr_serial {
 	pthread_mutex_t lock;
 	uint16_t base;
 	struct kr_irq irq;
-	struct kr_loop *loop;
 
 	uint8_t ier, lcr, mcr, fcr, scr;
 	uint8_t lsr_errors;	/* LSR_ERRORS, cleared by reading LSR */
@@ -112,23 +93,11 @@ struct kr_serial {
 	uint8_t rx[UART_FIFO];
 	unsigned int rx_head, rx_count;
 	uint8_t rbr;		/* last byte read: what an empty RBR returns */
+	uint64_t rx_overruns;
 
-	int in_fd, out_fd;
-	bool in_dead, out_dead, out_is_socket;
-	uint8_t *out;		/* ring of UART_OUTBUF bytes */
-	size_t out_head, out_len;
-
-	int kick_fd;		/* eventfd: a vCPU asks the I/O thread to resync */
-	bool kick_pending, dying;
-	struct kr_serial_watch watch[2];
-	unsigned int nwatch;
-
-	struct kr_serial_stats st;
-
-	/* Undone by destroy: what the helpers set up. */
-	bool own_fds;
-	int pty_peer;
-	int saved_fl[2];	/* stdin, stdout flags; -1: untouched */
+	struct kr_chardev *chr;
+	bool own_chr;		/* made by a kr_serial_create*() helper: destroy closes it */
+	bool want_input;	/* what the chardev was last told */
 };
 
 /* ---- receive FIFO ------------------------------------------------------- */
@@ -150,7 +119,7 @@ static void serial_rx_push(struct kr_serial *s, uint8_t b)
 	if (s->rx_count >= serial_rx_cap(s)) {
 		/* The shift register is overwritten; the FIFO keeps its bytes. */
 		s->lsr_errors |= LSR_OE;
-		s->st.rx_overruns++;
+		s->rx_overruns++;
 		return;
 	}
 	s->rx[(s->rx_head + s->rx_count) % UART_FIFO] = b;
@@ -238,209 +207,45 @@ static void serial_write_mcr(struct kr_serial *s, uint8_t v)
 		s->msr_deltas |= MSR_TERI;
 }
 
-/* ---- host side: output -------------------------------------------------- */
-
-static ssize_t serial_sink_write(struct kr_serial *s, const uint8_t *buf, size_t len)
-{
-	if (s->out_is_socket)
-		return send(s->out_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	return write(s->out_fd, buf, len);
-}
-
-static void serial_out_failed(struct kr_serial *s)
-{
-	s->out_dead = true;
-	s->st.tx_dropped += s->out_len;
-	s->out_len = 0;
-}
-
-/* Writes as much of the backlog as the sink takes now. */
-static void serial_flush(struct kr_serial *s)
-{
-	while (s->out_len && !s->out_dead) {
-		size_t chunk = UART_OUTBUF - s->out_head;
-		ssize_t n;
-
-		if (chunk > s->out_len)
-			chunk = s->out_len;
-		n = serial_sink_write(s, s->out + s->out_head, chunk);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				serial_out_failed(s);
-			return;
-		}
-		if (n == 0)
-			return;
-		s->st.tx_bytes += n;
-		s->out_head = (s->out_head + n) % UART_OUTBUF;
-		s->out_len -= n;
-	}
-	if (!s->out_len)
-		s->out_head = 0;
-}
+/* ---- host side: the chardev -------------------------------------------- */
 
 static void serial_transmit(struct kr_serial *s, uint8_t b)
 {
-	if (s->out_fd < 0 || s->out_dead) {
-		s->st.tx_dropped++;
-		return;
-	}
-	if (s->out_len && !s->loop)
-		serial_flush(s);	/* nobody else will */
-	if (!s->out_len) {
-		ssize_t n = serial_sink_write(s, &b, 1);
-
-		if (n == 1) {
-			s->st.tx_bytes++;
-			return;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			serial_out_failed(s);
-			s->st.tx_dropped++;
-			return;
-		}
-	}
-	if (s->out_len == UART_OUTBUF) {
-		s->st.tx_dropped++;
-		return;
-	}
-	s->out[(s->out_head + s->out_len) % UART_OUTBUF] = b;
-	s->out_len++;
+	kr_chardev_write(s->chr, &b, 1);
 }
 
-/* ---- host side: input and the loop -------------------------------------- */
-
-static bool serial_want_input(const struct kr_serial *s)
+/* Input is taken only while the FIFO has room and the UART is not looped back. */
+static bool serial_wants_input(const struct kr_serial *s)
 {
-	return s->loop && s->in_fd >= 0 && !s->in_dead && !(s->mcr & MCR_LOOP) &&
-	       s->rx_count < serial_rx_cap(s);
+	return !(s->mcr & MCR_LOOP) && s->rx_count < serial_rx_cap(s);
 }
 
-static uint32_t serial_wanted(const struct kr_serial *s, int fd)
+/* Tell the chardev when that changes (s->lock held: serial -> chardev). */
+static void serial_sync_input(struct kr_serial *s)
 {
-	uint32_t ev = 0;
+	bool want = serial_wants_input(s);
 
-	if (s->dying)
-		return 0;
-	if (fd == s->in_fd && serial_want_input(s))
-		ev |= EPOLLIN;
-	if (fd == s->out_fd && s->loop && !s->out_dead && s->out_len)
-		ev |= EPOLLOUT;
-	return ev;
-}
-
-static bool serial_needs_sync(const struct kr_serial *s)
-{
-	for (unsigned int i = 0; i < s->nwatch; i++)
-		if (serial_wanted(s, s->watch[i].fd) != s->watch[i].applied)
-			return true;
-	return false;
-}
-
-/* vCPU side: ask the I/O thread to resync the watches. */
-static void serial_kick(struct kr_serial *s)
-{
-	uint64_t one = 1;
-
-	if (s->kick_fd < 0 || s->kick_pending || !serial_needs_sync(s))
-		return;
-	if (write(s->kick_fd, &one, sizeof(one)) == sizeof(one))
-		s->kick_pending = true;
-}
-
-static kr_fd_fn serial_fd_event;
-
-/*
- * I/O thread only.  An fd is registered only while its events are wanted:
- * epoll reports a hang-up even for an empty mask, and an fd we cannot serve
- * yet (FIFO full) would make the loop spin on it.
- */
-static void serial_sync_watch(struct kr_serial *s, struct kr_serial_watch *w)
-{
-	uint32_t want;
-
-	while ((want = serial_wanted(s, w->fd)) != w->applied) {
-		int ret;
-
-		if (!want) {
-			kr_loop_del(s->loop, w->fd);
-			w->applied = 0;
-			return;
-		}
-		if (w->applied)
-			ret = kr_loop_mod(s->loop, w->fd, want);
-		else
-			ret = kr_loop_add(s->loop, w->fd, want, serial_fd_event, s);
-		if (!ret) {
-			w->applied = want;
-			return;
-		}
-		/*
-		 * Not pollable (EPERM: /dev/null, a regular file) or gone: give
-		 * up the sides that needed it, which makes want smaller.
-		 */
-		if (want & EPOLLIN)
-			s->in_dead = true;
-		if (want & EPOLLOUT)
-			serial_out_failed(s);
+	if (want != s->want_input) {
+		s->want_input = want;
+		kr_chardev_want_input(s->chr, want);
 	}
 }
 
-static void serial_sync(struct kr_serial *s)
+/* The chardev's input callback (I/O thread): fill the FIFO's room, no more. */
+static void serial_input(void *opaque)
 {
-	for (unsigned int i = 0; i < s->nwatch; i++)
-		serial_sync_watch(s, &s->watch[i]);
-}
-
-static void serial_read_input(struct kr_serial *s)
-{
+	struct kr_serial *s = opaque;
 	uint8_t buf[UART_FIFO];
-	size_t room = serial_rx_cap(s) - s->rx_count;
-	ssize_t n;
-
-	n = read(s->in_fd, buf, room);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			s->in_dead = true;
-		return;
-	}
-	if (n == 0) {
-		s->in_dead = true;	/* end of file */
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		serial_rx_push(s, buf[i]);
-	s->st.rx_bytes += n;
-}
-
-static void serial_fd_event(void *opaque, int fd, uint32_t events)
-{
-	struct kr_serial *s = opaque;
-	uint32_t gone = EPOLLHUP | EPOLLERR;
 
 	pthread_mutex_lock(&s->lock);
-	/* A hang-up or error shows as end of file or an error of the call. */
-	if (fd == s->in_fd && (events & (EPOLLIN | gone)) && serial_want_input(s))
-		serial_read_input(s);
-	if (fd == s->out_fd && (events & (EPOLLOUT | gone)) && s->out_len)
-		serial_flush(s);
-	serial_sync(s);
+	if (serial_wants_input(s)) {
+		size_t n = kr_chardev_read(s->chr, buf, serial_rx_cap(s) - s->rx_count);
+
+		for (size_t i = 0; i < n; i++)
+			serial_rx_push(s, buf[i]);
+	}
+	serial_sync_input(s);		/* a full FIFO stops the input */
 	serial_update_irq(s);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void serial_kick_event(void *opaque, int fd, uint32_t events)
-{
-	struct kr_serial *s = opaque;
-	uint64_t v;
-
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* already drained */
-	}
-	pthread_mutex_lock(&s->lock);
-	s->kick_pending = false;
-	serial_sync(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -557,11 +362,11 @@ static void serial_io(void *opaque, uint64_t offset, uint8_t *data, unsigned int
 			data[i] = serial_read_reg(s, offset + i);
 	}
 	serial_update_irq(s);
-	serial_kick(s);
+	serial_sync_input(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ---- life cycle --------------------------------------------------------- */
+/* ---- life cycle ------------------------------------------------------- */
 
 static void serial_reset(struct kr_serial *s)
 {
@@ -572,130 +377,75 @@ static void serial_reset(struct kr_serial *s)
 	serial_rx_clear(s);
 }
 
-struct kr_serial *kr_serial_create(uint16_t base, const struct kr_irq *irq, struct kr_loop *loop,
-				   int in_fd, int out_fd)
+struct kr_serial *kr_serial_create_chardev(uint16_t base, const struct kr_irq *irq,
+					   struct kr_chardev *chr)
 {
-	struct kr_serial *s = calloc(1, sizeof(*s));
-	struct stat stb;
+	struct kr_serial *s;
 
-	if (!s)
-		return NULL;
-	s->out = malloc(UART_OUTBUF);
-	if (!s->out) {
-		free(s);
-		errno = ENOMEM;
+	if (!chr) {
+		errno = EINVAL;
 		return NULL;
 	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	s->base = base;
 	if (irq)
 		s->irq = *irq;
-	s->loop = loop;
-	s->in_fd = in_fd < 0 ? -1 : in_fd;
-	s->out_fd = out_fd < 0 ? -1 : out_fd;
-	s->out_is_socket = s->out_fd >= 0 && !fstat(s->out_fd, &stb) && S_ISSOCK(stb.st_mode);
-	s->kick_fd = -1;
-	s->pty_peer = -1;
-	s->saved_fl[0] = s->saved_fl[1] = -1;
+	s->chr = chr;
 	serial_reset(s);
-	if (s->in_fd >= 0)
-		s->watch[s->nwatch++].fd = s->in_fd;
-	if (s->out_fd >= 0 && s->out_fd != s->in_fd)
-		s->watch[s->nwatch++].fd = s->out_fd;
-	if (loop) {
-		int ret;
-
-		/*
-		 * The I/O thread registers the fds (it alone changes the watches):
-		 * kick it, before it can run the callback, which clears the flag.
-		 */
-		s->kick_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (s->kick_fd < 0)
-			goto fail;
-		s->kick_pending = true;
-		ret = kr_loop_add(loop, s->kick_fd, EPOLLIN, serial_kick_event, s);
-		if (ret) {
-			errno = -ret;
-			goto fail;
-		}
-	}
+	kr_chardev_attach(chr, serial_input, s);
+	pthread_mutex_lock(&s->lock);
+	serial_sync_input(s);
+	pthread_mutex_unlock(&s->lock);
 	return s;
-fail:
-	if (s->kick_fd >= 0)
-		close(s->kick_fd);
-	pthread_mutex_destroy(&s->lock);
-	free(s->out);
-	free(s);
-	return NULL;
 }
 
-static int serial_set_nonblock(int fd, int *saved)
+/* On a chardev the UART owns. */
+static struct kr_serial *serial_create_owning(uint16_t base, const struct kr_irq *irq,
+					      struct kr_chardev *chr)
 {
-	int fl = fcntl(fd, F_GETFL);
+	struct kr_serial *s;
+	int err;
 
-	if (fl < 0)
-		return -1;
-	*saved = fl;
-	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (!chr)
+		return NULL;
+	s = kr_serial_create_chardev(base, irq, chr);
+	if (!s) {
+		err = errno;
+		kr_chardev_destroy(chr);
+		errno = err;
+		return NULL;
+	}
+	s->own_chr = true;
+	return s;
+}
+
+struct kr_serial *kr_serial_create(uint16_t base, const struct kr_irq *irq, struct kr_loop *loop,
+				   int in_fd, int out_fd)
+{
+	return serial_create_owning(base, irq, kr_chardev_open_fds(in_fd, out_fd, loop, 0));
 }
 
 struct kr_serial *kr_serial_create_stdio(uint16_t base, const struct kr_irq *irq,
 					 struct kr_loop *loop)
 {
-	struct kr_serial *s;
-	int saved[2] = { -1, -1 };
+	char why[128];
 
-	/* Failure to set stdin non-blocking is no error: it may be closed. */
-	if (serial_set_nonblock(STDIN_FILENO, &saved[0]))
-		saved[0] = -1;
-	if (serial_set_nonblock(STDOUT_FILENO, &saved[1]))
-		saved[1] = -1;
-	s = kr_serial_create(base, irq, loop, saved[0] >= 0 ? STDIN_FILENO : -1,
-			     saved[1] >= 0 ? STDOUT_FILENO : -1);
-	if (!s) {
-		int err = errno;
-
-		for (int i = 0; i < 2; i++)
-			if (saved[i] >= 0)
-				fcntl(i, F_SETFL, saved[i]);
-		errno = err;
-		return NULL;
-	}
-	s->saved_fl[0] = saved[0];
-	s->saved_fl[1] = saved[1];
-	return s;
+	return serial_create_owning(base, irq, kr_chardev_open("stdio", loop, why, sizeof(why)));
 }
 
 struct kr_serial *kr_serial_create_pty(uint16_t base, const struct kr_irq *irq,
 				       struct kr_loop *loop, char *path, size_t path_len)
 {
-	struct termios raw;
-	struct kr_serial *s;
-	int master, peer, err;
+	struct kr_chardev *chr;
+	char why[128];
 
-	if (openpty(&master, &peer, NULL, NULL, NULL))
-		return NULL;
-	/* Raw: no echo of the guest's output back to it, no CR/LF rewriting. */
-	if (tcgetattr(peer, &raw))
-		goto fail;
-	cfmakeraw(&raw);
-	if (tcsetattr(peer, TCSANOW, &raw) ||
-	    fcntl(master, F_SETFD, FD_CLOEXEC) || fcntl(peer, F_SETFD, FD_CLOEXEC) ||
-	    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) ||
-	    (path && ptsname_r(master, path, path_len)))
-		goto fail;
-	s = kr_serial_create(base, irq, loop, master, master);
-	if (!s)
-		goto fail;
-	s->own_fds = true;
-	s->pty_peer = peer;
-	return s;
-fail:
-	err = errno ? errno : EINVAL;
-	close(master);
-	close(peer);
-	errno = err;
-	return NULL;
+	chr = kr_chardev_open("pty", loop, why, sizeof(why));
+	if (chr && path)
+		snprintf(path, path_len, "%s", kr_chardev_path(chr));
+	return serial_create_owning(base, irq, chr);
 }
 
 int kr_serial_attach(struct kr_serial *s, struct kr_bus *pio)
@@ -703,38 +453,33 @@ int kr_serial_attach(struct kr_serial *s, struct kr_bus *pio)
 	return kr_bus_add(pio, s->base, UART_NREGS, serial_io, s, "serial");
 }
 
+struct kr_chardev *kr_serial_chardev(struct kr_serial *s)
+{
+	return s->chr;
+}
+
 void kr_serial_destroy(struct kr_serial *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->dying = true;	/* a callback still running changes no watch */
-	pthread_mutex_unlock(&s->lock);
-	if (s->loop) {
-		kr_loop_del(s->loop, s->kick_fd);
-		for (unsigned int i = 0; i < s->nwatch; i++)
-			kr_loop_del(s->loop, s->watch[i].fd);
-		close(s->kick_fd);
-	}
-	serial_flush(s);	/* best effort, non-blocking */
-	for (int i = 0; i < 2; i++)
-		if (s->saved_fl[i] >= 0)
-			fcntl(i, F_SETFL, s->saved_fl[i]);
-	if (s->own_fds) {
-		close(s->in_fd);
-		if (s->out_fd != s->in_fd)
-			close(s->out_fd);
-	}
-	if (s->pty_peer >= 0)
-		close(s->pty_peer);
+	/* Either way the input callback is not running and will not run after. */
+	if (s->own_chr)
+		kr_chardev_destroy(s->chr);
+	else
+		kr_chardev_attach(s->chr, NULL, NULL);
 	pthread_mutex_destroy(&s->lock);
-	free(s->out);
 	free(s);
 }
 
 void kr_serial_get_stats(struct kr_serial *s, struct kr_serial_stats *st)
 {
+	struct kr_chardev_stats cs;
+
+	kr_chardev_get_stats(s->chr, &cs);
 	pthread_mutex_lock(&s->lock);
-	*st = s->st;
+	st->tx_bytes = cs.tx_bytes;
+	st->tx_dropped = cs.tx_dropped;
+	st->rx_bytes = cs.rx_bytes;
+	st->rx_overruns = s->rx_overruns;
 	pthread_mutex_unlock(&s->lock);
 }

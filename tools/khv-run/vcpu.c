@@ -44,8 +44,17 @@ void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, con
 
 static void kr_vcpu_dump(struct kr_vcpu *v)
 {
+	const struct khv_run *run = v->vcpu.run;
 	struct khv_regs r;
 	struct khv_sregs s;
+
+	/* What khv says about an internal error (Documentation/khv/uapi.rst). */
+	if (run->exit_reason == KHV_EXIT_INTERNAL_ERROR) {
+		fprintf(stderr, "khv-run: vCPU %u: data", v->index);
+		for (uint32_t i = 0; i < run->internal.ndata && i < 16; i++)
+			fprintf(stderr, " %#llx", (unsigned long long)run->internal.data[i]);
+		fputc('\n', stderr);
+	}
 
 	if (khv_vcpu_get_regs(&v->vcpu, &r) || khv_vcpu_get_sregs(&v->vcpu, &s))
 		return;

@@ -210,6 +210,23 @@ void kr_virtio_push(struct kr_virtio_pci *v, unsigned int q, const struct kr_vq_
 	pthread_mutex_unlock(&vq->lock);
 }
 
+void kr_virtio_push_n(struct kr_virtio_pci *v, unsigned int q, const struct kr_vq_elem *const *e,
+		      const uint32_t *len, unsigned int n)
+{
+	struct vqueue *vq;
+	bool current = true;
+
+	if (q >= v->nq)
+		return;
+	vq = &v->q[q];
+	pthread_mutex_lock(&vq->lock);
+	for (unsigned int i = 0; i < n; i++)
+		current = current && e[i]->epoch == vq->epoch;
+	if (vq->ready && current)
+		kr_vq_push_n(&vq->vq, e, len, n);
+	pthread_mutex_unlock(&vq->lock);
+}
+
 void kr_virtio_notify(struct kr_virtio_pci *v, unsigned int q)
 {
 	struct vqueue *vq;

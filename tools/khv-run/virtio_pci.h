@@ -131,6 +131,13 @@ int kr_virtio_pop(struct kr_virtio_pci *v, unsigned int q, struct kr_vq_elem *e)
 /* Give a popped chain back with len bytes written into it. */
 void kr_virtio_push(struct kr_virtio_pci *v, unsigned int q, const struct kr_vq_elem *e,
 		    uint32_t len);
+/*
+ * Give n popped chains back together (kr_vq_push_n(): the driver sees all
+ * or none); dropped, all of them, when any is from before a reset.
+ */
+#define KR_VIRTIO_HAVE_PUSH_N	1
+void kr_virtio_push_n(struct kr_virtio_pci *v, unsigned int q, const struct kr_vq_elem *const *e,
+		      const uint32_t *len, unsigned int n);
 /* After pushes: interrupt the driver if it wants one (MSI-X vector or INTx). */
 void kr_virtio_notify(struct kr_virtio_pci *v, unsigned int q);
 /* The device configuration changed: config interrupt, new generation. */

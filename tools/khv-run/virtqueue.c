@@ -212,19 +212,39 @@ broken:
 	return -EIO;
 }
 
-void kr_vq_push(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len)
+/* Write the used entry of e at our used_idx (not yet published). */
+static void put_used(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len)
 {
 	uint8_t *slot = vq->used + USED_RING(vq->used_idx & (vq->size - 1));
 
 	st32(slot, e->head);
 	st32(slot + 4, len < e->in_bytes ? len : e->in_bytes);
 	vq->used_idx++;
+}
+
+static void publish_used(struct kr_vq *vq)
+{
 	/*
-	 * Release: the buffer contents the device wrote and the used entry
-	 * above are visible before the new used->idx that publishes them
+	 * Release: the buffer contents the device wrote and the used entries
+	 * before are visible before the new used->idx that publishes them
 	 * (the driver reads idx, then its read barrier, then the entry).
 	 */
 	__atomic_store_n((uint16_t *)(vq->used + USED_IDX), vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void kr_vq_push(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len)
+{
+	put_used(vq, e, len);
+	publish_used(vq);
+}
+
+void kr_vq_push_n(struct kr_vq *vq, const struct kr_vq_elem *const *e, const uint32_t *len,
+		  unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		put_used(vq, e[i], len[i]);
+	if (n)
+		publish_used(vq);
 }
 
 bool kr_vq_need_interrupt(struct kr_vq *vq)

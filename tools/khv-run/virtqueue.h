@@ -73,6 +73,14 @@ int kr_vq_pop(struct kr_vq *vq, struct kr_vq_elem *e);
 
 /* Hand a popped chain back with len bytes written (capped at e->in_bytes). */
 void kr_vq_push(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len);
+/*
+ * Hand n popped chains back at once, e[i] with len[i] bytes written, under
+ * one used->idx store: the driver sees all of them or none.  A merged
+ * receive frame (virtio-net's MRG_RXBUF) spans several chains, and Linux
+ * takes its num_buffers entries in one go, failing when some are not there.
+ */
+void kr_vq_push_n(struct kr_vq *vq, const struct kr_vq_elem *const *e, const uint32_t *len,
+		  unsigned int n);
 
 /*
  * After one or more pushes: true when the driver wants a used buffer

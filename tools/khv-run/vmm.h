@@ -14,7 +14,9 @@
 #include "libkhv.h"
 #include "dev.h"
 #include "control.h"
+#include "disk.h"
 #include "evloop.h"
+#include "net_opts.h"
 
 /* Exit status classes (khv-run.1); the debug-exit port gives odd codes. */
 #define KR_EXIT_POWEROFF	0
@@ -24,18 +26,28 @@
 #define KR_EXIT_GUEST		8	/* the guest hit an internal error of khv */
 
 #define KR_MAX_VCPUS		KHV_MAX_VCPUS
+#define KR_MAX_NETS		4
 
 struct kr_config {
 	const char *kernel, *initrd, *cmdline;
 	uint64_t ram;			/* bytes */
 	unsigned int nr_vcpus;
-	const char *serial;		/* "stdio", "pty", "file:PATH", "none" */
+	const char *serial;		/* a chardev spec (chardev.h) */
+	const char *console;		/* a virtio console's chardev spec, or NULL */
 	const char *control;		/* socket path or NULL */
 	const char *device;		/* /dev/khv by default */
 	bool no_reboot;
 	bool kvmclock;
 	bool trace_io;			/* every exit to userspace on stderr */
 	bool rng;			/* a virtio-rng device */
+	unsigned int n_nets;		/* --net, in order */
+	struct kr_net_opts net[KR_MAX_NETS];
+	/* Their backends, opened once (main.c): they outlive the machine's rebuilds. */
+	struct kr_net_backend net_be[KR_MAX_NETS];
+	/* --disk, in order (vda, vdb...); opened once by kr_images_load(). */
+	struct kr_disk_opts *disk_opts;
+	struct kr_disk **disks;
+	unsigned int nr_disks;
 
 	/* The images, read and checked once before any VM (kr_images_load). */
 	uint8_t *kernel_buf, *initrd_buf;
@@ -125,6 +137,7 @@ void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, con
 #define KR_REASON_QMP_QUIT		"host-qmp-quit"
 #define KR_REASON_QMP_RESET		"host-qmp-system-reset"
 #define KR_REASON_SIGNAL		"host-signal"
+#define KR_REASON_HOST_UI		"host-ui"	/* ^A x on a console */
 #define KR_REASON_ERROR			"host-error"
 
 #endif

@@ -153,23 +153,44 @@ static int kr_ctl_query_vcpus(void *opaque, struct json_object *args, struct jso
 static int kr_ctl_query_block(void *opaque, struct json_object *args, struct json_object **ret,
 			      struct kr_control_error *err)
 {
-	(void)opaque;
+	struct kr_machine *m = opaque;
+	struct kr_disk_info info;
+
 	(void)args;
 	(void)err;
-	*ret = json_object_new_array();		/* no disks yet */
+	*ret = json_object_new_array();
+	for (unsigned int i = 0; i < m->cfg->nr_disks; i++) {
+		kr_disk_query(m->cfg->disks[i], &info);
+		json_object_array_add(*ret, kr_control_disk(info.name, info.path, info.ro,
+							    info.size));
+	}
 	return 0;
 }
 
 static int kr_ctl_query_blockstats(void *opaque, struct json_object *args,
 				   struct json_object **ret, struct kr_control_error *err)
 {
+	struct kr_machine *m = opaque;
+	const char *want = NULL;
 	struct json_object *dev;
+	struct kr_disk_info info;
 
-	(void)opaque;
 	if (args && json_object_object_get_ex(args, "device", &dev))
-		return kr_control_fail(err, KR_CONTROL_DEV_NOT_FOUND, "no disk named %s",
-				       json_object_get_string(dev));
+		want = json_object_get_string(dev);
 	*ret = json_object_new_array();
+	for (unsigned int i = 0; i < m->cfg->nr_disks; i++) {
+		kr_disk_query(m->cfg->disks[i], &info);
+		if (want && strcmp(want, info.name))
+			continue;
+		json_object_array_add(*ret, kr_control_blockstats(info.name, info.stats.rd_bytes,
+			info.stats.wr_bytes, info.stats.rd_ops, info.stats.wr_ops,
+			info.stats.flush_ops));
+	}
+	if (want && !json_object_array_length(*ret)) {
+		json_object_put(*ret);
+		*ret = NULL;
+		return kr_control_fail(err, KR_CONTROL_DEV_NOT_FOUND, "no disk named %s", want);
+	}
 	return 0;
 }
 

@@ -156,6 +156,34 @@ KR_TEST(vq_direct_chain)
 	vqt_fini(&t);
 }
 
+/* Several chains given back under one used->idx store. */
+KR_TEST(vq_push_n)
+{
+	struct vqt t;
+	struct iovec iov[3][8];
+	struct kr_vq_elem e[3];
+	const struct kr_vq_elem *ep[3] = { &e[0], &e[1], &e[2] };
+	const uint32_t len[3] = { 64, 64, 5000 };
+
+	vqt_init(&t, 8, false, false);
+	for (unsigned int i = 0; i < 3; i++) {
+		desc(&t, i, BUF + 0x100 * i, 64, KR_VQ_DESC_F_WRITE, 0);
+		avail(&t, i);
+		e[i] = (struct kr_vq_elem){ .iov = iov[i], .cap = 8 };
+		CHECK_EQ(kr_vq_pop(&t.vq, &e[i]), 1);
+	}
+	kr_vq_push_n(&t.vq, ep, len, 0);
+	CHECK_EQ(used_idx(&t), 0);
+	kr_vq_push_n(&t.vq, ep, len, 3);
+	CHECK_EQ(used_idx(&t), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		CHECK_EQ(kr_get_le(ram(&t, QUSED + 4 + 8 * i), 4), i);
+		CHECK_EQ(kr_get_le(ram(&t, QUSED + 8 + 8 * i), 4), 64);	/* capped */
+	}
+	CHECK(kr_vq_need_interrupt(&t.vq));
+	vqt_fini(&t);
+}
+
 KR_TEST(vq_indirect)
 {
 	struct vqt t;

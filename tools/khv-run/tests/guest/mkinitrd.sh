@@ -17,13 +17,15 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$here/init" "$root/init"
 # In load order (modprobe --show-depends); init insmods what it finds.
-mods="virtio/virtio_ring virtio/virtio virtio/virtio_pci_modern_dev
-	virtio/virtio_pci_legacy_dev virtio/virtio_pci char/hw_random/virtio-rng
-	acpi/button"
+# Paths below /lib/modules/<version>/kernel/.
+mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci
+	drivers/char/hw_random/virtio-rng drivers/acpi/button drivers/block/virtio_blk
+	net/core/failover drivers/net/net_failover drivers/net/virtio_net"
 if [ -n "$kver" ]; then
 	mkdir -p "$root/modules"
 	for m in $mods; do
-		f=/lib/modules/$kver/kernel/drivers/$m.ko
+		f=/lib/modules/$kver/kernel/$m.ko
 		for z in "" .xz .zst; do
 			[ -f "$f$z" ] || continue
 			case $z in
