@@ -93,17 +93,27 @@ FIXTURE_TEARDOWN(khvrun)
 
 #define CMDLINE(action) "console=ttyS0 panic=-1 khvrun=" action
 
+/* With a virtio console in a file: the guest's line on hvc0 lands there. */
 TEST_F_TIMEOUT(khvrun, poweroff_1_vcpu, 300)
 {
+	char con[] = "/tmp/khvrun-hvc0-XXXXXX", con_arg[64], got[256] = "";
 	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "256M", "-c", "1",
-			       "-a", CMDLINE("poweroff"), NULL };
+			       "--console", con_arg, "-a", CMDLINE("poweroff"), NULL };
 	struct kr_out o;
+	int fd;
 
 	NEED_FILES();
+	fd = mkstemp(con);
+	ASSERT_LE(0, fd);
+	snprintf(con_arg, sizeof(con_arg), "file:%s", con);
 	ASSERT_EQ(0, kr_run(&o, KR_BOOT_TIMEOUT, NULL, 0, argv));
 	EXPECT_EQ(0, o.status);
 	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
 	check_guest(_metadata, &o, 1, 1);
+	EXPECT_LT(0, read(fd, got, sizeof(got) - 1));
+	EXPECT_NE(NULL, strstr(got, "KHVRUN-HVC0 hello from the guest")) TH_LOG("hvc0: %s", got);
+	close(fd);
+	unlink(con);
 	free(o.buf);
 }
 

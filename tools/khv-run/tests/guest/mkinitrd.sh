@@ -21,7 +21,8 @@ install -m 0755 "$here/init" "$root/init"
 mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
 	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci
 	drivers/char/hw_random/virtio-rng drivers/acpi/button drivers/block/virtio_blk
-	net/core/failover drivers/net/net_failover drivers/net/virtio_net"
+	net/core/failover drivers/net/net_failover drivers/net/virtio_net
+	drivers/char/virtio_console"
 if [ -n "$kver" ]; then
 	mkdir -p "$root/modules"
 	for m in $mods; do
