@@ -23,14 +23,9 @@
 
 #include "../chardev.h"
 #include "t.h"
+#include "tio.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
-
-static void *loop_main(void *arg)
-{
-	kr_loop_run(arg);
-	return NULL;
-}
 
 static struct kr_loop *loop_start(pthread_t *th)
 {
@@ -39,47 +34,6 @@ static struct kr_loop *loop_start(pthread_t *th)
 	if (!l || pthread_create(th, NULL, loop_main, l))
 		abort();
 	return l;
-}
-
-static void loop_stop(struct kr_loop *l, pthread_t th)
-{
-	kr_loop_stop(l);
-	pthread_join(th, NULL);
-	kr_loop_free(l);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int pending(int fd)
-{
-	int n = -1;
-
-	ioctl(fd, FIONREAD, &n);
-	return n;
-}
-
-/* Read from a non-blocking fd until n bytes came or timeout_ms of quiet. */
-static size_t read_some(int fd, void *buf, size_t n, int timeout_ms)
-{
-	size_t got = 0;
-
-	for (int idle = 0; got < n && idle < timeout_ms;) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-
-		if (r > 0) {
-			got += r;
-			idle = 0;
-		} else {
-			sleep_ms(1);
-			idle++;
-		}
-	}
-	return got;
 }
 
 static struct kr_chardev_stats stats(struct kr_chardev *c)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "timage.h"
 #include "../disk.h"
 
 #define MIB	(1u << 20)
@@ -37,42 +38,6 @@ static void make_image(char *path, uint64_t size)
 			abort();
 	}
 	close(fd);
-}
-
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 7 + i / 512);
-}
-
-/* The file's bytes [off, off + len) through a separate fd. */
-static void file_read(const char *path, uint64_t off, void *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || pread(fd, buf, len, off) != (ssize_t)len)
-		abort();
-	close(fd);
-}
-
-/* Do bytes [off, off + len) of the file still hold the pattern? */
-static bool file_pristine(const char *path, uint64_t off, size_t len)
-{
-	uint8_t *b = malloc(len);
-	bool ok = true;
-
-	file_read(path, off, b, len);
-	for (size_t i = 0; i < len && ok; i++)
-		ok = b[i] == pattern(off + i);
-	free(b);
-	return ok;
-}
-
-static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != v)
-			return false;
-	return true;
 }
 
 static struct kr_disk *open_opts(const char *arg, char *why, size_t len, int *err)
@@ -532,23 +497,6 @@ static int refuse_fallocate(int fd, int mode, off_t off, off_t len)
 	return -1;
 }
 
-static uint64_t blocks(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) ? ~0ull : (uint64_t)st.st_blocks;
-}
-
-/* Is [off, off + len) a hole of path (SEEK_DATA finds nothing before its end)? */
-static bool hole(const char *path, off_t off, off_t len)
-{
-	int fd = open(path, O_RDONLY);
-	off_t data = lseek(fd, off, SEEK_DATA);
-
-	close(fd);
-	return data < 0 || data >= off + len;
-}
-
 KR_TEST(disk_discard_zeroes)
 {
 	struct kr_disk *d;
@@ -621,13 +569,6 @@ static int counting_sync(int fd)
 	syncs++;
 	sync_fd = fd;
 	return fdatasync(fd);
-}
-
-static int failing_sync(int fd)
-{
-	(void)fd;
-	errno = EIO;
-	return -1;
 }
 
 KR_TEST(disk_flush)

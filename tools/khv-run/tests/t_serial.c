@@ -18,6 +18,7 @@
 #include "../machine.h"
 #include "../serial.h"
 #include "t.h"
+#include "tio.h"
 
 #define COM	KR_PORT_COM1
 #define RBR	(COM + 0)
@@ -90,13 +91,6 @@ static struct kr_serial_stats uart_stats(struct uart *u)
 	return st;
 }
 
-/* The I/O thread. */
-static void *loop_main(void *arg)
-{
-	kr_loop_run(arg);
-	return NULL;
-}
-
 static struct kr_loop *loop_start(pthread_t *th)
 {
 	struct kr_loop *l = kr_loop_new();
@@ -104,20 +98,6 @@ static struct kr_loop *loop_start(pthread_t *th)
 	CHECK(l != NULL);
 	CHECK_EQ(pthread_create(th, NULL, loop_main, l), 0);
 	return l;
-}
-
-static void loop_stop(struct kr_loop *l, pthread_t th)
-{
-	kr_loop_stop(l);
-	pthread_join(th, NULL);
-	kr_loop_free(l);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 static void nonblock(int fd)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "timage.h"
 #include "vdrv.h"
 #include "../virtio_blk.h"
 
@@ -47,11 +48,6 @@ struct bt {
 	uint64_t offered;
 };
 
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)(i * 7 + i / 512);
-}
-
 static void make_image(char *path, uint64_t size)
 {
 	uint8_t buf[4096];
@@ -72,27 +68,6 @@ static void make_image(char *path, uint64_t size)
 	close(fd);
 }
 
-static void file_read(const char *path, uint64_t off, void *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || pread(fd, buf, len, off) != (ssize_t)len)
-		abort();
-	close(fd);
-}
-
-static bool file_pristine(const char *path, uint64_t off, size_t len)
-{
-	uint8_t *b = malloc(len);
-	bool ok = true;
-
-	file_read(path, off, b, len);
-	for (size_t i = 0; i < len && ok; i++)
-		ok = b[i] == pattern(off + i);
-	free(b);
-	return ok;
-}
-
 static bool file_is(const char *path, uint64_t off, const void *want, size_t len)
 {
 	uint8_t *b = malloc(len);
@@ -102,14 +77,6 @@ static bool file_is(const char *path, uint64_t off, const void *want, size_t len
 	ok = !memcmp(b, want, len);
 	free(b);
 	return ok;
-}
-
-static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != v)
-			return false;
-	return true;
 }
 
 static uint64_t dev_features(struct vdrv *d)
@@ -528,13 +495,6 @@ static int checking_sync(int fd)
 	return fdatasync(fd);
 }
 
-static int failing_sync(int fd)
-{
-	(void)fd;
-	errno = EIO;
-	return -1;
-}
-
 KR_TEST(blk_flush_order)
 {
 	struct bt t;
@@ -796,22 +756,6 @@ KR_TEST(blk_bad_requests)
 }
 
 /* ---- discard and write zeroes ----------------------------------------------------------- */
-
-static uint64_t blocks(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) ? ~0ull : (uint64_t)st.st_blocks;
-}
-
-static bool hole(const char *path, off_t off, off_t len)
-{
-	int fd = open(path, O_RDONLY);
-	off_t data = lseek(fd, off, SEEK_DATA);
-
-	close(fd);
-	return data < 0 || data >= off + len;
-}
 
 KR_TEST(blk_discard)
 {

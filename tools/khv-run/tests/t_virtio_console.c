@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "tio.h"
 #include "vdrv.h"
 #include "../virtio_console.h"
 
@@ -40,45 +41,6 @@ struct ct {
 	struct kr_virtio_console *vc;
 	struct vdrv d;
 };
-
-static void *loop_main(void *arg)
-{
-	kr_loop_run(arg);
-	return NULL;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int pending(int fd)
-{
-	int n = -1;
-
-	ioctl(fd, FIONREAD, &n);
-	return n;
-}
-
-static size_t read_some(int fd, void *buf, size_t n, int timeout_ms)
-{
-	size_t got = 0;
-
-	for (int idle = 0; got < n && idle < timeout_ms;) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-
-		if (r > 0) {
-			got += r;
-			idle = 0;
-		} else {
-			sleep_ms(1);
-			idle++;
-		}
-	}
-	return got;
-}
 
 /* Driver side: negotiate, MSI-X (config 0, rx 1, tx 2), both queues, DRIVER_OK. */
 static void ct_driver(struct ct *t, uint64_t features, uint16_t qsize)
