@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "disk.h"
+#include "iov.h"
 
 /* QEMU's lock bytes (block/file-posix.c) and permission bits (block-common.h). */
 #define LOCK_PERM_BASE		100
@@ -630,30 +631,6 @@ static bool range_ok(const struct kr_disk *d, uint64_t off, uint64_t len)
 	return !((off | len) % KR_DISK_SECTOR) && off <= d->size && len <= d->size - off;
 }
 
-/* Copy len bytes between buf and the bytes at position pos of iov[0..n). */
-static void iov_copy(const struct iovec *iov, unsigned int n, uint64_t pos, uint8_t *buf,
-		     uint64_t len, bool to_iov)
-{
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l;
-
-		if (pos >= iov[i].iov_len) {
-			pos -= iov[i].iov_len;
-			continue;
-		}
-		l = iov[i].iov_len - pos;
-		if (l > len)
-			l = len;
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + pos, buf, l);
-		else
-			memcpy(buf, (uint8_t *)iov[i].iov_base + pos, l);
-		buf += l;
-		len -= l;
-		pos = 0;
-	}
-}
-
 /* len bytes between the file at off and iov[0..n), as many calls as it takes. */
 static int xfer(struct kr_disk *d, bool write, const struct iovec *iov, unsigned int n,
 		uint64_t off, uint64_t len)
@@ -754,14 +731,14 @@ static int bounced(struct kr_disk *d, bool write, const struct iovec *iov, unsig
 			err = xfer_buf(d, false, bounce, chunk, c);
 			if (err)
 				return err;
-			iov_copy(iov, n, from - off, bounce + (from - c), to - from, true);
+			kr_iov_copy(iov, n, from - off, bounce + (from - c), to - from, true);
 		} else {
 			if (head && (err = xfer_buf(d, false, bounce, a, c)))
 				return err;
 			if (tail && !(head && chunk == a) &&
 			    (err = xfer_buf(d, false, bounce + chunk - a, a, c + chunk - a)))
 				return err;
-			iov_copy(iov, n, from - off, bounce + (from - c), to - from, false);
+			kr_iov_copy(iov, n, from - off, bounce + (from - c), to - from, false);
 			err = xfer_buf(d, true, bounce, chunk, c);
 			if (err)
 				return err;

@@ -50,6 +50,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "iov.h"
 #include "virtio_blk.h"
 
 #define BATCH		64	/* chains served between two interrupts, at most */
@@ -83,69 +84,6 @@ struct kr_virtio_blk {
 static uint64_t bit(unsigned int b)
 {
 	return 1ull << b;
-}
-
-/* ---- the chain's parts ----------------------------------------------------- */
-
-/* iov[0..n) bytes [pos, pos + len) into buf (to_iov: the other way). */
-static void iov_io(const struct iovec *iov, unsigned int n, uint64_t pos, void *buf, uint64_t len,
-		   bool to_iov)
-{
-	uint8_t *p = buf;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l;
-
-		if (pos >= iov[i].iov_len) {
-			pos -= iov[i].iov_len;
-			continue;
-		}
-		l = iov[i].iov_len - pos < len ? iov[i].iov_len - pos : len;
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + pos, p, l);
-		else
-			memcpy(p, (uint8_t *)iov[i].iov_base + pos, l);
-		p += l;
-		len -= l;
-		pos = 0;
-	}
-}
-
-static void iov_zero(const struct iovec *iov, unsigned int n, uint64_t pos, uint64_t len)
-{
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l;
-
-		if (pos >= iov[i].iov_len) {
-			pos -= iov[i].iov_len;
-			continue;
-		}
-		l = iov[i].iov_len - pos < len ? iov[i].iov_len - pos : len;
-		memset((uint8_t *)iov[i].iov_base + pos, 0, l);
-		len -= l;
-		pos = 0;
-	}
-}
-
-/* The bytes [pos, pos + len) of iov[0..n) as iovecs in out: how many. */
-static unsigned int slice(const struct iovec *iov, unsigned int n, uint64_t pos, uint64_t len,
-			  struct iovec *out)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l;
-
-		if (pos >= iov[i].iov_len) {
-			pos -= iov[i].iov_len;
-			continue;
-		}
-		l = iov[i].iov_len - pos < len ? iov[i].iov_len - pos : len;
-		out[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + pos, l };
-		len -= l;
-		pos = 0;
-	}
-	return k;
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -192,7 +130,7 @@ static uint8_t do_in(struct req *r, uint64_t sector)
 
 	if (len % KR_DISK_SECTOR || !in_disk(d, sector, len))
 		return invalid(r, KR_BLK_S_IOERR);
-	n = slice(r->in, r->e->n_in, 0, len, w->data);
+	n = kr_iov_slice(r->in, r->e->n_in, 0, len, w->data);
 	if (kr_disk_read(d, w->data, n, sector * KR_DISK_SECTOR, len, w->bounce))
 		return KR_BLK_S_IOERR;
 	r->filled = len;
@@ -209,7 +147,7 @@ static uint8_t do_out(struct req *r, uint64_t sector)
 	/* Read-only: IOERR and nothing written (5.2.6.2). */
 	if (kr_disk_ro(d) || len % KR_DISK_SECTOR || !in_disk(d, sector, len))
 		return invalid(r, KR_BLK_S_IOERR);
-	n = slice(r->out, r->e->n_out, KR_BLK_HDR_SIZE, len, w->data);
+	n = kr_iov_slice(r->out, r->e->n_out, KR_BLK_HDR_SIZE, len, w->data);
 	if (kr_disk_write(d, w->data, n, sector * KR_DISK_SECTOR, len, w->bounce) || settle(r))
 		return KR_BLK_S_IOERR;
 	return KR_BLK_S_OK;
@@ -222,7 +160,7 @@ static uint8_t do_get_id(struct req *r)
 	uint32_t n = r->in_data < sizeof(id) ? r->in_data : sizeof(id);
 
 	memcpy(id, serial, strnlen(serial, sizeof(id)));
-	iov_io(r->in, r->e->n_in, 0, id, n, true);
+	kr_iov_copy(r->in, r->e->n_in, 0, id, n, true);
 	r->filled = n;
 	return KR_BLK_S_OK;
 }
@@ -244,7 +182,7 @@ static uint8_t do_ranges(struct req *r, bool wz)
 	if (!bytes || bytes % KR_BLK_SEG_SIZE || bytes > sizeof(seg))
 		return invalid(r, KR_BLK_S_IOERR);
 	nseg = bytes / KR_BLK_SEG_SIZE;
-	iov_io(r->out, r->e->n_out, KR_BLK_HDR_SIZE, seg, bytes, false);	/* one copy */
+	kr_iov_copy(r->out, r->e->n_out, KR_BLK_HDR_SIZE, seg, bytes, false);	/* one copy */
 	for (unsigned int i = 0; i < nseg; i++) {
 		const uint8_t *s = seg + i * KR_BLK_SEG_SIZE;
 		uint32_t num = kr_get_le(s + 8, 4);
@@ -280,7 +218,7 @@ static uint8_t dispatch(struct req *r)
 
 	if (r->e->out_bytes < KR_BLK_HDR_SIZE)
 		return invalid(r, KR_BLK_S_IOERR);
-	iov_io(r->out, r->e->n_out, 0, hdr, sizeof(hdr), false);
+	kr_iov_copy(r->out, r->e->n_out, 0, hdr, sizeof(hdr), false);
 	sector = kr_get_le(hdr + 8, 8);
 	switch (kr_get_le(hdr, 4)) {
 	case KR_BLK_T_IN:
@@ -316,8 +254,8 @@ static void serve_one(struct worker *w, struct kr_vq_elem *e, uint64_t features)
 	}
 	r.in_data = e->in_bytes - 1;
 	status = dispatch(&r);
-	iov_zero(r.in, e->n_in, r.filled, r.in_data - r.filled);
-	iov_io(r.in, e->n_in, r.in_data, &status, 1, true);
+	kr_iov_zero(r.in, e->n_in, r.filled, r.in_data - r.filled);
+	kr_iov_copy(r.in, e->n_in, r.in_data, &status, 1, true);
 	kr_virtio_push(b->vp, w->q, e, e->in_bytes);
 }
 

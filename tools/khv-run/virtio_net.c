@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "net_tap.h"
+#include "iov.h"
 #include "virtio_net.h"
 
 #define NET_NQ		2
@@ -260,16 +261,9 @@ static void rx_copy(struct kr_virtio_net *n, unsigned int k, uint32_t *len)
 	for (unsigned int i = 0; i < k; i++) {
 		struct chain *c = stash_at(n, i);
 
-		len[i] = 0;
-		for (unsigned int j = 0; j < c->e.n_in && left; j++) {
-			struct iovec *v = &c->iov[c->e.n_out + j];
-			size_t m = v->iov_len < left ? v->iov_len : left;
-
-			memcpy(v->iov_base, src, m);
-			src += m;
-			left -= m;
-			len[i] += m;
-		}
+		len[i] = kr_iov_copy(&c->iov[c->e.n_out], c->e.n_in, 0, (void *)src, left, true);
+		src += len[i];
+		left -= len[i];
 	}
 }
 
@@ -378,17 +372,7 @@ static int tx_send(struct kr_virtio_net *n, struct chain *c)
 		n->stats.tx_dropped++;
 		return 0;
 	}
-	for (unsigned int i = 0; i < c->e.n_out; i++) {
-		size_t l = c->iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		iov[k].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
-		iov[k++].iov_len = l - skip;
-		skip = 0;
-	}
+	k = kr_iov_slice(c->iov, c->e.n_out, skip, UINT64_MAX, iov);
 	for (;;) {
 		struct msghdr m = { .msg_iov = iov, .msg_iovlen = k };
 		/* A socket (libslirp's) gets MSG_NOSIGNAL: a dead peer is no SIGPIPE. */

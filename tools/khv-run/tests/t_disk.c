@@ -19,27 +19,6 @@
 
 #define MIB	(1u << 20)
 
-/* A new file of size bytes, byte i = pattern(i); its path in path[32]. */
-static void make_image(char *path, uint64_t size)
-{
-	uint8_t buf[4096];
-	int fd;
-
-	strcpy(path, "/tmp/kr-disk-XXXXXX");
-	fd = mkstemp(path);
-	if (fd < 0)
-		abort();
-	for (uint64_t at = 0; at < size; at += sizeof(buf)) {
-		uint64_t n = size - at < sizeof(buf) ? size - at : sizeof(buf);
-
-		for (uint64_t i = 0; i < n; i++)
-			buf[i] = (uint8_t)((at + i) * 7 + (at + i) / 512);
-		if (pwrite(fd, buf, n, at) != (ssize_t)n)
-			abort();
-	}
-	close(fd);
-}
-
 static struct kr_disk *open_opts(const char *arg, char *why, size_t len, int *err)
 {
 	struct kr_disk_opts o;

@@ -48,26 +48,6 @@ struct bt {
 	uint64_t offered;
 };
 
-static void make_image(char *path, uint64_t size)
-{
-	uint8_t buf[4096];
-	int fd;
-
-	strcpy(path, "/tmp/kr-blk-XXXXXX");
-	fd = mkstemp(path);
-	if (fd < 0)
-		abort();
-	for (uint64_t at = 0; at < size; at += sizeof(buf)) {
-		uint64_t n = size - at < sizeof(buf) ? size - at : sizeof(buf);
-
-		for (uint64_t i = 0; i < n; i++)
-			buf[i] = pattern(at + i);
-		if (pwrite(fd, buf, n, at) != (ssize_t)n)
-			abort();
-	}
-	close(fd);
-}
-
 static bool file_is(const char *path, uint64_t off, const void *want, size_t len)
 {
 	uint8_t *b = malloc(len);

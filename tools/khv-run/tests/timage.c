@@ -3,10 +3,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "timage.h"
+
+void make_image(char *path, uint64_t size)
+{
+	uint8_t buf[4096];
+	int fd;
+
+	strcpy(path, "/tmp/kr-img-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	for (uint64_t at = 0; at < size; at += sizeof(buf)) {
+		uint64_t n = size - at < sizeof(buf) ? size - at : sizeof(buf);
+
+		for (uint64_t i = 0; i < n; i++)
+			buf[i] = pattern(at + i);
+		if (pwrite(fd, buf, n, at) != (ssize_t)n)
+			abort();
+	}
+	close(fd);
+}
 
 void file_read(const char *path, uint64_t off, void *buf, size_t len)
 {

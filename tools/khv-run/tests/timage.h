@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A new file of size bytes, byte i = pattern(i); its path in path[32]. */
+void make_image(char *path, uint64_t size);
 /* The file's bytes [off, off + len) through a separate fd (abort on failure). */
 void file_read(const char *path, uint64_t off, void *buf, size_t len);
 /* The byte the test images hold at offset i. */
