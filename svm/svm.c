@@ -796,6 +796,21 @@ static void svm_run(struct khv_vcpu *vcpu)
 
 	entered = svm_exit_code(svm) != VMEXIT_INVALID;
 	/*
+	 * An exit whose guest RIP is the instruction after our own VMRUN, under
+	 * our own CR3, carries the host's state as the guest's.  No CPU should;
+	 * QEMU's emulated SVM has, rarely, under load (the "guest" then ran at
+	 * that RIP and took a nested page fault on the host's CR3).  What the
+	 * guest's state was is lost: keep the host's addresses from userspace
+	 * and from the next VMRUN (the entry state stays, as for a failed
+	 * VMRUN), and svm_handle_exit() ends the VM.
+	 */
+	svm->host_state = entered && vmcb->save.rip == (unsigned long)khv_svm_vmexit_rip &&
+			  vmcb->save.cr3 == __read_cr3();
+	if (unlikely(svm->host_state)) {
+		svm->host_state_alias = svm->vmcb_pa == page_to_phys(sd->hsave);
+		entered = false;
+	}
+	/*
 	 * A failed VMRUN ran no guest code: keep core's registers, and the
 	 * save area as it was (QEMU writes its own host state there).
 	 */
@@ -812,7 +827,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	}
 	if (svm->nmi_ss_armed)
 		svm_nmi_step_done(svm, entered);
-	if (vcpu->apic && (vmcb->control.int_ctl & VMCB_V_TPR_MASK) != svm->tpr_in)
+	if (vcpu->apic && !svm->host_state &&
+	    (vmcb->control.int_ctl & VMCB_V_TPR_MASK) != svm->tpr_in)
 		khv_apic_set_cr8(vcpu, vmcb->control.int_ctl & VMCB_V_TPR_MASK);
 
 	svm_asid_entered(svm, sd, entered);

@@ -106,6 +106,8 @@ struct svm_vcpu {
 	 * KHV_GET_SREGS.
 	 */
 	u8 save_before[SVM_SAVE_KEPT];
+	bool host_state;		/* the last exit held the host's state: svm_vcpu_run() */
+	bool host_state_alias;		/* ... and this VMCB was the CPU's VM_HSAVE_PA page */
 	u64 cr2_before;
 };
 
@@ -149,5 +151,6 @@ void svm_asid_entered(struct svm_vcpu *svm, struct svm_cpu *sd, bool entered);
  * RIP and RFLAGS are in the VMCB.  GIF must be 0.
  */
 void __khv_svm_vmrun(u64 *regs, u64 vmcb_pa, u64 host_save_pa);
+extern const u8 khv_svm_vmexit_rip[];
 
 #endif /* KHV_SVM_SVM_H */

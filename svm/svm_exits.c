@@ -547,7 +547,15 @@ int svm_handle_exit(struct khv_vcpu *vcpu)
 
 	khv_count_exit(vcpu, code);
 
-	if (code == VMEXIT_INVALID) {
+	if (unlikely(svm->host_state)) {
+		const struct svm_vmcb_control *c = &svm->vmcb->control;
+		u64 data[4] = { code, c->exit_info_1, c->exit_info_2, svm->host_state_alias };
+
+		pr_warn_ratelimited("khv: svm: exit %#x came back with the host's state as the guest's (emulator fault?); VM stopped\n",
+				    code);
+		r = khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_HOST_STATE,
+					    ARRAY_SIZE(data), data);
+	} else if (code == VMEXIT_INVALID) {
 		const struct svm_vmcb_save *s = &svm->vmcb->save;
 
 		/* svm_run() put back the state VMRUN was given. */

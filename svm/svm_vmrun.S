@@ -102,6 +102,7 @@ SYM_FUNC_START(__khv_svm_vmrun)
 
 5:	vmrun	%rax
 6:
+SYM_INNER_LABEL(khv_svm_vmexit_rip, SYM_L_GLOBAL)
 	/* #VMEXIT: RAX holds the VMCB PA again, RSP is as at VMRUN. */
 	mov	STK_REGS(%rsp), %rax
 	mov	%rcx, REG_RCX(%rax)

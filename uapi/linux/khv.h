@@ -519,6 +519,7 @@ struct khv_exit_stats {
 #define KHV_INTERNAL_ERROR_UNHANDLED_EXIT 2	/* data: hw code, info1, info2 */
 #define KHV_INTERNAL_ERROR_DELIVERY_EV	3	/* exit while delivering an event */
 #define KHV_INTERNAL_ERROR_MMU		4	/* bad second-level state, e.g. EPT misconfig */
+#define KHV_INTERNAL_ERROR_HOST_STATE	5	/* exit with the host's state: code, info1, info2, alias */
 
 /* Port I/O data lives at run page + io.data_offset. */
 #define KHV_IO_DATA_OFFSET	4096

@@ -37,6 +37,8 @@ KHV_EXPORT const char *khv_internal_error_name(uint32_t suberror)
 		return "DELIVERY_EV";
 	case KHV_INTERNAL_ERROR_MMU:
 		return "MMU";
+	case KHV_INTERNAL_ERROR_HOST_STATE:
+		return "HOST_STATE";
 	default:
 		return "UNKNOWN";
 	}

@@ -32,6 +32,7 @@ static void exit_names(void)
 	CHECK_STR(khv_internal_error_name(KHV_INTERNAL_ERROR_UNHANDLED_EXIT), "UNHANDLED_EXIT");
 	CHECK_STR(khv_internal_error_name(KHV_INTERNAL_ERROR_DELIVERY_EV), "DELIVERY_EV");
 	CHECK_STR(khv_internal_error_name(KHV_INTERNAL_ERROR_MMU), "MMU");
+	CHECK_STR(khv_internal_error_name(KHV_INTERNAL_ERROR_HOST_STATE), "HOST_STATE");
 	CHECK_STR(khv_internal_error_name(0), "UNKNOWN");
 	CHECK_STR(khv_internal_error_name(99), "UNKNOWN");
 }
