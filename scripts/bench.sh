@@ -15,9 +15,12 @@
 # when a build, a boot or a measurement failed.
 #
 # Knobs (environment or make variables), besides those of scripts/lib.sh:
-#   BENCH_LANES       "amd intel" (default), or one of them: amd boots QEMU
-#                     with kvm-amd as the peer, intel boots Bochs with
-#                     kvm-intel
+#   BENCH_LANES       "amd intel vmm" (default), or some of them: amd boots
+#                     QEMU with kvm-amd as the peer, intel boots Bochs with
+#                     kvm-intel; vmm boots QEMU and in it compares khv-run
+#                     with QEMU over kvm-amd booting a Linux guest
+#                     (scripts/bench-vmm.sh)
+#   BENCH_VMM_ROUNDS  vmm lane: rounds (default 3)
 #   BENCH_BACKENDS    "khv kvm" (default), or one of them.  With "kvm" alone
 #                     khv.ko is not needed: the image then boots
 #                     tools/bench/bench-guest.sh as /init.
@@ -47,6 +50,8 @@ set -uo pipefail
 export TIMEOUT
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/bench-vmm.sh
+. "$(dirname "$0")/bench-vmm.sh"
 
 OUT=$BUILD/bench
 rm -rf "$OUT"
@@ -59,7 +64,8 @@ BENCH_BACKENDS=${BENCH_BACKENDS:-khv kvm}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_ARGS=${BENCH_ARGS:---runs=3}
 BENCH_KVM_MODULE=${BENCH_KVM_MODULE:-kvm-amd}
-BENCH_LANES=${BENCH_LANES:-amd intel}
+BENCH_LANES=${BENCH_LANES:-amd intel vmm}
+BENCH_VMM_ROUNDS=${BENCH_VMM_ROUNDS:-3}
 BENCH_INTEL_ROUNDS=${BENCH_INTEL_ROUNDS:-2}
 BENCH_INTEL_ARGS=${BENCH_INTEL_ARGS:---runs=3}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
@@ -79,7 +85,7 @@ for b in $BENCH_BACKENDS; do
 	case $b in khv | kvm) ;; *) die "BENCH_BACKENDS: unknown backend $b" ;; esac
 done
 for v in $BENCH_LANES; do
-	case $v in amd | intel) ;; *) die "BENCH_LANES: unknown lane $v (amd, intel)" ;; esac
+	case $v in amd | intel | vmm) ;; *) die "BENCH_LANES: unknown lane $v (amd, intel, vmm)" ;; esac
 done
 
 bash "$KHV_ROOT/scripts/deps.sh" || die "could not install the packages the bench needs"
@@ -113,7 +119,7 @@ backends=$BENCH_BACKENDS
 bench_lane() {
 	local lane=$1 runner=$2 kvm_module=$3 rounds=$4 args=$5
 	local dir=$OUT/$lane extra=$OUT/$lane/extra img=$OUT/$lane/initramfs.cpio.gz
-	local deps ko name mode qrc console l b clock
+	local deps ko name mode qrc console l b clock kind
 	local kmods=()
 	mkdir -p "$extra/khv/bench/kmod"
 	install -m 0755 "$KHV_ROOT/tools/bench/build/khv-bench" "$extra/khv/bench/"
@@ -142,7 +148,14 @@ bench_lane() {
 		done
 	fi
 
+	kind=exits
+	if [ "$lane" = vmm ]; then
+		kind=vmm
+		vmm_extra "$extra" || return 1
+	fi
+
 	cat >"$extra/khv/bench/config" <<-CONF
+	KIND=$kind
 	BACKENDS="$backends"
 	BENCH_ARGS="$args"
 	ROUNDS=$rounds
@@ -179,7 +192,9 @@ bench_lane() {
 	# --- the run ---
 	qrc=0
 	clock="host TSC"
-	if [ "$lane" = amd ]; then
+	if [ "$lane" = vmm ]; then
+		say "bench vmm: booting $kver in QEMU ($ACCEL, -cpu ${QEMU_CPU:-max}); in it Linux guests under khv-run and QEMU+KVM, about 2 minutes per round"
+	elif [ "$lane" = amd ]; then
 		say "bench amd: booting $kver in QEMU ($ACCEL, -cpu ${QEMU_CPU:-max}); about a minute per backend"
 		if [ "${BENCH_ICOUNT:-0}" = 1 ]; then
 			clock="TSC under -icount: 1 cycle = 1 emulated instruction"
@@ -216,6 +231,11 @@ bench_lane() {
 	fi
 
 	# --- the tables ---
+	if [ "$lane" = vmm ]; then
+		vmm_tables "$dir/bench.txt" "$rounds"
+		say "bench $lane: figures $dir/bench.txt, console $console"
+		return 0
+	fi
 	say ""
 	say "$lane ($kvm_module as the peer). Cycles per exit round trip ($clock):"
 	say "median of $rounds rounds, (best single run)"
@@ -307,6 +327,9 @@ for v in $BENCH_LANES; do
 		;;
 	intel)
 		bench_lane intel bochs-run.sh kvm-intel "$BENCH_INTEL_ROUNDS" "$BENCH_INTEL_ARGS"
+		;;
+	vmm)
+		bench_lane vmm qemu-run.sh "$BENCH_KVM_MODULE" "$BENCH_VMM_ROUNDS" ""
 		;;
 	esac
 done

@@ -17,6 +17,8 @@ pkgs=(
 	# khv-run: its control protocol's JSON (json-c); iasl checks its ACPI tables;
 	# libslirp for --net user
 	libjson-c-dev pkg-config acpica-tools libslirp-dev
+	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
+	seabios
 )
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then

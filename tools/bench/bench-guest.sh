@@ -27,6 +27,7 @@ BENCH_ARGS=
 KVM_MODULES=
 KVM_ARGS=
 ROUNDS=3
+KIND=exits
 INSMOD_ARGS=
 # shellcheck disable=SC1091 # written by mkinitramfs.sh / scripts/bench.sh
 [ -f /khv/config ] && . /khv/config
@@ -114,13 +115,17 @@ bench() {	# bench <backend> <round>
 	[ "$r" = 0 ] || fail "$1" "khv-bench exit status $r"
 }
 
+# KIND=vmm: the rounds boot guests under khv-run and QEMU (vmm-bench.sh).
+# shellcheck source=tools/bench/vmm-bench.sh
+[ "$KIND" = vmm ] && . $B/vmm-bench.sh
+
 order=$BACKENDS
 reverse=$(for b in $BACKENDS; do echo "$b"; done | sed -n '1!G;h;$p')
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
 	for b in $order; do
 		case $b in
-		khv | kvm) bench "$b" "$round" ;;
+		khv | kvm) if [ "$KIND" = vmm ]; then vmm_bench "$b" "$round"; else bench "$b" "$round"; fi ;;
 		*) fail "$b" "unknown backend" ;;
 		esac
 	done
@@ -131,6 +136,7 @@ done
 # loops share a VM; each interrupt loop gets its own, so that its counters
 # divide by its iterations (1000, plus 100 of warm-up).
 for b in $BACKENDS; do
+	[ "$KIND" = exits ] || break
 	case " $broken " in *" $b "*) continue ;; esac
 	use "$b" || continue
 	$B/khv-bench --backend="$b" --runs=1 --loop=exits --cpuid-iters=1000 \

@@ -16,6 +16,8 @@ mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$here/init" "$root/init"
+# BLKBENCH: make bench's disk reader (tools/bench/build/blkbench, static).
+[ -z "${BLKBENCH:-}" ] || install -m 0755 "$BLKBENCH" "$root/bin/blkbench"
 # In load order (modprobe --show-depends); init insmods what it finds.
 # Paths below /lib/modules/<version>/kernel/.
 mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
