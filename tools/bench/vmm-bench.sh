@@ -51,16 +51,18 @@ vmm_cmd() {	# vmm_cmd <backend> <pc|microvm> <boot|full>: the command line
 	esac
 }
 
-# The test machine's end of the tap, once the VMM has created it, and a
-# receiver for the guest's 16 MiB.
+# A receiver for the guest's 16 MiB, listening before the guest can reach
+# this machine (it sends as soon as its ping is answered); then the test
+# machine's end of the tap, once the VMM has created it.
 vmm_tap_peer() {
+	$B/vmm-time -l 5001 -t 240 >/tmp/vmm-net.out &
 	i=0
 	while [ ! -e /sys/class/net/khvtap0 ] && [ $i -lt 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	ip addr add 10.0.3.1/24 dev khvtap0 && ip link set khvtap0 up &&
-		$B/vmm-time -l 5001 -t 240 >/tmp/vmm-net.out
+	ip addr add 10.0.3.1/24 dev khvtap0 && ip link set khvtap0 up
+	wait
 }
 
 vmm_boot() {	# vmm_boot <backend> <round> <pc|microvm> <boot|full> <action>

@@ -112,6 +112,9 @@ void kr_images_free(struct kr_config *cfg);
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t why_len);
 void kr_machine_destroy(struct kr_machine *m);
+/* Guest RAM: anonymous, KR_RAM_ALIGN-aligned, THP asked for; NULL on failure. */
+#define KR_RAM_ALIGN	(2ull << 20)
+void *kr_ram_alloc(uint64_t size);
 
 /* vmm_control.c: the control socket's commands on this machine. */
 extern const struct kr_control_ops kr_vmm_control_ops;
