@@ -428,6 +428,75 @@ TEST_F_TIMEOUT(khvrun, net_tap_traffic, 400)
 	free(o.buf);
 }
 
+/* /proc/meminfo's "<key>: N", or -1. */
+static long meminfo(const char *key)
+{
+	char line[128];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static int set_nr_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	int ok = f && fprintf(f, "%ld\n", n) > 0;
+
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * --hugepages: guest RAM in hugetlb pages.  With 64 reserved for a 128 MiB
+ * guest, it boots, and every one of them is either in use or reserved for
+ * it; with none reserved khv-run says so and exits 6 (host error).
+ */
+TEST_F_TIMEOUT(khvrun, hugepages, 300)
+{
+	const char *argv[] = { NULL, "-k", kernel(), "-i", initrd(), "-m", "128M", "-c", "1",
+			       "--hugepages", "-a", CMDLINE("hold"), NULL };
+	long before = meminfo("HugePages_Total"), used, rsvd;
+	struct kr_proc p;
+	struct kr_out o;
+
+	NEED_FILES();
+	if (meminfo("Hugepagesize") != 2048 || before != 0 || set_nr_hugepages(64) ||
+	    meminfo("HugePages_Total") != 64) {
+		set_nr_hugepages(before > 0 ? before : 0);
+		SKIP(return, "cannot reserve 64 huge pages of 2 MiB here");
+	}
+	ASSERT_EQ(0, kr_start(&p, &o, argv));
+	EXPECT_TRUE(kr_pump(&p, &o, "KHVRUN-INIT", 1, p.t0 + KR_BOOT_TIMEOUT));
+	used = meminfo("HugePages_Total") - meminfo("HugePages_Free");
+	rsvd = meminfo("HugePages_Rsvd");
+	kill(p.pid, SIGTERM);
+	kr_finish(&p, &o, now() + 60);
+	EXPECT_LT(0, used);
+	EXPECT_EQ(64, used + rsvd) TH_LOG("in use %ld, reserved %ld", used, rsvd);
+	EXPECT_EQ(0, o.status);
+	check_guest(_metadata, &o, 1, 1);
+	free(o.buf);
+
+	/* None reserved: one clear line, exit 6. */
+	ASSERT_EQ(0, set_nr_hugepages(0));
+	ASSERT_EQ(0, kr_run(&o, 60, NULL, 0, argv));
+	EXPECT_EQ(6, o.status) TH_LOG("output: %s", o.buf);
+	EXPECT_NE(NULL, strstr(o.buf, "huge pages")) TH_LOG("output: %s", o.buf);
+	EXPECT_EQ(0, count(o.buf, "KHVRUN-INIT"));
+	free(o.buf);
+}
+
 /* Bad input: one line on stderr (plus the --help hint for usage errors). */
 static void try_bad_input(struct __test_metadata *_metadata, const char **argv, int status,
 		      const char *words)
@@ -467,6 +536,11 @@ TEST_F_TIMEOUT(khvrun, bad_input, 120)
 		const char *argv[] = { NULL, "-k", kernel(), "-m", "12X", NULL };
 
 		try_bad_input(_metadata, argv, 2, "--memory");
+	}
+	{
+		const char *argv[] = { NULL, "-k", kernel(), "-m", "17M", "--hugepages", NULL };
+
+		try_bad_input(_metadata, argv, 2, "multiple of 2M");
 	}
 	{
 		const char *argv[] = { NULL, NULL };

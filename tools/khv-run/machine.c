@@ -83,10 +83,29 @@ out:
 	return buf;
 }
 
-void *kr_ram_alloc(uint64_t size)
+void *kr_ram_alloc(uint64_t size, bool huge)
 {
 	uintptr_t p, a, end;
 	void *m;
+
+	if (huge) {
+		/*
+		 * A hugetlb file of our own, never named: MAP_SHARED reserves
+		 * every page now, so too few reserved huge pages fail here with
+		 * ENOMEM, not with a SIGBUS in the middle of the guest's run.
+		 */
+		int fd = memfd_create("khv-run-ram", MFD_CLOEXEC | MFD_HUGETLB), e;
+
+		if (fd < 0)
+			return NULL;
+		m = MAP_FAILED;
+		if (!ftruncate(fd, (off_t)size))
+			m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		e = errno;
+		close(fd);
+		errno = e;
+		return m == MAP_FAILED ? NULL : m;
+	}
 
 	/*
 	 * 2 MiB-aligned, so that the host's transparent huge pages cover
@@ -119,12 +138,14 @@ static int kr_memory(struct kr_machine *m, char *why, size_t len)
 	int err;
 
 	kr_mem_split(ram, &m->mem.low_size, &m->mem.high_size);
-	m->mem.low = kr_ram_alloc(m->mem.low_size);
+	m->mem.low = kr_ram_alloc(m->mem.low_size, m->cfg->hugepages);
 	if (m->mem.high_size)
-		m->mem.high = kr_ram_alloc(m->mem.high_size);
+		m->mem.high = kr_ram_alloc(m->mem.high_size, m->cfg->hugepages);
 	if (!m->mem.low || (m->mem.high_size && !m->mem.high))
-		return kr_fail(why, len, KR_EXIT_HOST, "cannot map %llu MiB of guest RAM: %s",
-			       (unsigned long long)(ram >> 20), strerror(errno));
+		return kr_fail(why, len, KR_EXIT_HOST, "cannot map %llu MiB of guest RAM%s: %s",
+			       (unsigned long long)(ram >> 20),
+			       m->cfg->hugepages ? " in huge pages (are enough reserved? vm.nr_hugepages)" : "",
+			       strerror(errno));
 	err = khv_vm_set_memory(&m->vm, KR_SLOT_LOW, 0, 0, m->mem.low_size, m->mem.low);
 	if (!err && m->mem.high_size)
 		err = khv_vm_set_memory(&m->vm, KR_SLOT_HIGH, 0, KR_HIGHMEM_BASE,

@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
 	"      --no-kvmclock     hide the paravirtual clock from the guest\n"
+	"      --hugepages       guest RAM in hugetlb pages (reserved: vm.nr_hugepages;\n"
+	"                        --memory a multiple of 2M)\n"
 	"      --trace-io        print every port and MMIO access that exits to khv-run\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
@@ -59,7 +61,8 @@ static const char usage_text[] =
 	"not enough memory); 8 the guest stopped on a khv internal error; odd values\n"
 	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
 
-enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO };
+enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
+       OPT_HUGEPAGES };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -77,6 +80,7 @@ static const struct option options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "no-kvmclock", no_argument, NULL, OPT_NO_KVMCLOCK },
 	{ "trace-io", no_argument, NULL, OPT_TRACE_IO },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -185,6 +189,7 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
 		case OPT_NO_KVMCLOCK: cfg->kvmclock = false; break;
 		case OPT_TRACE_IO: cfg->trace_io = true; break;
+		case OPT_HUGEPAGES: cfg->hugepages = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -205,6 +210,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		return usage_error("%s", "--serial and --console cannot both be on stdio");
 	if (!cfg->kernel)
 		return usage_error("%s", "no kernel: --kernel FILE is required");
+	if (cfg->hugepages && cfg->ram % KR_RAM_ALIGN)
+		return usage_error("%s", "--hugepages: --memory must be a multiple of 2M");
 	return 0;
 }
 

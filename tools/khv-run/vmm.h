@@ -39,6 +39,7 @@ struct kr_config {
 	bool no_reboot;
 	bool kvmclock;
 	bool trace_io;			/* every exit to userspace on stderr */
+	bool hugepages;			/* guest RAM in hugetlb pages (--hugepages) */
 	bool rng;			/* a virtio-rng device */
 	unsigned int n_nets;		/* --net, in order */
 	struct kr_net_opts net[KR_MAX_NETS];
@@ -112,9 +113,13 @@ void kr_images_free(struct kr_config *cfg);
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t why_len);
 void kr_machine_destroy(struct kr_machine *m);
-/* Guest RAM: anonymous, KR_RAM_ALIGN-aligned, THP asked for; NULL on failure. */
+/*
+ * Guest RAM, KR_RAM_ALIGN-aligned: anonymous with THP asked for, or with
+ * huge, hugetlb pages of the default size (size a multiple of it); NULL
+ * with errno on failure.
+ */
 #define KR_RAM_ALIGN	(2ull << 20)
-void *kr_ram_alloc(uint64_t size);
+void *kr_ram_alloc(uint64_t size, bool huge);
 
 /* vmm_control.c: the control socket's commands on this machine. */
 extern const struct kr_control_ops kr_vmm_control_ops;

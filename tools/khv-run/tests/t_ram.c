@@ -23,7 +23,7 @@ KR_TEST(ram_alloc_aligned)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint64_t size = sizes[i];
-		uint8_t *p = kr_ram_alloc(size);
+		uint8_t *p = kr_ram_alloc(size, false);
 
 		CHECK(p != NULL);
 		if (!p)
@@ -38,4 +38,20 @@ KR_TEST(ram_alloc_aligned)
 		CHECK(!mapped(p + ((size + 4095) & ~4095ull)));
 		CHECK_EQ(munmap(p, size), 0);
 	}
+}
+
+/* hugetlb: mapped and aligned, or (no huge pages reserved here) refused. */
+KR_TEST(ram_alloc_hugetlb)
+{
+	uint64_t size = 4ull << 20;
+	uint8_t *p;
+
+	errno = 0;
+	p = kr_ram_alloc(size, true);
+	if (!p) {
+		CHECK(errno == ENOMEM || errno == EINVAL);
+		return;
+	}
+	CHECK_EQ((uintptr_t)p % KR_RAM_ALIGN, 0);
+	CHECK_EQ(munmap(p, size), 0);
 }
