@@ -106,7 +106,7 @@ struct svm_vcpu {
 	 * KHV_GET_SREGS.
 	 */
 	u8 save_before[SVM_SAVE_KEPT];
-	bool host_state;		/* the last exit held the host's state: svm_vcpu_run() */
+	bool host_state;		/* the last exit held the host's state: svm_run() */
 	bool host_state_alias;		/* ... and this VMCB was the CPU's VM_HSAVE_PA page */
 	u64 cr2_before;
 };
