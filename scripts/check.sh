@@ -58,8 +58,11 @@ khvrun_image() {
 	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "/boot/vmlinuz-$kver" "$extra/khv/l2/" &&
 	mv "$extra/khv/l2/vmlinuz-$kver" "$extra/khv/l2/vmlinuz" &&
 	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kver" || return 1
-	# tun, a module in Debian's kernel, for the tap of the virtio-net test.
-	cp "/lib/modules/$kver/kernel/drivers/net/tun.ko" "$extra/khv/l2/" || return 1
+	# tun, a module in Debian's kernel, for the tap of the virtio-net test;
+	# the bridge and what it needs (in load order) for the two-guest test.
+	cp "/lib/modules/$kver/kernel/drivers/net/tun.ko" "/lib/modules/$kver/kernel/net/llc/llc.ko" \
+		"/lib/modules/$kver/kernel/net/802/stp.ko" \
+		"/lib/modules/$kver/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
 	# The same kernel uncompressed, for the PVH boot: the xz stream inside
 	# the bzImage (CONFIG_KERNEL_XZ), without its symbols.
 	local off
