@@ -210,6 +210,17 @@ demo)
 	else
 		emit 1 "khv-hello printed no hello line"
 	fi
+	# Linux under khv-run (make demo packs it; guest-init.sh runs it).
+	judge_program DEMO khv-run
+	out=$dir/khv-run.out
+	say "---- khv-run booting Linux in the guest ----"
+	cat "$out"
+	say "--------------------------------------------"
+	if grep -aq 'KHVRUN-INIT cpus=2 online=0-1 acpi=yes' "$out"; then
+		emit 0 "khv-run booted Linux to its init with 2 vCPUs and ACPI"
+	else
+		emit 1 "khv-run's guest did not reach its init (2 vCPUs, ACPI)"
+	fi
 	;;
 run)
 	judge_program RUN run

@@ -51,30 +51,10 @@ lane_timeout() {
 # khvrun_image <output>: the khvrun lane's initramfs (see the lanes below).
 # shellcheck disable=SC2317 # called through run_logged
 khvrun_image() {
-	local extra lib tests
+	local extra tests
 	extra=$(mktemp -d)
 	tests=$(mktemp)
-	mkdir -p "$extra/khv/l2"
-	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "/boot/vmlinuz-$kver" "$extra/khv/l2/" &&
-	mv "$extra/khv/l2/vmlinuz-$kver" "$extra/khv/l2/vmlinuz" &&
-	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kver" || return 1
-	# tun, a module in Debian's kernel, for the tap of the virtio-net test;
-	# the bridge and what it needs (in load order) for the two-guest test.
-	cp "/lib/modules/$kver/kernel/drivers/net/tun.ko" "/lib/modules/$kver/kernel/net/llc/llc.ko" \
-		"/lib/modules/$kver/kernel/net/802/stp.ko" \
-		"/lib/modules/$kver/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
-	# The same kernel uncompressed, for the PVH boot: the xz stream inside
-	# the bzImage (CONFIG_KERNEL_XZ), without its symbols.
-	local off
-	off=$(grep -abo $'\xfd7zXZ\x00' "/boot/vmlinuz-$kver" | head -n1 | cut -d: -f1)
-	[ -n "$off" ] || return 1
-	tail -c +$((off + 1)) "/boot/vmlinuz-$kver" | xz -dc 2>/dev/null >"$extra/vmlinux.full"
-	strip -o "$extra/khv/l2/vmlinux" "$extra/vmlinux.full" && rm -f "$extra/vmlinux.full" || return 1
-	# khv-run's shared libraries (json-c), where the loader looks for them.
-	for lib in $(ldd "$KHV_ROOT/tools/khv-run/build/khv-run" |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
-		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
-	done
+	khvrun_files "$extra" "$kver" || { rm -rf "$extra" "$tests"; return 1; }
 	echo khvrun >"$tests"
 	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUT=1500 \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"

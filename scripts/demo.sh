@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make demo: boot the test kernel in QEMU (5-level paging, like check's
-# first lane), load khv.ko and run tools/khv-hello, showing its output here.
-# Fails when the hello line is missing, khv-hello fails, or the kernel log
-# shows trouble.  Logs: build/demo/.
+# first lane), load khv.ko, run tools/khv-hello, then khv-run booting the
+# same kernel with a busybox initramfs as a second-level guest (2 vCPUs);
+# both outputs are shown here.  Fails when the hello line or the guest's
+# init line is missing, either program fails, or the kernel log shows
+# trouble.  Logs: build/demo/.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +32,9 @@ quiet "$OUT/build-module.log" "khv.ko build" \
 	make -C "$KHV_ROOT" -j"$JOBS" module KDIR="$(test_kdir "$kver")"
 quiet "$OUT/build-tools.log" "tools build" make -C "$KHV_ROOT" -j"$JOBS" tools
 [ -x "$KHV_ROOT/tools/khv-hello" ] || die "tools/khv-hello was not built"
-quiet "$OUT/initramfs.log" "initramfs" \
+quiet "$OUT/build-khv-run.log" "khv-run build" make -C "$KHV_ROOT/tools/khv-run" -j"$JOBS"
+quiet "$OUT/khv-run-files.log" "khv-run's guest" khvrun_files "$OUT/extra" "$kver"
+quiet "$OUT/initramfs.log" "initramfs" env INITRAMFS_EXTRA="$OUT/extra" \
 	bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$OUT/initramfs.cpio.gz" --no-selftests
 
 say "demo: booting $kver in QEMU ($ACCEL, -cpu ${QEMU_CPU:-max})"

@@ -7,7 +7,8 @@
 #   khvtests=a,b   with khvmode=check: run only these selftests
 #   khvfuzz=S,N,T[,O,I]  selftest fuzz: seed S, N operations, T seconds,
 #                  operation and instruction masks O and I
-#   khvmode=demo   load khv.ko, run /khv/tools/khv-hello
+#   khvmode=demo   load khv.ko, run /khv/tools/khv-hello, then (when the
+#                  image has it) khv-run booting this kernel with 2 vCPUs
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
 #   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
 #                  host expects insmod to fail (ENODEV), no /dev/khv
@@ -130,6 +131,11 @@ if [ "$loaded" = 0 ]; then
 		;;
 	demo)
 		run_one DEMO khv-hello "$TEST_TIMEOUT" /khv/tools/khv-hello
+		if [ -x /khv/l2/khv-run ]; then
+			run_one DEMO khv-run 240 /khv/l2/khv-run -k /khv/l2/vmlinuz \
+				-i /khv/l2/initrd.cpio.gz -m 256M -c 2 \
+				-a "console=ttyS0 quiet panic=-1 khvrun=poweroff"
+		fi
 		;;
 	run)
 		run_one RUN run "$RUN_TIMEOUT" /khv/run

@@ -70,6 +70,35 @@ test_kdir() {	# test_kdir <kver>
 # selftests/build/TESTS (one name per line, '#' comments; a name is a path
 # under selftests/build/, or failing that under selftests/), else every
 # executable file in selftests/build/.
+# khvrun_files <dir> <kver>: what khv-run needs in a test machine to boot
+# the test kernel as a second-level guest, under <dir>/khv/l2/ (khv-run,
+# vmlinuz, a stripped vmlinux for PVH, the busybox initrd of
+# tools/khv-run/tests/guest/, tun and bridge modules) and khv-run's shared
+# libraries at their host paths.  Lane khvrun and make demo use it.
+khvrun_files() {
+	local extra=$1 kv=$2 lib off
+	mkdir -p "$extra/khv/l2"
+	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "$extra/khv/l2/" &&
+	cp "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinuz" &&
+	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kv" || return 1
+	# tun, a module in Debian's kernel, for the tap of the virtio-net test;
+	# the bridge and what it needs (in load order) for the two-guest test.
+	cp "/lib/modules/$kv/kernel/drivers/net/tun.ko" "/lib/modules/$kv/kernel/net/llc/llc.ko" \
+		"/lib/modules/$kv/kernel/net/802/stp.ko" \
+		"/lib/modules/$kv/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
+	# The same kernel uncompressed, for the PVH boot: the xz stream inside
+	# the bzImage (CONFIG_KERNEL_XZ), without its symbols.
+	off=$(grep -abo $'\xfd7zXZ\x00' "/boot/vmlinuz-$kv" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "/boot/vmlinuz-$kv" | xz -dc 2>/dev/null >"$extra/vmlinux.full"
+	strip -o "$extra/khv/l2/vmlinux" "$extra/vmlinux.full" && rm -f "$extra/vmlinux.full" || return 1
+	# khv-run's shared libraries (json-c, libslirp...), where the loader looks.
+	for lib in $(ldd "$KHV_ROOT/tools/khv-run/build/khv-run" |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
+	done
+}
+
 selftest_dir() { say "$KHV_ROOT/selftests"; }
 
 selftest_path() {	# selftest_path <name> -> host path or nothing
