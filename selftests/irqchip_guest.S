@@ -256,7 +256,12 @@ MARK(irq_timer_order)
 	out %al, $0x40
 	mov $0x09, %al
 	out %al, $0x40
+	/*
+	 * Both, whatever the order: a guest delayed more than 4 ms between
+	 * the two writes above (a loaded host) sees the APIC's first.
+	 */
 	wait_for 0x40, 1
+	wait_for 0x30, 1
 	ioapic_write 0x14, 0x10030		/* masked */
 	mark 2
 	movl $0x20041, APIC_LVTT(%r15)		/* periodic, vector 0x41 */
