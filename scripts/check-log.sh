@@ -186,6 +186,21 @@ judge_program() {	# judge_program <marker> <name>
 	fi
 }
 
+# demo_program <name> <line> <what>: judge a demo program, show its output
+# between dashes, and require <line> in it.
+demo_program() {
+	local out=$dir/$1.out
+	judge_program DEMO "$1"
+	say "---- $1 in the guest ----"
+	cat "$out"
+	say "-------------------------"
+	if grep -aq "$2" "$out"; then
+		emit 0 "$3"
+	else
+		emit 1 "$3: no \"$2\" in its output"
+	fi
+}
+
 case $mode in
 check)
 	ntests=0
@@ -200,27 +215,10 @@ check)
 	fi
 	;;
 demo)
-	judge_program DEMO khv-hello
-	out=$dir/khv-hello.out
-	say "---- khv-hello in the guest ----"
-	cat "$out"
-	say "--------------------------------"
-	if grep -aq 'hello from a khv guest' "$out"; then
-		emit 0 "khv-hello printed its hello line"
-	else
-		emit 1 "khv-hello printed no hello line"
-	fi
+	demo_program khv-hello 'hello from a khv guest' "khv-hello printed its hello line"
 	# Linux under khv-run (make demo packs it; guest-init.sh runs it).
-	judge_program DEMO khv-run
-	out=$dir/khv-run.out
-	say "---- khv-run booting Linux in the guest ----"
-	cat "$out"
-	say "--------------------------------------------"
-	if grep -aq 'KHVRUN-INIT cpus=2 online=0-1 acpi=yes' "$out"; then
-		emit 0 "khv-run booted Linux to its init with 2 vCPUs and ACPI"
-	else
-		emit 1 "khv-run's guest did not reach its init (2 vCPUs, ACPI)"
-	fi
+	demo_program khv-run 'KHVRUN-INIT cpus=2 online=0-1 acpi=yes' \
+		"khv-run booted Linux to its init with 2 vCPUs and ACPI"
 	;;
 run)
 	judge_program RUN run

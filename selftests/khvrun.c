@@ -356,6 +356,29 @@ TEST_F_TIMEOUT(khvrun, disk_flush_survives_sigkill, 500)
 	unlink(img);
 }
 
+/* Wait up to 60 s for a network interface to appear. */
+static bool wait_netdev(const char *name)
+{
+	char path[96];
+	double deadline = now() + 60;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+	while (access(path, F_OK) && now() < deadline)
+		usleep(100000);
+	return !access(path, F_OK);
+}
+
+/* /dev/net/tun, from tun.ko in the lane's image (a module in Debian's kernel). */
+static bool have_tun(void)
+{
+	if (access("/dev/net/tun", R_OK | W_OK) && !access("/khv/l2/tun.ko", R_OK) &&
+	    system("insmod /khv/l2/tun.ko") == 0) {
+		for (int i = 0; i < 50 && access("/dev/net/tun", F_OK); i++)
+			usleep(100000);
+	}
+	return !access("/dev/net/tun", R_OK | W_OK);
+}
+
 /*
  * virtio-net on a tap: khv-run creates tap khvtap0, the test machine takes
  * 10.0.3.1 on it, the guest 10.0.3.2; the guest pings, then sends 16 MiB
@@ -370,25 +393,17 @@ TEST_F_TIMEOUT(khvrun, net_tap_traffic, 400)
 	const long want = 16 << 20;
 	struct kr_proc p;
 	struct kr_out o;
-	double t0 = 0, t1 = 0, deadline;
+	double t0 = 0, t1 = 0;
 	long got = 0;
 	int ls, c = -1, one = 1;
 	struct pollfd lpf = { .events = POLLIN };
 	static char buf[65536];
 
 	NEED_FILES();
-	/* The lane's image carries tun.ko (a module in Debian's kernel). */
-	if (access("/dev/net/tun", R_OK | W_OK) && !access("/khv/l2/tun.ko", R_OK) &&
-	    system("insmod /khv/l2/tun.ko") == 0) {
-		for (int i = 0; i < 50 && access("/dev/net/tun", F_OK); i++)
-			usleep(100000);
-	}
-	if (access("/dev/net/tun", R_OK | W_OK))
+	if (!have_tun())
 		SKIP(return, "no /dev/net/tun");
 	ASSERT_EQ(0, kr_start(&p, &o, argv));
-	deadline = now() + 60;
-	while (access("/sys/class/net/khvtap0", F_OK) && now() < deadline)
-		usleep(100000);
+	EXPECT_TRUE(wait_netdev("khvtap0"));
 	ASSERT_EQ(0, system("ip addr add 10.0.3.1/24 dev khvtap0 && ip link set khvtap0 up"));
 	inet_pton(AF_INET, "10.0.3.1", &sa.sin_addr);
 	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -428,18 +443,6 @@ TEST_F_TIMEOUT(khvrun, net_tap_traffic, 400)
 	free(o.buf);
 }
 
-/* Wait up to 60 s for a network interface to appear. */
-static bool wait_netdev(const char *name)
-{
-	char path[96];
-	double deadline = now() + 60;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
-	while (access(path, F_OK) && now() < deadline)
-		usleep(100000);
-	return !access(path, F_OK);
-}
-
 /*
  * Two guests on a bridge: khv-run A and B, each on its own tap, both taps
  * in bridge khvbr0 of the test machine.  B pings A, then sends it 3.4 MB
@@ -460,12 +463,7 @@ TEST_F_TIMEOUT(khvrun, two_guests_on_a_bridge, 600)
 	const char *l;
 
 	NEED_FILES();
-	if (access("/dev/net/tun", R_OK | W_OK) && !access("/khv/l2/tun.ko", R_OK) &&
-	    system("insmod /khv/l2/tun.ko") == 0) {
-		for (int i = 0; i < 50 && access("/dev/net/tun", F_OK); i++)
-			usleep(100000);
-	}
-	if (access("/dev/net/tun", R_OK | W_OK))
+	if (!have_tun())
 		SKIP(return, "no /dev/net/tun");
 	/* The lane's image carries the bridge module and what it needs. */
 	if (system("ip link add khvbr0 type bridge 2>/dev/null") &&
