@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tracepoints: every hardware exit and every exit to userspace, so a lab user
- * can watch a guest with `trace-cmd record -e khv` or
- * /sys/kernel/tracing/events/khv/.
+ * Tracepoints: every hardware exit and every exit to userspace, every event
+ * injected at an entry, every interrupt taken from an interrupt controller,
+ * the APIC timer's expiries and a halted vCPU's sleeps, so a lab user can
+ * watch a guest with `trace-cmd record -e khv` or
+ * /sys/kernel/tracing/events/khv/, and follow an interrupt from its source
+ * to the guest.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM khv
@@ -47,6 +50,94 @@ TRACE_EVENT(khv_userspace_exit,
 		__entry->ret = ret;
 	),
 	TP_printk("vcpu %u reason %u ret %d", __entry->vcpu_id, __entry->reason, __entry->ret)
+);
+
+/*
+ * The event an entry delivers: info is the VMCB's EVENTINJ or the VMCS's
+ * VM-entry interruption information (low 32 bits); the two share a layout:
+ * vector 7:0, type 10:8, error code valid 11, valid 31.
+ */
+TRACE_EVENT(khv_inject,
+	TP_PROTO(u32 vcpu_id, u32 info, u32 error, bool again),
+	TP_ARGS(vcpu_id, info, error, again),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u32, info)
+		__field(u32, error)
+		__field(bool, again)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->info = info;
+		__entry->error = error;
+		__entry->again = again;
+	),
+	TP_printk("vcpu %u %s vector %#x%s%s", __entry->vcpu_id,
+		  __print_symbolic((__entry->info >> 8) & 7,
+				   { 0, "interrupt" }, { 2, "nmi" }, { 3, "exception" },
+				   { 4, "soft-int" }, { 5, "priv-soft-exc" }, { 6, "soft-exc" }),
+		  __entry->info & 0xff,
+		  (__entry->info & (1u << 11)) ? " with error code" : "",
+		  __entry->again ? " (again: its delivery was cut short)" : "")
+);
+
+/* The CPU took a vector from its local APIC (IRR to ISR) or from the PIC. */
+TRACE_EVENT(khv_irq_ack,
+	TP_PROTO(u32 vcpu_id, u8 vector, bool pic),
+	TP_ARGS(vcpu_id, vector, pic),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u8, vector)
+		__field(bool, pic)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->vector = vector;
+		__entry->pic = pic;
+	),
+	TP_printk("vcpu %u vector %#x from the %s", __entry->vcpu_id, __entry->vector,
+		  __entry->pic ? "PIC" : "local APIC")
+);
+
+/* The local APIC timer expired: its LVT entry, and how late the host was. */
+TRACE_EVENT(khv_apic_timer,
+	TP_PROTO(u32 vcpu_id, u32 lvt, s64 late_ns),
+	TP_ARGS(vcpu_id, lvt, late_ns),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u32, lvt)
+		__field(s64, late_ns)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->lvt = lvt;
+		__entry->late_ns = late_ns;
+	),
+	TP_printk("vcpu %u lvt %#x (%s, vector %#x%s) late %lld ns", __entry->vcpu_id,
+		  __entry->lvt,
+		  __print_symbolic((__entry->lvt >> 17) & 3,
+				   { 0, "one-shot" }, { 1, "periodic" }, { 2, "tsc-deadline" },
+				   { 3, "?" }),
+		  __entry->lvt & 0xff, (__entry->lvt & (1u << 16)) ? ", masked" : "",
+		  __entry->late_ns)
+);
+
+/* A vCPU that cannot run (halted, or waiting for INIT/SIPI) sleeps or wakes. */
+TRACE_EVENT(khv_halt,
+	TP_PROTO(u32 vcpu_id, u32 mp_state, bool wake),
+	TP_ARGS(vcpu_id, mp_state, wake),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u32, mp_state)
+		__field(bool, wake)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->mp_state = mp_state;
+		__entry->wake = wake;
+	),
+	TP_printk("vcpu %u %s (mp_state %u)", __entry->vcpu_id,
+		  __entry->wake ? "wakes" : "sleeps", __entry->mp_state)
 );
 
 #endif /* KHV_CORE_TRACE_H */

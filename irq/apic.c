@@ -33,6 +33,7 @@
 
 #include "../core/khv.h"
 #include "irqchip.h"
+#include "../core/trace.h"
 
 static struct khv_vcpu_apic *to_apic(struct khv_lapic *lapic)
 {
@@ -191,6 +192,8 @@ static u64 khv_apic_timer_due(struct khv_vcpu_apic *a, u64 now)
 	if (khv_lapic_get_tsc_deadline(&a->lapic))
 		a->fired_deadline_ns = deadline;
 	a->timer_fires++;
+	trace_khv_apic_timer(a->vcpu->id, khv_lapic_reg(&a->lapic, KHV_APIC_LVT_TIMER),
+			     (s64)(now - deadline));
 	khv_lapic_timer_fire(&a->lapic);
 	/* Periodic: the next period, after the ones missed (never now). */
 	return khv_lapic_timer_deadline_ns(&a->lapic);
@@ -496,6 +499,7 @@ void khv_apic_inject(struct khv_vcpu *vcpu)
 	}
 	if (vector < 0)
 		return;
+	trace_khv_irq_ack(vcpu->id, vector, pic);
 	vcpu->extint_pending = true;
 	vcpu->extint_vector = vector;
 	vcpu->kernel_stats[KHV_KSTAT_IRQ_INJECTED]++;
@@ -624,8 +628,10 @@ int khv_apic_before_run(struct khv_vcpu *vcpu)
 		if (khv_apic_poll(vcpu))
 			continue;
 		vcpu->kernel_stats[KHV_KSTAT_HALT_SLEEP]++;
+		trace_khv_halt(vcpu->id, vcpu->mp_state, false);
 		if (wait_event_interruptible(vcpu->wq, khv_apic_wakes(vcpu)))
 			return -EINTR;
+		trace_khv_halt(vcpu->id, vcpu->mp_state, true);
 	}
 }
 

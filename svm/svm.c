@@ -38,6 +38,7 @@
 
 #include "svm.h"
 #include "../irq/irqchip.h"
+#include "../core/trace.h"
 
 /* vcpu->regs[] layout that svm_vmrun.S hard-codes. */
 static_assert(KHV_REG_RCX == 1 && KHV_REG_RDX == 2 && KHV_REG_RBX == 3);
@@ -526,7 +527,7 @@ static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 	struct svm_vmcb_control *c = &svm->vmcb->control;
 	bool shadow = c->int_state & VMCB_INT_SHADOW;
 	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
-	bool window;
+	bool window, again = svm->reinject;
 	u64 ev = 0;
 
 	if (svm->reinject) {
@@ -548,6 +549,8 @@ static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 	}
 	c->event_inj = ev;
 	svm->injected = ev;
+	if (ev)
+		trace_khv_inject(vcpu->id, (u32)ev, ev >> 32, again);
 
 	/*
 	 * An event delivered while the NMI handler's IRET is still ahead: the
@@ -567,6 +570,15 @@ static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 
 	window = vcpu->extint_pending || vcpu->irq_window ||
 		 READ_ONCE(vcpu->run->request_interrupt_window);
+	/*
+	 * A VMRUN that drops the shadow would take the virtual interrupt
+	 * before the shadowed instruction: let that instruction run first
+	 * (its own exit, or any later one, opens the window).
+	 */
+	if (shadow && svm->drops_shadow) {
+		window = false;
+		tpr_blocked = 0;
+	}
 	/*
 	 * Without a window to wait for, an interrupt may still wait for the
 	 * guest to lower its TPR, which it does in V_TPR without an exit: a
@@ -706,6 +718,32 @@ static void svm_nmi_step_done(struct svm_vcpu *svm, bool entered)
 		s->dr6 |= svm->nmi_ss_dr6 & KHV_DR6_BS;
 }
 
+/*
+ * After an exit from an entry made under an interrupt shadow, with RIP
+ * still at the instruction it covers: that instruction has not run, so
+ * the shadow is still on.  A CPU says so in int_state; QEMU's SVM before
+ * 9.1 does not load int_state at VMRUN, so its guest ran without the
+ * shadow and the exit reports none.  Keep it: an interrupt injected now
+ * would come before the STI's next instruction, and for STI; HLT that
+ * means a HLT that sleeps after its wake-up came.  A virtual interrupt
+ * taken there (VINTR), or a physical one reported without the shadow,
+ * shows the VMRUN dropped it: note that for svm_inject_events().
+ */
+static void svm_keep_shadow(struct svm_vcpu *svm, u64 entry_rip)
+{
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+	u32 code = svm_exit_code(svm);
+
+	if (!svm->entry_shadow || svm->vmcb->save.rip != entry_rip ||
+	    (c->exit_int_info & VMCB_EV_VALID) || (c->int_state & VMCB_INT_SHADOW))
+		return;
+	c->int_state |= VMCB_INT_SHADOW;
+	if ((code == VMEXIT_VINTR || code == VMEXIT_INTR) && !svm->drops_shadow) {
+		svm->drops_shadow = true;
+		pr_info_once("khv: svm: VMRUN dropped the guest's interrupt shadow (an emulated SVM); khv keeps it\n");
+	}
+}
+
 static void svm_run(struct khv_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -753,6 +791,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 
 	memcpy(svm->save_before, &vmcb->save, SVM_SAVE_KEPT);
 	svm->cr2_before = vmcb->save.cr2;
+	svm->entry_shadow = (vmcb->control.int_state & VMCB_INT_SHADOW) &&
+			    !(vmcb->control.event_inj & VMCB_EV_VALID);
 
 	guest_xcr0 = svm_has_xsave && (vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
 		     vcpu->xcr0 != svm_host_xcr0 && svm_xcr0_loadable(vcpu->xcr0);
@@ -819,6 +859,7 @@ static void svm_run(struct khv_vcpu *vcpu)
 		vmcb->save.cr2 = svm->cr2_before;
 	}
 	if (entered) {
+		svm_keep_shadow(svm, vcpu->regs[KHV_REG_RIP]);
 		vcpu->regs[KHV_REG_RAX] = vmcb->save.rax;
 		vcpu->regs[KHV_REG_RSP] = vmcb->save.rsp;
 		vcpu->regs[KHV_REG_RIP] = vmcb->save.rip;

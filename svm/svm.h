@@ -68,6 +68,19 @@ struct svm_vcpu {
 	 */
 	u64 exit_rip;
 
+	/*
+	 * The STI/MOV SS shadow across an entry.  entry_shadow: this entry
+	 * ran the guest under one, with nothing injected; an exit before the
+	 * shadowed instruction (RIP unchanged) keeps it, whatever int_state
+	 * says (svm.c, svm_keep_shadow()).  drops_shadow: this vCPU's VMRUN
+	 * was seen to ignore int_state (QEMU before 9.1 does), so no virtual
+	 * interrupt may wait for a window while a shadow is on: it would be
+	 * taken before the shadowed instruction (an STI; HLT would then halt
+	 * with its wake-up already spent).
+	 */
+	bool entry_shadow;
+	bool drops_shadow;
+
 	u64 injected;			/* EVENTINJ handed to the last VMRUN, or 0 */
 	u64 reinject;			/* interrupted delivery to retry, or 0 */
 	u8 tpr_in;			/* V_TPR given to the last entry (in-kernel APIC) */

@@ -12,6 +12,7 @@
 #include <asm/traps.h>
 
 #include "vmx.h"
+#include "../core/trace.h"
 
 /* STI/MOV SS shadow, unless the VMM moved RIP past that instruction. */
 bool vmx_in_shadow(struct vmx_vcpu *vmx)
@@ -61,6 +62,7 @@ void vmx_inject_events(struct vmx_vcpu *vmx)
 	bool shadow = vmx->intr_state & INTR_STATE_SHADOW;
 	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
 	u32 info = 0, error = 0, len = 0, proc;
+	bool again = vmx->reinject;
 
 	if (vmx->reinject) {
 		info = vmx->reinject;
@@ -93,6 +95,8 @@ void vmx_inject_events(struct vmx_vcpu *vmx)
 		vcpu->extint_pending = false;
 	}
 	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
+	if (info)
+		trace_khv_inject(vcpu->id, info, error, again);
 	if (info & INTR_INFO_HAS_ERROR)
 		vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, error);
 	if (len)
