@@ -9,9 +9,9 @@
  * THP split, mprotect, KSM merging, migration, the OOM reaper) it calls
  * this notifier before and after the change: on the way in khv removes
  * every mapping of the affected guest physical ranges, makes every vCPU
- * flush, and unpins the old pages; until the way out, faults install nothing
- * (khv_mmu_invalidate_begin/end), so the next guest access pins whatever
- * the VMM maps there afterwards.
+ * flush, and unpins the old pages; until the way out, faults in that range
+ * install nothing (khv_mmu_invalidate_begin/end; faults elsewhere go on), so
+ * the next guest access pins whatever the VMM maps there afterwards.
  *
  * The start never fails, and it never sleeps when the range is not
  * blockable.  Linux 6.1 (mm/mmu_notifier.c) lets a start fail only with
@@ -81,7 +81,7 @@ static void khv_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct khv_vm *vm = mn_to_vm(mn);
 
-	khv_mmu_invalidate_begin(&vm->mmu);
+	khv_mmu_invalidate_begin(&vm->mmu, 0, ULONG_MAX);
 	khv_mmu_zap_range(vm, 0, U64_MAX, 0);
 }
 

@@ -91,12 +91,21 @@ int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int leve
 	spin_lock_init(&mmu->inval_lock);
 	mmu->invalidate_active = 0;
 	mmu->invalidate_seq = 0;
+	mmu->invalidate_start = 0;
+	mmu->invalidate_end = 0;
 	return 0;
 }
 
-void khv_mmu_invalidate_begin(struct khv_mmu *mmu)
+void khv_mmu_invalidate_begin(struct khv_mmu *mmu, unsigned long start, unsigned long end)
 {
 	spin_lock(&mmu->inval_lock);
+	if (!mmu->invalidate_active) {
+		mmu->invalidate_start = start;
+		mmu->invalidate_end = end;
+	} else {
+		mmu->invalidate_start = min(mmu->invalidate_start, start);
+		mmu->invalidate_end = max(mmu->invalidate_end, end);
+	}
 	mmu->invalidate_active++;
 	mmu->invalidate_seq++;
 	spin_unlock(&mmu->inval_lock);
@@ -121,13 +130,20 @@ static unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
 	return seq;
 }
 
-/* No invalidation runs now, and none ran since @seq was sampled. */
-static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq)
+/*
+ * No invalidation began or ended since @seq was sampled, and none running
+ * now covers @hva.  One elsewhere in the VMM's address space (a thread's
+ * stack, the allocator's madvise) must not hold up the guest's faults for
+ * as long as it runs: each would re-enter the guest and fault again.
+ */
+static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq, unsigned long hva)
 {
 	bool quiet;
 
 	spin_lock(&mmu->inval_lock);
-	quiet = !mmu->invalidate_active && mmu->invalidate_seq == seq;
+	quiet = mmu->invalidate_seq == seq &&
+		(!mmu->invalidate_active ||
+		 hva >= mmu->invalidate_end || hva < mmu->invalidate_start);
 	spin_unlock(&mmu->inval_lock);
 	return quiet;
 }
@@ -488,7 +504,7 @@ void khv_mmu_invalidate_hva(struct khv_vm *vm, unsigned long start, unsigned lon
 	 * installed before it was in a slot this lookup sees.  Even with no
 	 * slot involved: one may be added while this runs.
 	 */
-	khv_mmu_invalidate_begin(&vm->mmu);
+	khv_mmu_invalidate_begin(&vm->mmu, start, end);
 	n = khv_slots_for_hva(vm, start, end, r);
 	for (i = 0; i < n; i++)
 		khv_mmu_zap_range(vm, r[i].gpa, r[i].size, flags);
@@ -649,7 +665,7 @@ static int khv_install_locked(struct khv_mmu *mmu, struct khv_fault *f)
 	u64 *ep, e;
 
 	/* The VMM's mapping changed since we pinned: the page may be stale. */
-	if (!khv_mmu_invalidate_quiet(mmu, f->seq))
+	if (!khv_mmu_invalidate_quiet(mmu, f->seq, f->hva))
 		return KHV_RACED;
 	if (f->large) {
 		ep = khv_mmu_walk(mmu, f->gpa, KHV_LARGE_LEVEL, true, &level);

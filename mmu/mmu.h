@@ -29,8 +29,8 @@
  *    sleep, and reclaim unmaps pages of the VMM's own mm, which calls the
  *    MMU notifier, which takes khv_mmu.lock).  Table pages come from
  *    GFP_NOWAIT or from a spare page allocated before the lock is taken.
- *  - khv_mmu.inval_lock (a spinlock, innermost) protects invalidate_active
- *    and invalidate_seq.
+ *  - khv_mmu.inval_lock (a spinlock, innermost) protects invalidate_active,
+ *    invalidate_seq and the invalidated range.
  *  - khv_mmu_init()/khv_mmu_destroy(): no vCPU runs, no other caller.
  * mm->mmap_lock may be taken under slots_lock (pinning), never the reverse:
  * nothing called with mmap_lock held may take slots_lock.
@@ -89,11 +89,16 @@ struct khv_mmu {
 	/*
 	 * Invalidations of the VMM's address space (the MMU notifier): a
 	 * fault samples invalidate_seq before it pins, and installs its page
-	 * only if no invalidation is running and none ran meanwhile.
+	 * only if no invalidation began or ended meanwhile and none running
+	 * covers its address.  [invalidate_start, invalidate_end): the VMM
+	 * addresses of the invalidations running (their union; meaningful
+	 * while invalidate_active).
 	 */
 	spinlock_t inval_lock;
 	unsigned int invalidate_active;
 	unsigned long invalidate_seq;
+	unsigned long invalidate_start;
+	unsigned long invalidate_end;
 };
 
 int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int levels);
@@ -142,11 +147,12 @@ int khv_mmu_fault(struct khv_vm *vm, u64 gpa, unsigned int access);
 void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size, unsigned int flags);
 
 /*
- * Bracket a change of the VMM's mappings (MMU notifier start and end):
- * between the two no fault installs a page, and a fault that pinned before
- * the end installs nothing either (it retries).  Never sleep.
+ * Bracket a change of the VMM's mappings [start, end) (MMU notifier start
+ * and end): between the two no fault in that range installs a page, and a
+ * fault anywhere that pinned before a begin or an end installs nothing
+ * (it retries).  Never sleep.
  */
-void khv_mmu_invalidate_begin(struct khv_mmu *mmu);
+void khv_mmu_invalidate_begin(struct khv_mmu *mmu, unsigned long start, unsigned long end);
 void khv_mmu_invalidate_end(struct khv_mmu *mmu);
 
 /* A guest physical range, for khv_slots_for_hva(). */

@@ -795,7 +795,14 @@ static void test_race(void)
 
 static void invalidate_hook(void)
 {
-	khv_mmu_invalidate_begin(&vm.mmu);
+	khv_mmu_invalidate_begin(&vm.mmu, 0, ULONG_MAX);
+	khv_mmu_invalidate_end(&vm.mmu);
+}
+
+/* One that began and ended elsewhere: the fault still retries (seq moved). */
+static void invalidate_elsewhere_hook(void)
+{
+	khv_mmu_invalidate_begin(&vm.mmu, U + 8 * MiB, U + 9 * MiB);
 	khv_mmu_invalidate_end(&vm.mmu);
 }
 
@@ -819,10 +826,28 @@ static void test_invalidate(void)
 	CHECK(!leaf(0x3000, NULL) && vm.mmu.nr_pinned == 0 && shim_pinned_pages() == 0);
 	CHECK(fault(0x3000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 	CHECK(leaf(0x3000, NULL) && vm.mmu.nr_pinned == 1);
+	shim.pin_hook = invalidate_elsewhere_hook;
+	CHECK(fault(0x4000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x4000, NULL) && vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
 
-	khv_mmu_invalidate_begin(&vm.mmu);
+	/* Running elsewhere (a thread's stack, say): faults here go on. */
+	khv_mmu_invalidate_begin(&vm.mmu, U + 8 * MiB, U + 9 * MiB);
+	CHECK(fault(0x4000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(leaf(0x4000, NULL) && vm.mmu.nr_pinned == 2);
+	/* Running over the fault's address (the union of those running): no. */
+	khv_mmu_invalidate_begin(&vm.mmu, U + 0x5000, U + 0x6000);
 	CHECK(fault(0x5000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-	CHECK(!leaf(0x5000, NULL) && vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
+	CHECK(!leaf(0x5000, NULL) && vm.mmu.nr_pinned == 2 && shim_pinned_pages() == 2);
+	CHECK(fault(0x7000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x7000, NULL) && vm.mmu.nr_pinned == 2);
+	/* A third, above both: the union still starts at the lowest. */
+	khv_mmu_invalidate_begin(&vm.mmu, U + 10 * MiB, U + 11 * MiB);
+	CHECK(fault(0x5000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x5000, NULL) && vm.mmu.nr_pinned == 2);
+	khv_mmu_invalidate_end(&vm.mmu);
+	khv_mmu_invalidate_end(&vm.mmu);
+	khv_mmu_zap_range(&vm, 0x4000, 0x1000, KHV_ZAP_NOTIFIER);
+	CHECK(vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
 
 	old = shim_page_at(U + 0x3000);
 	khv_mmu_zap_range(&vm, 0x3000, 0x1000, KHV_ZAP_NOTIFIER);

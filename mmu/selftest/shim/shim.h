@@ -24,6 +24,7 @@ typedef u64 phys_addr_t;
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 #define SZ_2M		0x00200000
 #define U64_MAX		UINT64_MAX
+#define ULONG_MAX	(~0UL)
 
 #define BIT_ULL(n)		(1ULL << (n))
 #define GENMASK_ULL(h, l)	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
@@ -36,6 +37,11 @@ typedef u64 phys_addr_t;
 	__typeof__(b) _b = (b);				\
 	(void)(&_a == &_b);				\
 	_a < _b ? _a : _b; })
+#define max(a, b) ({					\
+	__typeof__(a) _a = (a);				\
+	__typeof__(b) _b = (b);				\
+	(void)(&_a == &_b);				\
+	_a > _b ? _a : _b; })
 
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
