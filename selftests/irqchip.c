@@ -56,6 +56,28 @@ static uint64_t now_ns(void)
 enum { EV_MARK, EV_ECHO, EV_EXC };
 
 /*
+ * After a failure: the interrupts the host saw reported (by vector) and
+ * what the guest's own counters say of them; a report without its count
+ * means a guest write was lost, a count without a report an exit was.
+ */
+static void dump_irq_run(struct irq_run *r)
+{
+	unsigned int v;
+
+	fprintf(stderr, "# reported:");
+	for (v = 0; v < 256; v++) {
+		const uint32_t *cnt = khvt_gpa(&r->t, GUEST_DATA + 4 * v);
+
+		if (r->irqs[v] || (cnt && *cnt))
+			fprintf(stderr, " %#x: %u (guest %u)", v, r->irqs[v], cnt ? *cnt : 0);
+	}
+	fprintf(stderr, "; first:");
+	for (v = 0; v < r->nr_order; v++)
+		fprintf(stderr, " %#x", r->order[v]);
+	fprintf(stderr, "\n");
+}
+
+/*
  * Run until the guest marks a step or echoes a value; PORT_IRQ reports are
  * counted on the way.  Anything else fails the test.
  */
@@ -69,11 +91,13 @@ static int __next_event(KHVT_MD, int line, struct irq_run *r, uint32_t *val)
 		ret = khvt_run(&r->t);
 		if (ret) {
 			khvt_dump(&r->t);
+			dump_irq_run(r);
 			KHVT_FAIL("line %d: KHV_RUN: %s", line, strerror(-ret));
 		}
 		if (run->exit_reason != KHV_EXIT_IO || run->io.direction != KHV_EXIT_IO_OUT ||
 		    run->io.size != 4) {
 			khvt_dump(&r->t);
+			dump_irq_run(r);
 			KHVT_FAIL("line %d: unexpected exit: %s", line,
 				  khvt_exit_str(&r->t, buf, sizeof(buf)));
 		}
@@ -98,6 +122,7 @@ static int __next_event(KHVT_MD, int line, struct irq_run *r, uint32_t *val)
 			return EV_EXC;
 		default:
 			khvt_dump(&r->t);
+			dump_irq_run(r);
 			KHVT_FAIL("line %d: OUT to port %#x", line, run->io.port);
 		}
 	}
@@ -161,6 +186,28 @@ static uint64_t kstat(struct khvt_vm *t, uint32_t code)
 		if (st[i].kind == KHV_STAT_KERNEL && st[i].code == code)
 			return st[i].count;
 	return 0;
+}
+
+/* All hardware exits of the vCPU so far; with why, their names and counts. */
+static uint64_t hw_exits(struct khvt_vm *t, char *why, size_t len)
+{
+	struct khv_exit_stat st[KHV_MAX_EXIT_STATS + KHV_EXIT_MAX + KHV_KSTAT_MAX];
+	uint32_t n = 0, i;
+	uint64_t sum = 0;
+	size_t at = 0;
+
+	why[0] = 0;
+	if (khv_vcpu_get_exit_stats(&t->vcpu, st, sizeof(st) / sizeof(st[0]), &n))
+		return ~0ull;
+	for (i = 0; i < n; i++) {
+		if (st[i].kind != KHV_STAT_HW)
+			continue;
+		sum += st[i].count;
+		if (at < len)
+			at += snprintf(why + at, len - at, " %.32s %llu", st[i].name,
+				       (unsigned long long)st[i].count);
+	}
+	return sum;
 }
 
 /* ---- the uAPI's rules ----------------------------------------------------- */
@@ -288,20 +335,45 @@ TEST(apic_timer)
 	EXPECT_EQ(1u, r.irqs[0x40]);
 	EXPECT_LE(5u, r.irqs[0x41]);
 	EXPECT_EQ(1u, r.irqs[0x42]);
-	EXPECT_LE(1ull, kstat(&r.t, KHV_KSTAT_HALT_SLEEP)) TH_LOG("HLT slept in the kernel");
+	/*
+	 * Whether a HLT slept depends on the timing: a guest slower than its
+	 * timers (a loaded emulator) finds each interrupt there at its HLT.
+	 * hlt_sleeps checks the sleep.
+	 */
 	EXPECT_LE(7ull, kstat(&r.t, KHV_KSTAT_IRQ_INJECTED));
 	khvt_destroy(&r.t);
+}
+
+/*
+ * The TSC and the host's clock read together: retried while the two clock
+ * reads around the RDTSC are more than 20 us apart (the thread was
+ * preempted in between, which a loaded emulator does often).
+ */
+static uint64_t tsc_and_ns(uint64_t *ns)
+{
+	uint64_t a, b, c;
+	int i;
+
+	for (i = 0;; i++) {
+		a = now_ns();
+		c = __builtin_ia32_rdtsc();
+		b = now_ns();
+		if (b - a < 20000 || i == 1000)
+			break;
+	}
+	*ns = a + (b - a) / 2;
+	return c;
 }
 
 /* Guest TSC cycles in ms milliseconds: the host's TSC rate (the guest's is the same). */
 static uint64_t tsc_cycles(unsigned int ms)
 {
 	struct timespec ts = { 0, 20000000 };
-	uint64_t t0 = now_ns(), c0 = __builtin_ia32_rdtsc(), t1, c1;
+	uint64_t t0, t1, c0, c1;
 
+	c0 = tsc_and_ns(&t0);
 	nanosleep(&ts, NULL);
-	c1 = __builtin_ia32_rdtsc();
-	t1 = now_ns();
+	c1 = tsc_and_ns(&t1);
 	return (c1 - c0) * ms * 1000000ull / (t1 - t0);
 }
 
@@ -595,6 +667,7 @@ TEST(ipi_between_vcpus)
 	if (joined) {
 		pthread_kill(th, SIGUSR1);
 		pthread_join(th, NULL);
+		khvt_dump_irq(&ap);
 	}
 	EXPECT_EQ(0, joined) TH_LOG("vCPU 1 did not finish: %u %u %u %u", tr.irqs[0x74],
 				   tr.irqs[0x75], tr.irqs[0x76], tr.irqs[2]);
@@ -841,10 +914,15 @@ TEST(state_roundtrip)
 	EXPECT_EQ(lapic->apic_base, lapic2->apic_base);
 	EXPECT_EQ(0, memcmp(lapic->regs, lapic2->regs, 0x390));	/* all up to TMCCT */
 	if (elapsed_us < 15000) {
-		/* 1 ns per count: gone down by no more than the time that passed. */
-		EXPECT_GE(tmcct, lapic2->regs[0x390 / 4]) TH_LOG("count went up: %u -> %u",
-								 tmcct, lapic2->regs[0x390 / 4]);
-		EXPECT_LE(tmcct - lapic2->regs[0x390 / 4], elapsed_us * 1000u + 1000000u)
+		/*
+		 * 1 ns per count: gone down by no more than the time that
+		 * passed, counted around the 20 ms period (a periodic count
+		 * reloads at 0; one that went up or restarted from the top
+		 * shows as gone down by nearly a period).
+		 */
+		uint32_t down = (tmcct + 20000000u - lapic2->regs[0x390 / 4]) % 20000000u;
+
+		EXPECT_LE(down, elapsed_us * 1000u + 1000000u)
 			TH_LOG("count %u -> %u in %u us", tmcct, lapic2->regs[0x390 / 4],
 			       elapsed_us);
 	}
@@ -1070,14 +1148,18 @@ static double seconds(clockid_t clk)
 
 /*
  * A halted vCPU with nothing to wake it sleeps in KHV_RUN: a signal ends
- * the call (-EINTR) after the time it was sent, and the thread used a
- * small part of that time on a CPU.
+ * the call (-EINTR) after the time it was sent, the guest made a handful
+ * of exits (one spinning through HLT makes thousands) and the thread used
+ * at most half of that time on a CPU.  Not less: in an emulator whose host
+ * is overcommitted, the time the emulator was not scheduled counts as the
+ * CPU time of whichever thread it was running (no steal time under TCG).
  */
 TEST(hlt_sleeps)
 {
 	struct irq_run r = { 0 };
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct waker w = { pthread_self(), 400 };
+	char why[512];
 	double wall, cpu;
 	pthread_t th;
 	int ret;
@@ -1095,7 +1177,9 @@ TEST(hlt_sleeps)
 	EXPECT_EQ(-EINTR, ret);
 	EXPECT_EQ((uint32_t)KHV_EXIT_INTR, r.t.vcpu.run->exit_reason);
 	EXPECT_LE(0.3, wall) TH_LOG("KHV_RUN returned after %.3f s", wall);
-	EXPECT_GE(wall / 4, cpu) TH_LOG("%.3f s on a CPU in %.3f s", cpu, wall);
+	EXPECT_GE(wall / 2, cpu) TH_LOG("%.3f s on a CPU in %.3f s", cpu, wall);
+	EXPECT_GE(20ull, hw_exits(&r.t, why, sizeof(why)))
+		TH_LOG("a halted vCPU that exits again and again:%s", why);
 	EXPECT_LE(1ull, kstat(&r.t, KHV_KSTAT_HALT_SLEEP));
 	khvt_destroy(&r.t);
 }
@@ -1126,14 +1210,17 @@ static void polls(struct irq_run *r, uint64_t *hit, uint64_t *miss)
  * (hits; unless the emulator is so slow that every tick is already there
  * when the guest gets to its HLT, which the log then says), and a HLT
  * with nothing coming polls in vain (a miss), then sleeps until the
- * signal.
+ * signal.  A loaded test machine can end every poll of a run early (the
+ * host CPU is wanted elsewhere: need_resched), so up to three guests get
+ * their chance at a hit.
  */
 TEST(halt_poll)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct waker w = { pthread_self(), 100 };
 	struct irq_run r = { 0 }, r2 = { 0 }, r3 = { 0 };
-	uint64_t hit, miss;
+	uint64_t hit, miss, hits, misses;
+	unsigned int round;
 	char old[32];
 	pthread_t th;
 
@@ -1150,15 +1237,21 @@ TEST(halt_poll)
 	khvt_destroy(&r.t);
 
 	ASSERT_TRUE(write_param(HALT_POLL_PARAM, "1000000"));
-	IRQ_VM(&r2, irq_poll);
-	expect_mark(&r2, 99);
-	polls(&r2, &hit, &miss);
-	if (!hit && !miss)
+	for (round = 0, hits = misses = 0; round < 3 && !hits; round++) {
+		memset(&r2, 0, sizeof(r2));
+		IRQ_VM(&r2, irq_poll);
+		expect_mark(&r2, 99);
+		polls(&r2, &hit, &miss);
+		khvt_destroy(&r2.t);
+		hits += hit;
+		misses += miss;
+	}
+	if (!hits && !misses)
 		TH_LOG("every tick was there before its HLT: nothing to poll for");
 	else
-		EXPECT_LE(1ull, hit) TH_LOG("%llu hits, %llu misses", (unsigned long long)hit,
-					    (unsigned long long)miss);
-	khvt_destroy(&r2.t);
+		EXPECT_LE(1ull, hits) TH_LOG("%llu hits, %llu misses in %u guests",
+					     (unsigned long long)hits, (unsigned long long)misses,
+					     round);
 
 	IRQ_VM(&r3, irq_hlt);
 	ASSERT_EQ(0, pthread_create(&th, NULL, waker, &w));

@@ -135,6 +135,16 @@ static int run_all(struct vthread *v, char *why, size_t len)
 			late = -ETIMEDOUT;
 		}
 	}
+	/* What every vCPU was left with: which one waits for what. */
+	for (i = 0; late && i < NR; i++) {
+		struct khv_regs regs;
+
+		if (khv_vcpu_get_regs(&v[i].vcpu, &regs))
+			continue;
+		fprintf(stderr, "# vCPU %u: rip %#llx rflags %#llx mark %u\n", i, regs.rip,
+			regs.rflags, v[i].mark);
+		khvt_dump_irq(&v[i].vcpu);
+	}
 	return late;
 }
 

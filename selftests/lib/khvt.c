@@ -450,6 +450,72 @@ static void dump_seg(const char *n, const struct khv_segment *s)
 		s->unusable ? " unusable" : "");
 }
 
+/* The vectors set in one 256-bit APIC register (IRR, ISR, TMR) at regs[base]. */
+static void dump_vectors(const char *n, const uint32_t *regs, unsigned int base)
+{
+	unsigned int v;
+	bool any = false;
+
+	fprintf(stderr, "#   %s", n);
+	for (v = 0; v < 256; v++) {
+		if (regs[base + (v / 32) * 4] & (1u << (v % 32))) {
+			fprintf(stderr, " %#x", v);
+			any = true;
+		}
+	}
+	fprintf(stderr, "%s\n", any ? "" : " -");
+}
+
+/*
+ * KHVT_TRACE_STOP=1 in the environment: the first failure dumped stops the
+ * kernel's trace ring (tracing_on), so the khv events that led to it stay
+ * there to read instead of being overwritten by the tests that follow.
+ */
+static void trace_stop(void)
+{
+	const char *e = getenv("KHVT_TRACE_STOP");
+	int fd;
+
+	if (!e || strcmp(e, "1"))
+		return;
+	fd = open("/sys/kernel/tracing/tracing_on", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/sys/kernel/debug/tracing/tracing_on", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "0", 1) == 1)
+		fprintf(stderr, "# KHVT_TRACE_STOP: the trace ring stopped here\n");
+	close(fd);
+}
+
+void khvt_dump_irq(struct khv_vcpu *vcpu)
+{
+	static const char *const mp[] = { "runnable", "uninitialized", "init-received", "halted" };
+	struct khv_vcpu_events e;
+	struct khv_lapic_state l;
+	uint32_t state;
+
+	trace_stop();
+	if (!khv_vcpu_get_mp_state(vcpu, &state))
+		fprintf(stderr, "#   mp_state %s\n", state < 4 ? mp[state] : "?");
+	if (!khv_vcpu_get_events(vcpu, &e))
+		fprintf(stderr, "#   events: injected %u/%u type %u, exception %u/%u, nmi %u masked %u,"
+			" interrupt %u/%#x, shadow %u\n", e.injected.valid, e.injected.vector,
+			e.injected.type, e.exception.pending, e.exception.vector, e.nmi.pending,
+			e.nmi.masked, e.interrupt.pending, e.interrupt.vector, e.shadow);
+	if (khv_vcpu_get_lapic(vcpu, &l))
+		return;	/* no in-kernel irqchip */
+	fprintf(stderr, "#   apic base %#" PRIx64 " id %#x svr %#x tpr %#x ppr %#x esr %#x\n",
+		(uint64_t)l.apic_base, l.regs[0x20 / 4], l.regs[0xf0 / 4], l.regs[0x80 / 4],
+		l.regs[0xa0 / 4], l.regs[0x280 / 4]);
+	fprintf(stderr, "#   lvt timer %#x lint0 %#x lint1 %#x; tmict %#x tmcct %#x tdcr %#x"
+		" tsc_deadline %#" PRIx64 "\n", l.regs[0x320 / 4], l.regs[0x350 / 4],
+		l.regs[0x360 / 4], l.regs[0x380 / 4], l.regs[0x390 / 4], l.regs[0x3e0 / 4],
+		(uint64_t)l.tsc_deadline);
+	dump_vectors("irr", l.regs, 0x200 / 4);
+	dump_vectors("isr", l.regs, 0x100 / 4);
+}
+
 void khvt_dump(struct khvt_vm *t)
 {
 	const struct khv_run *run = t->vcpu.run;
@@ -483,6 +549,7 @@ void khvt_dump(struct khvt_vm *t)
 		fprintf(stderr, "#   gdt %#llx/%#x idt %#llx/%#x\n",
 			s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 	}
+	khvt_dump_irq(&t->vcpu);
 }
 
 long khvt_meminfo_kib(const char *field)

@@ -90,8 +90,13 @@ void khvt_io_set(struct khvt_vm *t, uint32_t i, uint64_t value);
 uint64_t khvt_mmio_get(struct khvt_vm *t);
 void khvt_mmio_set(struct khvt_vm *t, uint64_t value);
 
-/* Print the current exit, the registers and the main system registers. */
+/*
+ * Print the current exit, the registers and the main system registers,
+ * then khvt_dump_irq(): the vCPU's mp_state, pending events and, with an
+ * in-kernel irqchip, its local APIC (what a vCPU that never woke shows).
+ */
 void khvt_dump(struct khvt_vm *t);
+void khvt_dump_irq(struct khv_vcpu *vcpu);
 /* One line describing the current exit, for assertion messages. */
 const char *khvt_exit_str(struct khvt_vm *t, char *buf, size_t len);
 /* "#GP" for 13 etc. */
