@@ -505,6 +505,29 @@ MARK(irq_doorbell)
 	movl $7, (%rdx)
 	mark 99
 
+/*
+ * An interrupt pending at a HLT in an STI shadow: the HLT runs first, the
+ * interrupt wakes it, so the handler of vector 0x62 returns after the HLT.
+ * The host sets that state at mark 1 (RIP at irq_shadow_hlt, RFLAGS.IF,
+ * shadow, an MSI); the handler stores the RIP it interrupted.
+ */
+#define SHADOW_RIP	(GUEST_DATA + 0x418)
+MARK(irq_shadow)
+	movl $0x1ff, APIC_SVR(%r15)
+	cli
+	mark 1
+MARK(irq_shadow_hlt)
+	hlt
+	mark 99
+
+MARK(irq_vec_0x62)
+	push %rax
+	mov 8(%rsp), %rax			/* the RIP it interrupted */
+	mov %rax, SHADOW_RIP
+	movl $0, APIC_EOI(%r15)
+	pop %rax
+	iretq
+
 /* HLT with nothing to wake it (RFLAGS.IF set): sleeps until a signal. */
 MARK(irq_hlt)
 	sti
