@@ -42,44 +42,46 @@ static int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
-/* A whole file in memory; NULL with errno set. */
-static uint8_t *kr_read_file(const char *path, size_t *len)
+/*
+ * Image buffers are mappings of their own, not malloc's: unmapped, their
+ * memory leaves the process at once (a freed malloc chunk of megabytes
+ * may stay in its heap).
+ */
+static void kr_image_unmap(uint8_t *buf, size_t len)
+{
+	if (buf)
+		munmap(buf, len ? len : 1);
+}
+
+/* A whole regular file, read from its start; NULL with errno set. */
+static uint8_t *kr_read_fd(int fd, size_t *len)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
+	uint8_t *buf;
 	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fstat(fd, &st))
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (!errno)
-			errno = EINVAL;
-		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
 	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf)
-		goto out;
+	buf = mmap(NULL, st.st_size ? st.st_size : 1, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return NULL;
 	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, st.st_size - done);
+		ssize_t n = pread(fd, buf + done, st.st_size - done, done);
 
 		if (n <= 0) {
 			if (!n)
 				errno = EIO;	/* shrank under us */
-			free(buf);
-			buf = NULL;
-			goto out;
+			kr_image_unmap(buf, st.st_size);
+			return NULL;
 		}
 		done += n;
 	}
 	*len = done;
-out:
-	{
-		int e = errno;
-
-		close(fd);
-		errno = e;
-	}
 	return buf;
 }
 
@@ -224,22 +226,66 @@ static void kr_linux_args(const struct kr_config *cfg, struct kr_linux_args *a)
 	};
 }
 
+/*
+ * The kernel and initrd into memory from the files opened at start, and
+ * the kernel's kind: for each (re)boot, checked again by its loader.
+ */
+int kr_images_read(struct kr_config *cfg, char *why, size_t len)
+{
+	kr_images_drop(cfg);
+	cfg->kernel_buf = kr_read_fd(cfg->kernel_fd, &cfg->kernel_len);
+	if (!cfg->kernel_buf)
+		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, strerror(errno));
+	if (cfg->initrd_fd >= 0) {
+		cfg->initrd_buf = kr_read_fd(cfg->initrd_fd, &cfg->initrd_len);
+		if (!cfg->initrd_buf)
+			return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->initrd,
+				       strerror(errno));
+	}
+	/*
+	 * A bzImage has its "HdrS"; an x86-64 ELF boots by PVH; else a
+	 * Multiboot header (checked when it is loaded); else the bzImage
+	 * loader says what is wrong.
+	 */
+	cfg->kernel_kind = KR_KERNEL_BZIMAGE;
+	if (cfg->kernel_len < 0x206 || memcmp(cfg->kernel_buf + 0x202, "HdrS", 4)) {
+		if (kr_pvh_detect(cfg->kernel_buf, cfg->kernel_len))
+			cfg->kernel_kind = KR_KERNEL_PVH;
+		else if (kr_multiboot_detect(cfg->kernel_buf, cfg->kernel_len))
+			cfg->kernel_kind = KR_KERNEL_MULTIBOOT;
+	}
+	return 0;
+}
+
+/* The guest has its copy: the images' memory goes back (the files stay open). */
+void kr_images_drop(struct kr_config *cfg)
+{
+	kr_image_unmap(cfg->kernel_buf, cfg->kernel_len);
+	kr_image_unmap(cfg->initrd_buf, cfg->initrd_len);
+	cfg->kernel_buf = cfg->initrd_buf = NULL;
+	cfg->kernel_len = cfg->initrd_len = 0;
+}
+
 int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 {
 	struct kr_e820_entry map[KR_E820_MAX];
 	struct kr_linux_args a;
 	struct kr_mem sizes = { 0 };
 	char lwhy[KR_WHY_LEN];
+	int err;
 
-	cfg->kernel_buf = kr_read_file(cfg->kernel, &cfg->kernel_len);
-	if (!cfg->kernel_buf)
+	cfg->kernel_fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
+	if (cfg->kernel_fd < 0)
 		return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->kernel, strerror(errno));
 	if (cfg->initrd) {
-		cfg->initrd_buf = kr_read_file(cfg->initrd, &cfg->initrd_len);
-		if (!cfg->initrd_buf)
+		cfg->initrd_fd = open(cfg->initrd, O_RDONLY | O_CLOEXEC);
+		if (cfg->initrd_fd < 0)
 			return kr_fail(why, len, KR_EXIT_IMAGE, "%s: %s", cfg->initrd,
 				       strerror(errno));
 	}
+	err = kr_images_read(cfg, why, len);
+	if (err)
+		return err;
 	cfg->disks = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*cfg->disks));
 	if (!cfg->disks)
 		return kr_fail(why, len, KR_EXIT_HOST, "out of memory");
@@ -253,18 +299,6 @@ int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 			fprintf(stderr, "khv-run: %s\n", lwhy);
 	}
 	kr_mem_split(cfg->ram, &sizes.low_size, &sizes.high_size);
-	/*
-	 * A bzImage has its "HdrS"; an x86-64 ELF boots by PVH; else a
-	 * Multiboot header (checked when it is loaded); else the bzImage
-	 * loader says what is wrong.
-	 */
-	cfg->kernel_kind = KR_KERNEL_BZIMAGE;
-	if (cfg->kernel_len < 0x206 || memcmp(cfg->kernel_buf + 0x202, "HdrS", 4)) {
-		if (kr_pvh_detect(cfg->kernel_buf, cfg->kernel_len))
-			cfg->kernel_kind = KR_KERNEL_PVH;
-		else if (kr_multiboot_detect(cfg->kernel_buf, cfg->kernel_len))
-			cfg->kernel_kind = KR_KERNEL_MULTIBOOT;
-	}
 	if (cfg->kernel_kind == KR_KERNEL_MULTIBOOT)
 		return 0;
 	kr_linux_args(cfg, &a);
@@ -278,9 +312,12 @@ int kr_images_load(struct kr_config *cfg, char *why, size_t len)
 
 void kr_images_free(struct kr_config *cfg)
 {
-	free(cfg->kernel_buf);
-	free(cfg->initrd_buf);
-	cfg->kernel_buf = cfg->initrd_buf = NULL;
+	kr_images_drop(cfg);
+	if (cfg->kernel_fd >= 0)
+		close(cfg->kernel_fd);
+	if (cfg->initrd_fd >= 0)
+		close(cfg->initrd_fd);
+	cfg->kernel_fd = cfg->initrd_fd = -1;
 	for (unsigned int i = 0; cfg->disks && i < cfg->nr_disks; i++)
 		kr_disk_close(cfg->disks[i]);
 	free(cfg->disks);

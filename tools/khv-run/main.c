@@ -129,7 +129,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 	int opt;
 
 	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1,
-				   .kvmclock = true, .cmdline = "" };
+				   .kvmclock = true, .cmdline = "", .kernel_fd = -1,
+				   .initrd_fd = -1 };
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:hV", options, NULL)) != -1) {
 		char *end;
 		unsigned long n;
@@ -317,7 +318,14 @@ int main(int argc, char **argv)
 		enum kr_request req;
 		const char *reason;
 
+		/* A reboot reads the images again; the guest's copy is all it needs. */
+		status = cfg.kernel_buf ? 0 : kr_images_read(&cfg, why, sizeof(why));
+		if (status) {
+			fprintf(stderr, "khv-run: %s\n", why);
+			break;
+		}
 		status = kr_machine_create(m, &cfg, loop, why, sizeof(why));
+		kr_images_drop(&cfg);
 		if (!status && kr_vcpus_start(m)) {
 			snprintf(why, sizeof(why), "cannot start the vCPU threads");
 			status = KR_EXIT_HOST;

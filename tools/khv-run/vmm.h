@@ -50,7 +50,15 @@ struct kr_config {
 	struct kr_disk **disks;
 	unsigned int nr_disks;
 
-	/* The images, read and checked once before any VM (kr_images_load). */
+	/*
+	 * The images: their files opened and checked once before any VM
+	 * (kr_images_load), read again for each reboot (kr_images_read) and
+	 * dropped once the guest has its copy (kr_images_drop), so that the
+	 * VMM does not keep megabytes of kernel and initrd while the guest
+	 * runs.  A reboot reads the files khv-run opened: a path replaced by
+	 * a new file does not change what boots, a file rewritten in place does.
+	 */
+	int kernel_fd, initrd_fd;	/* -1: not open */
 	uint8_t *kernel_buf, *initrd_buf;
 	size_t kernel_len, initrd_len;
 	enum { KR_KERNEL_BZIMAGE, KR_KERNEL_PVH, KR_KERNEL_MULTIBOOT } kernel_kind;
@@ -107,8 +115,10 @@ struct kr_machine {
 };
 
 /* machine.c */
-/* Read and check the kernel and initrd: KR_EXIT_IMAGE with why, or 0. */
+/* Open, read and check the kernel and initrd: KR_EXIT_IMAGE with why, or 0. */
 int kr_images_load(struct kr_config *cfg, char *why, size_t why_len);
+int kr_images_read(struct kr_config *cfg, char *why, size_t why_len);
+void kr_images_drop(struct kr_config *cfg);
 void kr_images_free(struct kr_config *cfg);
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t why_len);
