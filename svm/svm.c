@@ -727,7 +727,10 @@ static void svm_nmi_step_done(struct svm_vcpu *svm, bool entered)
  * would come before the STI's next instruction, and for STI; HLT that
  * means a HLT that sleeps after its wake-up came.  A virtual interrupt
  * taken there (VINTR), or a physical one reported without the shadow,
- * shows the VMRUN dropped it: note that for svm_inject_events().
+ * shows the VMRUN dropped it: note that for svm_inject_events().  On a
+ * CPU, RIP comes back to the same place only through a loop that runs
+ * the shadowed instruction and returns to it; read as a shadow, that
+ * makes an interrupt wait for a later exit, never loses it.
  */
 static void svm_keep_shadow(struct svm_vcpu *svm, u64 entry_rip)
 {
