@@ -132,18 +132,20 @@ static unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
 
 /*
  * No invalidation began or ended since @seq was sampled, and none running
- * now covers @hva.  One elsewhere in the VMM's address space (a thread's
- * stack, the allocator's madvise) must not hold up the guest's faults for
- * as long as it runs: each would re-enter the guest and fault again.
+ * now covers any of [hva, hva + len) (what the new leaf maps).  One
+ * elsewhere in the VMM's address space (a thread's stack, the allocator's
+ * madvise) must not hold up the guest's faults for as long as it runs:
+ * each would re-enter the guest and fault again.
  */
-static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq, unsigned long hva)
+static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq, unsigned long hva,
+				     unsigned long len)
 {
 	bool quiet;
 
 	spin_lock(&mmu->inval_lock);
 	quiet = mmu->invalidate_seq == seq &&
 		(!mmu->invalidate_active ||
-		 hva >= mmu->invalidate_end || hva < mmu->invalidate_start);
+		 hva >= mmu->invalidate_end || hva + len <= mmu->invalidate_start);
 	spin_unlock(&mmu->inval_lock);
 	return quiet;
 }
@@ -665,7 +667,8 @@ static int khv_install_locked(struct khv_mmu *mmu, struct khv_fault *f)
 	u64 *ep, e;
 
 	/* The VMM's mapping changed since we pinned: the page may be stale. */
-	if (!khv_mmu_invalidate_quiet(mmu, f->seq, f->hva))
+	if (!khv_mmu_invalidate_quiet(mmu, f->seq, f->large ? ALIGN_DOWN(f->hva, SZ_2M) : f->hva,
+				      f->large ? SZ_2M : PAGE_SIZE))
 		return KHV_RACED;
 	if (f->large) {
 		ep = khv_mmu_walk(mmu, f->gpa, KHV_LARGE_LEVEL, true, &level);

@@ -791,6 +791,21 @@ static void test_race(void)
 	p = shim_page_at(U + 2 * MiB);
 	CHECK(p->pincount == 1 && vm.mmu.nr_large == 1 && vm.mmu.nr_pinned == 512);
 	vm_done(0);
+
+	/*
+	 * An invalidation running over one 4 KiB page of a 2 MiB run, not the
+	 * faulting one: the 2 MiB leaf would map that page too, so no leaf.
+	 */
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, true);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	khv_mmu_invalidate_begin(&vm.mmu, U + 2 * MiB + 0x9000, U + 2 * MiB + 0xa000);
+	CHECK(fault(0x200000 + 0x5000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(!leaf(0x200000 + 0x5000, NULL) && vm.mmu.nr_large == 0 && vm.mmu.nr_pinned == 0);
+	khv_mmu_invalidate_end(&vm.mmu);
+	CHECK(fault(0x200000 + 0x5000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(vm.mmu.nr_large == 1 && vm.mmu.nr_pinned == 512);
+	vm_done(0);
 }
 
 static void invalidate_hook(void)
