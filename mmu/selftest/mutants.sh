@@ -77,7 +77,7 @@ mutants=(
 	'mmu.c@@if (!khv_mmu_invalidate_quiet(mmu, f->seq, f->large ? ALIGN_DOWN(f->hva, SZ_2M) : f->hva,@@if (0 && !khv_mmu_invalidate_quiet(mmu, f->seq, f->large ? ALIGN_DOWN(f->hva, SZ_2M) : f->hva,'
 	'mmu.c@@(!mmu->invalidate_active ||@@(1 ||'
 	'mmu.c@@quiet = mmu->invalidate_seq == seq &&@@quiet = (seq || 1) &&'
-	'mmu.c@@hva >= mmu->invalidate_end || hva + len <= mmu->invalidate_start);@@hva >= mmu->invalidate_end);'
+	'mmu.c@@hva >= mmu->invalidate_end || hva + len <= mmu->invalidate_start);@@hva >= mmu->invalidate_end || (len && 0));'
 	'mmu.c@@hva >= mmu->invalidate_end || hva + len <= mmu->invalidate_start);@@hva >= mmu->invalidate_end || hva + 0 * len <= mmu->invalidate_start);'
 	'mmu.c@@f->large ? SZ_2M : PAGE_SIZE))@@PAGE_SIZE))'
 	'mmu.c@@mmu->invalidate_start = min(mmu->invalidate_start, start);@@mmu->invalidate_start = start;'
