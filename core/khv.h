@@ -27,7 +27,7 @@
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
-#include <linux/wait.h>
+#include <linux/rcuwait.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -172,7 +172,8 @@ struct khv_vcpu {
 	/* The in-kernel local APIC (irq/apic.c), NULL without an irqchip. */
 	struct khv_vcpu_apic *apic;
 	u32 mp_state;			/* KHV_MP_STATE_*; not RUNNABLE: asleep in KHV_RUN */
-	wait_queue_head_t wq;		/* where a halted vCPU sleeps */
+	/* Where a halted vCPU sleeps; its own thread is the only waiter. */
+	struct rcuwait wait;
 	u64 tsc_offset;			/* guest TSC - host TSC, as the backend has it */
 
 	/* kvmclock (core/pvclock.c); the MSRs only exist with pvclock_on. */
@@ -225,6 +226,12 @@ struct khv_vm {
 
 	struct khv_vcpu *vcpus[KHV_MAX_VCPUS];
 	atomic_t nr_vcpus;
+	/*
+	 * One past the highest id of a vCPU created: the walks over vcpus[]
+	 * (every MSI and IPI delivery) stop there instead of at 64.  Only
+	 * grows; written under lock after vcpus[id] is published.
+	 */
+	unsigned int vcpu_end;
 
 	/* KHV_CREATE_IRQCHIP, before the first vCPU; then never changes. */
 	struct khv_irqchip *irqchip;
@@ -358,13 +365,34 @@ extern const struct khv_backend khv_vmx_backend;
 /* core/backend.c */
 int khv_backend_ident(void);
 
+/*
+ * Walking the vCPUs from any context: ids below khv_vcpu_end(), each
+ * khv_vcpu_at() that is not NULL.  A vCPU created during the walk may or
+ * may not be seen.
+ */
+static inline unsigned int khv_vcpu_end(struct khv_vm *vm)
+{
+	/* Pairs with the second release in khv_vcpu_create(). */
+	return smp_load_acquire(&vm->vcpu_end);
+}
+
+static inline struct khv_vcpu *khv_vcpu_at(struct khv_vm *vm, unsigned int id)
+{
+	/* Pairs with the first release in khv_vcpu_create(): a set-up vCPU. */
+	return smp_load_acquire(&vm->vcpus[id]);
+}
+
 /* core/vcpu.c: run-loop helpers for backends. */
 void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req);
 void khv_vcpu_init_signal(struct khv_vcpu *vcpu);
 void khv_vcpu_sipi(struct khv_vcpu *vcpu, u8 vector);
+/*
+ * Consume request @req.  Most entries have none: a plain read first, and
+ * the locked read-modify-write only for a bit that is there.
+ */
 static inline bool khv_test_clear_request(struct khv_vcpu *vcpu, unsigned int req)
 {
-	return test_and_clear_bit(req, &vcpu->requests);
+	return test_bit(req, &vcpu->requests) && test_and_clear_bit(req, &vcpu->requests);
 }
 
 /* core/exits.c: the vendor-neutral halves of exit handling. */

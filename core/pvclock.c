@@ -153,13 +153,12 @@ static bool khv_pvclock_stable(struct khv_vm *vm)
 {
 	u64 offset = 0;
 	bool first = true;
-	int i;
+	unsigned int i;
 
 	if (!khv_host_tsc_stable())
 		return false;
-	for (i = 0; i < KHV_MAX_VCPUS; i++) {
-		/* Pairs with the release in khv_vcpu_create(). */
-		struct khv_vcpu *v = smp_load_acquire(&vm->vcpus[i]);
+	for (i = 0; i < khv_vcpu_end(vm); i++) {
+		struct khv_vcpu *v = khv_vcpu_at(vm, i);
 
 		if (!v)
 			continue;

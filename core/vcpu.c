@@ -88,11 +88,10 @@ static void khv_kick_noop(void *info)
  */
 void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 {
-	int i;
+	unsigned int i;
 
-	for (i = 0; i < KHV_MAX_VCPUS; i++) {
-		/* Pairs with the release in khv_vcpu_create(): a fully set up vCPU. */
-		struct khv_vcpu *vcpu = smp_load_acquire(&vm->vcpus[i]);
+	for (i = 0; i < khv_vcpu_end(vm); i++) {
+		struct khv_vcpu *vcpu = khv_vcpu_at(vm, i);
 
 		if (!vcpu)
 			continue;
@@ -557,7 +556,7 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->preempt_notifier, &khv_preempt_ops);
 	atomic_set(&vcpu->mode, KHV_OUTSIDE_GUEST_MODE);
-	init_waitqueue_head(&vcpu->wq);
+	rcuwait_init(&vcpu->wait);
 	/* Its TSC offset may differ from the others': kvmclock's stable bit. */
 	vcpu->pvclock_cpu = -1;
 	set_bit(KHV_REQ_PVCLOCK, &vcpu->requests);
@@ -638,8 +637,12 @@ int khv_vcpu_create(struct khv_vm *vm, unsigned long id)
 	 * being visible to khv_kick_all_and_wait(); fd_install cannot fail.
 	 */
 	refcount_inc(&vm->users);
-	/* Pairs with the acquire in khv_kick_all_and_wait(). */
+	/* Pairs with the acquire in khv_vcpu_at(). */
 	smp_store_release(&vm->vcpus[id], vcpu);
+	if (id >= vm->vcpu_end) {
+		/* After vcpus[id]: pairs with the acquire in khv_vcpu_end(). */
+		smp_store_release(&vm->vcpu_end, id + 1);
+	}
 	atomic_inc(&vm->nr_vcpus);
 	mutex_unlock(&vm->lock);
 	fd_install(fd, file);

@@ -26,7 +26,7 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/sched/signal.h>
-#include <linux/wait.h>
+#include <linux/rcuwait.h>
 #include <asm/processor.h>
 #include <asm/tsc.h>
 #include <asm/msr-index.h>
@@ -116,7 +116,7 @@ void khv_apic_kick(struct khv_vcpu *vcpu)
 		if (cpu >= 0 && cpu != raw_smp_processor_id())
 			smp_send_reschedule(cpu);
 	}
-	wake_up_interruptible(&vcpu->wq);
+	rcuwait_wake_up(&vcpu->wait);
 }
 
 /* An NMI message (IPI, LINT1, MSI): taken on the vCPU's next entry. */
@@ -599,8 +599,12 @@ static void khv_apic_do_init(struct khv_vcpu *vcpu)
  */
 int khv_apic_before_run(struct khv_vcpu *vcpu)
 {
+	const unsigned long reqs = BIT(KHV_REQ_INIT) | BIT(KHV_REQ_SIPI) | BIT(KHV_REQ_APIC_TIMER);
 	struct khv_vcpu_apic *a = vcpu->apic;
 
+	/* Nearly every entry: running, nothing asked of it. */
+	if (vcpu->mp_state == KHV_MP_STATE_RUNNABLE && !(READ_ONCE(vcpu->requests) & reqs))
+		return 1;
 	for (;;) {
 		if (khv_test_clear_request(vcpu, KHV_REQ_INIT))
 			khv_apic_do_init(vcpu);
@@ -629,7 +633,7 @@ int khv_apic_before_run(struct khv_vcpu *vcpu)
 			continue;
 		vcpu->kernel_stats[KHV_KSTAT_HALT_SLEEP]++;
 		trace_khv_halt(vcpu->id, vcpu->mp_state, false);
-		if (wait_event_interruptible(vcpu->wq, khv_apic_wakes(vcpu)))
+		if (rcuwait_wait_event(&vcpu->wait, khv_apic_wakes(vcpu), TASK_INTERRUPTIBLE))
 			return -EINTR;
 		trace_khv_halt(vcpu->id, vcpu->mp_state, true);
 	}

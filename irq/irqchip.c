@@ -48,9 +48,8 @@ static unsigned int khv_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg
 	u32 lowest_ppr = ~0u;
 	unsigned int n = 0, i;
 
-	for (i = 0; i < KHV_MAX_VCPUS; i++) {
-		/* Pairs with the release in khv_vcpu_create(): a set-up vCPU. */
-		struct khv_vcpu *vcpu = smp_load_acquire(&vm->vcpus[i]);
+	for (i = 0; i < khv_vcpu_end(vm); i++) {
+		struct khv_vcpu *vcpu = khv_vcpu_at(vm, i);
 		struct khv_vcpu_apic *a;
 		unsigned long flags;
 		bool match;
@@ -159,9 +158,8 @@ static void khv_pic_output(struct khv_pic *pic, bool level)
 
 	if (!level)
 		return;
-	for (i = 0; i < KHV_MAX_VCPUS; i++) {
-		/* Pairs with the release in khv_vcpu_create(). */
-		struct khv_vcpu *vcpu = smp_load_acquire(&chip->vm->vcpus[i]);
+	for (i = 0; i < khv_vcpu_end(chip->vm); i++) {
+		struct khv_vcpu *vcpu = khv_vcpu_at(chip->vm, i);
 
 		if (vcpu && vcpu->apic)
 			khv_apic_kick(vcpu);

@@ -49,27 +49,64 @@ static bool vec_test(const struct khv_lapic *apic, unsigned int base, u8 vec)
 	return khv_lapic_reg(apic, vec_reg(base, vec)) & (1u << (vec & 31));
 }
 
-static void vec_assign(struct khv_lapic *apic, unsigned int base, u8 vec, bool on)
+/* The summary of IRR or ISR (see struct khv_lapic), or NULL for TMR. */
+static __always_inline u8 *vec_summary(struct khv_lapic *apic, unsigned int base)
+{
+	if (base == KHV_APIC_IRR)
+		return &apic->irr_words;
+	if (base == KHV_APIC_ISR)
+		return &apic->isr_words;
+	return NULL;
+}
+
+/* Inlined: with base a constant at every call, the summary is known. */
+static __always_inline void vec_assign(struct khv_lapic *apic, unsigned int base, u8 vec,
+				       bool on)
 {
 	u32 *word = &apic->regs[vec_reg(base, vec) >> 2];
+	u8 *summary = vec_summary(apic, base);
 
 	if (on)
 		*word |= 1u << (vec & 31);
 	else
 		*word &= ~(1u << (vec & 31));
+	if (summary) {
+		if (*word)
+			*summary |= 1u << (vec >> 5);
+		else
+			*summary &= ~(1u << (vec >> 5));
+	}
 }
 
+/* Rebuild both summaries after the registers were written wholesale. */
+static void vec_summarize(struct khv_lapic *apic)
+{
+	unsigned int i;
+
+	apic->irr_words = 0;
+	apic->isr_words = 0;
+	for (i = 0; i < 8; i++) {
+		if (khv_lapic_reg(apic, KHV_APIC_IRR + (i << 4)))
+			apic->irr_words |= 1u << i;
+		if (khv_lapic_reg(apic, KHV_APIC_ISR + (i << 4)))
+			apic->isr_words |= 1u << i;
+	}
+}
+
+/*
+ * The highest vector set in IRR or ISR, or -1.  The summary names the
+ * highest non-zero register: every entry and exit asks for these, and a
+ * scan of eight registers each time showed in the exit profile.
+ */
 static int vec_highest(const struct khv_lapic *apic, unsigned int base)
 {
+	u8 words = base == KHV_APIC_IRR ? apic->irr_words : apic->isr_words;
 	int i;
 
-	for (i = 7; i >= 0; i--) {
-		u32 word = khv_lapic_reg(apic, base + (i << 4));
-
-		if (word)
-			return i * 32 + fls(word) - 1;
-	}
-	return -1;
+	if (!words)
+		return -1;
+	i = fls(words) - 1;
+	return i * 32 + fls(khv_lapic_reg(apic, base + (i << 4))) - 1;
 }
 
 /*
@@ -702,6 +739,8 @@ void khv_lapic_reset(struct khv_lapic *apic, bool init_only)
 	unsigned int off;
 
 	memset(apic->regs, 0, sizeof(apic->regs));
+	apic->irr_words = 0;		/* no vector requested */
+	apic->isr_words = 0;		/* no vector in service */
 	apic->esr_pending = 0;
 	apic->timer_start_ns = 0;
 	apic->timer_period_ns = 0;
@@ -891,6 +930,7 @@ void khv_lapic_set_state(struct khv_lapic *apic, const struct khv_lapic_state *s
 	for (i = 0; i < ARRAY_SIZE(apic->regs); i++)
 		if (!state_ignored((i << 2) & ~0xfu, khv_lapic_x2apic(apic)))
 			apic->regs[i] = s->regs[i];
+	vec_summarize(apic);
 	set_reg(apic, KHV_APIC_TMCCT, 0);
 	set_id_regs(apic);
 	update_ppr(apic);

@@ -139,6 +139,12 @@ struct khv_lapic_ops {
 struct khv_lapic {
 	spinlock_t lock;
 	u32 regs[KHV_APIC_REGS_SIZE / 4];	/* by offset / 4 */
+	/*
+	 * Bit i set when IRR (ISR) register i, vectors 32i..32i+31, is not
+	 * zero: kept by every change of those registers in lapic.c.
+	 */
+	u8 irr_words;
+	u8 isr_words;
 	u64 base_msr;		/* IA32_APIC_BASE */
 	u32 esr_pending;	/* errors since the last ESR write */
 	/* Timer: when the count was (re)loaded, or the deadline, in ns. */

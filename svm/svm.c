@@ -192,6 +192,7 @@ static int svm_setup(void)
 	int cpu, i;
 
 	svm_init_masks();
+	svm_exit_stats_init();
 
 	/* Every port intercepted: all ones. */
 	svm_iopm = alloc_pages(GFP_KERNEL, get_order(SVM_IOPM_SIZE));

@@ -144,6 +144,7 @@ int svm_set_cr4(struct svm_vcpu *svm, u64 cr4);
 
 /* svm_exits.c */
 int svm_handle_exit(struct khv_vcpu *vcpu);
+void svm_exit_stats_init(void);
 u32 svm_exit_stat_index(u32 hw_code);
 bool svm_exit_stat_info(u32 index, u32 *hw_code, const char **name);
 

@@ -656,6 +656,70 @@ static void test_state_x2apic_deadline(void)
 	spin_unlock(&a.lock);
 }
 
+/* The IRR and ISR summaries agree with the registers they summarise. */
+static void check_summaries(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		CHECK_EQ(!!rd(KHV_APIC_IRR + (i << 4)), (a.irr_words >> i) & 1);
+		CHECK_EQ(!!rd(KHV_APIC_ISR + (i << 4)), (a.isr_words >> i) & 1);
+	}
+}
+
+/*
+ * Vectors in many of the eight registers: priority order across register
+ * boundaries, as interrupts arrive, are taken and end, and after a state
+ * put back from a save and an INIT.
+ */
+static void test_vectors_across_registers(void)
+{
+	static const u8 vecs[] = { 0x20, 0x3f, 0x40, 0x5f, 0x9e, 0xe0, 0xff };
+	struct khv_lapic_state st;
+	int i;
+
+	setup(true);
+	for (i = 0; i < (int)ARRAY_SIZE(vecs); i++)
+		CHECK(khv_lapic_accept(&a, vecs[i], false), "0x%x not taken", vecs[i]);
+	check_summaries();
+	/* Each ack takes the highest, which nests above the one before it. */
+	CHECK_EQ(0xff, khv_lapic_ack(&a));
+	CHECK(khv_lapic_pending_vector(&a) < 0, "0xe0 is below 0xff in service");
+	wr(KHV_APIC_EOI, 0);
+	CHECK_EQ(0xe0, khv_lapic_ack(&a));
+	wr(KHV_APIC_EOI, 0);
+	check_summaries();
+	CHECK_EQ(0x9e, khv_lapic_ack(&a));
+	khv_lapic_get_state(&a, &st);		/* 0x9e in service, 4 waiting */
+	spin_unlock(&a.lock);
+
+	setup(false);
+	CHECK_EQ(0, khv_lapic_check_state(&a, &st, MAXPHY));
+	khv_lapic_set_state(&a, &st);
+	check_summaries();
+	CHECK_EQ(0x90, rd(KHV_APIC_PPR));
+	CHECK(khv_lapic_pending_vector(&a) < 0, "0x5f is below 0x9e in service");
+	wr(KHV_APIC_EOI, 0);
+	for (i = 3; i >= 0; i--) {
+		CHECK_EQ(vecs[i], khv_lapic_pending_vector(&a));
+		CHECK_EQ(vecs[i], khv_lapic_ack(&a));
+		wr(KHV_APIC_EOI, 0);
+		check_summaries();
+	}
+	CHECK_EQ(-1, khv_lapic_pending_vector(&a));
+	CHECK_EQ(0, a.irr_words | a.isr_words);
+	/* INIT clears both, with the registers. */
+	khv_lapic_accept(&a, 0x77, false);
+	khv_lapic_accept(&a, 0xc1, false);
+	khv_lapic_ack(&a);
+	khv_lapic_reset(&a, true);
+	check_summaries();
+	wr(KHV_APIC_SVR, 0x1ff);
+	CHECK_EQ(-1, khv_lapic_pending_vector(&a));
+	CHECK_EQ(0, rd(KHV_APIC_PPR));
+	spin_unlock(&a.lock);
+}
+
 /* Every field a state cannot hold is refused. */
 static void test_state_rejects(void)
 {
@@ -722,6 +786,7 @@ const struct irq_test lapic_tests[] = {
 	{ "state_roundtrip", test_state_roundtrip },
 	{ "state_x2apic_deadline", test_state_x2apic_deadline },
 	{ "state_rejects", test_state_rejects },
+	{ "vectors_across_registers", test_vectors_across_registers },
 };
 
 const unsigned int nr_lapic_tests = ARRAY_SIZE(lapic_tests);
