@@ -18,7 +18,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	  $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module clean check check-debug fuzz demo lint bench deps libkhv selftests tools
+.PHONY: all module clean check check-debug fuzz demo lint bench profile deps libkhv selftests tools
 all: module
 
 module:
@@ -58,6 +58,9 @@ deps:
 bench:
 	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; \
 	else echo "bench: scripts/bench.sh does not exist yet" >&2; exit 1; fi
+
+profile:
+	bash scripts/profile.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -439,6 +439,20 @@ bool khv_apic_accepts_pic(struct khv_vcpu *vcpu)
 	return r;
 }
 
+/*
+ * Without the lock: false only when no vector is requested and the PIC's
+ * output is low, so that nothing can be waiting.  Most entries and every
+ * idle check end here.  Whoever requests a vector does so under the lock
+ * and then kicks (khv_apic_kick(): a barrier, then the IPI or the
+ * wake-up), so a vCPU that peeked just before it still hears of it: the
+ * entry path has set IN_GUEST_MODE with a barrier before peeking, and a
+ * sleeper sets its task state with one before testing.
+ */
+static bool khv_apic_may_have_interrupt(struct khv_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->apic->lapic.irr_words) || READ_ONCE(vcpu->vm->irqchip->pic.output);
+}
+
 /* An interrupt is waiting that the guest takes once RFLAGS.IF allows. */
 static bool khv_apic_has_interrupt(struct khv_vcpu *vcpu)
 {
@@ -447,6 +461,8 @@ static bool khv_apic_has_interrupt(struct khv_vcpu *vcpu)
 	unsigned long flags;
 	bool r;
 
+	if (!khv_apic_may_have_interrupt(vcpu))
+		return false;
 	spin_lock_irqsave(&a->lapic.lock, flags);
 	r = khv_lapic_pending_vector(&a->lapic) >= 0;
 	if (!r && !khv_apic_accepts_pic_locked(&a->lapic)) {
@@ -479,12 +495,13 @@ void khv_apic_inject(struct khv_vcpu *vcpu)
 	if (khv_test_clear_request(vcpu, KHV_REQ_NMI))
 		vcpu->nmi_pending = true;
 	vcpu->irq_window = false;
-	if (vcpu->extint_pending || !khv_apic_has_interrupt(vcpu))
+	if (vcpu->extint_pending || !khv_apic_may_have_interrupt(vcpu))
 		return;
 	if (!khv_ops->interrupt_allowed(vcpu)) {
-		vcpu->irq_window = true;
+		vcpu->irq_window = khv_apic_has_interrupt(vcpu);
 		return;
 	}
+	/* The ack finds out, under the one lock, whether there is one. */
 	spin_lock(&a->lapic.lock);
 	vector = khv_lapic_ack(&a->lapic);
 	if (vector >= 0 && a->fired_deadline_ns)

@@ -9,6 +9,7 @@
  * write-only, what raises #GP) and the IA32_APIC_BASE mode transitions.
  */
 #include <linux/bitops.h>
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/lockdep.h>
 #include <linux/string.h>
@@ -70,27 +71,29 @@ static __always_inline void vec_assign(struct khv_lapic *apic, unsigned int base
 		*word |= 1u << (vec & 31);
 	else
 		*word &= ~(1u << (vec & 31));
+	/* Read without the lock by the owner (irq/apic.c): whole bytes. */
 	if (summary) {
 		if (*word)
-			*summary |= 1u << (vec >> 5);
+			WRITE_ONCE(*summary, *summary | 1u << (vec >> 5));
 		else
-			*summary &= ~(1u << (vec >> 5));
+			WRITE_ONCE(*summary, *summary & ~(1u << (vec >> 5)));
 	}
 }
 
 /* Rebuild both summaries after the registers were written wholesale. */
 static void vec_summarize(struct khv_lapic *apic)
 {
+	u8 irr = 0, isr = 0;
 	unsigned int i;
 
-	apic->irr_words = 0;
-	apic->isr_words = 0;
 	for (i = 0; i < 8; i++) {
 		if (khv_lapic_reg(apic, KHV_APIC_IRR + (i << 4)))
-			apic->irr_words |= 1u << i;
+			irr |= 1u << i;
 		if (khv_lapic_reg(apic, KHV_APIC_ISR + (i << 4)))
-			apic->isr_words |= 1u << i;
+			isr |= 1u << i;
 	}
+	WRITE_ONCE(apic->irr_words, irr);
+	WRITE_ONCE(apic->isr_words, isr);
 }
 
 /*
@@ -739,8 +742,8 @@ void khv_lapic_reset(struct khv_lapic *apic, bool init_only)
 	unsigned int off;
 
 	memset(apic->regs, 0, sizeof(apic->regs));
-	apic->irr_words = 0;		/* no vector requested */
-	apic->isr_words = 0;		/* no vector in service */
+	WRITE_ONCE(apic->irr_words, 0);	/* no vector requested */
+	WRITE_ONCE(apic->isr_words, 0);	/* no vector in service */
 	apic->esr_pending = 0;
 	apic->timer_start_ns = 0;
 	apic->timer_period_ns = 0;

@@ -141,7 +141,8 @@ struct khv_lapic {
 	u32 regs[KHV_APIC_REGS_SIZE / 4];	/* by offset / 4 */
 	/*
 	 * Bit i set when IRR (ISR) register i, vectors 32i..32i+31, is not
-	 * zero: kept by every change of those registers in lapic.c.
+	 * zero: kept by every change of those registers in lapic.c, written
+	 * with WRITE_ONCE so that the owner may peek at irr_words unlocked.
 	 */
 	u8 irr_words;
 	u8 isr_words;

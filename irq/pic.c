@@ -15,6 +15,7 @@
  * needs.  Polling the master while the slave requests acknowledges the
  * master only.
  */
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/lockdep.h>
 #include <linux/string.h>
@@ -97,7 +98,7 @@ static void update(struct khv_pic *pic)
 	chip_input(&pic->chip[0], KHV_PIC_CASCADE_IRQ, chip_pending(&pic->chip[1], false) >= 0);
 	out = chip_pending(&pic->chip[0], true) >= 0;
 	if (out != pic->output) {
-		pic->output = out;
+		WRITE_ONCE(pic->output, out);	/* peeked at unlocked (irq/apic.c) */
 		pic->ops->output(pic, out);
 	}
 }
@@ -313,7 +314,7 @@ void khv_pic_reset(struct khv_pic *pic)
 	pic->chip[0].elcr_writable = 0xf8;
 	pic->chip[1].elcr_writable = 0xde;
 	if (pic->output) {
-		pic->output = false;
+		WRITE_ONCE(pic->output, false);
 		pic->ops->output(pic, false);
 	}
 }

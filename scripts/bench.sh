@@ -119,7 +119,7 @@ backends=$BENCH_BACKENDS
 bench_lane() {
 	local lane=$1 runner=$2 kvm_module=$3 rounds=$4 args=$5
 	local dir=$OUT/$lane extra=$OUT/$lane/extra img=$OUT/$lane/initramfs.cpio.gz
-	local deps ko name mode qrc console l b clock kind
+	local names mode qrc console l b clock kind
 	local kmods=()
 	mkdir -p "$extra/khv/bench/kmod"
 	install -m 0755 "$KHV_ROOT/tools/bench/build/khv-bench" "$extra/khv/bench/"
@@ -129,23 +129,12 @@ bench_lane() {
 	# the test kernel's own tree; compressed modules are unpacked here
 	# because busybox insmod may not read them.
 	if want kvm; then
-		deps=$(modprobe -S "$kver" --show-depends "$kvm_module" 2>"$dir/modprobe.err" |
-			awk '$1 == "insmod" { print $2 }')
-		if [ -z "$deps" ]; then
-			result 1 "bench $lane: cannot resolve $kvm_module for $kver: $(cat "$dir/modprobe.err")"
+		if ! names=$(kvm_modules_into "$kver" "$kvm_module" "$extra/khv/bench/kmod" \
+			2>"$dir/modprobe.err"); then
+			result 1 "bench $lane: $(cat "$dir/modprobe.err")"
 			return 1
 		fi
-		for ko in $deps; do
-			name=${ko##*/}
-			case $name in
-			*.ko) cp "$ko" "$extra/khv/bench/kmod/$name" ;;
-			*.ko.xz) name=${name%.xz}; xz -dc "$ko" >"$extra/khv/bench/kmod/$name" ;;
-			*.ko.zst) name=${name%.zst}; zstd -qdc "$ko" >"$extra/khv/bench/kmod/$name" ;;
-			*.ko.gz) name=${name%.gz}; gzip -dc "$ko" >"$extra/khv/bench/kmod/$name" ;;
-			*) false ;;
-			esac || { result 1 "bench $lane: cannot unpack $ko"; return 1; }
-			kmods+=("$name")
-		done
+		read -r -a kmods <<<"$names"
 	fi
 
 	kind=exits

@@ -19,6 +19,8 @@ pkgs=(
 	libjson-c-dev pkg-config acpica-tools libslirp-dev
 	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
 	seabios
+	# make profile: single-steps the test machine through QEMU's gdb stub
+	gdb
 )
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then

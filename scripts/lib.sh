@@ -58,6 +58,31 @@ test_kver() {
 	say "${best:-$any}"
 }
 
+# kvm_modules_into <kver> <vendor module> <dir>: the module and what it
+# needs from the kernel's own tree, uncompressed into <dir> (busybox insmod
+# may not read compressed ones); prints their file names in load order on
+# one line, or fails saying why.
+kvm_modules_into() {
+	local kver=$1 module=$2 dir=$3 deps ko name names=()
+	deps=$(modprobe -S "$kver" --show-depends "$module" 2>&1) ||
+		{ say "cannot resolve $module for $kver: $deps" >&2; return 1; }
+	deps=$(awk '$1 == "insmod" { print $2 }' <<<"$deps")
+	[ -n "$deps" ] || { say "cannot resolve $module for $kver" >&2; return 1; }
+	mkdir -p "$dir"
+	for ko in $deps; do
+		name=${ko##*/}
+		case $name in
+		*.ko) cp "$ko" "$dir/$name" ;;
+		*.ko.xz) name=${name%.xz}; xz -dc "$ko" >"$dir/$name" ;;
+		*.ko.zst) name=${name%.zst}; zstd -qdc "$ko" >"$dir/$name" ;;
+		*.ko.gz) name=${name%.gz}; gzip -dc "$ko" >"$dir/$name" ;;
+		*) false ;;
+		esac || { say "cannot unpack $ko" >&2; return 1; }
+		names+=("$name")
+	done
+	say "${names[*]}"
+}
+
 test_kdir() {	# test_kdir <kver>
 	if [ -d "/lib/modules/$1/build" ]; then
 		say "/lib/modules/$1/build"

@@ -22,7 +22,7 @@ mutants=(
 	'lapic.c@@			*summary &= ~(1u << (vec >> 5));@@			*summary |= 0;'
 	'lapic.c@@	i = fls(words) - 1;@@	i = ffs(words) - 1;'
 	'lapic.c@@	vec_summarize(apic);@@	(void)vec_summarize;'
-	'lapic.c@@	apic->isr_words = 0;		/* no vector in service */@@	;'
+	'lapic.c@@	WRITE_ONCE(apic->isr_words, 0);	/* no vector in service */@@	;'
 	'lapic.c@@	if (vec_test(apic, KHV_APIC_TMR, vec))@@	if (vec >= 0)'
 	'lapic.c@@	if (vec_test(apic, KHV_APIC_IRR, vector))@@	if (0)'
 	'lapic.c@@	vec_assign(apic, KHV_APIC_ISR, vec, true);@@	;'
