@@ -69,7 +69,7 @@ load=$(awk '$2 == "BENCH_GUEST_LOAD" { print $3 }' "$KHV_ROOT/tools/bench/guest.
 sym() { nm "$bench" | awk -v s="$1" '$3 == s { print $1 }'; }
 at=$(sym "$isr")
 iret=$(objdump -D -m i8086 --start-address=0x"$at" --stop-address=$((0x$at + 256)) "$bench" |
-	awk -F'\t' '$3 ~ /^iret/ { gsub(/[ :]/, "", $1); print $1; exit }')
+	awk -F'\t' '$3 ~ /^iret/ && !found { gsub(/[ :]/, "", $1); print $1; found = 1 }')
 [ -n "$iret" ] || die "no IRET in $isr of $bench"
 mark=$(printf '%016x' $((load + 0x$iret - 0x$(sym khv_bench_guest))))
 payload=$(($(printf '%d' 0x"$(sym khv_bench_guest_end)") - $(printf '%d' 0x"$(sym khv_bench_guest)")))
