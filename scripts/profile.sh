@@ -111,27 +111,30 @@ trap - EXIT
 sed -n '/^KALLSYMS-BEGIN/,/^KALLSYMS-END/p' "$log" | tr -d '\r' | sed '1d;$d' |
 	base64 -d | gunzip >"$OUT/kallsyms" || die "no kernel symbols in $log"
 
-# report <backend>: "<instructions per round trip> <function>" lines,
-# largest first; names: kernel or module symbols, user:<khv-bench symbol>,
-# guest (the payload).  Every address is 16 hex digits, so sort orders
+# report <backend>: a total line split into the backend's module, the rest
+# of the kernel, khv-bench and the guest, then "<instructions per round
+# trip> <function>" lines, largest first; names: kernel or module symbols,
+# user:<khv-bench symbol>, guest (the payload).  Every address is 16 hex digits, so sort orders
 # them; sort -s keeps a symbol (listed first) ahead of an instruction at its
 # own address.
 report() {
 	local b=$1
 	{
-		awk '{ print $1, "S", $2 }' "$OUT/kallsyms"
-		tr -d '\r' <"$log" | awk -v b="$b" '$1 == "KSYM" && $2 == b { print $3, "S", $4 }'
-		nm "$bench" | awk '$2 ~ /^[tTwW]$/ { print $1, "S", "user:" $3 }'
-		printf '%016x S guest\n%016x S ?\n' "$load" $((load + payload))
+		awk '{ print $1, "S", $2, "kernel" }' "$OUT/kallsyms"
+		tr -d '\r' <"$log" | awk -v b="$b" '$1 == "KSYM" && $2 == b { print $3, "S", $4, "module" }'
+		nm "$bench" | awk '$2 ~ /^[tTwW]$/ { print $1, "S", "user:" $3, "user" }'
+		printf '%016x S guest guest\n%016x S ? user\n' "$load" $((load + payload))
 		awk -v m="$mark" -v n="$HITS" '
 			$1 == m { hit++ }
 			hit >= 2 && hit <= n { print $1, "P" }' "$OUT/$b.pcs"
 	} | LC_ALL=C sort -s -k1,1 |
 		awk -v iters=$((HITS - 1)) '
-		$2 == "S" { cur = $3; next }
-		{ count[cur]++; total++ }
+		$2 == "S" { cur = $3; class = $4; next }
+		{ count[cur]++; part[class]++; total++ }
 		END {
-			printf "%d total\n", total / iters
+			printf "%d total (module %d, kernel %d, user %d, guest %d)\n", total / iters,
+				part["module"] / iters, part["kernel"] / iters, part["user"] / iters,
+				part["guest"] / iters
 			for (f in count) printf "%d %s\n", count[f] / iters + 0.5, f
 		}' | sort -k1,1nr
 }
