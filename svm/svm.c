@@ -1177,7 +1177,6 @@ static bool svm_interrupt_allowed(struct khv_vcpu *vcpu)
 	       !vcpu->exception.pending;
 }
 
-/* With NRIPS, the length of the intercepted instruction still at RIP. */
 static u64 svm_get_dr67(struct khv_vcpu *vcpu, int dr)
 {
 	const struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
@@ -1195,6 +1194,7 @@ static void svm_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
 		s->dr7 = val;
 }
 
+/* With NRIPS, the length of the intercepted instruction still at RIP. */
 static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
