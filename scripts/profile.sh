@@ -74,7 +74,7 @@ iret=$(objdump -D -m i8086 --start-address=0x"$at" --stop-address=$((0x$at + 256
 	awk -F'\t' '$3 ~ /^iret/ && !found { gsub(/[ :]/, "", $1); print $1; found = 1 }')
 [ -n "$iret" ] || die "no IRET in $isr of $bench"
 mark=$(printf '%016x' $((load + 0x$iret - 0x$(sym khv_bench_guest))))
-payload=$(($(printf '%d' 0x"$(sym khv_bench_guest_end)") - $(printf '%d' 0x"$(sym khv_bench_guest)")))
+payload=$((0x$(sym khv_bench_guest_end) - 0x$(sym khv_bench_guest)))
 
 env INITRAMFS_EXTRA="$OUT/extra" RMMOD=0 RUN_TIMEOUT=$((TIMEOUT - 60)) \
 	bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$OUT/initramfs.cpio.gz" --no-selftests --no-tools \
