@@ -116,9 +116,9 @@ sed -n '/^KALLSYMS-BEGIN/,/^KALLSYMS-END/p' "$log" | tr -d '\r' | sed '1d;$d' |
 # report <backend>: a total line split into the backend's module, the rest
 # of the kernel, khv-bench and the guest, then "<instructions per round
 # trip> <function>" lines, largest first; names: kernel or module symbols,
-# user:<khv-bench symbol>, guest (the payload).  Every address is 16 hex digits, so sort orders
-# them; sort -s keeps a symbol (listed first) ahead of an instruction at its
-# own address.
+# user:<khv-bench symbol>, guest (the payload).  Every address is 16 hex
+# digits, so sort orders them; sort -s keeps a symbol (listed first) ahead
+# of an instruction at its own address.
 report() {
 	local b=$1
 	{
