@@ -201,8 +201,14 @@ if [ "$module_ok" = 1 ]; then
 		fi
 		img=$OUT/initramfs.cpio.gz
 		[ "$name" = khvrun ] && img=$OUT/initramfs-khvrun.cpio.gz
+		# The lane's wall and CPU seconds (its emulator's, reaped by
+		# timeout): six emulators share the cores, so CPU is what a
+		# lane costs the others.
 		# shellcheck disable=SC2086 # $args: zero or more kernel arguments
-		"${run[@]}" "$img" "$OUT/$name.log" khvmode="$mode" $args &
+		(
+			TIMEFORMAT="%R %U %S"
+			time "${run[@]}" "$img" "$OUT/$name.log" khvmode="$mode" $args
+		) 2>"$OUT/$name.time" &
 		pids+=($!)
 	done
 	i=0
@@ -211,11 +217,12 @@ if [ "$module_ok" = 1 ]; then
 		qrc=0
 		wait "${pids[$i]}" || qrc=$?
 		i=$((i + 1))
+		cost=$(awk 'NF == 3 { printf "%.0f s, CPU %.0f s", $1, $2 + $3 }' "$OUT/$name.time")
 		if [ "${lcpu#bochs}" != "$lcpu" ]; then
-			stamp "lane $name (Bochs ${BOCHS_CPU:-broadwell_ult}${args:+, $args}): Bochs exit status $qrc"
+			stamp "lane $name (Bochs ${BOCHS_CPU:-broadwell_ult}${args:+, $args}): Bochs exit status $qrc${cost:+, $cost}"
 			ltimeout=${BOCHS_TIMEOUT:-900}
 		else
-			stamp "lane $name (-cpu $lcpu${args:+, $args}): QEMU exit status $qrc"
+			stamp "lane $name (-cpu $lcpu${args:+, $args}): QEMU exit status $qrc${cost:+, $cost}"
 			ltimeout=$(lane_timeout "$name")
 		fi
 		# khvtests=: the lane runs (and is judged on) those tests only,
