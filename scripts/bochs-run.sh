@@ -33,7 +33,8 @@ command -v bochs >/dev/null || die "bochs missing (apt-get install bochs bochsbi
 # reboot=t: a reboot (panic=-1 after an oops) becomes a triple fault,
 # which bochsrc turns into a Bochs panic, so the run ends there as QEMU's
 # -no-reboot does, instead of booting the CD again until the timeout.
-bash "$KHV_ROOT/scripts/mkiso.sh" "$log.iso" "$initrd" panic=-1 reboot=t "$@"
+# shellcheck disable=SC2086 # KERNEL_ARGS: zero or more arguments
+bash "$KHV_ROOT/scripts/mkiso.sh" "$log.iso" "$initrd" panic=-1 reboot=t $KERNEL_ARGS "$@"
 
 rc_in=$KHV_ROOT/scripts/bochs/bochsrc.in
 conf=$(<"$rc_in")

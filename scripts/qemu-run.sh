@@ -20,7 +20,7 @@ kernel=${KHV_KERNEL:-}
 cmd=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"
 	-smp "${QEMU_SMP:-2}" -nographic -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 $*")
+	-append "console=ttyS0 panic=-1 ${KERNEL_ARGS:+$KERNEL_ARGS }$*")
 # QEMU_EXTRA: more QEMU options, word-split (make bench BENCH_ICOUNT=1 uses it).
 # shellcheck disable=SC2206
 [ -n "${QEMU_EXTRA:-}" ] && cmd+=(${QEMU_EXTRA})

@@ -110,8 +110,10 @@ FIXTURE_TEARDOWN(khvrun)
  * loglevel=5: the console carries warnings and worse (what check_guest
  * looks for) but not the 20 KB of boot messages, which cost a nested boot
  * about 3 s of COM1 exits.  poweroff_1_vcpu keeps them all (CMDLINE_ALL).
+ * cryptomgr.notests: no self-test of every crypto algorithm at boot (as
+ * the lanes boot the test machine, scripts/lib.sh KERNEL_ARGS).
  */
-#define CMDLINE_ALL(action) "console=ttyS0 panic=-1 khvrun=" action
+#define CMDLINE_ALL(action) "console=ttyS0 panic=-1 cryptomgr.notests khvrun=" action
 #define CMDLINE(action) CMDLINE_ALL(action) " loglevel=5"
 
 /* With a virtio console in a file: the guest's line on hvc0 lands there. */
