@@ -50,8 +50,21 @@ else
 	emit 1 "guest stopped before the end (QEMU exit status $qrc)"
 fi
 if [ "$done_ok" = 0 ]; then
-	say "# last console lines:"
-	tail -n 30 "$log" | diag
+	# A QEMU lane that timed out had its guest dump where it was stuck
+	# (qemu-run.sh's watchdog: SysRq 9, L, W, T): the console before
+	# that, then the busy CPUs and blocked tasks.  All tasks (T) stay
+	# in the log.
+	wd=$(grep -a -n 'sysrq: Changing Loglevel' "$log" | head -n1 | cut -d: -f1)
+	if [ -n "$wd" ]; then
+		say "# last console lines before the watchdog:"
+		head -n $((wd - 1)) "$log" | tail -n 30 | diag
+		say "# busy CPUs and blocked tasks (SysRq L, W; all tasks are in the log):"
+		sed -n '/sysrq: Show backtrace of all active CPUs/,/sysrq: Show State/p' "$log" |
+			head -n 200 | diag
+	else
+		say "# last console lines:"
+		tail -n 30 "$log" | diag
+	fi
 	[ -s "$serial.err" ] && { say "# QEMU stderr:"; diag <"$serial.err"; }
 fi
 
@@ -167,7 +180,11 @@ judge_program() {	# judge_program <marker> <name>
 	elif [ "$begun" = 0 ]; then
 		result 1 "$label: not run"
 	elif [ "$ended" = 0 ]; then
-		result 1 "$label: did not finish"
+		# The harness's last "RUN" names the test that was running: in
+		# the failure line, since a CI record keeps only the tail.
+		local last
+		last=$(tr -d '\r' <"$out" | sed -n 's/^#  RUN  *\([^ ]*\).*/\1/p' | tail -n1)
+		result 1 "$label: did not finish${last:+ (in $last)}"
 		diag <"$out"
 	else
 		local res

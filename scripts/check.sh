@@ -3,7 +3,7 @@
 # make check: the whole test lane.
 #   deps -> lint (checkpatch) beside the build (khv.ko for the test
 #   kernel, libkhv, selftests, tools) -> libkhv, mmu, vmx, irq and khv-run
-#   unit tests on the host beside the initramfs images -> four QEMU boots
+#   unit tests on the host -> initramfs images -> four QEMU boots
 #   (5-level paging; 4-level with no5lvl; a CPU without SVM and VMX, where
 #   insmod must fail; khv-run's nested guests) and two Bochs boots (VT-x
 #   with one CPU, and with two) in parallel -> verdict.
@@ -118,33 +118,16 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # sources that run in userspace over simulated kernels: the second-level
 # MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
 # refusal a real CPU cannot be made to show) and the irq/ device models.
-# They run one after another (two of them build libkhv) beside the
-# initramfs images, which only copy what the build made; their verdicts
-# come before the lanes boot.
-units="libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run
-	irq:irq/selftest:run khv-run:tools/khv-run:check"
-stamp "unit tests (host), beside the initramfs"
-(
-	for u in $units; do
-		IFS=: read -r h dir target <<<"$u"
-		rc=0
-		make -C "$KHV_ROOT/$dir" "$target" >"$OUT/unit-$h.log" 2>&1 || rc=$?
-		say "$rc" >"$OUT/unit-$h.rc"
-	done
-) &
-units_pid=$!
-unit_results() {
-	local u h dir target res
-	wait "$units_pid"
-	for u in $units; do
-		IFS=: read -r h dir target <<<"$u"
-		res=$(tap_results "host/$h" "$(cat "$OUT/unit-$h.rc" 2>/dev/null || say 1)" \
-			"$OUT/unit-$h.log")
-		say "$res" | tee -a "$RESULTS"
-		grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-$h.log" | sed 's/^/#   /'
-	done
-	stamp "unit tests done"
-}
+for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
+	irq:irq/selftest:run khv-run:tools/khv-run:check; do
+	IFS=: read -r h dir target <<<"$u"
+	stamp "$h unit tests (host)"
+	rc=0
+	make -C "$KHV_ROOT/$dir" "$target" >"$OUT/unit-$h.log" 2>&1 || rc=$?
+	res=$(tap_results "host/$h" "$rc" "$OUT/unit-$h.log")
+	say "$res" | tee -a "$RESULTS"
+	grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-$h.log" | sed 's/^/#   /'
+done
 
 # The selftests the guest must run, as the host sees them.
 selftest_list >"$OUT/tests.txt"
@@ -219,8 +202,6 @@ if [ "$module_ok" = 1 ]; then
 		fi
 	done
 fi
-
-unit_results
 
 if [ "$module_ok" = 1 ]; then
 	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
