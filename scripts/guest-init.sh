@@ -21,9 +21,10 @@ export PATH
 /bin/busybox --install -s
 
 mount -t proc proc /proc
-# All of magic SysRq: a lane that times out has QEMU press Alt-SysRq-L and
-# -W (qemu-run.sh), and the guest prints where every CPU and every blocked
-# task is.  Debian's default (0x1b6) leaves those dumps out.
+# All of magic SysRq: a lane that times out has QEMU press Alt-SysRq 9, L,
+# W and T (qemu-run.sh), and the guest prints where every busy CPU, every
+# blocked task and every task is.  Debian's default (0x1b6) leaves those
+# dumps out.
 echo 1 >/proc/sys/kernel/sysrq
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
