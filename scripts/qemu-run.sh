@@ -67,8 +67,14 @@ mon_send() {	# mon_send <command>: never blocks on a QEMU that is gone
 	kill -9 "$qpid" 2>/dev/null
 ) &
 wpid=$!
+# Killed itself (make profile's cleanup): QEMU goes too, not left to the
+# watchdog.
+trap 'kill "$qpid" 2>/dev/null || true' TERM INT HUP
 rc=0
 wait "$qpid" || rc=$?
+if kill -0 "$qpid" 2>/dev/null; then
+	wait "$qpid" || true
+fi
 kill "$wpid" 2>/dev/null || true
 wait "$wpid" 2>/dev/null || true
 rm -f "$mon.in" "$mon.out"
