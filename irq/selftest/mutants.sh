@@ -19,7 +19,7 @@ mutants=(
 	'lapic.c@@(tpr & 0xf0) >= isr_class@@(tpr & 0xf0) > isr_class'
 	'lapic.c@@((u32)irr & 0xf0) <= (khv_lapic_ppr@@((u32)irr & 0xf0) < (khv_lapic_ppr'
 	'lapic.c@@	return i * 32 + fls(khv_lapic_reg(apic, base + (i << 4))) - 1;@@	return i * 32 + ffs(khv_lapic_reg(apic, base + (i << 4))) - 1;'
-	'lapic.c@@			*summary &= ~(1u << (vec >> 5));@@			*summary |= 0;'
+	'lapic.c@@			WRITE_ONCE(*summary, *summary & ~(1u << (vec >> 5)));@@			WRITE_ONCE(*summary, *summary);'
 	'lapic.c@@	i = fls(words) - 1;@@	i = ffs(words) - 1;'
 	'lapic.c@@	vec_summarize(apic);@@	(void)vec_summarize;'
 	'lapic.c@@	WRITE_ONCE(apic->isr_words, 0);	/* no vector in service */@@	;'
