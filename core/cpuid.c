@@ -142,8 +142,8 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 		/* The in-kernel local APIC has both (KHV_CREATE_IRQCHIP). */
 		e->ecx |= KHV_CPUID1_X2APIC | KHV_CPUID1_TSC_DEADLINE;
 		e->ecx |= BIT(31);	/* running under a hypervisor */
-		/* MCE MTRR MCA DS ACPI TM PBE */
-		e->edx &= ~(BIT(7) | BIT(12) | BIT(14) | BIT(21) | BIT(22) | BIT(29) | BIT(31));
+		/* MTRR DS ACPI TM PBE; MCE and MCA stay: core/mce.c has the banks */
+		e->edx &= ~(BIT(12) | BIT(21) | BIT(22) | BIT(29) | BIT(31));
 		break;
 	case 5:
 	case 6:
@@ -349,6 +349,7 @@ int khv_vcpu_cpuid_default(struct khv_vcpu *vcpu)
 			if (vcpu->cpuid[i].function == 1)
 				vcpu->cpuid[i].ecx &= ~(KHV_CPUID1_X2APIC | KHV_CPUID1_TSC_DEADLINE);
 	}
+	khv_mce_cpuid_changed(vcpu);
 	return 0;
 }
 
@@ -378,6 +379,7 @@ int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp)
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = hdr.nent;
 	khv_pvclock_cpuid_changed(vcpu);
+	khv_mce_cpuid_changed(vcpu);
 	return 0;
 }
 

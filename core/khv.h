@@ -128,6 +128,21 @@ struct khv_queued_exception {
 	u64 payload;
 };
 
+/* core/mce.c: the guest's machine-check banks (they never report an error). */
+#define KHV_MCE_BANKS		10
+#define KHV_CPUID1_EDX_MCE	BIT(7)
+#define KHV_CPUID1_EDX_MCA	BIT(14)
+
+struct khv_vcpu_mce {
+	u64 mcg_status;
+	u64 mcg_ctl;
+	u64 bank[KHV_MCE_BANKS][4];	/* CTL, STATUS, ADDR, MISC */
+};
+
+/* AMD's HWCR (MSR_K7_HWCR): the two bits khv models. */
+#define KHV_HWCR_MCSTATUSWREN	BIT_ULL(18)	/* MCi_STATUS writable */
+#define KHV_HWCR_TSCFREQSEL	BIT_ULL(24)	/* the TSC counts at P0 frequency */
+
 struct khv_vcpu {
 	struct khv_vm *vm;
 	u32 id;
@@ -155,6 +170,9 @@ struct khv_vcpu {
 	u64 tsc_aux;
 	u64 misc_enable;
 	u64 mtrr_def_type;
+	u64 hwcr;			/* MSR_K7_HWCR */
+	bool mce_on;			/* CPUID has MCA: the MCE MSRs exist */
+	struct khv_vcpu_mce mce;
 	u64 dr[4];			/* guest DR0..3, emulated (DR accesses are intercepted) */
 
 	/* CPUID as set by KHV_SET_CPUID (or the supported defaults). */
@@ -440,6 +458,11 @@ void khv_pvclock_update(struct khv_vcpu *vcpu);
 /* 0, 1 when the MSR is not kvmclock's, or -EINVAL (#GP / short count). */
 int khv_pvclock_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_pvclock_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
+
+/* core/mce.c; get/set return 0, 1 when the MSR is not theirs, or -EINVAL. */
+void khv_mce_cpuid_changed(struct khv_vcpu *vcpu);
+int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
+int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */

@@ -26,6 +26,9 @@ int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 	r = khv_pvclock_get_msr(vcpu, index, data);
 	if (r <= 0)
 		return r;
+	r = khv_mce_get_msr(vcpu, index, data);
+	if (r <= 0)
+		return r;
 	r = khv_ops->get_msr(vcpu, index, data);
 	if (r <= 0)
 		return r;
@@ -51,6 +54,9 @@ int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host)
 		 */
 		*data = 0;
 		return 0;
+	case MSR_K7_HWCR:
+		*data = vcpu->hwcr;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -63,6 +69,9 @@ int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 	if (r <= 0)
 		return r;
 	r = khv_pvclock_set_msr(vcpu, index, data, host);
+	if (r <= 0)
+		return r;
+	r = khv_mce_set_msr(vcpu, index, data, host);
 	if (r <= 0)
 		return r;
 	r = khv_ops->set_msr(vcpu, index, data, host);
@@ -90,6 +99,21 @@ int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		/* Writing 0 before CPUID is how Intel guests ask for the revision. */
+		return 0;
+	case MSR_K7_HWCR:
+		/*
+		 * Linux reads it unchecked on AMD family 0x10 (model 2 on)
+		 * and later when the TSC is constant, and complains unless
+		 * TscFreqSel says the TSC counts at the P0 frequency: set, as
+		 * KVM sets it, since the guest's TSC does not follow P-states.
+		 * The guest may change McStatusWrEn (core/mce.c) and nothing
+		 * else; the VMM (a restore) either bit.
+		 */
+		if (data & ~(KHV_HWCR_MCSTATUSWREN | KHV_HWCR_TSCFREQSEL))
+			return -EINVAL;
+		if (!host && ((data ^ vcpu->hwcr) & ~KHV_HWCR_MCSTATUSWREN))
+			return -EINVAL;
+		vcpu->hwcr = data;
 		return 0;
 	default:
 		return -EINVAL;

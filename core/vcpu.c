@@ -577,6 +577,7 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->apic_base = 0xfee00000ULL | BIT_ULL(11) | (id == 0 ? BIT_ULL(8) : 0);
 	vcpu->misc_enable = 1;	/* fast strings */
+	vcpu->hwcr = KHV_HWCR_TSCFREQSEL;
 	vcpu->rflags = KHV_RFLAGS_FIXED;
 	err = khv_ops->vcpu_init(vcpu);
 	if (err)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * msr: RDMSR/WRMSR from a guest (lib/server.S) and KHV_GET/SET_MSRS.
+ * msr: RDMSR/WRMSR from a guest (lib/server.S) and KHV_GET/SET_MSRS;
+ * the machine-check banks and AMD's HWCR that khv emulates.
  *
  * MSRs khv allows work from the guest and their values are what
  * KHV_GET_MSRS reports; an MSR khv refuses, or a value it refuses, raises
@@ -21,6 +22,21 @@
 #define MSR_LSTAR		0xc0000082
 #define MSR_VM_HSAVE_PA		0xc0010117
 #define MSR_BOGUS		0xdeadbeef
+#define MSR_IA32_MCG_CAP	0x00000179
+#define MSR_IA32_MCG_STATUS	0x0000017a
+#define MSR_IA32_MCG_CTL	0x0000017b
+#define MSR_MC_CTL(i)		(0x00000400 + 4 * (i))
+#define MSR_MC_STATUS(i)	(0x00000401 + 4 * (i))
+#define MSR_MC_ADDR(i)		(0x00000402 + 4 * (i))
+#define MSR_MC_MISC(i)		(0x00000403 + 4 * (i))
+#define MSR_K7_HWCR		0xc0010015
+
+#define MCE_BANKS		10	/* core/mce.c: KHV_MCE_BANKS */
+#define MCG_CTL_P		(1ull << 8)
+#define HWCR_MCSTATUSWREN	(1ull << 18)
+#define HWCR_TSCFREQSEL		(1ull << 24)
+#define CPUID1_EDX_MCE		(1u << 7)
+#define CPUID1_EDX_MCA		(1u << 14)
 
 #define EFER_LME		(1ull << 8)
 #define EFER_LMA		(1ull << 10)
@@ -205,6 +221,95 @@ TEST(host_get_set_count)
 	EXPECT_VAL("guest RDMSR PAT after KHV_SET_MSRS", PAT_VAL,
 		   guest_rdmsr(_metadata, &t, MSR_IA32_CR_PAT));
 	srv_halt(&t);
+	khvt_destroy(&t);
+}
+
+/*
+ * Machine-check architecture (core/mce.c): CPUID offers MCE and MCA, the
+ * banks hold what software writes under the SDM's rules and never report
+ * an error, and AMD's HWCR.McStatusWrEn makes MCi_STATUS writable.
+ */
+TEST(machine_check_banks)
+{
+	struct khv_cpuid_entry *e = calloc(KHV_MAX_CPUID_ENTRIES, sizeof(*e));
+	const uint32_t last = MCE_BANKS - 1;
+	uint32_t idx[2], i, n = 0;
+	uint64_t data[2];
+	struct khvt_vm t;
+	uint32_t regs[4];
+
+	ASSERT_NE(NULL, e);
+	VM_WITH_PAYLOAD(&t, KHVT_LONG, server64);
+	srv_catch_gp(&t);
+
+	srv_cpuid(&t, 1, 0, regs);
+	EXPECT_VAL("guest CPUID.1 EDX MCE|MCA", CPUID1_EDX_MCE | CPUID1_EDX_MCA,
+		   regs[3] & (CPUID1_EDX_MCE | CPUID1_EDX_MCA));
+	EXPECT_VAL("guest MCG_CAP", MCE_BANKS | MCG_CTL_P,
+		   guest_rdmsr(_metadata, &t, MSR_IA32_MCG_CAP));
+	guest_msr_gp(_metadata, &t, true, MSR_IA32_MCG_CAP, MCE_BANKS | MCG_CTL_P);
+
+	/* What Linux's machine-check setup writes, read back. */
+	guest_wrmsr(_metadata, &t, MSR_IA32_MCG_CTL, ~0ull);
+	EXPECT_VAL("guest MCG_CTL", ~0ull, guest_rdmsr(_metadata, &t, MSR_IA32_MCG_CTL));
+	guest_msr_gp(_metadata, &t, true, MSR_IA32_MCG_CTL, 1);
+	for (i = 0; i < MCE_BANKS; i++) {
+		guest_wrmsr(_metadata, &t, MSR_MC_CTL(i), ~0ull - i);
+		guest_wrmsr(_metadata, &t, MSR_MC_STATUS(i), 0);
+	}
+	EXPECT_VAL("guest MC0_CTL", ~0ull, guest_rdmsr(_metadata, &t, MSR_MC_CTL(0)));
+	EXPECT_VAL("guest MC9_CTL", ~0ull - last, guest_rdmsr(_metadata, &t, MSR_MC_CTL(last)));
+	EXPECT_VAL("guest MC9_STATUS (no error ever)", 0,
+		   guest_rdmsr(_metadata, &t, MSR_MC_STATUS(last)));
+	EXPECT_VAL("guest MC9_MISC", 0, guest_rdmsr(_metadata, &t, MSR_MC_MISC(last)));
+	/* One bank too far, and the registers software may only clear. */
+	guest_msr_gp(_metadata, &t, false, MSR_MC_CTL(MCE_BANKS), 0);
+	guest_msr_gp(_metadata, &t, true, MSR_MC_STATUS(1), 1);
+	guest_msr_gp(_metadata, &t, true, MSR_MC_ADDR(1), 0x1000);
+	guest_msr_gp(_metadata, &t, true, MSR_MC_MISC(1), 1);
+	guest_wrmsr(_metadata, &t, MSR_IA32_MCG_STATUS, 7);	/* RIPV EIPV MCIP */
+	guest_msr_gp(_metadata, &t, true, MSR_IA32_MCG_STATUS, 8);	/* LMCE_S: no LMCE */
+	guest_wrmsr(_metadata, &t, MSR_IA32_MCG_STATUS, 0);
+
+	/* HWCR: TscFreqSel set and fixed; McStatusWrEn opens MCi_STATUS. */
+	EXPECT_VAL("guest HWCR", HWCR_TSCFREQSEL, guest_rdmsr(_metadata, &t, MSR_K7_HWCR));
+	guest_msr_gp(_metadata, &t, true, MSR_K7_HWCR, 0);
+	guest_msr_gp(_metadata, &t, true, MSR_K7_HWCR, HWCR_TSCFREQSEL | 1);
+	guest_wrmsr(_metadata, &t, MSR_K7_HWCR, HWCR_TSCFREQSEL | HWCR_MCSTATUSWREN);
+	guest_wrmsr(_metadata, &t, MSR_MC_STATUS(2), 0x8000000000000001ull);
+	EXPECT_VAL("guest MC2_STATUS (McStatusWrEn)", 0x8000000000000001ull,
+		   guest_rdmsr(_metadata, &t, MSR_MC_STATUS(2)));
+	guest_msr_gp(_metadata, &t, true, MSR_MC_ADDR(2), 1);
+	guest_wrmsr(_metadata, &t, MSR_K7_HWCR, HWCR_TSCFREQSEL);
+	guest_msr_gp(_metadata, &t, true, MSR_MC_STATUS(2), 2);
+	srv_halt(&t);
+
+	/* The VMM reads and writes every bank (a restore, an injection). */
+	EXPECT_VAL("KHV_GET_MSRS MC2_STATUS", 0x8000000000000001ull,
+		   host_get(_metadata, &t, MSR_MC_STATUS(2)));
+	KHV_OK(khv_vcpu_set_msr(&t.vcpu, MSR_MC_ADDR(3), 0x123000));
+	KHV_OK(khv_vcpu_set_msr(&t.vcpu, MSR_IA32_MCG_CAP, MCE_BANKS | MCG_CTL_P));
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_msr(&t.vcpu, MSR_IA32_MCG_CAP, 4 | MCG_CTL_P));
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_msr(&t.vcpu, MSR_K7_HWCR, 1));
+	idx[0] = MSR_IA32_MCG_CTL; data[0] = 2;
+	idx[1] = MSR_MC_CTL(0); data[1] = 0;
+	EXPECT_EQ(0, msrs_ioctl(t.vcpu.fd, KHV_SET_MSRS, idx, data, 2));
+	srv_catch_gp(&t);
+	EXPECT_VAL("guest MC3_ADDR after KHV_SET_MSRS", 0x123000,
+		   guest_rdmsr(_metadata, &t, MSR_MC_ADDR(3)));
+
+	/* A CPUID without MCA: no machine-check MSRs at all. */
+	KHV_OK(khv_vcpu_get_cpuid(&t.vcpu, e, KHV_MAX_CPUID_ENTRIES, &n));
+	for (i = 0; i < n; i++)
+		if (e[i].function == 1)
+			e[i].edx &= ~(CPUID1_EDX_MCE | CPUID1_EDX_MCA);
+	KHV_OK(khv_vcpu_set_cpuid(&t.vcpu, e, n));
+	guest_msr_gp(_metadata, &t, false, MSR_IA32_MCG_CAP, 0);
+	guest_msr_gp(_metadata, &t, false, MSR_MC_STATUS(0), 0);
+	guest_msr_gp(_metadata, &t, true, MSR_IA32_MCG_STATUS, 0);
+	srv_halt(&t);
+	EXPECT_EQ(-ENOENT, khv_vcpu_get_msr(&t.vcpu, MSR_IA32_MCG_CAP, &data[0]));
+	free(e);
 	khvt_destroy(&t);
 }
 
