@@ -34,7 +34,6 @@
 struct kr_devices {
 	struct kr_machine *m;
 	struct kr_serial *com1;
-	struct kr_chardev *com1_chr, *con_chr;
 	struct kr_virtio_console *con;
 	struct kr_rtc *rtc;
 	struct kr_i8042 *i8042;
@@ -111,23 +110,23 @@ static void kr_on_debug_exit(void *opaque, int status)
 
 static void kr_on_console_quit(void *opaque)
 {
-	struct kr_devices *d = opaque;
+	struct kr_machine *m = opaque;
 
-	kr_machine_request(d->m, KR_REQ_QUIT, 0, KR_REASON_HOST_UI, "^A x on the console");
+	kr_machine_request(m, KR_REQ_QUIT, 0, KR_REASON_HOST_UI, "^A x on the console");
 }
 
 /*
  * A console's back end (chardev.h) for option opt; a pty's path goes to
  * stderr for the user.  NULL with *err and why.
  */
-static struct kr_chardev *kr_console_chardev(struct kr_devices *d, const char *opt,
-					     const char *label, const char *spec, char *why,
-					     size_t len, int *err)
+static struct kr_chardev *kr_console_chardev(struct kr_loop *loop, struct kr_machine *m,
+					     const char *opt, const char *label,
+					     const char *spec, char *why, size_t len, int *err)
 {
 	struct kr_chardev *c;
 	char msg[192];
 
-	c = kr_chardev_open(spec, d->m->loop, msg, sizeof(msg));
+	c = kr_chardev_open(spec, loop, msg, sizeof(msg));
 	if (!c) {
 		/* Out of memory or fds is ours; a bad path or a busy stdio is the user's. */
 		bool host = errno == ENOMEM || errno == EMFILE || errno == ENFILE;
@@ -136,25 +135,51 @@ static struct kr_chardev *kr_console_chardev(struct kr_devices *d, const char *o
 		*err = host ? KR_EXIT_HOST : KR_EXIT_USAGE;
 		return NULL;
 	}
-	kr_chardev_set_quit(c, kr_on_console_quit, d);
+	kr_chardev_set_quit(c, kr_on_console_quit, m);
 	if (kr_chardev_kind(c) == KR_CHARDEV_PTY || kr_chardev_kind(c) == KR_CHARDEV_UNIX)
 		fprintf(stderr, "khv-run: %s on %s\n", label, kr_chardev_path(c));
 	return c;
 }
 
+int kr_consoles_open(struct kr_config *cfg, struct kr_loop *loop, struct kr_machine *m,
+		     char *why, size_t len)
+{
+	int err = 0;
+
+	if (strcmp(cfg->serial, "none")) {
+		cfg->serial_chr = kr_console_chardev(loop, m, "--serial", "serial console",
+						     cfg->serial, why, len, &err);
+		if (!cfg->serial_chr)
+			return err;
+	}
+	if (cfg->console) {
+		cfg->console_chr = kr_console_chardev(loop, m, "--console", "virtio console",
+						      cfg->console, why, len, &err);
+		if (!cfg->console_chr) {
+			kr_consoles_close(cfg);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void kr_consoles_close(struct kr_config *cfg)
+{
+	kr_chardev_destroy(cfg->serial_chr);
+	kr_chardev_destroy(cfg->console_chr);
+	cfg->serial_chr = NULL;
+	cfg->console_chr = NULL;
+}
+
+/* COM1 on --serial's back end (none: no UART at all). */
 static int kr_serial(struct kr_devices *d, char *why, size_t len)
 {
 	struct kr_machine *m = d->m;
 	struct kr_irq irq = kr_gsi(m, KR_GSI_COM1);
-	int err;
 
-	if (!strcmp(m->cfg->serial, "none"))
+	if (!m->cfg->serial_chr)
 		return 0;
-	d->com1_chr = kr_console_chardev(d, "--serial", "serial console", m->cfg->serial, why,
-					 len, &err);
-	if (!d->com1_chr)
-		return err;
-	d->com1 = kr_serial_create_chardev(KR_PORT_COM1, &irq, d->com1_chr);
+	d->com1 = kr_serial_create_chardev(KR_PORT_COM1, &irq, m->cfg->serial_chr);
 	if (!d->com1) {
 		snprintf(why, len, "COM1: %s", strerror(errno));
 		return KR_EXIT_HOST;
@@ -162,19 +187,14 @@ static int kr_serial(struct kr_devices *d, char *why, size_t len)
 	return kr_serial_attach(d->com1, &m->pio) ? KR_EXIT_HOST : 0;
 }
 
-/* A virtio console (the guest's hvc0) on --console WHERE. */
+/* A virtio console (the guest's hvc0) on --console's back end. */
 static int kr_console(struct kr_devices *d, char *why, size_t len)
 {
 	struct kr_machine *m = d->m;
-	int err;
 
-	if (!m->cfg->console)
+	if (!m->cfg->console_chr)
 		return 0;
-	d->con_chr = kr_console_chardev(d, "--console", "virtio console", m->cfg->console, why,
-					len, &err);
-	if (!d->con_chr)
-		return err;
-	d->con = kr_virtio_console_create(d->pci, -1, &m->mem, m->loop, d->con_chr);
+	d->con = kr_virtio_console_create(d->pci, -1, &m->mem, m->loop, m->cfg->console_chr);
 	if (!d->con) {
 		snprintf(why, len, "virtio-console: %s", strerror(errno));
 		return KR_EXIT_HOST;
@@ -300,8 +320,7 @@ void kr_devices_destroy(struct kr_machine *m)
 
 	if (!d)
 		return;
-	kr_serial_destroy(d->com1);
-	kr_chardev_destroy(d->com1_chr);
+	kr_serial_destroy(d->com1);	/* detaches from its back end, which stays */
 	kr_rtc_destroy(d->rtc);
 	kr_i8042_destroy(d->i8042);
 	kr_pm_destroy(d->pm);
@@ -310,7 +329,6 @@ void kr_devices_destroy(struct kr_machine *m)
 	kr_notify_destroy(d->rng_notify);
 	kr_virtio_rng_destroy(d->rng);
 	kr_virtio_console_destroy(d->con);
-	kr_chardev_destroy(d->con_chr);
 	for (unsigned int i = 0; i < KR_DISK_MAX_DISKS; i++) {
 		kr_notify_destroy(d->blk_notify[i]);
 		kr_virtio_blk_destroy(d->blk[i]);	/* joins its workers */
@@ -338,6 +356,6 @@ void kr_devices_winch(struct kr_devices *d)
 {
 	uint16_t cols, rows;
 
-	if (d && d->con && kr_chardev_winsize(d->con_chr, &cols, &rows))
+	if (d && d->con && kr_chardev_winsize(d->m->cfg->console_chr, &cols, &rows))
 		kr_virtio_console_resize(d->con, cols, rows);
 }

@@ -10,6 +10,18 @@
 
 struct kr_machine;
 struct kr_devices;
+struct kr_config;
+struct kr_loop;
+
+/*
+ * Open the consoles' back ends of cfg (--serial, --console) once, for all
+ * the machines of this process; the path of a pty or socket goes to stderr.
+ * 0, or an exit status with a sentence in why (and nothing left open).
+ * The ^A x quit of a terminal asks m to quit.
+ */
+int kr_consoles_open(struct kr_config *cfg, struct kr_loop *loop, struct kr_machine *m,
+		     char *why, size_t len);
+void kr_consoles_close(struct kr_config *cfg);
 
 int kr_devices_create(struct kr_machine *m, char *why, size_t len);
 void kr_devices_destroy(struct kr_machine *m);

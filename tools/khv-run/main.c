@@ -304,11 +304,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "khv-run: cannot set up the I/O loop: %s\n", strerror(errno));
 		return KR_EXIT_HOST;
 	}
+	{
+		char why[256];
+
+		status = kr_consoles_open(&cfg, loop, m, why, sizeof(why));
+		if (status) {
+			fprintf(stderr, "khv-run: %s\n", why);
+			kr_nets_close(&cfg);
+			kr_images_free(&cfg);
+			return status;
+		}
+	}
 	if (cfg.control) {
 		int err = kr_control_open(cfg.control, loop, &kr_vmm_control_ops, m, &control);
 
 		if (err) {
 			fprintf(stderr, "khv-run: --control %s: %s\n", cfg.control, strerror(-err));
+			kr_consoles_close(&cfg);
+			kr_nets_close(&cfg);
 			kr_images_free(&cfg);
 			return KR_EXIT_USAGE;
 		}
@@ -373,6 +386,7 @@ int main(int argc, char **argv)
 		/* The last replies and events go out before the socket closes. */
 		kr_control_close(control);
 	}
+	kr_consoles_close(&cfg);
 	close(sigs.fd);
 	kr_loop_free(loop);
 	kr_nets_close(&cfg);

@@ -28,6 +28,8 @@
 #define KR_MAX_VCPUS		KHV_MAX_VCPUS
 #define KR_MAX_NETS		4
 
+struct kr_chardev;
+
 struct kr_config {
 	const char *kernel, *initrd, *cmdline;
 	uint64_t ram;			/* bytes */
@@ -45,6 +47,13 @@ struct kr_config {
 	struct kr_net_opts net[KR_MAX_NETS];
 	/* Their backends, opened once (main.c): they outlive the machine's rebuilds. */
 	struct kr_net_backend net_be[KR_MAX_NETS];
+	/*
+	 * The consoles' back ends (--serial, --console), opened once by
+	 * kr_consoles_open() and borrowed by each machine: a pty keeps its
+	 * path, a socket its client and a terminal its raw mode across the
+	 * guest's reboots.  NULL: none.
+	 */
+	struct kr_chardev *serial_chr, *console_chr;
 	/* --disk, in order (vda, vdb...); opened once by kr_images_load(). */
 	struct kr_disk_opts *disk_opts;
 	struct kr_disk **disks;
