@@ -19,15 +19,17 @@ vmm_extra() {
 	install -m 0644 "$KHV_ROOT/tools/bench/vmm-bench.sh" "$x/khv/bench/"
 	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "$x/khv/l2/" &&
 		cp "/boot/vmlinuz-$kver" "$x/khv/l2/vmlinuz" &&
+		vmlinux_of "/boot/vmlinuz-$kver" "$x/khv/l2/vmlinux" &&
 		cp "/lib/modules/$kver/kernel/drivers/net/tun.ko" "$x/khv/l2/" &&
 		cp "$qemu" "$x/khv/qemu/" || { result 1 "bench vmm: copying the binaries"; return 1; }
 	BLKBENCH=$KHV_ROOT/tools/bench/build/blkbench quiet "$OUT/vmm/initrd.log" \
 		bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$x/khv/l2/initrd.cpio.gz" "$kver" ||
 		{ result 1 "bench vmm: the guest's initrd (log: $OUT/vmm/initrd.log)"; return 1; }
-	# Firmware: SeaBIOS and the option ROM of -kernel for -M pc, qboot for
-	# -M microvm, the TPR-patching ROM pc loads under KVM.
+	# Firmware: SeaBIOS and the option ROMs of -kernel for -M pc (bzImage,
+	# PVH), qboot for -M microvm, the TPR-patching ROM pc loads under KVM.
 	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/bios-microvm.bin \
-		/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin; do
+		/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/pvh.bin \
+		/usr/share/qemu/kvmvapic.bin; do
 		cp -L "$f" "$x/khv/qemu/share/" || { result 1 "bench vmm: no $f"; return 1; }
 	done
 	# Shared libraries, where the loader looks for them.
@@ -65,7 +67,7 @@ vmm_tables() {
 	say ""
 	say "vmm: khv-run (khv) against QEMU 7.2 (-accel kvm, kvm-amd), same guest, 1 vCPU, 256 MiB;"
 	say "median of $2 rounds, alternating order"
-	printf '%-28s %12s %12s %9s  %s\n' figure khv-run QEMU ratio goal
+	printf '%-36s %10s %10s %7s  %s\n' figure khv-run QEMU ratio goal
 	# what, QEMU's figure to compare with, goal, unit
 	while read -r line; do
 		read -r what peer goal unit <<<"$line"
@@ -78,12 +80,14 @@ vmm_tables() {
 		fi
 		label=$what
 		[ "$peer" = "$what" ] || label="$what vs $peer"
-		printf '%-28s %12s %12s %9s  %s\n' "$label" "${k:--}" "${q:--}" "$r" "$goal (${unit//_/ })"
+		printf '%-36s %10s %10s %7s  %s\n' "$label" "${k:--}" "${q:--}" "$r" "$goal (${unit//_/ })"
 		[ -n "$k" ] || result 1 "bench vmm: no khv-run $what figure"
 		[ -n "$q" ] || result 1 "bench vmm: no QEMU $peer figure"
 	done <<-EOF
 	boot_ms boot_ms <=0.5 ms,-M_pc
 	boot_ms microvm_boot_ms <=0.5 ms,-M_microvm
+	pvh_boot_ms pvh_boot_ms <=0.5 ms,vmlinux_by_PVH,-M_pc
+	pvh_boot_ms pvh_microvm_boot_ms <=0.5 ms,vmlinux_by_PVH,-M_microvm
 	seqwrite_mbs seqwrite_mbs >=1.0 MB/s
 	seqread_mbs seqread_mbs >=1.0 MB/s
 	randread_iops randread_iops >=1.0 4KiB_reads/s

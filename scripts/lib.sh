@@ -100,6 +100,17 @@ test_kdir() {	# test_kdir <kver>
 # selftests/build/TESTS (one name per line, '#' comments; a name is a path
 # under selftests/build/, or failing that under selftests/), else every
 # executable file in selftests/build/.
+# vmlinux_of <bzImage> <output>: the same kernel uncompressed, for a PVH
+# boot: the xz stream inside the bzImage (CONFIG_KERNEL_XZ), without its
+# symbols.
+vmlinux_of() {
+	local off
+	off=$(grep -abo $'\xfd7zXZ\x00' "$1" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "$1" | xz -dc 2>/dev/null >"$2.full"
+	strip -o "$2" "$2.full" && rm -f "$2.full"
+}
+
 # khvrun_files <dir> <kver>: what khv-run needs in a test machine to boot
 # the test kernel as a second-level guest, under <dir>/khv/l2/ (khv-run,
 # vmlinuz, a stripped vmlinux for PVH, the busybox initrd of
@@ -116,12 +127,7 @@ khvrun_files() {
 	cp "/lib/modules/$kv/kernel/drivers/net/tun.ko" "/lib/modules/$kv/kernel/net/llc/llc.ko" \
 		"/lib/modules/$kv/kernel/net/802/stp.ko" \
 		"/lib/modules/$kv/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
-	# The same kernel uncompressed, for the PVH boot: the xz stream inside
-	# the bzImage (CONFIG_KERNEL_XZ), without its symbols.
-	off=$(grep -abo $'\xfd7zXZ\x00' "/boot/vmlinuz-$kv" | head -n1 | cut -d: -f1)
-	[ -n "$off" ] || return 1
-	tail -c +$((off + 1)) "/boot/vmlinuz-$kv" | xz -dc 2>/dev/null >"$extra/vmlinux.full"
-	strip -o "$extra/khv/l2/vmlinux" "$extra/vmlinux.full" && rm -f "$extra/vmlinux.full" || return 1
+	vmlinux_of "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinux" || return 1
 	# khv-run's shared libraries (json-c, libslirp...), where the loader looks.
 	for lib in $(ldd "$KHV_ROOT/tools/khv-run/build/khv-run" |
 		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do

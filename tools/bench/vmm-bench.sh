@@ -19,9 +19,13 @@
 #          the guest's RAM), then the guest's blkbench and 16 MiB over TCP
 #          to this machine (vmm-time -l times them)
 #   microvm (QEMU only) the boot above with -M microvm
+#   pvh    the boot above from the same kernel uncompressed (/khv/l2/vmlinux,
+#          entered by its PVH note): khv-run, QEMU -M pc and -M microvm.
+#          Both VMMs run the bzImage's decompressor in the guest, at the
+#          same cost; this pair shows what is left when neither does.
 # Output, one line per figure:
 #   BENCH <khv|kvm> vmm <what> value=<N> round=<R>
-# what: boot_ms, microvm_boot_ms, rss_kb, vmm_rss_kb, seqwrite_mbs,
+# what: boot_ms, microvm_boot_ms, pvh_boot_ms, pvh_microvm_boot_ms, rss_kb, vmm_rss_kb, seqwrite_mbs,
 # seqread_mbs, randread_iops, net_mbs.  A boot that fails prints "BENCH <backend> vmm
 # failed (...)" and its VMM's output.
 
@@ -30,17 +34,17 @@ QEMU=/khv/qemu/qemu-system-x86_64
 APPEND="console=ttyS0 quiet panic=-1"
 VMM_MEM=256M
 
-vmm_cmd() {	# vmm_cmd <backend> <pc|microvm> <boot|full>: the command line
+# vmm_cmd <backend> <pc|microvm> <boot|full> <kernel>: the command line
+vmm_cmd() {
 	case $1 in
 	khv)
-		set -- "$3"
-		printf '%s' "$L2/khv-run -k $L2/vmlinuz -i $L2/initrd.cpio.gz -m $VMM_MEM -c 1"
-		[ "$1" = full ] && printf '%s' " --disk path=/tmp/vmm-disk.img --net tap=khvtap0"
+		printf '%s' "$L2/khv-run -k $4 -i $L2/initrd.cpio.gz -m $VMM_MEM -c 1"
+		[ "$3" = full ] && printf '%s' " --disk path=/tmp/vmm-disk.img --net tap=khvtap0"
 		;;
 	kvm)
 		printf '%s' "$QEMU -L /khv/qemu/share -accel kvm -M $2 -cpu host -m $VMM_MEM -smp 1"
 		printf '%s' " -nodefaults -no-user-config -display none -serial stdio -no-reboot"
-		printf '%s' " -kernel $L2/vmlinuz -initrd $L2/initrd.cpio.gz"
+		printf '%s' " -kernel $4 -initrd $L2/initrd.cpio.gz"
 		if [ "$3" = full ]; then
 			printf '%s' " -drive file=/tmp/vmm-disk.img,format=raw,if=none,id=d0"
 			printf '%s' " -device virtio-blk-pci,drive=d0"
@@ -65,8 +69,12 @@ vmm_tap_peer() {
 	wait
 }
 
-vmm_boot() {	# vmm_boot <backend> <round> <pc|microvm> <boot|full> <action>
-	log=/tmp/vmm-$1-$3-$4.log
+# vmm_boot <backend> <round> <pc|microvm> <boot|full> <action> [pvh]
+# pvh: boot /khv/l2/vmlinux (PVH) rather than the bzImage.
+vmm_boot() {
+	kernel=$L2/vmlinuz pre=
+	[ "$6" = pvh ] && kernel=$L2/vmlinux pre=pvh_
+	log=/tmp/vmm-$1-$3-$4$6.log
 	peer=
 	if [ "$4" = full ]; then
 		dd if=/dev/zero of=/tmp/vmm-disk.img bs=1M count=64 2>/dev/null
@@ -75,14 +83,14 @@ vmm_boot() {	# vmm_boot <backend> <round> <pc|microvm> <boot|full> <action>
 	fi
 	# shellcheck disable=SC2046 # the command line is a list of words
 	out=$($B/vmm-time -m KHVRUN-START -r 2 -t 180 -o "$log" -- \
-		$(vmm_cmd "$1" "$3" "$4") --append "$APPEND khvrun=$5" 2>&1)
+		$(vmm_cmd "$1" "$3" "$4" "$kernel") --append "$APPEND khvrun=$5" 2>&1)
 	r=$?
 	[ -n "$peer" ] && kill "$peer" 2>/dev/null
 	killall vmm-time 2>/dev/null
 	wait
 	rm -f /tmp/vmm-disk.img
 	if [ "$r" != 0 ]; then
-		echo "BENCH $1 vmm failed ($3 $4: $out)"
+		echo "BENCH $1 vmm failed ($3 $4 $6: $out)"
 		sed 's/^/#   /' "$log" | tail -n 40
 		return 1
 	fi
@@ -90,8 +98,8 @@ vmm_boot() {	# vmm_boot <backend> <round> <pc|microvm> <boot|full> <action>
 	rss=$(echo "$out" | sed -n 's/.* rss_kb=\([0-9-]*\).*/\1/p')
 	ram=$(echo "$out" | sed -n 's/.* ram_rss_kb=\([0-9-]*\).*/\1/p')
 	case $3/$4 in
-	pc/boot) echo "BENCH $1 vmm boot_ms value=$mark round=$2" ;;
-	microvm/boot) echo "BENCH $1 vmm microvm_boot_ms value=$mark round=$2" ;;
+	pc/boot) echo "BENCH $1 vmm ${pre}boot_ms value=$mark round=$2" ;;
+	microvm/boot) echo "BENCH $1 vmm ${pre}microvm_boot_ms value=$mark round=$2" ;;
 	pc/full)
 		echo "BENCH $1 vmm rss_kb value=$rss round=$2"
 		[ "$rss" -gt 0 ] && [ "$ram" -ge 0 ] &&
@@ -116,13 +124,16 @@ vmm_bench() {	# vmm_bench <khv|kvm> <round>
 	# The command line goes last, as --append, which both VMMs take.
 	vmm_boot "$1" "$2" pc boot poweroff || { fail "$1" "boot"; return; }
 	vmm_boot "$1" "$2" pc full bench || { fail "$1" "full run"; return; }
+	vmm_boot "$1" "$2" pc boot poweroff pvh || { fail "$1" "PVH boot"; return; }
 	if [ "$1" = kvm ]; then
 		# QEMU -M microvm, nested under TCG, has hung silently before its
 		# firmware printed anything (once in 9 boots): one more try, said.
-		if ! vmm_boot "$1" "$2" microvm boot poweroff; then
-			echo "BENCH $1 vmm note (microvm boot retried)"
-			vmm_boot "$1" "$2" microvm boot poweroff || { fail "$1" "microvm boot"; return; }
-		fi
+		for k in "" pvh; do
+			vmm_boot "$1" "$2" microvm boot poweroff $k && continue
+			echo "BENCH $1 vmm note (microvm ${k:+$k }boot retried)"
+			vmm_boot "$1" "$2" microvm boot poweroff $k ||
+				{ fail "$1" "microvm ${k:+$k }boot"; return; }
+		done
 	fi
 	echo "KHV-BENCH-END $1 round=$2 rc=0"
 }
