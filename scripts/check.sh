@@ -82,6 +82,12 @@ say "test kernel: $kver ($kdir), accel: $ACCEL"
 stamp "lint and build"
 bash "$KHV_ROOT/scripts/lint.sh" >"$OUT/lint.log" 2>&1 &
 lint_pid=$!
+# The libvirt driver beside them too: its first build fetches and
+# configures libvirt's source (about 30 s, mostly meson), then compiles
+# the module and its sanitized twin.
+make -C "$KHV_ROOT/libvirt-driver" all build/sanitize/libvirt_driver_khv.so \
+	>"$OUT/build-libvirt-driver.log" 2>&1 &
+lvd_pid=$!
 
 # shellcheck disable=SC2317 # called through run_logged
 make_in_repo() { make -C "$KHV_ROOT" -j"$JOBS" "$@"; }
@@ -109,6 +115,11 @@ for part in libkhv selftests tools; do
 	result $? "build: $part"
 done
 
+lvd_rc=0
+wait "$lvd_pid" || lvd_rc=$?
+result "$lvd_rc" "build: libvirt-driver (libvirt_driver_khv.so)"
+[ "$lvd_rc" = 0 ] || tail -n 40 "$OUT/build-libvirt-driver.log" | sed 's/^/#   /'
+
 lint_rc=0
 wait "$lint_pid" || lint_rc=$?
 result "$lint_rc" "lint: checkpatch on kernel sources"
@@ -118,8 +129,10 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # sources that run in userspace over simulated kernels: the second-level
 # MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
 # refusal a real CPU cannot be made to show) and the irq/ device models.
+# libvirt-driver: virsh and the API against the driver in embedded mode.
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
-	irq:irq/selftest:run khv-run:tools/khv-run:check; do
+	irq:irq/selftest:run khv-run:tools/khv-run:check libvirt-driver:libvirt-driver:check \
+	libvirt-driver-asan:libvirt-driver:check-sanitized; do
 	IFS=: read -r h dir target <<<"$u"
 	stamp "$h unit tests (host)"
 	rc=0

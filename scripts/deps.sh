@@ -21,6 +21,9 @@ pkgs=(
 	seabios
 	# make profile: single-steps the test machine through QEMU's gdb stub
 	gdb
+	# libvirt-driver/: the libvirt it is built for and tested with (virsh),
+	# and apt-get source (dpkg-dev) for libvirt's internal headers
+	libvirt-dev libvirt-clients dpkg-dev
 )
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then
@@ -37,14 +40,37 @@ missing=()
 for p in "${pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-say "deps: installing ${missing[*]}"
 sudo=()
 if [ "$(id -u)" != 0 ]; then
 	command -v sudo >/dev/null || die "not root and no sudo; install: ${missing[*]}"
 	sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+updated=0
+if [ ${#missing[@]} -gt 0 ]; then
+	say "deps: installing ${missing[*]}"
+	"${sudo[@]}" apt-get update -qq
+	updated=1
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libvirt-driver/ compiles against libvirt's internal headers from Debian's
+# source package of the installed libvirt, configured as Debian does
+# (libvirt-driver/libvirt-tree.sh): a deb-src entry beside the host's
+# sources, and libvirt's build dependencies.
+debsrc=/etc/apt/sources.list.d/khv-deb-src.sources
+if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	[ -f /etc/apt/sources.list.d/debian.sources ] ||
+		die "no deb-src entry and no /etc/apt/sources.list.d/debian.sources to derive one from"
+	say "deps: adding $debsrc (deb-src of debian.sources) for libvirt's source"
+	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+		"${sudo[@]}" tee "$debsrc" >/dev/null
+	updated=0
+fi
+# A simulation says what is missing; it fails when apt has no source index yet.
+if ! sim=$(apt-get -s -qq build-dep libvirt 2>/dev/null) || grep -q '^Inst ' <<<"$sim"; then
+	say "deps: installing libvirt's build dependencies (apt-get build-dep libvirt)"
+	[ "$updated" = 1 ] || "${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get build-dep -y -qq --no-install-recommends libvirt >/dev/null
+fi

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khv_driver.c: libvirt's connection driver for khv.
+ *
+ * URIs: khv:///system (a privileged daemon), khv:///session (an
+ * unprivileged one) and khv:///embed?root=DIR (the driver inside the
+ * client process, its state under DIR: what the tests use).  The module is
+ * built against the internal headers of the libvirt the host runs
+ * (libvirt-tree.sh) and loaded by it as libvirt_driver_khv.so, whose
+ * khvRegister() registers a connection driver and a state driver.
+ *
+ * This first step answers the connection-level calls that virsh and
+ * virt-manager make before anything else: type, version, hostname,
+ * capabilities, node information, the domain list (empty until the
+ * domain calls land), liveness.  Documentation/khv/libvirt.rst says what
+ * works and what does not yet.
+ *
+ * Out of libvirt's tree neither the <domain type=...> enum nor the error
+ * domains can gain a khv entry: guests are type 'kvm' in the XML (the
+ * hardware-assisted type libvirt knows) and errors come from VIR_FROM_NONE.
+ *
+ * Locking: the driver object is created by stateInitialize before any
+ * connection can open and freed by stateCleanup after the last one; its
+ * fields are read-only in between, and the domain list has its own lock.
+ */
+#include <config.h>
+
+#include <unistd.h>
+
+#include "internal.h"
+#include "configmake.h"
+#include "datatypes.h"
+#include "driver.h"
+#include "capabilities.h"
+#include "domain_conf.h"
+#include "virdomainobjlist.h"
+#include "viraccessapicheck.h"
+#include "virerror.h"
+#include "virlog.h"
+#include "virutil.h"
+#include "viruri.h"
+
+#include "khv_driver.h"
+
+#define VIR_FROM_THIS VIR_FROM_NONE
+
+VIR_LOG_INIT("khv.khv_driver");
+
+typedef struct _khvDriver khvDriver;
+struct _khvDriver {
+    bool privileged;
+    char *embeddedRoot;         /* khv:///embed?root=..., or NULL */
+    char *configDir;            /* persistent domain configurations */
+    char *stateDir;             /* status files of running domains */
+    virCaps *caps;
+    virDomainObjList *domains;
+};
+
+static khvDriver *khv_driver;
+
+static void
+khvDriverFree(khvDriver *driver)
+{
+    if (!driver)
+        return;
+    virObjectUnref(driver->domains);
+    virObjectUnref(driver->caps);
+    g_free(driver->stateDir);
+    g_free(driver->configDir);
+    g_free(driver->embeddedRoot);
+    g_free(driver);
+}
+
+/*
+ * What a khv host offers: x86_64 HVM guests of type 'kvm' run by khv-run.
+ * The host's own topology and NUMA cells are libvirt's usual probe.
+ */
+static virCaps *
+khvBuildCapabilities(void)
+{
+    g_autoptr(virCaps) caps = NULL;
+    virCapsGuest *guest;
+
+    if (!(caps = virCapabilitiesNew(virArchFromHost(), false, false)))
+        return NULL;
+    if (!(caps->host.numa = virCapabilitiesHostNUMANewHost()))
+        return NULL;
+    guest = virCapabilitiesAddGuest(caps, VIR_DOMAIN_OSTYPE_HVM, VIR_ARCH_X86_64,
+                                    KHV_RUN_BIN, NULL, 0, NULL);
+    virCapabilitiesAddGuestDomain(guest, VIR_DOMAIN_VIRT_KVM, NULL, NULL, 0, NULL);
+    return g_steal_pointer(&caps);
+}
+
+/* Where configurations and status files go, by kind of daemon. */
+static int
+khvDriverDirs(khvDriver *driver, const char *root)
+{
+    if (root) {
+        driver->configDir = g_build_filename(root, "etc", "khv", NULL);
+        driver->stateDir = g_build_filename(root, "run", "khv", NULL);
+    } else if (driver->privileged) {
+        driver->configDir = g_strdup(SYSCONFDIR "/libvirt/khv");
+        driver->stateDir = g_strdup(RUNSTATEDIR "/libvirt/khv");
+    } else {
+        g_autofree char *config = virGetUserConfigDirectory();
+        g_autofree char *rundir = virGetUserRuntimeDirectory();
+
+        driver->configDir = g_build_filename(config, "khv", NULL);
+        driver->stateDir = g_build_filename(rundir, "khv", NULL);
+    }
+    if (g_mkdir_with_parents(driver->configDir, 0700) < 0) {
+        virReportSystemError(errno, _("cannot create directory '%s'"), driver->configDir);
+        return -1;
+    }
+    if (g_mkdir_with_parents(driver->stateDir, 0700) < 0) {
+        virReportSystemError(errno, _("cannot create directory '%s'"), driver->stateDir);
+        return -1;
+    }
+    return 0;
+}
+
+static virDrvStateInitResult
+khvStateInitialize(bool privileged,
+                   const char *root,
+                   bool monolithic G_GNUC_UNUSED,
+                   virStateInhibitCallback callback G_GNUC_UNUSED,
+                   void *opaque G_GNUC_UNUSED)
+{
+    khvDriver *driver = g_new0(khvDriver, 1);
+
+    driver->privileged = privileged;
+    driver->embeddedRoot = g_strdup(root);
+    if (khvDriverDirs(driver, root) < 0 ||
+        !(driver->caps = khvBuildCapabilities()) ||
+        !(driver->domains = virDomainObjListNew())) {
+        khvDriverFree(driver);
+        return VIR_DRV_STATE_INIT_ERROR;
+    }
+    khv_driver = driver;
+    return VIR_DRV_STATE_INIT_COMPLETE;
+}
+
+static int
+khvStateCleanup(void)
+{
+    khvDriverFree(khv_driver);
+    khv_driver = NULL;
+    return 0;
+}
+
+static virDrvOpenStatus
+khvConnectOpen(virConnectPtr conn,
+               virConnectAuthPtr auth G_GNUC_UNUSED,
+               virConf *conf G_GNUC_UNUSED,
+               unsigned int flags)
+{
+    virCheckFlags(VIR_CONNECT_RO, VIR_DRV_OPEN_ERROR);
+
+    if (!khv_driver) {
+        virReportError(VIR_ERR_INTERNAL_ERROR, "%s", _("khv state driver is not active"));
+        return VIR_DRV_OPEN_ERROR;
+    }
+    if (khv_driver->embeddedRoot) {
+        const char *root = virURIGetParam(conn->uri, "root");
+
+        if (!root)
+            return VIR_DRV_OPEN_ERROR;
+        if (STRNEQ(conn->uri->path, "/embed")) {
+            virReportError(VIR_ERR_INTERNAL_ERROR, "%s", _("URI must be khv:///embed"));
+            return VIR_DRV_OPEN_ERROR;
+        }
+        if (STRNEQ(root, khv_driver->embeddedRoot)) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("cannot open the embedded khv driver at '%s': it is open at '%s'"),
+                           root, khv_driver->embeddedRoot);
+            return VIR_DRV_OPEN_ERROR;
+        }
+    } else if (!virConnectValidateURIPath(conn->uri->path, "khv", khv_driver->privileged)) {
+        return VIR_DRV_OPEN_ERROR;
+    }
+    if (virConnectOpenEnsureACL(conn) < 0)
+        return VIR_DRV_OPEN_ERROR;
+    conn->privateData = khv_driver;
+    return VIR_DRV_OPEN_SUCCESS;
+}
+
+static int
+khvConnectClose(virConnectPtr conn)
+{
+    conn->privateData = NULL;
+    return 0;
+}
+
+static const char *
+khvConnectGetType(virConnectPtr conn)
+{
+    if (virConnectGetTypeEnsureACL(conn) < 0)
+        return NULL;
+    return "KHV";
+}
+
+static int
+khvConnectGetVersion(virConnectPtr conn, unsigned long *version)
+{
+    if (virConnectGetVersionEnsureACL(conn) < 0)
+        return -1;
+    *version = KHV_VERSION_MAJOR * 1000000UL + KHV_VERSION_MINOR * 1000UL +
+               KHV_VERSION_MICRO;
+    return 0;
+}
+
+static char *
+khvConnectGetHostname(virConnectPtr conn)
+{
+    if (virConnectGetHostnameEnsureACL(conn) < 0)
+        return NULL;
+    return virGetHostname();
+}
+
+static char *
+khvConnectGetCapabilities(virConnectPtr conn)
+{
+    khvDriver *driver = conn->privateData;
+
+    if (virConnectGetCapabilitiesEnsureACL(conn) < 0)
+        return NULL;
+    return virCapabilitiesFormatXML(driver->caps);
+}
+
+static int
+khvConnectGetMaxVcpus(virConnectPtr conn, const char *type)
+{
+    if (virConnectGetMaxVcpusEnsureACL(conn) < 0)
+        return -1;
+    if (type && STRCASENEQ(type, "kvm") && STRCASENEQ(type, "khv")) {
+        virReportError(VIR_ERR_INVALID_ARG, _("unknown domain type '%s'"), type);
+        return -1;
+    }
+    return KHV_MAX_VCPUS;
+}
+
+static int
+khvNodeGetInfo(virConnectPtr conn, virNodeInfoPtr nodeinfo)
+{
+    if (virNodeGetInfoEnsureACL(conn) < 0)
+        return -1;
+    return virCapabilitiesGetNodeInfo(nodeinfo);
+}
+
+static int
+khvConnectListAllDomains(virConnectPtr conn, virDomainPtr **domains, unsigned int flags)
+{
+    khvDriver *driver = conn->privateData;
+
+    virCheckFlags(VIR_CONNECT_LIST_DOMAINS_FILTERS_ALL, -1);
+    if (virConnectListAllDomainsEnsureACL(conn) < 0)
+        return -1;
+    return virDomainObjListExport(driver->domains, conn, domains,
+                                  virConnectListAllDomainsCheckACL, flags);
+}
+
+static int
+khvConnectIsAlive(virConnectPtr conn G_GNUC_UNUSED)
+{
+    return 1;
+}
+
+/* A local connection: nothing crosses a network in the clear. */
+static int
+khvConnectIsSecure(virConnectPtr conn G_GNUC_UNUSED)
+{
+    return 1;
+}
+
+static int
+khvConnectIsEncrypted(virConnectPtr conn G_GNUC_UNUSED)
+{
+    return 0;
+}
+
+static virHypervisorDriver khvHypervisorDriver = {
+    .name = "KHV",
+    .connectOpen = khvConnectOpen,
+    .connectClose = khvConnectClose,
+    .connectGetType = khvConnectGetType,
+    .connectGetVersion = khvConnectGetVersion,
+    .connectGetHostname = khvConnectGetHostname,
+    .connectGetCapabilities = khvConnectGetCapabilities,
+    .connectGetMaxVcpus = khvConnectGetMaxVcpus,
+    .nodeGetInfo = khvNodeGetInfo,
+    .connectListAllDomains = khvConnectListAllDomains,
+    .connectIsAlive = khvConnectIsAlive,
+    .connectIsSecure = khvConnectIsSecure,
+    .connectIsEncrypted = khvConnectIsEncrypted,
+};
+
+static virConnectDriver khvConnectDriver = {
+    .localOnly = true,
+    .uriSchemes = (const char *[]){ "khv", NULL },
+    .embeddable = true,
+    .hypervisorDriver = &khvHypervisorDriver,
+};
+
+static virStateDriver khvStateDriver = {
+    .name = "KHV",
+    .stateInitialize = khvStateInitialize,
+    .stateCleanup = khvStateCleanup,
+};
+
+int
+khvRegister(void)
+{
+    if (virRegisterConnectDriver(&khvConnectDriver, false) < 0)
+        return -1;
+    if (virRegisterStateDriver(&khvStateDriver) < 0)
+        return -1;
+    return 0;
+}
