@@ -51,14 +51,21 @@ void khv_mce_cpuid_changed(struct khv_vcpu *vcpu)
 	vcpu->mce_on = e && (e->edx & KHV_CPUID1_EDX_MCA);
 }
 
+/* 1: not a machine-check MSR; -EINVAL: one, absent (no MCA); 0: present. */
+static int khv_mce_present(struct khv_vcpu *vcpu, u32 index)
+{
+	if (!khv_mce_msr(index))
+		return 1;
+	return vcpu->mce_on ? 0 : -EINVAL;
+}
+
 int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data)
 {
 	u32 off = index - MSR_IA32_MC0_CTL;
+	int r = khv_mce_present(vcpu, index);
 
-	if (!khv_mce_msr(index))
-		return 1;
-	if (!vcpu->mce_on)
-		return -EINVAL;
+	if (r)
+		return r;
 	switch (index) {
 	case MSR_IA32_MCG_CAP:
 		*data = KHV_MCG_CAP;
@@ -78,11 +85,10 @@ int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data)
 int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	u32 off = index - MSR_IA32_MC0_CTL;
+	int r = khv_mce_present(vcpu, index);
 
-	if (!khv_mce_msr(index))
-		return 1;
-	if (!vcpu->mce_on)
-		return -EINVAL;
+	if (r)
+		return r;
 	switch (index) {
 	case MSR_IA32_MCG_CAP:
 		/* Read-only; a VMM restoring state writes back what it read. */
