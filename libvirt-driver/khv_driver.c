@@ -9,19 +9,17 @@
  * (libvirt-tree.sh) and loaded by it as libvirt_driver_khv.so, whose
  * khvRegister() registers a connection driver and a state driver.
  *
- * This first step answers the connection-level calls that virsh and
- * virt-manager make before anything else: type, version, hostname,
- * capabilities, node information, the domain list (empty until the
- * domain calls land), liveness.  Documentation/khv/libvirt.rst says what
+ * It answers the connection-level calls that virsh and virt-manager make
+ * before anything else (type, version, hostname, capabilities, node
+ * information, the domain list, liveness) and those of persistent domain
+ * definitions (khv_domain.c).  Documentation/khv/libvirt.rst says what
  * works and what does not yet.
  *
  * Out of libvirt's tree neither the <domain type=...> enum nor the error
  * domains can gain a khv entry: guests are type 'kvm' in the XML (the
  * hardware-assisted type libvirt knows) and errors come from VIR_FROM_NONE.
  *
- * Locking: the driver object is created by stateInitialize before any
- * connection can open and freed by stateCleanup after the last one; its
- * fields are read-only in between, and the domain list has its own lock.
+ * Locking: khv_conf.h.
  */
 #include <config.h>
 
@@ -41,20 +39,11 @@
 #include "viruri.h"
 
 #include "khv_driver.h"
+#include "khv_conf.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
 VIR_LOG_INIT("khv.khv_driver");
-
-typedef struct _khvDriver khvDriver;
-struct _khvDriver {
-    bool privileged;
-    char *embeddedRoot;         /* khv:///embed?root=..., or NULL */
-    char *configDir;            /* persistent domain configurations */
-    char *stateDir;             /* status files of running domains */
-    virCaps *caps;
-    virDomainObjList *domains;
-};
 
 static khvDriver *khv_driver;
 
@@ -64,8 +53,10 @@ khvDriverFree(khvDriver *driver)
     if (!driver)
         return;
     virObjectUnref(driver->domains);
+    virObjectUnref(driver->xmlopt);
     virObjectUnref(driver->caps);
     g_free(driver->stateDir);
+    g_free(driver->autostartDir);
     g_free(driver->configDir);
     g_free(driver->embeddedRoot);
     g_free(driver);
@@ -108,8 +99,9 @@ khvDriverDirs(khvDriver *driver, const char *root)
         driver->configDir = g_build_filename(config, "khv", NULL);
         driver->stateDir = g_build_filename(rundir, "khv", NULL);
     }
-    if (g_mkdir_with_parents(driver->configDir, 0700) < 0) {
-        virReportSystemError(errno, _("cannot create directory '%s'"), driver->configDir);
+    driver->autostartDir = g_build_filename(driver->configDir, "autostart", NULL);
+    if (g_mkdir_with_parents(driver->autostartDir, 0700) < 0) {
+        virReportSystemError(errno, _("cannot create directory '%s'"), driver->autostartDir);
         return -1;
     }
     if (g_mkdir_with_parents(driver->stateDir, 0700) < 0) {
@@ -130,9 +122,14 @@ khvStateInitialize(bool privileged,
 
     driver->privileged = privileged;
     driver->embeddedRoot = g_strdup(root);
+    /* The persistent definitions saved by earlier runs come back. */
     if (khvDriverDirs(driver, root) < 0 ||
         !(driver->caps = khvBuildCapabilities()) ||
-        !(driver->domains = virDomainObjListNew())) {
+        !(driver->xmlopt = khvDomainXMLOptionNew(driver)) ||
+        !(driver->domains = virDomainObjListNew()) ||
+        virDomainObjListLoadAllConfigs(driver->domains, driver->configDir,
+                                       driver->autostartDir, false, driver->xmlopt,
+                                       NULL, NULL) < 0) {
         khvDriverFree(driver);
         return VIR_DRV_STATE_INIT_ERROR;
     }
@@ -292,6 +289,18 @@ static virHypervisorDriver khvHypervisorDriver = {
     .connectIsAlive = khvConnectIsAlive,
     .connectIsSecure = khvConnectIsSecure,
     .connectIsEncrypted = khvConnectIsEncrypted,
+    .domainDefineXML = khvDomainDefineXML,
+    .domainDefineXMLFlags = khvDomainDefineXMLFlags,
+    .domainUndefine = khvDomainUndefine,
+    .domainUndefineFlags = khvDomainUndefineFlags,
+    .domainLookupByName = khvDomainLookupByName,
+    .domainLookupByUUID = khvDomainLookupByUUID,
+    .domainLookupByID = khvDomainLookupByID,
+    .domainGetXMLDesc = khvDomainGetXMLDesc,
+    .domainGetInfo = khvDomainGetInfo,
+    .domainGetState = khvDomainGetState,
+    .domainIsActive = khvDomainIsActive,
+    .domainIsPersistent = khvDomainIsPersistent,
 };
 
 static virConnectDriver khvConnectDriver = {

@@ -31,7 +31,7 @@ vsh() {
 
 has() { grep -q -- "$1" <<<"$out"; }
 
-echo "1..12"
+echo "1..35"
 
 vsh uri
 [ "$rc" = 0 ] && [ "$out" = "$uri" ]
@@ -85,5 +85,73 @@ ok $? "virsh maxvcpus --type qemu: refused"
 
 vsh list --all --managed-save
 ok "$rc" "virsh list --all --managed-save (a filter flag): accepted"
+
+# Persistent domains: define, describe, find again in a new process,
+# undefine (tests/xml/minimal.xml: every element khv accepts).
+xml=$(dirname "$0")/xml/minimal.xml
+vsh define "$xml"
+ok "$rc" "virsh define tests/xml/minimal.xml"
+vsh list --all
+[ "$rc" = 0 ] && has "khv-minimal *shut off"
+ok $? "virsh list --all: khv-minimal, shut off"
+vsh dominfo khv-minimal
+[ "$rc" = 0 ] && has "^CPU(s): *2$" && has "^Max memory: *262144 KiB" && has "^Persistent: *yes"
+ok $? "virsh dominfo: 2 vCPUs, 256 MiB, persistent"
+vsh domstate khv-minimal
+[ "$rc" = 0 ] && [ "$out" = "shut off" ]
+ok $? "virsh domstate: shut off"
+vsh dumpxml khv-minimal
+first=$out
+for want in "<kernel>/var/lib/khv/vmlinuz</kernel>" "<emulator>/" "<target dev='vda' bus='virtio'/>" \
+	"<model type='virtio'/>" "<serial type='pty'>"; do
+	grep -qF -- "$want" <<<"$out" || { rc=1; echo "# dumpxml lacks $want"; }
+done
+ok "$rc" "virsh dumpxml: kernel, emulator, disk, interface, serial as defined"
+printf '%s\n' "$first" >"$root/again.xml"
+vsh define "$root/again.xml"
+again_rc=$rc
+vsh dumpxml khv-minimal
+[ "$again_rc" = 0 ] && [ "$out" = "$first" ]
+ok $? "its XML defined again comes back the same (a round trip)"
+[ -f "$root/etc/khv/khv-minimal.xml" ]
+ok $? "the definition is saved under the root (etc/khv/khv-minimal.xml)"
+vsh dominfo khv-minimal
+[ "$rc" = 0 ]
+ok $? "a new process finds the definition again"
+vsh undefine khv-minimal
+undef_rc=$rc
+vsh list --all
+[ "$undef_rc" = 0 ] && [ -z "$out" ] && [ ! -e "$root/etc/khv/khv-minimal.xml" ]
+ok $? "virsh undefine: gone from the list and from etc/khv"
+vsh dominfo khv-minimal
+[ "$rc" != 0 ] && has "failed to get domain 'khv-minimal'"
+ok $? "an undefined domain is not found"
+
+# What khv-run cannot honour is refused at define time, naming the element.
+refuse() {	# refuse <what> <sed script on minimal.xml> <expected text>
+	sed "$2" "$xml" >"$root/bad.xml"
+	vsh define "$root/bad.xml"
+	[ "$rc" != 0 ] && grep -qF -- "$3" <<<"$out"
+	ok $? "refused: $1 ($3)"
+	[ "$rc" != 0 ] || echo "# defined anyway: $out"
+}
+refuse "another domain type" "s/<domain type='kvm'>/<domain type='qemu'>/" "<domain type='qemu'>"
+refuse "firmware" "s|<kernel>|<loader>/usr/share/OVMF/OVMF_CODE.fd</loader><kernel>|" "<os><loader>"
+refuse "no kernel" "/<kernel>/d; /<initrd>/d; /<cmdline>/d" "without <os><kernel>"
+refuse "65 vCPUs" "s|<vcpu>2</vcpu>|<vcpu>65</vcpu>|" "65 vCPUs (at most 64)"
+refuse "a CD-ROM" "s/device='disk'/device='cdrom'/" "<disk device='cdrom'>"
+refuse "a SATA disk" "s/bus='virtio'/bus='sata'/; s/dev='vda'/dev='sda'/" "<disk><target bus='sata'>"
+refuse "a qcow2 disk" "s/type='raw'/type='qcow2'/" "<disk><driver type='qcow2'>"
+refuse "an e1000 NIC" "s/<model type='virtio'\/>/<model type='e1000'\/>/" "<interface><model type='e1000'>"
+refuse "user networking" "s/<interface type='bridge'>/<interface type='user'>/; /<source bridge/d" \
+	"<interface type='user'>"
+refuse "a serial port to a file" "s|<serial type='pty'>|<serial type='file'><source path='/tmp/x'/>|" \
+	"<serial type='file'>"
+refuse "graphics" "s|</devices>|<graphics type='vnc'/></devices>|" "<graphics> devices"
+refuse "a virtio balloon" "s/<memballoon model='none'\/>/<memballoon model='virtio'\/>/" \
+	"<memballoon model='virtio'>"
+vsh list --all
+[ "$rc" = 0 ] && [ -z "$out" ]
+ok $? "nothing was defined by the refused definitions"
 
 exit "$fail"

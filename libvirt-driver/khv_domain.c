@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * khv_domain.c: domain definitions: the XML khv accepts, and the calls
+ * that define, look up, describe and undefine persistent domains.
+ *
+ * What khv-run can run is checked when a definition is parsed (the
+ * validate callbacks below), so an element khv cannot honour is refused at
+ * define time with VIR_ERR_CONFIG_UNSUPPORTED naming it, never dropped:
+ *
+ *   <domain type='kvm'>, os type hvm on x86_64, direct kernel boot
+ *   (<kernel>, optional <initrd> and <cmdline>; no <loader>: khv-run has
+ *   no firmware), up to 64 vCPUs;
+ *   <disk type='file' device='disk'> on bus virtio, raw;
+ *   <interface type='network'|'bridge'> with model virtio;
+ *   <serial>/<console> of type pty (one serial port, ISA, COM1);
+ *   <rng model='virtio'> with backend random; <memballoon model='none'>.
+ *
+ * Starting them (the XML to khv-run's command line) is the next step;
+ * until then every domain here is shut off.
+ */
+#include <config.h>
+
+#include "internal.h"
+#include "datatypes.h"
+#include "driver.h"
+#include "domain_conf.h"
+#include "virdomainobjlist.h"
+#include "viraccessapicheck.h"
+#include "virerror.h"
+#include "virlog.h"
+#include "viruuid.h"
+
+#include "khv_driver.h"
+#include "khv_conf.h"
+
+#define VIR_FROM_THIS VIR_FROM_NONE
+
+VIR_LOG_INIT("khv.khv_domain");
+
+static int G_GNUC_PRINTF(1, 2)
+khvUnsupported(const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *what = NULL;
+
+    va_start(ap, fmt);
+    what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    virReportError(VIR_ERR_CONFIG_UNSUPPORTED, _("khv does not support %s"), what);
+    return -1;
+}
+
+/* Defaults a definition may leave out: the architecture and the VMM. */
+static int
+khvDomainDefPostParse(virDomainDef *def,
+                      unsigned int parseFlags G_GNUC_UNUSED,
+                      void *opaque G_GNUC_UNUSED,
+                      void *parseOpaque G_GNUC_UNUSED)
+{
+    /*
+     * Refused here rather than by the validate callbacks: libvirt would
+     * first add a video device for the display and fail on its model,
+     * naming neither.
+     */
+    if (def->ngraphics)
+        return khvUnsupported("<graphics> devices (not yet)");
+    if (!def->os.arch)
+        def->os.arch = VIR_ARCH_X86_64;
+    if (!def->emulator)
+        def->emulator = g_strdup(KHV_RUN_BIN);
+    return 0;
+}
+
+static int
+khvDomainDefValidate(const virDomainDef *def,
+                     void *opaque G_GNUC_UNUSED,
+                     void *parseOpaque G_GNUC_UNUSED)
+{
+    if (def->virtType != VIR_DOMAIN_VIRT_KVM)
+        return khvUnsupported("<domain type='%s'> (khv guests are type 'kvm')",
+                              virDomainVirtTypeToString(def->virtType));
+    if (def->os.type != VIR_DOMAIN_OSTYPE_HVM)
+        return khvUnsupported("<os><type>%s</type> (only hvm)",
+                              virDomainOSTypeToString(def->os.type));
+    if (def->os.arch != VIR_ARCH_X86_64)
+        return khvUnsupported("<os><type arch='%s'> (only x86_64)",
+                              virArchToString(def->os.arch));
+    if (def->os.loader)
+        return khvUnsupported("<os><loader> (khv-run boots a kernel directly, without firmware)");
+    if (!def->os.kernel)
+        return khvUnsupported("a domain without <os><kernel> (direct kernel boot only, for now)");
+    if (virDomainDefGetVcpusMax(def) > KHV_MAX_VCPUS)
+        return khvUnsupported("%u vCPUs (at most %d)", virDomainDefGetVcpusMax(def),
+                              KHV_MAX_VCPUS);
+    return 0;
+}
+
+static int
+khvDiskValidate(const virDomainDiskDef *disk)
+{
+    virDomainDiskDef *d = (virDomainDiskDef *)disk;
+    int format = virDomainDiskGetFormat(d);
+
+    if (disk->device != VIR_DOMAIN_DISK_DEVICE_DISK)
+        return khvUnsupported("<disk device='%s'> (only 'disk')",
+                              virDomainDiskDeviceTypeToString(disk->device));
+    if (virDomainDiskGetType(d) != VIR_STORAGE_TYPE_FILE)
+        return khvUnsupported("<disk type='%s'> (only 'file')",
+                              virStorageTypeToString(virDomainDiskGetType(d)));
+    if (disk->bus != VIR_DOMAIN_DISK_BUS_VIRTIO)
+        return khvUnsupported("<disk><target bus='%s'> (only 'virtio')",
+                              virDomainDiskBusTypeToString(disk->bus));
+    if (format != VIR_STORAGE_FILE_NONE && format != VIR_STORAGE_FILE_RAW)
+        return khvUnsupported("<disk><driver type='%s'> (only 'raw', for now)",
+                              virStorageFileFormatTypeToString(format));
+    return 0;
+}
+
+static int
+khvNetValidate(const virDomainNetDef *net)
+{
+    if (net->type != VIR_DOMAIN_NET_TYPE_NETWORK && net->type != VIR_DOMAIN_NET_TYPE_BRIDGE)
+        return khvUnsupported("<interface type='%s'> (only 'network' and 'bridge')",
+                              virDomainNetTypeToString(net->type));
+    if (net->model != VIR_DOMAIN_NET_MODEL_VIRTIO)
+        return khvUnsupported("<interface><model type='%s'> (only 'virtio')",
+                              net->model ? virDomainNetModelTypeToString(net->model) :
+                              "(none)");
+    return 0;
+}
+
+static int
+khvChrValidate(const virDomainChrDef *chr)
+{
+    if (chr->deviceType != VIR_DOMAIN_CHR_DEVICE_TYPE_SERIAL &&
+        chr->deviceType != VIR_DOMAIN_CHR_DEVICE_TYPE_CONSOLE)
+        return khvUnsupported("<%s>", virDomainChrDeviceTypeToString(chr->deviceType));
+    if (chr->source->type != VIR_DOMAIN_CHR_TYPE_PTY)
+        return khvUnsupported("<%s type='%s'> (only 'pty')",
+                              virDomainChrDeviceTypeToString(chr->deviceType),
+                              virDomainChrTypeToString(chr->source->type));
+    if (chr->deviceType == VIR_DOMAIN_CHR_DEVICE_TYPE_SERIAL && chr->target.port != 0)
+        return khvUnsupported("<serial><target port='%d'> (one serial port, COM1)",
+                              chr->target.port);
+    if (chr->deviceType == VIR_DOMAIN_CHR_DEVICE_TYPE_CONSOLE &&
+        chr->targetType != VIR_DOMAIN_CHR_CONSOLE_TARGET_TYPE_SERIAL &&
+        chr->targetType != VIR_DOMAIN_CHR_CONSOLE_TARGET_TYPE_VIRTIO)
+        return khvUnsupported("<console><target type='%s'>",
+                              virDomainChrConsoleTargetTypeToString(chr->targetType));
+    return 0;
+}
+
+static int
+khvDomainDeviceDefValidate(const virDomainDeviceDef *dev,
+                           const virDomainDef *def G_GNUC_UNUSED,
+                           void *opaque G_GNUC_UNUSED,
+                           void *parseOpaque G_GNUC_UNUSED)
+{
+    switch ((virDomainDeviceType)dev->type) {
+    case VIR_DOMAIN_DEVICE_DISK:
+        return khvDiskValidate(dev->data.disk);
+    case VIR_DOMAIN_DEVICE_NET:
+        return khvNetValidate(dev->data.net);
+    case VIR_DOMAIN_DEVICE_CHR:
+        return khvChrValidate(dev->data.chr);
+    case VIR_DOMAIN_DEVICE_RNG:
+        if (dev->data.rng->model != VIR_DOMAIN_RNG_MODEL_VIRTIO ||
+            dev->data.rng->backend != VIR_DOMAIN_RNG_BACKEND_RANDOM)
+            return khvUnsupported("<rng> other than model 'virtio' with backend 'random'");
+        return 0;
+    case VIR_DOMAIN_DEVICE_MEMBALLOON:
+        if (dev->data.memballoon->model != VIR_DOMAIN_MEMBALLOON_MODEL_NONE)
+            return khvUnsupported("<memballoon model='%s'> (only 'none')",
+                                  virDomainMemballoonModelTypeToString(dev->data.memballoon->model));
+        return 0;
+    default:
+        return khvUnsupported("<%s> devices", virDomainDeviceTypeToString(dev->type));
+    }
+}
+
+static virDomainDefParserConfig khvDomainDefParserConfig = {
+    .domainPostParseCallback = khvDomainDefPostParse,
+    .domainValidateCallback = khvDomainDefValidate,
+    .deviceValidateCallback = khvDomainDeviceDefValidate,
+    .defArch = VIR_ARCH_X86_64,
+};
+
+virDomainXMLOption *
+khvDomainXMLOptionNew(khvDriver *driver)
+{
+    khvDomainDefParserConfig.priv = driver;
+    return virDomainXMLOptionNew(&khvDomainDefParserConfig, NULL, NULL, NULL, NULL, NULL);
+}
+
+/* The domain object behind a virDomainPtr, locked; NULL with an error. */
+static virDomainObj *
+khvDomObjFromDomain(virDomainPtr domain)
+{
+    khvDriver *driver = domain->conn->privateData;
+    virDomainObj *vm = virDomainObjListFindByUUID(driver->domains, domain->uuid);
+
+    if (!vm) {
+        char uuidstr[VIR_UUID_STRING_BUFLEN];
+
+        virUUIDFormat(domain->uuid, uuidstr);
+        virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching uuid '%s' (%s)"),
+                       uuidstr, domain->name);
+    }
+    return vm;
+}
+
+virDomainPtr
+khvDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags)
+{
+    khvDriver *driver = conn->privateData;
+    g_autoptr(virDomainDef) def = NULL;
+    g_autoptr(virDomainDef) oldDef = NULL;
+    unsigned int parse_flags = VIR_DOMAIN_DEF_PARSE_INACTIVE;
+    virDomainObj *vm = NULL;
+    virDomainPtr dom = NULL;
+
+    virCheckFlags(VIR_DOMAIN_DEFINE_VALIDATE, NULL);
+    if (flags & VIR_DOMAIN_DEFINE_VALIDATE)
+        parse_flags |= VIR_DOMAIN_DEF_PARSE_VALIDATE_SCHEMA;
+
+    if (!(def = virDomainDefParseString(xml, driver->xmlopt, NULL, parse_flags)))
+        return NULL;
+    if (virXMLCheckIllegalChars("name", def->name, "\n") < 0)
+        return NULL;
+    if (virDomainDefineXMLFlagsEnsureACL(conn, def) < 0)
+        return NULL;
+    if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt, 0, &oldDef)))
+        return NULL;
+    vm->persistent = 1;
+    if (virDomainDefSave(vm->newDef ? vm->newDef : vm->def, driver->xmlopt,
+                         driver->configDir) < 0) {
+        /* A new definition that could not be saved is not kept. */
+        if (!oldDef)
+            virDomainObjListRemove(driver->domains, vm);
+        goto cleanup;
+    }
+    dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
+
+ cleanup:
+    virDomainObjEndAPI(&vm);
+    return dom;
+}
+
+virDomainPtr
+khvDomainDefineXML(virConnectPtr conn, const char *xml)
+{
+    return khvDomainDefineXMLFlags(conn, xml, 0);
+}
+
+int
+khvDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
+{
+    khvDriver *driver = domain->conn->privateData;
+    virDomainObj *vm;
+    int ret = -1;
+
+    virCheckFlags(0, -1);
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainUndefineFlagsEnsureACL(domain->conn, vm->def) < 0)
+        goto cleanup;
+    if (!vm->persistent) {
+        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("cannot undefine transient domain"));
+        goto cleanup;
+    }
+    if (virDomainDeleteConfig(driver->configDir, driver->autostartDir, vm) < 0)
+        goto cleanup;
+    vm->persistent = 0;
+    if (!virDomainObjIsActive(vm))
+        virDomainObjListRemove(driver->domains, vm);
+    ret = 0;
+
+ cleanup:
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
+int
+khvDomainUndefine(virDomainPtr domain)
+{
+    return khvDomainUndefineFlags(domain, 0);
+}
+
+virDomainPtr
+khvDomainLookupByName(virConnectPtr conn, const char *name)
+{
+    khvDriver *driver = conn->privateData;
+    virDomainObj *vm = virDomainObjListFindByName(driver->domains, name);
+    virDomainPtr dom = NULL;
+
+    if (!vm) {
+        virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching name '%s'"), name);
+        return NULL;
+    }
+    if (virDomainLookupByNameEnsureACL(conn, vm->def) == 0)
+        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
+    virDomainObjEndAPI(&vm);
+    return dom;
+}
+
+virDomainPtr
+khvDomainLookupByUUID(virConnectPtr conn, const unsigned char *uuid)
+{
+    khvDriver *driver = conn->privateData;
+    virDomainObj *vm = virDomainObjListFindByUUID(driver->domains, uuid);
+    virDomainPtr dom = NULL;
+
+    if (!vm) {
+        char uuidstr[VIR_UUID_STRING_BUFLEN];
+
+        virUUIDFormat(uuid, uuidstr);
+        virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching uuid '%s'"), uuidstr);
+        return NULL;
+    }
+    if (virDomainLookupByUUIDEnsureACL(conn, vm->def) == 0)
+        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
+    virDomainObjEndAPI(&vm);
+    return dom;
+}
+
+virDomainPtr
+khvDomainLookupByID(virConnectPtr conn, int id)
+{
+    khvDriver *driver = conn->privateData;
+    virDomainObj *vm = virDomainObjListFindByID(driver->domains, id);
+    virDomainPtr dom = NULL;
+
+    if (!vm) {
+        virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching id '%d'"), id);
+        return NULL;
+    }
+    if (virDomainLookupByIDEnsureACL(conn, vm->def) == 0)
+        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
+    virDomainObjEndAPI(&vm);
+    return dom;
+}
+
+char *
+khvDomainGetXMLDesc(virDomainPtr domain, unsigned int flags)
+{
+    khvDriver *driver = domain->conn->privateData;
+    virDomainObj *vm;
+    virDomainDef *def;
+    char *ret = NULL;
+
+    virCheckFlags(VIR_DOMAIN_XML_COMMON_FLAGS, NULL);
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return NULL;
+    def = (flags & VIR_DOMAIN_XML_INACTIVE) && vm->newDef ? vm->newDef : vm->def;
+    if (virDomainGetXMLDescEnsureACL(domain->conn, def, flags) == 0)
+        ret = virDomainDefFormat(def, driver->xmlopt,
+                                 virDomainDefFormatConvertXMLFlags(flags));
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
+int
+khvDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainGetInfoEnsureACL(domain->conn, vm->def) == 0) {
+        info->state = virDomainObjGetState(vm, NULL);
+        info->maxMem = virDomainDefGetMemoryTotal(vm->def);
+        info->memory = vm->def->mem.cur_balloon;
+        info->nrVirtCpu = virDomainDefGetVcpus(vm->def);
+        info->cpuTime = 0;
+        ret = 0;
+    }
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
+int
+khvDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    virCheckFlags(0, -1);
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainGetStateEnsureACL(domain->conn, vm->def) == 0) {
+        *state = virDomainObjGetState(vm, reason);
+        ret = 0;
+    }
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
+int
+khvDomainIsActive(virDomainPtr domain)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainIsActiveEnsureACL(domain->conn, vm->def) == 0)
+        ret = virDomainObjIsActive(vm);
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
+int
+khvDomainIsPersistent(virDomainPtr domain)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainIsPersistentEnsureACL(domain->conn, vm->def) == 0)
+        ret = vm->persistent;
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
