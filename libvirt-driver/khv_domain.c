@@ -286,21 +286,33 @@ khvDomainUndefine(virDomainPtr domain)
     return khvDomainUndefineFlags(domain, 0);
 }
 
+/*
+ * A lookup's answer: the domain for conn if its ACL check passes, then
+ * the object unlocked.  vm NULL: not found, the caller reported it.
+ */
+static virDomainPtr
+khvLookupAnswer(virConnectPtr conn, virDomainObj *vm,
+                int (*acl)(virConnectPtr conn, virDomainDef *def))
+{
+    virDomainPtr dom = NULL;
+
+    if (!vm)
+        return NULL;
+    if (acl(conn, vm->def) == 0)
+        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
+    virDomainObjEndAPI(&vm);
+    return dom;
+}
+
 virDomainPtr
 khvDomainLookupByName(virConnectPtr conn, const char *name)
 {
     khvDriver *driver = conn->privateData;
     virDomainObj *vm = virDomainObjListFindByName(driver->domains, name);
-    virDomainPtr dom = NULL;
 
-    if (!vm) {
+    if (!vm)
         virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching name '%s'"), name);
-        return NULL;
-    }
-    if (virDomainLookupByNameEnsureACL(conn, vm->def) == 0)
-        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
-    virDomainObjEndAPI(&vm);
-    return dom;
+    return khvLookupAnswer(conn, vm, virDomainLookupByNameEnsureACL);
 }
 
 virDomainPtr
@@ -308,19 +320,14 @@ khvDomainLookupByUUID(virConnectPtr conn, const unsigned char *uuid)
 {
     khvDriver *driver = conn->privateData;
     virDomainObj *vm = virDomainObjListFindByUUID(driver->domains, uuid);
-    virDomainPtr dom = NULL;
 
     if (!vm) {
         char uuidstr[VIR_UUID_STRING_BUFLEN];
 
         virUUIDFormat(uuid, uuidstr);
         virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching uuid '%s'"), uuidstr);
-        return NULL;
     }
-    if (virDomainLookupByUUIDEnsureACL(conn, vm->def) == 0)
-        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
-    virDomainObjEndAPI(&vm);
-    return dom;
+    return khvLookupAnswer(conn, vm, virDomainLookupByUUIDEnsureACL);
 }
 
 virDomainPtr
@@ -328,16 +335,10 @@ khvDomainLookupByID(virConnectPtr conn, int id)
 {
     khvDriver *driver = conn->privateData;
     virDomainObj *vm = virDomainObjListFindByID(driver->domains, id);
-    virDomainPtr dom = NULL;
 
-    if (!vm) {
+    if (!vm)
         virReportError(VIR_ERR_NO_DOMAIN, _("no domain with matching id '%d'"), id);
-        return NULL;
-    }
-    if (virDomainLookupByIDEnsureACL(conn, vm->def) == 0)
-        dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
-    virDomainObjEndAPI(&vm);
-    return dom;
+    return khvLookupAnswer(conn, vm, virDomainLookupByIDEnsureACL);
 }
 
 char *
