@@ -18,7 +18,16 @@ kernel=${KHV_KERNEL:-}
 [ -n "$kernel" ] || kernel=/boot/vmlinuz-$(test_kver)
 [ -r "$kernel" ] || die "cannot read $kernel (root needed on Debian)"
 
-cmd=(qemu-system-x86_64 -accel "$ACCEL" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"
+# Under TCG the guest's vCPUs share one host thread (thread=single) unless
+# QEMU_TCG_THREAD=multi: QEMU 7.2's multi-threaded TCG now and then keeps
+# executing code another vCPU has just rewritten.  Linux patches its text
+# with int3 (text_poke_bp) when a static key flips, as `rmmod khv` and
+# `insmod` flip the preempt-notifier key; a vCPU that still runs the old
+# int3 after the patch is done loops in the int3 handler with interrupts
+# off, and the lane hangs (Documentation/khv/testing.rst, "Emulator gaps").
+accel=$ACCEL
+[ "$ACCEL" = tcg ] && accel="tcg,thread=${QEMU_TCG_THREAD:-single}"
+cmd=(qemu-system-x86_64 -accel "$accel" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"
 	-smp "${QEMU_SMP:-2}" -nographic -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 ${KERNEL_ARGS:+$KERNEL_ARGS }$*")
