@@ -24,7 +24,8 @@ kernel=${KHV_KERNEL:-}
 # with int3 (text_poke_bp) when a static key flips, as `rmmod khv` and
 # `insmod` flip the preempt-notifier key; a vCPU that still runs the old
 # int3 after the patch is done loops in the int3 handler with interrupts
-# off, and the lane hangs (Documentation/khv/testing.rst, "Emulator gaps").
+# off, and the lane hangs (Documentation/khv/testing.rst, "Emulator gaps";
+# lane khvrun is the exception, said there too).
 accel=$ACCEL
 [ "$ACCEL" = tcg ] && accel="tcg,thread=${QEMU_TCG_THREAD:-single}"
 cmd=(qemu-system-x86_64 -accel "$accel" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"
