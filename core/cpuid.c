@@ -349,7 +349,6 @@ int khv_vcpu_cpuid_default(struct khv_vcpu *vcpu)
 			if (vcpu->cpuid[i].function == 1)
 				vcpu->cpuid[i].ecx &= ~(KHV_CPUID1_X2APIC | KHV_CPUID1_TSC_DEADLINE);
 	}
-	khv_mce_cpuid_changed(vcpu);
 	return 0;
 }
 
@@ -379,7 +378,6 @@ int khv_vcpu_set_cpuid(struct khv_vcpu *vcpu, struct khv_cpuid __user *argp)
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = hdr.nent;
 	khv_pvclock_cpuid_changed(vcpu);
-	khv_mce_cpuid_changed(vcpu);
 	return 0;
 }
 

@@ -130,7 +130,6 @@ struct khv_queued_exception {
 
 /* core/mce.c: the guest's machine-check banks (they never report an error). */
 #define KHV_MCE_BANKS		10
-#define KHV_CPUID1_EDX_MCE	BIT(7)
 #define KHV_CPUID1_EDX_MCA	BIT(14)
 
 struct khv_vcpu_mce {
@@ -171,8 +170,7 @@ struct khv_vcpu {
 	u64 misc_enable;
 	u64 mtrr_def_type;
 	u64 hwcr;			/* MSR_K7_HWCR */
-	bool mce_on;			/* CPUID has MCA: the MCE MSRs exist */
-	struct khv_vcpu_mce mce;
+	struct khv_vcpu_mce mce;	/* its MSRs exist while CPUID has MCA */
 	u64 dr[4];			/* guest DR0..3, emulated (DR accesses are intercepted) */
 
 	/* CPUID as set by KHV_SET_CPUID (or the supported defaults). */
@@ -460,7 +458,6 @@ int khv_pvclock_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_pvclock_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* core/mce.c; get/set return 0, 1 when the MSR is not theirs, or -EINVAL. */
-void khv_mce_cpuid_changed(struct khv_vcpu *vcpu);
 int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 

@@ -43,20 +43,19 @@ static bool khv_mce_msr(u32 index)
 	       (index >= MSR_IA32_MC0_CTL && index < MSR_IA32_MC0_CTL + 4 * KHV_MCE_BANKS);
 }
 
-/* KHV_SET_CPUID and vCPU creation: the MSRs exist from now on, or not. */
-void khv_mce_cpuid_changed(struct khv_vcpu *vcpu)
-{
-	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, 1, 0);
-
-	vcpu->mce_on = e && (e->edx & KHV_CPUID1_EDX_MCA);
-}
-
-/* 1: not a machine-check MSR; -EINVAL: one, absent (no MCA); 0: present. */
+/*
+ * 1: not a machine-check MSR; -EINVAL: one, absent (no MCA in the vCPU's
+ * CPUID); 0: present.  Looked up each time: these MSRs are read at boot
+ * and by Linux's poll every five minutes, not on any hot path.
+ */
 static int khv_mce_present(struct khv_vcpu *vcpu, u32 index)
 {
+	const struct khv_cpuid_entry *e;
+
 	if (!khv_mce_msr(index))
 		return 1;
-	return vcpu->mce_on ? 0 : -EINVAL;
+	e = khv_cpuid_find(vcpu, 1, 0);
+	return e && (e->edx & KHV_CPUID1_EDX_MCA) ? 0 : -EINVAL;
 }
 
 int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data)

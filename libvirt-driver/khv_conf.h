@@ -26,7 +26,7 @@ struct _khvDriver {
 };
 
 /* khv_domain.c: the XML khv accepts, and the domain definition calls. */
-virDomainXMLOption *khvDomainXMLOptionNew(khvDriver *driver);
+virDomainXMLOption *khvDomainXMLOptionNew(void);
 virDomainPtr khvDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags);
 virDomainPtr khvDomainDefineXML(virConnectPtr conn, const char *xml);
 int khvDomainUndefineFlags(virDomainPtr domain, unsigned int flags);

@@ -186,9 +186,8 @@ static virDomainDefParserConfig khvDomainDefParserConfig = {
 };
 
 virDomainXMLOption *
-khvDomainXMLOptionNew(khvDriver *driver)
+khvDomainXMLOptionNew(void)
 {
-    khvDomainDefParserConfig.priv = driver;
     return virDomainXMLOptionNew(&khvDomainDefParserConfig, NULL, NULL, NULL, NULL, NULL);
 }
 

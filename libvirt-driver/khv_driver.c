@@ -125,7 +125,7 @@ khvStateInitialize(bool privileged,
     /* The persistent definitions saved by earlier runs come back. */
     if (khvDriverDirs(driver, root) < 0 ||
         !(driver->caps = khvBuildCapabilities()) ||
-        !(driver->xmlopt = khvDomainXMLOptionNew(driver)) ||
+        !(driver->xmlopt = khvDomainXMLOptionNew()) ||
         !(driver->domains = virDomainObjListNew()) ||
         virDomainObjListLoadAllConfigs(driver->domains, driver->configDir,
                                        driver->autostartDir, false, driver->xmlopt,

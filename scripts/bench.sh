@@ -48,10 +48,6 @@
 set -uo pipefail
 : "${TIMEOUT:=900}"
 export TIMEOUT
-# The figures in README and bench.rst were taken with QEMU's multi-threaded
-# TCG (the lanes of make check run single-threaded: scripts/qemu-run.sh).
-: "${QEMU_TCG_THREAD:=multi}"
-export QEMU_TCG_THREAD
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/bench-vmm.sh

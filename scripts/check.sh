@@ -225,9 +225,13 @@ if [ "$module_ok" = 1 ]; then
 		if [ "${lcpu#bochs}" != "$lcpu" ]; then
 			run=(env BOCHS_SMP="${lcpu#bochs}" bash "$KHV_ROOT/scripts/bochs-run.sh")
 		else
-			# Lane khvrun keeps QEMU's multi-threaded TCG: under
-			# thread=single its nested Linux guests crashed now and
-			# then (testing.rst, "Emulator gaps").
+			# One host thread for the vCPUs: QEMU 7.2's multi-
+			# threaded TCG now and then keeps running code another
+			# vCPU rewrote, and the kernel's text patching for
+			# `rmmod khv` then hangs the lane.  Lane khvrun keeps
+			# the default: single-threaded, its nested Linux
+			# guests crashed now and then.  Both in testing.rst,
+			# "Emulator gaps".
 			thread=single
 			[ "$name" = khvrun ] && thread=multi
 			run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" \

@@ -39,11 +39,9 @@ quiet "$OUT/initramfs.log" "initramfs" env INITRAMFS_EXTRA="$OUT/extra" \
 
 say "demo: booting $kver in QEMU ($ACCEL, -cpu ${QEMU_CPU:-max})"
 qrc=0
-# Multi-threaded TCG, as lane khvrun: the demo boots Linux under khv-run
-# (Documentation/khv/testing.rst, "Emulator gaps").
 # shellcheck disable=SC2086 # DEMO_APPEND: zero or more kernel arguments
-QEMU_TCG_THREAD=${QEMU_TCG_THREAD:-multi} bash "$KHV_ROOT/scripts/qemu-run.sh" \
-	"$OUT/initramfs.cpio.gz" "$OUT/demo.log" khvmode=demo ${DEMO_APPEND:-} || qrc=$?
+bash "$KHV_ROOT/scripts/qemu-run.sh" "$OUT/initramfs.cpio.gz" "$OUT/demo.log" \
+	khvmode=demo ${DEMO_APPEND:-} || qrc=$?
 bash "$KHV_ROOT/scripts/check-log.sh" demo "$OUT/demo.log" "$qrc" demo any
 
 fail=$(grep -c '^not ok' "$RESULTS")

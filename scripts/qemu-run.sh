@@ -18,16 +18,10 @@ kernel=${KHV_KERNEL:-}
 [ -n "$kernel" ] || kernel=/boot/vmlinuz-$(test_kver)
 [ -r "$kernel" ] || die "cannot read $kernel (root needed on Debian)"
 
-# Under TCG the guest's vCPUs share one host thread (thread=single) unless
-# QEMU_TCG_THREAD=multi: QEMU 7.2's multi-threaded TCG now and then keeps
-# executing code another vCPU has just rewritten.  Linux patches its text
-# with int3 (text_poke_bp) when a static key flips, as `rmmod khv` and
-# `insmod` flip the preempt-notifier key; a vCPU that still runs the old
-# int3 after the patch is done loops in the int3 handler with interrupts
-# off, and the lane hangs (Documentation/khv/testing.rst, "Emulator gaps";
-# lane khvrun is the exception, said there too).
+# QEMU_TCG_THREAD=single|multi: TCG's threads (QEMU's default: multi, one
+# host thread per vCPU).  make check's lanes choose (scripts/check.sh).
 accel=$ACCEL
-[ "$ACCEL" = tcg ] && accel="tcg,thread=${QEMU_TCG_THREAD:-single}"
+[ "$ACCEL" = tcg ] && [ -n "${QEMU_TCG_THREAD:-}" ] && accel="tcg,thread=$QEMU_TCG_THREAD"
 cmd=(qemu-system-x86_64 -accel "$accel" -cpu "${QEMU_CPU:-max}" -m "${QEMU_MEM:-2G}"
 	-smp "${QEMU_SMP:-2}" -nographic -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
