@@ -140,6 +140,15 @@ struct json_object *kr_control_disk(const char *device, const char *file, bool r
 	return o;
 }
 
+struct json_object *kr_control_chardev(const char *label, const char *filename)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "label", kr_str(label));
+	json_object_object_add(o, "filename", kr_str(filename));
+	return o;
+}
+
 struct json_object *kr_control_blockstats(const char *device, uint64_t rd_bytes,
 					  uint64_t wr_bytes, uint64_t rd_ops, uint64_t wr_ops,
 					  uint64_t flush_ops)
@@ -326,6 +335,7 @@ static const struct kr_cmd kr_cmds[] = {
 	{ "query-block", KR_OP(query_block) },
 	{ "query-blockstats", KR_OP(query_blockstats), NULL, { { "device", KR_ARG_STR } } },
 	{ "query-exit-stats", KR_OP(query_exit_stats), NULL, { { "vcpu", KR_ARG_UINT } } },
+	{ "query-chardev", KR_OP(query_chardev) },
 };
 
 static kr_control_fn *kr_cmd_op(const struct kr_control *ctl, const struct kr_cmd *cmd)

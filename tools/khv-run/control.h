@@ -71,6 +71,7 @@ struct kr_control_ops {
 	kr_control_fn *query_block;	/* array of kr_control_disk() */
 	kr_control_fn *query_blockstats; /* array of kr_control_blockstats(); args.device */
 	kr_control_fn *query_exit_stats; /* array of kr_control_exit_stats(); args.vcpu */
+	kr_control_fn *query_chardev;	/* array of kr_control_chardev() */
 	/* The greeting's and query-version's answer. */
 	struct {
 		int major, minor, micro;
@@ -121,6 +122,8 @@ struct json_object *kr_control_blockstats(const char *device, uint64_t rd_bytes,
 					  uint64_t flush_ops);
 struct json_object *kr_control_exit_stats(unsigned int index, const char *const *names,
 					  const uint64_t *counts, size_t n);
+/* A console: label "serial0" or "console0", filename e.g. "pty:/dev/pts/3". */
+struct json_object *kr_control_chardev(const char *label, const char *filename);
 /* SHUTDOWN's and RESET's data: who asked (the guest?) and why. */
 struct json_object *kr_control_reason(bool guest, const char *reason);
 

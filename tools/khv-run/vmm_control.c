@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "chardev.h"
 #include "control.h"
 #include "devices.h"
 #include "vmm.h"
@@ -241,6 +242,41 @@ static int kr_ctl_query_exit_stats(void *opaque, struct json_object *args,
 	return 0;
 }
 
+/* A console's filename as QMP writes it: KIND:PATH, or the kind alone. */
+static struct json_object *kr_ctl_chardev(const char *label, const struct kr_chardev *c)
+{
+	static const char *const kinds[] = {
+		[KR_CHARDEV_NONE] = "null", [KR_CHARDEV_STDIO] = "stdio",
+		[KR_CHARDEV_PTY] = "pty", [KR_CHARDEV_FILE] = "file",
+		[KR_CHARDEV_UNIX] = "unix", [KR_CHARDEV_FDS] = "fd",
+	};
+	enum kr_chardev_kind kind = kr_chardev_kind(c);
+	const char *path = kr_chardev_path(c);
+	const char *k = kind < sizeof(kinds) / sizeof(kinds[0]) && kinds[kind] ? kinds[kind] : "?";
+	char name[4200];
+
+	if (path)
+		snprintf(name, sizeof(name), "%s:%s", k, path);
+	else
+		snprintf(name, sizeof(name), "%s", k);
+	return kr_control_chardev(label, name);
+}
+
+static int kr_ctl_query_chardev(void *opaque, struct json_object *args,
+				struct json_object **ret, struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+
+	(void)args;
+	(void)err;
+	*ret = json_object_new_array();
+	if (m->cfg->serial_chr)
+		json_object_array_add(*ret, kr_ctl_chardev("serial0", m->cfg->serial_chr));
+	if (m->cfg->console_chr)
+		json_object_array_add(*ret, kr_ctl_chardev("console0", m->cfg->console_chr));
+	return 0;
+}
+
 const struct kr_control_ops kr_vmm_control_ops = {
 	.query_status = kr_ctl_query_status,
 	.stop = kr_ctl_stop,
@@ -252,5 +288,6 @@ const struct kr_control_ops kr_vmm_control_ops = {
 	.query_block = kr_ctl_query_block,
 	.query_blockstats = kr_ctl_query_blockstats,
 	.query_exit_stats = kr_ctl_query_exit_stats,
+	.query_chardev = kr_ctl_query_chardev,
 	.version = { 0, 1, 0, "khv-run" },
 };

@@ -138,6 +138,15 @@ static int fz_exits(void *o, struct json_object *args, struct json_object **ret,
 	return 0;
 }
 
+static int fz_chardev(void *o, struct json_object *args, struct json_object **ret,
+		      struct kr_control_error *err)
+{
+	(void)o, (void)args, (void)err;
+	*ret = json_object_new_array();
+	json_object_array_add(*ret, kr_control_chardev("serial0", "pty:/dev/pts/0"));
+	return 0;
+}
+
 static const struct kr_control_ops fz_ops = {
 	.query_status = fz_status,
 	.stop = fz_stop,
@@ -149,6 +158,7 @@ static const struct kr_control_ops fz_ops = {
 	.query_block = fz_block,
 	.query_blockstats = fz_bstats,
 	.query_exit_stats = fz_exits,
+	.query_chardev = fz_chardev,
 	.version = { 1, 2, 3, "fuzz" },
 };
 

@@ -27,7 +27,7 @@
 /* ---- fake machine ------------------------------------------------------- */
 
 enum { F_STATUS, F_STOP, F_CONT, F_POWERDOWN, F_RESET, F_QUIT, F_VCPUS, F_BLOCK, F_BSTATS,
-       F_EXITS, F_N };
+       F_EXITS, F_CHARDEV, F_N };
 
 struct fake {
 	struct kr_control *ctl;
@@ -192,6 +192,19 @@ static int fake_exits(void *o, struct json_object *args, struct json_object **re
 	return 0;
 }
 
+static int fake_chardev(void *opaque, struct json_object *args, struct json_object **ret,
+			struct kr_control_error *err)
+{
+	struct fake *o = opaque;
+
+	(void)args, (void)err;
+	fake_count(o, F_CHARDEV);
+	*ret = json_object_new_array();
+	json_object_array_add(*ret, kr_control_chardev("serial0", "pty:/dev/pts/7"));
+	json_object_array_add(*ret, kr_control_chardev("console0", "unix:/run/c.sock"));
+	return 0;
+}
+
 static const struct kr_control_ops fake_ops = {
 	.query_status = fake_status,
 	.stop = fake_stop,
@@ -203,6 +216,7 @@ static const struct kr_control_ops fake_ops = {
 	.query_block = fake_block,
 	.query_blockstats = fake_bstats,
 	.query_exit_stats = fake_exits,
+	.query_chardev = fake_chardev,
 	.version = { 0, 1, 0, "khv-run unit test" },
 };
 
@@ -638,9 +652,16 @@ KR_TEST(control_commands)
 	CHECK_STR(jstr(o, "return.package"), "khv-run unit test");
 	json_object_put(o);
 
+	o = tc_cmd(t, "{\"execute\": \"query-chardev\"}");
+	CHECK_EQ(json_object_array_length(jget(o, "return")), 2);
+	CHECK_STR(jstr(o, "return.0.label"), "serial0");
+	CHECK_STR(jstr(o, "return.0.filename"), "pty:/dev/pts/7");
+	CHECK_STR(jstr(o, "return.1.filename"), "unix:/run/c.sock");
+	json_object_put(o);
+
 	o = tc_cmd(t, "{\"execute\": \"query-commands\"}");
 	a = jget(o, "return");
-	CHECK_EQ(json_object_array_length(a), 13);
+	CHECK_EQ(json_object_array_length(a), 14);
 	for (size_t i = 0; i < json_object_array_length(a); i++)
 		CHECK(jstr(json_object_array_get_idx(a, i), "name"));
 	json_object_put(o);
