@@ -4,13 +4,16 @@
  *
  * Locking: created by stateInitialize before any connection can open and
  * freed by stateCleanup after the last; its fields are read-only in
- * between.  The domain list locks itself; a domain object is locked by
- * the call that looked it up (virDomainObjEndAPI unlocks it).
+ * between.  The domain list and the event state lock themselves; a domain
+ * object is locked by the call that looked it up (virDomainObjEndAPI
+ * unlocks it) or by the monitor callback acting on it, and is unlocked
+ * whenever a call waits for something other than khv-run's reply.
  */
 #pragma once
 
 #include "capabilities.h"
 #include "domain_conf.h"
+#include "object_event.h"
 #include "virdomainobjlist.h"
 
 typedef struct _khvDriver khvDriver;
@@ -20,9 +23,11 @@ struct _khvDriver {
     char *configDir;            /* persistent domain configurations */
     char *autostartDir;         /* links to the autostarted ones */
     char *stateDir;             /* status files of running domains */
+    char *logDir;               /* NAME.log: khv-run's command line and output */
     virCaps *caps;
     virDomainXMLOption *xmlopt;
     virDomainObjList *domains;
+    virObjectEventState *domainEventState;     /* lifecycle events to clients */
 };
 
 /* khv_domain.c: the XML khv accepts, and the domain definition calls. */
@@ -39,3 +44,29 @@ int khvDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info);
 int khvDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags);
 int khvDomainIsActive(virDomainPtr domain);
 int khvDomainIsPersistent(virDomainPtr domain);
+
+/* khv_lifecycle.c: running domains. */
+virDomainObj *khvDomObjFromDomain(virDomainPtr domain);
+int khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
+int khvDomainCreate(virDomainPtr domain);
+virDomainPtr khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags);
+int khvDomainDestroyFlags(virDomainPtr domain, unsigned int flags);
+int khvDomainDestroy(virDomainPtr domain);
+int khvDomainShutdownFlags(virDomainPtr domain, unsigned int flags);
+int khvDomainShutdown(virDomainPtr domain);
+int khvDomainReboot(virDomainPtr domain, unsigned int flags);
+int khvDomainReset(virDomainPtr domain, unsigned int flags);
+int khvDomainSuspend(virDomainPtr domain);
+int khvDomainResume(virDomainPtr domain);
+int khvDomainOpenConsole(virDomainPtr domain, const char *dev_name, virStreamPtr st,
+                         unsigned int flags);
+int khvDomainGetAutostart(virDomainPtr domain, int *autostart);
+int khvDomainSetAutostart(virDomainPtr domain, int autostart);
+int khvConnectDomainEventRegisterAny(virConnectPtr conn, virDomainPtr domain, int eventID,
+                                     virConnectDomainEventGenericCallback callback,
+                                     void *opaque, virFreeCallback freecb);
+int khvConnectDomainEventDeregisterAny(virConnectPtr conn, int callbackID);
+int khvConnectDomainEventRegister(virConnectPtr conn, virConnectDomainEventCallback callback,
+                                  void *opaque, virFreeCallback freecb);
+int khvConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCallback callback);
+void khvAutostartAll(khvDriver *driver);

@@ -12,11 +12,13 @@
  *   no firmware), up to 64 vCPUs;
  *   <disk type='file' device='disk'> on bus virtio, raw;
  *   <interface type='network'|'bridge'> with model virtio;
- *   <serial>/<console> of type pty (one serial port, ISA, COM1);
+ *   <serial>/<console> of type pty (one serial port, ISA, COM1; one
+ *   virtio console, its virtio-serial controller);
  *   <rng model='virtio'> with backend random; <memballoon model='none'>.
  *
- * Starting them (the XML to khv-run's command line) is the next step;
- * until then every domain here is shut off.
+ *   <on_poweroff>destroy, <on_reboot>restart|destroy, <on_crash>destroy.
+ *
+ * khv_command.c turns what passes into khv-run's command line.
  */
 #include <config.h>
 
@@ -32,6 +34,7 @@
 
 #include "khv_driver.h"
 #include "khv_conf.h"
+#include "khv_process.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -76,6 +79,8 @@ khvDomainDefValidate(const virDomainDef *def,
                      void *opaque G_GNUC_UNUSED,
                      void *parseOpaque G_GNUC_UNUSED)
 {
+    size_t i, consoles;
+
     if (def->virtType != VIR_DOMAIN_VIRT_KVM)
         return khvUnsupported("<domain type='%s'> (khv guests are type 'kvm')",
                               virDomainVirtTypeToString(def->virtType));
@@ -92,6 +97,27 @@ khvDomainDefValidate(const virDomainDef *def,
     if (virDomainDefGetVcpusMax(def) > KHV_MAX_VCPUS)
         return khvUnsupported("%u vCPUs (at most %d)", virDomainDefGetVcpusMax(def),
                               KHV_MAX_VCPUS);
+    if (virDomainDefGetVcpusMax(def) != virDomainDefGetVcpus(def))
+        return khvUnsupported("<vcpu current='%u'> below the maximum (no vCPU hotplug)",
+                              virDomainDefGetVcpus(def));
+    if (def->onPoweroff != VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
+        return khvUnsupported("<on_poweroff>%s</on_poweroff> (only destroy)",
+                              virDomainLifecycleActionTypeToString(def->onPoweroff));
+    if (def->onReboot != VIR_DOMAIN_LIFECYCLE_ACTION_RESTART &&
+        def->onReboot != VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
+        return khvUnsupported("<on_reboot>%s</on_reboot> (only restart or destroy)",
+                              virDomainLifecycleActionTypeToString(def->onReboot));
+    if (def->onCrash != VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
+        return khvUnsupported("<on_crash>%s</on_crash> (only destroy)",
+                              virDomainLifecycleActionTypeToString(def->onCrash));
+    if (def->nrngs > 1)
+        return khvUnsupported("more than one <rng>");
+    if (def->nnets > KHV_MAX_NETS)
+        return khvUnsupported("%zu <interface> devices (at most %d)", def->nnets, KHV_MAX_NETS);
+    for (i = 0, consoles = 0; i < def->nconsoles; i++)
+        consoles += def->consoles[i]->targetType == VIR_DOMAIN_CHR_CONSOLE_TARGET_TYPE_VIRTIO;
+    if (consoles > 1)
+        return khvUnsupported("more than one <console> on a virtio target");
     return 0;
 }
 
@@ -113,6 +139,15 @@ khvDiskValidate(const virDomainDiskDef *disk)
     if (format != VIR_STORAGE_FILE_NONE && format != VIR_STORAGE_FILE_RAW)
         return khvUnsupported("<disk><driver type='%s'> (only 'raw', for now)",
                               virStorageFileFormatTypeToString(format));
+    if (!virDomainDiskGetSource(d))
+        return khvUnsupported("a <disk> without <source file=...>");
+    if (disk->cachemode == VIR_DOMAIN_DISK_CACHE_DIRECTSYNC ||
+        disk->cachemode == VIR_DOMAIN_DISK_CACHE_UNSAFE)
+        return khvUnsupported("<disk><driver cache='%s'> (default, none, writethrough, "
+                              "writeback)", virDomainDiskCacheTypeToString(disk->cachemode));
+    if (disk->serial && strlen(disk->serial) > KHV_DISK_SERIAL_MAX)
+        return khvUnsupported("<disk><serial> of more than %d characters",
+                              KHV_DISK_SERIAL_MAX);
     return 0;
 }
 
@@ -135,6 +170,14 @@ khvChrValidate(const virDomainChrDef *chr)
     if (chr->deviceType != VIR_DOMAIN_CHR_DEVICE_TYPE_SERIAL &&
         chr->deviceType != VIR_DOMAIN_CHR_DEVICE_TYPE_CONSOLE)
         return khvUnsupported("<%s>", virDomainChrDeviceTypeToString(chr->deviceType));
+    /*
+     * A <console> on the serial target is COM1 again (libvirt even adds a
+     * stub one of type 'null' beside a virtio console): the <serial> it
+     * stands for is what is checked.
+     */
+    if (chr->deviceType == VIR_DOMAIN_CHR_DEVICE_TYPE_CONSOLE &&
+        chr->targetType == VIR_DOMAIN_CHR_CONSOLE_TARGET_TYPE_SERIAL)
+        return 0;
     if (chr->source->type != VIR_DOMAIN_CHR_TYPE_PTY)
         return khvUnsupported("<%s type='%s'> (only 'pty')",
                               virDomainChrDeviceTypeToString(chr->deviceType),
@@ -168,6 +211,15 @@ khvDomainDeviceDefValidate(const virDomainDeviceDef *dev,
             dev->data.rng->backend != VIR_DOMAIN_RNG_BACKEND_RANDOM)
             return khvUnsupported("<rng> other than model 'virtio' with backend 'random'");
         return 0;
+    case VIR_DOMAIN_DEVICE_CONTROLLER:
+        /* libvirt adds one for a virtio <console>: khv-run's is built in. */
+        if (dev->data.controller->type != VIR_DOMAIN_CONTROLLER_TYPE_VIRTIO_SERIAL ||
+            dev->data.controller->idx != 0)
+            return khvUnsupported("<controller type='%s' index='%d'> (only virtio-serial 0, "
+                                  "for the console)",
+                                  virDomainControllerTypeToString(dev->data.controller->type),
+                                  dev->data.controller->idx);
+        return 0;
     case VIR_DOMAIN_DEVICE_MEMBALLOON:
         if (dev->data.memballoon->model != VIR_DOMAIN_MEMBALLOON_MODEL_NONE)
             return khvUnsupported("<memballoon model='%s'> (only 'none')",
@@ -188,11 +240,12 @@ static virDomainDefParserConfig khvDomainDefParserConfig = {
 virDomainXMLOption *
 khvDomainXMLOptionNew(void)
 {
-    return virDomainXMLOptionNew(&khvDomainDefParserConfig, NULL, NULL, NULL, NULL, NULL);
+    return virDomainXMLOptionNew(&khvDomainDefParserConfig, &khvPrivateDataCallbacks,
+                                 NULL, NULL, NULL, NULL);
 }
 
 /* The domain object behind a virDomainPtr, locked; NULL with an error. */
-static virDomainObj *
+virDomainObj *
 khvDomObjFromDomain(virDomainPtr domain)
 {
     khvDriver *driver = domain->conn->privateData;

@@ -40,6 +40,7 @@
 
 #include "khv_driver.h"
 #include "khv_conf.h"
+#include "khv_process.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -52,9 +53,11 @@ khvDriverFree(khvDriver *driver)
 {
     if (!driver)
         return;
+    virObjectUnref(driver->domainEventState);
     virObjectUnref(driver->domains);
     virObjectUnref(driver->xmlopt);
     virObjectUnref(driver->caps);
+    g_free(driver->logDir);
     g_free(driver->stateDir);
     g_free(driver->autostartDir);
     g_free(driver->configDir);
@@ -86,27 +89,34 @@ khvBuildCapabilities(void)
 static int
 khvDriverDirs(khvDriver *driver, const char *root)
 {
+    const char *dirs[3];
+
     if (root) {
         driver->configDir = g_build_filename(root, "etc", "khv", NULL);
         driver->stateDir = g_build_filename(root, "run", "khv", NULL);
+        driver->logDir = g_build_filename(root, "log", "khv", NULL);
     } else if (driver->privileged) {
         driver->configDir = g_strdup(SYSCONFDIR "/libvirt/khv");
         driver->stateDir = g_strdup(RUNSTATEDIR "/libvirt/khv");
+        driver->logDir = g_strdup(LOCALSTATEDIR "/log/libvirt/khv");
     } else {
         g_autofree char *config = virGetUserConfigDirectory();
         g_autofree char *rundir = virGetUserRuntimeDirectory();
+        g_autofree char *cache = virGetUserCacheDirectory();
 
         driver->configDir = g_build_filename(config, "khv", NULL);
         driver->stateDir = g_build_filename(rundir, "khv", NULL);
+        driver->logDir = g_build_filename(cache, "khv", "log", NULL);
     }
     driver->autostartDir = g_build_filename(driver->configDir, "autostart", NULL);
-    if (g_mkdir_with_parents(driver->autostartDir, 0700) < 0) {
-        virReportSystemError(errno, _("cannot create directory '%s'"), driver->autostartDir);
-        return -1;
-    }
-    if (g_mkdir_with_parents(driver->stateDir, 0700) < 0) {
-        virReportSystemError(errno, _("cannot create directory '%s'"), driver->stateDir);
-        return -1;
+    dirs[0] = driver->autostartDir;
+    dirs[1] = driver->stateDir;
+    dirs[2] = driver->logDir;
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        if (g_mkdir_with_parents(dirs[i], 0700) < 0) {
+            virReportSystemError(errno, _("cannot create directory '%s'"), dirs[i]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -122,18 +132,30 @@ khvStateInitialize(bool privileged,
 
     driver->privileged = privileged;
     driver->embeddedRoot = g_strdup(root);
-    /* The persistent definitions saved by earlier runs come back. */
+    /*
+     * The running domains first (their status files: live definition,
+     * pid), then the persistent definitions, which join them as the
+     * definitions to go back to when they stop.
+     */
     if (khvDriverDirs(driver, root) < 0 ||
         !(driver->caps = khvBuildCapabilities()) ||
         !(driver->xmlopt = khvDomainXMLOptionNew()) ||
         !(driver->domains = virDomainObjListNew()) ||
+        !(driver->domainEventState = virObjectEventStateNew()) ||
+        virDomainObjListLoadAllConfigs(driver->domains, driver->stateDir, NULL, true,
+                                       driver->xmlopt, NULL, NULL) < 0 ||
         virDomainObjListLoadAllConfigs(driver->domains, driver->configDir,
                                        driver->autostartDir, false, driver->xmlopt,
                                        NULL, NULL) < 0) {
         khvDriverFree(driver);
         return VIR_DRV_STATE_INIT_ERROR;
     }
+    /* khv-run outlives the driver: find each again, or learn it ended. */
+    virDomainObjListForEach(driver->domains, true, khvProcessReconnect, driver);
     khv_driver = driver;
+    /* A client embedding the driver starts nothing behind its user's back. */
+    if (!root)
+        khvAutostartAll(driver);
     return VIR_DRV_STATE_INIT_COMPLETE;
 }
 
@@ -301,6 +323,24 @@ static virHypervisorDriver khvHypervisorDriver = {
     .domainGetState = khvDomainGetState,
     .domainIsActive = khvDomainIsActive,
     .domainIsPersistent = khvDomainIsPersistent,
+    .domainCreate = khvDomainCreate,
+    .domainCreateWithFlags = khvDomainCreateWithFlags,
+    .domainCreateXML = khvDomainCreateXML,
+    .domainDestroy = khvDomainDestroy,
+    .domainDestroyFlags = khvDomainDestroyFlags,
+    .domainShutdown = khvDomainShutdown,
+    .domainShutdownFlags = khvDomainShutdownFlags,
+    .domainReboot = khvDomainReboot,
+    .domainReset = khvDomainReset,
+    .domainSuspend = khvDomainSuspend,
+    .domainResume = khvDomainResume,
+    .domainOpenConsole = khvDomainOpenConsole,
+    .domainGetAutostart = khvDomainGetAutostart,
+    .domainSetAutostart = khvDomainSetAutostart,
+    .connectDomainEventRegister = khvConnectDomainEventRegister,
+    .connectDomainEventDeregister = khvConnectDomainEventDeregister,
+    .connectDomainEventRegisterAny = khvConnectDomainEventRegisterAny,
+    .connectDomainEventDeregisterAny = khvConnectDomainEventDeregisterAny,
 };
 
 static virConnectDriver khvConnectDriver = {

@@ -9,6 +9,10 @@
 #define KHV_VERSION_MINOR	1
 #define KHV_VERSION_MICRO	0
 
+/* khv-run's limits (tools/khv-run: KR_MAX_NETS, KR_DISK_SERIAL_MAX). */
+#define KHV_MAX_NETS		4
+#define KHV_DISK_SERIAL_MAX	20
+
 /* khv-run, the VMM each domain runs in (the Makefile sets it). */
 #ifndef KHV_RUN_BIN
 # define KHV_RUN_BIN		"/usr/local/bin/khv-run"

@@ -31,7 +31,7 @@ vsh() {
 
 has() { grep -q -- "$1" <<<"$out"; }
 
-echo "1..35"
+echo "1..41"
 
 vsh uri
 [ "$rc" = 0 ] && [ "$out" = "$uri" ]
@@ -150,6 +150,17 @@ refuse "a serial port to a file" "s|<serial type='pty'>|<serial type='file'><sou
 refuse "graphics" "s|</devices>|<graphics type='vnc'/></devices>|" "<graphics> devices"
 refuse "a virtio balloon" "s/<memballoon model='none'\/>/<memballoon model='virtio'\/>/" \
 	"<memballoon model='virtio'>"
+refuse "restart on power-off" "s|<devices>|<on_poweroff>restart</on_poweroff><devices>|" \
+	"<on_poweroff>restart</on_poweroff>"
+refuse "keep a crashed guest" "s|<devices>|<on_crash>preserve</on_crash><devices>|" \
+	"<on_crash>preserve</on_crash>"
+refuse "an unsafe cache" "s/cache='none'/cache='unsafe'/" "<disk><driver cache='unsafe'>"
+refuse "a 21-character disk serial" "s|khv-disk-0|khv-disk-0123456789ab|" \
+	"<disk><serial> of more than 20 characters"
+refuse "two virtio consoles" \
+	"s|</devices>|<console type='pty'><target type='virtio'/></console><console type='pty'><target type='virtio'/></console></devices>|" \
+	"more than one <console> on a virtio target"
+refuse "vCPU hotplug" "s|<vcpu>2</vcpu>|<vcpu current='1'>2</vcpu>|" "<vcpu current='1'>"
 vsh list --all
 [ "$rc" = 0 ] && [ -z "$out" ]
 ok $? "nothing was defined by the refused definitions"

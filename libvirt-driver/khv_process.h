@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * khv_process.h: a running domain is a khv-run process.  Starting and
+ * stopping it, watching it through its control socket, and finding it
+ * again when the driver itself starts.
+ *
+ * Every function here takes the domain object locked (by the API call or
+ * by the monitor callback that runs them) and leaves it locked.
+ */
+#pragma once
+
+#include "domain_conf.h"
+#include "virchrdev.h"
+
+#include "khv_conf.h"
+#include "khv_monitor.h"
+
+/* What a domain object carries for khv (vm->privateData). */
+typedef struct _khvDomainObjPrivate khvDomainObjPrivate;
+struct _khvDomainObjPrivate {
+    khvDriver *driver;          /* set while running */
+    khvMonitor *mon;            /* listening to khv-run's events, or NULL */
+    char *ctlPath;              /* khv-run's control socket (status XML) */
+    char *shutdownReason;       /* the SHUTDOWN event's reason, once seen */
+    virChrdevs *devs;           /* console streams open on the ptys */
+};
+
+extern virDomainXMLPrivateDataCallbacks khvPrivateDataCallbacks;
+
+/*
+ * Start khv-run for vm and wait until its control socket answers: the
+ * domain is then running (reason), its live XML has the pty paths and the
+ * tap names, its status file is saved.  conn reaches libvirt's network
+ * driver for <interface type='network'>.  -1 with an error and nothing
+ * left behind (khv-run's own words from the log in the message).
+ */
+int khvProcessStart(virConnectPtr conn, khvDriver *driver, virDomainObj *vm,
+                    virDomainRunningReason reason);
+
+/*
+ * End khv-run (SIGTERM, then SIGKILL after 10 s) unless it already ended,
+ * and mark vm shut off for reason: the status file, control socket and pid
+ * file go, the live definition is dropped.  The caller queues the event
+ * and removes a transient domain from the list.
+ */
+void khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason reason);
+
+/*
+ * At driver start, for a domain loaded from its status file: the monitor
+ * again if khv-run still runs, else shut off with reason unknown.
+ */
+int khvProcessReconnect(virDomainObj *vm, void *opaque);
+
+/* The control socket of a running vm, or NULL with an error reported. */
+const char *khvProcessControlPath(virDomainObj *vm);

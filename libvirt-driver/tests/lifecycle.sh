@@ -1,0 +1,199 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# lifecycle.sh <module dir>: running domains through stock virsh, the
+# driver embedded (khv:///embed?root=DIR), khv-run played by
+# tests/fake-khv-run (this machine has no khv).  TAP on stdout.
+#
+# Each virsh process is a new driver: it finds the running domains again
+# from their status files (khv_process.c), so most checks here also check
+# that.  What needs one driver watching khv-run (events, the reason a
+# domain stopped) runs as several commands in one virsh process.
+set -uo pipefail
+
+mod_dir=$1
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(mktemp -d)
+cleanup() {
+	pkill -f "fake-khv-run.*$root" 2>/dev/null
+	rm -rf "$root"
+}
+trap cleanup EXIT
+export LIBVIRT_DRIVER_DIR=$mod_dir
+uri="khv:///embed?root=$root"
+run=$root/run/khv
+n=0
+fail=0
+
+ok() {	# ok <0|1> <description>: returns <0|1>
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		fail=1
+	fi
+	return "$1"
+}
+
+# vsh <args...>: virsh on the embedded URI; output in $out, status in $rc.
+vsh() {
+	out=$(timeout 60 virsh -q -c "$uri" "$@" 2>&1)
+	rc=$?
+}
+
+has() { grep -q -- "$1" <<<"$out"; }
+say() { sed 's/^/# /' <<<"$out"; }
+
+# The domain: COM1 and a virtio console on ptys, fake-khv-run as emulator.
+domxml() {	# domxml <name> <kernel>
+	cat <<EOF
+<domain type='kvm'>
+  <name>$1</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$2</kernel>
+    <cmdline>console=ttyS0</cmdline>
+  </os>
+  <devices>
+    <emulator>$here/fake-khv-run</emulator>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='virtio'/></console>
+  </devices>
+</domain>
+EOF
+}
+
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+echo "1..30"
+
+domxml vm /boot/vmlinuz >"$root/vm.xml"
+vsh define "$root/vm.xml"
+ok "$rc" "virsh define: a domain run by fake-khv-run"
+
+vsh start vm
+ok "$rc" "virsh start"
+[ "$rc" = 0 ] || say
+pid=$(cat "$run/vm.pid" 2>/dev/null)
+alive "$pid" && grep -qa fake-khv-run "/proc/$pid/cmdline"
+ok $? "khv-run runs (pid $pid), daemonized"
+vsh list
+[ "$rc" = 0 ] && has "^ *$pid *vm *running"
+ok $? "virsh list (a new driver, found again): running, its ID the pid"
+want="--kernel /boot/vmlinuz --append console=ttyS0 --memory 131072K --cpus 2 --serial pty"
+want+=" --console pty --control $run/vm.ctl"
+[ "$(tr '\n' ' ' <"$run/vm.ctl.argv")" = "$want " ]
+ok $? "khv-run's command line: $want"
+grep -q -- "--control $run/vm.ctl" "$root/log/khv/vm.log"
+ok $? "the command line heads the domain's log (log/khv/vm.log)"
+
+vsh dumpxml vm
+serial=$(grep -A1 "<serial type='pty'>" <<<"$out" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+hvc=$(grep -B0 -A1 "<console type='pty'>" <<<"$out" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+[ -c "$serial" ] && [ -c "$hvc" ] && [ "$serial" != "$hvc" ] && has "<alias name='serial0'/>"
+ok $? "live XML: COM1 on $serial, hvc0 on $hvc, aliases"
+vsh dumpxml --inactive vm
+! has "<source path=" && ! has "<alias"
+ok $? "the inactive XML has no pty path and no alias"
+
+vsh "suspend vm; domstate --reason vm; resume vm; domstate --reason vm"
+[ "$rc" = 0 ] && has "^paused (user)" && has "^running (unpaused)"
+ok $? "suspend, resume: paused (user), running (unpaused)" || say
+
+# (That khv-run's RESET becomes a reboot event: tests/embed_api.c, which
+# can listen before it acts.)
+vsh reset vm
+[ "$rc" = 0 ] && grep -q "command system_reset" "$root/log/khv/vm.log"
+ok $? "virsh reset: khv-run's system_reset" || { say; tail -5 "$root/log/khv/vm.log" | sed "s/^/# log: /"; }
+
+vsh start vm
+[ "$rc" != 0 ] && has "already active"
+ok $? "virsh start on a running domain: refused"
+
+vsh "shutdown vm; event --domain vm --event lifecycle --timeout 10; domstate --reason vm"
+[ "$rc" = 0 ] && has "event 'lifecycle' for domain 'vm': Stopped Shutdown" &&
+	has "^shut off (shutdown)"
+ok $? "virsh shutdown: the guest powers off; event stopped/shutdown; shut off (shutdown)"
+[ "$rc" = 0 ] || say
+sleep 0.2
+! alive "$pid" && [ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.pid" ] && [ ! -e "$run/vm.ctl" ]
+ok $? "khv-run ended; status, pid file and socket gone"
+
+vsh shutdown vm
+[ "$rc" != 0 ] && has "not running"
+ok $? "virsh shutdown on a shut-off domain: refused"
+
+vsh "start vm; destroy vm; domstate --reason vm"
+[ "$rc" = 0 ] && has "^shut off (destroyed)"
+ok $? "virsh destroy: shut off (destroyed)" || say
+pgrep -f "fake-khv-run.*$root" >/dev/null
+[ $? != 0 ]
+ok $? "no khv-run left after destroy"
+
+# khv-run killed while a driver watches: crashed, with an event.
+vsh start vm
+pid=$(cat "$run/vm.pid" 2>/dev/null)
+(sleep 1; kill -9 "$pid") &
+vsh "event --domain vm --event lifecycle --timeout 10; domstate --reason vm"
+wait
+[ "$rc" = 0 ] && has "event 'lifecycle' for domain 'vm': Stopped Failed" &&
+	has "^shut off (crashed)"
+ok $? "khv-run killed: event stopped/failed, shut off (crashed)"
+[ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.ctl" ]
+ok $? "the crashed domain's status file and socket are gone"
+
+# ...and while nobody watches: the next driver finds it gone.
+vsh start vm
+pid=$(cat "$run/vm.pid" 2>/dev/null)
+kill -9 "$pid"
+sleep 0.2
+vsh domstate --reason vm
+[ "$rc" = 0 ] && has "^shut off (unknown)"
+ok $? "khv-run killed unwatched: the next driver finds it shut off"
+[ ! -e "$run/vm.xml" ]
+ok $? "and removes its status file"
+
+# A kernel khv-run refuses: the error says what khv-run said.
+domxml badvm /srv/bad-kernel >"$root/bad.xml"
+vsh define "$root/bad.xml"
+vsh start badvm
+[ "$rc" != 0 ] && has "not a Linux bzImage"
+ok $? "a kernel khv-run refuses: start fails with khv-run's words"
+[ "$rc" != 0 ] || say
+vsh "domstate badvm; list --all"
+has "^shut off" && ! has "badvm *running"
+ok $? "and the domain is shut off"
+[ ! -e "$run/badvm.xml" ] && [ ! -e "$run/badvm.pid" ]
+ok $? "and nothing of it is left in run/khv"
+vsh undefine badvm
+
+# Transient domains: created from XML, gone when they stop.
+domxml tvm /boot/vmlinuz >"$root/tvm.xml"
+vsh create "$root/tvm.xml"
+ok "$rc" "virsh create: a transient domain starts"
+vsh dominfo tvm
+has "^Persistent: *no" && has "^State: *running"
+ok $? "it is running and not persistent"
+vsh "destroy tvm; list --all"
+[ "$rc" = 0 ] && ! has tvm
+ok $? "destroyed, it is gone" || say
+
+# A persistent domain undefined while it runs becomes transient.
+vsh "start vm; undefine vm; dominfo vm"
+[ "$rc" = 0 ] && has "^Persistent: *no" && [ ! -e "$root/etc/khv/vm.xml" ]
+ok $? "virsh undefine on a running domain: it runs on, transient"
+vsh "destroy vm; list --all"
+[ "$rc" = 0 ] && ! has " vm "
+ok $? "and destroyed, it is gone"
+
+vsh define "$root/vm.xml"
+vsh "autostart vm; dominfo vm"
+[ "$rc" = 0 ] && has "^Autostart: *enable" && [ -L "$root/etc/khv/autostart/vm.xml" ]
+ok $? "virsh autostart: the link in etc/khv/autostart"
+vsh "autostart --disable vm; dominfo vm"
+[ "$rc" = 0 ] && has "^Autostart: *disable" && [ ! -e "$root/etc/khv/autostart/vm.xml" ]
+ok $? "virsh autostart --disable"
+
+exit "$fail"

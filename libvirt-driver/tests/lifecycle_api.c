@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lifecycle_api: running domains through libvirt's API, the driver
+ * embedded and khv-run played by tests/fake-khv-run, the program and the
+ * module built with ASan and UBSan (why not virsh: embed_api.c).  What
+ * virsh cannot check reliably is here: lifecycle events, with the
+ * callback registered before the call that causes them, and the console
+ * stream both ways.  TAP on stdout; leaves with _exit() as embed_api does.
+ *
+ * Usage: LIBVIRT_DRIVER_DIR=<module dir> lifecycle_api <root dir> <fake-khv-run>
+ */
+#define _DEFAULT_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+static int n, failed;
+
+static void ok(int cond, const char *what)
+{
+	n++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
+	if (!cond) {
+		virErrorPtr e = virGetLastError();
+
+		printf("# last libvirt error: %s\n", e && e->message ? e->message : "none");
+		failed = 1;
+	}
+	fflush(stdout);
+}
+
+static void quiet(void *data, virErrorPtr e)
+{
+	(void)data;
+	(void)e;
+}
+
+/* ---- events: the loop on its own thread, what arrived in a list -------- */
+
+#define MAX_EVENTS 64
+#define EV_REBOOT  -1	/* "type" of a reboot event */
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { int type, detail; } events[MAX_EVENTS];
+static int n_events;
+
+static void record(int type, int detail)
+{
+	pthread_mutex_lock(&ev_lock);
+	if (n_events < MAX_EVENTS) {
+		events[n_events].type = type;
+		events[n_events].detail = detail;
+		n_events++;
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr d, int type, int detail, void *opaque)
+{
+	(void)c, (void)d, (void)opaque;
+	record(type, detail);
+	return 0;
+}
+
+static void on_reboot(virConnectPtr c, virDomainPtr d, void *opaque)
+{
+	(void)c, (void)d, (void)opaque;
+	record(EV_REBOOT, 0);
+}
+
+static void *event_loop(void *arg)
+{
+	(void)arg;
+	for (;;)
+		virEventRunDefaultImpl();
+	return NULL;
+}
+
+/* Wait up to 10 s for an event of type/detail since *seen; advances *seen. */
+static int wait_event(int type, int detail, int *seen)
+{
+	for (int i = 0; i < 1000; i++) {
+		pthread_mutex_lock(&ev_lock);
+		for (; *seen < n_events; (*seen)++) {
+			if (events[*seen].type == type && events[*seen].detail == detail) {
+				(*seen)++;
+				pthread_mutex_unlock(&ev_lock);
+				return 1;
+			}
+		}
+		pthread_mutex_unlock(&ev_lock);
+		usleep(10000);
+	}
+	return 0;
+}
+
+static int state_is(virDomainPtr d, int want, int want_reason)
+{
+	int state = -1, reason = -1;
+
+	return virDomainGetState(d, &state, &reason, 0) == 0 && state == want &&
+	       reason == want_reason;
+}
+
+/* Read the stream until text arrives (1: it did). */
+static int stream_expect(virStreamPtr st, const char *text)
+{
+	char got[4096];
+	size_t len = 0;
+
+	while (len < sizeof(got) - 1) {
+		int r = virStreamRecv(st, got + len, sizeof(got) - 1 - len);
+
+		if (r <= 0)
+			return 0;
+		len += r;
+		got[len] = 0;
+		if (strstr(got, text))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char uri[2048], xml[4096];
+	virConnectPtr c;
+	virDomainPtr d;
+	virStreamPtr st;
+	pthread_t loop;
+	int seen = 0, cb_life, cb_reboot;
+	unsigned int id;
+
+	if (argc != 3 || strlen(argv[1]) > 1000 || strlen(argv[2]) > 1000) {
+		fprintf(stderr, "usage: lifecycle_api <root dir> <fake-khv-run>\n");
+		return 2;
+	}
+	virSetErrorFunc(NULL, quiet);
+	if (virEventRegisterDefaultImpl() < 0 || pthread_create(&loop, NULL, event_loop, NULL))
+		return 2;
+	snprintf(uri, sizeof(uri), "khv:///embed?root=%s", argv[1]);
+	snprintf(xml, sizeof(xml),
+		 "<domain type='kvm'><name>apivm</name><memory unit='MiB'>64</memory>"
+		 "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type><kernel>/boot/vmlinuz</kernel>"
+		 "</os><devices><emulator>%s</emulator><serial type='pty'/></devices></domain>",
+		 argv[2]);
+	printf("1..19\n");
+	c = virConnectOpen(uri);
+	ok(c != NULL, "virConnectOpen of the embedded URI");
+	if (!c) {
+		fflush(stdout);
+		_exit(1);
+	}
+	cb_life = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						   VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+						   NULL, NULL);
+	cb_reboot = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
+						     VIR_DOMAIN_EVENT_CALLBACK(on_reboot),
+						     NULL, NULL);
+	ok(cb_life >= 0 && cb_reboot >= 0, "virConnectDomainEventRegisterAny: lifecycle, reboot");
+
+	d = virDomainDefineXML(c, xml);
+	ok(d && virDomainCreate(d) == 0, "virDomainDefineXML, virDomainCreate");
+	if (!d) {
+		fflush(stdout);
+		_exit(1);
+	}
+	ok(wait_event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED, &seen),
+	   "event: started/booted");
+	id = virDomainGetID(d);
+	ok(id != (unsigned int)-1 && kill(id, 0) == 0, "virDomainGetID: khv-run's pid");
+
+	st = virStreamNew(c, 0);
+	ok(st && virDomainOpenConsole(d, NULL, st, 0) == 0, "virDomainOpenConsole (COM1)");
+	ok(st && stream_expect(st, "serial0 ready"), "the console shows what the guest wrote");
+	ok(st && virStreamSend(st, "hello khv\r", 10) == 10 && stream_expect(st, "echo: hello khv"),
+	   "what is typed reaches the guest (its echo comes back)");
+	if (st) {
+		virStreamFinish(st);
+		virStreamFree(st);
+	}
+
+	ok(virDomainReset(d, 0) == 0 && wait_event(EV_REBOOT, 0, &seen),
+	   "virDomainReset: a reboot event");
+	ok(virDomainSuspend(d) == 0 && state_is(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER) &&
+	   wait_event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, &seen),
+	   "virDomainSuspend: paused (user), event suspended/paused");
+	ok(virDomainResume(d) == 0 && state_is(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED) &&
+	   wait_event(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, &seen),
+	   "virDomainResume: running (unpaused), event resumed/unpaused");
+	/* khv-run's late STOP/RESUME events must not undo the state. */
+	usleep(300000);
+	ok(state_is(d, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED),
+	   "still running once khv-run's own events have come");
+
+	ok(virDomainShutdown(d) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, &seen) &&
+	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN),
+	   "virDomainShutdown: the guest powers off, event stopped/shutdown, shut off (shutdown)");
+	ok(kill(id, 0) != 0, "khv-run has ended");
+
+	ok(virDomainCreate(d) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED, &seen),
+	   "started again");
+	id = virDomainGetID(d);
+	ok(id != (unsigned int)-1 && kill(id, SIGKILL) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, &seen) &&
+	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED),
+	   "khv-run killed: event stopped/failed, shut off (crashed)");
+
+	ok(virDomainCreate(d) == 0 && virDomainDestroy(d) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, &seen) &&
+	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED),
+	   "virDomainDestroy: event stopped/destroyed, shut off (destroyed)");
+	ok(virDomainUndefine(d) == 0, "virDomainUndefine");
+	virDomainFree(d);
+	ok(virConnectDomainEventDeregisterAny(c, cb_life) == 0 &&
+	   virConnectDomainEventDeregisterAny(c, cb_reboot) == 0,
+	   "virConnectDomainEventDeregisterAny");
+	virConnectClose(c);
+	fflush(stdout);
+	_exit(failed);
+}
