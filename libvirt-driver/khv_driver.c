@@ -162,6 +162,9 @@ khvStateInitialize(bool privileged,
 static int
 khvStateCleanup(void)
 {
+    if (!khv_driver)
+        return 0;
+    virDomainObjListForEach(khv_driver->domains, false, khvProcessForget, NULL);
     khvDriverFree(khv_driver);
     khv_driver = NULL;
     return 0;

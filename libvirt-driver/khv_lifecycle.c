@@ -68,7 +68,7 @@ khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags)
         return -1;
     if (virDomainCreateWithFlagsEnsureACL(domain->conn, vm->def) < 0)
         goto cleanup;
-    if (khvProcessStart(domain->conn, driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
+    if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
         goto cleanup;
     khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
     domain->id = vm->def->id;
@@ -105,7 +105,7 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
                                    VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
                                    VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
         return NULL;
-    if (khvProcessStart(conn, driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0) {
+    if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0) {
         khvEndTransient(driver, vm);
         goto cleanup;
     }
@@ -389,7 +389,7 @@ khvAutostartOne(virDomainObj *vm, void *opaque)
 
     virObjectLock(vm);
     if (vm->autostart && !virDomainObjIsActive(vm)) {
-        if (khvProcessStart(NULL, driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
+        if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
             VIR_ERROR(_("cannot autostart domain %s: %s"), vm->def->name,
                       virGetLastErrorMessage());
         else

@@ -298,7 +298,7 @@ static const khvMonitorCallbacks khvMonitorCbs = {
  * The taps go away with the last fd, khv-run's.
  */
 static int
-khvNetsPrepare(virConnectPtr conn, virDomainDef *def, int *fds)
+khvNetsPrepare(virDomainDef *def, int *fds)
 {
     g_autoptr(virConnect) netconn = NULL;
     size_t i;
@@ -330,8 +330,36 @@ khvNetsPrepare(virConnectPtr conn, virDomainDef *def, int *fds)
                                            VIR_NETDEV_TAP_CREATE_VNET_HDR) < 0)
             return -1;
     }
-    (void)conn;
     return 0;
+}
+
+/*
+ * The ports libvirt's network driver gave the <interface type='network'>
+ * of a domain that stops (their taps went with khv-run's fds).
+ */
+static void
+khvNetsRelease(virDomainDef *def)
+{
+    g_autoptr(virConnect) netconn = NULL;
+    size_t i;
+
+    for (i = 0; i < def->nnets; i++) {
+        virDomainNetDef *net = def->nets[i];
+
+        if (net->type != VIR_DOMAIN_NET_TYPE_NETWORK || !net->data.network.actual)
+            continue;
+        if (!netconn && !(netconn = virGetConnectNetwork())) {
+            VIR_WARN("cannot release the network port of %s: %s", def->name,
+                     virGetLastErrorMessage());
+            virResetLastError();
+            return;
+        }
+        if (virDomainNetReleaseActualDevice(netconn, def, net) < 0) {
+            VIR_WARN("cannot release the network port of %s: %s", def->name,
+                     virGetLastErrorMessage());
+            virResetLastError();
+        }
+    }
 }
 
 /* What khv-run wrote to its log since offset (its last 2 KiB), for an error. */
@@ -413,8 +441,7 @@ khvAssignConsoleAliases(virDomainDef *def)
 }
 
 int
-khvProcessStart(virConnectPtr conn, khvDriver *driver, virDomainObj *vm,
-                virDomainRunningReason reason)
+khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason)
 {
     khvDomainObjPrivate *priv = vm->privateData;
     g_autoptr(virCommand) cmd = NULL;
@@ -453,7 +480,7 @@ khvProcessStart(virConnectPtr conn, khvDriver *driver, virDomainObj *vm,
     tapfds = g_new(int, vm->def->nnets + 1);
     for (i = 0; i < vm->def->nnets; i++)
         tapfds[i] = -1;
-    if (khvNetsPrepare(conn, vm->def, tapfds) < 0)
+    if (khvNetsPrepare(vm->def, tapfds) < 0)
         goto error;
     cmd = khvBuildCommandLine(vm->def, priv->ctlPath, tapfds);
     for (i = 0; i < vm->def->nnets; i++)
@@ -517,6 +544,7 @@ khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason reaso
 
     khvMonitorClose(priv->mon);
     priv->mon = NULL;
+    khvNetsRelease(vm->def);
     if (vm->pid > 0 && khvProcessIsOurs(vm->pid, priv->ctlPath) &&
         virProcessKillPainfully(vm->pid, true) < 0)
         VIR_WARN("khv-run (pid %lld) of domain %s would not end", (long long)vm->pid,
@@ -562,5 +590,22 @@ khvProcessReconnect(virDomainObj *vm, void *opaque)
  cleanup:
     virObjectUnlock(vm);
     virObjectUnref(vm);
+    return 0;
+}
+
+/*
+ * The driver is going away (khv-run stays): stop listening, so that no
+ * callback runs on a freed driver.  Run before the domain list goes.
+ */
+int
+khvProcessForget(virDomainObj *vm, void *opaque G_GNUC_UNUSED)
+{
+    khvDomainObjPrivate *priv;
+
+    virObjectLock(vm);
+    priv = vm->privateData;
+    khvMonitorClose(priv->mon);
+    priv->mon = NULL;
+    virObjectUnlock(vm);
     return 0;
 }

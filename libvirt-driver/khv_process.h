@@ -30,12 +30,11 @@ extern virDomainXMLPrivateDataCallbacks khvPrivateDataCallbacks;
 /*
  * Start khv-run for vm and wait until its control socket answers: the
  * domain is then running (reason), its live XML has the pty paths and the
- * tap names, its status file is saved.  conn reaches libvirt's network
- * driver for <interface type='network'>.  -1 with an error and nothing
+ * tap names, its status file is saved.  An <interface type='network'>
+ * gets its bridge from libvirt's network driver.  -1 with an error and nothing
  * left behind (khv-run's own words from the log in the message).
  */
-int khvProcessStart(virConnectPtr conn, khvDriver *driver, virDomainObj *vm,
-                    virDomainRunningReason reason);
+int khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason);
 
 /*
  * End khv-run (SIGTERM, then SIGKILL after 10 s) unless it already ended,
@@ -50,6 +49,9 @@ void khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason 
  * again if khv-run still runs, else shut off with reason unknown.
  */
 int khvProcessReconnect(virDomainObj *vm, void *opaque);
+
+/* At driver cleanup: stop watching vm's khv-run (it runs on). */
+int khvProcessForget(virDomainObj *vm, void *opaque);
 
 /* The control socket of a running vm, or NULL with an error reported. */
 const char *khvProcessControlPath(virDomainObj *vm);

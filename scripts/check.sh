@@ -55,8 +55,9 @@ khvrun_image() {
 	local extra tests
 	extra=$(mktemp -d)
 	tests=$(mktemp)
-	khvrun_files "$extra" "$kver" || { rm -rf "$extra" "$tests"; return 1; }
-	echo khvrun >"$tests"
+	khvrun_files "$extra" "$kver" && libvirt_files "$extra" ||
+		{ rm -rf "$extra" "$tests"; return 1; }
+	printf '%s\n' khvrun libvirt >"$tests"
 	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUT=1500 \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
@@ -173,9 +174,10 @@ lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 # for an idle CPU 1 (Documentation/khv/bochs.rst).
 # Lane khvrun boots an image of its own: khv-run, the test kernel and a
 # busybox initramfs for the second-level guests of selftest khvrun, which
-# no other lane runs (a nested Linux boot per test; too slow for Bochs).
-# KHVRUN_LANE=0 skips it.
-[ "${KHVRUN_LANE:-1}" = 1 ] && lanes+=("khvrun:5:check:$cpu:khvtests=khvrun")
+# no other lane runs (a nested Linux boot per test; too slow for Bochs),
+# and selftest libvirt: virsh and the libvirt driver running khv-run
+# (libvirt-driver/tests/guest.sh).  KHVRUN_LANE=0 skips it.
+[ "${KHVRUN_LANE:-1}" = 1 ] && lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt")
 if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
 	# kernel warns at boot (workqueue cpumask); migrate runs in QEMU.

@@ -135,6 +135,24 @@ khvrun_files() {
 	done
 }
 
+# libvirt_files <dir>: libvirt's driver test for lane khvrun (selftest
+# "libvirt": libvirt-driver/tests/guest.sh): the module, stock virsh and
+# every library they load, at the paths the host loader found them.
+libvirt_files() {
+	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so lib
+	[ -f "$mod" ] || return 1
+	mkdir -p "$extra/khv/libvirt" "$extra/khv/selftests" "$extra/usr/bin" &&
+	strip --strip-debug -o "$extra/khv/libvirt/libvirt_driver_khv.so" "$mod" &&
+	cp /usr/bin/virsh "$extra/usr/bin/virsh" &&
+	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" ||
+		return 1
+	# (ldd heads each file's list with "FILE:".)
+	for lib in $(ldd /usr/bin/virsh "$mod" |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
+		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
+	done
+}
+
 selftest_dir() { say "$KHV_ROOT/selftests"; }
 
 selftest_path() {	# selftest_path <name> -> host path or nothing

@@ -64,6 +64,11 @@ tests=()
 if [ "$with_tests" = 1 ]; then
 	while read -r t; do
 		src=$(selftest_path "$t")
+		# A test INITRAMFS_EXTRA brings (a script): listed, not copied here.
+		if [ -z "$src" ] && [ -f "${INITRAMFS_EXTRA:-/nonexistent}/khv/selftests/$t" ]; then
+			tests+=("$t")
+			continue
+		fi
 		if [ -z "$src" ]; then
 			say "initramfs: selftest $t is listed but not built, left out" >&2
 			continue
