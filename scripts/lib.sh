@@ -136,18 +136,21 @@ khvrun_files() {
 }
 
 # libvirt_files <dir>: libvirt's driver test for lane khvrun (selftest
-# "libvirt": libvirt-driver/tests/guest.sh): the module, stock virsh and
-# every library they load, at the paths the host loader found them.
+# "libvirt": libvirt-driver/tests/guest.sh): the module, virtkhvd, stock
+# virsh and every library they load, at the paths the host loader found
+# them.
 libvirt_files() {
 	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so lib
-	[ -f "$mod" ] || return 1
+	local daemon=$KHV_ROOT/libvirt-driver/build/virtkhvd
+	[ -f "$mod" ] && [ -f "$daemon" ] || return 1
 	mkdir -p "$extra/khv/libvirt" "$extra/khv/selftests" "$extra/usr/bin" &&
 	strip --strip-debug -o "$extra/khv/libvirt/libvirt_driver_khv.so" "$mod" &&
+	strip --strip-debug -o "$extra/khv/libvirt/virtkhvd" "$daemon" &&
 	cp /usr/bin/virsh "$extra/usr/bin/virsh" &&
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" ||
 		return 1
 	# (ldd heads each file's list with "FILE:".)
-	for lib in $(ldd /usr/bin/virsh "$mod" |
+	for lib in $(ldd /usr/bin/virsh "$mod" "$daemon" |
 		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
 		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
 	done
