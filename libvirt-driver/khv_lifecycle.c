@@ -157,6 +157,42 @@ khvDomainCommand(virDomainObj *vm, const char *cmd)
     return khvMonitorCommand(path, cmd, NULL, NULL);
 }
 
+/* The access checks of the calls below, in one shape. */
+typedef int khvCommandACL(virConnectPtr conn, virDomainDef *def, unsigned int flags);
+
+static int
+khvShutdownACL(virConnectPtr conn, virDomainDef *def, unsigned int flags)
+{
+    return virDomainShutdownFlagsEnsureACL(conn, def, flags);
+}
+
+static int
+khvRebootACL(virConnectPtr conn, virDomainDef *def, unsigned int flags)
+{
+    return virDomainRebootEnsureACL(conn, def, flags);
+}
+
+static int
+khvResetACL(virConnectPtr conn, virDomainDef *def, unsigned int flags G_GNUC_UNUSED)
+{
+    return virDomainResetEnsureACL(conn, def);
+}
+
+/* Look the domain up, check access, run cmd on it. */
+static int
+khvDomainCall(virDomainPtr domain, khvCommandACL *acl, unsigned int flags, const char *cmd)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (acl(domain->conn, vm->def, flags) == 0)
+        ret = khvDomainCommand(vm, cmd);
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
 /*
  * The ACPI power button: the guest decides (a Debian guest shuts down and
  * powers off; khv-run then ends and the domain is shut off, an event
@@ -166,16 +202,8 @@ khvDomainCommand(virDomainObj *vm, const char *cmd)
 int
 khvDomainShutdownFlags(virDomainPtr domain, unsigned int flags)
 {
-    virDomainObj *vm;
-    int ret = -1;
-
     virCheckFlags(VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, -1);
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainShutdownFlagsEnsureACL(domain->conn, vm->def, flags) == 0)
-        ret = khvDomainCommand(vm, "system_powerdown");
-    virDomainObjEndAPI(&vm);
-    return ret;
+    return khvDomainCall(domain, khvShutdownACL, flags, "system_powerdown");
 }
 
 int
@@ -193,31 +221,15 @@ khvDomainShutdown(virDomainPtr domain)
 int
 khvDomainReboot(virDomainPtr domain, unsigned int flags)
 {
-    virDomainObj *vm;
-    int ret = -1;
-
     virCheckFlags(0, -1);
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainRebootEnsureACL(domain->conn, vm->def, flags) == 0)
-        ret = khvDomainCommand(vm, "system_reset");
-    virDomainObjEndAPI(&vm);
-    return ret;
+    return khvDomainCall(domain, khvRebootACL, flags, "system_reset");
 }
 
 int
 khvDomainReset(virDomainPtr domain, unsigned int flags)
 {
-    virDomainObj *vm;
-    int ret = -1;
-
     virCheckFlags(0, -1);
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainResetEnsureACL(domain->conn, vm->def) == 0)
-        ret = khvDomainCommand(vm, "system_reset");
-    virDomainObjEndAPI(&vm);
-    return ret;
+    return khvDomainCall(domain, khvResetACL, flags, "system_reset");
 }
 
 /*

@@ -147,7 +147,8 @@ libvirt_files() {
 	strip --strip-debug -o "$extra/khv/libvirt/libvirt_driver_khv.so" "$mod" &&
 	strip --strip-debug -o "$extra/khv/libvirt/virtkhvd" "$daemon" &&
 	cp /usr/bin/virsh "$extra/usr/bin/virsh" &&
-	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" ||
+	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" &&
+	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
 	# (ldd heads each file's list with "FILE:".)
 	for lib in $(ldd /usr/bin/virsh "$mod" "$daemon" |

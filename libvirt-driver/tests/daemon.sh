@@ -19,19 +19,9 @@ cleanup() {
 	rm -rf "$t"
 }
 trap cleanup EXIT
-n=0
-fail=0
 
-ok() {	# ok <0|1> <description>: returns <0|1>
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-	return "$1"
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$here/tap.sh"
 
 # What nobody runs must be where nobody can read it.
 mkdir -p "$t/bin" "$t/home" "$t/run"
@@ -70,8 +60,6 @@ vsh() {	# vsh <args...>: virsh on khv:///session; output in $out, status in $rc
 	out=$(as_user timeout 60 virsh -q -c khv:///session "$@" 2>&1)
 	rc=$?
 }
-has() { grep -q -- "$1" <<<"$out"; }
-say() { sed 's/^/# /' <<<"$out"; }
 
 cat >"$t/vm.xml" <<EOF
 <domain type='kvm'>

@@ -10,18 +10,9 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 export LIBVIRT_DRIVER_DIR=$mod_dir
 uri="khv:///embed?root=$root"
-n=0
-fail=0
 
-ok() {	# ok <0|1> <description>
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # vsh <args...>: virsh on the embedded URI; output in $out, status in $rc.
 vsh() {
@@ -29,7 +20,6 @@ vsh() {
 	rc=$?
 }
 
-has() { grep -q -- "$1" <<<"$out"; }
 
 echo "1..41"
 

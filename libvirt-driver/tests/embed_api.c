@@ -18,19 +18,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-static int n, failed;
-
-static void ok(int cond, const char *what)
-{
-	n++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
-	if (!cond) {
-		virErrorPtr e = virGetLastError();
-
-		printf("# last libvirt error: %s\n", e && e->message ? e->message : "none");
-		failed = 1;
-	}
-}
+#include "api_tap.h"
 
 /* The whole file, NUL-terminated; NULL if unreadable. */
 static char *slurp(const char *path)
@@ -65,12 +53,6 @@ static char *replace(const char *s, const char *from, const char *to)
 		return NULL;
 	snprintf(r, len + 1, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
 	return r;
-}
-
-static void quiet(void *data, virErrorPtr e)
-{
-	(void)data;
-	(void)e;
 }
 
 int main(int argc, char **argv)

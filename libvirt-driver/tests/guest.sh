@@ -19,28 +19,16 @@ mkdir -p "$root" /var/lock /run /var/log /etc
 # libvirt's client library looks under /var/run, which Debian links to /run.
 [ -e /var/run ] || ln -s /run /var/run
 uri=khv:///system
-n=0
-fail=0
 daemon=
 
-ok() {	# ok <0|1> <description>: returns <0|1>
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-	return "$1"
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. /khv/libvirt/tap.sh
 
 vsh() {	# vsh <args...>: output in $out, status in $rc
 	out=$(timeout 300 virsh -q -c "$uri" "$@" 2>&1)
 	rc=$?
 }
 
-has() { echo "$out" | grep -q -- "$1"; }
-say() { echo "$out" | sed 's/^/# /'; }
 
 # wait_line <file> <text> <seconds>: 0 once the file holds the text.
 wait_line() {

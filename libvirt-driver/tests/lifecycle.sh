@@ -21,19 +21,9 @@ trap cleanup EXIT
 export LIBVIRT_DRIVER_DIR=$mod_dir
 uri="khv:///embed?root=$root"
 run=$root/run/khv
-n=0
-fail=0
 
-ok() {	# ok <0|1> <description>: returns <0|1>
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-	return "$1"
-}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$here/tap.sh"
 
 # vsh <args...>: virsh on the embedded URI; output in $out, status in $rc.
 vsh() {
@@ -41,8 +31,6 @@ vsh() {
 	rc=$?
 }
 
-has() { grep -q -- "$1" <<<"$out"; }
-say() { sed 's/^/# /' <<<"$out"; }
 
 # The domain: COM1 and a virtio console on ptys, fake-khv-run as emulator.
 domxml() {	# domxml <name> <kernel>

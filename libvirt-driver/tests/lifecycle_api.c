@@ -22,26 +22,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-static int n, failed;
-
-static void ok(int cond, const char *what)
-{
-	n++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
-	if (!cond) {
-		virErrorPtr e = virGetLastError();
-
-		printf("# last libvirt error: %s\n", e && e->message ? e->message : "none");
-		failed = 1;
-	}
-	fflush(stdout);
-}
-
-static void quiet(void *data, virErrorPtr e)
-{
-	(void)data;
-	(void)e;
-}
+#include "api_tap.h"
 
 /* ---- events: the loop on its own thread, what arrived in a list -------- */
 
