@@ -70,3 +70,12 @@ int khvConnectDomainEventRegister(virConnectPtr conn, virConnectDomainEventCallb
                                   void *opaque, virFreeCallback freecb);
 int khvConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCallback callback);
 void khvAutostartAll(khvDriver *driver);
+
+/* khv_stats.c: what running domains use. */
+unsigned long long khvProcessCpuTime(virDomainObj *vm);
+int khvDomainGetVcpus(virDomainPtr domain, virVcpuInfoPtr info, int maxinfo,
+                      unsigned char *cpumaps, int maplen);
+int khvDomainBlockStats(virDomainPtr domain, const char *path, virDomainBlockStatsPtr stats);
+int khvConnectGetAllDomainStats(virConnectPtr conn, virDomainPtr *doms, unsigned int ndoms,
+                                unsigned int stats, virDomainStatsRecordPtr **retStats,
+                                unsigned int flags);

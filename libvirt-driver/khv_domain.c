@@ -425,7 +425,7 @@ khvDomainGetInfo(virDomainPtr domain, virDomainInfoPtr info)
         info->maxMem = virDomainDefGetMemoryTotal(vm->def);
         info->memory = vm->def->mem.cur_balloon;
         info->nrVirtCpu = virDomainDefGetVcpus(vm->def);
-        info->cpuTime = 0;
+        info->cpuTime = khvProcessCpuTime(vm);
         ret = 0;
     }
     virDomainObjEndAPI(&vm);

@@ -344,6 +344,9 @@ static virHypervisorDriver khvHypervisorDriver = {
     .connectDomainEventDeregister = khvConnectDomainEventDeregister,
     .connectDomainEventRegisterAny = khvConnectDomainEventRegisterAny,
     .connectDomainEventDeregisterAny = khvConnectDomainEventDeregisterAny,
+    .domainGetVcpus = khvDomainGetVcpus,
+    .domainBlockStats = khvDomainBlockStats,
+    .connectGetAllDomainStats = khvConnectGetAllDomainStats,
 };
 
 static virConnectDriver khvConnectDriver = {

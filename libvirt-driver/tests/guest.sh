@@ -79,7 +79,7 @@ cat >"$root/vm.xml" <<EOF
 </domain>
 EOF
 
-echo "1..16"
+echo "1..17"
 
 start_daemon
 ok $? "virtkhvd, the system daemon, answers virsh -c khv:///system" || {
@@ -113,8 +113,12 @@ ok $? "the guest booted: its init line came through the pty" ||
 grep "KHVRUN-INIT" "$root/com1.log" | head -n 1 | sed 's/^/# /'
 
 vsh dominfo l2
-has "^State: *running" && has "^CPU(s): *1"
-ok $? "virsh dominfo: running, 1 vCPU" || say
+has "^State: *running" && has "^CPU(s): *1" && has "^CPU time: *[0-9.]*s"
+ok $? "virsh dominfo: running, 1 vCPU, khv-run's CPU time" || say
+# The guest holds in its init: its one vCPU waits in HLT (blocked).
+vsh domstats l2
+has "vcpu.current=1" && has "vcpu.0.state=[12]" && has "cpu.time=" && has "block.count=0"
+ok $? "virsh domstats: real khv-run's vCPU thread and state" || say
 
 # The daemon restarts under a running guest, and finds it again.
 stop_daemon && kill -0 "$pid"

@@ -46,6 +46,10 @@ domxml() {	# domxml <name> <kernel>
   </os>
   <devices>
     <emulator>$here/fake-khv-run</emulator>
+    <disk type='file' device='disk'>
+      <source file='$root/disk.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='virtio'/></console>
   </devices>
@@ -55,7 +59,7 @@ EOF
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-echo "1..30"
+echo "1..36"
 
 domxml vm /boot/vmlinuz >"$root/vm.xml"
 vsh define "$root/vm.xml"
@@ -71,7 +75,7 @@ vsh list
 [ "$rc" = 0 ] && has "^ *$pid *vm *running"
 ok $? "virsh list (a new driver, found again): running, its ID the pid"
 want="--kernel /boot/vmlinuz --append console=ttyS0 --memory 131072K --cpus 2 --serial pty"
-want+=" --console pty --control $run/vm.ctl"
+want+=" --console pty --disk path=$root/disk.img --control $run/vm.ctl"
 [ "$(tr '\n' ' ' <"$run/vm.ctl.argv")" = "$want " ]
 ok $? "khv-run's command line: $want"
 grep -q -- "--control $run/vm.ctl" "$root/log/khv/vm.log"
@@ -85,6 +89,27 @@ ok $? "live XML: COM1 on $serial, hvc0 on $hvc, aliases"
 vsh dumpxml --inactive vm
 ! has "<source path=" && ! has "<alias"
 ok $? "the inactive XML has no pty path and no alias"
+
+# What it uses: khv-run's CPU time, its vCPUs, its disk's counters.
+vsh dominfo vm
+[ "$rc" = 0 ] && has "^CPU time: *[0-9.]*s"
+ok $? "virsh dominfo: khv-run's CPU time" || say
+vsh vcpuinfo vm
+[ "$rc" = 0 ] && has "^VCPU: *1" && has "^State: *running" && has "^State: *blocked" &&
+	has "^CPU time: *[0-9.]*s" && has "^CPU Affinity:"
+ok $? "virsh vcpuinfo: 2 vCPUs (running, halted: blocked), their threads' time" || say
+vsh domblkstat vm vda
+[ "$rc" = 0 ] && has "vda rd_req 1" && has "vda rd_bytes 512" && has "vda wr_req 2" &&
+	has "vda wr_bytes 4096"
+ok $? "virsh domblkstat vm vda: khv-run's counters" || say
+vsh domblkstat vm vdz
+[ "$rc" != 0 ] && has "no disk 'vdz'"
+ok $? "virsh domblkstat of a disk the domain lacks: refused" || say
+vsh domstats vm
+[ "$rc" = 0 ] && has "state.state=1" && has "cpu.time=" && has "vcpu.current=2" &&
+	has "vcpu.1.state=2" && has "block.count=1" && has "block.0.name=vda" &&
+	has "block.0.fl.reqs=3"
+ok $? "virsh domstats: state, cpu, vcpu and block groups" || say
 
 vsh "suspend vm; domstate --reason vm; resume vm; domstate --reason vm"
 [ "$rc" = 0 ] && has "^paused (user)" && has "^running (unpaused)"
@@ -108,6 +133,10 @@ ok $? "virsh shutdown: the guest powers off; event stopped/shutdown; shut off (s
 sleep 0.2
 ! alive "$pid" && [ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.pid" ] && [ ! -e "$run/vm.ctl" ]
 ok $? "khv-run ended; status, pid file and socket gone"
+
+vsh domstats vm
+[ "$rc" = 0 ] && has "state.state=5" && ! has "cpu.time" && ! has "block."
+ok $? "virsh domstats of a shut-off domain: its state only" || say
 
 vsh shutdown vm
 [ "$rc" != 0 ] && has "not running"

@@ -131,9 +131,11 @@ int main(int argc, char **argv)
 	snprintf(xml, sizeof(xml),
 		 "<domain type='kvm'><name>apivm</name><memory unit='MiB'>64</memory>"
 		 "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type><kernel>/boot/vmlinuz</kernel>"
-		 "</os><devices><emulator>%s</emulator><serial type='pty'/></devices></domain>",
+		 "</os><devices><emulator>%s</emulator><serial type='pty'/>"
+		 "<disk type='file' device='disk'><source file='/dev/null'/>"
+		 "<target dev='vda' bus='virtio'/></disk></devices></domain>",
 		 argv[2]);
-	printf("1..19\n");
+	printf("1..23\n");
 	c = virConnectOpen(uri);
 	ok(c != NULL, "virConnectOpen of the embedded URI");
 	if (!c) {
@@ -158,6 +160,30 @@ int main(int argc, char **argv)
 	   "event: started/booted");
 	id = virDomainGetID(d);
 	ok(id != (unsigned int)-1 && kill(id, 0) == 0, "virDomainGetID: khv-run's pid");
+
+	{
+		virDomainStatsRecordPtr *recs = NULL;
+		virDomainBlockStatsStruct bs;
+		virVcpuInfo vcpu;
+		virDomainInfo info;
+		unsigned long long wr = 0;
+		int nrec;
+
+		ok(virDomainGetInfo(d, &info) == 0 && info.cpuTime > 0,
+		   "virDomainGetInfo: khv-run's CPU time");
+		ok(virDomainGetVcpus(d, &vcpu, 1, NULL, 0) == 1 && vcpu.number == 0 &&
+		   vcpu.state == VIR_VCPU_RUNNING, "virDomainGetVcpus: vCPU 0 running");
+		ok(virDomainBlockStats(d, "vda", &bs, sizeof(bs)) == 0 && bs.rd_req == 1 &&
+		   bs.wr_bytes == 4096, "virDomainBlockStats(vda): khv-run's counters");
+		nrec = virConnectGetAllDomainStats(c, 0, &recs, 0);
+		if (nrec == 1)
+			virTypedParamsGetULLong(recs[0]->params, recs[0]->nparams,
+						"block.0.wr.bytes", &wr);
+		ok(nrec == 1 && wr == 4096,
+		   "virConnectGetAllDomainStats: one record, its block group");
+		if (recs)
+			virDomainStatsRecordListFree(recs);
+	}
 
 	st = virStreamNew(c, 0);
 	ok(st && virDomainOpenConsole(d, NULL, st, 0) == 0, "virDomainOpenConsole (COM1)");
