@@ -110,6 +110,9 @@ khvDomainDefValidate(const virDomainDef *def,
     if (def->onCrash != VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
         return khvUnsupported("<on_crash>%s</on_crash> (only destroy)",
                               virDomainLifecycleActionTypeToString(def->onCrash));
+    if (def->cpu)
+        return khvUnsupported("<cpu> (guests see the host's CPU as khv filters it: no mode, "
+                              "model or topology to choose yet)");
     if (def->nrngs > 1)
         return khvUnsupported("more than one <rng>");
     if (def->nnets > KHV_MAX_NETS)

@@ -30,6 +30,7 @@
 #include "datatypes.h"
 #include "driver.h"
 #include "capabilities.h"
+#include "domain_capabilities.h"
 #include "domain_conf.h"
 #include "virdomainobjlist.h"
 #include "viraccessapicheck.h"
@@ -249,6 +250,62 @@ khvConnectGetCapabilities(virConnectPtr conn)
     return virCapabilitiesFormatXML(driver->caps);
 }
 
+/*
+ * What a domain may ask for, as virt-install and virt-manager read it: the
+ * same as the validate callbacks of khv_domain.c let through (kernel boot
+ * without a loader, virtio disks, a virtio rng from /dev/random), and
+ * every other device kind reported unsupported.
+ */
+static char *
+khvConnectGetDomainCapabilities(virConnectPtr conn, const char *emulatorbin,
+                                const char *arch_str, const char *machine,
+                                const char *virttype_str, unsigned int flags)
+{
+    g_autoptr(virDomainCaps) caps = NULL;
+    virArch arch = VIR_ARCH_X86_64;
+
+    virCheckFlags(0, NULL);
+    if (virConnectGetDomainCapabilitiesEnsureACL(conn) < 0)
+        return NULL;
+    if (virttype_str && STRNEQ(virttype_str, "kvm")) {
+        virReportError(VIR_ERR_INVALID_ARG, _("unknown virttype '%s' (khv runs 'kvm')"),
+                       virttype_str);
+        return NULL;
+    }
+    if (arch_str && (arch = virArchFromString(arch_str)) != VIR_ARCH_X86_64) {
+        virReportError(VIR_ERR_INVALID_ARG, _("unsupported architecture '%s'"), arch_str);
+        return NULL;
+    }
+    if (machine) {
+        virReportError(VIR_ERR_INVALID_ARG, _("khv-run has no machine type '%s'"), machine);
+        return NULL;
+    }
+    if (!(caps = virDomainCapsNew(emulatorbin ? emulatorbin : KHV_RUN_BIN, NULL, arch,
+                                  VIR_DOMAIN_VIRT_KVM)))
+        return NULL;
+    caps->maxvcpus = KHV_MAX_VCPUS;
+    caps->os.supported = VIR_TRISTATE_BOOL_YES;
+    caps->os.loader.supported = VIR_TRISTATE_BOOL_NO;
+    caps->disk.supported = VIR_TRISTATE_BOOL_YES;
+    caps->disk.diskDevice.report = true;
+    caps->disk.bus.report = true;
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->disk.diskDevice, VIR_DOMAIN_DISK_DEVICE_DISK);
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->disk.bus, VIR_DOMAIN_DISK_BUS_VIRTIO);
+    caps->rng.supported = VIR_TRISTATE_BOOL_YES;
+    caps->rng.model.report = true;
+    caps->rng.backendModel.report = true;
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->rng.model, VIR_DOMAIN_RNG_MODEL_VIRTIO);
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->rng.backendModel, VIR_DOMAIN_RNG_BACKEND_RANDOM);
+    caps->graphics.supported = VIR_TRISTATE_BOOL_NO;
+    caps->video.supported = VIR_TRISTATE_BOOL_NO;
+    caps->hostdev.supported = VIR_TRISTATE_BOOL_NO;
+    caps->filesystem.supported = VIR_TRISTATE_BOOL_NO;
+    caps->tpm.supported = VIR_TRISTATE_BOOL_NO;
+    caps->redirdev.supported = VIR_TRISTATE_BOOL_NO;
+    caps->channel.supported = VIR_TRISTATE_BOOL_NO;
+    return virDomainCapsFormat(caps);
+}
+
 static int
 khvConnectGetMaxVcpus(virConnectPtr conn, const char *type)
 {
@@ -308,6 +365,7 @@ static virHypervisorDriver khvHypervisorDriver = {
     .connectGetVersion = khvConnectGetVersion,
     .connectGetHostname = khvConnectGetHostname,
     .connectGetCapabilities = khvConnectGetCapabilities,
+    .connectGetDomainCapabilities = khvConnectGetDomainCapabilities,
     .connectGetMaxVcpus = khvConnectGetMaxVcpus,
     .nodeGetInfo = khvNodeGetInfo,
     .connectListAllDomains = khvConnectListAllDomains,

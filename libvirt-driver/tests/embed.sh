@@ -21,7 +21,7 @@ vsh() {
 }
 
 
-echo "1..41"
+echo "1..44"
 
 vsh uri
 [ "$rc" = 0 ] && [ "$out" = "$uri" ]
@@ -52,6 +52,19 @@ for want in "<os_type>hvm</os_type>" "<arch name='x86_64'>" "<domain type='kvm'/
 done
 [ "$rc" = 0 ] && [ "$caps_ok" = 0 ]
 ok $? "virsh capabilities: x86_64 hvm guests of type kvm, khv-run as emulator"
+
+vsh domcapabilities
+dc_ok=0
+for want in "<domain>kvm</domain>" "<arch>x86_64</arch>" "<vcpu max='64'/>" \
+	"<loader supported='no'/>" "<disk supported='yes'>" "<value>virtio</value>" \
+	"<graphics supported='no'/>" "<hostdev supported='no'/>" "<rng supported='yes'>"; do
+	grep -qF -- "$want" <<<"$out" || { dc_ok=1; echo "# domcapabilities lack $want"; }
+done
+[ "$rc" = 0 ] && [ "$dc_ok" = 0 ]
+ok $? "virsh domcapabilities: kernel boot, virtio disks and rng; no loader, graphics, hostdev"
+vsh domcapabilities --virttype qemu
+[ "$rc" != 0 ] && has "unknown virttype 'qemu'"
+ok $? "virsh domcapabilities --virttype qemu: refused"
 
 vsh list --all
 [ "$rc" = 0 ] && [ -z "$out" ]
@@ -151,6 +164,7 @@ refuse "two virtio consoles" \
 	"s|</devices>|<console type='pty'><target type='virtio'/></console><console type='pty'><target type='virtio'/></console></devices>|" \
 	"more than one <console> on a virtio target"
 refuse "vCPU hotplug" "s|<vcpu>2</vcpu>|<vcpu current='1'>2</vcpu>|" "<vcpu current='1'>"
+refuse "a CPU mode" "s|<devices>|<cpu mode='host-passthrough'/><devices>|" "<cpu>"
 vsh list --all
 [ "$rc" = 0 ] && [ -z "$out" ]
 ok $? "nothing was defined by the refused definitions"
