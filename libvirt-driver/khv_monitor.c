@@ -164,7 +164,7 @@ khvExchange(int fd, khvLineBuf *lb, const char *path, const char *cmd,
     for (;;) {
         g_autofree char *line = khvLineRead(fd, lb, deadline, path);
         g_autoptr(virJSONValue) reply = NULL;
-            virJSONValue *err;
+        virJSONValue *err;
 
         if (!line)
             return -1;
@@ -247,11 +247,12 @@ khvSocketConnect(const char *path)
     return fd;
 }
 
-int
+khvMonitor *
 khvMonitorConnect(const char *path, pid_t pid, int timeout_ms)
 {
     unsigned long long deadline = khvDeadline(timeout_ms);
     khvLineBuf lb = { 0 };
+    khvMonitor *mon;
     int fd;
 
     for (;;) {
@@ -262,29 +263,34 @@ khvMonitorConnect(const char *path, pid_t pid, int timeout_ms)
         if (errno != ENOENT && errno != ECONNREFUSED) {
             virReportSystemError(errno, _("cannot connect to khv-run's control socket '%s'"),
                                  path);
-            return -1;
+            return NULL;
         }
         if (pid > 0 && virProcessKill(pid, 0) < 0) {
             virReportError(VIR_ERR_OPERATION_FAILED,
                            _("khv-run (pid %lld) ended before its control socket '%s' "
                              "answered"), (long long)pid, path);
-            return -1;
+            return NULL;
         }
         ignore_value(virTimeMillisNow(&now));
         if (now >= deadline) {
             virReportError(VIR_ERR_OPERATION_TIMEOUT,
                            _("khv-run's control socket '%s' did not appear in time"), path);
-            return -1;
+            return NULL;
         }
         g_usleep(20 * 1000);
     }
     if (khvNegotiate(fd, &lb, path, deadline) < 0) {
         VIR_FORCE_CLOSE(fd);
-        fd = -1;
+        g_free(lb.buf);
+        return NULL;
     }
-    /* Nothing can be pending yet: events come only once negotiated. */
-    g_free(lb.buf);
-    return fd;
+    /* What came after the negotiation's reply (an event) is the watch's. */
+    mon = g_new0(khvMonitor, 1);
+    g_mutex_init(&mon->lock);
+    mon->fd = fd;
+    mon->watch = -1;
+    mon->in = lb;
+    return mon;
 }
 
 int
@@ -386,32 +392,28 @@ khvMonitorIO(int watch G_GNUC_UNUSED, int fd, int events, void *opaque)
         mon->cb.eof(mon, mon->opaque);
 }
 
-khvMonitor *
-khvMonitorOpen(int fd, const khvMonitorCallbacks *cb, virObject *opaque)
+int
+khvMonitorWatch(khvMonitor *mon, const khvMonitorCallbacks *cb, virObject *opaque)
 {
-    khvMonitor *mon = g_new0(khvMonitor, 1);
-
-    g_mutex_init(&mon->lock);
-    mon->fd = fd;
     mon->cb = *cb;
     mon->opaque = virObjectRef(opaque);
-    if (virSetNonBlock(fd) < 0) {
+    if (virSetNonBlock(mon->fd) < 0) {
         virReportSystemError(errno, "%s", _("cannot make khv-run's control socket non-blocking"));
         khvMonitorFree(mon);
-        return NULL;
+        return -1;
     }
     /* Held so that a callback can not see the watch before it is set. */
     g_mutex_lock(&mon->lock);
-    mon->watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, khvMonitorIO, mon,
+    mon->watch = virEventAddHandle(mon->fd, VIR_EVENT_HANDLE_READABLE, khvMonitorIO, mon,
                                    khvMonitorFree);
     g_mutex_unlock(&mon->lock);
     if (mon->watch < 0) {
         virReportError(VIR_ERR_INTERNAL_ERROR, "%s",
                        _("cannot watch khv-run's control socket: no event loop"));
         khvMonitorFree(mon);
-        return NULL;
+        return -1;
     }
-    return mon;
+    return 0;
 }
 
 void

@@ -10,9 +10,9 @@
  *    sends it, waits for its reply (skipping events) and closes.  It blocks
  *    the calling API thread, with a timeout; khv-run answers from its I/O
  *    thread, never waiting for the guest.
- *  - khvMonitorOpen() keeps one connection per running domain that only
- *    listens: its events and its end (khv-run exiting) reach the callbacks
- *    on libvirt's event loop thread.
+ *  - khvMonitorConnect() and khvMonitorWatch() keep one connection per
+ *    running domain that only listens: its events and its end (khv-run
+ *    exiting) reach the callbacks on libvirt's event loop thread.
  */
 #pragma once
 
@@ -35,10 +35,11 @@ struct _khvMonitorCallbacks {
 
 /*
  * Connect to path and negotiate within timeout_ms; retries while the
- * socket is not there yet or refuses (khv-run still starting) and
- * alive(pid) holds.  Returns the socket or -1 with an error reported.
+ * socket is not there yet or refuses (khv-run still starting) and pid
+ * lives.  The monitor does not listen yet (khvMonitorWatch).  NULL with an
+ * error reported.
  */
-int khvMonitorConnect(const char *path, pid_t pid, int timeout_ms);
+khvMonitor *khvMonitorConnect(const char *path, pid_t pid, int timeout_ms);
 
 /*
  * Run one command on a new connection.  args may be NULL; *reply (if
@@ -49,11 +50,12 @@ int khvMonitorCommand(const char *path, const char *cmd, virJSONValue *args,
                       virJSONValue **reply);
 
 /*
- * Listen on fd (from khvMonitorConnect, taken over).  opaque is
- * virObjectRef'd for as long as callbacks may run.  NULL with an error
- * reported when the event loop cannot watch it.
+ * Listen: what arrives from now on (and what came with the negotiation)
+ * goes to cb on the event loop.  opaque is virObjectRef'd for as long as
+ * callbacks may run.  -1 with an error reported when the event loop
+ * cannot watch it; mon is then freed.
  */
-khvMonitor *khvMonitorOpen(int fd, const khvMonitorCallbacks *cb, virObject *opaque);
+int khvMonitorWatch(khvMonitor *mon, const khvMonitorCallbacks *cb, virObject *opaque);
 
 /*
  * Stop listening: no callback starts after this returns, though one

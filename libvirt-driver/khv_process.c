@@ -449,8 +449,8 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
     g_autofree char *logfile = NULL;
     g_autofree int *tapfds = NULL;
     VIR_AUTOCLOSE logfd = -1;
+    khvMonitor *mon;
     off_t logstart;
-    int fd = -1;
     size_t i;
 
     if (virDomainObjIsActive(vm)) {
@@ -500,7 +500,7 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
     /* Running from here: a failure below stops it. */
     vm->def->id = vm->pid;
     virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, reason);
-    if ((fd = khvMonitorConnect(priv->ctlPath, vm->pid, KHV_MONITOR_TIMEOUT_MS)) < 0) {
+    if (!(mon = khvMonitorConnect(priv->ctlPath, vm->pid, KHV_MONITOR_TIMEOUT_MS))) {
         g_autofree char *said = NULL;
 
         /* khv-run's own words (a bad kernel, no /dev/khv) say more. */
@@ -511,8 +511,9 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
                        *said ? said : _("see its log"));
         goto error;
     }
-    if (!(priv->mon = khvMonitorOpen(fd, &khvMonitorCbs, (virObject *)vm)))
+    if (khvMonitorWatch(mon, &khvMonitorCbs, (virObject *)vm) < 0)
         goto error;
+    priv->mon = mon;
     if (khvProcessReadConsoles(vm) < 0)
         goto error;
     if (virDomainObjSave(vm, driver->xmlopt, driver->stateDir) < 0)
@@ -568,7 +569,7 @@ khvProcessReconnect(virDomainObj *vm, void *opaque)
 {
     khvDriver *driver = opaque;
     khvDomainObjPrivate *priv = vm->privateData;
-    int fd = -1;
+    khvMonitor *mon;
 
     virObjectRef(vm);   /* past a removal from the list */
     virObjectLock(vm);
@@ -576,8 +577,9 @@ khvProcessReconnect(virDomainObj *vm, void *opaque)
         goto cleanup;
     priv->driver = driver;
     if (khvProcessIsOurs(vm->pid, priv->ctlPath) &&
-        (fd = khvMonitorConnect(priv->ctlPath, vm->pid, 5000)) >= 0 &&
-        (priv->mon = khvMonitorOpen(fd, &khvMonitorCbs, (virObject *)vm))) {
+        (mon = khvMonitorConnect(priv->ctlPath, vm->pid, 5000)) &&
+        khvMonitorWatch(mon, &khvMonitorCbs, (virObject *)vm) == 0) {
+        priv->mon = mon;
         VIR_DEBUG("domain %s: khv-run %lld found again", vm->def->name, (long long)vm->pid);
         goto cleanup;
     }
