@@ -76,6 +76,8 @@ unsigned long long khvProcessCpuTime(virDomainObj *vm);
 int khvDomainGetVcpus(virDomainPtr domain, virVcpuInfoPtr info, int maxinfo,
                       unsigned char *cpumaps, int maplen);
 int khvDomainBlockStats(virDomainPtr domain, const char *path, virDomainBlockStatsPtr stats);
+int khvDomainInterfaceStats(virDomainPtr domain, const char *device,
+                            virDomainInterfaceStatsPtr stats);
 int khvConnectGetAllDomainStats(virConnectPtr conn, virDomainPtr *doms, unsigned int ndoms,
                                 unsigned int stats, virDomainStatsRecordPtr **retStats,
                                 unsigned int flags);

@@ -404,6 +404,7 @@ static virHypervisorDriver khvHypervisorDriver = {
     .connectDomainEventDeregisterAny = khvConnectDomainEventDeregisterAny,
     .domainGetVcpus = khvDomainGetVcpus,
     .domainBlockStats = khvDomainBlockStats,
+    .domainInterfaceStats = khvDomainInterfaceStats,
     .connectGetAllDomainStats = khvConnectGetAllDomainStats,
 };
 

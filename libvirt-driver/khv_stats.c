@@ -8,7 +8,9 @@
  * khv-run is asked through its control socket: query-vcpus gives each
  * vCPU's thread and whether it waits (HLT, INIT), query-blockstats each
  * disk's counters.  khv-run names its disks vda, vdb... in command-line
- * order, which is the definition's order (khv_command.c).
+ * order, which is the definition's order (khv_command.c).  An interface's
+ * counters are its tap's, seen from the guest (the host's receive is the
+ * guest's transmit).
  */
 #include <config.h>
 
@@ -20,6 +22,7 @@
 #include "virerror.h"
 #include "virjson.h"
 #include "virlog.h"
+#include "virnetdevtap.h"
 #include "virprocess.h"
 #include "virtypedparam.h"
 
@@ -33,7 +36,8 @@ VIR_LOG_INIT("khv.khv_stats");
 
 /* The groups of virConnectGetAllDomainStats this driver fills. */
 #define KHV_STATS_GROUPS (VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | \
-                          VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BLOCK)
+                          VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BLOCK | \
+                          VIR_DOMAIN_STATS_INTERFACE)
 
 typedef struct {
     pid_t tid;
@@ -195,6 +199,40 @@ khvDomainBlockStats(virDomainPtr domain, const char *path, virDomainBlockStatsPt
     return ret;
 }
 
+/* An interface's tap counters from the guest's side (NULL: not running). */
+static int
+khvTapStats(virDomainNetDef *net, virDomainInterfaceStatsPtr stats)
+{
+    if (!net->ifname) {
+        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("the interface has no tap"));
+        return -1;
+    }
+    return virNetDevTapInterfaceStats(net->ifname, stats,
+                                      !virDomainNetTypeSharesHostView(net));
+}
+
+int
+khvDomainInterfaceStats(virDomainPtr domain, const char *device,
+                        virDomainInterfaceStatsPtr stats)
+{
+    virDomainObj *vm;
+    virDomainNetDef *net;
+    int ret = -1;
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainInterfaceStatsEnsureACL(domain->conn, vm->def) < 0 ||
+        !khvProcessControlPath(vm))
+        goto cleanup;
+    if (!(net = virDomainNetFind(vm->def, device)))
+        goto cleanup;
+    ret = khvTapStats(net, stats);
+
+ cleanup:
+    virDomainObjEndAPI(&vm);
+    return ret;
+}
+
 /* One domain's groups, as libvirt names its parameters. */
 static int
 khvDomainStats(virDomainObj *vm, unsigned int groups, virTypedParamList *p)
@@ -252,6 +290,26 @@ khvDomainStats(virDomainObj *vm, unsigned int groups, virTypedParamList *p)
                 virTypedParamListAddULLong(p, st.wr_ops, "block.%zu.wr.reqs", i) < 0 ||
                 virTypedParamListAddULLong(p, st.wr_bytes, "block.%zu.wr.bytes", i) < 0 ||
                 virTypedParamListAddULLong(p, st.flush_ops, "block.%zu.fl.reqs", i) < 0)
+                return -1;
+        }
+    }
+    if (groups & VIR_DOMAIN_STATS_INTERFACE) {
+        if (virTypedParamListAddUInt(p, vm->def->nnets, "net.count") < 0)
+            return -1;
+        for (i = 0; i < vm->def->nnets; i++) {
+            virDomainNetDef *net = vm->def->nets[i];
+            virDomainInterfaceStatsStruct st;
+
+            if (khvTapStats(net, &st) < 0 ||
+                virTypedParamListAddString(p, net->ifname, "net.%zu.name", i) < 0 ||
+                virTypedParamListAddULLong(p, st.rx_bytes, "net.%zu.rx.bytes", i) < 0 ||
+                virTypedParamListAddULLong(p, st.rx_packets, "net.%zu.rx.pkts", i) < 0 ||
+                virTypedParamListAddULLong(p, st.rx_errs, "net.%zu.rx.errs", i) < 0 ||
+                virTypedParamListAddULLong(p, st.rx_drop, "net.%zu.rx.drop", i) < 0 ||
+                virTypedParamListAddULLong(p, st.tx_bytes, "net.%zu.tx.bytes", i) < 0 ||
+                virTypedParamListAddULLong(p, st.tx_packets, "net.%zu.tx.pkts", i) < 0 ||
+                virTypedParamListAddULLong(p, st.tx_errs, "net.%zu.tx.errs", i) < 0 ||
+                virTypedParamListAddULLong(p, st.tx_drop, "net.%zu.tx.drop", i) < 0)
                 return -1;
         }
     }

@@ -73,13 +73,26 @@ cat >"$root/vm.xml" <<EOF
   </os>
   <devices>
     <emulator>/khv/l2/khv-run</emulator>
+    <interface type='bridge'>
+      <mac address='52:54:00:6b:68:76'/>
+      <source bridge='khvlvbr0'/>
+      <model type='virtio'/>
+    </interface>
     <serial type='pty'><target port='0'/></serial>
     <memballoon model='none'/>
   </devices>
 </domain>
 EOF
 
-echo "1..17"
+echo "1..21"
+
+# The bridge the guest's interface joins (tun and the bridge modules are
+# in the lane's image, khvrun_files).
+for m in tun llc stp bridge; do
+	[ -d "/sys/module/$m" ] || insmod "/khv/l2/$m.ko" || break
+done
+ip link add khvlvbr0 type bridge && ip link set khvlvbr0 up
+ok $? "a bridge for the guest (khvlvbr0)"
 
 start_daemon
 ok $? "virtkhvd, the system daemon, answers virsh -c khv:///system" || {
@@ -112,12 +125,22 @@ ok $? "the guest booted: its init line came through the pty" ||
 	sed 's/^/# com1: /' "$root/com1.log" | tail -n 20
 grep "KHVRUN-INIT" "$root/com1.log" | head -n 1 | sed 's/^/# /'
 
+# The driver made a tap on the bridge and handed khv-run its fd.
+vsh dumpxml l2
+tap=$(echo "$out" | sed -n "s/.*<target dev='\(vnet[0-9]*\)'.*/\1/p" | head -n 1)
+[ -n "$tap" ] && [ "$(basename "$(readlink "/sys/class/net/$tap/master")")" = khvlvbr0 ]
+ok $? "the interface's tap ($tap) is a port of khvlvbr0, named in the live XML" || say
+vsh domifstat l2 "$tap"
+[ "$rc" = 0 ] && has "$tap rx_bytes" && has "$tap tx_packets"
+ok $? "virsh domifstat: the tap's counters" || say
+
 vsh dominfo l2
 has "^State: *running" && has "^CPU(s): *1" && has "^CPU time: *[0-9.]*s"
 ok $? "virsh dominfo: running, 1 vCPU, khv-run's CPU time" || say
 # The guest holds in its init: its one vCPU waits in HLT (blocked).
 vsh domstats l2
-has "vcpu.current=1" && has "vcpu.0.state=[12]" && has "cpu.time=" && has "block.count=0"
+has "vcpu.current=1" && has "vcpu.0.state=[12]" && has "cpu.time=" && has "block.count=0" &&
+	has "net.0.name=$tap"
 ok $? "virsh domstats: real khv-run's vCPU thread and state" || say
 
 # The daemon restarts under a running guest, and finds it again.
@@ -140,6 +163,8 @@ ok $? "shut off (shutdown), khv-run gone" || say
 vsh "start l2; destroy l2; domstate --reason l2"
 [ "$rc" = 0 ] && has "^shut off (destroyed)"
 ok $? "virsh start, destroy: shut off (destroyed)" || say
+[ -n "$tap" ] && [ ! -e "/sys/class/net/$tap" ]
+ok $? "no tap left once khv-run is gone"
 
 # khv-run killed: the daemon marks the domain crashed.
 vsh start l2
@@ -152,6 +177,7 @@ ok $? "khv-run killed: shut off (crashed)" || say
 
 vsh undefine l2
 ok "$rc" "virsh undefine" || say
+ip link del khvlvbr0
 stop_daemon
 ok $? "the daemon stops on SIGTERM"
 
