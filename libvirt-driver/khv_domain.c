@@ -326,8 +326,7 @@ khvDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
     if (virDomainDeleteConfig(driver->configDir, driver->autostartDir, vm) < 0)
         goto cleanup;
     vm->persistent = 0;
-    if (!virDomainObjIsActive(vm))
-        virDomainObjListRemove(driver->domains, vm);
+    khvProcessEndTransient(driver, vm);
     ret = 0;
 
  cleanup:

@@ -32,13 +32,6 @@
 
 VIR_LOG_INIT("khv.khv_lifecycle");
 
-static void
-khvQueueLifecycle(khvDriver *driver, virDomainObj *vm, int type, int detail)
-{
-    virObjectEventStateQueue(driver->domainEventState,
-                             virDomainEventLifecycleNewFromObj(vm, type, detail));
-}
-
 static int
 khvCheckActive(virDomainObj *vm)
 {
@@ -46,14 +39,6 @@ khvCheckActive(virDomainObj *vm)
         return 0;
     virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is not running"));
     return -1;
-}
-
-/* A transient domain that is not running any more leaves the list. */
-static void
-khvEndTransient(khvDriver *driver, virDomainObj *vm)
-{
-    if (!vm->persistent && !virDomainObjIsActive(vm))
-        virDomainObjListRemove(driver->domains, vm);
 }
 
 int
@@ -106,7 +91,7 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
                                    VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
         return NULL;
     if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0) {
-        khvEndTransient(driver, vm);
+        khvProcessEndTransient(driver, vm);
         goto cleanup;
     }
     khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
@@ -131,7 +116,7 @@ khvDomainDestroyFlags(virDomainPtr domain, unsigned int flags)
         goto cleanup;
     khvProcessStop(driver, vm, VIR_DOMAIN_SHUTOFF_DESTROYED);
     khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
-    khvEndTransient(driver, vm);
+    khvProcessEndTransient(driver, vm);
     domain->id = -1;
     ret = 0;
 
@@ -150,11 +135,9 @@ khvDomainDestroy(virDomainPtr domain)
 static int
 khvDomainCommand(virDomainObj *vm, const char *cmd)
 {
-    const char *path;
+    const char *path = khvProcessControlPath(vm);   /* NULL: not running */
 
-    if (khvCheckActive(vm) < 0 || !(path = khvProcessControlPath(vm)))
-        return -1;
-    return khvMonitorCommand(path, cmd, NULL, NULL);
+    return path ? khvMonitorCommand(path, cmd, NULL, NULL) : -1;
 }
 
 /* The access checks of the calls below, in one shape. */
@@ -251,17 +234,7 @@ khvDomainPause(virDomainPtr domain, bool pause)
                   virDomainResumeEnsureACL(domain->conn, vm->def);
     if (acl < 0 || khvDomainCommand(vm, pause ? "stop" : "cont") < 0)
         goto cleanup;
-    if (pause && virDomainObjGetState(vm, NULL) == VIR_DOMAIN_RUNNING) {
-        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
-        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
-                          VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
-    } else if (!pause && virDomainObjGetState(vm, NULL) == VIR_DOMAIN_PAUSED) {
-        virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
-        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_RESUMED,
-                          VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
-    }
-    if (virDomainObjSave(vm, driver->xmlopt, driver->stateDir) < 0)
-        goto cleanup;
+    khvProcessSetPaused(driver, vm, pause);
     ret = 0;
 
  cleanup:

@@ -164,16 +164,36 @@ khvProcessIsOurs(pid_t pid, const char *ctlPath)
 
 /* ---- events from khv-run -------------------------------------------------- */
 
-static void
-khvQueueEvent(khvDriver *driver, virDomainObj *vm, int type, int detail)
+void
+khvQueueLifecycle(khvDriver *driver, virDomainObj *vm, int type, int detail)
 {
     virObjectEventStateQueue(driver->domainEventState,
                              virDomainEventLifecycleNewFromObj(vm, type, detail));
 }
 
-static void
-khvSaveStatus(khvDriver *driver, virDomainObj *vm)
+void
+khvProcessEndTransient(khvDriver *driver, virDomainObj *vm)
 {
+    if (!vm->persistent && !virDomainObjIsActive(vm))
+        virDomainObjListRemove(driver->domains, vm);
+}
+
+void
+khvProcessSetPaused(khvDriver *driver, virDomainObj *vm, bool paused)
+{
+    virDomainState state = virDomainObjGetState(vm, NULL);
+
+    if (paused && state == VIR_DOMAIN_RUNNING) {
+        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
+                          VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    } else if (!paused && state == VIR_DOMAIN_PAUSED) {
+        virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
+        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_RESUMED,
+                          VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    } else {
+        return;
+    }
     if (virDomainObjSave(vm, driver->xmlopt, driver->stateDir) < 0)
         VIR_WARN("cannot save the status of domain %s", vm->def->name);
 }
@@ -189,7 +209,6 @@ khvSyncPaused(khvDriver *driver, virDomainObj *vm)
 {
     khvDomainObjPrivate *priv = vm->privateData;
     g_autoptr(virJSONValue) status = NULL;
-    virDomainState state = virDomainObjGetState(vm, NULL);
     const char *now;
 
     if (khvMonitorCommand(priv->ctlPath, "query-status", NULL, &status) < 0 ||
@@ -197,17 +216,8 @@ khvSyncPaused(khvDriver *driver, virDomainObj *vm)
         virResetLastError();    /* khv-run is ending: its end says why */
         return;
     }
-    if (STREQ(now, "paused") && state == VIR_DOMAIN_RUNNING) {
-        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
-        khvSaveStatus(driver, vm);
-        khvQueueEvent(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
-                      VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
-    } else if (STREQ(now, "running") && state == VIR_DOMAIN_PAUSED) {
-        virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
-        khvSaveStatus(driver, vm);
-        khvQueueEvent(driver, vm, VIR_DOMAIN_EVENT_RESUMED,
-                      VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
-    }
+    if (STREQ(now, "paused") || STREQ(now, "running"))
+        khvProcessSetPaused(driver, vm, STREQ(now, "paused"));
 }
 
 /* The monitor callbacks' opaque is vm; they own it only while priv->mon is theirs. */
@@ -278,10 +288,9 @@ khvHandleEof(khvMonitor *mon, void *opaque)
     VIR_DEBUG("domain %s: khv-run ended (%s)", vm->def->name,
               NULLSTR(priv->shutdownReason));
     khvProcessStop(driver, vm, state);
-    khvQueueEvent(driver, vm, VIR_DOMAIN_EVENT_STOPPED, detail);
+    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STOPPED, detail);
     /* The monitor's reference keeps vm alive past its removal. */
-    if (!vm->persistent)
-        virDomainObjListRemove(driver->domains, vm);
+    khvProcessEndTransient(driver, vm);
     virObjectUnlock(vm);
 }
 

@@ -50,6 +50,18 @@ void khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason 
  */
 int khvProcessReconnect(virDomainObj *vm, void *opaque);
 
+/* A lifecycle event of vm to the clients that asked. */
+void khvQueueLifecycle(khvDriver *driver, virDomainObj *vm, int type, int detail);
+
+/*
+ * vm paused (user) or running (unpaused) again, with its event and status
+ * file; nothing when it already is, or is neither.
+ */
+void khvProcessSetPaused(khvDriver *driver, virDomainObj *vm, bool paused);
+
+/* A transient vm that is not running leaves the list (vm stays locked). */
+void khvProcessEndTransient(khvDriver *driver, virDomainObj *vm);
+
 /* At driver cleanup: stop watching vm's khv-run (it runs on). */
 int khvProcessForget(virDomainObj *vm, void *opaque);
 

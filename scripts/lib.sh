@@ -117,7 +117,7 @@ vmlinux_of() {
 # tools/khv-run/tests/guest/, tun and bridge modules) and khv-run's shared
 # libraries at their host paths.  Lane khvrun and make demo use it.
 khvrun_files() {
-	local extra=$1 kv=$2 lib off
+	local extra=$1 kv=$2
 	mkdir -p "$extra/khv/l2"
 	strip --strip-debug -o "$extra/khv/l2/khv-run" "$KHV_ROOT/tools/khv-run/build/khv-run" &&
 	cp "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinuz" &&
@@ -129,8 +129,17 @@ khvrun_files() {
 		"/lib/modules/$kv/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
 	vmlinux_of "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinux" || return 1
 	# khv-run's shared libraries (json-c, libslirp...), where the loader looks.
-	for lib in $(ldd "$KHV_ROOT/tools/khv-run/build/khv-run" |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+	copy_libs "$extra" "$KHV_ROOT/tools/khv-run/build/khv-run"
+}
+
+# copy_libs <dir> <elf>...: the shared libraries the files load, each
+# under <dir> at the path the host loader found it.
+copy_libs() {
+	local extra=$1 lib
+	shift
+	# (Given several files, ldd heads each one's list with "FILE:".)
+	for lib in $(ldd "$@" |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
 		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
 	done
 }
@@ -140,7 +149,7 @@ khvrun_files() {
 # virsh and every library they load, at the paths the host loader found
 # them.
 libvirt_files() {
-	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so lib
+	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so
 	local daemon=$KHV_ROOT/libvirt-driver/build/virtkhvd
 	[ -f "$mod" ] && [ -f "$daemon" ] || return 1
 	mkdir -p "$extra/khv/libvirt" "$extra/khv/selftests" "$extra/usr/bin" &&
@@ -150,11 +159,7 @@ libvirt_files() {
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" &&
 	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
-	# (ldd heads each file's list with "FILE:".)
-	for lib in $(ldd /usr/bin/virsh "$mod" "$daemon" |
-		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
-		mkdir -p "$extra$(dirname "$lib")" && cp -L "$lib" "$extra$lib" || return 1
-	done
+	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon"
 }
 
 selftest_dir() { say "$KHV_ROOT/selftests"; }
