@@ -520,6 +520,15 @@ MARK(irq_shadow_hlt)
 	hlt
 	mark 99
 
+/*
+ * The same at the head of a spin loop: RIP at irq_shadow_spin, RFLAGS.IF,
+ * shadow, an MSI; the loop ends once the handler has stored a RIP.
+ */
+MARK(irq_shadow_spin)
+	cmpq $0, SHADOW_RIP
+	je irq_shadow_spin
+	mark 99
+
 MARK(irq_vec_0x62)
 	push %rax
 	mov 8(%rsp), %rax			/* the RIP it interrupted */

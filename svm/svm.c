@@ -74,6 +74,27 @@ static u64 svm_host_xcr0;
 static bool svm_has_xsave;
 static bool svm_has_invlpgb;
 
+/*
+ * QEMU's emulated SVM (TCG, at least up to 9.x) delivers an external
+ * interrupt injected through EVENTINJ at VMRUN, but leaves the vector
+ * behind as its CPU's pending exception: if anything then kicks that CPU
+ * (another vCPU's IPI, the round-robin scheduler of single-threaded TCG)
+ * before the guest's next exit, QEMU delivers the vector a second time, as
+ * an exception that ignores RFLAGS.IF, into the first delivery's handler.
+ * A guest then sees one interrupt twice (selftests irqsmp and events did,
+ * one run in a few hundred), and a Linux guest can take it before its
+ * entry code swapped GS, and die.  The workaround is an exit right after
+ * each injected interrupt, before the handler's first instruction (the
+ * same self-IPI as an NMI behind an injected event): that exit makes QEMU
+ * forget the vector.  intr_inject_exit: -1 (the default) when the CPU says
+ * it is QEMU's TCG (CPUID 0x40000000 "TCGTCGTCGTCG"), 1 always, 0 never.
+ */
+static int intr_inject_exit = -1;
+module_param(intr_inject_exit, int, 0444);
+MODULE_PARM_DESC(intr_inject_exit,
+		 "exit after each injected interrupt (-1: on QEMU's TCG, 1: always, 0: never)");
+static bool svm_intr_exit;
+
 /* ---- probe, setup, per-CPU enable ------------------------------------------ */
 
 static int svm_probe(void)
@@ -116,6 +137,11 @@ static int svm_probe(void)
 	pr_info("khv: svm: %u ASIDs, nrips %d, flushbyasid %d, decodeassists %d, pausefilter %d, vgif %d\n",
 		ebx, svm_caps.nrips, svm_caps.flush_by_asid, svm_caps.decode_assists,
 		svm_caps.pause_filter, svm_caps.vgif);
+	svm_intr_exit = intr_inject_exit > 0 ||
+			(intr_inject_exit < 0 && boot_cpu_has(X86_FEATURE_HYPERVISOR) &&
+			 hypervisor_cpuid_base("TCGTCGTCGTCG", 0));
+	if (svm_intr_exit)
+		pr_info("khv: svm: an exit after each injected interrupt (intr_inject_exit, QEMU's TCG)\n");
 	return 0;
 }
 
@@ -416,6 +442,7 @@ void svm_vcpu_reset(struct svm_vcpu *svm)
 	svm->nmi_ss_armed = false;
 	svm->nmi_ss_trap = false;
 	svm->force_exit = false;
+	svm->shadow_kept = false;
 	svm->asid_gen = 0;	/* a fresh ASID: nothing of the old state cached */
 }
 
@@ -560,7 +587,8 @@ static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 	 */
 	if (ev && svm->nmi_iret_seen)
 		svm->nmi_iret_seen = false;
-	svm->force_exit = ev && vcpu->nmi_pending && !svm->nmi_masked;
+	svm->force_exit = ev && ((vcpu->nmi_pending && !svm->nmi_masked) ||
+				 (svm_intr_exit && (ev & VMCB_EV_TYPE_MASK) == VMCB_EV_TYPE_INTR));
 	svm->nmi_ss_armed = !ev && vcpu->nmi_pending && svm->nmi_masked && svm->nmi_iret_seen;
 
 	/* While an NMI handler runs, its IRET tells us when NMIs are open. */
@@ -737,11 +765,22 @@ static void svm_keep_shadow(struct svm_vcpu *svm, u64 entry_rip)
 {
 	struct svm_vmcb_control *c = &svm->vmcb->control;
 	u32 code = svm_exit_code(svm);
+	bool kept = svm->shadow_kept;
 
+	svm->shadow_kept = false;
 	if (!svm->entry_shadow || svm->vmcb->save.rip != entry_rip ||
 	    (c->exit_int_info & VMCB_EV_VALID) || (c->int_state & VMCB_INT_SHADOW))
 		return;
+	/*
+	 * Kept once already: under QEMU's TCG, every exit from a loop whose
+	 * first instruction is the shadowed one comes back at that RIP (it
+	 * checks for interrupts where a block of code starts), so a shadow
+	 * kept again and again would hold an interrupt back forever.
+	 */
+	if (kept && svm->drops_shadow)
+		return;
 	c->int_state |= VMCB_INT_SHADOW;
+	svm->shadow_kept = true;
 	if ((code == VMEXIT_VINTR || code == VMEXIT_INTR) && !svm->drops_shadow) {
 		svm->drops_shadow = true;
 		pr_info_once("khv: svm: VMRUN dropped the guest's interrupt shadow (an emulated SVM); khv keeps it\n");
@@ -806,7 +845,8 @@ static void svm_run(struct khv_vcpu *vcpu)
 	/*
 	 * A self-IPI, held by GIF=0 until VMRUN: the CPU delivers the injected
 	 * event first, then takes the INTR intercept before the handler's first
-	 * instruction, where the waiting NMI is due.
+	 * instruction, where the waiting NMI is due (or where QEMU's TCG must
+	 * forget the interrupt it just delivered: intr_inject_exit).
 	 */
 	if (svm->force_exit)
 		smp_send_reschedule(smp_processor_id());

@@ -76,10 +76,13 @@ struct svm_vcpu {
 	 * was seen to ignore int_state (QEMU before 9.1 does), so no virtual
 	 * interrupt may wait for a window while a shadow is on: it would be
 	 * taken before the shadowed instruction (an STI; HLT would then halt
-	 * with its wake-up already spent).
+	 * with its wake-up already spent).  shadow_kept: the last exit kept
+	 * one; the next exit at the same RIP reads as the instruction run (a
+	 * loop back to it), not as a shadow kept forever.
 	 */
 	bool entry_shadow;
 	bool drops_shadow;
+	bool shadow_kept;
 
 	u64 injected;			/* EVENTINJ handed to the last VMRUN, or 0 */
 	u64 reinject;			/* interrupted delivery to retry, or 0 */

@@ -311,7 +311,14 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 	c->intercept_misc1 &= ~VMCB_ICPT1_VINTR;
 	if (vcpu->extint_pending || vcpu->irq_window)
 		return 1;	/* svm_run() injects it */
-	if (READ_ONCE(vcpu->run->request_interrupt_window))
+	/*
+	 * Only a window that is open: under an emulated SVM that drops the
+	 * interrupt shadow at VMRUN, the virtual interrupt can be taken inside
+	 * a shadow that svm_keep_shadow() then keeps; the window opens at a
+	 * later exit.
+	 */
+	if (READ_ONCE(vcpu->run->request_interrupt_window) &&
+	    (vcpu->rflags & X86_EFLAGS_IF) && !(c->int_state & VMCB_INT_SHADOW))
 		return khv_exit_irq_window(vcpu);
 	return 1;
 }
