@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make check: the whole test lane.
-#   deps -> lint (checkpatch) beside the build (khv.ko for the test
-#   kernel, libkhv, selftests, tools) -> libkhv, mmu, vmx, irq and khv-run
-#   unit tests on the host -> initramfs images -> four QEMU boots
-#   (5-level paging; 4-level with no5lvl; a CPU without SVM and VMX, where
-#   insmod must fail; khv-run's nested guests) and two Bochs boots (VT-x
-#   with one CPU, and with two) in parallel -> verdict.
+#   deps -> the build (khv.ko for the test kernel, libkhv, selftests,
+#   tools), with lint (checkpatch) and the libvirt driver's build beside
+#   it -> initramfs images -> three QEMU boots (5-level paging; 4-level
+#   with no5lvl; a CPU without SVM and VMX, where insmod must fail) and two
+#   Bochs boots (VT-x with one CPU, and with two), started at once; once
+#   the libvirt driver is built, the fourth QEMU boot (khv-run's nested
+#   guests and the libvirt driver) -> the host unit tests (libkhv, mmu,
+#   vmx, irq, khv-run, libvirt driver) while the lanes run -> verdict.
 # Every step adds "ok"/"not ok" lines to build/check/results.txt; the last
 # line printed is "check: N passed, M failed" and the exit status is 0 only
 # when M is 0.  Logs: build/check/ (see Documentation/khv/testing.rst).
@@ -116,39 +118,6 @@ for part in libkhv selftests tools; do
 	result $? "build: $part"
 done
 
-lvd_rc=0
-wait "$lvd_pid" || lvd_rc=$?
-result "$lvd_rc" "build: libvirt-driver (libvirt_driver_khv.so)"
-[ "$lvd_rc" = 0 ] || tail -n 40 "$OUT/build-libvirt-driver.log" | sed 's/^/#   /'
-
-lint_rc=0
-wait "$lint_pid" || lint_rc=$?
-result "$lint_rc" "lint: checkpatch on kernel sources"
-[ "$lint_rc" = 0 ] || tail -n 60 "$OUT/lint.log" | sed 's/^/#   /'
-
-# Unit tests on the host, name:directory:target: libkhv, and the kernel
-# sources that run in userspace over simulated kernels: the second-level
-# MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
-# refusal a real CPU cannot be made to show) and the irq/ device models.
-# libvirt-driver: virsh and the API against the driver in embedded mode;
-# libvirt-lifecycle: running domains, khv-run played by a fake;
-# libvirt-daemon: virtkhvd, virsh through it.
-for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
-	irq:irq/selftest:run khv-run:tools/khv-run:check libvirt-driver:libvirt-driver:check \
-	libvirt-driver-asan:libvirt-driver:check-sanitized \
-	libvirt-xml2argv:libvirt-driver:check-xml2argv \
-	libvirt-lifecycle:libvirt-driver:check-lifecycle \
-	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
-	libvirt-daemon:libvirt-driver:check-daemon; do
-	IFS=: read -r h dir target <<<"$u"
-	stamp "$h unit tests (host)"
-	rc=0
-	make -C "$KHV_ROOT/$dir" "$target" >"$OUT/unit-$h.log" 2>&1 || rc=$?
-	res=$(tap_results "host/$h" "$rc" "$OUT/unit-$h.log")
-	say "$res" | tee -a "$RESULTS"
-	grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-$h.log" | sed 's/^/#   /'
-done
-
 # The selftests the guest must run, as the host sees them.
 selftest_list >"$OUT/tests.txt"
 say "selftests: $(wc -l <"$OUT/tests.txt") ($(tr '\n' ' ' <"$OUT/tests.txt"))"
@@ -186,6 +155,42 @@ if [ "${VMX_LANE:-1}" = 1 ]; then
 	lanes+=("vmx:4:check:bochs:")
 	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp,irqsmp} idle=halt")
 fi
+
+# start_lane <lane>: boot it in the background (pid in lane_pid[name]).
+declare -A lane_pid
+start_lane() {
+	local name mode lcpu args img thread run
+	IFS=: read -r name _ mode lcpu args <<<"$1"
+	if [ "${lcpu#bochs}" != "$lcpu" ]; then
+		run=(env BOCHS_SMP="${lcpu#bochs}" bash "$KHV_ROOT/scripts/bochs-run.sh")
+	else
+		# One host thread for the vCPUs: QEMU 7.2's multi-threaded
+		# TCG now and then keeps running code another vCPU rewrote,
+		# and the kernel's text patching for `rmmod khv` then hangs
+		# the lane (testing.rst, "Emulator gaps").  KHVRUN_THREAD=
+		# multi runs lane khvrun multi-threaded.
+		thread=single
+		[ "$name" = khvrun ] && thread=${KHVRUN_THREAD:-single}
+		run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" \
+			QEMU_TCG_THREAD="$thread" bash "$KHV_ROOT/scripts/qemu-run.sh")
+	fi
+	img=$OUT/initramfs.cpio.gz
+	[ -f "$OUT/initramfs-$name.cpio.gz" ] && img=$OUT/initramfs-$name.cpio.gz
+	# The lane's wall and CPU seconds (its emulator's, reaped by
+	# timeout): six emulators share the cores, so CPU is what a lane
+	# costs the others.
+	# shellcheck disable=SC2086 # $args: zero or more kernel arguments
+	(
+		TIMEFORMAT="%R %U %S"
+		time "${run[@]}" "$img" "$OUT/$name.log" khvmode="$mode" $args
+	) 2>"$OUT/$name.time" &
+	lane_pid[$name]=$!
+}
+
+# The lanes boot as soon as their images exist, and the rest of the work
+# (the libvirt driver's build, lint, the host unit tests) runs beside
+# them: the emulators are most of make check's CPU time, and the Bochs
+# lanes the longest of it.
 if [ "$module_ok" = 1 ]; then
 	stamp "initramfs"
 	# A listed selftest that did not build is left out of the image; the
@@ -204,14 +209,12 @@ if [ "$module_ok" = 1 ]; then
 		result 1 "initramfs"
 		module_ok=0
 	fi
-	if [ "${KHVRUN_LANE:-1}" = 1 ] && [ "$module_ok" = 1 ] &&
-		! run_logged "$OUT/initramfs-khvrun.log" khvrun_image "$OUT/initramfs-khvrun.cpio.gz"; then
-		result 1 "initramfs: khvrun lane"
-	fi
+fi
+if [ "$module_ok" = 1 ]; then
 	# A lane that runs a few tests (khvtests=, listed in tests-<lane>.txt
 	# for its verdict) boots an image of just those: the kernel unpacks
 	# the whole image before /init, and in lane vmxsmp's two-CPU Bochs
-	# that was seconds of a 20 s boot.  Lane khvrun has its own above.
+	# that was seconds of a 20 s boot.  Lane khvrun has its own (below).
 	for l in "${lanes[@]}"; do
 		IFS=: read -r name _ _ _ args <<<"$l"
 		case " $args " in *" khvtests="*) ;; *) continue ;; esac
@@ -223,46 +226,60 @@ if [ "$module_ok" = 1 ]; then
 			result 1 "initramfs: $name lane"
 		fi
 	done
+	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
+	for l in "${lanes[@]}"; do
+		[ "${l%%:*}" = khvrun ] || start_lane "$l"
+	done
 fi
 
-if [ "$module_ok" = 1 ]; then
-	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
-	pids=()
+lvd_rc=0
+wait "$lvd_pid" || lvd_rc=$?
+result "$lvd_rc" "build: libvirt-driver (libvirt_driver_khv.so)"
+[ "$lvd_rc" = 0 ] || tail -n 40 "$OUT/build-libvirt-driver.log" | sed 's/^/#   /'
+
+# Lane khvrun's image needs the libvirt driver (selftest libvirt).
+if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
+	stamp "initramfs: khvrun lane"
+	run_logged "$OUT/initramfs-khvrun.log" khvrun_image "$OUT/initramfs-khvrun.cpio.gz" ||
+		result 1 "initramfs: khvrun lane"
 	for l in "${lanes[@]}"; do
-		IFS=: read -r name _ mode lcpu args <<<"$l"
-		if [ "${lcpu#bochs}" != "$lcpu" ]; then
-			run=(env BOCHS_SMP="${lcpu#bochs}" bash "$KHV_ROOT/scripts/bochs-run.sh")
-		else
-			# One host thread for the vCPUs: QEMU 7.2's multi-
-			# threaded TCG now and then keeps running code another
-			# vCPU rewrote, and the kernel's text patching for
-			# `rmmod khv` then hangs the lane.  Lane khvrun keeps
-			# the default: single-threaded, its nested Linux
-			# guests crashed now and then.  Both in testing.rst,
-			# "Emulator gaps".
-			thread=single
-			[ "$name" = khvrun ] && thread=multi
-			run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" \
-				QEMU_TCG_THREAD="$thread" bash "$KHV_ROOT/scripts/qemu-run.sh")
-		fi
-		img=$OUT/initramfs.cpio.gz
-		[ -f "$OUT/initramfs-$name.cpio.gz" ] && img=$OUT/initramfs-$name.cpio.gz
-		# The lane's wall and CPU seconds (its emulator's, reaped by
-		# timeout): six emulators share the cores, so CPU is what a
-		# lane costs the others.
-		# shellcheck disable=SC2086 # $args: zero or more kernel arguments
-		(
-			TIMEFORMAT="%R %U %S"
-			time "${run[@]}" "$img" "$OUT/$name.log" khvmode="$mode" $args
-		) 2>"$OUT/$name.time" &
-		pids+=($!)
+		[ "${l%%:*}" != khvrun ] || start_lane "$l"
 	done
-	i=0
+fi
+
+lint_rc=0
+wait "$lint_pid" || lint_rc=$?
+result "$lint_rc" "lint: checkpatch on kernel sources"
+[ "$lint_rc" = 0 ] || tail -n 60 "$OUT/lint.log" | sed 's/^/#   /'
+
+# Unit tests on the host, name:directory:target: libkhv, and the kernel
+# sources that run in userspace over simulated kernels: the second-level
+# MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
+# refusal a real CPU cannot be made to show) and the irq/ device models.
+# libvirt-driver: virsh and the API against the driver in embedded mode;
+# libvirt-lifecycle: running domains, khv-run played by a fake;
+# libvirt-daemon: virtkhvd, virsh through it.
+for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
+	irq:irq/selftest:run khv-run:tools/khv-run:check libvirt-driver:libvirt-driver:check \
+	libvirt-driver-asan:libvirt-driver:check-sanitized \
+	libvirt-xml2argv:libvirt-driver:check-xml2argv \
+	libvirt-lifecycle:libvirt-driver:check-lifecycle \
+	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
+	libvirt-daemon:libvirt-driver:check-daemon; do
+	IFS=: read -r h dir target <<<"$u"
+	stamp "$h unit tests (host)"
+	rc=0
+	make -C "$KHV_ROOT/$dir" "$target" >"$OUT/unit-$h.log" 2>&1 || rc=$?
+	res=$(tap_results "host/$h" "$rc" "$OUT/unit-$h.log")
+	say "$res" | tee -a "$RESULTS"
+	grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-$h.log" | sed 's/^/#   /'
+done
+
+if [ "$module_ok" = 1 ]; then
 	for l in "${lanes[@]}"; do
 		IFS=: read -r name depth mode lcpu args <<<"$l"
 		qrc=0
-		wait "${pids[$i]}" || qrc=$?
-		i=$((i + 1))
+		wait "${lane_pid[$name]}" || qrc=$?
 		cost=$(awk 'NF == 3 { printf "%.0f s, CPU %.0f s", $1, $2 + $3 }' "$OUT/$name.time")
 		if [ "${lcpu#bochs}" != "$lcpu" ]; then
 			stamp "lane $name (Bochs ${BOCHS_CPU:-broadwell_ult}${args:+, $args}): Bochs exit status $qrc${cost:+, $cost}"
@@ -285,5 +302,4 @@ else
 		result 1 "${l%%:*}: not booted (no khv.ko or initramfs)"
 	done
 fi
-
 summary
