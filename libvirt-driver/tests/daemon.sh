@@ -121,9 +121,8 @@ ok $? "the restarted daemon finds the domain running" || say
 
 # khv-run killed with no client connected: the daemon saw it end.
 kill -9 "$pid"
-sleep 0.5
-vsh domstate --reason vm
-[ "$rc" = 0 ] && has "^shut off (crashed)"
+crashed() { vsh domstate --reason vm; [ "$rc" = 0 ] && has "^shut off (crashed)"; }
+eventually 10 crashed
 ok $? "khv-run killed: the daemon marks it shut off (crashed)" || say
 
 vsh undefine vm

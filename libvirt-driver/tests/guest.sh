@@ -170,9 +170,8 @@ ok $? "no tap left once khv-run is gone"
 vsh start l2
 pid=$(cat "$state/l2.pid" 2>/dev/null)
 kill -9 "$pid"
-sleep 2
-vsh domstate --reason l2
-[ "$rc" = 0 ] && has "^shut off (crashed)"
+crashed() { vsh domstate --reason l2; [ "$rc" = 0 ] && has "^shut off (crashed)"; }
+eventually 20 crashed
 ok $? "khv-run killed: shut off (crashed)" || say
 
 vsh undefine l2

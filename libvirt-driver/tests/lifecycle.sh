@@ -130,8 +130,8 @@ vsh "shutdown vm; event --domain vm --event lifecycle --timeout 10; domstate --r
 	has "^shut off (shutdown)"
 ok $? "virsh shutdown: the guest powers off; event stopped/shutdown; shut off (shutdown)"
 [ "$rc" = 0 ] || say
-sleep 0.2
-! alive "$pid" && [ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.pid" ] && [ ! -e "$run/vm.ctl" ]
+ended() { ! alive "$pid" && [ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.pid" ] && [ ! -e "$run/vm.ctl" ]; }
+eventually 10 ended
 ok $? "khv-run ended; status, pid file and socket gone"
 
 vsh domstats vm
@@ -165,10 +165,9 @@ ok $? "the crashed domain's status file and socket are gone"
 vsh start vm
 pid=$(cat "$run/vm.pid" 2>/dev/null)
 kill -9 "$pid"
-sleep 0.2
-vsh domstate --reason vm
-[ "$rc" = 0 ] && has "^shut off (unknown)"
-ok $? "khv-run killed unwatched: the next driver finds it shut off"
+found_off() { vsh domstate --reason vm; [ "$rc" = 0 ] && has "^shut off (unknown)"; }
+eventually 10 found_off
+ok $? "khv-run killed unwatched: the next driver finds it shut off" || say
 [ ! -e "$run/vm.xml" ]
 ok $? "and removes its status file"
 

@@ -19,4 +19,20 @@ ok() {	# ok <0|1> <description>: prints the line, returns <0|1>
 
 # On the last command's output ($out, set by each script's vsh):
 has() { printf '%s\n' "$out" | grep -q -- "$1"; }	# has <regex>
-say() { printf '%s\n' "$out" | sed 's/^/# /'; }	# as TAP comments
+say() {	# as TAP comments, with the command's exit status
+	echo "# exit status ${rc:-?}"
+	printf '%s\n' "$out" | sed 's/^/# /'
+}
+
+# eventually <seconds> <command...>: the command, again every 0.1 s until
+# it succeeds or the time is up (its status then).  For what follows a
+# process's end or an event: under make check, emulators share the CPUs
+# and "at once" can take a second.
+eventually() {
+	_until=$(($(date +%s) + $1))
+	shift
+	while ! "$@"; do
+		[ "$(date +%s)" -lt "$_until" ] || return 1
+		sleep 0.1
+	done
+}

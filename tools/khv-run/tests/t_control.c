@@ -1016,8 +1016,14 @@ KR_TEST(control_slow_client)
 		       now_ms() < deadline)
 			usleep(100);
 	}
+	/*
+	 * An event that waited for the client that never reads would wait
+	 * until the end of the test; one that does not still loses its CPU
+	 * now and then under make check, where emulators share the cores (57
+	 * ms seen).  A second tells the two apart.
+	 */
 	printf("# slowest kr_control_event: %.3f ms\n", worst);
-	CHECK(worst < 50);
+	CHECK(worst < 1000);
 	CHECK(wait_clients(f.ctl, 1));
 	deadline = now_ms() + 5000;
 	while (__atomic_load_n(&rd.lines, __ATOMIC_ACQUIRE) < N && now_ms() < deadline)
