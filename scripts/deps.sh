@@ -2,9 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian packages the test lanes need, only those missing:
 # quick and silent when everything is present.  EXTRA_DEBS adds more.
+# deps.sh --lab: what make install needs on a lab host instead (the
+# builds, DKMS and the running kernel's headers, virt-manager), without
+# the test machines (make lab-install; Documentation/khv/install.rst).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+lab=0
+[ "${1:-}" = --lab ] && lab=1
 pkgs=(
 	gcc make libc6-dev perl xz-utils gzip cpio kmod
 	busybox-static qemu-system-x86
@@ -24,7 +29,16 @@ pkgs=(
 	# libvirt-driver/: the libvirt it is built for and tested with (virsh),
 	# and apt-get source (dpkg-dev) for libvirt's internal headers
 	libvirt-dev libvirt-clients dpkg-dev
+	# make check-install, make deb: packages built as a user would
+	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
+	# pages by man
+	fakeroot systemd man-db binutils
 )
+if [ "$lab" = 1 ]; then
+	pkgs=(gcc make libc6-dev pkg-config dkms "linux-headers-$(uname -r)"
+		libjson-c-dev libslirp-dev libvirt-dev libvirt-clients dpkg-dev
+		virt-manager)
+fi
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then
 	pkgs+=(libclang-rt-14-dev)
