@@ -73,6 +73,10 @@ profile:
 	bash scripts/profile.sh
 
 # ---- installing (Documentation/khv/install.rst) ----------------------------
+# The targets here run one at a time (install's parts share build
+# directories); the sub-makes they call still take -j.
+.NOTPARALLEL:
+
 VERSION		:= 0.1.0
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
