@@ -37,10 +37,12 @@ install-module)
 		die "DKMS could not build khv.ko for $kernel (apt-get install linux-headers-$kernel?)"
 	dkms status -m khv -v "$ver"
 	if have udevadm; then
-		udevadm control --reload-rules || :
+		udevadm control --reload-rules 2>/dev/null || :
 		[ -e /sys/class/misc/khv ] && udevadm trigger --action=change /sys/class/misc/khv || :
 	fi
-	if modprobe khv 2>/dev/null; then
+	if [ "$kernel" != "$(uname -r)" ]; then
+		say "khv.ko is built for $kernel, not the running kernel: it loads when $kernel boots"
+	elif modprobe khv 2>/dev/null; then
 		say "khv loaded: $(ls -l /dev/khv 2>/dev/null || echo 'no /dev/khv yet')"
 	else
 		say "khv did not load now (dmesg says why: no VT-x/AMD-V, or kvm_amd/kvm_intel holds it); it loads at boot"
@@ -54,7 +56,7 @@ uninstall-module)
 	if have dkms && dkms status -m khv -v "$ver" 2>/dev/null | grep -q .; then
 		dkms remove -m khv -v "$ver" --all
 	fi
-	have udevadm && udevadm control --reload-rules || :
+	have udevadm && udevadm control --reload-rules 2>/dev/null || :
 	say "the khv group stays (groupdel khv removes it)"
 	;;
 install-libvirt)

@@ -78,7 +78,7 @@ cat >"$t/vm.xml" <<EOF
 EOF
 chmod 0644 "$t/vm.xml"
 
-echo "1..14"
+echo "1..17"
 
 start_daemon
 ok $? "virtkhvd listens on \$XDG_RUNTIME_DIR/libvirt/virtkhvd-sock" ||
@@ -129,5 +129,33 @@ vsh undefine vm
 ok "$rc" "virsh undefine" || say
 stop_daemon
 ok $? "the daemon stops on SIGTERM"
+
+# Socket activation, as systemd does it with packaging/virtkhvd*.socket:
+# the sockets are listening before any daemon runs; the first connection
+# starts virtkhvd on them (their names say which is which), and
+# --timeout ends it once idle.  systemd-socket-activate passes on only
+# the environment it is told to.
+if command -v systemd-socket-activate >/dev/null; then
+	pass=()
+	for v in "${env_vars[@]}"; do pass+=(-E "${v%%=*}"); done
+	"${user[@]}" "${env_vars[@]}" systemd-socket-activate "${pass[@]}" -l "$sock" \
+		-l "$t/run/libvirt/virtkhvd-admin-sock" --fdname=virtkhvd.socket:virtkhvd-admin.socket \
+		"$t/bin/virtkhvd" --timeout 3 >>"$t/daemon.log" 2>&1 &
+	daemon_pid=$!
+	listening() { [ -S "$sock" ]; }
+	eventually 10 listening && ! pgrep -f "^$t/bin/virtkhvd" >/dev/null
+	ok $? "socket activation: the sockets listen, no daemon runs yet"
+	vsh "uri; list --all"
+	[ "$rc" = 0 ] && has "^khv:///session" && pgrep -f "^$t/bin/virtkhvd" >/dev/null
+	ok $? "socket activation: a connection starts virtkhvd on them" || { say; tail -n 5 "$t/daemon.log" | sed 's/^/# log: /'; }
+	gone() { ! kill -0 "$daemon_pid" 2>/dev/null; }
+	eventually 20 gone
+	ok $? "socket activation: --timeout ends the idle daemon"
+	daemon_pid=
+else
+	for w in "the sockets listen" "a connection starts virtkhvd" "--timeout ends it"; do
+		ok 0 "socket activation: $w # SKIP no systemd-socket-activate"
+	done
+fi
 
 exit "$fail"
