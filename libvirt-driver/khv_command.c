@@ -17,6 +17,7 @@
  *   <interface>                       --net fd=N,mac=M (the tap the driver opened)
  *   <rng>                             --rng
  *   <on_reboot>destroy                --no-reboot
+ *   <timer name='kvmclock' present='no'> --no-kvmclock
  *   the control socket                --control PATH
  *
  * khv-run's option values are comma-separated lists in which ",," is a
@@ -124,6 +125,10 @@ khvBuildCommandLine(const virDomainDef *def, const char *ctlPath, const int *tap
     }
     if (def->onReboot == VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
         virCommandAddArg(cmd, "--no-reboot");
+    for (i = 0; i < def->clock.ntimers; i++)
+        if (def->clock.timers[i]->name == VIR_DOMAIN_TIMER_NAME_KVMCLOCK &&
+            def->clock.timers[i]->present == VIR_TRISTATE_BOOL_NO)
+            virCommandAddArg(cmd, "--no-kvmclock");
     virCommandAddArgList(cmd, "--control", ctlPath, NULL);
     return g_steal_pointer(&cmd);
 }

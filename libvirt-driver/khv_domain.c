@@ -74,6 +74,89 @@ khvDomainDefPostParse(virDomainDef *def,
     return 0;
 }
 
+/*
+ * <features>: khv-run's machine always has ACPI, an APIC and PAE, and never
+ * VMware's port, SMM or a PMU; a definition may say so (or say nothing),
+ * never the opposite.  Every other feature is refused.
+ */
+static int
+khvValidateFeatures(const virDomainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < VIR_DOMAIN_FEATURE_LAST; i++) {
+        int v = def->features[i];
+        const char *name = virDomainFeatureTypeToString(i);
+
+        if (v == VIR_TRISTATE_SWITCH_ABSENT)
+            continue;
+        switch ((virDomainFeature)i) {
+        case VIR_DOMAIN_FEATURE_ACPI:
+        case VIR_DOMAIN_FEATURE_APIC:
+        case VIR_DOMAIN_FEATURE_PAE:
+            if (v == VIR_TRISTATE_SWITCH_ON)
+                continue;
+            return khvUnsupported("<features><%s state='off'/> (khv-run's machine always has it)",
+                                  name);
+        case VIR_DOMAIN_FEATURE_VMPORT:
+        case VIR_DOMAIN_FEATURE_SMM:
+        case VIR_DOMAIN_FEATURE_PMU:
+            if (v == VIR_TRISTATE_SWITCH_OFF)
+                continue;
+            return khvUnsupported("<features><%s/> (khv-run's machine has none)", name);
+        default:
+            return khvUnsupported("<features><%s/>", name);
+        }
+    }
+    if (def->apic_eoi != VIR_TRISTATE_SWITCH_ABSENT)
+        return khvUnsupported("<features><apic eoi=...> (no paravirtual EOI)");
+    return 0;
+}
+
+/*
+ * <clock>: the CMOS clock starts at the host's UTC; the PIT and the RTC
+ * are always there, as they are (no tick policy); no HPET; kvmclock can be
+ * hidden (khv-run --no-kvmclock).
+ */
+static int
+khvValidateClock(const virDomainDef *def)
+{
+    size_t i;
+
+    if (def->clock.offset != VIR_DOMAIN_CLOCK_OFFSET_UTC)
+        return khvUnsupported("<clock offset='%s'> (only 'utc': the CMOS clock starts at the host's UTC)",
+                              virDomainClockOffsetTypeToString(def->clock.offset));
+    for (i = 0; i < def->clock.ntimers; i++) {
+        const virDomainTimerDef *t = def->clock.timers[i];
+        const char *name = virDomainTimerNameTypeToString(t->name);
+
+        switch (t->name) {
+        case VIR_DOMAIN_TIMER_NAME_PIT:
+        case VIR_DOMAIN_TIMER_NAME_RTC:
+            if (t->present == VIR_TRISTATE_BOOL_NO)
+                return khvUnsupported("<timer name='%s' present='no'> (always there)", name);
+            break;
+        case VIR_DOMAIN_TIMER_NAME_HPET:
+            if (t->present != VIR_TRISTATE_BOOL_NO)
+                return khvUnsupported("<timer name='hpet'> (khv-run has no HPET)");
+            break;
+        case VIR_DOMAIN_TIMER_NAME_KVMCLOCK:
+            break;
+        default:
+            return khvUnsupported("<timer name='%s'>", name);
+        }
+        if (t->tickpolicy != VIR_DOMAIN_TIMER_TICKPOLICY_NONE)
+            return khvUnsupported("<timer name='%s' tickpolicy='%s'>", name,
+                                  virDomainTimerTickpolicyTypeToString(t->tickpolicy));
+        if (t->track != VIR_DOMAIN_TIMER_TRACK_NONE)
+            return khvUnsupported("<timer name='%s' track='%s'>", name,
+                                  virDomainTimerTrackTypeToString(t->track));
+        if (t->catchup.threshold || t->catchup.slew || t->catchup.limit)
+            return khvUnsupported("<timer name='%s'><catchup>", name);
+    }
+    return 0;
+}
+
 static int
 khvDomainDefValidate(const virDomainDef *def,
                      void *opaque G_GNUC_UNUSED,
@@ -110,6 +193,8 @@ khvDomainDefValidate(const virDomainDef *def,
     if (def->onCrash != VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
         return khvUnsupported("<on_crash>%s</on_crash> (only destroy)",
                               virDomainLifecycleActionTypeToString(def->onCrash));
+    if (khvValidateFeatures(def) < 0 || khvValidateClock(def) < 0)
+        return -1;
     if (def->cpu)
         return khvUnsupported("<cpu> (guests see the host's CPU as khv filters it: no mode, "
                               "model or topology to choose yet)");
@@ -161,7 +246,8 @@ khvNetValidate(const virDomainNetDef *net)
         return khvUnsupported("<interface type='%s'> (only 'network' and 'bridge')",
                               virDomainNetTypeToString(net->type));
     if (net->model != VIR_DOMAIN_NET_MODEL_VIRTIO)
-        return khvUnsupported("<interface><model type='%s'> (only 'virtio')",
+        return khvUnsupported("<interface><model type='%s'> (only 'virtio': with virt-install, "
+                              "--network ...,model=virtio)",
                               net->model ? virDomainNetModelTypeToString(net->model) :
                               "(none)");
     return 0;

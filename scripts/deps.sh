@@ -29,6 +29,8 @@ pkgs=(
 	# libvirt-driver/: the libvirt it is built for and tested with (virsh),
 	# and apt-get source (dpkg-dev) for libvirt's internal headers
 	libvirt-dev libvirt-clients dpkg-dev
+	# stock virt-install, whose XML the driver's tests define
+	virtinst
 	# make check-install, make deb: packages built as a user would
 	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
 	# pages by man
