@@ -14,6 +14,10 @@
  *   <serial type='pty'>               --serial pty; none without one
  *   <console type='pty'> on virtio    --console pty (the guest's hvc0)
  *   <disk>                            --disk path=..., ro, cache, discard, serial
+ *   <disk><driver type='qcow2'>       --disk nbd=nbd+unix:///DST?socket=S: the
+ *                                     export of a qemu-storage-daemon the
+ *                                     driver starts first (its command line:
+ *                                     khvBuildStorageDaemonCommand())
  *   <interface>                       --net fd=N,mac=M (the tap the driver opened)
  *   <rng>                             --rng
  *   <on_reboot>destroy                --no-reboot
@@ -32,6 +36,7 @@
 #include "virmacaddr.h"
 
 #include "khv_conf.h"
+#include "khv_command.h"
 
 /* str with every comma doubled, appended to buf. */
 static void
@@ -63,14 +68,83 @@ khvDiskCache(virDomainDiskCache mode)
     return NULL;        /* khv-run's default (writeback); others refused */
 }
 
+bool
+khvDiskNeedsStorageDaemon(const virDomainDiskDef *disk)
+{
+    return virDomainDiskGetFormat((virDomainDiskDef *)disk) == VIR_STORAGE_FILE_QCOW2;
+}
+
+char *
+khvStoragePath(const char *ctlPath, const virDomainDiskDef *disk, const char *suffix)
+{
+    size_t len = strlen(ctlPath);
+
+    if (len > 4 && STREQ(ctlPath + len - 4, ".ctl"))
+        len -= 4;
+    return g_strdup_printf("%.*s-%s%s", (int)len, ctlPath, disk->dst, suffix);
+}
+
+/*
+ * QEMU's storage daemon serving one qcow2 disk (with its backing chain, as
+ * the image's header names it) as an NBD export on a Unix socket: QEMU's
+ * own implementation of the format, never one of ours.  Its option values
+ * double their commas, as khv-run's do.
+ */
+virCommand *
+khvBuildStorageDaemonCommand(const virDomainDiskDef *disk, const char *sock, const char *pidfile)
+{
+    g_autoptr(virCommand) cmd = virCommandNew(KHV_QSD_BIN);
+    g_auto(virBuffer) file = VIR_BUFFER_INITIALIZER;
+    g_auto(virBuffer) fmt = VIR_BUFFER_INITIALIZER;
+    g_auto(virBuffer) srv = VIR_BUFFER_INITIALIZER;
+    bool ro = disk->src->readonly;
+    bool unmap = disk->discard == VIR_DOMAIN_DISK_DISCARD_UNMAP;
+
+    virBufferAddLit(&file, "driver=file,node-name=file,filename=");
+    khvBufferEscapeComma(&file, virDomainDiskGetSource((virDomainDiskDef *)disk));
+    if (ro)
+        virBufferAddLit(&file, ",read-only=on");
+    if (disk->cachemode == VIR_DOMAIN_DISK_CACHE_DISABLE)
+        virBufferAddLit(&file, ",cache.direct=on");
+    if (unmap)
+        virBufferAddLit(&file, ",discard=unmap");
+    virBufferAddLit(&fmt, "driver=qcow2,node-name=fmt,file=file");
+    if (ro)
+        virBufferAddLit(&fmt, ",read-only=on");
+    if (unmap)
+        virBufferAddLit(&fmt, ",discard=unmap");
+    virBufferAddLit(&srv, "addr.type=unix,addr.path=");
+    khvBufferEscapeComma(&srv, sock);
+    virCommandAddArg(cmd, "--blockdev");
+    virCommandAddArgBuffer(cmd, &file);
+    virCommandAddArg(cmd, "--blockdev");
+    virCommandAddArgBuffer(cmd, &fmt);
+    virCommandAddArg(cmd, "--nbd-server");
+    virCommandAddArgBuffer(cmd, &srv);
+    virCommandAddArg(cmd, "--export");
+    virCommandAddArgFormat(cmd, "type=nbd,id=export,node-name=fmt,name=%s,writable=%s",
+                           disk->dst, ro ? "off" : "on");
+    virCommandAddArgList(cmd, "--pidfile", pidfile, "--daemonize", NULL);
+    return g_steal_pointer(&cmd);
+}
+
 static void
-khvBuildDiskArg(virCommand *cmd, virDomainDiskDef *disk)
+khvBuildDiskArg(virCommand *cmd, virDomainDiskDef *disk, const char *ctlPath)
 {
     g_auto(virBuffer) buf = VIR_BUFFER_INITIALIZER;
     const char *cache = khvDiskCache(disk->cachemode);
 
-    virBufferAddLit(&buf, "path=");
-    khvBufferEscapeComma(&buf, virDomainDiskGetSource(disk));
+    if (khvDiskNeedsStorageDaemon(disk)) {
+        g_autofree char *sock = khvStoragePath(ctlPath, disk, ".nbd");
+
+        /* Caching is the storage daemon's business (cache.direct). */
+        cache = NULL;
+        virBufferAsprintf(&buf, "nbd=nbd+unix:///%s?socket=", disk->dst);
+        khvBufferEscapeComma(&buf, sock);
+    } else {
+        virBufferAddLit(&buf, "path=");
+        khvBufferEscapeComma(&buf, virDomainDiskGetSource(disk));
+    }
     if (disk->src->readonly)
         virBufferAddLit(&buf, ",ro");
     if (cache)
@@ -115,7 +189,7 @@ khvBuildCommandLine(const virDomainDef *def, const char *ctlPath, const int *tap
         virCommandAddArg(cmd, "--rng");
 
     for (i = 0; i < def->ndisks; i++)
-        khvBuildDiskArg(cmd, def->disks[i]);
+        khvBuildDiskArg(cmd, def->disks[i], ctlPath);
     for (i = 0; i < def->nnets; i++) {
         char mac[VIR_MAC_STRING_BUFLEN];
 

@@ -12,3 +12,14 @@
  */
 virCommand *khvBuildCommandLine(const virDomainDef *def, const char *ctlPath,
                                 const int *tapfds);
+
+/*
+ * qcow2 disks: served by QEMU's storage daemon as an NBD export, which
+ * khv-run reads and writes (--disk nbd=...).  The daemon's socket and pid
+ * file sit beside the control socket: its path with ".ctl" replaced by
+ * "-DST" and suffix (".nbd", ".qsd.pid").
+ */
+bool khvDiskNeedsStorageDaemon(const virDomainDiskDef *disk);
+char *khvStoragePath(const char *ctlPath, const virDomainDiskDef *disk, const char *suffix);
+virCommand *khvBuildStorageDaemonCommand(const virDomainDiskDef *disk, const char *sock,
+                                         const char *pidfile);

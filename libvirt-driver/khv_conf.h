@@ -16,6 +16,9 @@
 #include "object_event.h"
 #include "virdomainobjlist.h"
 
+/* QEMU's storage daemon, which serves qcow2 disks (Debian's qemu-system-common). */
+#define KHV_QSD_BIN "/usr/bin/qemu-storage-daemon"
+
 typedef struct _khvDriver khvDriver;
 struct _khvDriver {
     bool privileged;

@@ -224,9 +224,14 @@ khvDiskValidate(const virDomainDiskDef *disk)
     if (disk->bus != VIR_DOMAIN_DISK_BUS_VIRTIO)
         return khvUnsupported("<disk><target bus='%s'> (only 'virtio')",
                               virDomainDiskBusTypeToString(disk->bus));
-    if (format != VIR_STORAGE_FILE_NONE && format != VIR_STORAGE_FILE_RAW)
-        return khvUnsupported("<disk><driver type='%s'> (only 'raw', for now)",
+    if (format != VIR_STORAGE_FILE_NONE && format != VIR_STORAGE_FILE_RAW &&
+        format != VIR_STORAGE_FILE_QCOW2)
+        return khvUnsupported("<disk><driver type='%s'> (only 'raw' and 'qcow2')",
                               virStorageFileFormatTypeToString(format));
+    /* A qcow2 disk goes through QEMU's storage daemon over NBD: no O_DSYNC there. */
+    if (format == VIR_STORAGE_FILE_QCOW2 && disk->cachemode == VIR_DOMAIN_DISK_CACHE_WRITETHRU)
+        return khvUnsupported("<disk><driver type='qcow2' cache='writethrough'> (qcow2: "
+                              "default, none or writeback)");
     if (!virDomainDiskGetSource(d))
         return khvUnsupported("a <disk> without <source file=...>");
     if (disk->cachemode == VIR_DOMAIN_DISK_CACHE_DIRECTSYNC ||

@@ -46,6 +46,7 @@
 #include "khv_command.h"
 #include "khv_monitor.h"
 #include "khv_process.h"
+#include "khv_storage.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -147,17 +148,17 @@ khvProcessControlPath(virDomainObj *vm)
  * Is pid still the khv-run we started?  Its command line holds the
  * control socket's path; a pid reused by another process does not.
  */
-static bool
-khvProcessIsOurs(pid_t pid, const char *ctlPath)
+bool
+khvProcessHasArg(pid_t pid, const char *arg)
 {
     g_autofree char *path = g_strdup_printf("/proc/%lld/cmdline", (long long)pid);
     g_autofree char *cmdline = NULL;
     int len;
 
-    if (pid <= 0 || !ctlPath || (len = virFileReadAllQuiet(path, 1 << 20, &cmdline)) < 0)
+    if (pid <= 0 || !arg || (len = virFileReadAllQuiet(path, 1 << 20, &cmdline)) < 0)
         return false;
     for (int i = 0; i < len; i += strlen(cmdline + i) + 1)
-        if (STREQ(cmdline + i, ctlPath))
+        if (STREQ(cmdline + i, arg))
             return true;
     return false;
 }
@@ -371,8 +372,7 @@ khvNetsRelease(virDomainDef *def)
     }
 }
 
-/* What khv-run wrote to its log since offset (its last 2 KiB), for an error. */
-static char *
+char *
 khvLogSince(const char *logfile, off_t offset)
 {
     VIR_AUTOCLOSE fd = open(logfile, O_RDONLY | O_CLOEXEC);
@@ -491,6 +491,8 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
         tapfds[i] = -1;
     if (khvNetsPrepare(vm->def, tapfds) < 0)
         goto error;
+    if (khvStorageStart(vm->def, priv->ctlPath, logfd, logfile, logstart) < 0)
+        goto error;
     cmd = khvBuildCommandLine(vm->def, priv->ctlPath, tapfds);
     for (i = 0; i < vm->def->nnets; i++)
         virCommandPassFD(cmd, tapfds[i], VIR_COMMAND_PASS_FD_CLOSE_PARENT);
@@ -555,10 +557,12 @@ khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason reaso
     khvMonitorClose(priv->mon);
     priv->mon = NULL;
     khvNetsRelease(vm->def);
-    if (vm->pid > 0 && khvProcessIsOurs(vm->pid, priv->ctlPath) &&
+    if (vm->pid > 0 && khvProcessHasArg(vm->pid, priv->ctlPath) &&
         virProcessKillPainfully(vm->pid, true) < 0)
         VIR_WARN("khv-run (pid %lld) of domain %s would not end", (long long)vm->pid,
                  vm->def->name);
+    /* After khv-run: it may still have had writes in flight to them. */
+    khvStorageStop(vm->def, priv->ctlPath);
     if (priv->ctlPath)
         unlink(priv->ctlPath);  /* khv-run's; gone unless it was killed */
     unlink(pidfile);
@@ -585,7 +589,7 @@ khvProcessReconnect(virDomainObj *vm, void *opaque)
     if (!virDomainObjIsActive(vm))
         goto cleanup;
     priv->driver = driver;
-    if (khvProcessIsOurs(vm->pid, priv->ctlPath) &&
+    if (khvProcessHasArg(vm->pid, priv->ctlPath) &&
         (mon = khvMonitorConnect(priv->ctlPath, vm->pid, 5000)) &&
         khvMonitorWatch(mon, &khvMonitorCbs, (virObject *)vm) == 0) {
         priv->mon = mon;

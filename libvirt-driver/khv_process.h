@@ -67,3 +67,9 @@ int khvProcessForget(virDomainObj *vm, void *opaque);
 
 /* The control socket of a running vm, or NULL with an error reported. */
 const char *khvProcessControlPath(virDomainObj *vm);
+
+/* Whether process pid has arg as one of its arguments (its pid is ours). */
+bool khvProcessHasArg(pid_t pid, const char *arg);
+
+/* What a process wrote to logfile since offset (its last 2 KiB), for an error. */
+char *khvLogSince(const char *logfile, off_t offset);

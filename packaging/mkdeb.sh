@@ -108,6 +108,8 @@ control libvirt-daemon-driver-khv "$arch" \
 		sed 's/libvirt0 ([^)]*)\(, \)\{0,1\}//; s/, $//')" \
 	"libvirt driver and daemon for the khv hypervisor" \
 	"virtkhvd serves khv:///system to virsh, virt-install and virt-manager."
+# qcow2 disks: QEMU's storage daemon serves them (khv_storage.c).
+echo "Recommends: qemu-system-common" >>"$d/DEBIAN/control"
 find "$d/etc" -type f | sed "s|^$d||" >"$d/DEBIAN/conffiles"
 script libvirt-daemon-driver-khv postinst <<'POST'
 if [ "$1" = configure ] && [ -d /run/systemd/system ]; then

@@ -22,6 +22,9 @@ pkgs=(
 	# khv-run: its control protocol's JSON (json-c); iasl checks its ACPI tables;
 	# libslirp for --net user
 	libjson-c-dev pkg-config acpica-tools libslirp-dev
+	# khv-run's NBD disks (libnbd), which QEMU's storage daemon serves for
+	# the libvirt driver's qcow2 disks; qemu-img and qemu-io make test images
+	libnbd-dev qemu-utils
 	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
 	seabios
 	# make profile: single-steps the test machine through QEMU's gdb stub
@@ -38,7 +41,8 @@ pkgs=(
 )
 if [ "$lab" = 1 ]; then
 	pkgs=(gcc make libc6-dev pkg-config dkms "linux-headers-$(uname -r)"
-		libjson-c-dev libslirp-dev libvirt-dev libvirt-clients dpkg-dev
+		libjson-c-dev libslirp-dev libnbd-dev libvirt-dev libvirt-clients dpkg-dev
+		qemu-system-common
 		virt-manager)
 fi
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).

@@ -22,7 +22,7 @@ vsh() {
 }
 
 
-echo "1..52"
+echo "1..53"
 
 vsh uri
 [ "$rc" = 0 ] && [ "$out" = "$uri" ]
@@ -145,7 +145,9 @@ refuse "no kernel" "/<kernel>/d; /<initrd>/d; /<cmdline>/d" "without <os><kernel
 refuse "65 vCPUs" "s|<vcpu>2</vcpu>|<vcpu>65</vcpu>|" "65 vCPUs (at most 64)"
 refuse "a CD-ROM" "s/device='disk'/device='cdrom'/" "<disk device='cdrom'>"
 refuse "a SATA disk" "s/bus='virtio'/bus='sata'/; s/dev='vda'/dev='sda'/" "<disk><target bus='sata'>"
-refuse "a qcow2 disk" "s/type='raw'/type='qcow2'/" "<disk><driver type='qcow2'>"
+refuse "a VMDK disk" "s/type='raw'/type='vmdk'/" "<disk><driver type='vmdk'>"
+refuse "qcow2 written through" "s/type='raw' cache='none'/type='qcow2' cache='writethrough'/" \
+	"<disk><driver type='qcow2' cache='writethrough'>"
 refuse "an e1000 NIC" "s/<model type='virtio'\/>/<model type='e1000'\/>/" "<interface><model type='e1000'>"
 refuse "user networking" "s/<interface type='bridge'>/<interface type='user'>/; /<source bridge/d" \
 	"<interface type='user'>"

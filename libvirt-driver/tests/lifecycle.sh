@@ -59,7 +59,7 @@ EOF
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-echo "1..36"
+echo "1..40"
 
 domxml vm /boot/vmlinuz >"$root/vm.xml"
 vsh define "$root/vm.xml"
@@ -211,5 +211,40 @@ ok $? "virsh autostart: the link in etc/khv/autostart"
 vsh "autostart --disable vm; dominfo vm"
 [ "$rc" = 0 ] && has "^Autostart: *disable" && [ ! -e "$root/etc/khv/autostart/vm.xml" ]
 ok $? "virsh autostart --disable"
+
+# A qcow2 disk with a backing file: QEMU's storage daemon serves it over
+# NBD before khv-run starts, and ends with it.
+if command -v qemu-img >/dev/null && [ -x /usr/bin/qemu-storage-daemon ]; then
+	qemu-img create -q -f raw "$root/base.raw" 8M &&
+		qemu-io -f raw -c 'write -P 0x5a 0 64k' "$root/base.raw" >/dev/null &&
+		qemu-img create -q -f qcow2 -b "$root/base.raw" -F raw "$root/q,1.qcow2"
+	sed -e "s|<name>vm</name>|<name>qvm</name>|" \
+		-e "s|<source file='$root/disk.img'/>|<driver type='qcow2'/><source file='$root/q,1.qcow2'/>|" \
+		"$root/vm.xml" >"$root/qvm.xml"
+	vsh "define $root/qvm.xml; start qvm"
+	qsd=$(cat "$run/qvm-vda.qsd.pid" 2>/dev/null)
+	sock=$run/qvm-vda.nbd
+	[ "$rc" = 0 ] && alive "$qsd" && [ -S "$sock" ] &&
+		grep -qxF "nbd=nbd+unix:///vda?socket=$sock" "$run/qvm.ctl.argv"
+	ok $? "a qcow2 disk: its storage daemon serves it, khv-run gets --disk nbd=..." || say
+	out=$(qemu-io -f raw -c 'read -P 0x5a 0 64k' "nbd+unix:///vda?socket=$sock" 2>&1)
+	has "^read 65536/65536"
+	ok $? "the export reads the backing file's data through the overlay" || say
+	vsh "destroy qvm"
+	! alive "$qsd" && [ ! -e "$sock" ] && [ ! -e "$run/qvm-vda.qsd.pid" ]
+	ok $? "destroyed: the storage daemon ended, its socket and pid file gone"
+	sed -e "s|<name>qvm</name>|<name>qbad</name>|" -e "s|q,1.qcow2|missing.qcow2|" \
+		"$root/qvm.xml" >"$root/qbad.xml"
+	vsh "define $root/qbad.xml"
+	vsh "start qbad"
+	[ "$rc" != 0 ] && has "storage daemon of disk vda" && has "missing.qcow2" &&
+		! pgrep -f "fake-khv-run.*qbad" >/dev/null
+	ok $? "a missing qcow2 image: start fails with the storage daemon's words, no khv-run" || say
+	vsh "undefine qvm; undefine qbad"
+else
+	for w in "its storage daemon" "the export reads" "destroyed" "a missing image"; do
+		ok 0 "a qcow2 disk: $w # SKIP no qemu-img or qemu-storage-daemon"
+	done
+fi
 
 exit "$fail"

@@ -4,8 +4,9 @@
  * libvirt tests its own drivers.  For each tests/xml2argv/NAME.xml, the
  * definition is parsed with the driver's own parser configuration and
  * turned into khv-run's command line (khv_command.c), the control socket
- * at /run/libvirt/khv/NAME.ctl and interface i on tap fd 30 + i; the
- * result must equal NAME.args byte for byte.  KHV_REGENERATE=1 rewrites
+ * at /run/libvirt/khv/NAME.ctl and interface i on tap fd 30 + i, followed
+ * by the storage daemon's command line for each qcow2 disk; the result
+ * must equal NAME.args byte for byte.  KHV_REGENERATE=1 rewrites
  * the .args files instead (then read the diff).  TAP on stdout.
  *
  * Linked against the module itself (every non-static symbol of it is
@@ -51,6 +52,21 @@ check_one(virDomainXMLOption *xmlopt, const char *xmlpath, bool regenerate)
     cmd = khvBuildCommandLine(def, ctl, fds);
     line = virCommandToString(cmd, true);
     got = g_strdup_printf("%s\n", line);
+    /* Then the storage daemon of each qcow2 disk, which the driver starts first. */
+    for (size_t i = 0; i < def->ndisks; i++) {
+        g_autofree char *sock = NULL, *pid = NULL, *qsd = NULL, *all = NULL;
+        g_autoptr(virCommand) qcmd = NULL;
+
+        if (!khvDiskNeedsStorageDaemon(def->disks[i]))
+            continue;
+        sock = khvStoragePath(ctl, def->disks[i], ".nbd");
+        pid = khvStoragePath(ctl, def->disks[i], ".qsd.pid");
+        qcmd = khvBuildStorageDaemonCommand(def->disks[i], sock, pid);
+        qsd = virCommandToString(qcmd, true);
+        all = g_strdup_printf("%s%s\n", got, qsd);
+        g_free(got);
+        got = g_steal_pointer(&all);
+    }
     if (regenerate)
         return virFileWriteStr(argspath, got, 0644);
     if (virFileReadAll(argspath, 1 << 20, &want) < 0)
