@@ -510,6 +510,28 @@ TEST(msi)
 }
 
 /*
+ * At mark 1 of irq_shadow: the vCPU as right after an STI, with RIP at
+ * rip (IF set, the interrupt shadow on) and an MSI of vector 0x62, whose
+ * handler stores the RIP it interrupted, pending.
+ */
+static void shadow_at(KHVT_MD, struct irq_run *r, uint64_t rip)
+{
+	struct khv_vcpu_events ev;
+	struct khv_regs regs;
+
+	KHV_OK(khvt_set_gate(&r->t, 0x62, PAYLOAD_GPA(irqchip_guest, irq_vec_0x62)));
+	expect_mark(r, 1);
+	KHV_OK(khv_vcpu_get_regs(&r->t.vcpu, &regs));
+	regs.rip = rip;
+	regs.rflags |= 0x200;
+	KHV_OK(khv_vcpu_set_regs(&r->t.vcpu, &regs));
+	KHV_OK(khv_vcpu_get_events(&r->t.vcpu, &ev));
+	ev.shadow = 1;
+	KHV_OK(khv_vcpu_set_events(&r->t.vcpu, &ev));
+	ASSERT_EQ(1, khv_vm_signal_msi(&r->t.vm, APIC_PAGE, 0x62));
+}
+
+/*
  * STI; HLT with an interrupt already pending: the STI's shadow covers the
  * HLT, so the HLT runs, and the interrupt wakes it: the handler returns to
  * the instruction after it.  QEMU 7.2's SVM drops the shadow at VMRUN; khv
@@ -519,21 +541,10 @@ TEST(msi)
 TEST(sti_hlt_shadow)
 {
 	struct irq_run r = { 0 };
-	struct khv_vcpu_events ev;
-	struct khv_regs regs;
 	uint64_t hlt = PAYLOAD_GPA(irqchip_guest, irq_shadow_hlt);
 
 	IRQ_VM(&r, irq_shadow);
-	KHV_OK(khvt_set_gate(&r.t, 0x62, PAYLOAD_GPA(irqchip_guest, irq_vec_0x62)));
-	expect_mark(&r, 1);
-	KHV_OK(khv_vcpu_get_regs(&r.t.vcpu, &regs));
-	regs.rip = hlt;
-	regs.rflags |= 0x200;			/* IF, as the STI left it */
-	KHV_OK(khv_vcpu_set_regs(&r.t.vcpu, &regs));
-	KHV_OK(khv_vcpu_get_events(&r.t.vcpu, &ev));
-	ev.shadow = 1;
-	KHV_OK(khv_vcpu_set_events(&r.t.vcpu, &ev));
-	ASSERT_EQ(1, khv_vm_signal_msi(&r.t.vm, APIC_PAGE, 0x62));
+	shadow_at(_metadata, &r, hlt);
 	expect_mark(&r, 99);
 	EXPECT_EQ(hlt + 1, *(uint64_t *)khvt_gpa(&r.t, GUEST_DATA + 0x418))
 		TH_LOG("the interrupt came before the HLT its shadow covered");
@@ -550,20 +561,9 @@ TEST(sti_hlt_shadow)
 TEST(shadow_spin)
 {
 	struct irq_run r = { 0 };
-	struct khv_vcpu_events ev;
-	struct khv_regs regs;
 
 	IRQ_VM(&r, irq_shadow);
-	KHV_OK(khvt_set_gate(&r.t, 0x62, PAYLOAD_GPA(irqchip_guest, irq_vec_0x62)));
-	expect_mark(&r, 1);
-	KHV_OK(khv_vcpu_get_regs(&r.t.vcpu, &regs));
-	regs.rip = PAYLOAD_GPA(irqchip_guest, irq_shadow_spin);
-	regs.rflags |= 0x200;			/* IF, as an STI left it */
-	KHV_OK(khv_vcpu_set_regs(&r.t.vcpu, &regs));
-	KHV_OK(khv_vcpu_get_events(&r.t.vcpu, &ev));
-	ev.shadow = 1;
-	KHV_OK(khv_vcpu_set_events(&r.t.vcpu, &ev));
-	ASSERT_EQ(1, khv_vm_signal_msi(&r.t.vm, APIC_PAGE, 0x62));
+	shadow_at(_metadata, &r, PAYLOAD_GPA(irqchip_guest, irq_shadow_spin));
 	expect_mark(&r, 99);
 	khvt_destroy(&r.t);
 }
