@@ -16,6 +16,12 @@
  * queue.  Such a write takes it exclusively; every other write (whole
  * blocks, discard, write zeroes) takes it shared, so that they run in
  * parallel with each other.  Reads never take it.
+ *
+ * An NBD disk (nbd=) has no file: one libnbd handle, whose calls are
+ * thread-safe (libnbd serializes them on the handle's lock), so the
+ * queues' requests reach the server one at a time.  One connection keeps
+ * the server's view simple (one client, its writes in order) at the cost
+ * of parallelism between queues.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +35,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <libnbd.h>
 
 #include "disk.h"
 #include "iov.h"
@@ -45,7 +53,9 @@
 #define ZERO_CHUNK		(64u << 10)
 
 struct kr_disk {
-	int fd;
+	int fd;				/* -1 for an NBD disk */
+	struct nbd_handle *nbd;		/* NULL for a file */
+	bool nbd_flush, nbd_trim, nbd_zero;	/* what the server offers */
 	char *path, *name;
 	bool ro, discard;
 	enum kr_disk_cache cache;
@@ -152,8 +162,10 @@ static void shown(char *dst, size_t cap, const char *s, size_t max)
 	dst[i] = 0;
 }
 
-enum { K_PATH, K_RO, K_CACHE, K_DISCARD, K_SERIAL, K_QUEUES, K_COUNT };
-static const char *const keys[K_COUNT] = { "path", "ro", "cache", "discard", "serial", "queues" };
+enum { K_PATH, K_NBD, K_RO, K_CACHE, K_DISCARD, K_SERIAL, K_QUEUES, K_COUNT };
+static const char *const keys[K_COUNT] = {
+	"path", "nbd", "ro", "cache", "discard", "serial", "queues"
+};
 
 static int parse_one(const char **p, struct kr_disk_opts *o, bool *seen, char *why, size_t len)
 {
@@ -172,8 +184,8 @@ static int parse_one(const char **p, struct kr_disk_opts *o, bool *seen, char *w
 			break;
 	if (which == K_COUNT) {
 		shown(key, sizeof(key), *p, k);
-		say(why, len, "--disk: unknown option '%s'%s (path, ro, cache, discard, serial, "
-		    "queues)", key, k > 15 ? "..." : "");
+		say(why, len, "--disk: unknown option '%s'%s (path, nbd, ro, cache, discard, "
+		    "serial, queues)", key, k > 15 ? "..." : "");
 		return -EINVAL;
 	}
 	if (seen[which]) {
@@ -199,6 +211,17 @@ static int parse_one(const char **p, struct kr_disk_opts *o, bool *seen, char *w
 		else if (!n)
 			say(why, len, "--disk: path= is empty");
 		return n > 0 ? 0 : -EINVAL;
+	case K_NBD:
+		n = take_value(p, o->nbd, sizeof(o->nbd));
+		if (n < 0)
+			say(why, len, "--disk: nbd is longer than %d bytes", PATH_MAX - 1);
+		else if (!n)
+			say(why, len, "--disk: nbd= is empty");
+		else if (strncmp(o->nbd, "nbd://", 6) && strncmp(o->nbd, "nbd+unix://", 11))
+			say(why, len, "--disk: nbd=: only nbd:// and nbd+unix:// URIs");
+		else
+			return 0;
+		return -EINVAL;
 	case K_SERIAL:
 		n = take_value(p, o->serial, sizeof(o->serial));
 		if (n < 0)
@@ -258,8 +281,8 @@ int kr_disk_parse(const char *arg, struct kr_disk_opts *out, char *why, size_t l
 	if (why && len)
 		why[0] = 0;
 	if (!p || !*p) {
-		say(why, len, "--disk: expected path=FILE[,ro][,cache=...][,discard=...]"
-		    "[,serial=...][,queues=N]");
+		say(why, len, "--disk: expected path=FILE or nbd=URI, then [,ro][,cache=...]"
+		    "[,discard=...][,serial=...][,queues=N]");
 		return -EINVAL;
 	}
 	for (;;) {
@@ -271,8 +294,14 @@ int kr_disk_parse(const char *arg, struct kr_disk_opts *out, char *why, size_t l
 			break;
 		p++;		/* the ',' */
 	}
-	if (!seen[K_PATH]) {
-		say(why, len, "--disk: path=FILE is missing");
+	if (seen[K_PATH] == seen[K_NBD]) {
+		say(why, len, seen[K_PATH] ? "--disk: path= and nbd= together" :
+		    "--disk: path=FILE (or nbd=URI) is missing");
+		return -EINVAL;
+	}
+	if (seen[K_NBD] && out->cache != KR_DISK_WRITEBACK) {
+		say(why, len, "--disk: nbd=: no cache= but writeback (the NBD server decides "
+		    "how it caches)");
 		return -EINVAL;
 	}
 	return 0;
@@ -459,6 +488,44 @@ static int measure(struct kr_disk *d, const struct stat *st, char *why, size_t l
 	return 0;
 }
 
+/* Connect to the export: its size and what it offers. */
+static int open_nbd(struct kr_disk *d, char *why, size_t len)
+{
+	int64_t bytes;
+	int rdonly;
+
+	d->nbd = nbd_create();
+	if (!d->nbd) {
+		say(why, len, "%s: %s", d->path, nbd_get_error());
+		return -ENOMEM;
+	}
+	if (nbd_connect_uri(d->nbd, d->path) == -1) {
+		say(why, len, "%s: %s", d->path, nbd_get_error());
+		return -EIO;
+	}
+	bytes = nbd_get_size(d->nbd);
+	rdonly = nbd_is_read_only(d->nbd);
+	if (bytes < 0 || rdonly < 0) {
+		say(why, len, "%s: %s", d->path, nbd_get_error());
+		return -EIO;
+	}
+	if (rdonly && !d->ro) {
+		say(why, len, "%s: the export is read-only (add ,ro)", d->path);
+		return -EROFS;
+	}
+	d->nbd_flush = nbd_can_flush(d->nbd) == 1;
+	d->nbd_trim = nbd_can_trim(d->nbd) == 1;
+	d->nbd_zero = nbd_can_zero(d->nbd) == 1;
+	d->align = d->mem_align = 1;
+	d->blk_size = d->phys_size = KR_DISK_SECTOR;
+	d->size = (uint64_t)bytes / KR_DISK_SECTOR * KR_DISK_SECTOR;
+	if (d->size != (uint64_t)bytes)
+		say(why, len, "warning: %s: its last %llu bytes are not a whole %u-byte block: "
+		    "the guest does not see them", d->path,
+		    (unsigned long long)(bytes - d->size), KR_DISK_SECTOR);
+	return 0;
+}
+
 int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk **out,
 		 char *why, size_t len)
 {
@@ -470,8 +537,9 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 	if (why && len)
 		why[0] = 0;
 	d = calloc(1, sizeof(*d));
-	if (!d || !(d->path = strdup(o->path)) || !(d->name = strdup(name ? name : ""))) {
-		say(why, len, "%s: out of memory", o->path);
+	if (!d || !(d->path = strdup(o->nbd[0] ? o->nbd : o->path)) ||
+	    !(d->name = strdup(name ? name : ""))) {
+		say(why, len, "%s: out of memory", o->nbd[0] ? o->nbd : o->path);
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -483,6 +551,14 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 	snprintf(d->serial, sizeof(d->serial), "%s", o->serial);
 	d->sync = real_sync;
 	d->falloc = real_fallocate;
+	pthread_rwlock_init(&d->rmw, NULL);
+	if (o->nbd[0]) {
+		err = open_nbd(d, why, len);
+		if (err)
+			goto fail;
+		*out = d;
+		return 0;
+	}
 	err = open_image(o, &d->fd, why, len);
 	if (err)
 		goto fail;
@@ -515,6 +591,7 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 		pthread_rwlockattr_t a;
 
 		/* glibc prefers readers: the read-modify-writes must not starve. */
+		pthread_rwlock_destroy(&d->rmw);
 		pthread_rwlockattr_init(&a);
 		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 		pthread_rwlock_init(&d->rmw, &a);
@@ -523,9 +600,12 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 	*out = d;
 	return 0;
 fail:
-	if (d && d->fd >= 0)
-		close(d->fd);
 	if (d) {
+		if (d->fd >= 0)
+			close(d->fd);
+		if (d->nbd)
+			nbd_close(d->nbd);
+		pthread_rwlock_destroy(&d->rmw);
 		free(d->path);
 		free(d->name);
 	}
@@ -537,7 +617,13 @@ void kr_disk_close(struct kr_disk *d)
 {
 	if (!d)
 		return;
-	close(d->fd);
+	if (d->nbd) {
+		/* An orderly end: the server finishes what it was given first. */
+		nbd_shutdown(d->nbd, 0);
+		nbd_close(d->nbd);
+	} else {
+		close(d->fd);
+	}
 	pthread_rwlock_destroy(&d->rmw);
 	free(d->path);
 	free(d->name);
@@ -631,6 +717,28 @@ static bool range_ok(const struct kr_disk *d, uint64_t off, uint64_t len)
 	return !((off | len) % KR_DISK_SECTOR) && off <= d->size && len <= d->size - off;
 }
 
+/* The same with an NBD export: a request per buffer. */
+static int nbd_xfer(struct kr_disk *d, bool write, const struct iovec *iov, unsigned int n,
+		    uint64_t off, uint64_t len)
+{
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
+		int r;
+
+		if (!l)
+			continue;
+		if (write)
+			r = nbd_pwrite(d->nbd, iov[i].iov_base, l, off, 0);
+		else
+			r = nbd_pread(d->nbd, iov[i].iov_base, l, off, 0);
+		if (r == -1)
+			return -EIO;
+		off += l;
+		len -= l;
+	}
+	return len ? -EINVAL : 0;	/* the buffers hold less than len */
+}
+
 /* len bytes between the file at off and iov[0..n), as many calls as it takes. */
 static int xfer(struct kr_disk *d, bool write, const struct iovec *iov, unsigned int n,
 		uint64_t off, uint64_t len)
@@ -638,6 +746,9 @@ static int xfer(struct kr_disk *d, bool write, const struct iovec *iov, unsigned
 	unsigned int i = 0;
 	size_t skip = 0;	/* into iov[i] */
 	uint64_t done = 0;
+
+	if (d->nbd)
+		return nbd_xfer(d, write, iov, n, off, len);
 
 	while (done < len) {
 		struct iovec w[XFER_IOV];
@@ -808,6 +919,8 @@ int kr_disk_write(struct kr_disk *d, const struct iovec *iov, unsigned int n, ui
 
 int kr_disk_sync(struct kr_disk *d)
 {
+	if (d->nbd)	/* a server that cannot flush has nothing to flush */
+		return d->nbd_flush && nbd_flush(d->nbd, 0) == -1 ? -EIO : 0;
 	return d->sync(d->fd) ? -errno : 0;
 }
 
@@ -816,10 +929,19 @@ int kr_disk_flush(struct kr_disk *d)
 	return done(d, kr_disk_sync(d), &d->stats.flush_ops, NULL, 0);
 }
 
-/* fallocate() under the rmw lock: 0, or -errno. */
+/*
+ * fallocate() under the rmw lock: 0, or -errno.  An NBD disk: the server's
+ * trim for a hole, -EOPNOTSUPP when it offers none (discard only).
+ */
 static int punch(struct kr_disk *d, int mode, uint64_t off, uint64_t len)
 {
 	int err;
+
+	if (d->nbd) {
+		if (mode == FALLOC_FL_PUNCH_HOLE && d->nbd_trim)
+			return nbd_trim(d->nbd, len, off, 0) == -1 ? -EIO : 0;
+		return -EOPNOTSUPP;
+	}
 
 	if (d->align > 1)
 		pthread_rwlock_rdlock(&d->rmw);
@@ -867,7 +989,15 @@ int kr_disk_write_zeroes(struct kr_disk *d, uint64_t off, uint64_t len, bool unm
 {
 	int err = d->ro ? -EROFS : !range_ok(d, off, len) ? -EINVAL : 0;
 
-	if (!err && len) {
+	if (!err && len && d->nbd) {
+		/* A trimmed range need not read as zeroes: the server's zero, which may unmap. */
+		err = -EOPNOTSUPP;
+		if (d->nbd_zero)
+			err = nbd_zero(d->nbd, len, off, unmap ? 0 : LIBNBD_CMD_FLAG_NO_HOLE) == -1 ?
+			      -EIO : 0;
+		if (err == -EOPNOTSUPP)
+			err = write_zero_blocks(d, off, len, bounce);
+	} else if (!err && len) {
 		err = -EOPNOTSUPP;
 		if (unmap)
 			err = punch(d, FALLOC_FL_PUNCH_HOLE, off, len);	/* holes read as 0 */

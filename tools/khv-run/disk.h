@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A disk image, host side: the --disk option, the image file (a raw file or
- * a block device) with its lock, and the I/O on it.  The virtio-blk device
- * (virtio_blk.h) is its only user; it borrows a disk the machine opened
- * once, before any VM, so that a reboot keeps the file, the lock and the
- * statistics.
+ * a block device) with its lock, or an NBD export, and the I/O on it.  The
+ * virtio-blk device (virtio_blk.h) is its only user; it borrows a disk the
+ * machine opened once, before any VM, so that a reboot keeps the file, the
+ * lock and the statistics.
  *
  *   --disk path=FILE[,ro][,cache=writeback|writethrough|none][,discard=on|off]
  *          [,serial=TEXT][,queues=N]
+ *   --disk nbd=URI[,ro][,discard=on|off][,serial=TEXT][,queues=N]
+ *
+ * nbd=: an export of an NBD server, by an NBD URI (nbd://HOST[:PORT]/NAME
+ * or nbd+unix:///NAME?socket=PATH), read and written through libnbd: how
+ * khv-run uses images of formats it does not implement itself (qcow2 with
+ * its backing files, through QEMU's storage daemon).  The server keeps the
+ * image and its lock and decides its caching, so cache= is writeback only;
+ * FLUSH, discard and write zeroes go to the server when it offers them.
  *
  * A comma inside a value is written ",,".  cache=writeback (default): the
  * host's page cache, the guest gets FLUSH and a FLUSH is an fdatasync();
@@ -40,7 +48,8 @@
 enum kr_disk_cache { KR_DISK_WRITEBACK, KR_DISK_WRITETHROUGH, KR_DISK_DIRECT };
 
 struct kr_disk_opts {
-	char path[PATH_MAX];
+	char path[PATH_MAX];		/* "" with nbd= */
+	char nbd[PATH_MAX];		/* the NBD URI, or "" */
 	bool ro;
 	enum kr_disk_cache cache;
 	bool discard;
@@ -91,7 +100,7 @@ bool kr_disk_discard_on(const struct kr_disk *d);
 enum kr_disk_cache kr_disk_cache(const struct kr_disk *d);
 unsigned int kr_disk_queues(const struct kr_disk *d);
 const char *kr_disk_serial(const struct kr_disk *d);	/* "" when none */
-int kr_disk_fd(const struct kr_disk *d);		/* diagnostics and tests */
+int kr_disk_fd(const struct kr_disk *d);		/* diagnostics and tests; -1: NBD */
 
 struct kr_disk_stats {
 	uint64_t rd_bytes, wr_bytes, rd_ops, wr_ops;	/* successful IN, OUT */

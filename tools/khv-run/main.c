@@ -43,6 +43,8 @@ static const char usage_text[] =
 	"                        fd=N[,mac=M] or user[,mac=M][,hostfwd=tcp::HPORT-:GPORT]\n"
 	"      --disk path=FILE[,ro][,cache=writeback|writethrough|none][,discard=on|off]\n"
 	"             [,serial=TEXT][,queues=N]   a virtio-blk disk (repeat for more)\n"
+	"      --disk nbd=URI[,ro][,discard=on|off][,serial=TEXT][,queues=N]\n"
+	"                        the same on an NBD export (nbd://, nbd+unix://)\n"
 	"      --control PATH    control socket (Documentation/khv/khv-run-control.rst)\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"

@@ -55,16 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(arg);
 		return 0;
 	}
-	if (why[0] || !o.path[0] || strlen(o.path) >= PATH_MAX || o.queues < 1 ||
-	    o.queues > KR_DISK_MAX_QUEUES || strlen(o.serial) > KR_DISK_SERIAL_MAX ||
-	    o.cache > KR_DISK_DIRECT)
+	/* Exactly one of path= and nbd=; an NBD disk caches as its server does. */
+	if (why[0] || !o.path[0] == !o.nbd[0] || strlen(o.path) >= PATH_MAX ||
+	    strlen(o.nbd) >= PATH_MAX || (o.nbd[0] && o.cache != KR_DISK_WRITEBACK) ||
+	    o.queues < 1 || o.queues > KR_DISK_MAX_QUEUES ||
+	    strlen(o.serial) > KR_DISK_SERIAL_MAX || o.cache > KR_DISK_DIRECT)
 		abort();
 	for (const char *s = o.serial; *s; s++)
 		if (*s < 0x20 || *s > 0x7e)
 			abort();
 	back = malloc(cap);
-	put(back, cap, &at, "path=");
-	put_escaped(back, cap, &at, o.path);
+	put(back, cap, &at, o.nbd[0] ? "nbd=" : "path=");
+	put_escaped(back, cap, &at, o.nbd[0] ? o.nbd : o.path);
 	put(back, cap, &at, o.ro ? ",ro" : "");
 	put(back, cap, &at, ",cache=");
 	put(back, cap, &at, cache[o.cache]);
@@ -76,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(q, sizeof(q), ",queues=%u", o.queues);
 	put(back, cap, &at, q);
 	if (kr_disk_parse(back, &again, why, sizeof(why)) || strcmp(o.path, again.path) ||
+	    strcmp(o.nbd, again.nbd) ||
 	    strcmp(o.serial, again.serial) || o.ro != again.ro || o.cache != again.cache ||
 	    o.discard != again.discard || o.queues != again.queues)
 		abort();

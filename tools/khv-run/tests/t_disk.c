@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,17 +74,17 @@ KR_TEST(disk_parse_bad)
 	static const struct {
 		const char *arg, *why;
 	} bad[] = {
-		{ "", "--disk: expected path=FILE[,ro][,cache=...][,discard=...][,serial=...]"
-		      "[,queues=N]" },
-		{ "ro", "--disk: path=FILE is missing" },
+		{ "", "--disk: expected path=FILE or nbd=URI, then [,ro][,cache=...][,discard=...]"
+		      "[,serial=...][,queues=N]" },
+		{ "ro", "--disk: path=FILE (or nbd=URI) is missing" },
 		{ "path=", "--disk: path= is empty" },
 		{ "path", "--disk: path needs a value (path=...)" },
 		{ "path=a,", "--disk: empty option" },
 		{ ",path=a", "--disk: empty option" },
-		{ "path=a,size=1", "--disk: unknown option 'size' (path, ro, cache, discard, "
+		{ "path=a,size=1", "--disk: unknown option 'size' (path, nbd, ro, cache, discard, "
 				   "serial, queues)" },
 		{ "path=a,cachemodeisverylong=1", "--disk: unknown option 'cachemodeisvery'... "
-						  "(path, ro, cache, discard, serial, queues)" },
+						  "(path, nbd, ro, cache, discard, serial, queues)" },
 		{ "path=a,path=b", "--disk: path given twice" },
 		{ "path=a,ro,ro", "--disk: ro given twice" },
 		{ "path=a,ro=yes", "--disk: ro=yes: expected on or off" },
@@ -578,4 +579,190 @@ KR_TEST(disk_flush)
 	CHECK_EQ(fcntl(kr_disk_fd(d), F_GETFL) & O_DSYNC, O_DSYNC);
 	kr_disk_close(d);
 	unlink(path);
+}
+
+/* ---- NBD exports (nbd=): QEMU's storage daemon serving a qcow2 image ---- */
+
+#define QSD	"/usr/bin/qemu-storage-daemon"
+
+struct qsd {
+	char dir[64], sock[96], pid[96], uri[160];
+};
+
+static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shell(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/*
+ * A raw base with 0x5a in its first 64 KiB, a qcow2 overlay on it, and
+ * the storage daemon exporting the overlay as "vda" (writable or not).
+ * false when the daemon or qemu-img is missing (the test says so).
+ */
+static bool qsd_start(struct qsd *q, bool writable)
+{
+	if (access(QSD, X_OK) || shell("command -v qemu-img >/dev/null && command -v qemu-io "
+				      ">/dev/null")) {
+		printf("# skip: no %s or qemu-img/qemu-io (qemu-system-common, qemu-utils)\n", QSD);
+		return false;
+	}
+	snprintf(q->dir, sizeof(q->dir), "/tmp/kr-nbd-XXXXXX");
+	if (!mkdtemp(q->dir))
+		return false;
+	snprintf(q->sock, sizeof(q->sock), "%s/vda.nbd", q->dir);
+	snprintf(q->pid, sizeof(q->pid), "%s/qsd.pid", q->dir);
+	snprintf(q->uri, sizeof(q->uri), "nbd+unix:///vda?socket=%s", q->sock);
+	return !shell("cd %s && qemu-img create -q -f raw base.raw 4M && "
+		      "qemu-io -f raw -c 'write -P 0x5a 0 64k' base.raw >/dev/null && "
+		      "qemu-img create -q -f qcow2 -b base.raw -F raw top.qcow2 && "
+		      QSD " --blockdev driver=file,node-name=f,filename=top.qcow2 "
+		      "--blockdev driver=qcow2,node-name=q,file=f --nbd-server "
+		      "addr.type=unix,addr.path=%s --export type=nbd,id=e,node-name=q,name=vda,"
+		      "writable=%s --pidfile %s --daemonize", q->dir, q->sock,
+		      writable ? "on" : "off", q->pid);
+}
+
+/* Stop the daemon (it flushes the image), then the directory goes. */
+static void qsd_stop(struct qsd *q)
+{
+	shell("p=$(cat %s 2>/dev/null) && kill $p && while kill -0 $p 2>/dev/null; do "
+	      "sleep 0.05; done", q->pid);
+}
+
+static void qsd_clean(struct qsd *q)
+{
+	shell("rm -rf %s", q->dir);
+}
+
+KR_TEST(disk_nbd_parse)
+{
+	struct kr_disk_opts o;
+	char why[200];
+
+	CHECK_EQ(kr_disk_parse("nbd=nbd+unix:///vda?socket=/r/a,,b.nbd,ro,serial=S", &o, why,
+			       sizeof(why)), 0);
+	CHECK_STR(o.nbd, "nbd+unix:///vda?socket=/r/a,b.nbd");
+	CHECK_STR(o.path, "");
+	CHECK(o.ro && o.cache == KR_DISK_WRITEBACK);
+	CHECK_EQ(kr_disk_parse("nbd=nbd://host:10809/x,cache=writeback", &o, why, sizeof(why)), 0);
+	CHECK_EQ(kr_disk_parse("nbd=nbd+unix:///a?socket=/s,path=/x", &o, why, sizeof(why)),
+		 -EINVAL);
+	CHECK_STR(why, "--disk: path= and nbd= together");
+	CHECK_EQ(kr_disk_parse("nbd=nbds://host/x", &o, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "--disk: nbd=: only nbd:// and nbd+unix:// URIs");
+	CHECK_EQ(kr_disk_parse("nbd=/tmp/sock", &o, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(kr_disk_parse("nbd=nbd://h/x,cache=none", &o, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "no cache= but writeback") != NULL);
+	CHECK_EQ(kr_disk_parse("nbd=nbd://h/x,cache=writethrough", &o, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(kr_disk_parse("nbd=", &o, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "--disk: nbd= is empty");
+	CHECK_EQ(kr_disk_parse("ro,serial=x", &o, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "--disk: path=FILE (or nbd=URI) is missing");
+}
+
+KR_TEST(disk_nbd_qcow2)
+{
+	char arg[256], why[256], buf[4096], want[4096];
+	struct kr_disk *d;
+	struct iovec v = { buf, sizeof(buf) };
+	struct kr_disk_info info;
+	struct qsd q;
+	int err;
+
+	if (!qsd_start(&q, true)) {
+		qsd_clean(&q);
+		return;
+	}
+	snprintf(arg, sizeof(arg), "nbd=%s,discard=on", q.uri);
+	d = open_opts(arg, why, sizeof(why), &err);
+	CHECK_EQ(err, 0);
+	if (!d) {
+		printf("# %s\n", why);
+		qsd_stop(&q);
+		qsd_clean(&q);
+		return;
+	}
+	CHECK_EQ(kr_disk_sectors(d), 4u * MIB / 512);
+	CHECK(!kr_disk_ro(d) && kr_disk_fd(d) == -1);
+	/* The backing file's data, through the overlay. */
+	memset(want, 0x5a, sizeof(want));
+	CHECK_EQ(kr_disk_read(d, &v, 1, 0, sizeof(buf), NULL), 0);
+	CHECK(!memcmp(buf, want, sizeof(buf)));
+	/* A write into the overlay, flushed, read back across two buffers. */
+	memset(buf, 0x77, sizeof(buf));
+	CHECK_EQ(kr_disk_write(d, &v, 1, MIB, sizeof(buf), NULL), 0);
+	CHECK_EQ(kr_disk_flush(d), 0);
+	{
+		char a[1024], b[3072];
+		struct iovec two[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+
+		CHECK_EQ(kr_disk_read(d, two, 2, MIB, sizeof(buf), NULL), 0);
+		memset(want, 0x77, sizeof(want));
+		CHECK(!memcmp(a, want, sizeof(a)) && !memcmp(b, want, sizeof(b)));
+	}
+	/* Zeroes over the backing file's data read as zeroes. */
+	CHECK_EQ(kr_disk_write_zeroes(d, 0, 8192, true, NULL), 0);
+	CHECK_EQ(kr_disk_read(d, &v, 1, 0, sizeof(buf), NULL), 0);
+	memset(want, 0, sizeof(want));
+	CHECK(!memcmp(buf, want, sizeof(buf)));
+	CHECK_EQ(kr_disk_discard(d, 2 * MIB, 65536), 0);
+	/* Outside the disk: refused before any request. */
+	CHECK_EQ(kr_disk_read(d, &v, 1, 4 * MIB, 512, NULL), -EINVAL);
+	kr_disk_query(d, &info);
+	CHECK_STR(info.path, q.uri);
+	CHECK_EQ(info.stats.wr_ops, 1);
+	CHECK_EQ(info.stats.flush_ops, 1);
+	CHECK_EQ(info.stats.zero_ops, 1);
+	CHECK_EQ(info.stats.failed_ops, 1);	/* the read outside the disk */
+	kr_disk_close(d);
+	qsd_stop(&q);
+	/* In the qcow2 overlay now; the base untouched. */
+	CHECK_EQ(shell("cd %s && qemu-io -f qcow2 -r -c 'read -P 0x77 1M 4k' -c "
+		       "'read -P 0 0 8k' top.qcow2 | grep -q '^read 8192/8192' && "
+		       "qemu-io -f raw -r -c 'read -P 0x5a 0 64k' -c 'read -P 0 1M 4k' "
+		       "base.raw | grep -c '^read' | grep -qx 2", q.dir), 0);
+	qsd_clean(&q);
+}
+
+KR_TEST(disk_nbd_refusals)
+{
+	char arg[256], why[256];
+	struct kr_disk *d;
+	struct qsd q;
+	int err;
+
+	/* Nobody listening: the connection's error, with the URI. */
+	d = open_opts("nbd=nbd+unix:///vda?socket=/tmp/kr-nbd-nobody.sock", why, sizeof(why),
+		      &err);
+	CHECK(!d && err == -EIO);
+	CHECK(strstr(why, "nbd+unix:///vda?socket=/tmp/kr-nbd-nobody.sock: ") == why);
+	if (!qsd_start(&q, false)) {
+		qsd_clean(&q);
+		return;
+	}
+	/* A read-only export is a read-only disk, said so. */
+	snprintf(arg, sizeof(arg), "nbd=%s", q.uri);
+	d = open_opts(arg, why, sizeof(why), &err);
+	CHECK(!d && err == -EROFS);
+	CHECK(strstr(why, "the export is read-only (add ,ro)") != NULL);
+	snprintf(arg, sizeof(arg), "nbd=%s,ro", q.uri);
+	d = open_opts(arg, why, sizeof(why), &err);
+	CHECK(d && err == 0);
+	if (d) {
+		char buf[512] = { 0 };
+		struct iovec v = { buf, sizeof(buf) };
+
+		CHECK(kr_disk_ro(d));
+		CHECK_EQ(kr_disk_write(d, &v, 1, 0, sizeof(buf), NULL), -EROFS);
+		kr_disk_close(d);
+	}
+	qsd_stop(&q);
+	qsd_clean(&q);
 }
