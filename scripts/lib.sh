@@ -146,8 +146,8 @@ copy_libs() {
 
 # libvirt_files <dir>: libvirt's driver test for lane khvrun (selftest
 # "libvirt": libvirt-driver/tests/guest.sh): the module, virtkhvd, stock
-# virsh and every library they load, at the paths the host loader found
-# them.
+# virsh, QEMU's storage daemon and qemu-img (qcow2 disks), and every
+# library they load, at the paths the host loader found them.
 libvirt_files() {
 	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so
 	local daemon=$KHV_ROOT/libvirt-driver/build/virtkhvd
@@ -156,10 +156,12 @@ libvirt_files() {
 	strip --strip-debug -o "$extra/khv/libvirt/libvirt_driver_khv.so" "$mod" &&
 	strip --strip-debug -o "$extra/khv/libvirt/virtkhvd" "$daemon" &&
 	cp /usr/bin/virsh "$extra/usr/bin/virsh" &&
+	# qcow2 disks: QEMU's storage daemon, and qemu-img for the test's images
+	cp /usr/bin/qemu-storage-daemon /usr/bin/qemu-img "$extra/usr/bin/" &&
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" &&
 	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
-	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon"
+	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img
 }
 
 selftest_dir() { say "$KHV_ROOT/selftests"; }

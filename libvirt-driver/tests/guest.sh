@@ -84,7 +84,7 @@ cat >"$root/vm.xml" <<EOF
 </domain>
 EOF
 
-echo "1..21"
+echo "1..25"
 
 # The bridge the guest's interface joins (tun and the bridge modules are
 # in the lane's image, khvrun_files).
@@ -176,6 +176,43 @@ ok $? "khv-run killed: shut off (crashed)" || say
 
 vsh undefine l2
 ok "$rc" "virsh undefine" || say
+
+# A qcow2 disk over a raw backing file: QEMU's storage daemon serves it to
+# khv-run over NBD; the guest writes its pattern with a flush
+# (khvrun=disk); once the guest is gone, the overlay holds the pattern and
+# the backing file is untouched.
+pattern() {
+	i=0
+	while [ "$i" -lt 2048 ]; do
+		printf 'khvrun disk line %08d\n' "$i"
+		i=$((i + 1))
+	done
+}
+pattern >"$root/pattern"
+plen=$(wc -c <"$root/pattern")
+qemu-img create -q -f raw "$root/base.raw" 8M &&
+	qemu-img create -q -f qcow2 -b "$root/base.raw" -F raw "$root/q2.qcow2"
+sed -e "s|<name>l2</name>|<name>q2</name>|" -e "s|khvrun=hold|khvrun=disk|" \
+	-e "/<interface/,/<\/interface>/d" \
+	-e "s|<devices>|<devices><disk type='file' device='disk'><driver type='qcow2'/><source file='$root/q2.qcow2'/><target dev='vda' bus='virtio'/></disk>|" \
+	"$root/vm.xml" >"$root/q2.xml"
+vsh "define $root/q2.xml; start q2; dumpxml q2"
+pty=$(echo "$out" | grep -A1 "<serial type='pty'>" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+[ "$rc" = 0 ] && [ -c "$pty" ] && [ -S "$state/q2-vda.nbd" ]
+ok $? "a qcow2 disk: the storage daemon serves it, khv-run runs the guest" || say
+(timeout 240 cat "$pty" >"$root/q2.log" 2>&1 &)
+wait_line "$root/q2.log" "KHVRUN-DISK-FLUSHED" 240
+ok $? "the guest wrote its pattern to /dev/vda and flushed it" ||
+	sed 's/^/# com1: /' "$root/q2.log" | tail -n 20
+vsh "destroy q2; undefine q2"
+[ ! -e "$state/q2-vda.nbd" ] && ! pgrep -f qemu-storage-daemon >/dev/null
+ok $? "destroyed: no storage daemon left" || say
+head -c "$plen" /dev/zero >"$root/zeroes"
+qemu-img convert -f qcow2 -O raw "$root/q2.qcow2" "$root/q2.raw" &&
+	head -c "$plen" "$root/q2.raw" | cmp -s - "$root/pattern" &&
+	head -c "$plen" "$root/base.raw" | cmp -s - "$root/zeroes"
+ok $? "the overlay holds the guest's pattern, the backing file is unchanged"
+
 ip link del khvlvbr0
 stop_daemon
 ok $? "the daemon stops on SIGTERM"
