@@ -147,8 +147,18 @@ if [ "$loaded" = 0 ]; then
 		;;
 	esac
 	if [ "$RMMOD" = 1 ]; then
-		rmmod khv
-		echo "KHV-RMMOD rc=$?"
+		# A test killed by its timeout may still be tearing its VMs
+		# down (its files hold the module): give that 30 s.  A module
+		# still in use after them is a leak, reported as such.
+		i=0
+		until rmmod khv 2>/tmp/rmmod.err; do
+			i=$((i + 1))
+			[ "$i" -lt 30 ] && grep -q "temporarily unavailable\|in use" /tmp/rmmod.err || break
+			sleep 1
+		done
+		rc=0
+		[ -d /sys/module/khv ] && rc=1 && cat /tmp/rmmod.err
+		echo "KHV-RMMOD rc=$rc waited=${i}s"
 	fi
 fi
 
