@@ -123,6 +123,25 @@ run_one() {	# run_one <marker> <name> <seconds> <command...>
 	echo ""
 	# secs: the guest's own clock (in Bochs it follows emulated instructions).
 	echo "KHV-$marker-END $name rc=$rc secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	# Killed by its timeout (SIGTERM 143, SIGKILL 137): what is still
+	# alive and holds khv (a /dev/khv or khv-vm/vcpu file), thread by
+	# thread with its kernel stack, so that a hang in khv shows where.
+	case $rc in 124 | 137 | 143) sleep 5; khv_holders ;; esac
+}
+
+khv_holders() {
+	for d in /proc/[0-9]*; do
+		held=0
+		for f in "$d"/fd/*; do
+			case $(readlink "$f" 2>/dev/null) in *khv*) held=1 ;; esac
+		done
+		[ "$held" = 1 ] || continue
+		echo "KHV-HOLDER pid ${d#/proc/} $(cat "$d/comm" 2>/dev/null)"
+		for t in "$d"/task/*; do
+			echo "KHV-HOLDER  task ${t##*/} state $(cut -d' ' -f3 "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+			sed 's/^/KHV-HOLDER    /' "$t/stack" 2>/dev/null
+		done
+	done
 }
 
 if [ "$loaded" = 0 ]; then
