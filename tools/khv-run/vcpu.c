@@ -28,6 +28,16 @@ static void kr_kick_handler(int sig)
 	(void)sig;	/* its only job is to interrupt KHV_RUN */
 }
 
+static void kr_vcpus_kick(struct kr_machine *m);
+
+/*
+ * Every request ends this machine (main() stops and joins the vCPUs, then
+ * quits or builds a new one), so the vCPUs stop here, at once, as a real
+ * machine's do at a reset or at QEMU's isa-debug-exit: the vCPU that wrote
+ * the request does not enter the guest again, and the others leave KHV_RUN
+ * now rather than when the main thread gets round to it.  Without this the
+ * guest ran on after writing port 0xf4 and printed what came next.
+ */
 void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, const char *reason,
 			const char *why)
 {
@@ -37,6 +47,9 @@ void kr_machine_request(struct kr_machine *m, enum kr_request req, int code, con
 		m->code = code;
 		m->reason = reason;
 		snprintf(m->why, sizeof(m->why), "%s", why ? why : "");
+		m->state = KR_STOPPING;
+		kr_vcpus_kick(m);
+		pthread_cond_broadcast(&m->cond);
 	}
 	pthread_mutex_unlock(&m->lock);
 	kr_loop_stop(m->loop);
