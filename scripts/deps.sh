@@ -25,6 +25,9 @@ pkgs=(
 	# khv-run's NBD disks (libnbd), which QEMU's storage daemon serves for
 	# the libvirt driver's qcow2 disks; qemu-img and qemu-io make test images
 	libnbd-dev qemu-utils
+	# khv-run's graphical console: a VNC server (libvncserver; its client
+	# library, libvncclient, drives the tests)
+	libvncserver-dev
 	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
 	seabios
 	# make profile: single-steps the test machine through QEMU's gdb stub
@@ -41,7 +44,7 @@ pkgs=(
 )
 if [ "$lab" = 1 ]; then
 	pkgs=(gcc make libc6-dev pkg-config dkms "linux-headers-$(uname -r)"
-		libjson-c-dev libslirp-dev libnbd-dev libvirt-dev libvirt-clients dpkg-dev
+		libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev libvirt-dev libvirt-clients dpkg-dev
 		qemu-system-common
 		virt-manager)
 fi

@@ -126,22 +126,32 @@ run_one() {	# run_one <marker> <name> <seconds> <command...>
 	# Killed by its timeout (SIGTERM 143, SIGKILL 137): what is still
 	# alive and holds khv (a /dev/khv or khv-vm/vcpu file), thread by
 	# thread with its kernel stack, so that a hang in khv shows where.
-	case $rc in 124 | 137 | 143) sleep 5; khv_holders ;; esac
+	# busybox's timeout signals only the process it started: a selftest's
+	# harness dies, its test process (a child) may live on, and with its
+	# files the module.  Each holder gets a SIGKILL after the dump: one
+	# that SIGKILL cannot end is a hang in khv, and rmmod below says so.
+	case $rc in 124 | 137 | 143) sleep 5; khv_holders kill ;; esac
 }
 
-khv_holders() {
+khv_holders() {	# khv_holders [kill]
+	pids=
 	for d in /proc/[0-9]*; do
 		held=0
 		for f in "$d"/fd/*; do
 			case $(readlink "$f" 2>/dev/null) in *khv*) held=1 ;; esac
 		done
 		[ "$held" = 1 ] || continue
-		echo "KHV-HOLDER pid ${d#/proc/} $(cat "$d/comm" 2>/dev/null)"
+		pids="$pids ${d#/proc/}"
+		echo "KHV-HOLDER pid ${d#/proc/} ppid $(cut -d' ' -f4 "$d/stat" 2>/dev/null) $(cat "$d/comm" 2>/dev/null)"
 		for t in "$d"/task/*; do
 			echo "KHV-HOLDER  task ${t##*/} state $(cut -d' ' -f3 "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
 			sed 's/^/KHV-HOLDER    /' "$t/stack" 2>/dev/null
 		done
 	done
+	[ "${1:-}" = kill ] && [ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086 # one word per pid
+	kill -9 $pids 2>/dev/null
+	echo "KHV-HOLDER killed$pids"
 }
 
 if [ "$loaded" = 0 ]; then
