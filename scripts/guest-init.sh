@@ -33,6 +33,9 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# Loopback, as every Linux system has it: khv-run's VNC server and the
+# libvirt daemon are reached on 127.0.0.1.
+ip link set lo up 2>/dev/null
 
 TESTS=
 TEST_TIMEOUT=60

@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rfb/keysym.h>
+#include <rfb/rfbclient.h>
+
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #include "khvrun_util.h"
@@ -327,6 +330,154 @@ TEST_F_TIMEOUT(khvrun, control_socket, 300)
 	EXPECT_EQ(1, count(o.buf, "KHVRUN-POWER-BUTTON"));
 	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
 	check_guest(_metadata, &o, 2, 1);
+	free(o.buf);
+}
+
+static void vnc_quiet(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+/* A viewer's pixel (x, y) as 0xRRGGBB. */
+static uint32_t vnc_pixel(rfbClient *cl, int x, int y)
+{
+	const uint8_t *p = cl->frameBuffer + ((size_t)y * cl->width + x) * 4;
+	uint32_t v = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+
+	return (v >> cl->format.redShift & 0xff) << 16 | (v >> cl->format.greenShift & 0xff) << 8 |
+	       (v >> cl->format.blueShift & 0xff);
+}
+
+/* The guest's screen as the test wants it: its mode, the band, some text. */
+static bool vnc_screen_ok(rfbClient *cl, int *text)
+{
+	int lit = 0;
+
+	if (!cl->frameBuffer || cl->width != 1024 || cl->height != 768)
+		return false;
+	for (int y = 0; y < 16; y++)
+		for (int x = 0; x < 8 * 24; x++)
+			lit += vnc_pixel(cl, x, y) != 0;
+	*text = lit;
+	return vnc_pixel(cl, 0, 200) == 0xff8000 && vnc_pixel(cl, 1023, 231) == 0xff8000 &&
+	       vnc_pixel(cl, 512, 199) != 0xff8000 && vnc_pixel(cl, 512, 232) != 0xff8000 &&
+	       lit > 100;
+}
+
+/*
+ * The graphical console: khv-run --vnc gives the guest a bochs-display
+ * adapter (Debian's bochs DRM driver takes it, fbcon draws on it) and a
+ * virtio tablet.  A VNC viewer (libvncclient) sees the guest's text and the
+ * band it writes into /dev/fb0 pixel for pixel, types a line that the
+ * guest reads on tty1 (PS/2 keyboard), and moves the pointer, which the
+ * guest reads from the tablet's event device; query-vnc tells the port.
+ */
+TEST_F_TIMEOUT(khvrun, vnc_console, 300)
+{
+	const char *sock = "/tmp/khvrun-vnc.sock";
+	const char *argv[] = { NULL, "-k", quick_kernel(), "-i", initrd(), "-m", "256M", "-c", "1",
+			       "--vnc", "127.0.0.1:auto", "--control", sock,
+			       "-a", CMDLINE("vnc"), NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *keys = "khv";
+	struct kr_proc p;
+	struct kr_out o;
+	rfbClient *cl = NULL;
+	double deadline;
+	int port = 0, text = 0, fd;
+	char line[4096], *r;
+	bool seen = false;
+
+	NEED_FILES();
+	ASSERT_EQ(0, kr_start(&p, &o, argv));
+	EXPECT_TRUE(kr_pump(&p, &o, "VNC server on 127.0.0.1:", 1, now() + 30));
+	r = strstr(o.buf, "VNC server on 127.0.0.1:");
+	if (r)
+		port = atoi(r + strlen("VNC server on 127.0.0.1:"));
+	EXPECT_TRUE(port >= 5900 && port <= 5999) TH_LOG("port %d", port);
+	EXPECT_TRUE(kr_pump(&p, &o, "KHVRUN-VNC-INPUT", 1, now() + KR_BOOT_TIMEOUT));
+	EXPECT_NE(NULL, strstr(o.buf, "KHVRUN-VNC-READY fb=1024,"));
+	EXPECT_NE(NULL, strstr(o.buf, "stride=4096"));
+	EXPECT_NE(NULL, strstr(o.buf, "bochs"));
+	EXPECT_EQ(0, count(o.buf, "tablet=none"));
+
+	rfbClientLog = vnc_quiet;
+	rfbClientErr = vnc_quiet;
+	cl = rfbGetClient(8, 3, 4);
+	ASSERT_NE(NULL, cl);
+	free(cl->serverHost);
+	cl->serverHost = strdup("127.0.0.1");
+	cl->serverPort = port;
+	if (!rfbInitClient(cl, NULL, NULL)) {
+		cl = NULL;
+		EXPECT_TRUE(false) TH_LOG("no VNC connection to port %d", port);
+	}
+	/* The screen: the guest's mode, its text, its band. */
+	deadline = now() + 60;
+	while (cl && !seen && now() < deadline) {
+		seen = vnc_screen_ok(cl, &text);
+		if (!seen && WaitForMessage(cl, 50000) > 0 && !HandleRFBServerMessage(cl))
+			break;
+	}
+	EXPECT_TRUE(seen) TH_LOG("screen %dx%d, %d lit pixels in the first text line, "
+				 "band pixel %06x", cl ? cl->width : 0, cl ? cl->height : 0, text,
+				 cl && cl->frameBuffer && cl->height > 200 ? vnc_pixel(cl, 0, 200) : 0);
+	/* Keys: a line typed on the VNC console reaches the guest's tty1. */
+	for (const char *k = keys; cl && *k; k++) {
+		SendKeyEvent(cl, (uint32_t)*k, TRUE);
+		SendKeyEvent(cl, (uint32_t)*k, FALSE);
+	}
+	if (cl) {
+		SendKeyEvent(cl, XK_Return, TRUE);
+		SendKeyEvent(cl, XK_Return, FALSE);
+	}
+	EXPECT_TRUE(kr_pump(&p, &o, "KHVRUN-VNC-KEY line=khv", 1, now() + 60));
+	/* The pointer: the tablet reports an absolute X scaled to 0..32767. */
+	deadline = now() + 60;
+	for (int i = 0; cl && now() < deadline; i++) {
+		SendPointerEvent(cl, 512 + (i & 1), 300, 0);
+		if (kr_pump(&p, &o, "KHVRUN-VNC-TABLET x=", 1, now() + 0.3))
+			break;
+		while (WaitForMessage(cl, 0) > 0 && HandleRFBServerMessage(cl))
+			;
+	}
+	/* The whole line: the marker may have come before its number. */
+	deadline = now() + 10;
+	while ((r = strstr(o.buf, "KHVRUN-VNC-TABLET x=")) && !strchr(r, '\n') && now() < deadline)
+		kr_pump(&p, &o, "\nnever", 1, now() + 0.2);
+	r = strstr(o.buf, "KHVRUN-VNC-TABLET x=");
+	EXPECT_NE(NULL, r);
+	if (r) {
+		long x = atol(r + strlen("KHVRUN-VNC-TABLET x="));
+
+		EXPECT_TRUE(x >= 512 * 32767 / 1023 - 1 && x <= 513 * 32767 / 1023 + 1)
+			TH_LOG("tablet x %ld", x);
+	}
+	/* query-vnc over the control socket. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    ctl_line(fd, line, sizeof(line), now() + 10) &&
+	    ctl_cmd(fd, "{\"execute\": \"qmp_capabilities\"}\n", line, sizeof(line))) {
+		char want[64];
+
+		r = ctl_cmd(fd, "{\"execute\": \"query-vnc\"}\n", line, sizeof(line));
+		snprintf(want, sizeof(want), "\"service\":\"%d\"", port);
+		EXPECT_TRUE(r && strstr(r, want) && strstr(r, "\"clients\":1") &&
+			    strstr(r, "\"auth\":\"none\"")) TH_LOG("%s", r ? r : "(no answer)");
+	} else {
+		EXPECT_TRUE(false) TH_LOG("control socket %s", sock);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (cl) {
+		free(cl->frameBuffer);
+		rfbClientCleanup(cl);
+	}
+	kill(p.pid, SIGTERM);
+	kr_finish(&p, &o, now() + 60);
+	EXPECT_EQ(0, o.status);
+	check_guest(_metadata, &o, 1, 1);
 	free(o.buf);
 }
 

@@ -336,6 +336,7 @@ static const struct kr_cmd kr_cmds[] = {
 	{ "query-blockstats", KR_OP(query_blockstats), NULL, { { "device", KR_ARG_STR } } },
 	{ "query-exit-stats", KR_OP(query_exit_stats), NULL, { { "vcpu", KR_ARG_UINT } } },
 	{ "query-chardev", KR_OP(query_chardev) },
+	{ "query-vnc", KR_OP(query_vnc) },
 };
 
 static kr_control_fn *kr_cmd_op(const struct kr_control *ctl, const struct kr_cmd *cmd)

@@ -72,6 +72,8 @@ struct kr_control_ops {
 	kr_control_fn *query_blockstats; /* array of kr_control_blockstats(); args.device */
 	kr_control_fn *query_exit_stats; /* array of kr_control_exit_stats(); args.vcpu */
 	kr_control_fn *query_chardev;	/* array of kr_control_chardev() */
+	/* {enabled, and when true host, service, family, auth, clients}: QMP's shape */
+	kr_control_fn *query_vnc;
 	/* The greeting's and query-version's answer. */
 	struct {
 		int major, minor, micro;

@@ -16,6 +16,7 @@
 #include "acpi.h"
 #include "chardev.h"
 #include "devices.h"
+#include "display.h"
 #include "fw_cfg.h"
 #include "i8042.h"
 #include "machine.h"
@@ -27,9 +28,11 @@
 #include "serial.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
+#include "virtio_input.h"
 #include "virtio_net.h"
 #include "virtio_rng.h"
 #include "vmm.h"
+#include "vnc.h"
 
 struct kr_devices {
 	struct kr_machine *m;
@@ -46,6 +49,10 @@ struct kr_devices {
 	struct kr_virtio_blk *blk[KR_DISK_MAX_DISKS];	/* one per --disk */
 	struct kr_notify *blk_notify[KR_DISK_MAX_DISKS];
 	struct kr_virtio_net *net[KR_MAX_NETS];
+	struct kr_display *display;
+	struct kr_virtio_input *tablet, *vkbd;
+	struct kr_notify *tablet_notify, *vkbd_notify;
+	bool vnc_attached;
 };
 
 /* An ISA or PCI line of the in-kernel irqchip. */
@@ -202,6 +209,72 @@ static int kr_console(struct kr_devices *d, char *why, size_t len)
 	return 0;
 }
 
+static int kr_vram_map(void *opaque, bool map, uint64_t gpa, uint64_t size, void *hva)
+{
+	return kr_machine_map_vram(opaque, map, gpa, size, hva);
+}
+
+/* The VNC console's keys: to the virtio keyboard when there is one, else PS/2. */
+static void kr_vnc_key(void *opaque, unsigned int code, bool down)
+{
+	struct kr_devices *d = opaque;
+
+	if (d->vkbd)
+		kr_virtio_input_key(d->vkbd, code, down);
+	else
+		kr_i8042_key(d->i8042, code, down);
+}
+
+static void kr_vnc_pointer(void *opaque, int x, int y, int w, int h, unsigned int buttons)
+{
+	struct kr_devices *d = opaque;
+
+	if (d->tablet)
+		kr_virtio_input_pointer(d->tablet, x, y, w, h, buttons);
+}
+
+/* A virtio-input device of this kind, with its queues' ioeventfds. */
+static int kr_input(struct kr_devices *d, enum kr_vinput_kind kind, struct kr_virtio_input **dev,
+		    struct kr_notify **notify, char *why, size_t len)
+{
+	struct kr_machine *m = d->m;
+
+	*dev = kr_virtio_input_create(d->pci, -1, &m->mem, kind);
+	if (*dev)
+		*notify = kr_notify_create(kr_virtio_input_transport(*dev), 2, m->loop,
+					   kr_vm_ioeventfd, m);
+	if (!*dev || !*notify) {
+		snprintf(why, len, "virtio-input: %s", strerror(errno));
+		return KR_EXIT_HOST;
+	}
+	return 0;
+}
+
+/* The display adapter and the input devices of the graphical console. */
+static int kr_graphics(struct kr_devices *d, char *why, size_t len)
+{
+	struct kr_machine *m = d->m;
+	const struct kr_config *cfg = m->cfg;
+	struct kr_display_params p = {
+		.kind = cfg->display == KR_DISPLAY_IS_VGA ? KR_DISPLAY_VGA : KR_DISPLAY_BOCHS,
+		.map = kr_vram_map, .opaque = m,
+	};
+	int err = 0;
+
+	if (cfg->display != KR_DISPLAY_NONE) {
+		d->display = kr_display_create(d->pci, -1, &p);
+		if (!d->display) {
+			snprintf(why, len, "display adapter: %s", strerror(errno));
+			return KR_EXIT_HOST;
+		}
+	}
+	if (cfg->tablet)
+		err = kr_input(d, KR_VINPUT_TABLET, &d->tablet, &d->tablet_notify, why, len);
+	if (!err && cfg->virtio_keyboard)
+		err = kr_input(d, KR_VINPUT_KEYBOARD, &d->vkbd, &d->vkbd_notify, why, len);
+	return err;
+}
+
 /* The PCI host bridge with its devices (one slot each, from 1 on). */
 static int kr_pci(struct kr_devices *d, char *why, size_t len)
 {
@@ -255,7 +328,9 @@ static int kr_pci(struct kr_devices *d, char *why, size_t len)
 			return KR_EXIT_HOST;
 		}
 	}
-	return kr_console(d, why, len);
+	int err = kr_console(d, why, len);
+
+	return err ? err : kr_graphics(d, why, len);
 }
 
 int kr_devices_create(struct kr_machine *m, char *why, size_t len)
@@ -311,6 +386,12 @@ int kr_devices_create(struct kr_machine *m, char *why, size_t len)
 		snprintf(why, len, "ACPI tables: %s", strerror(-err));
 		return KR_EXIT_HOST;
 	}
+	if (m->cfg->vnc_srv) {
+		struct kr_vnc_input in = { kr_vnc_key, kr_vnc_pointer, d };
+
+		kr_vnc_attach(m->cfg->vnc_srv, d->display, &in);
+		d->vnc_attached = true;
+	}
 	return 0;
 }
 
@@ -320,6 +401,9 @@ void kr_devices_destroy(struct kr_machine *m)
 
 	if (!d)
 		return;
+	/* First: no VNC event reaches a device from here on. */
+	if (d->vnc_attached)
+		kr_vnc_detach(m->cfg->vnc_srv);
 	kr_serial_destroy(d->com1);	/* detaches from its back end, which stays */
 	kr_rtc_destroy(d->rtc);
 	kr_i8042_destroy(d->i8042);
@@ -335,6 +419,11 @@ void kr_devices_destroy(struct kr_machine *m)
 	}
 	for (unsigned int i = 0; i < KR_MAX_NETS; i++)
 		kr_virtio_net_destroy(d->net[i]);
+	kr_notify_destroy(d->tablet_notify);
+	kr_virtio_input_destroy(d->tablet);
+	kr_notify_destroy(d->vkbd_notify);
+	kr_virtio_input_destroy(d->vkbd);
+	kr_display_destroy(d->display);	/* unmaps its memory from the VM */
 	kr_pci_destroy(d->pci);
 	free(d);
 	m->dev = NULL;

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The i8042 PS/2 controller with no device attached (i8042.h).
+ * The i8042 PS/2 controller with a keyboard on its first port (i8042.h).
  *
  * What Linux's i8042 driver does with it: flush the output buffer (reads
  * while OBF), self-test (0xaa -> 0x55), read and write the command byte
  * (0x20/0x60) and compare two reads of it, disable and enable the ports
  * (0xad/0xae/0xa7/0xa8), probe the AUX port (loop 0xd3, test 0xa9) and
  * multiplexers (0xd3 loops expecting data back unchanged), and send bytes
- * to the keyboard (writes to the data port).  Those go nowhere: no
- * keyboard answers, so the driver's PS/2 commands time out and atkbd finds
- * no keyboard.  The output buffer holds one byte; a read when it is empty
- * returns the last byte again, as the chip's latch does.
+ * to the keyboard (writes to the data port), which ps2kbd.c answers; atkbd
+ * then finds an MF II keyboard.  The output buffer holds one byte; a read
+ * when it is empty returns the last byte again, as the chip's latch does.
+ * The keyboard's bytes move into it when it is empty and the keyboard
+ * port is enabled, translated from set 2 to set 1 when the command byte
+ * says so (the 8042's translation, on by default as firmware leaves it).
  *
  * Locking: k->lock covers the controller's state.  kr_irq_set() is called
  * with it held (the in-kernel irqchip never calls back into a device, and
@@ -24,6 +26,7 @@
 
 #include "i8042.h"
 #include "machine.h"
+#include "ps2kbd.h"
 
 /* Status register */
 #define STS_OBF		0x01	/* output buffer full */
@@ -76,6 +79,8 @@ struct kr_i8042 {
 	uint8_t pending;	/* command waiting for its data byte, 0: none */
 	uint8_t outport;
 	int line;
+	struct kr_ps2kbd kbd;
+	bool xlate_break;	/* translating: an F0 came, the next byte is a break */
 };
 
 static void i8042_update_irq(struct kr_i8042 *k)
@@ -93,6 +98,24 @@ static void i8042_output(struct kr_i8042 *k, uint8_t v, bool aux)
 	k->out = v;
 	k->obf = true;
 	k->aux = aux;
+}
+
+/* Keyboard bytes into an empty output buffer, translated when asked. */
+static void i8042_pull_kbd(struct kr_i8042 *k)
+{
+	while (!k->obf && !(k->ram[0] & CTR_KBDDIS) && kr_ps2kbd_pending(&k->kbd)) {
+		uint8_t v = kr_ps2kbd_pop(&k->kbd);
+
+		if (k->ram[0] & CTR_XLATE) {
+			if (v == 0xf0) {
+				k->xlate_break = true;
+				continue;
+			}
+			v = kr_ps2kbd_xlate(v, k->xlate_break);
+			k->xlate_break = false;
+		}
+		i8042_output(k, v, false);
+	}
 }
 
 static uint8_t i8042_status(const struct kr_i8042 *k)
@@ -167,8 +190,13 @@ static bool i8042_data(struct kr_i8042 *k, uint8_t v)
 	case CMD_AUX_LOOP:
 		i8042_output(k, v, true);
 		break;
+	case 0:
+		/* To the keyboard, which that re-enables, as on the 8042. */
+		k->ram[0] &= ~CTR_KBDDIS;
+		kr_ps2kbd_write(&k->kbd, v);
+		break;
 	default:
-		break;		/* to the keyboard or mouse, which are not there */
+		break;		/* to the mouse, which is not there */
 	}
 	return false;
 }
@@ -187,6 +215,9 @@ static void i8042_io(struct kr_i8042 *k, bool cmd_port, uint8_t *data, bool writ
 		*data = k->out;
 		k->obf = false;
 	}
+	/* The line drops before the next byte raises it: an edge per byte. */
+	i8042_update_irq(k);
+	i8042_pull_kbd(k);
 	i8042_update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 	if (reset && k->reset)
@@ -223,7 +254,27 @@ struct kr_i8042 *kr_i8042_create(const struct kr_irq *irq, void (*reset)(void *o
 	/* As firmware leaves it: POST passed, translation on, no mouse. */
 	k->ram[0] = CTR_KBDINT | CTR_SYS | CTR_XLATE | CTR_AUXDIS;
 	k->outport = OUT_RESET | OUT_A20;
+	kr_ps2kbd_reset(&k->kbd);
 	return k;
+}
+
+void kr_i8042_key(struct kr_i8042 *k, unsigned int keycode, bool down)
+{
+	pthread_mutex_lock(&k->lock);
+	kr_ps2kbd_key(&k->kbd, keycode, down);
+	i8042_pull_kbd(k);
+	i8042_update_irq(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+uint8_t kr_i8042_leds(struct kr_i8042 *k)
+{
+	uint8_t leds;
+
+	pthread_mutex_lock(&k->lock);
+	leds = k->kbd.leds;
+	pthread_mutex_unlock(&k->lock);
+	return leds;
 }
 
 int kr_i8042_attach(struct kr_i8042 *k, struct kr_bus *pio)

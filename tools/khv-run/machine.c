@@ -24,6 +24,7 @@
 
 #define KR_SLOT_LOW	0
 #define KR_SLOT_HIGH	1
+#define KR_SLOT_VRAM	2	/* the display adapter's BAR 0, where the guest puts it */
 /* The boot GDT: null, null, then the selectors the boot protocol names. */
 #define KR_BOOT_CS	0x10
 #define KR_BOOT_DS	0x18
@@ -434,6 +435,12 @@ int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct 
 	if (err)
 		return err;
 	return kr_load_kernel(m, why, len);
+}
+
+int kr_machine_map_vram(struct kr_machine *m, bool map, uint64_t gpa, uint64_t size, void *hva)
+{
+	return khv_vm_set_memory(&m->vm, KR_SLOT_VRAM, 0, map ? gpa : 0, map ? size : 0,
+				 map ? hva : NULL);
 }
 
 void kr_machine_destroy(struct kr_machine *m)

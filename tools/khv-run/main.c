@@ -22,6 +22,7 @@
 #include "devices.h"
 #include "machine.h"
 #include "vmm.h"
+#include "vnc.h"
 
 #define KR_VERSION		"0.1"
 #define KR_DEFAULT_RAM		(512ull << 20)
@@ -39,6 +40,16 @@ static const char usage_text[] =
 	"      --console WHERE   a virtio console (the guest's hvc0) on the same kinds;\n"
 	"                        --console stdio makes the default --serial none\n"
 	"      --rng             a virtio-rng device (entropy from the host's getrandom)\n"
+	"      --vnc HOST:PORT[,password-file=FILE]\n"
+	"                        a graphical console over VNC (PORT auto: the first free\n"
+	"                        from 5900); implies --display bochs and --tablet unless\n"
+	"                        they are given\n"
+	"      --display MODEL   a display adapter: bochs (bochs-display), vga (the same\n"
+	"                        with a VGA class code) or none\n"
+	"      --tablet          a virtio tablet (absolute pointer) for the VNC console\n"
+	"      --no-tablet       no tablet, even with --vnc\n"
+	"      --virtio-keyboard a virtio keyboard; the VNC console's keys go to it\n"
+	"                        rather than to the PS/2 keyboard\n"
 	"      --net BACKEND     a virtio-net device (up to 4): tap=NAME[,mac=M][,vhdr=on|off],\n"
 	"                        fd=N[,mac=M] or user[,mac=M][,hostfwd=tcp::HPORT-:GPORT]\n"
 	"      --disk path=FILE[,ro][,cache=writeback|writethrough|none][,discard=on|off]\n"
@@ -64,7 +75,7 @@ static const char usage_text[] =
 	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
 
 enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
-       OPT_HUGEPAGES };
+       OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -75,6 +86,11 @@ static const struct option options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "vnc", required_argument, NULL, OPT_VNC },
+	{ "display", required_argument, NULL, OPT_DISPLAY },
+	{ "tablet", no_argument, NULL, OPT_TABLET },
+	{ "no-tablet", no_argument, NULL, OPT_NO_TABLET },
+	{ "virtio-keyboard", no_argument, NULL, OPT_VIRTIO_KEYBOARD },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "control", required_argument, NULL, OPT_CONTROL },
@@ -128,7 +144,7 @@ static uint64_t parse_size(const char *s)
 static int parse_args(int argc, char **argv, struct kr_config *cfg)
 {
 	char why[256];
-	int opt;
+	int opt, display = -1, tablet = -1;	/* -1: not given */
 
 	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1,
 				   .kvmclock = true, .cmdline = "", .kernel_fd = -1,
@@ -165,6 +181,20 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 				cfg->console = optarg;
 			break;
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_VNC: cfg->vnc = optarg; break;
+		case OPT_DISPLAY:
+			if (!strcmp(optarg, "bochs"))
+				display = KR_DISPLAY_IS_BOCHS;
+			else if (!strcmp(optarg, "vga"))
+				display = KR_DISPLAY_IS_VGA;
+			else if (!strcmp(optarg, "none"))
+				display = KR_DISPLAY_NONE;
+			else
+				return usage_error("--display %s: want bochs, vga or none", optarg);
+			break;
+		case OPT_TABLET: tablet = 1; break;
+		case OPT_NO_TABLET: tablet = 0; break;
+		case OPT_VIRTIO_KEYBOARD: cfg->virtio_keyboard = true; break;
 		case OPT_NET: {
 			if (cfg->n_nets == KR_MAX_NETS)
 				return usage_error("--net %s: at most 4 network devices", optarg);
@@ -206,6 +236,11 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	/* A VNC console shows an adapter and points with a tablet unless told otherwise. */
+	cfg->display = display >= 0 ? display : cfg->vnc ? KR_DISPLAY_IS_BOCHS : KR_DISPLAY_NONE;
+	cfg->tablet = tablet >= 0 ? tablet : cfg->vnc != NULL;
+	if (cfg->vnc && cfg->display == KR_DISPLAY_NONE)
+		return usage_error("%s", "--vnc with --display none: nothing to show");
 	/* One console on stdio: the virtio one takes it from COM1's default. */
 	if (!cfg->serial)
 		cfg->serial = cfg->console && !strcmp(cfg->console, "stdio") ? "none" : "stdio";
@@ -317,11 +352,27 @@ int main(int argc, char **argv)
 			return status;
 		}
 	}
+	if (cfg.vnc) {
+		char why[256];
+
+		/* A bad address or a port in use is the caller's to fix: usage. */
+		cfg.vnc_srv = kr_vnc_open(cfg.vnc, "khv-run", why, sizeof(why));
+		if (!cfg.vnc_srv || kr_vnc_start(cfg.vnc_srv)) {
+			fprintf(stderr, "khv-run: %s\n", cfg.vnc_srv ? "cannot start the VNC thread" : why);
+			kr_vnc_close(cfg.vnc_srv);
+			kr_consoles_close(&cfg);
+			kr_nets_close(&cfg);
+			kr_images_free(&cfg);
+			return KR_EXIT_USAGE;
+		}
+		fprintf(stderr, "khv-run: VNC server on %s\n", kr_vnc_address(cfg.vnc_srv));
+	}
 	if (cfg.control) {
 		int err = kr_control_open(cfg.control, loop, &kr_vmm_control_ops, m, &control);
 
 		if (err) {
 			fprintf(stderr, "khv-run: --control %s: %s\n", cfg.control, strerror(-err));
+			kr_vnc_close(cfg.vnc_srv);
 			kr_consoles_close(&cfg);
 			kr_nets_close(&cfg);
 			kr_images_free(&cfg);
@@ -388,6 +439,7 @@ int main(int argc, char **argv)
 		/* The last replies and events go out before the socket closes. */
 		kr_control_close(control);
 	}
+	kr_vnc_close(cfg.vnc_srv);
 	kr_consoles_close(&cfg);
 	close(sigs.fd);
 	kr_loop_free(loop);

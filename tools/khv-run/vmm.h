@@ -43,6 +43,13 @@ struct kr_config {
 	bool trace_io;			/* every exit to userspace on stderr */
 	bool hugepages;			/* guest RAM in hugetlb pages (--hugepages) */
 	bool rng;			/* a virtio-rng device */
+	/* --display: none, or the adapter's kind + 1 (display.h) */
+	enum { KR_DISPLAY_NONE, KR_DISPLAY_IS_BOCHS, KR_DISPLAY_IS_VGA } display;
+	bool tablet;			/* a virtio tablet (--tablet) */
+	bool virtio_keyboard;		/* a virtio keyboard (--virtio-keyboard) */
+	const char *vnc;		/* --vnc's spec, or NULL */
+	/* The VNC server, opened once (main.c) and outliving the machine's rebuilds. */
+	struct kr_vnc *vnc_srv;
 	unsigned int n_nets;		/* --net, in order */
 	struct kr_net_opts net[KR_MAX_NETS];
 	/* Their backends, opened once (main.c): they outlive the machine's rebuilds. */
@@ -132,6 +139,8 @@ void kr_images_free(struct kr_config *cfg);
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t why_len);
 void kr_machine_destroy(struct kr_machine *m);
+/* The display's video memory as guest memory at gpa (map), or not (0 or -errno). */
+int kr_machine_map_vram(struct kr_machine *m, bool map, uint64_t gpa, uint64_t size, void *hva);
 /*
  * Guest RAM, KR_RAM_ALIGN-aligned: anonymous with THP asked for, or with
  * huge, hugetlb pages of the default size (size a multiple of it); NULL

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "devices.h"
 #include "vmm.h"
+#include "vnc.h"
 
 #define KR_MAX_EXIT_STATS	128
 
@@ -277,6 +278,30 @@ static int kr_ctl_query_chardev(void *opaque, struct json_object *args,
 	return 0;
 }
 
+static int kr_ctl_query_vnc(void *opaque, struct json_object *args, struct json_object **ret,
+			    struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	struct kr_vnc *v = m->cfg->vnc_srv;
+	char port[8];
+
+	(void)args;
+	(void)err;
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "enabled", json_object_new_boolean(v != NULL));
+	if (!v)
+		return 0;
+	snprintf(port, sizeof(port), "%d", kr_vnc_port(v));
+	json_object_object_add(*ret, "host", json_object_new_string(kr_vnc_host(v)));
+	json_object_object_add(*ret, "service", json_object_new_string(port));
+	json_object_object_add(*ret, "family",
+			       json_object_new_string(kr_vnc_ipv6(v) ? "ipv6" : "ipv4"));
+	json_object_object_add(*ret, "auth",
+			       json_object_new_string(kr_vnc_has_password(v) ? "vnc" : "none"));
+	json_object_object_add(*ret, "clients", json_object_new_int((int)kr_vnc_clients(v)));
+	return 0;
+}
+
 const struct kr_control_ops kr_vmm_control_ops = {
 	.query_status = kr_ctl_query_status,
 	.stop = kr_ctl_stop,
@@ -289,5 +314,6 @@ const struct kr_control_ops kr_vmm_control_ops = {
 	.query_blockstats = kr_ctl_query_blockstats,
 	.query_exit_stats = kr_ctl_query_exit_stats,
 	.query_chardev = kr_ctl_query_chardev,
+	.query_vnc = kr_ctl_query_vnc,
 	.version = { 0, 1, 0, "khv-run" },
 };

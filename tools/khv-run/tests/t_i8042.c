@@ -3,6 +3,8 @@
  * The i8042 (i8042.c): what Linux's i8042 driver does at probe, the
  * keyboard interrupt, the CPU reset paths, hostile command streams.
  */
+#include <linux/input-event-codes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../i8042.h"
@@ -113,16 +115,26 @@ KR_TEST(i8042_linux_probe)
 	CHECK(!(command(&c, 0x20, -1) & 0x10));
 	out8(&c, CMD, 0xad);
 	CHECK(command(&c, 0x20, -1) & 0x10);
-	/* The keyboard does not answer (GETID, SETLEDS): nothing to read. */
+	/*
+	 * The keyboard answers atkbd's probe: GETID is ACK and the MF II ID,
+	 * AB 83, which the controller's translation (on, as firmware left
+	 * it) turns into AB 41; SETLEDS is two ACKs.
+	 */
 	out8(&c, CMD, 0xae);
 	out8(&c, DATA, 0xf2);
+	CHECK_EQ(in8(&c, CMD) & (STR_OBF | 0x08), STR_OBF);	/* last write: data port */
+	CHECK_EQ(in8(&c, DATA), 0xfa);
+	CHECK_EQ(in8(&c, DATA), 0xab);
+	CHECK_EQ(in8(&c, DATA), 0x41);
 	CHECK_EQ(in8(&c, CMD) & STR_OBF, 0);
-	CHECK_EQ(in8(&c, CMD) & 0x08, 0);	/* last write went to the data port */
 	out8(&c, DATA, 0xed);
-	out8(&c, DATA, 0x00);
+	CHECK_EQ(in8(&c, DATA), 0xfa);
+	out8(&c, DATA, 0x02);
+	CHECK_EQ(in8(&c, DATA), 0xfa);
+	CHECK_EQ(kr_i8042_leds(c.k), 0x02);
 	CHECK_EQ(in8(&c, CMD) & STR_OBF, 0);
-	/* An empty buffer reads the last byte again: the last command byte read. */
-	CHECK_EQ(in8(&c, DATA), (ctr | 0x10) & ~0x21);
+	/* An empty buffer reads the last byte again. */
+	CHECK_EQ(in8(&c, DATA), 0xfa);
 	CHECK_EQ(in8(&c, CMD) & STR_OBF, 0);
 	/* Controller RAM beyond the command byte. */
 	out8(&c, CMD, 0x65);
@@ -217,5 +229,205 @@ KR_TEST(i8042_hostile)
 	}
 	/* Still a controller. */
 	CHECK_EQ(command(&c, 0xaa, -1), 0x55);
+	kbc_fini(&c);
+}
+
+/* Every byte waiting, up to max: how many. */
+static unsigned int drain(struct kbc *c, uint8_t *buf, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (n < max && (in8(c, CMD) & STR_OBF))
+		buf[n++] = in8(c, DATA);
+	return n;
+}
+
+static bool bytes_are(const uint8_t *got, unsigned int n, const uint8_t *want, unsigned int wn)
+{
+	if (n == wn && !memcmp(got, want, n))
+		return true;
+	printf("#   got");
+	for (unsigned int i = 0; i < n; i++)
+		printf(" %02x", got[i]);
+	printf(", want");
+	for (unsigned int i = 0; i < wn; i++)
+		printf(" %02x", want[i]);
+	printf("\n");
+	return false;
+}
+
+#define EXPECT_BYTES(c, ...)						\
+	do {								\
+		const uint8_t want_[] = { __VA_ARGS__ };		\
+		uint8_t got_[64];					\
+		unsigned int n_ = drain((c), got_, sizeof(got_));	\
+		CHECK(bytes_are(got_, n_, want_, sizeof(want_)));	\
+	} while (0)
+
+/* Keys as atkbd sees them with translation on (set 1) and off (set 2). */
+KR_TEST(i8042_keyboard_scancodes)
+{
+	struct kbc c;
+
+	kbc_init(&c);
+	/* Translated (the default): set 1 make and break codes. */
+	kr_i8042_key(c.k, KEY_A, true);
+	kr_i8042_key(c.k, KEY_A, false);
+	EXPECT_BYTES(&c, 0x1e, 0x9e);
+	kr_i8042_key(c.k, KEY_UP, true);
+	kr_i8042_key(c.k, KEY_UP, false);
+	EXPECT_BYTES(&c, 0xe0, 0x48, 0xe0, 0xc8);
+	kr_i8042_key(c.k, KEY_F7, true);	/* set 2's 0x83, a byte beyond 0x7f */
+	EXPECT_BYTES(&c, 0x41);
+	kr_i8042_key(c.k, KEY_PAUSE, true);
+	kr_i8042_key(c.k, KEY_PAUSE, false);	/* Pause has no break */
+	EXPECT_BYTES(&c, 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5);
+	kr_i8042_key(c.k, KEY_SYSRQ, true);
+	kr_i8042_key(c.k, KEY_SYSRQ, false);
+	EXPECT_BYTES(&c, 0xe0, 0x2a, 0xe0, 0x37, 0xe0, 0xb7, 0xe0, 0xaa);
+	/* Translation off: what the keyboard sends, set 2. */
+	out8(&c, CMD, 0x60);
+	out8(&c, DATA, 0x05);		/* KBDINT | SYS, no XLATE */
+	kr_i8042_key(c.k, KEY_A, true);
+	kr_i8042_key(c.k, KEY_A, false);
+	EXPECT_BYTES(&c, 0x1c, 0xf0, 0x1c);
+	kr_i8042_key(c.k, KEY_RIGHTCTRL, true);
+	kr_i8042_key(c.k, KEY_RIGHTCTRL, false);
+	EXPECT_BYTES(&c, 0xe0, 0x14, 0xe0, 0xf0, 0x14);
+	kr_i8042_key(c.k, KEY_SYSRQ, false);
+	EXPECT_BYTES(&c, 0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12);
+	/* Untranslated GETID: AB 83. */
+	out8(&c, DATA, 0xf2);
+	EXPECT_BYTES(&c, 0xfa, 0xab, 0x83);
+	/* Set 1 chosen in the keyboard, read back; its codes untranslated. */
+	out8(&c, DATA, 0xf0);
+	out8(&c, DATA, 0x01);
+	EXPECT_BYTES(&c, 0xfa, 0xfa);
+	out8(&c, DATA, 0xf0);
+	out8(&c, DATA, 0x00);
+	EXPECT_BYTES(&c, 0xfa, 0xfa, 0x01);
+	kr_i8042_key(c.k, KEY_ENTER, true);
+	kr_i8042_key(c.k, KEY_ENTER, false);
+	EXPECT_BYTES(&c, 0x1c, 0x9c);
+	/* Set 3 is refused (resend), set 1 stays. */
+	out8(&c, DATA, 0xf0);
+	out8(&c, DATA, 0x03);
+	EXPECT_BYTES(&c, 0xfa, 0xfe);
+	/* Keys a PC keyboard lacks are nothing. */
+	kr_i8042_key(c.k, KEY_PLAYPAUSE, true);
+	kr_i8042_key(c.k, 0, true);
+	kr_i8042_key(c.k, 99999, true);
+	EXPECT_BYTES(&c);
+	kbc_fini(&c);
+}
+
+/* Commands: reset, echo, resend, defaults, disable, unknown; scanning state. */
+KR_TEST(i8042_keyboard_commands)
+{
+	struct kbc c;
+
+	kbc_init(&c);
+	out8(&c, DATA, 0xff);
+	EXPECT_BYTES(&c, 0xfa, 0xaa);
+	out8(&c, DATA, 0xee);
+	EXPECT_BYTES(&c, 0xee);
+	out8(&c, DATA, 0xfe);			/* resend: the last byte again */
+	EXPECT_BYTES(&c, 0xee);
+	out8(&c, DATA, 0xf3);
+	out8(&c, DATA, 0x20);
+	EXPECT_BYTES(&c, 0xfa, 0xfa);
+	out8(&c, DATA, 0x42);			/* no such command */
+	EXPECT_BYTES(&c, 0xfe);
+	/* Disabled (0xf5): keys are not scanned; enabled (0xf4): they are. */
+	out8(&c, DATA, 0xf5);
+	EXPECT_BYTES(&c, 0xfa);
+	kr_i8042_key(c.k, KEY_B, true);
+	EXPECT_BYTES(&c);
+	out8(&c, DATA, 0xf4);
+	EXPECT_BYTES(&c, 0xfa);
+	kr_i8042_key(c.k, KEY_B, true);
+	EXPECT_BYTES(&c, 0x30);
+	/*
+	 * The port disabled at the controller (0xad): keys wait in the
+	 * keyboard, and come once it is enabled again (0xae).
+	 */
+	out8(&c, CMD, 0xad);
+	kr_i8042_key(c.k, KEY_C, true);
+	EXPECT_BYTES(&c);
+	out8(&c, CMD, 0xae);
+	EXPECT_BYTES(&c, 0x2e);
+	kr_i8042_key(c.k, KEY_C, false);
+	EXPECT_BYTES(&c, 0xae);
+	/* A command's ACK comes before keys already waiting. */
+	out8(&c, CMD, 0xad);
+	kr_i8042_key(c.k, KEY_D, true);
+	out8(&c, DATA, 0xee);			/* a keyboard write enables the port */
+	EXPECT_BYTES(&c, 0xee, 0x20);
+	kbc_fini(&c);
+}
+
+/* Every byte is an edge on IRQ 1; a full queue drops whole sequences. */
+KR_TEST(i8042_keyboard_irq_overflow)
+{
+	struct kbc c;
+	uint8_t buf[64];
+	unsigned int n;
+
+	kbc_init(&c);
+	kr_i8042_key(c.k, KEY_HOME, true);	/* e0 47 */
+	CHECK_EQ(c.level, 1);
+	CHECK_EQ(c.rises, 1);
+	CHECK_EQ(in8(&c, DATA), 0xe0);
+	CHECK_EQ(c.level, 1);
+	CHECK_EQ(c.rises, 2);			/* dropped at the read, rose again */
+	CHECK_EQ(in8(&c, DATA), 0x47);
+	CHECK_EQ(c.level, 0);
+	/*
+	 * 20 presses and releases of an E0 key while nobody reads: set 2's
+	 * e0 69 and e0 f0 69.  The first e0 goes to the output buffer, 32
+	 * bytes wait in the keyboard: 13 sequences fit, the other 7 are
+	 * dropped whole.  Translated, every one arrives whole: 26 bytes.
+	 */
+	for (int i = 0; i < 20; i++)
+		kr_i8042_key(c.k, KEY_END, i % 2 == 0);
+	n = drain(&c, buf, sizeof(buf));
+	CHECK_EQ(n, 26);
+	for (unsigned int i = 0; i + 1 < n; i += 2)
+		CHECK(buf[i] == 0xe0 && buf[i + 1] == (i % 4 ? 0xcf : 0x4f));
+	/* Room again: keys come. */
+	kr_i8042_key(c.k, KEY_END, true);
+	EXPECT_BYTES(&c, 0xe0, 0x4f);
+	kbc_fini(&c);
+}
+
+static void *typist(void *opaque)
+{
+	struct kbc *c = opaque;
+
+	for (int i = 0; i < 2000; i++)
+		kr_i8042_key(c->k, KEY_Q + i % 10, i & 1);
+	return NULL;
+}
+
+/* Keys from another thread while the guest reads: no torn state (ASan, UBSan). */
+KR_TEST(i8042_keyboard_threads)
+{
+	struct kbc c;
+	pthread_t t;
+	unsigned int got = 0;
+
+	kbc_init(&c);
+	CHECK_EQ(pthread_create(&t, NULL, typist, &c), 0);
+	for (int i = 0; i < 20000; i++) {
+		if (in8(&c, CMD) & STR_OBF) {
+			uint8_t v = in8(&c, DATA);
+
+			got++;
+			CHECK((v & 0x7f) >= 0x10 && (v & 0x7f) <= 0x19);
+		}
+	}
+	pthread_join(t, NULL);
+	got += drain(&c, (uint8_t[64]){ 0 }, 64);
+	CHECK(got > 0 && got <= 2000);
 	kbc_fini(&c);
 }

@@ -25,19 +25,33 @@ mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci
 	drivers/char/hw_random/virtio-rng drivers/acpi/button drivers/block/virtio_blk
 	net/core/failover drivers/net/net_failover drivers/net/virtio_net
 	drivers/char/virtio_console"
-if [ -n "$kver" ]; then
-	mkdir -p "$root/modules"
-	for m in $mods; do
+# The graphical console's drivers (khvrun=vnc only, which loads them from
+# /modules/gfx): the bochs DRM driver and its helpers, input events, virtio
+# input (after the virtio core above).
+gfxmods="drivers/gpu/drm/drm drivers/gpu/drm/drm_kms_helper drivers/gpu/drm/ttm/ttm
+	drivers/gpu/drm/drm_ttm_helper drivers/gpu/drm/drm_vram_helper
+	drivers/gpu/drm/tiny/bochs drivers/input/evdev drivers/virtio/virtio_input"
+copy_mods() {	# copy_mods <dir> <module paths...>
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	for m in "$@"; do
 		f=/lib/modules/$kver/kernel/$m.ko
 		for z in "" .xz .zst; do
 			[ -f "$f$z" ] || continue
 			case $z in
-			"") cp "$f" "$root/modules/" ;;
-			.xz) xz -dc "$f$z" >"$root/modules/$(basename "$f")" ;;
-			.zst) zstd -qdc "$f$z" >"$root/modules/$(basename "$f")" ;;
+			"") cp "$f" "$dir/" ;;
+			.xz) xz -dc "$f$z" >"$dir/$(basename "$f")" ;;
+			.zst) zstd -qdc "$f$z" >"$dir/$(basename "$f")" ;;
 			esac
-			echo "$(basename "$f")" >>"$root/modules/order"
+			echo "$(basename "$f")" >>"$dir/order"
 		done
 	done
+}
+if [ -n "$kver" ]; then
+	# shellcheck disable=SC2086 # one word per module
+	copy_mods "$root/modules" $mods
+	# shellcheck disable=SC2086
+	copy_mods "$root/modules/gfx" $gfxmods
 fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9) >"$out"
