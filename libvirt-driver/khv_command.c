@@ -161,6 +161,64 @@ khvBuildDiskArg(virCommand *cmd, virDomainDiskDef *disk, const char *ctlPath)
     virCommandAddArgBuffer(cmd, &buf);
 }
 
+char *
+khvVncPasswordPath(const char *ctlPath)
+{
+    size_t len = strlen(ctlPath);
+
+    if (len > 4 && STREQ(ctlPath + len - 4, ".ctl"))
+        len -= 4;
+    return g_strdup_printf("%.*s.vncpw", (int)len, ctlPath);
+}
+
+/*
+ * The graphical console: --vnc on the <listen> address (127.0.0.1 when
+ * none is given), the port or "auto", and the password's file; the
+ * adapter's model; the virtio tablet and keyboard when defined.
+ */
+static void
+khvBuildGraphicsArgs(virCommand *cmd, const virDomainDef *def, const char *ctlPath)
+{
+    g_auto(virBuffer) buf = VIR_BUFFER_INITIALIZER;
+    const virDomainGraphicsDef *g;
+    const char *addr = NULL;
+    bool tablet = false;
+    size_t i;
+
+    if (!def->ngraphics)
+        return;
+    g = def->graphics[0];
+    if (g->nListens && g->listens[0].address)
+        addr = g->listens[0].address;
+    if (!addr)
+        addr = KHV_VNC_LISTEN_DEFAULT;
+    virBufferAsprintf(&buf, strchr(addr, ':') ? "[%s]:" : "%s:", addr);
+    if (g->data.vnc.autoport || g->data.vnc.port <= 0)
+        virBufferAddLit(&buf, "auto");
+    else
+        virBufferAsprintf(&buf, "%d", g->data.vnc.port);
+    if (g->data.vnc.auth.passwd) {
+        g_autofree char *pw = khvVncPasswordPath(ctlPath);
+
+        virBufferAddLit(&buf, ",password-file=");
+        khvBufferEscapeComma(&buf, pw);
+    }
+    virCommandAddArg(cmd, "--vnc");
+    virCommandAddArgBuffer(cmd, &buf);
+    virCommandAddArgList(cmd, "--display",
+                         def->videos[0]->type == VIR_DOMAIN_VIDEO_TYPE_BOCHS ? "bochs" : "vga",
+                         NULL);
+    for (i = 0; i < def->ninputs; i++) {
+        if (def->inputs[i]->bus != VIR_DOMAIN_INPUT_BUS_VIRTIO)
+            continue;
+        if (def->inputs[i]->type == VIR_DOMAIN_INPUT_TYPE_TABLET)
+            tablet = true;
+        else
+            virCommandAddArg(cmd, "--virtio-keyboard");
+    }
+    virCommandAddArg(cmd, tablet ? "--tablet" : "--no-tablet");
+}
+
 virCommand *
 khvBuildCommandLine(const virDomainDef *def, const char *ctlPath, const int *tapfds)
 {
@@ -197,6 +255,7 @@ khvBuildCommandLine(const virDomainDef *def, const char *ctlPath, const int *tap
         virCommandAddArgFormat(cmd, "fd=%d,mac=%s", tapfds[i],
                                virMacAddrFormat(&def->nets[i]->mac, mac));
     }
+    khvBuildGraphicsArgs(cmd, def, ctlPath);
     if (def->onReboot == VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY)
         virCommandAddArg(cmd, "--no-reboot");
     for (i = 0; i < def->clock.ntimers; i++)

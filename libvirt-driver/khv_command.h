@@ -19,6 +19,8 @@ virCommand *khvBuildCommandLine(const virDomainDef *def, const char *ctlPath,
  * file sit beside the control socket: its path with ".ctl" replaced by
  * "-DST" and suffix (".nbd", ".qsd.pid").
  */
+/* Where khv-run reads the VNC password from: beside the control socket. */
+char *khvVncPasswordPath(const char *ctlPath);
 bool khvDiskNeedsStorageDaemon(const virDomainDiskDef *disk);
 char *khvStoragePath(const char *ctlPath, const virDomainDiskDef *disk, const char *suffix);
 virCommand *khvBuildStorageDaemonCommand(const virDomainDiskDef *disk, const char *sock,

@@ -19,6 +19,9 @@
 /* QEMU's storage daemon, which serves qcow2 disks (Debian's qemu-system-common). */
 #define KHV_QSD_BIN "/usr/bin/qemu-storage-daemon"
 
+/* Where a VNC console listens when <graphics> names no address (qemu.conf's vnc_listen). */
+#define KHV_VNC_LISTEN_DEFAULT "127.0.0.1"
+
 typedef struct _khvDriver khvDriver;
 struct _khvDriver {
     bool privileged;

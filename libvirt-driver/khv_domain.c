@@ -61,12 +61,12 @@ khvDomainDefPostParse(virDomainDef *def,
                       void *parseOpaque G_GNUC_UNUSED)
 {
     /*
-     * Refused here rather than by the validate callbacks: libvirt would
-     * first add a video device for the display and fail on its model,
-     * naming neither.
+     * khv-run's machine always has the i8042 with its PS/2 keyboard: a
+     * definition with a display says so, as QEMU's x86 machines do.
      */
-    if (def->ngraphics)
-        return khvUnsupported("<graphics> devices (not yet)");
+    if (def->ngraphics &&
+        virDomainDefMaybeAddInput(def, VIR_DOMAIN_INPUT_TYPE_KBD, VIR_DOMAIN_INPUT_BUS_PS2) < 0)
+        return -1;
     if (!def->os.arch)
         def->os.arch = VIR_ARCH_X86_64;
     if (!def->emulator)
@@ -110,6 +110,25 @@ khvValidateFeatures(const virDomainDef *def)
     }
     if (def->apic_eoi != VIR_TRISTATE_SWITCH_ABSENT)
         return khvUnsupported("<features><apic eoi=...> (no paravirtual EOI)");
+    return 0;
+}
+
+/* At most one virtio tablet and one virtio keyboard; a display for them to serve. */
+static int
+khvValidateInputs(const virDomainDef *def)
+{
+    size_t i, tablets = 0, vkbds = 0;
+
+    for (i = 0; i < def->ninputs; i++) {
+        if (def->inputs[i]->bus != VIR_DOMAIN_INPUT_BUS_VIRTIO)
+            continue;
+        tablets += def->inputs[i]->type == VIR_DOMAIN_INPUT_TYPE_TABLET;
+        vkbds += def->inputs[i]->type == VIR_DOMAIN_INPUT_TYPE_KBD;
+    }
+    if (tablets > 1 || vkbds > 1)
+        return khvUnsupported("more than one virtio %s <input>", tablets > 1 ? "tablet" : "keyboard");
+    if ((tablets || vkbds) && !def->ngraphics)
+        return khvUnsupported("virtio <input> devices without <graphics> (nothing feeds them)");
     return 0;
 }
 
@@ -200,6 +219,14 @@ khvDomainDefValidate(const virDomainDef *def,
                               "model or topology to choose yet)");
     if (def->nrngs > 1)
         return khvUnsupported("more than one <rng>");
+    if (def->ngraphics > 1)
+        return khvUnsupported("more than one <graphics>");
+    if (def->nvideos > 1)
+        return khvUnsupported("more than one <video>");
+    if (def->ngraphics && (!def->nvideos || def->videos[0]->type == VIR_DOMAIN_VIDEO_TYPE_NONE))
+        return khvUnsupported("<graphics> with <video><model type='none'> (nothing to show)");
+    if (khvValidateInputs(def) < 0)
+        return -1;
     if (def->nnets > KHV_MAX_NETS)
         return khvUnsupported("%zu <interface> devices (at most %d)", def->nnets, KHV_MAX_NETS);
     for (i = 0, consoles = 0; i < def->nconsoles; i++)
@@ -287,6 +314,120 @@ khvChrValidate(const virDomainChrDef *chr)
     return 0;
 }
 
+/*
+ * Device defaults: the display libvirt adds for a <graphics> (model
+ * "default") is khv-run's VGA-class adapter; a tablet on USB, which
+ * virt-install and virt-manager add to every x86 VM, is khv-run's virtio
+ * tablet (khv-run has no USB), and the definition says so from then on.
+ */
+static int
+khvDomainDeviceDefPostParse(virDomainDeviceDef *dev,
+                            const virDomainDef *def G_GNUC_UNUSED,
+                            unsigned int parseFlags G_GNUC_UNUSED,
+                            void *opaque G_GNUC_UNUSED,
+                            void *parseOpaque G_GNUC_UNUSED)
+{
+    if (dev->type == VIR_DOMAIN_DEVICE_VIDEO &&
+        dev->data.video->type == VIR_DOMAIN_VIDEO_TYPE_DEFAULT)
+        dev->data.video->type = VIR_DOMAIN_VIDEO_TYPE_VGA;
+    if (dev->type == VIR_DOMAIN_DEVICE_INPUT &&
+        dev->data.input->type == VIR_DOMAIN_INPUT_TYPE_TABLET &&
+        dev->data.input->bus == VIR_DOMAIN_INPUT_BUS_USB &&
+        dev->data.input->info.type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_NONE)
+        dev->data.input->bus = VIR_DOMAIN_INPUT_BUS_VIRTIO;
+    return 0;
+}
+
+/*
+ * <graphics type='vnc'>: khv-run's VNC server (--vnc) on one address, a
+ * port or autoport (khv-run picks the first free from 5900), an optional
+ * password.  Nothing else of libvirt's VNC options.
+ */
+static int
+khvGraphicsValidate(const virDomainGraphicsDef *g)
+{
+    const virDomainGraphicsListenDef *l = g->nListens ? &g->listens[0] : NULL;
+
+    if (g->type != VIR_DOMAIN_GRAPHICS_TYPE_VNC)
+        return khvUnsupported("<graphics type='%s'> (only 'vnc')",
+                              virDomainGraphicsTypeToString(g->type));
+    if (g->nListens > 1)
+        return khvUnsupported("more than one <listen> in <graphics>");
+    if (l && l->type != VIR_DOMAIN_GRAPHICS_LISTEN_TYPE_ADDRESS &&
+        l->type != VIR_DOMAIN_GRAPHICS_LISTEN_TYPE_NETWORK)
+        return khvUnsupported("<graphics><listen type='%s'> (only 'address' or 'network')",
+                              l->type == VIR_DOMAIN_GRAPHICS_LISTEN_TYPE_SOCKET ? "socket" :
+                              "none");
+    if (l && l->type == VIR_DOMAIN_GRAPHICS_LISTEN_TYPE_NETWORK && !l->address)
+        return khvUnsupported("<graphics><listen type='network'> (give the address)");
+    if (!g->data.vnc.autoport && g->data.vnc.port > 0 &&
+        (g->data.vnc.port < 1024 || g->data.vnc.port > 65535))
+        return khvUnsupported("<graphics port='%d'> (1024 to 65535, or autoport)",
+                              g->data.vnc.port);
+    if (g->data.vnc.websocket)
+        return khvUnsupported("<graphics websocket=...> (no WebSocket VNC)");
+    if (g->data.vnc.keymap)
+        return khvUnsupported("<graphics keymap=...> (keys go by keysym, US layout)");
+    if (g->data.vnc.auth.expires)
+        return khvUnsupported("<graphics passwdValidTo=...>");
+    if (g->data.vnc.sharePolicy != VIR_DOMAIN_GRAPHICS_VNC_SHARE_DEFAULT &&
+        g->data.vnc.sharePolicy != VIR_DOMAIN_GRAPHICS_VNC_SHARE_ALLOW_EXCLUSIVE)
+        return khvUnsupported("<graphics sharePolicy='%s'> (viewers always share)",
+                              virDomainGraphicsVNCSharePolicyTypeToString(g->data.vnc.sharePolicy));
+    if (g->data.vnc.powerControl == VIR_TRISTATE_BOOL_YES)
+        return khvUnsupported("<graphics powerControl='yes'>");
+    if (g->data.vnc.audioId)
+        return khvUnsupported("<graphics><audio> (no sound)");
+    return 0;
+}
+
+/* <video>: the one adapter, 16 MiB of video memory, one head, no acceleration. */
+static int
+khvVideoValidate(const virDomainVideoDef *v)
+{
+    if (v->type != VIR_DOMAIN_VIDEO_TYPE_VGA && v->type != VIR_DOMAIN_VIDEO_TYPE_BOCHS &&
+        v->type != VIR_DOMAIN_VIDEO_TYPE_NONE)
+        return khvUnsupported("<video><model type='%s'> (only 'vga', 'bochs' or 'none')",
+                              virDomainVideoTypeToString(v->type));
+    if (v->type == VIR_DOMAIN_VIDEO_TYPE_NONE)
+        return 0;
+    if (v->vram && v->vram != KHV_VIDEO_VRAM_KIB)
+        return khvUnsupported("<video><model vram='%u'> (the adapter has %d KiB)",
+                              v->vram, KHV_VIDEO_VRAM_KIB);
+    if (v->ram || v->vram64 || v->vgamem)
+        return khvUnsupported("<video><model ram/vram64/vgamem=...> (QXL's)");
+    if (v->heads > 1)
+        return khvUnsupported("<video><model heads='%u'> (one head)", v->heads);
+    if (v->accel)
+        return khvUnsupported("<video><acceleration> (none)");
+    if (v->res)
+        return khvUnsupported("<video><resolution> (the guest chooses)");
+    if (v->backend != VIR_DOMAIN_VIDEO_BACKEND_TYPE_DEFAULT)
+        return khvUnsupported("<video><driver name=...> (only khv-run's own)");
+    return 0;
+}
+
+/* <input>: the PS/2 keyboard that is always there, a virtio tablet and keyboard. */
+static int
+khvInputValidate(const virDomainInputDef *in)
+{
+    bool ps2kbd = in->type == VIR_DOMAIN_INPUT_TYPE_KBD && in->bus == VIR_DOMAIN_INPUT_BUS_PS2;
+    bool virtio = in->bus == VIR_DOMAIN_INPUT_BUS_VIRTIO &&
+                  (in->type == VIR_DOMAIN_INPUT_TYPE_TABLET ||
+                   in->type == VIR_DOMAIN_INPUT_TYPE_KBD);
+
+    if (!ps2kbd && !virtio)
+        return khvUnsupported("<input type='%s' bus='%s'> (a PS/2 keyboard, a virtio tablet "
+                              "or keyboard)", virDomainInputTypeToString(in->type),
+                              virDomainInputBusTypeToString(in->bus));
+    if (in->model != VIR_DOMAIN_INPUT_MODEL_DEFAULT &&
+        in->model != VIR_DOMAIN_INPUT_MODEL_VIRTIO)
+        return khvUnsupported("<input model=...> other than 'virtio'");
+    if (in->source.evdev)
+        return khvUnsupported("<input><source evdev=...> (no passthrough)");
+    return 0;
+}
+
 static int
 khvDomainDeviceDefValidate(const virDomainDeviceDef *dev,
                            const virDomainDef *def G_GNUC_UNUSED,
@@ -314,6 +455,12 @@ khvDomainDeviceDefValidate(const virDomainDeviceDef *dev,
                                   virDomainControllerTypeToString(dev->data.controller->type),
                                   dev->data.controller->idx);
         return 0;
+    case VIR_DOMAIN_DEVICE_GRAPHICS:
+        return khvGraphicsValidate(dev->data.graphics);
+    case VIR_DOMAIN_DEVICE_VIDEO:
+        return khvVideoValidate(dev->data.video);
+    case VIR_DOMAIN_DEVICE_INPUT:
+        return khvInputValidate(dev->data.input);
     case VIR_DOMAIN_DEVICE_MEMBALLOON:
         if (dev->data.memballoon->model != VIR_DOMAIN_MEMBALLOON_MODEL_NONE)
             return khvUnsupported("<memballoon model='%s'> (only 'none')",
@@ -326,6 +473,7 @@ khvDomainDeviceDefValidate(const virDomainDeviceDef *dev,
 
 static virDomainDefParserConfig khvDomainDefParserConfig = {
     .domainPostParseCallback = khvDomainDefPostParse,
+    .devicesPostParseCallback = khvDomainDeviceDefPostParse,
     .domainValidateCallback = khvDomainDefValidate,
     .deviceValidateCallback = khvDomainDeviceDefValidate,
     .defArch = VIR_ARCH_X86_64,

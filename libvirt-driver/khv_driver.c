@@ -296,8 +296,14 @@ khvConnectGetDomainCapabilities(virConnectPtr conn, const char *emulatorbin,
     caps->rng.backendModel.report = true;
     VIR_DOMAIN_CAPS_ENUM_SET(caps->rng.model, VIR_DOMAIN_RNG_MODEL_VIRTIO);
     VIR_DOMAIN_CAPS_ENUM_SET(caps->rng.backendModel, VIR_DOMAIN_RNG_BACKEND_RANDOM);
-    caps->graphics.supported = VIR_TRISTATE_BOOL_NO;
-    caps->video.supported = VIR_TRISTATE_BOOL_NO;
+    /* khv-run --vnc and its display adapter (--display vga|bochs). */
+    caps->graphics.supported = VIR_TRISTATE_BOOL_YES;
+    caps->graphics.type.report = true;
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->graphics.type, VIR_DOMAIN_GRAPHICS_TYPE_VNC);
+    caps->video.supported = VIR_TRISTATE_BOOL_YES;
+    caps->video.modelType.report = true;
+    VIR_DOMAIN_CAPS_ENUM_SET(caps->video.modelType, VIR_DOMAIN_VIDEO_TYPE_VGA,
+                             VIR_DOMAIN_VIDEO_TYPE_BOCHS, VIR_DOMAIN_VIDEO_TYPE_NONE);
     caps->hostdev.supported = VIR_TRISTATE_BOOL_NO;
     caps->filesystem.supported = VIR_TRISTATE_BOOL_NO;
     caps->tpm.supported = VIR_TRISTATE_BOOL_NO;

@@ -12,6 +12,7 @@
 /* khv-run's limits (tools/khv-run: KR_MAX_NETS, KR_DISK_SERIAL_MAX). */
 #define KHV_MAX_NETS		4
 #define KHV_DISK_SERIAL_MAX	20
+#define KHV_VIDEO_VRAM_KIB	16384	/* khv-run's display adapter: 16 MiB */
 
 /* khv-run, the VMM each domain runs in (the Makefile sets it). */
 #ifndef KHV_RUN_BIN

@@ -40,6 +40,7 @@
 #include "virnetdevtap.h"
 #include "virpidfile.h"
 #include "virprocess.h"
+#include "virstring.h"
 #include "virxml.h"
 
 #include "khv_conf.h"
@@ -435,6 +436,68 @@ khvProcessReadConsoles(virDomainObj *vm)
     return 0;
 }
 
+/*
+ * The VNC server's port (khv-run chose it under autoport) and address,
+ * from khv-run, into the live definition: what virt-manager connects to.
+ */
+static int
+khvProcessReadVnc(virDomainObj *vm)
+{
+    khvDomainObjPrivate *priv = vm->privateData;
+    g_autoptr(virJSONValue) vnc = NULL;
+    virDomainGraphicsDef *g;
+    const char *service, *host;
+    bool enabled = false;
+    int port;
+
+    if (!vm->def->ngraphics)
+        return 0;
+    g = vm->def->graphics[0];
+    if (khvMonitorCommand(priv->ctlPath, "query-vnc", NULL, &vnc) < 0)
+        return -1;
+    service = virJSONValueObjectGetString(vnc, "service");
+    host = virJSONValueObjectGetString(vnc, "host");
+    if (virJSONValueObjectGetBoolean(vnc, "enabled", &enabled) < 0 || !enabled || !service ||
+        virStrToLong_i(service, NULL, 10, &port) < 0 || port <= 0) {
+        virReportError(VIR_ERR_INTERNAL_ERROR, "%s",
+                       _("khv-run's query-vnc did not give its VNC port"));
+        return -1;
+    }
+    g->data.vnc.port = port;
+    if (host && g->nListens && !g->listens[0].address)
+        g->listens[0].address = g_strdup(host);
+    return 0;
+}
+
+/* The password for khv-run's VNC server, in a file only the daemon reads. */
+static int
+khvProcessWriteVncPassword(virDomainObj *vm, const char *ctlPath)
+{
+    g_autofree char *path = khvVncPasswordPath(ctlPath);
+    g_autofree char *line = NULL;
+
+    if (!vm->def->ngraphics || !vm->def->graphics[0]->data.vnc.auth.passwd)
+        return 0;
+    line = g_strdup_printf("%s\n", vm->def->graphics[0]->data.vnc.auth.passwd);
+    unlink(path);
+    if (virFileWriteStr(path, line, 0600) < 0) {
+        virReportSystemError(errno, _("cannot write the VNC password file '%s'"), path);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+khvProcessRemoveVncPassword(const char *ctlPath)
+{
+    g_autofree char *path = NULL;
+
+    if (!ctlPath)
+        return;
+    path = khvVncPasswordPath(ctlPath);
+    unlink(path);
+}
+
 /* serial0, console0...: the names virsh console DEVNAME takes. */
 static void
 khvAssignConsoleAliases(virDomainDef *def)
@@ -493,6 +556,8 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
         goto error;
     if (khvStorageStart(vm->def, priv->ctlPath, logfd, logfile, logstart) < 0)
         goto error;
+    if (khvProcessWriteVncPassword(vm, priv->ctlPath) < 0)
+        goto error;
     cmd = khvBuildCommandLine(vm->def, priv->ctlPath, tapfds);
     for (i = 0; i < vm->def->nnets; i++)
         virCommandPassFD(cmd, tapfds[i], VIR_COMMAND_PASS_FD_CLOSE_PARENT);
@@ -522,10 +587,12 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
                        *said ? said : _("see its log"));
         goto error;
     }
+    /* khv-run has read the password by now (before it listened). */
+    khvProcessRemoveVncPassword(priv->ctlPath);
     if (khvMonitorWatch(mon, &khvMonitorCbs, (virObject *)vm) < 0)
         goto error;
     priv->mon = mon;
-    if (khvProcessReadConsoles(vm) < 0)
+    if (khvProcessReadConsoles(vm) < 0 || khvProcessReadVnc(vm) < 0)
         goto error;
     if (virDomainObjSave(vm, driver->xmlopt, driver->stateDir) < 0)
         goto error;
@@ -563,6 +630,7 @@ khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason reaso
                  vm->def->name);
     /* After khv-run: it may still have had writes in flight to them. */
     khvStorageStop(vm->def, priv->ctlPath);
+    khvProcessRemoveVncPassword(priv->ctlPath);
     if (priv->ctlPath)
         unlink(priv->ctlPath);  /* khv-run's; gone unless it was killed */
     unlink(pidfile);

@@ -22,7 +22,7 @@ vsh() {
 }
 
 
-echo "1..53"
+echo "1..67"
 
 vsh uri
 [ "$rc" = 0 ] && [ "$out" = "$uri" ]
@@ -58,11 +58,13 @@ vsh domcapabilities
 dc_ok=0
 for want in "<domain>kvm</domain>" "<arch>x86_64</arch>" "<vcpu max='64'/>" \
 	"<loader supported='no'/>" "<disk supported='yes'>" "<value>virtio</value>" \
-	"<graphics supported='no'/>" "<hostdev supported='no'/>" "<rng supported='yes'>"; do
+	"<graphics supported='yes'>" "<value>vnc</value>" "<video supported='yes'>" \
+	"<value>vga</value>" "<value>bochs</value>" \
+	"<hostdev supported='no'/>" "<rng supported='yes'>"; do
 	grep -qF -- "$want" <<<"$out" || { dc_ok=1; echo "# domcapabilities lack $want"; }
 done
-[ "$rc" = 0 ] && [ "$dc_ok" = 0 ]
-ok $? "virsh domcapabilities: kernel boot, virtio disks and rng; no loader, graphics, hostdev"
+[ "$rc" = 0 ] && [ "$dc_ok" = 0 ] && ! has "<value>spice</value>" && ! has "<value>qxl</value>"
+ok $? "virsh domcapabilities: kernel boot, virtio disks and rng, VNC with vga/bochs; no loader, hostdev"
 vsh domcapabilities --virttype qemu
 [ "$rc" != 0 ] && has "unknown virttype 'qemu'"
 ok $? "virsh domcapabilities --virttype qemu: refused"
@@ -153,7 +155,32 @@ refuse "user networking" "s/<interface type='bridge'>/<interface type='user'>/; 
 	"<interface type='user'>"
 refuse "a serial port to a file" "s|<serial type='pty'>|<serial type='file'><source path='/tmp/x'/>|" \
 	"<serial type='file'>"
-refuse "graphics" "s|</devices>|<graphics type='vnc'/></devices>|" "<graphics> devices"
+refuse "SPICE" "s|</devices>|<graphics type='spice'/></devices>|" "<graphics type='spice'> (only 'vnc')"
+refuse "two displays" "s|</devices>|<graphics type='vnc'/><graphics type='vnc'/></devices>|" \
+	"more than one <graphics>"
+refuse "a QXL adapter" \
+	"s|</devices>|<graphics type='vnc'/><video><model type='qxl'/></video></devices>|" \
+	"<video><model type='qxl'>"
+refuse "a display without an adapter" \
+	"s|</devices>|<graphics type='vnc'/><video><model type='none'/></video></devices>|" \
+	"<graphics> with <video><model type='none'>"
+refuse "VNC on a Unix socket" \
+	"s|</devices>|<graphics type='vnc'><listen type='socket'/></graphics></devices>|" \
+	"<graphics><listen type='socket'>"
+refuse "a WebSocket port" "s|</devices>|<graphics type='vnc' websocket='5700'/></devices>|" \
+	"<graphics websocket=...>"
+refuse "a keymap" "s|</devices>|<graphics type='vnc' keymap='de'/></devices>|" \
+	"<graphics keymap=...>"
+refuse "a PS/2 mouse" "s|</devices>|<graphics type='vnc'/><input type='mouse' bus='ps2'/></devices>|" \
+	"<input type='mouse' bus='ps2'>"
+refuse "a tablet with no display" "s|</devices>|<input type='tablet' bus='virtio'/></devices>|" \
+	"virtio <input> devices without <graphics>"
+refuse "two tablets" \
+	"s|</devices>|<graphics type='vnc'/><input type='tablet' bus='virtio'/><input type='tablet' bus='virtio'/></devices>|" \
+	"more than one virtio tablet"
+refuse "another amount of video memory" \
+	"s|</devices>|<graphics type='vnc'/><video><model type='vga' vram='65536'/></video></devices>|" \
+	"<video><model vram='65536'>"
 refuse "a virtio balloon" "s/<memballoon model='none'\/>/<memballoon model='virtio'\/>/" \
 	"<memballoon model='virtio'>"
 refuse "restart on power-off" "s|<devices>|<on_poweroff>restart</on_poweroff><devices>|" \
@@ -183,6 +210,18 @@ vsh list --all
 [ "$rc" = 0 ] && [ -z "$out" ]
 ok $? "nothing was defined by the refused definitions"
 
+# A display as virt-manager writes one: the adapter libvirt adds is the VGA
+# one, the PS/2 keyboard is there, a USB tablet becomes the virtio tablet.
+sed "s|</devices>|<graphics type='vnc' port='-1' autoport='yes'><listen type='address'/></graphics><input type='tablet' bus='usb'/></devices>|" \
+	"$xml" >"$root/gfx.xml"
+vsh define "$root/gfx.xml"
+ok "$rc" "a VNC display and a USB tablet: defined" || say
+vsh "dumpxml khv-minimal; undefine khv-minimal"
+[ "$rc" = 0 ] && has "<graphics type='vnc' port='-1' autoport='yes'>" && has "<model type='vga' vram='16384'" &&
+	has "<input type='tablet' bus='virtio'/>" && has "<input type='keyboard' bus='ps2'/>" &&
+	! has "bus='usb'"
+ok $? "its XML: model vga (16 MiB), a PS/2 keyboard, the tablet on virtio" || say
+
 # Stock virt-install's own XML for a kernel-boot VM is one khv takes.  (It
 # treats a khv:// connection as it treats any non-QEMU one: virtio only
 # when asked for; and without a storage driver, as in embedded mode, it
@@ -202,8 +241,20 @@ if [ -x /usr/bin/virt-install ] && [ -n "$kv" ]; then
 	vsh "dumpxml vi; undefine vi"
 	[ "$rc" = 0 ] && has "<console type='pty'>" && has "<source bridge='br0'/>"
 	ok $? "virt-install's XML: the console and the bridge kept, then undefined" || say
+	# Its defaults for a display, as virt-manager's wizard uses them.
+	out=$(/usr/bin/python3 "$here/virt-install-embed.py" --connect "$uri" --name vg \
+		--memory 512 --vcpus 1 --osinfo linux2022 --disk none --network none \
+		--boot "kernel=/boot/vmlinuz-$kv" --print-xml 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >"$root/vg.xml"
+	[ "$rc" = 0 ] && has "<graphics type=\"vnc\"" && has '<input type="tablet" bus="usb"/>'
+	ok $? "virt-install --print-xml: its default display is VNC with a USB tablet" || say
+	vsh "define $root/vg.xml; dumpxml vg; undefine vg"
+	[ "$rc" = 0 ] && has "<graphics type='vnc'" && has "<model type='vga'" &&
+		has "<input type='tablet' bus='virtio'/>"
+	ok $? "virt-install's display: defined (vga adapter, virtio tablet), then undefined" || say
 else
-	for w in "--print-xml" "defined" "kept"; do
+	for w in "--print-xml" "defined" "kept" "display XML" "display defined"; do
 		ok 0 "virt-install's XML: $w # SKIP no /usr/bin/virt-install or no kernel in /boot"
 	done
 fi

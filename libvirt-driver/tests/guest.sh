@@ -79,12 +79,14 @@ cat >"$root/vm.xml" <<EOF
       <model type='virtio'/>
     </interface>
     <serial type='pty'><target port='0'/></serial>
+    <graphics type='vnc' autoport='yes'/>
+    <input type='tablet' bus='usb'/>
     <memballoon model='none'/>
   </devices>
 </domain>
 EOF
 
-echo "1..25"
+echo "1..26"
 
 # The bridge the guest's interface joins (tun and the bridge modules are
 # in the lane's image, khvrun_files).
@@ -124,6 +126,13 @@ wait_line "$root/com1.log" "KHVRUN-INIT" 240
 ok $? "the guest booted: its init line came through the pty" ||
 	sed 's/^/# com1: /' "$root/com1.log" | tail -n 20
 grep "KHVRUN-INIT" "$root/com1.log" | head -n 1 | sed 's/^/# /'
+
+# The VNC display (virt-manager's): the live XML names khv-run's port, and
+# a VNC server answers there with RFB's greeting.
+port=$(echo "$out" | sed -n "s/.*<graphics type='vnc' port='\([0-9]*\)'.*/\1/p")
+greet=$( (sleep 2) | timeout 10 nc 127.0.0.1 "${port:-0}" 2>/dev/null | head -c 11)
+[ -n "$port" ] && [ "$greet" = "RFB 003.008" ] && echo "$out" | grep -q "<input type='tablet' bus='virtio'/>"
+ok $? "the live XML names the VNC port ($port), where khv-run greets: $greet" || say
 
 # The driver made a tap on the bridge and handed khv-run its fd.
 vsh dumpxml l2

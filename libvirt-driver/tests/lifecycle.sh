@@ -59,7 +59,7 @@ EOF
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-echo "1..40"
+echo "1..44"
 
 domxml vm /boot/vmlinuz >"$root/vm.xml"
 vsh define "$root/vm.xml"
@@ -211,6 +211,25 @@ ok $? "virsh autostart: the link in etc/khv/autostart"
 vsh "autostart --disable vm; dominfo vm"
 [ "$rc" = 0 ] && has "^Autostart: *disable" && [ ! -e "$root/etc/khv/autostart/vm.xml" ]
 ok $? "virsh autostart --disable"
+
+# A VNC display with autoport and a password: khv-run picks the port, the
+# live XML tells it (what virt-manager connects to), the password reached
+# khv-run through a file that is gone once it started.
+sed -e "s|<name>vm</name>|<name>gvm</name>|" \
+	-e "s|</devices>|<graphics type='vnc' autoport='yes' passwd='pw,1'><listen type='address' address='127.0.0.1'/></graphics><input type='tablet' bus='usb'/></devices>|" \
+	"$root/vm.xml" >"$root/gvm.xml"
+vsh "define $root/gvm.xml; start gvm"
+ok "$rc" "a VNC display: started" || say
+vsh "dumpxml gvm"
+port=$(sed -n "s/.*<graphics type='vnc' port='\([0-9]*\)'.*/\1/p" <<<"$out")
+[ -n "$port" ] && [ "$port" -ge 5900 ] && [ "$port" -le 5999 ] && has "autoport='yes'" &&
+	grep -qxF -- "--vnc" "$run/gvm.ctl.argv" && grep -qx -- "--tablet" "$run/gvm.ctl.argv" &&
+	grep -qx -- "--display" "$run/gvm.ctl.argv" && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+ok $? "the live XML names the port khv-run listens on ($port), --vnc/--display/--tablet given" || say
+[ "$(cat "$run/gvm.ctl.vncpw-seen" 2>/dev/null)" = "pw,1" ] && [ ! -e "$run/gvm.vncpw" ]
+ok $? "the password reached khv-run; its file is gone after the start"
+vsh "destroy gvm; undefine gvm"
+ok "$rc" "a VNC display: destroyed, undefined" || say
 
 # A qcow2 disk with a backing file: QEMU's storage daemon serves it over
 # NBD before khv-run starts, and ends with it.
