@@ -258,7 +258,8 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # refusal a real CPU cannot be made to show) and the irq/ device models.
 # libvirt-driver: virsh and the API against the driver in embedded mode;
 # libvirt-lifecycle: running domains, khv-run played by a fake;
-# libvirt-daemon: virtkhvd, virsh through it.  install: make install and
+# libvirt-daemon: virtkhvd, virsh through it; virt-manager: stock
+# virt-manager's UI over khv+tcp under Xvfb.  install: make install and
 # uninstall into a staging directory, make deb (last: it rebuilds the
 # driver the libvirt tests load).
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
@@ -267,7 +268,8 @@ for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	libvirt-xml2argv:libvirt-driver:check-xml2argv \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \
 	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
-	libvirt-daemon:libvirt-driver:check-daemon install:.:check-install; do
+	libvirt-daemon:libvirt-driver:check-daemon \
+	virt-manager:libvirt-driver:check-virt-manager install:.:check-install; do
 	IFS=: read -r h dir target <<<"$u"
 	stamp "$h unit tests (host)"
 	rc=0

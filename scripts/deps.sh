@@ -35,8 +35,9 @@ pkgs=(
 	# libvirt-driver/: the libvirt it is built for and tested with (virsh),
 	# and apt-get source (dpkg-dev) for libvirt's internal headers
 	libvirt-dev libvirt-clients dpkg-dev
-	# stock virt-install, whose XML the driver's tests define
-	virtinst
+	# stock virt-install, whose XML the driver's tests define; stock
+	# virt-manager, driven under Xvfb through its accessibility tree (dogtail)
+	virtinst virt-manager xvfb python3-dogtail gir1.2-gtk-vnc-2.0
 	# make check-install, make deb: packages built as a user would
 	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
 	# pages by man
