@@ -36,8 +36,12 @@ pkgs=(
 	# and apt-get source (dpkg-dev) for libvirt's internal headers
 	libvirt-dev libvirt-clients dpkg-dev
 	# stock virt-install, whose XML the driver's tests define; stock
-	# virt-manager, driven under Xvfb through its accessibility tree (dogtail)
-	virtinst virt-manager xvfb python3-dogtail gir1.2-gtk-vnc-2.0
+	# virt-manager, driven under Xvfb through its accessibility tree (dogtail):
+	# xvfb-run needs xauth, a D-Bus session (dbus-daemon) carries the
+	# accessibility bus (at-spi2-core), and the a11y switch is a GSettings
+	# key that must persist between processes (dconf)
+	virtinst virt-manager xvfb xauth python3-dogtail gir1.2-gtk-vnc-2.0 dbus-daemon
+	at-spi2-core libglib2.0-bin dconf-gsettings-backend dconf-service
 	# make check-install, make deb: packages built as a user would
 	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
 	# pages by man
