@@ -2,132 +2,202 @@
 /*
  * virtio input device (virtio_input.h).
  *
- * IDs: bus BUS_VIRTUAL, vendor 0x6b68 ("kh"), product 1 (keyboard) or 2
- * (tablet), version 1.  The names ("khv-run Virtio Tablet", "... Keyboard")
- * say what each is, as a guest's /sys/class/input shows them.
+ * What each kind answers in the configuration (anything else: size 0):
+ *  - ID_NAME (subsel 0): "khv-run Virtio Tablet" / "khv-run Virtio
+ *    Keyboard", without a NUL (size is the length); the guest's selftest
+ *    finds the tablet by "tablet" in the name.  ID_SERIAL: "tablet0" /
+ *    "keyboard0" (Linux's uniq).
+ *  - ID_DEVIDS (subsel 0): bus BUS_VIRTUAL, vendor 0x6b68 ("kh", no PCI or
+ *    USB vendor: nothing in a guest keys quirks to it), product 1 for the
+ *    keyboard and 2 for the tablet, version 1.
+ *  - PROP_BITS: none (size 0), as QEMU's tablet: a pointer, not a
+ *    touchscreen (no INPUT_PROP_DIRECT).
+ *  - EV_BITS, per event type in subsel; size is the bytes up to the highest
+ *    code.  Both: EV_SYN (SYN_REPORT).  Tablet: EV_KEY (BTN_LEFT, RIGHT,
+ *    MIDDLE, SIDE, EXTRA), EV_REL (REL_HWHEEL, REL_WHEEL), EV_ABS (ABS_X,
+ *    ABS_Y).  Keyboard: EV_KEY (KEY_ESC .. KEY_MICMUTE, the codes of PC
+ *    keyboards), EV_LED (NUML, CAPSL, SCROLLL), EV_REP (REP_DELAY,
+ *    REP_PERIOD: Linux then repeats keys held down itself).
+ *  - ABS_INFO, tablet, subsel ABS_X or ABS_Y: min 0, max 32767, fuzz,
+ *    flat and res 0 (size 20).
+ *
+ * The waiting events are a ring of whole reports, each ending in EV_SYN
+ * (the only EV_SYN a report has).  The head report may be partly
+ * delivered already (sent): dropping for room then takes the report after
+ * it and slides the head report's rest over it.  Because a dropped report
+ * may have carried a position or a button change, the tablet report that
+ * needs the room states everything (both axes, every button): the guest
+ * ends up where the pointer is.  Wheel notches and keys of dropped
+ * reports are lost; that takes 128 reports with no buffer posted, a guest
+ * not running its driver, whose reset drops them anyway.
  */
 #include <errno.h>
 #include <linux/input-event-codes.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "iov.h"
 #include "virtio_input.h"
 
-#define EVENTQ		0
-#define STATUSQ		1
-#define EVENT_SIZE	8	/* struct virtio_input_event */
-#define MAX_IOV		8
-#define BUS_VIRTUAL_ID	0x06
-#define VENDOR_ID	0x6b68
-#define REPORT_MAX	16	/* events in one report, at most */
+#define EVENTQ		KR_VINPUT_EVENTQ
+#define STATUSQ		KR_VINPUT_STATUSQ
+#define EV_SIZE		KR_VINPUT_EVENT_SIZE
+#define MAX_IOV		8	/* buffers per chain; Linux uses 1 */
+#define REPORT_MAX	10	/* 2 axes, 5 buttons, 2 wheels, SYN */
+#define PASS_MAX	(2 * KR_VINPUT_QUEUE_SIZE)	/* chains per pass, then stop */
+#define CLASS_KEYBOARD	0x090000	/* input device: keyboard */
+#define CLASS_OTHER	0x098000	/* input device: other (QEMU's tablet) */
 
-struct event {
+/*
+ * Room made by dropping reports must never have to touch the partly sent
+ * head report: with a queue this long there is always another one.
+ */
+_Static_assert(KR_VINPUT_QUEUE >= 2 * REPORT_MAX + 1, "queue too short for whole reports");
+
+struct vin_event {
 	uint16_t type, code;
 	int32_t value;
 };
 
 struct kr_virtio_input {
-	pthread_mutex_t lock;
 	struct kr_virtio_pci *vp;
-	enum kr_vinput_kind kind;
-	uint8_t cfg[KR_VINPUT_CFG_LEN];
-	/* Waiting events, a ring; each report ends with EV_SYN. */
-	struct event ev[KR_VINPUT_QUEUE];
+	enum kr_vinput_kind kind;	/* fixed at creation: read without the lock */
+	pthread_mutex_t lock;
+	uint8_t cfg[KR_VINPUT_CFG_LEN];	/* the configuration as the driver reads it */
+	struct vin_event ev[KR_VINPUT_QUEUE];	/* waiting events, a ring */
 	unsigned int head, count;
-	unsigned long dropped;		/* reports lost to a full queue */
-	/* Tablet: what was last reported. */
-	unsigned int buttons;
-	int32_t x, y;
+	unsigned int sent;		/* events of the head report delivered */
+	/* Tablet: what the queued reports add up to. */
 	bool have_pos;
-	unsigned int leds;
+	int32_t x, y;
+	unsigned int buttons;
+	unsigned int leds;		/* keyboard: as the driver last set them */
+	struct kr_virtio_input_stats st;
 };
 
-/* ---- configuration -------------------------------------------------------- */
+/* ---- configuration ------------------------------------------------------ */
 
 static void set_bit8(uint8_t *map, unsigned int bit)
 {
 	map[bit / 8] |= 1u << (bit % 8);
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
+/* A bitmap's size: its bytes up to the last non-zero one (0: empty). */
+static unsigned int bitmap_size(const uint8_t *map, unsigned int len)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = v >> (8 * i);
+	while (len && !map[len - 1])
+		len--;
+	return len;
 }
 
-/* The answer to (select, subsel) in cfg[8..], its size in cfg[2]; lock held. */
+static void tablet_bits(unsigned int type, uint8_t *map)
+{
+	static const uint16_t keys[] = { BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA };
+
+	switch (type) {
+	case EV_SYN:
+		set_bit8(map, SYN_REPORT);
+		break;
+	case EV_KEY:
+		for (unsigned int i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			set_bit8(map, keys[i]);
+		break;
+	case EV_REL:
+		set_bit8(map, REL_HWHEEL);
+		set_bit8(map, REL_WHEEL);
+		break;
+	case EV_ABS:
+		set_bit8(map, ABS_X);
+		set_bit8(map, ABS_Y);
+		break;
+	}
+}
+
+static void keyboard_bits(unsigned int type, uint8_t *map)
+{
+	switch (type) {
+	case EV_SYN:
+		set_bit8(map, SYN_REPORT);
+		break;
+	case EV_KEY:
+		for (unsigned int k = KEY_ESC; k <= KEY_MICMUTE; k++)
+			set_bit8(map, k);
+		break;
+	case EV_LED:
+		set_bit8(map, LED_NUML);
+		set_bit8(map, LED_CAPSL);
+		set_bit8(map, LED_SCROLLL);
+		break;
+	case EV_REP:
+		set_bit8(map, REP_DELAY);
+		set_bit8(map, REP_PERIOD);
+		break;
+	}
+}
+
+/* A string answer, without its NUL: its length. */
+static unsigned int put_string(uint8_t *u, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(u, s, n);
+	return n;
+}
+
+/* Recompute size and the answer for select/subsel (lock held). */
 static void cfg_answer(struct kr_virtio_input *d)
 {
-	uint8_t sel = d->cfg[0], sub = d->cfg[1], *u = d->cfg + 8;
+	unsigned int sel = d->cfg[KR_VINPUT_CFG_SELECT], sub = d->cfg[KR_VINPUT_CFG_SUBSEL];
+	uint8_t *u = d->cfg + KR_VINPUT_CFG_U;
 	bool tablet = d->kind == KR_VINPUT_TABLET;
 	unsigned int size = 0;
 
-	memset(u, 0, 128);
+	memset(u, 0, KR_VINPUT_CFG_LEN - KR_VINPUT_CFG_U);
 	switch (sel) {
 	case KR_VINPUT_CFG_ID_NAME:
-		size = (unsigned int)snprintf((char *)u, 128, "khv-run Virtio %s",
-					      tablet ? "Tablet" : "Keyboard");
+		if (!sub)
+			size = put_string(u, tablet ? "khv-run Virtio Tablet" :
+						      "khv-run Virtio Keyboard");
 		break;
 	case KR_VINPUT_CFG_ID_SERIAL:
-		size = (unsigned int)snprintf((char *)u, 128, "%s", tablet ? "tablet0" : "keyboard0");
+		if (!sub)
+			size = put_string(u, tablet ? "tablet0" : "keyboard0");
 		break;
 	case KR_VINPUT_CFG_ID_DEVIDS:
-		u[0] = BUS_VIRTUAL_ID;
-		u[2] = VENDOR_ID & 0xff;
-		u[3] = VENDOR_ID >> 8;
-		u[4] = tablet ? 2 : 1;
-		u[6] = 1;
+		if (sub)
+			break;
+		kr_put_le(u, 2, KR_VINPUT_BUS_VIRTUAL);
+		kr_put_le(u + 2, 2, KR_VINPUT_VENDOR);
+		kr_put_le(u + 4, 2, tablet ? KR_VINPUT_PRODUCT_TABLET : KR_VINPUT_PRODUCT_KEYBOARD);
+		kr_put_le(u + 6, 2, KR_VINPUT_VERSION);
 		size = 8;
 		break;
 	case KR_VINPUT_CFG_EV_BITS:
-		if (tablet && sub == EV_KEY) {
-			set_bit8(u, BTN_LEFT);
-			set_bit8(u, BTN_RIGHT);
-			set_bit8(u, BTN_MIDDLE);
-			size = BTN_MIDDLE / 8 + 1;
-		} else if (tablet && sub == EV_REL) {
-			set_bit8(u, REL_HWHEEL);
-			set_bit8(u, REL_WHEEL);
-			size = REL_WHEEL / 8 + 1;
-		} else if (tablet && sub == EV_ABS) {
-			set_bit8(u, ABS_X);
-			set_bit8(u, ABS_Y);
-			size = 1;
-		} else if (!tablet && sub == EV_KEY) {
-			/* The keys of a PC keyboard: codes 1 to 255. */
-			for (unsigned int k = KEY_ESC; k < 256; k++)
-				set_bit8(u, k);
-			size = 32;
-		} else if (!tablet && sub == EV_LED) {
-			set_bit8(u, LED_NUML);
-			set_bit8(u, LED_CAPSL);
-			set_bit8(u, LED_SCROLLL);
-			size = 1;
-		} else if (!tablet && sub == EV_REP) {
-			set_bit8(u, REP_DELAY);
-			set_bit8(u, REP_PERIOD);
-			size = 1;
-		}
+		if (tablet)
+			tablet_bits(sub, u);
+		else
+			keyboard_bits(sub, u);
+		size = bitmap_size(u, KR_VINPUT_CFG_LEN - KR_VINPUT_CFG_U);
 		break;
 	case KR_VINPUT_CFG_ABS_INFO:
-		if (tablet && (sub == ABS_X || sub == ABS_Y)) {
-			put_le32(u, 0);			/* min */
-			put_le32(u + 4, KR_VINPUT_ABS_MAX);	/* max */
-			size = 20;			/* fuzz, flat, res: 0 */
-		}
+		if (!tablet || (sub != ABS_X && sub != ABS_Y))
+			break;
+		kr_put_le(u, 4, 0);			/* min */
+		kr_put_le(u + 4, 4, KR_VINPUT_ABS_MAX);	/* max; fuzz, flat, res 0 */
+		size = 20;
 		break;
 	default:
-		break;		/* UNSET, PROP_BITS (none), unknown: size 0 */
+		break;		/* UNSET, PROP_BITS (none), unknown */
 	}
-	d->cfg[2] = size > 128 ? 128 : size;
+	d->cfg[KR_VINPUT_CFG_SIZE] = size;
 }
 
 static void cfg_read(void *opaque, uint32_t offset, uint8_t *data, unsigned int size)
 {
 	struct kr_virtio_input *d = opaque;
 
+	/* The transport checked offset + size <= config_len. */
 	pthread_mutex_lock(&d->lock);
 	memcpy(data, d->cfg + offset, size);
 	pthread_mutex_unlock(&d->lock);
@@ -137,81 +207,125 @@ static void cfg_write(void *opaque, uint32_t offset, const uint8_t *data, unsign
 {
 	struct kr_virtio_input *d = opaque;
 
+	if (offset > KR_VINPUT_CFG_SUBSEL)
+		return;		/* only select and subsel are the driver's */
 	pthread_mutex_lock(&d->lock);
-	/* Only select and subsel are the driver's to write. */
-	for (unsigned int i = 0; i < size; i++)
-		if (offset + i < 2)
-			d->cfg[offset + i] = data[i];
-	if (offset < 2)
-		cfg_answer(d);
+	for (unsigned int i = 0; i < size && offset + i <= KR_VINPUT_CFG_SUBSEL; i++)
+		d->cfg[offset + i] = data[i];
+	cfg_answer(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- events to the driver ------------------------------------------------------ */
+/* ---- events to the driver ----------------------------------------------- */
 
-/* Drop the oldest report (through its SYN); lock held. */
-static void drop_oldest(struct kr_virtio_input *d)
+static struct vin_event *ev_at(struct kr_virtio_input *d, unsigned int off)
 {
-	while (d->count) {
-		struct event *e = &d->ev[d->head];
-
-		d->head = (d->head + 1) % KR_VINPUT_QUEUE;
-		d->count--;
-		if (e->type == EV_SYN)
-			break;
-	}
-	d->dropped++;
+	return &d->ev[(d->head + off) % KR_VINPUT_QUEUE];
 }
 
-/* Deliver what waits into the driver's buffers: true when any was; lock held. */
-static bool flush(struct kr_virtio_input *d)
+/* Events from off (from the head) through the end of that report. */
+static unsigned int report_len(struct kr_virtio_input *d, unsigned int off)
+{
+	for (unsigned int n = 0; off + n < d->count; n++)
+		if (ev_at(d, off + n)->type == EV_SYN)
+			return n + 1;
+	return d->count - off;	/* not reached: every report ends in EV_SYN */
+}
+
+/* Drop the oldest report that has not started going out (lock held). */
+static void drop_report(struct kr_virtio_input *d)
+{
+	unsigned int keep = d->sent ? report_len(d, 0) : 0;
+	unsigned int n = report_len(d, keep);
+
+	if (!n) {
+		/* Only the partly sent report waits: not reached (static assert). */
+		n = keep;
+		keep = 0;
+		d->sent = 0;
+	}
+	/* Slide the partly sent report's rest over the dropped one, last first. */
+	for (unsigned int i = keep; i-- > 0;)
+		*ev_at(d, n + i) = *ev_at(d, i);
+	d->head = (d->head + n) % KR_VINPUT_QUEUE;
+	d->count -= n;
+	d->st.dropped++;
+}
+
+/* Event ev into the chain's device-writable buffers: false when they are short. */
+static bool put_event(const struct kr_vq_elem *e, const struct vin_event *ev)
+{
+	uint8_t b[EV_SIZE];
+
+	if (e->in_bytes < EV_SIZE)
+		return false;
+	kr_put_le(b, 2, ev->type);
+	kr_put_le(b + 2, 2, ev->code);
+	kr_put_le(b + 4, 4, (uint32_t)ev->value);
+	kr_iov_copy(e->iov + e->n_out, e->n_in, 0, b, EV_SIZE, true);
+	return true;
+}
+
+/*
+ * Waiting events into the driver's buffers, one each, in order, as far as
+ * there are buffers: true when any buffer went back (lock held).  A buffer
+ * shorter than an event (the driver's error, 5.8.6.2) goes back empty and
+ * the event waits for the next.
+ */
+static bool deliver(struct kr_virtio_input *d)
 {
 	struct iovec iov[MAX_IOV];
+	unsigned int budget = PASS_MAX;
 	bool pushed = false;
 
-	while (d->count) {
+	while (d->count && budget--) {
 		struct kr_vq_elem e = { .iov = iov, .cap = MAX_IOV };
-		const struct event *ev = &d->ev[d->head];
-		uint8_t buf[EVENT_SIZE] = {
-			ev->type & 0xff, ev->type >> 8, ev->code & 0xff, ev->code >> 8,
-		};
-		uint32_t done = 0;
+		const struct vin_event *ev = ev_at(d, 0);
 
 		if (kr_virtio_pop(d->vp, EVENTQ, &e) <= 0)
 			break;
-		put_le32(buf + 4, (uint32_t)ev->value);
-		for (unsigned int i = e.n_out; i < e.n_out + e.n_in && done < EVENT_SIZE; i++) {
-			size_t n = iov[i].iov_len < EVENT_SIZE - done ? iov[i].iov_len :
-								      EVENT_SIZE - done;
-
-			memcpy(iov[i].iov_base, buf + done, n);
-			done += n;
+		pushed = true;
+		if (!put_event(&e, ev)) {
+			kr_virtio_push(d->vp, EVENTQ, &e, 0);
+			continue;
 		}
-		kr_virtio_push(d->vp, EVENTQ, &e, done);
+		kr_virtio_push(d->vp, EVENTQ, &e, EV_SIZE);
+		d->sent = ev->type == EV_SYN ? 0 : d->sent + 1;
 		d->head = (d->head + 1) % KR_VINPUT_QUEUE;
 		d->count--;
-		pushed = true;
+		d->st.events++;
 	}
 	return pushed;
 }
 
 /*
- * Queue one report (n events, then SYN_REPORT) and deliver what fits:
- * true when buffers went back to the driver; lock held.
+ * Queue evs[0..n) and a SYN_REPORT (evs has room for it), dropping old
+ * reports for room, and deliver: true when buffers went back (lock held).
  */
-static bool report_locked(struct kr_virtio_input *d, const struct event *evs, unsigned int n)
+static bool report(struct kr_virtio_input *d, struct vin_event *evs, unsigned int n)
 {
-	while (d->count + n + 1 > KR_VINPUT_QUEUE)
-		drop_oldest(d);
-	for (unsigned int i = 0; i <= n; i++) {
-		struct event syn = { EV_SYN, SYN_REPORT, 0 };
-
-		d->ev[(d->head + d->count) % KR_VINPUT_QUEUE] = i < n ? evs[i] : syn;
-		d->count++;
-	}
-	return flush(d);
+	evs[n++] = (struct vin_event){ EV_SYN, SYN_REPORT, 0 };
+	while (d->count + n > KR_VINPUT_QUEUE)
+		drop_report(d);
+	for (unsigned int i = 0; i < n; i++)
+		*ev_at(d, d->count++) = evs[i];
+	d->st.reports++;
+	return deliver(d);
 }
 
+/* Make one report and interrupt the driver if it wants it (any thread). */
+static void send_report(struct kr_virtio_input *d, struct vin_event *evs, unsigned int n)
+{
+	bool pushed;
+
+	pthread_mutex_lock(&d->lock);
+	pushed = report(d, evs, n);
+	pthread_mutex_unlock(&d->lock);
+	if (pushed)
+		kr_virtio_notify(d->vp, EVENTQ);
+}
+
+/* Pixel v of a size-pixel axis: 0 .. KR_VINPUT_ABS_MAX, the last pixel the maximum. */
 static int32_t scale(int v, int size)
 {
 	if (size <= 1 || v <= 0)
@@ -221,43 +335,73 @@ static int32_t scale(int v, int size)
 	return (int32_t)((int64_t)v * KR_VINPUT_ABS_MAX / (size - 1));
 }
 
+static const struct {
+	unsigned int mask;
+	uint16_t code;
+} tablet_buttons[] = {
+	{ 1u << 0, BTN_LEFT }, { 1u << 1, BTN_MIDDLE }, { 1u << 2, BTN_RIGHT },
+	{ 1u << 7, BTN_SIDE }, { 1u << 8, BTN_EXTRA },
+};
+
+#define WHEEL_UP	(1u << 3)
+#define WHEEL_DOWN	(1u << 4)
+#define WHEEL_LEFT	(1u << 5)
+#define WHEEL_RIGHT	(1u << 6)
+
+/*
+ * The tablet's events for a new state into evs (REPORT_MAX - 1 at most):
+ * what changed since the last report, or with full everything (lock held).
+ */
+static unsigned int pointer_events(struct kr_virtio_input *d, int32_t x, int32_t y,
+				   unsigned int buttons, bool full, struct vin_event *evs)
+{
+	unsigned int n = 0, old = d->buttons, pressed = buttons & ~old;
+	int wheel = !!(pressed & WHEEL_UP) - !!(pressed & WHEEL_DOWN);
+	int hwheel = !!(pressed & WHEEL_RIGHT) - !!(pressed & WHEEL_LEFT);
+
+	/* After a reset the axes are news; the buttons were up (d->buttons 0). */
+	bool axes = full || !d->have_pos;
+
+	if (axes || x != d->x)
+		evs[n++] = (struct vin_event){ EV_ABS, ABS_X, x };
+	if (axes || y != d->y)
+		evs[n++] = (struct vin_event){ EV_ABS, ABS_Y, y };
+	for (unsigned int i = 0; i < sizeof(tablet_buttons) / sizeof(tablet_buttons[0]); i++) {
+		unsigned int m = tablet_buttons[i].mask;
+
+		if (full || ((old ^ buttons) & m))
+			evs[n++] = (struct vin_event){ EV_KEY, tablet_buttons[i].code,
+						       !!(buttons & m) };
+	}
+	/* A wheel "button" going down is a notch; its release is nothing. */
+	if (wheel)
+		evs[n++] = (struct vin_event){ EV_REL, REL_WHEEL, wheel };
+	if (hwheel)
+		evs[n++] = (struct vin_event){ EV_REL, REL_HWHEEL, hwheel };
+	return n;
+}
+
 void kr_virtio_input_pointer(struct kr_virtio_input *d, int x, int y, int w, int h,
 			     unsigned int buttons)
 {
-	static const struct { unsigned int bit, code; } btns[] = {
-		{ 1u << 0, BTN_LEFT }, { 1u << 1, BTN_MIDDLE }, { 1u << 2, BTN_RIGHT },
-	};
-	static const struct { unsigned int bit, code; int value; } wheel[] = {
-		{ 1u << 3, REL_WHEEL, 1 }, { 1u << 4, REL_WHEEL, -1 },
-		{ 1u << 5, REL_HWHEEL, -1 }, { 1u << 6, REL_HWHEEL, 1 },
-	};
-	struct event evs[REPORT_MAX];
-	unsigned int n = 0, old;
+	struct vin_event evs[REPORT_MAX];
 	int32_t ax = scale(x, w), ay = scale(y, h);
-
+	unsigned int n;
 	bool pushed = false;
 
 	if (d->kind != KR_VINPUT_TABLET)
 		return;
 	pthread_mutex_lock(&d->lock);
-	old = d->buttons;
-	if (!d->have_pos || ax != d->x)
-		evs[n++] = (struct event){ EV_ABS, ABS_X, ax };
-	if (!d->have_pos || ay != d->y)
-		evs[n++] = (struct event){ EV_ABS, ABS_Y, ay };
+	n = pointer_events(d, ax, ay, buttons, false, evs);
+	/* Old reports are about to be dropped: say everything (see the top). */
+	if (n && d->count + n + 1 > KR_VINPUT_QUEUE)
+		n = pointer_events(d, ax, ay, buttons, true, evs);
+	d->have_pos = true;
 	d->x = ax;
 	d->y = ay;
-	d->have_pos = true;
 	d->buttons = buttons;
-	for (unsigned int i = 0; i < sizeof(btns) / sizeof(btns[0]); i++)
-		if ((old ^ buttons) & btns[i].bit)
-			evs[n++] = (struct event){ EV_KEY, btns[i].code, !!(buttons & btns[i].bit) };
-	/* A wheel "button" press is one notch; its release is nothing. */
-	for (unsigned int i = 0; i < sizeof(wheel) / sizeof(wheel[0]); i++)
-		if (buttons & ~old & wheel[i].bit)
-			evs[n++] = (struct event){ EV_REL, wheel[i].code, wheel[i].value };
 	if (n)
-		pushed = report_locked(d, evs, n);
+		pushed = report(d, evs, n);
 	pthread_mutex_unlock(&d->lock);
 	if (pushed)
 		kr_virtio_notify(d->vp, EVENTQ);
@@ -265,16 +409,11 @@ void kr_virtio_input_pointer(struct kr_virtio_input *d, int x, int y, int w, int
 
 void kr_virtio_input_key(struct kr_virtio_input *d, unsigned int keycode, bool down)
 {
-	struct event ev = { EV_KEY, (uint16_t)keycode, down };
-	bool pushed;
+	struct vin_event evs[2] = { { EV_KEY, (uint16_t)keycode, down } };
 
-	if (d->kind != KR_VINPUT_KEYBOARD || !keycode || keycode > 255)
+	if (d->kind != KR_VINPUT_KEYBOARD || keycode < KEY_ESC || keycode > KEY_MICMUTE)
 		return;
-	pthread_mutex_lock(&d->lock);
-	pushed = report_locked(d, &ev, 1);
-	pthread_mutex_unlock(&d->lock);
-	if (pushed)
-		kr_virtio_notify(d->vp, EVENTQ);
+	send_report(d, evs, 1);
 }
 
 unsigned int kr_virtio_input_leds(struct kr_virtio_input *d)
@@ -287,36 +426,52 @@ unsigned int kr_virtio_input_leds(struct kr_virtio_input *d)
 	return leds;
 }
 
-/* ---- the queues ------------------------------------------------------------------ */
+void kr_virtio_input_get_stats(struct kr_virtio_input *d, struct kr_virtio_input_stats *st)
+{
+	pthread_mutex_lock(&d->lock);
+	*st = d->st;
+	pthread_mutex_unlock(&d->lock);
+}
 
-/* statusq: the driver's LED events, recorded; every buffer given back. */
-static void status_notify(struct kr_virtio_input *d)
+/* ---- the driver's events ------------------------------------------------ */
+
+/* One statusq event: LEDs are recorded; the rest (EV_REP settings...) ignored. */
+static void status_event(struct kr_virtio_input *d, const uint8_t *b)
+{
+	unsigned int type = kr_get_le(b, 2), code = kr_get_le(b + 2, 2);
+	uint32_t value = kr_get_le(b + 4, 4);
+
+	if (type != EV_LED || code > LED_MAX)
+		return;
+	if (value)
+		d->leds |= 1u << code;
+	else
+		d->leds &= ~(1u << code);
+}
+
+/* Take every statusq buffer, give each back (len 0): true when any (lock held). */
+static bool status_drain(struct kr_virtio_input *d)
 {
 	struct iovec iov[MAX_IOV];
-	struct kr_vq_elem e = { .iov = iov, .cap = MAX_IOV };
+	unsigned int budget = PASS_MAX;
+	bool pushed = false;
 
-	while (kr_virtio_pop(d->vp, STATUSQ, &e) > 0) {
-		uint8_t buf[EVENT_SIZE] = { 0 };
-		uint32_t got = 0;
+	while (budget--) {
+		struct kr_vq_elem e = { .iov = iov, .cap = MAX_IOV };
+		uint8_t b[EV_SIZE];
 
-		for (unsigned int i = 0; i < e.n_out && got < EVENT_SIZE; i++) {
-			size_t n = iov[i].iov_len < EVENT_SIZE - got ? iov[i].iov_len :
-								     EVENT_SIZE - got;
-
-			memcpy(buf + got, iov[i].iov_base, n);
-			got += n;
-		}
-		if (got == EVENT_SIZE && (buf[0] | buf[1] << 8) == EV_LED) {
-			unsigned int code = buf[2] | buf[3] << 8;
-
-			if (code < 32 && (buf[4] | buf[5] | buf[6] | buf[7]))
-				d->leds |= 1u << code;
-			else if (code < 32)
-				d->leds &= ~(1u << code);
-		}
+		if (kr_virtio_pop(d->vp, STATUSQ, &e) <= 0)
+			break;
+		/* An event is in the readable buffers; shorter ones carry none. */
+		if (kr_iov_copy(iov, e.n_out, 0, b, EV_SIZE, false) == EV_SIZE)
+			status_event(d, b);
 		kr_virtio_push(d->vp, STATUSQ, &e, 0);
+		pushed = true;
 	}
+	return pushed;
 }
+
+/* ---- transport callbacks ------------------------------------------------ */
 
 static void queue_notify(void *opaque, unsigned int q)
 {
@@ -325,50 +480,63 @@ static void queue_notify(void *opaque, unsigned int q)
 
 	pthread_mutex_lock(&d->lock);
 	if (q == EVENTQ)
-		pushed = flush(d);
+		pushed = deliver(d);
 	else if (q == STATUSQ)
-		status_notify(d);
+		pushed = status_drain(d);
 	pthread_mutex_unlock(&d->lock);
-	if (pushed || q == STATUSQ)
+	if (pushed)
 		kr_virtio_notify(d->vp, q);
+}
+
+/* Buffers posted and kicked before DRIVER_OK were kicked in vain: look now. */
+static void driver_ok(void *opaque)
+{
+	queue_notify(opaque, EVENTQ);
+	queue_notify(opaque, STATUSQ);
 }
 
 static void dev_reset(void *opaque)
 {
 	struct kr_virtio_input *d = opaque;
 
+	/* Pops already fail; the lock waits for a pass in progress. */
 	pthread_mutex_lock(&d->lock);
-	d->head = d->count = 0;
-	d->buttons = 0;
+	d->head = d->count = d->sent = 0;
 	d->have_pos = false;
+	d->buttons = 0;
 	d->leds = 0;
 	memset(d->cfg, 0, sizeof(d->cfg));
+	cfg_answer(d);
 	pthread_mutex_unlock(&d->lock);
 }
+
+/* ---- life cycle --------------------------------------------------------- */
 
 static const struct kr_virtio_ops tablet_ops = {
 	.name = "virtio-tablet",
 	.device_id = KR_VIRTIO_ID_INPUT,
-	.class_code = 0x098000,		/* input device, other */
+	.class_code = CLASS_OTHER,
 	.num_queues = 2,
 	.queue_max = KR_VINPUT_QUEUE_SIZE,
 	.config_len = KR_VINPUT_CFG_LEN,
 	.config_read = cfg_read,
 	.config_write = cfg_write,
 	.queue_notify = queue_notify,
+	.driver_ok = driver_ok,
 	.reset = dev_reset,
 };
 
 static const struct kr_virtio_ops keyboard_ops = {
 	.name = "virtio-keyboard",
 	.device_id = KR_VIRTIO_ID_INPUT,
-	.class_code = 0x090000,		/* input device, keyboard */
+	.class_code = CLASS_KEYBOARD,
 	.num_queues = 2,
 	.queue_max = KR_VINPUT_QUEUE_SIZE,
 	.config_len = KR_VINPUT_CFG_LEN,
 	.config_read = cfg_read,
 	.config_write = cfg_write,
 	.queue_notify = queue_notify,
+	.driver_ok = driver_ok,
 	.reset = dev_reset,
 };
 
@@ -386,6 +554,7 @@ struct kr_virtio_input *kr_virtio_input_create(struct kr_pci *pci, int slot,
 		return NULL;
 	pthread_mutex_init(&d->lock, NULL);
 	d->kind = kind;
+	cfg_answer(d);
 	d->vp = kr_virtio_pci_create(pci, slot, mem,
 				     kind == KR_VINPUT_TABLET ? &tablet_ops : &keyboard_ops, d);
 	if (!d->vp) {

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The virtio input device (virtio_input.c) through the guest-visible
- * interface, as Linux's virtio_input uses it: the configuration queries
- * at probe, 8-byte buffers on eventq filled with reports that end in
- * SYN_REPORT, LED events on statusq, reports that wait for buffers and,
- * when too many wait, are dropped whole.
+ * interface only, as Linux's virtio_input uses it: the configuration
+ * queries of its probe, 8-byte buffers on eventq filled with reports that
+ * end in SYN_REPORT, LED events on statusq; reports that wait for buffers
+ * and, when too many wait, are dropped whole, oldest first; reset.  Every
+ * event is checked by its exact type, code and value.
  */
+#include <errno.h>
 #include <linux/input-event-codes.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "t.h"
 #include "vdrv.h"
@@ -18,65 +23,83 @@
 #define RING0		0x10000ull
 #define RING1		0x20000ull
 #define BUFS		0x100000ull	/* event buffer i at BUFS + 8 i */
-#define NBUF		32
+#define STBUF		0x180000ull	/* statusq buffers */
+#define NBUF		64
+#define VEC_EV		1
+#define VEC_ST		2
+#define MAX		KR_VINPUT_ABS_MAX
+#define NONE		0xffff		/* an event type no event has */
 
 struct it {
 	struct tmach m;
 	struct kr_virtio_input *v;
 	struct vdrv d;
-	uint16_t next;			/* the next buffer index to post */
+	bool msix;
+	uint16_t next;			/* the next event buffer to post */
 };
 
-static void it_up(struct it *t, enum kr_vinput_kind kind)
+/* The driver's steps after a reset: features, MSI-X, both queues, DRIVER_OK. */
+static void it_driver(struct it *t)
+{
+	vd_negotiate(&t->d, 1ull << KR_VIRTIO_F_VERSION_1);
+	if (t->msix)
+		vd_msix_enable(&t->d);
+	vd_setup_queue(&t->d, KR_VINPUT_EVENTQ, NBUF, RING0,
+		       t->msix ? VEC_EV : KR_VIRTIO_NO_VECTOR);
+	vd_setup_queue(&t->d, KR_VINPUT_STATUSQ, 8, RING1,
+		       t->msix ? VEC_ST : KR_VIRTIO_NO_VECTOR);
+	vd_driver_ok(&t->d);
+	t->next = 0;
+}
+
+static void it_up(struct it *t, enum kr_vinput_kind kind, bool msix)
 {
 	memset(t, 0, sizeof(*t));
 	tm_init(&t->m);
+	t->msix = msix;
 	t->v = kr_virtio_input_create(t->m.pci, SLOT, &t->m.mem, kind);
 	if (!t->v || vd_probe(&t->d, &t->m, SLOT, BARADDR))
-		memset(&t->d, 0, sizeof(t->d));
-	vd_negotiate(&t->d, 1ull << KR_VIRTIO_F_VERSION_1);
-	vd_setup_queue(&t->d, 0, NBUF, RING0, KR_VIRTIO_NO_VECTOR);
-	vd_setup_queue(&t->d, 1, 8, RING1, KR_VIRTIO_NO_VECTOR);
-	vd_driver_ok(&t->d);
+		abort();
+	it_driver(t);
 }
 
 static void it_down(struct it *t)
 {
-	tm_fini(&t->m);
 	kr_virtio_input_destroy(t->v);
+	tm_fini(&t->m);
 }
 
-/* Post n 8-byte buffers on eventq (descriptor = buffer index). */
+/* Post n 8-byte buffers on eventq (descriptor = buffer index), preset to 0xcc. */
 static void post(struct it *t, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++, t->next++) {
 		uint16_t b = t->next % NBUF;
 
 		memset(tm_ram(&t->m, BUFS + 8 * b, 8), 0xcc, 8);
-		vd_desc(&t->d, 0, b, BUFS + 8 * b, 8, KR_VQ_DESC_F_WRITE, 0);
-		vd_avail(&t->d, 0, b);
+		vd_desc(&t->d, KR_VINPUT_EVENTQ, b, BUFS + 8 * b, 8, KR_VQ_DESC_F_WRITE, 0);
+		vd_avail(&t->d, KR_VINPUT_EVENTQ, b);
 	}
-	vd_kick(&t->d, 0);
+	vd_kick(&t->d, KR_VINPUT_EVENTQ);
 }
 
-/* The next used event: false when none. */
+/* The next used event: false when none (or a used entry that is no event). */
 static bool next_event(struct it *t, uint16_t *type, uint16_t *code, int32_t *value)
 {
 	uint32_t id, len;
 	const uint8_t *p;
 
-	if (!vd_used(&t->d, 0, &id, &len) || len != 8 || id >= NBUF)
+	if (!vd_used(&t->d, KR_VINPUT_EVENTQ, &id, &len) || len != 8 || id >= NBUF)
 		return false;
 	p = tm_ram(&t->m, BUFS + 8 * id, 8);
-	*type = p[0] | p[1] << 8;
-	*code = p[2] | p[3] << 8;
-	*value = (int32_t)(p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24);
+	*type = kr_get_le(p, 2);
+	*code = kr_get_le(p + 2, 2);
+	*value = (int32_t)kr_get_le(p + 4, 4);
 	return true;
 }
 
 static bool expect_event(struct it *t, uint16_t type, uint16_t code, int32_t value)
 {
-	uint16_t ty = 0xffff, co = 0xffff;
+	uint16_t ty = NONE, co = NONE;
 	int32_t va = -1;
 
 	if (next_event(t, &ty, &co, &va) && ty == type && co == code && va == value)
@@ -85,192 +108,740 @@ static bool expect_event(struct it *t, uint16_t type, uint16_t code, int32_t val
 	return false;
 }
 
+static bool no_event(struct it *t)
+{
+	uint32_t id, len;
+
+	return !vd_used(&t->d, KR_VINPUT_EVENTQ, &id, &len);
+}
+
 #define EV(t, ty, co, va)	CHECK(expect_event((t), (ty), (co), (va)))
 #define SYN(t)			EV((t), EV_SYN, SYN_REPORT, 0)
 
-/* select/subsel written, size and the first bytes of the answer read. */
+static unsigned int msis(struct it *t, unsigned int vec)
+{
+	unsigned int c = 0;
+
+	for (unsigned int i = 0; i < t->m.n_msi; i++)
+		c += t->m.msi[i].address == VD_MSI_ADDR(vec) &&
+		     t->m.msi[i].data == VD_MSI_DATA(vec);
+	return c;
+}
+
+/* Write select and subsel, read size and the whole union into u. */
 static unsigned int cfg_select(struct it *t, uint8_t sel, uint8_t sub, uint8_t *u)
 {
-	tm_write(&t->m.mmio, t->d.device + 0, 1, sel);
-	tm_write(&t->m.mmio, t->d.device + 1, 1, sub);
+	tm_write(&t->m.mmio, t->d.device + KR_VINPUT_CFG_SELECT, 1, sel);
+	tm_write(&t->m.mmio, t->d.device + KR_VINPUT_CFG_SUBSEL, 1, sub);
 	for (unsigned int i = 0; u && i < 128; i++)
-		u[i] = tm_read(&t->m.mmio, t->d.device + 8 + i, 1);
-	return tm_read(&t->m.mmio, t->d.device + 2, 1);
+		u[i] = tm_read(&t->m.mmio, t->d.device + KR_VINPUT_CFG_U + i, 1);
+	return tm_read(&t->m.mmio, t->d.device + KR_VINPUT_CFG_SIZE, 1);
 }
 
-static bool bit(const uint8_t *map, unsigned int b)
+/* u[from..128) all zero. */
+static bool zero_from(const uint8_t *u, unsigned int from)
 {
-	return map[b / 8] & (1u << (b % 8));
+	for (unsigned int i = from; i < 128; i++)
+		if (u[i])
+			return false;
+	return true;
 }
 
-KR_TEST(vinput_tablet_config)
+/* A bitmap of exactly the codes in want[0..n). */
+static bool bitmap_is(const uint8_t *u, const uint16_t *want, unsigned int n)
+{
+	uint8_t m[128] = { 0 };
+
+	for (unsigned int i = 0; i < n; i++)
+		m[want[i] / 8] |= 1u << (want[i] % 8);
+	return !memcmp(m, u, sizeof(m));
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return kr_get_le(p, 4);
+}
+
+KR_TEST(vinput_probe)
 {
 	struct it t;
-	uint8_t u[128];
-	unsigned int size;
 
-	it_up(&t, KR_VINPUT_TABLET);
-	CHECK(t.v != NULL);
+	it_up(&t, KR_VINPUT_TABLET, true);
 	CHECK_EQ(tm_cfg_read(&t.m, SLOT, 0, 4), (0x1040u + 18) << 16 | 0x1af4);
 	CHECK_EQ(tm_cfg_read(&t.m, SLOT, KR_PCI_REVISION, 4) >> 8, 0x098000);
 	CHECK_EQ(vd_common_read(&t.d, KR_VIRTIO_COMMON_NUMQ, 2), 2);
 	CHECK_EQ(t.d.device_len, KR_VINPUT_CFG_LEN);
-	size = cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, u);
-	CHECK_EQ(size, strlen("khv-run Virtio Tablet"));
-	CHECK(!memcmp(u, "khv-run Virtio Tablet", size));
+	/* No device feature bits: only the transport's. */
+	vd_common_write(&t.d, KR_VIRTIO_COMMON_DFSELECT, 4, 0);
+	CHECK_EQ(vd_common_read(&t.d, KR_VIRTIO_COMMON_DF, 4),
+		 1u << KR_VIRTIO_F_INDIRECT_DESC | 1u << KR_VIRTIO_F_EVENT_IDX);
+	/* Queues of up to 64 entries (what a reset queue offers). */
+	vd_negotiate(&t.d, 1ull << KR_VIRTIO_F_VERSION_1);
+	for (unsigned int q = 0; q < 2; q++) {
+		vd_common_write(&t.d, KR_VIRTIO_COMMON_Q_SELECT, 2, q);
+		CHECK_EQ(vd_common_read(&t.d, KR_VIRTIO_COMMON_Q_SIZE, 2), 64);
+	}
+	it_driver(&t);
+	CHECK_EQ(vd_status(&t.d) & KR_VIRTIO_STATUS_DRIVER_OK, KR_VIRTIO_STATUS_DRIVER_OK);
+	CHECK(kr_virtio_input_transport(t.v) != NULL);
+	it_down(&t);
+
+	it_up(&t, KR_VINPUT_KEYBOARD, false);
+	CHECK_EQ(tm_cfg_read(&t.m, SLOT, 0, 4), (0x1040u + 18) << 16 | 0x1af4);
+	CHECK_EQ(tm_cfg_read(&t.m, SLOT, KR_PCI_REVISION, 4) >> 8, 0x090000);
+	it_down(&t);
+
+	{
+		struct tmach m;
+
+		tm_init(&m);
+		errno = 0;
+		CHECK(!kr_virtio_input_create(m.pci, SLOT, &m.mem, (enum kr_vinput_kind)7));
+		CHECK_EQ(errno, EINVAL);
+		tm_fini(&m);
+	}
+}
+
+KR_TEST(vinput_tablet_config)
+{
+	static const uint16_t keys[] = { BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA };
+	static const uint16_t rels[] = { REL_HWHEEL, REL_WHEEL };
+	static const uint16_t abss[] = { ABS_X, ABS_Y };
+	static const uint16_t syns[] = { SYN_REPORT };
+	static const uint8_t none[] = { EV_LED, EV_REP, EV_MSC, EV_SW, EV_SND, EV_FF, 0x1f };
+	struct it t;
+	uint8_t u[128];
+
+	it_up(&t, KR_VINPUT_TABLET, true);
+	/* Nothing selected yet. */
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SIZE, 1), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_UNSET, 0, u), 0);
+	CHECK(zero_from(u, 0));
+	/* Identity. */
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, u), 21);
+	CHECK(!memcmp(u, "khv-run Virtio Tablet", 21) && zero_from(u, 21));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 1, u), 0);
+	CHECK(zero_from(u, 0));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_SERIAL, 0, u), 7);
+	CHECK(!memcmp(u, "tablet0", 7) && zero_from(u, 7));
 	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_DEVIDS, 0, u), 8);
-	CHECK_EQ(u[0] | u[1] << 8, 0x06);			/* BUS_VIRTUAL */
-	CHECK_EQ(u[4] | u[5] << 8, 2);
+	CHECK(!memcmp(u, (uint8_t[]){ 0x06, 0, 0x68, 0x6b, 2, 0, 1, 0 }, 8) && zero_from(u, 8));
 	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_PROP_BITS, 0, u), 0);
-	CHECK(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_KEY, u) > 0);
-	CHECK(bit(u, BTN_LEFT) && bit(u, BTN_RIGHT) && bit(u, BTN_MIDDLE) && !bit(u, KEY_A));
-	CHECK(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REL, u) > 0);
-	CHECK(bit(u, REL_WHEEL) && bit(u, REL_HWHEEL) && !bit(u, REL_X));
+	/* Event types and codes. */
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_SYN, u), 1);
+	CHECK(bitmap_is(u, syns, 1));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_KEY, u), BTN_EXTRA / 8 + 1);
+	CHECK(bitmap_is(u, keys, ARRAY_SIZE(keys)));
+	CHECK_EQ(u[BTN_LEFT / 8], 0x1f);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REL, u), 2);
+	CHECK(bitmap_is(u, rels, ARRAY_SIZE(rels)));
 	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_ABS, u), 1);
-	CHECK_EQ(u[0], 0x03);					/* ABS_X, ABS_Y */
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_LED, u), 0);
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REP, u), 0);
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ABS_INFO, ABS_Y, u), 20);
-	CHECK_EQ(u[0] | u[1] << 8 | u[2] << 16 | u[3] << 24, 0);
-	CHECK_EQ(u[4] | u[5] << 8 | u[6] << 16 | u[7] << 24, KR_VINPUT_ABS_MAX);
+	CHECK(bitmap_is(u, abss, ARRAY_SIZE(abss)));
+	for (unsigned int i = 0; i < ARRAY_SIZE(none); i++) {
+		CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, none[i], u), 0);
+		CHECK(zero_from(u, 0));
+	}
+	/* Axes: min, max, fuzz, flat, res. */
+	for (unsigned int a = ABS_X; a <= ABS_Y; a++) {
+		CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ABS_INFO, a, u), 20);
+		CHECK_EQ(le32(u), 0);
+		CHECK_EQ(le32(u + 4), 32767);
+		CHECK_EQ(le32(u + 8), 0);
+		CHECK_EQ(le32(u + 12), 0);
+		CHECK_EQ(le32(u + 16), 0);
+		CHECK(zero_from(u, 20));
+	}
 	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ABS_INFO, ABS_Z, u), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ABS_INFO, ABS_MT_POSITION_X, u), 0);
 	CHECK_EQ(cfg_select(&t, 0x77, 0, u), 0);
-	/* The size byte and the answer are the device's: writes do nothing. */
+	CHECK(zero_from(u, 0));
+	/* Only select and subsel are writable; a 2-byte write sets both. */
+	tm_write(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SELECT, 2,
+		 KR_VINPUT_CFG_ABS_INFO | ABS_Y << 8);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SELECT, 2),
+		 KR_VINPUT_CFG_ABS_INFO | ABS_Y << 8);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SIZE, 1), 20);
 	cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, NULL);
-	tm_write(&t.m.mmio, t.d.device + 2, 1, 0);
-	tm_write(&t.m.mmio, t.d.device + 8, 1, 'X');
-	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + 2, 1), strlen("khv-run Virtio Tablet"));
-	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + 8, 1), 'k');
+	tm_write(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SIZE, 1, 0);
+	tm_write(&t.m.mmio, t.d.device + 4, 4, 0x01020304);
+	tm_write(&t.m.mmio, t.d.device + KR_VINPUT_CFG_U, 1, 'X');
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SIZE, 1), 21);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + 4, 4), 0);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_U, 1), 'k');
+	/* A write of select, subsel, size and reserved at once: the first two count. */
+	tm_write(&t.m.mmio, t.d.device, 4, 0xffff0000u | ABS_X << 8 | KR_VINPUT_CFG_ABS_INFO);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device, 4),
+		 20u << 16 | ABS_X << 8 | KR_VINPUT_CFG_ABS_INFO);
 	it_down(&t);
 }
 
-KR_TEST(vinput_tablet_events)
+KR_TEST(vinput_keyboard_config)
+{
+	static const uint16_t leds[] = { LED_NUML, LED_CAPSL, LED_SCROLLL };
+	static const uint16_t reps[] = { REP_DELAY, REP_PERIOD };
+	struct it t;
+	uint8_t u[128];
+
+	it_up(&t, KR_VINPUT_KEYBOARD, true);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, u), 23);
+	CHECK(!memcmp(u, "khv-run Virtio Keyboard", 23) && zero_from(u, 23));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_SERIAL, 0, u), 9);
+	CHECK(!memcmp(u, "keyboard0", 9));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_DEVIDS, 0, u), 8);
+	CHECK(!memcmp(u, (uint8_t[]){ 0x06, 0, 0x68, 0x6b, 1, 0, 1, 0 }, 8));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_PROP_BITS, 0, u), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_SYN, u), 1);
+	CHECK_EQ(u[0], 1);
+	/* Keys 1 (KEY_ESC) to 248 (KEY_MICMUTE), nothing else. */
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_KEY, u), 32);
+	CHECK_EQ(u[0], 0xfe);
+	for (unsigned int i = 1; i < 31; i++)
+		CHECK_EQ(u[i], 0xff);
+	CHECK_EQ(u[31], 0x01);
+	CHECK(zero_from(u, 32));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_LED, u), 1);
+	CHECK(bitmap_is(u, leds, ARRAY_SIZE(leds)));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REP, u), 1);
+	CHECK(bitmap_is(u, reps, ARRAY_SIZE(reps)));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REL, u), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_ABS, u), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_MSC, u), 0);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ABS_INFO, ABS_X, u), 0);
+	CHECK(zero_from(u, 0));
+	it_down(&t);
+}
+
+KR_TEST(vinput_pointer_move_click)
 {
 	struct it t;
 
-	it_up(&t, KR_VINPUT_TABLET);
-	post(&t, 16);
-	/* A move: X and Y, scaled (the last pixel is the maximum), then SYN. */
-	kr_virtio_input_pointer(t.v, 0, 799, 1024, 800, 0);
-	EV(&t, EV_ABS, ABS_X, 0);
-	EV(&t, EV_ABS, ABS_Y, KR_VINPUT_ABS_MAX);
+	it_up(&t, KR_VINPUT_TABLET, true);
+	post(&t, 32);
+	CHECK_EQ(msis(&t, VEC_EV), 0);
+	/* The first move states both axes; buttons up are not news. */
+	kr_virtio_input_pointer(t.v, 100, 50, 1024, 768, 0);
+	EV(&t, EV_ABS, ABS_X, 3203);		/* 100 * 32767 / 1023 */
+	EV(&t, EV_ABS, ABS_Y, 2136);		/* 50 * 32767 / 767 */
 	SYN(&t);
-	/* A click where it is: only the button, pressed then released. */
-	kr_virtio_input_pointer(t.v, 0, 799, 1024, 800, 1);
+	CHECK(no_event(&t));
+	CHECK_EQ(msis(&t, VEC_EV), 1);
+	/* A move of X only. */
+	kr_virtio_input_pointer(t.v, 511, 50, 1024, 768, 0);
+	EV(&t, EV_ABS, ABS_X, 16367);
+	SYN(&t);
+	/* A click where it is: the button alone, down then up. */
+	kr_virtio_input_pointer(t.v, 511, 50, 1024, 768, 1);
 	EV(&t, EV_KEY, BTN_LEFT, 1);
 	SYN(&t);
-	kr_virtio_input_pointer(t.v, 511, 799, 1024, 800, 4);
-	EV(&t, EV_ABS, ABS_X, 511 * KR_VINPUT_ABS_MAX / 1023);
+	kr_virtio_input_pointer(t.v, 511, 50, 1024, 768, 0);
 	EV(&t, EV_KEY, BTN_LEFT, 0);
+	SYN(&t);
+	CHECK_EQ(msis(&t, VEC_EV), 4);
+	/* Nothing changed: no report, no interrupt. */
+	kr_virtio_input_pointer(t.v, 511, 50, 1024, 768, 0);
+	CHECK(no_event(&t));
+	CHECK_EQ(msis(&t, VEC_EV), 4);
+	/* A drag: move and buttons in one report, axes first. */
+	kr_virtio_input_pointer(t.v, 1, 1, 1024, 768, 1 | 4);
+	EV(&t, EV_ABS, ABS_X, 32);
+	EV(&t, EV_ABS, ABS_Y, 42);		/* 32767 / 767 */
+	EV(&t, EV_KEY, BTN_LEFT, 1);
 	EV(&t, EV_KEY, BTN_RIGHT, 1);
 	SYN(&t);
-	/* Wheel up, then down: a notch each, at the press. */
-	kr_virtio_input_pointer(t.v, 511, 799, 1024, 800, 8);
+	kr_virtio_input_pointer(t.v, 1, 1, 1024, 768, 2 | 4);
+	EV(&t, EV_KEY, BTN_LEFT, 0);
+	EV(&t, EV_KEY, BTN_MIDDLE, 1);
+	SYN(&t);
+	/* Back and forward (bits 7 and 8). */
+	kr_virtio_input_pointer(t.v, 1, 1, 1024, 768, 0x80 | 0x100);
+	EV(&t, EV_KEY, BTN_MIDDLE, 0);
 	EV(&t, EV_KEY, BTN_RIGHT, 0);
-	EV(&t, EV_REL, REL_WHEEL, 1);
+	EV(&t, EV_KEY, BTN_SIDE, 1);
+	EV(&t, EV_KEY, BTN_EXTRA, 1);
 	SYN(&t);
-	kr_virtio_input_pointer(t.v, 511, 799, 1024, 800, 16);
-	EV(&t, EV_REL, REL_WHEEL, -1);
+	kr_virtio_input_pointer(t.v, 1, 1, 1024, 768, 0);
+	EV(&t, EV_KEY, BTN_SIDE, 0);
+	EV(&t, EV_KEY, BTN_EXTRA, 0);
 	SYN(&t);
-	kr_virtio_input_pointer(t.v, 511, 799, 1024, 800, 0);
-	CHECK(!vd_used(&t.d, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }));	/* nothing changed */
-	/* Out of range coordinates are clamped. */
-	kr_virtio_input_pointer(t.v, -5, 5000, 1024, 800, 0);
-	EV(&t, EV_ABS, ABS_X, 0);
-	SYN(&t);
+	CHECK(no_event(&t));
 	/* A keyboard call to a tablet is nothing. */
 	kr_virtio_input_key(t.v, KEY_A, true);
-	CHECK(!vd_used(&t.d, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }));
+	CHECK(no_event(&t));
 	it_down(&t);
 }
 
-KR_TEST(vinput_reports_wait_and_drop_whole)
+KR_TEST(vinput_pointer_scaling)
 {
 	struct it t;
-	uint16_t ty, co;
-	int32_t va;
-	unsigned int n = 0, syns = 0;
 
-	it_up(&t, KR_VINPUT_TABLET);
-	/* No buffers: reports wait; posted buffers take them in order. */
-	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 0);
-	CHECK(!vd_used(&t.d, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }));
-	post(&t, 2);
-	EV(&t, EV_ABS, ABS_X, 10 * KR_VINPUT_ABS_MAX / 99);
-	EV(&t, EV_ABS, ABS_Y, 20 * KR_VINPUT_ABS_MAX / 99);
-	post(&t, 1);
+	it_up(&t, KR_VINPUT_TABLET, true);
+	post(&t, 64);
+	/* The first and the last pixel are the ends of the range. */
+	kr_virtio_input_pointer(t.v, 639, 479, 640, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 32767);
+	EV(&t, EV_ABS, ABS_Y, 32767);
 	SYN(&t);
-	/*
-	 * 200 moves of X only: 2 events each.  The queue holds 256: the
-	 * oldest whole reports go, and what is read is whole reports.
-	 */
-	for (int i = 0; i < 200; i++)
-		kr_virtio_input_pointer(t.v, i % 2 ? 30 : 40, 20, 100, 100, 0);
-	for (int round = 0; round < 20; round++) {
-		post(&t, NBUF - 2);
-		while (next_event(&t, &ty, &co, &va)) {
-			n++;
-			if (ty == EV_SYN) {
-				syns++;
-				CHECK(n % 2 == 0);	/* every X had its SYN */
-			} else {
-				CHECK(ty == EV_ABS && co == ABS_X);
-			}
-		}
-	}
-	CHECK_EQ(n, 256);
-	CHECK_EQ(syns, 128);
-	/* A device reset drops what waits. */
-	kr_virtio_input_pointer(t.v, 50, 50, 100, 100, 0);
-	vd_negotiate(&t.d, 1ull << KR_VIRTIO_F_VERSION_1);	/* resets first */
-	vd_setup_queue(&t.d, 0, NBUF, RING0, KR_VIRTIO_NO_VECTOR);
-	vd_setup_queue(&t.d, 1, 8, RING1, KR_VIRTIO_NO_VECTOR);
-	vd_driver_ok(&t.d);
-	memset(t.d.q, 0, sizeof(t.d.q[0]));
-	vd_setup_queue(&t.d, 0, NBUF, RING0, KR_VIRTIO_NO_VECTOR);
-	t.next = 0;
-	post(&t, 4);
-	CHECK(!vd_used(&t.d, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }));
+	kr_virtio_input_pointer(t.v, 0, 0, 640, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 0);
+	EV(&t, EV_ABS, ABS_Y, 0);
+	SYN(&t);
+	kr_virtio_input_pointer(t.v, 320, 240, 640, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 16409);		/* 320 * 32767 / 639 */
+	EV(&t, EV_ABS, ABS_Y, 16417);		/* 240 * 32767 / 479 */
+	SYN(&t);
+	/* Off the screen: clamped. */
+	kr_virtio_input_pointer(t.v, 5000, -7, 640, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 32767);
+	EV(&t, EV_ABS, ABS_Y, 0);
+	SYN(&t);
+	kr_virtio_input_pointer(t.v, -1, 480, 640, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 0);
+	EV(&t, EV_ABS, ABS_Y, 32767);
+	SYN(&t);
+	/* A screen resized: the same pixel is elsewhere. */
+	kr_virtio_input_pointer(t.v, 1, 479, 2, 480, 0);
+	EV(&t, EV_ABS, ABS_X, 32767);
+	SYN(&t);
+	/* A degenerate screen: 0. */
+	kr_virtio_input_pointer(t.v, 0, 0, 1, 0, 0);
+	EV(&t, EV_ABS, ABS_X, 0);
+	EV(&t, EV_ABS, ABS_Y, 0);
+	SYN(&t);
+	CHECK(no_event(&t));
 	it_down(&t);
 }
 
-KR_TEST(vinput_keyboard)
+KR_TEST(vinput_wheel)
 {
 	struct it t;
-	uint8_t u[128], *led;
-	uint32_t id, len;
 
-	it_up(&t, KR_VINPUT_KEYBOARD);
-	CHECK_EQ(tm_cfg_read(&t.m, SLOT, KR_PCI_REVISION, 4) >> 8, 0x090000);
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_KEY, u), 32);
-	CHECK(bit(u, KEY_A) && bit(u, KEY_ESC) && bit(u, KEY_F12) && !bit(u, 0));
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_LED, u), 1);
-	CHECK_EQ(u[0], 0x07);
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_REP, u), 1);
-	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_EV_BITS, EV_ABS, u), 0);
+	it_up(&t, KR_VINPUT_TABLET, true);
+	post(&t, 64);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 0);
+	EV(&t, EV_ABS, ABS_X, 3309);		/* 10 * 32767 / 99 */
+	EV(&t, EV_ABS, ABS_Y, 3309);
+	SYN(&t);
+	/* Up: one notch at the press; held and released: nothing. */
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 8);
+	EV(&t, EV_REL, REL_WHEEL, 1);
+	SYN(&t);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 8);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 0);
+	CHECK(no_event(&t));
+	/* Down. */
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 16);
+	EV(&t, EV_REL, REL_WHEEL, -1);
+	SYN(&t);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 0);
+	/* Two notches up: two press-release pairs. */
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 8);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 0);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 8);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 0);
+	EV(&t, EV_REL, REL_WHEEL, 1);
+	SYN(&t);
+	EV(&t, EV_REL, REL_WHEEL, 1);
+	SYN(&t);
+	/* Left and right. */
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 32);
+	EV(&t, EV_REL, REL_HWHEEL, -1);
+	SYN(&t);
+	kr_virtio_input_pointer(t.v, 10, 10, 100, 100, 64);
+	EV(&t, EV_REL, REL_HWHEEL, 1);
+	SYN(&t);
+	/* With a click and a move: one report. */
+	kr_virtio_input_pointer(t.v, 20, 10, 100, 100, 1 | 16);
+	EV(&t, EV_ABS, ABS_X, 6619);		/* 20 * 32767 / 99 */
+	EV(&t, EV_KEY, BTN_LEFT, 1);
+	EV(&t, EV_REL, REL_WHEEL, -1);
+	SYN(&t);
+	CHECK(no_event(&t));
+	it_down(&t);
+}
+
+KR_TEST(vinput_reports_wait_for_buffers)
+{
+	struct it t;
+
+	it_up(&t, KR_VINPUT_TABLET, true);
+	/* No buffers: three reports wait, nothing is used, no interrupt. */
+	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 0);
+	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 1);
+	kr_virtio_input_pointer(t.v, 30, 20, 100, 100, 0);
+	CHECK(no_event(&t));
+	CHECK_EQ(msis(&t, VEC_EV), 0);
+	/* Two buffers: the first two events, half a report, one interrupt. */
+	post(&t, 2);
+	EV(&t, EV_ABS, ABS_X, 3309);
+	EV(&t, EV_ABS, ABS_Y, 6619);
+	CHECK(no_event(&t));
+	CHECK_EQ(msis(&t, VEC_EV), 1);
+	/* Then the rest of it, and the others, in order. */
+	post(&t, 3);
+	SYN(&t);
+	EV(&t, EV_KEY, BTN_LEFT, 1);
+	SYN(&t);
+	CHECK(no_event(&t));
+	CHECK_EQ(msis(&t, VEC_EV), 2);
+	/* A new report goes behind what waits. */
+	kr_virtio_input_pointer(t.v, 40, 20, 100, 100, 0);
+	post(&t, 10);
+	EV(&t, EV_ABS, ABS_X, 9929);		/* 30 * 32767 / 99 */
+	EV(&t, EV_KEY, BTN_LEFT, 0);
+	SYN(&t);
+	EV(&t, EV_ABS, ABS_X, 13239);		/* 40 * 32767 / 99 */
+	SYN(&t);
+	CHECK(no_event(&t));
+	/* Five buffers left posted: the next report goes out at once. */
+	kr_virtio_input_pointer(t.v, 40, 20, 100, 100, 4);
+	EV(&t, EV_KEY, BTN_RIGHT, 1);
+	SYN(&t);
+	{
+		struct kr_virtio_input_stats st;
+
+		kr_virtio_input_get_stats(t.v, &st);
+		CHECK_EQ(st.reports, 5);
+		CHECK_EQ(st.events, 12);
+		CHECK_EQ(st.dropped, 0);
+	}
+	it_down(&t);
+}
+
+/* Post buffers until one goes unused, the events read into ty/co/va: how many. */
+static unsigned int drain(struct it *t, uint16_t *ty, uint16_t *co, int32_t *va, unsigned int cap)
+{
+	unsigned int n = 0, got;
+
+	do {
+		post(t, NBUF / 2);
+		for (got = 0; n < cap && got < NBUF / 2 &&
+			      next_event(t, &ty[n], &co[n], &va[n]); got++)
+			n++;
+	} while (got == NBUF / 2);
+	return n;
+}
+
+/* The full report the tablet makes when it drops: both axes, every button. */
+static bool full_report(const uint16_t *ty, const uint16_t *co, const int32_t *va, int32_t x,
+			int32_t y)
+{
+	static const uint16_t btn[] = { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, BTN_SIDE, BTN_EXTRA };
+
+	if (ty[0] != EV_ABS || co[0] != ABS_X || va[0] != x ||
+	    ty[1] != EV_ABS || co[1] != ABS_Y || va[1] != y)
+		return false;
+	for (unsigned int i = 0; i < 5; i++)
+		if (ty[2 + i] != EV_KEY || co[2 + i] != btn[i] || va[2 + i] != 0)
+			return false;
+	return ty[7] == EV_SYN && co[7] == SYN_REPORT && va[7] == 0;
+}
+
+KR_TEST(vinput_overflow_drops_whole_reports)
+{
+	enum { CAP = 400 };
+	struct it t;
+	static uint16_t ty[CAP], co[CAP];
+	static int32_t va[CAP];
+	struct kr_virtio_input_stats st;
+	unsigned int n, bad = 0;
+
+	/*
+	 * A 32768-pixel screen: pixel i is i.  Report 0 is X 0, Y 5, SYN;
+	 * reports 1..126 X i, SYN: 255 events.  Report 127 does not fit: it
+	 * drops reports 0, 1, 2 (7 events) and states everything (8); report
+	 * 128 drops 3..6.
+	 */
+	it_up(&t, KR_VINPUT_TABLET, true);
+	for (int i = 0; i <= 128; i++)
+		kr_virtio_input_pointer(t.v, i, 5, 32768, 32768, 0);
+	CHECK(no_event(&t));
+	kr_virtio_input_get_stats(t.v, &st);
+	CHECK_EQ(st.reports, 129);
+	CHECK_EQ(st.dropped, 7);
+	n = drain(&t, ty, co, va, CAP);
+	CHECK_EQ(n, KR_VINPUT_QUEUE);
+	for (unsigned int i = 0; i < 120 && n == KR_VINPUT_QUEUE; i++)
+		bad += ty[2 * i] != EV_ABS || co[2 * i] != ABS_X || va[2 * i] != (int32_t)(7 + i) ||
+		       ty[2 * i + 1] != EV_SYN || co[2 * i + 1] != SYN_REPORT;
+	CHECK_EQ(bad, 0);
+	CHECK(n == KR_VINPUT_QUEUE && full_report(ty + 240, co + 240, va + 240, 127, 5));
+	CHECK(n == KR_VINPUT_QUEUE && full_report(ty + 248, co + 248, va + 248, 128, 5));
+	it_down(&t);
+
+	/*
+	 * A report partly delivered is not dropped: X 0 goes out, Y 5 and its
+	 * SYN wait, then 127 reports of 2 events fill the queue; report 128
+	 * drops reports 1..4, the ones after it.
+	 */
+	it_up(&t, KR_VINPUT_TABLET, true);
+	kr_virtio_input_pointer(t.v, 0, 5, 32768, 32768, 0);
+	post(&t, 1);
+	EV(&t, EV_ABS, ABS_X, 0);
+	for (int i = 1; i <= 128; i++)
+		kr_virtio_input_pointer(t.v, i, 5, 32768, 32768, 0);
+	kr_virtio_input_get_stats(t.v, &st);
+	CHECK_EQ(st.dropped, 4);
+	n = drain(&t, ty, co, va, CAP);
+	CHECK_EQ(n, KR_VINPUT_QUEUE);
+	CHECK(ty[0] == EV_ABS && co[0] == ABS_Y && va[0] == 5);
+	CHECK(ty[1] == EV_SYN && co[1] == SYN_REPORT);
+	bad = 0;
+	for (unsigned int i = 0; i < 123 && n == KR_VINPUT_QUEUE; i++)
+		bad += ty[2 + 2 * i] != EV_ABS || co[2 + 2 * i] != ABS_X ||
+		       va[2 + 2 * i] != (int32_t)(5 + i) || ty[3 + 2 * i] != EV_SYN;
+	CHECK_EQ(bad, 0);
+	CHECK(n == KR_VINPUT_QUEUE && full_report(ty + 248, co + 248, va + 248, 128, 5));
+	it_down(&t);
+
+	/* The keyboard drops the oldest keys: 130 reports, 2 go. */
+	it_up(&t, KR_VINPUT_KEYBOARD, true);
+	for (int i = 0; i < 130; i++)
+		kr_virtio_input_key(t.v, KEY_ESC + i, true);
+	n = drain(&t, ty, co, va, CAP);
+	CHECK_EQ(n, KR_VINPUT_QUEUE);
+	bad = 0;
+	for (unsigned int i = 0; i < 128 && n == KR_VINPUT_QUEUE; i++)
+		bad += ty[2 * i] != EV_KEY || co[2 * i] != KEY_ESC + 2 + i || va[2 * i] != 1 ||
+		       ty[2 * i + 1] != EV_SYN;
+	CHECK_EQ(bad, 0);
+	kr_virtio_input_get_stats(t.v, &st);
+	CHECK_EQ(st.dropped, 2);
+	it_down(&t);
+}
+
+KR_TEST(vinput_reset_drops_queue)
+{
+	struct it t;
+	uint8_t u[128];
+
+	it_up(&t, KR_VINPUT_TABLET, true);
+	kr_virtio_input_pointer(t.v, 50, 50, 100, 100, 1);
+	cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, NULL);
+	/* Device reset (status 0, which vd_negotiate writes first). */
+	it_driver(&t);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SELECT, 1), 0);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_VINPUT_CFG_SIZE, 1), 0);
 	post(&t, 8);
+	CHECK(no_event(&t));
+	/* The pointer state went too: the same spot is news again, button up. */
+	kr_virtio_input_pointer(t.v, 50, 50, 100, 100, 0);
+	EV(&t, EV_ABS, ABS_X, 16548);		/* 50 * 32767 / 99 */
+	EV(&t, EV_ABS, ABS_Y, 16548);
+	SYN(&t);
+	CHECK(no_event(&t));
+	/* Events that arrive between the reset and DRIVER_OK wait for the driver. */
+	vd_negotiate(&t.d, 1ull << KR_VIRTIO_F_VERSION_1);
+	kr_virtio_input_pointer(t.v, 50, 50, 100, 100, 4);
+	vd_msix_enable(&t.d);
+	vd_setup_queue(&t.d, KR_VINPUT_EVENTQ, NBUF, RING0, VEC_EV);
+	vd_setup_queue(&t.d, KR_VINPUT_STATUSQ, 8, RING1, VEC_ST);
+	t.next = 0;
+	post(&t, 4);		/* kicked before DRIVER_OK: in vain */
+	CHECK(no_event(&t));
+	vd_driver_ok(&t.d);	/* the device looks then */
+	EV(&t, EV_ABS, ABS_X, 16548);
+	EV(&t, EV_ABS, ABS_Y, 16548);
+	EV(&t, EV_KEY, BTN_RIGHT, 1);
+	SYN(&t);
+	/* Machine reset: the same, and the function must be found again. */
+	kr_virtio_input_pointer(t.v, 60, 50, 100, 100, 4);
+	kr_virtio_input_pointer(t.v, 70, 50, 100, 100, 4);
+	kr_pci_reset(t.m.pci);
+	if (vd_probe(&t.d, &t.m, SLOT, BARADDR))
+		abort();
+	it_driver(&t);
+	post(&t, 8);
+	CHECK(no_event(&t));
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, u), 21);
+	it_down(&t);
+}
+
+/* Put an 8-byte status event at STBUF + 8 i, as descriptor i. */
+static void status_put(struct it *t, uint16_t i, uint16_t type, uint16_t code, uint32_t value)
+{
+	uint8_t *p = tm_ram(&t->m, STBUF + 8 * i, 8);
+
+	kr_put_le(p, 2, type);
+	kr_put_le(p + 2, 2, code);
+	kr_put_le(p + 4, 4, value);
+	vd_desc(&t->d, KR_VINPUT_STATUSQ, i, STBUF + 8 * i, 8, 0, 0);
+}
+
+static bool status_used(struct it *t, uint32_t want_id)
+{
+	uint32_t id = ~0u, len = ~0u;
+
+	return vd_used(&t->d, KR_VINPUT_STATUSQ, &id, &len) && id == want_id && len == 0;
+}
+
+KR_TEST(vinput_statusq_leds)
+{
+	struct it t;
+
+	it_up(&t, KR_VINPUT_KEYBOARD, true);
+	CHECK_EQ(kr_virtio_input_leds(t.v), 0);
+	/* Caps lock on: recorded, the buffer back (len 0), an interrupt. */
+	status_put(&t, 0, EV_LED, LED_CAPSL, 1);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 0);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_CAPSL);
+	CHECK(status_used(&t, 0));
+	CHECK_EQ(msis(&t, VEC_ST), 1);
+	CHECK_EQ(msis(&t, VEC_EV), 0);
+	/* Two in one kick: num lock on, a repeat setting (consumed, ignored). */
+	status_put(&t, 1, EV_LED, LED_NUML, 1);
+	status_put(&t, 2, EV_REP, REP_DELAY, 250);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 1);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 2);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_CAPSL | 1u << LED_NUML);
+	CHECK(status_used(&t, 1));
+	CHECK(status_used(&t, 2));
+	/* An event split over two buffers: caps lock off. */
+	{
+		uint8_t *p = tm_ram(&t.m, STBUF + 0x100, 16);
+
+		memcpy(p, (uint8_t[]){ EV_LED, 0, LED_CAPSL, 0 }, 4);
+		memcpy(p + 8, (uint8_t[]){ 0, 0, 0, 0 }, 4);
+		vd_desc(&t.d, KR_VINPUT_STATUSQ, 3, STBUF + 0x100, 4, KR_VQ_DESC_F_NEXT, 4);
+		vd_desc(&t.d, KR_VINPUT_STATUSQ, 4, STBUF + 0x108, 4, 0, 0);
+	}
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 3);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_NUML);
+	CHECK(status_used(&t, 3));
+	/* A buffer shorter than an event: given back, nothing changes. */
+	status_put(&t, 5, EV_LED, LED_SCROLLL, 1);
+	vd_desc(&t.d, KR_VINPUT_STATUSQ, 5, STBUF + 8 * 5, 6, 0, 0);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 5);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK(status_used(&t, 5));
+	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_NUML);
+	status_put(&t, 6, EV_LED, LED_SCROLLL, 1);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 6);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK(status_used(&t, 6));
+	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_NUML | 1u << LED_SCROLLL);
+	CHECK_EQ(msis(&t, VEC_ST), 5);
+	/* Nothing reached the eventq. */
+	post(&t, 4);
+	CHECK(no_event(&t));
+	/* A reset forgets the LEDs. */
+	it_driver(&t);
+	CHECK_EQ(kr_virtio_input_leds(t.v), 0);
+	it_down(&t);
+}
+
+KR_TEST(vinput_keyboard_keys)
+{
+	struct it t;
+
+	it_up(&t, KR_VINPUT_KEYBOARD, true);
+	post(&t, 16);
+	kr_virtio_input_key(t.v, KEY_LEFTSHIFT, true);
 	kr_virtio_input_key(t.v, KEY_A, true);
 	kr_virtio_input_key(t.v, KEY_A, false);
+	kr_virtio_input_key(t.v, KEY_LEFTSHIFT, false);
+	EV(&t, EV_KEY, KEY_LEFTSHIFT, 1);
+	SYN(&t);
 	EV(&t, EV_KEY, KEY_A, 1);
 	SYN(&t);
 	EV(&t, EV_KEY, KEY_A, 0);
 	SYN(&t);
-	kr_virtio_input_pointer(t.v, 1, 1, 10, 10, 1);	/* a tablet call: nothing */
-	kr_virtio_input_key(t.v, 0, true);
-	CHECK(!vd_used(&t.d, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }));
-	/* statusq: caps lock on, then off; each buffer comes back. */
-	led = tm_ram(&t.m, 0x180000, 16);
-	memcpy(led, (uint8_t[]){ EV_LED, 0, LED_CAPSL, 0, 1, 0, 0, 0 }, 8);
-	memcpy(led + 8, (uint8_t[]){ EV_LED, 0, LED_CAPSL, 0, 0, 0, 0, 0 }, 8);
-	vd_desc(&t.d, 1, 0, 0x180000, 8, 0, 0);
-	vd_avail(&t.d, 1, 0);
-	vd_kick(&t.d, 1);
-	CHECK_EQ(kr_virtio_input_leds(t.v), 1u << LED_CAPSL);
-	CHECK(vd_used(&t.d, 1, &id, &len) && id == 0 && len == 0);
-	vd_desc(&t.d, 1, 1, 0x180008, 8, 0, 0);
-	vd_avail(&t.d, 1, 1);
-	vd_kick(&t.d, 1);
-	CHECK_EQ(kr_virtio_input_leds(t.v), 0);
-	CHECK(vd_used(&t.d, 1, &id, &len) && id == 1);
+	EV(&t, EV_KEY, KEY_LEFTSHIFT, 0);
+	SYN(&t);
+	CHECK_EQ(msis(&t, VEC_EV), 4);
+	/* The ends of the range; nothing outside it. */
+	kr_virtio_input_key(t.v, KEY_ESC, true);
+	kr_virtio_input_key(t.v, KEY_MICMUTE, true);
+	EV(&t, EV_KEY, KEY_ESC, 1);
+	SYN(&t);
+	EV(&t, EV_KEY, KEY_MICMUTE, 1);
+	SYN(&t);
+	kr_virtio_input_key(t.v, KEY_RESERVED, true);
+	kr_virtio_input_key(t.v, KEY_MICMUTE + 1, true);
+	kr_virtio_input_key(t.v, BTN_LEFT, true);
+	kr_virtio_input_key(t.v, 0x10000 + KEY_A, true);
+	/* A tablet call to a keyboard is nothing. */
+	kr_virtio_input_pointer(t.v, 1, 1, 10, 10, 1);
+	CHECK(no_event(&t));
+	it_down(&t);
+}
+
+KR_TEST(vinput_intx)
+{
+	struct it t;
+	unsigned int gsi = kr_pci_intx_gsi(SLOT, 0);
+
+	it_up(&t, KR_VINPUT_TABLET, false);
+	post(&t, 8);
+	CHECK_EQ(t.m.level[gsi], 0);
+	kr_virtio_input_pointer(t.v, 0, 0, 10, 10, 0);
+	CHECK_EQ(t.m.level[gsi], 1);
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.isr, 1), 1);	/* a queue interrupt; read clears */
+	CHECK_EQ(t.m.level[gsi], 0);
+	CHECK_EQ(t.m.n_msi, 0);
+	EV(&t, EV_ABS, ABS_X, 0);
+	EV(&t, EV_ABS, ABS_Y, 0);
+	SYN(&t);
+	it_down(&t);
+}
+
+/* The VNC thread: 3000 moves, X 1, 2, 3 ..., the left button on every other. */
+static void *mover(void *opaque)
+{
+	struct kr_virtio_input *v = opaque;
+
+	for (int i = 1; i <= 3000; i++)
+		kr_virtio_input_pointer(v, i, 7, 32768, 32768, i & 1);
+	return NULL;
+}
+
+/*
+ * Input from another thread while the driver takes events and posts
+ * buffers (INTx: the fake machine's MSI log is not for two threads).
+ * Whatever is dropped, every report that arrives is whole and in order.
+ */
+KR_TEST(vinput_threads)
+{
+	struct it t;
+	pthread_t th;
+	struct kr_virtio_input_stats st;
+	unsigned int events = 0, reports = 0, bad = 0, in_report = 0, idle = 0;
+	int32_t last_x = -1;
+
+	it_up(&t, KR_VINPUT_TABLET, false);
+	post(&t, NBUF);
+	if (pthread_create(&th, NULL, mover, t.v))
+		abort();
+	for (time_t end = time(NULL) + 30; time(NULL) < end;) {
+		uint16_t ty, co;
+		int32_t va;
+		unsigned int got = 0;
+
+		while (next_event(&t, &ty, &co, &va)) {
+			got++;
+			events++;
+			in_report++;
+			if (ty == EV_SYN) {
+				bad += co != SYN_REPORT || in_report < 2;
+				reports++;
+				in_report = 0;
+			} else if (ty == EV_ABS && co == ABS_X) {
+				bad += va <= last_x;
+				last_x = va;
+			}
+		}
+		if (got)
+			post(&t, got);
+		kr_virtio_input_get_stats(t.v, &st);
+		if (st.reports == 3000 && st.events == events && !got && ++idle > 2)
+			break;
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(in_report, 0);
+	CHECK_EQ(last_x, 3000);
+	CHECK_EQ(reports, 3000 - st.dropped);
 	it_down(&t);
 }
