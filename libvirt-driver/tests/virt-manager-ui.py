@@ -99,10 +99,13 @@ def select_row(state):
     return cell
 
 
-app = eventually(lambda: tree.root.application("virt-manager"), 120)
+# Generous: under make check, six emulators share the CPUs with this.
+app = eventually(lambda: tree.root.application("virt-manager"), 240)
 manager = app and eventually(
-    lambda: find(app, roleName="frame", name="Virtual Machine Manager"), 60)
-listed = manager and eventually(lambda: row("Shutoff"), 180)
+    lambda: find(app, roleName="frame", name="Virtual Machine Manager"), 240)
+listed = manager and eventually(lambda: row("Shutoff"), 240)
+if not listed:
+    print("# virt-manager: application %s, manager window %s" % (bool(app), bool(manager)))
 if not ok(bool(listed), "connects over %s and lists %s as Shutoff" % (uri.split(":")[0], dom)):
     print("Bail out! virt-manager shows no VM")
     sys.exit(1)
