@@ -57,9 +57,9 @@ khvrun_image() {
 	local extra tests
 	extra=$(mktemp -d)
 	tests=$(mktemp)
-	khvrun_files "$extra" "$kver" && libvirt_files "$extra" ||
+	khvrun_files "$extra" "$kver" && libvirt_files "$extra" "$kver" ||
 		{ rm -rf "$extra" "$tests"; return 1; }
-	printf '%s\n' khvrun libvirt >"$tests"
+	printf '%s\n' khvrun libvirt libvirt-remote >"$tests"
 	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUT=1500 \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
@@ -148,7 +148,30 @@ lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 # no other lane runs (a nested Linux boot per test; too slow for Bochs),
 # and selftest libvirt: virsh and the libvirt driver running khv-run
 # (libvirt-driver/tests/guest.sh).  KHVRUN_LANE=0 skips it.
-[ "${KHVRUN_LANE:-1}" = 1 ] && lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt")
+# Its test machine is also a remote lab host for virt-manager on this
+# machine (selftest libvirt-remote, libvirt-driver/tests/remote.sh, and
+# host/virt-manager-remote, tests/virt-manager-remote.sh): QEMU's user
+# network forwards two ports of this machine's loopback to it, its
+# virtkhvd's TCP port and the VNC port (khvremote=) of the VM it serves.
+# The URI names this machine by its host name where that is a loopback
+# address: virt-manager will not open a VNC console on a remote connection
+# whose host is a loopback address (it takes the VM for unreachable), and
+# the forwarded ports are on the loopback.  Elsewhere it writes 127.0.0.1
+# as 127.1, which the resolver reads alike and virt-manager does not take
+# for a loopback address.
+if [ "${KHVRUN_LANE:-1}" = 1 ]; then
+	remote_addr=127.0.0.1 remote_host=127.1
+	a=$(getent ahostsv4 "$(hostname)" 2>/dev/null | awk 'NR == 1 { print $1 }')
+	if [ "${a#127.}" != "$a" ] && [ -z "${CHECK_REMOTE_NUMERIC:-}" ]; then
+		remote_addr=$a remote_host=$(hostname)
+	fi
+	remote_lv=$(free_port 20000 60000)
+	remote_vnc=$(free_port 5900 5999)
+	remote_uri=khv+tcp://$remote_host:$remote_lv/system
+	remote_nic="-nic user,model=e1000,hostfwd=tcp:$remote_addr:$remote_lv-:16509"
+	remote_nic+=",hostfwd=tcp:$remote_addr:$remote_vnc-:$remote_vnc"
+	lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt,libvirt-remote khvremote=$remote_vnc")
+fi
 if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
 	# kernel warns at boot (workqueue cpumask); migrate runs in QEMU.
@@ -159,7 +182,7 @@ fi
 # start_lane <lane>: boot it in the background (pid in lane_pid[name]).
 declare -A lane_pid
 start_lane() {
-	local name mode lcpu args img thread run
+	local name mode lcpu args img thread run extra
 	IFS=: read -r name _ mode lcpu args <<<"$1"
 	if [ "${lcpu#bochs}" != "$lcpu" ]; then
 		run=(env BOCHS_SMP="${lcpu#bochs}" bash "$KHV_ROOT/scripts/bochs-run.sh")
@@ -171,7 +194,9 @@ start_lane() {
 		# multi runs lane khvrun multi-threaded.
 		thread=single
 		[ "$name" = khvrun ] && thread=${KHVRUN_THREAD:-single}
-		run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" \
+		extra=
+		[ "$name" = khvrun ] && extra=$remote_nic
+		run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" QEMU_EXTRA="$extra" \
 			QEMU_TCG_THREAD="$thread" bash "$KHV_ROOT/scripts/qemu-run.sh")
 	fi
 	img=$OUT/initramfs.cpio.gz
@@ -245,6 +270,11 @@ if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	for l in "${lanes[@]}"; do
 		[ "${l%%:*}" != khvrun ] || start_lane "$l"
 	done
+	# virt-manager here, once the test machine serves its VM.
+	bash "$KHV_ROOT/libvirt-driver/tests/virt-manager-remote.sh" "$OUT/khvrun.log" \
+		"${lane_pid[khvrun]}" "$remote_uri" "$OUT/virt-manager-remote.png" \
+		>"$OUT/unit-virt-manager-remote.log" 2>&1 &
+	remote_pid=$!
 fi
 
 lint_rc=0
@@ -301,6 +331,14 @@ if [ "$module_ok" = 1 ]; then
 		NO_SKIP=$noskip TIMEOUT=$ltimeout bash "$KHV_ROOT/scripts/check-log.sh" "$name" \
 			"$OUT/$name.log" "$qrc" "$mode" "$depth" "$ltests"
 	done
+	if [ -n "${remote_pid:-}" ]; then
+		rc=0
+		wait "$remote_pid" || rc=$?
+		stamp "virt-manager on lane khvrun's test machine ($remote_uri)"
+		res=$(tap_results "host/virt-manager-remote" "$rc" "$OUT/unit-virt-manager-remote.log")
+		say "$res" | tee -a "$RESULTS"
+		grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-virt-manager-remote.log" | sed 's/^/#   /'
+	fi
 else
 	for l in "${lanes[@]}"; do
 		result 1 "${l%%:*}: not booted (no khv.ko or initramfs)"

@@ -144,12 +144,15 @@ copy_libs() {
 	done
 }
 
-# libvirt_files <dir>: libvirt's driver test for lane khvrun (selftest
-# "libvirt": libvirt-driver/tests/guest.sh): the module, virtkhvd, stock
-# virsh, QEMU's storage daemon and qemu-img (qcow2 disks), and every
-# library they load, at the paths the host loader found them.
+# libvirt_files <dir> <kver>: libvirt's driver tests for lane khvrun
+# (selftest "libvirt": libvirt-driver/tests/guest.sh; selftest
+# "libvirt-remote": tests/remote.sh, the lab host that the build machine's
+# virt-manager manages): the module, virtkhvd, stock virsh, QEMU's storage
+# daemon and qemu-img (qcow2 disks), the e1000 module (the test machine's
+# NIC for remote.sh), and every library they load, at the paths the host
+# loader found them.
 libvirt_files() {
-	local extra=$1 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so
+	local extra=$1 kv=$2 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so
 	local daemon=$KHV_ROOT/libvirt-driver/build/virtkhvd
 	[ -f "$mod" ] && [ -f "$daemon" ] || return 1
 	mkdir -p "$extra/khv/libvirt" "$extra/khv/selftests" "$extra/usr/bin" &&
@@ -159,9 +162,21 @@ libvirt_files() {
 	# qcow2 disks: QEMU's storage daemon, and qemu-img for the test's images
 	cp /usr/bin/qemu-storage-daemon /usr/bin/qemu-img "$extra/usr/bin/" &&
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" &&
+	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/remote.sh" "$extra/khv/selftests/libvirt-remote" &&
+	cp "/lib/modules/$kv/kernel/drivers/net/ethernet/intel/e1000/e1000.ko" "$extra/khv/libvirt/" &&
 	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
 	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img
+}
+
+# free_port <lo> <hi>: a TCP port in [lo, hi] that nothing listens on here
+# (nothing printed if twenty tries found none).
+free_port() {
+	local p
+	for p in $(shuf -i "$1-$2" -n 20); do
+		ss -Htln "sport = :$p" | grep -q . || { say "$p"; return 0; }
+	done
+	return 1
 }
 
 selftest_dir() { say "$KHV_ROOT/selftests"; }

@@ -17,20 +17,17 @@ daemon_pid=
 cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
 	pkill -f "fake-khv-run.*$t" 2>/dev/null
-	pkill -f "virt-manager.*$t" 2>/dev/null
 	rm -rf "$t"
 }
 trap cleanup EXIT
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . "$here/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=vmm-ui.sh
+. "$here/vmm-ui.sh"
 
 echo "1..8"
-missing=
-for c in virt-manager xvfb-run dbus-run-session gsettings; do
-	command -v "$c" >/dev/null || missing="$missing $c"
-done
-/usr/bin/python3 -c 'import dogtail' 2>/dev/null || missing="$missing python3-dogtail"
+missing=$(vmm_missing)
 if [ -n "$missing" ]; then
 	for i in $(seq 8); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
 	exit 0
@@ -39,8 +36,7 @@ fi
 # As daemon.sh: the daemon and virt-manager run as nobody, in a home of
 # their own, so that nothing of the host's libvirt or desktop is touched.
 mkdir -p "$t/bin" "$t/home/.config/libvirt" "$t/run"
-cp "$build/virtkhvd" "$build/libvirt_driver_khv.so" "$here/fake-khv-run" \
-	"$here/virt-manager-ui.py" "$t/bin/"
+cp "$build/virtkhvd" "$build/libvirt_driver_khv.so" "$here/fake-khv-run" "$t/bin/"
 chmod 0755 "$t" "$t/bin"
 port=""
 for p in $(shuf -i 20000-60000 -n 20); do
@@ -51,8 +47,7 @@ printf 'listen_tcp = 1\nlisten_addr = "127.0.0.1"\ntcp_port = "%s"\nauth_tcp = "
 chown -R nobody "$t/home" "$t/run"
 uri="khv+tcp://127.0.0.1:$port/session"
 env_vars=(HOME="$t/home" XDG_RUNTIME_DIR="$t/run" XDG_CONFIG_HOME="$t/home/.config"
-	XDG_CACHE_HOME="$t/home/.cache" LIBVIRT_DRIVER_DIR="$t/bin"
-	GNOME_ACCESSIBILITY=1 NO_AT_BRIDGE=0)
+	XDG_CACHE_HOME="$t/home/.cache" LIBVIRT_DRIVER_DIR="$t/bin")
 user=(env)
 [ "$(id -u)" = 0 ] && user=(setpriv --reuid=nobody --regid=nogroup --clear-groups env)
 as_user() { "${user[@]}" "${env_vars[@]}" "$@"; }
@@ -88,20 +83,7 @@ out=$(as_user virsh -q -c "$uri" define "$t/vm.xml" 2>&1)
 rc=$?
 ok "$rc" "virsh define over khv+tcp: vm1" || say
 
-# virt-manager in a display of its own, with the accessibility bus on.
-as_user timeout 600 xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- bash -c '
-	gsettings set org.gnome.desktop.interface toolkit-accessibility true
-	virt-manager --no-fork -c "$1" >"$2/home/vmm.log" 2>&1 &
-	/usr/bin/python3 "$2/bin/virt-manager-ui.py" "$1" vm1 3 virt-manager.png
-	rc=$?
-	cp /tmp/dogtail-"$(id -un)"/virt-manager.png "$2/home/" 2>/dev/null
-	exit $rc' sh "$uri" "$t" 2>"$t/ui.err"
-rc=$?
-# The UI steps are TAP lines 3 to 8 of their own; a failed or missing one fails the script.
-if [ "$rc" != 0 ]; then
-	fail=1
-	sed 's/^/# ui: /' "$t/ui.err" | tail -n 20
-	tail -n 20 "$t/home/vmm.log" | sed 's/^/# vmm: /'
-fi
-cp "$t/home/virt-manager.png" "$build/virt-manager.png" 2>/dev/null
+# The UI steps are TAP lines 3 to 8 of their own; a failed or missing one
+# fails the script.
+vmm_ui "$t" "$uri" local vm1 3 "$build/virt-manager.png" || fail=1
 exit "$fail"

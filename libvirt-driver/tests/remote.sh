@@ -1,0 +1,112 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# remote.sh: lane khvrun's test machine as a lab host that a remote
+# virt-manager manages (selftest libvirt-remote; its other half,
+# tests/virt-manager-remote.sh, runs on the build machine).  The system
+# virtkhvd listens on TCP port 16509 with no authentication, which QEMU's
+# user network forwards from the build machine's loopback (scripts/check.sh
+# chooses the ports and puts the VNC one on the kernel command line,
+# khvremote=PORT).  One VM is defined, "lab": lane khvrun's Linux guest,
+# which draws an orange band on its screen and turns it green once a line
+# is typed on its keyboard (tests/guest/init, khvrun=vnc), its VNC display
+# on PORT of every address.  Then the build machine's virt-manager starts
+# it, watches its screen, types into it, reads its serial console and
+# shuts it down; its last step undefines "lab", which ends this test.
+# busybox sh; TAP on stdout.
+
+export LIBVIRT_DRIVER_DIR=/khv/libvirt
+root=/tmp/libvirt-remote
+rm -rf "$root"
+mkdir -p "$root" /var/lock /run /var/log /etc
+[ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
+[ -f /etc/group ] || echo "root:x:0:" >/etc/group
+[ -e /var/run ] || ln -s /run /var/run
+uri=khv:///system
+daemon=
+# How long the build machine may take: its virt-manager starts under the
+# load of five emulators, and the guest boots nested in this one.
+wait_host=${KHV_REMOTE_WAIT:-420}
+
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. /khv/libvirt/tap.sh
+
+vsh() {	# vsh <args...>: output in $out, status in $rc
+	out=$(timeout 120 virsh -q -c "$uri" "$@" 2>&1)
+	rc=$?
+}
+
+vncport=
+for arg in $(cat /proc/cmdline); do
+	case $arg in khvremote=*) vncport=${arg#khvremote=} ;; esac
+done
+
+echo "1..5"
+if [ -z "$vncport" ]; then
+	# Booted without the build machine's half (a lane run by hand).
+	echo "Bail out! no khvremote=PORT on the kernel command line"
+	exit 1
+fi
+
+# The network QEMU's user mode gives: the machine is 10.0.2.15, the
+# forwarded ports arrive there.  An e1000, the simplest NIC Debian's
+# kernel drives (the module is in the lane's image, libvirt_files).
+[ -d /sys/module/e1000 ] || insmod /khv/libvirt/e1000.ko
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
+ok $? "eth0 as 10.0.2.15, QEMU's user network"
+
+printf 'listen_tcp = 1\nlisten_addr = "0.0.0.0"\ntcp_port = "16509"\nauth_tcp = "none"\n' \
+	>"$root/virtkhvd.conf"
+/khv/libvirt/virtkhvd --config "$root/virtkhvd.conf" >>"$root/daemon.log" 2>&1 &
+daemon=$!
+up() { virsh -c "$uri" uri >/dev/null 2>&1; }
+# TCP 16509 (0x407D) in state LISTEN (0A).
+listening() { grep -q ':407D [0-9A-F:]* 0A ' /proc/net/tcp; }
+eventually 30 up && listening
+ok $? "virtkhvd answers on khv:///system and listens on TCP 16509" || {
+	sed 's/^/# daemon: /' "$root/daemon.log"
+	echo "Bail out! no daemon"
+	exit 1
+}
+
+cat >"$root/lab.xml" <<EOF
+<domain type='kvm'>
+  <name>lab</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>/khv/l2/vmlinuz</kernel>
+    <initrd>/khv/l2/initrd.cpio.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests quiet loglevel=1 khvrun=vnc</cmdline>
+  </os>
+  <devices>
+    <emulator>/khv/l2/khv-run</emulator>
+    <serial type='pty'><target port='0'/></serial>
+    <graphics type='vnc' port='$vncport' autoport='no' listen='0.0.0.0'/>
+    <video><model type='bochs'/></video>
+    <input type='tablet' bus='usb'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+vsh define "$root/lab.xml"
+ok "$rc" "virsh define lab (VNC on 0.0.0.0:$vncport)" || say
+
+# The build machine's half starts on this line (scripts/check.sh).
+echo "KHV-REMOTE-READY libvirt=10.0.2.15:16509 vnc=$vncport"
+gone() { vsh domstate lab; [ "$rc" != 0 ]; }
+eventually "$wait_host" gone
+ok $? "the build machine's virt-manager test ran to its end (it undefines lab)" || {
+	vsh list --all
+	say
+}
+vsh domstate --reason lab
+echo "# lab's last state here: ${out:-(undefined)}"
+# Whatever it left: no khv-run.
+pkill -f /khv/l2/khv-run 2>/dev/null
+kill "$daemon" && wait "$daemon"
+ok $? "the daemon stops on SIGTERM"
+ip link set eth0 down
+exit "$fail"
