@@ -6,7 +6,8 @@
 # virtkhvd listens on TCP port 16509 with no authentication, which QEMU's
 # user network forwards from the build machine's loopback (scripts/check.sh
 # chooses the ports and puts the VNC one on the kernel command line,
-# khvremote=PORT).  One VM is defined, "lab": lane khvrun's Linux guest,
+# khvremote=PORT).  One VM is defined, "lab": lane khvrun's Linux guest
+# (its vmlinux, which khv-run boots by PVH: no decompressor to wait for),
 # which draws an orange band on its screen and turns it green once a line
 # is typed on its keyboard (tests/guest/init, khvrun=vnc), its VNC display
 # on PORT of every address.  Then the build machine's virt-manager starts
@@ -77,7 +78,7 @@ cat >"$root/lab.xml" <<EOF
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
-    <kernel>/khv/l2/vmlinuz</kernel>
+    <kernel>/khv/l2/vmlinux</kernel>
     <initrd>/khv/l2/initrd.cpio.gz</initrd>
     <cmdline>console=ttyS0 panic=-1 cryptomgr.notests quiet loglevel=1 khvrun=vnc</cmdline>
   </os>
