@@ -42,6 +42,10 @@ pkgs=(
 	# key that must persist between processes (dconf)
 	virtinst virt-manager xvfb xauth python3-dogtail gir1.2-gtk-vnc-2.0 dbus-daemon
 	at-spi2-core libglib2.0-bin dconf-gsettings-backend dconf-service
+	# khv+ssh:// to lane khvrun's test machine (libvirt-driver/tests/remote.sh):
+	# dropbear is its SSH server (the package has no service to start
+	# here), OpenSSH's client is libvirt's
+	dropbear-bin openssh-client
 	# make check-install, make deb: packages built as a user would
 	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
 	# pages by man
@@ -51,7 +55,9 @@ if [ "$lab" = 1 ]; then
 	pkgs=(gcc make libc6-dev pkg-config dkms "linux-headers-$(uname -r)"
 		libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev libvirt-dev libvirt-clients dpkg-dev
 		qemu-system-common
-		virt-manager)
+		virt-manager
+		# virt-ssh-helper, which khv+ssh:// runs on the lab host
+		libvirt-daemon)
 fi
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then
@@ -101,4 +107,24 @@ if ! sim=$(apt-get -s -qq build-dep libvirt 2>/dev/null) || grep -q '^Inst ' <<<
 	say "deps: installing libvirt's build dependencies (apt-get build-dep libvirt)"
 	[ "$updated" = 1 ] || "${sudo[@]}" apt-get update -qq
 	"${sudo[@]}" apt-get build-dep -y -qq --no-install-recommends libvirt >/dev/null
+fi
+
+# virt-ssh-helper, the helper libvirt's ssh transport runs on the remote
+# host, for lane khvrun's test machine (khv+ssh://): Debian ships it in
+# libvirt-daemon, whose install would also bring libvirt's QEMU driver to
+# this machine, so the package of the installed libvirt's version is
+# unpacked under build/deps instead.
+helper=$KHV_ROOT/build/deps/usr/bin/virt-ssh-helper
+if [ "$lab" = 0 ] && [ ! -x "$helper" ]; then
+	v=$(dpkg-query -W -f='${Version}' libvirt0)
+	d=$(mktemp -d)
+	say "deps: unpacking virt-ssh-helper from libvirt-daemon $v"
+	(cd "$d" && apt-get download -qq "libvirt-daemon=$v") ||
+		{ "${sudo[@]}" apt-get update -qq && (cd "$d" && apt-get download -qq "libvirt-daemon=$v"); } ||
+		die "cannot download libvirt-daemon $v (for virt-ssh-helper)"
+	mkdir -p "$KHV_ROOT/build/deps"
+	dpkg-deb -x "$d"/libvirt-daemon_*.deb "$d/x" &&
+		install -D -m 0755 "$d/x/usr/bin/virt-ssh-helper" "$helper"
+	rm -rf "$d"
+	[ -x "$helper" ] || die "no virt-ssh-helper in libvirt-daemon $v"
 fi

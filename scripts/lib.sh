@@ -149,10 +149,12 @@ copy_libs() {
 # "libvirt-remote": tests/remote.sh, the lab host that the build machine's
 # virt-manager manages): the module, virtkhvd, stock virsh, QEMU's storage
 # daemon and qemu-img (qcow2 disks), the e1000 module (the test machine's
-# NIC for remote.sh), and every library they load, at the paths the host
-# loader found them.
+# NIC for remote.sh), dropbear and libvirt's virt-ssh-helper (khv+ssh://
+# to it; scripts/deps.sh unpacks the helper), and every library they load,
+# at the paths the host loader found them.
 libvirt_files() {
 	local extra=$1 kv=$2 mod=$KHV_ROOT/libvirt-driver/build/libvirt_driver_khv.so
+	local helper=$KHV_ROOT/build/deps/usr/bin/virt-ssh-helper
 	local daemon=$KHV_ROOT/libvirt-driver/build/virtkhvd
 	[ -f "$mod" ] && [ -f "$daemon" ] || return 1
 	mkdir -p "$extra/khv/libvirt" "$extra/khv/selftests" "$extra/usr/bin" &&
@@ -164,9 +166,12 @@ libvirt_files() {
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/guest.sh" "$extra/khv/selftests/libvirt" &&
 	install -m 0755 "$KHV_ROOT/libvirt-driver/tests/remote.sh" "$extra/khv/selftests/libvirt-remote" &&
 	cp "/lib/modules/$kv/kernel/drivers/net/ethernet/intel/e1000/e1000.ko" "$extra/khv/libvirt/" &&
+	mkdir -p "$extra/usr/sbin" && cp /usr/sbin/dropbear "$extra/usr/sbin/" &&
+	cp "$helper" "$extra/usr/bin/" &&
 	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
-	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img
+	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img \
+		/usr/sbin/dropbear "$helper"
 }
 
 # free_port <lo> <hi>: a TCP port in [lo, hi] that nothing listens on here

@@ -3,14 +3,14 @@
 # remote.sh: lane khvrun's test machine as a lab host that a remote
 # virt-manager manages (selftest libvirt-remote; its other half,
 # tests/virt-manager-remote.sh, runs on the build machine).  The system
-# virtkhvd listens on TCP port 16509 with no authentication, which QEMU's
-# user network forwards from the build machine's loopback (scripts/check.sh
-# chooses the ports and puts the VNC one on the kernel command line,
-# khvremote=PORT).  One VM is defined, "lab": lane khvrun's Linux guest
-# (its vmlinux, which khv-run boots by PVH: no decompressor to wait for),
-# which draws an orange band on its screen and turns it green once a line
-# is typed on its keyboard (tests/guest/init, khvrun=vnc), its VNC display
-# on PORT of every address.  Then the build machine's virt-manager starts
+# virtkhvd listens on TCP port 16509 with no authentication, and dropbear
+# on port 22 for khv+ssh://, which QEMU's user network forwards from the
+# build machine's loopback (scripts/check.sh chooses the ports and puts
+# the VNC one on the kernel command line, khvremote=PORT).  One VM is
+# defined, "lab": lane khvrun's Linux guest (its vmlinux, which khv-run
+# boots by PVH: no decompressor to wait for), which draws an orange band
+# on its screen and turns it green once a line is typed on its keyboard
+# (tests/guest/init, khvrun=vnc), its VNC display on PORT of every address.  Then the build machine's virt-manager starts
 # it, watches its screen, types into it, reads its serial console and
 # shuts it down; its last step undefines "lab", which ends this test.
 # busybox sh; TAP on stdout.
@@ -41,7 +41,7 @@ for arg in $(cat /proc/cmdline); do
 	case $arg in khvremote=*) vncport=${arg#khvremote=} ;; esac
 done
 
-echo "1..5"
+echo "1..7"
 if [ -z "$vncport" ]; then
 	# Booted without the build machine's half (a lane run by hand).
 	echo "Bail out! no khvremote=PORT on the kernel command line"
@@ -56,6 +56,19 @@ i=0
 while [ ! -e /sys/class/net/eth0 ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
 ok $? "eth0 as 10.0.2.15, QEMU's user network"
+
+# khv+ssh://: dropbear on port 22 (its host key made at start), root's
+# key from the build machine in the image (scripts/check.sh); libvirt's
+# ssh transport runs virt-ssh-helper here, which connects to the daemon's
+# local socket.
+mkdir -p /etc/dropbear
+chmod 0700 /root /root/.ssh 2>/dev/null
+dropbear -R -E -p 22 -P "$root/dropbear.pid" 2>>"$root/dropbear.log"
+# TCP 22 (0x0016) in state LISTEN.
+sshd_up() { grep -q ':0016 [0-9A-F:]* 0A ' /proc/net/tcp; }
+eventually 20 sshd_up && [ -s /root/.ssh/authorized_keys ] && command -v virt-ssh-helper >/dev/null
+ok $? "dropbear listens on port 22, with root's key and virt-ssh-helper" ||
+	sed 's/^/# dropbear: /' "$root/dropbear.log"
 
 printf 'listen_tcp = 1\nlisten_addr = "0.0.0.0"\ntcp_port = "16509"\nauth_tcp = "none"\n' \
 	>"$root/virtkhvd.conf"
@@ -109,5 +122,8 @@ echo "# lab's last state here: ${out:-(undefined)}"
 pkill -f /khv/l2/khv-run 2>/dev/null
 kill "$daemon" && wait "$daemon"
 ok $? "the daemon stops on SIGTERM"
+grep -c 'Pubkey auth succeeded' "$root/dropbear.log" | sed 's/^/# ssh logins: /'
+kill "$(cat "$root/dropbear.pid")"
+ok $? "dropbear stops"
 ip link set eth0 down
 exit "$fail"

@@ -18,7 +18,8 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
           guest's screen (its orange band), type a line into it (the
           guest turns the band green), read the line the guest reported
           in the serial console, a screenshot of the VM's window, Shut
-          Down (ACPI: the guest powers itself off).  8 steps.
+          Down (ACPI: the guest powers itself off), Run and Force Off.
+          9 steps.
 """
 import subprocess
 import sys
@@ -163,6 +164,27 @@ def shut_down():
        "Shut Down: the guest powered off (libvirt: %s), the list says Shutoff" % virsh_state())
 
 
+def force_off():
+    """Run again, then Force Off from the shutdown menu."""
+    select_row("Shutoff")
+    press(manager, "Run")
+    eventually(lambda: row("Running"), 60)
+    select_row("Running")
+    menu = eventually(lambda: find(manager, roleName="toggle button", name="Menu"), 20)
+    forced = False
+    if menu:
+        menu.click()	# GTK pops a menu up only for a real pointer event
+        item = eventually(lambda: find(manager, roleName="menu item", name="Force Off")
+                          or find(app, roleName="menu item", name="Force Off"), 20)
+        if item:
+            item.click()
+            confirm()
+            forced = True
+    ok(forced and eventually(lambda: row("Shutoff"), 60) and
+       eventually(lambda: virsh_state().startswith("shut off (destroyed)"), 30),
+       "Force Off: libvirt says %s, the list says Shutoff" % virsh_state())
+
+
 def save_screen(what, crop=None):
     """The screen (or the part crop=(x, y, w, h) of it) as a PNG at shot."""
     try:
@@ -220,24 +242,7 @@ def local_steps():
         menu_item(win, "Close")
         eventually(lambda: not vm_window(), 20)
     shut_down()
-    # Run again, then Force Off from the shutdown menu.
-    select_row("Shutoff")
-    press(manager, "Run")
-    eventually(lambda: row("Running"), 60)
-    select_row("Running")
-    menu = eventually(lambda: find(manager, roleName="toggle button", name="Menu"), 20)
-    forced = False
-    if menu:
-        menu.click()	# GTK pops a menu up only for a real pointer event
-        item = eventually(lambda: find(manager, roleName="menu item", name="Force Off")
-                          or find(app, roleName="menu item", name="Force Off"), 20)
-        if item:
-            item.click()
-            confirm()
-            forced = True
-    ok(forced and eventually(lambda: row("Shutoff"), 60) and
-       eventually(lambda: virsh_state().startswith("shut off (destroyed)"), 30),
-       "Force Off: libvirt says %s, the list says Shutoff" % virsh_state())
+    force_off()
     save_screen("the session")
 
 
@@ -284,6 +289,12 @@ def remote_steps():
     else:
         save_screen("the screen")
     shut_down()
+    # The VM's window covers the manager's (Xvfb has no window manager),
+    # and Force Off takes pointer clicks there.
+    if win:
+        menu_item(win, "Close")
+        eventually(lambda: not vm_window(), 20)
+    force_off()
 
 
 if mode == "local":
