@@ -24,7 +24,9 @@ set -uo pipefail
 log=$1 lane=$2 uri=$3 png=$4 sshuri=$5 key=$6
 here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+# However this ends, lab goes: the test machine's half waits for that.
+trap 'timeout 60 virsh -q -c "$uri" undefine lab >/dev/null 2>&1; rm -rf "$t"' EXIT
+trap 'exit 143' TERM
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . "$here/tap.sh"
