@@ -175,6 +175,11 @@ if [ "${KHVRUN_LANE:-1}" = 1 ]; then
 		remote_addr=$(hostname -I | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$')
 		remote_host=$remote_addr
 	fi
+	# No address at all: the loopback (never every address), on which
+	# the graphical console's steps will fail, saying so.
+	if [ -z "$remote_addr" ]; then
+		remote_addr=127.0.0.1 remote_host=127.0.0.1
+	fi
 	remote_lv=$(free_port 20000 60000)
 	remote_ssh=$(free_port 20000 60000)
 	remote_vnc=$(free_port 5900 5999)
