@@ -35,6 +35,7 @@
 #include "khv_driver.h"
 #include "khv_conf.h"
 #include "khv_process.h"
+#include "khv_storage.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -522,6 +523,8 @@ khvDomainDefineXMLFlags(virConnectPtr conn, const char *xml, unsigned int flags)
     if (virXMLCheckIllegalChars("name", def->name, "\n") < 0)
         return NULL;
     if (virDomainDefineXMLFlagsEnsureACL(conn, def) < 0)
+        return NULL;
+    if (khvStorageFormatsFromPools(def) < 0)
         return NULL;
     if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt, 0, &oldDef)))
         return NULL;

@@ -27,6 +27,7 @@
 #include "khv_conf.h"
 #include "khv_monitor.h"
 #include "khv_process.h"
+#include "khv_storage.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -85,6 +86,8 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
     if (!(def = virDomainDefParseString(xml, driver->xmlopt, NULL, parse_flags)))
         return NULL;
     if (virDomainCreateXMLEnsureACL(conn, def) < 0)
+        return NULL;
+    if (khvStorageFormatsFromPools(def) < 0)
         return NULL;
     if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt,
                                    VIR_DOMAIN_OBJ_LIST_ADD_LIVE |

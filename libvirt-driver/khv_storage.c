@@ -15,11 +15,14 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "datatypes.h"
+#include "driver.h"
 #include "virerror.h"
 #include "virfile.h"
 #include "virlog.h"
 #include "virpidfile.h"
 #include "virprocess.h"
+#include "virxml.h"
 
 #include "khv_command.h"
 #include "khv_process.h"
@@ -106,4 +109,68 @@ khvStorageStart(const virDomainDef *def, const char *ctlPath, int logfd,
         virErrorRestore(&orig);
     }
     return -1;
+}
+
+/* The format of the pool volume at path: VIR_STORAGE_FILE_NONE if none. */
+static int
+khvStoragePoolFormat(virConnectPtr sconn, const char *path)
+{
+    g_autoptr(virStorageVol) vol = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *type = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    int format;
+
+    if (!(vol = virStorageVolLookupByPath(sconn, path))) {
+        virResetLastError();
+        return VIR_STORAGE_FILE_NONE;
+    }
+    if (!(xml = virStorageVolGetXMLDesc(vol, 0)) ||
+        !(doc = virXMLParseStringCtxt(xml, _("(volume_definition)"), &ctxt)))
+        return -1;
+    if (!(type = virXPathString("string(/volume/target/format/@type)", ctxt)))
+        return VIR_STORAGE_FILE_NONE;
+    if ((format = virStorageFileFormatTypeFromString(type)) <= VIR_STORAGE_FILE_NONE) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("disk '%s': its storage pool says format '%s'"), path, type);
+        return -1;
+    }
+    return format;
+}
+
+int
+khvStorageFormatsFromPools(virDomainDef *def)
+{
+    g_autoptr(virConnect) sconn = NULL;
+    size_t i;
+
+    for (i = 0; i < def->ndisks; i++) {
+        virDomainDiskDef *disk = def->disks[i];
+        const char *path = virDomainDiskGetSource(disk);
+        int format;
+
+        if (virDomainDiskGetType(disk) != VIR_STORAGE_TYPE_FILE || !path ||
+            virDomainDiskGetFormat(disk) != VIR_STORAGE_FILE_NONE)
+            continue;
+        if (!sconn && !(sconn = virGetConnectStorage())) {
+            /* No storage driver here (embedded, or no daemon): no pools. */
+            virResetLastError();
+            return 0;
+        }
+        if ((format = khvStoragePoolFormat(sconn, path)) < 0)
+            return -1;
+        if (format == VIR_STORAGE_FILE_NONE)
+            continue;
+        if (format != VIR_STORAGE_FILE_RAW && format != VIR_STORAGE_FILE_QCOW2) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("disk '%s' is a %s volume (khv serves raw and qcow2)"),
+                           path, virStorageFileFormatTypeToString(format));
+            return -1;
+        }
+        VIR_DEBUG("disk %s: format %s from its pool", path,
+                  virStorageFileFormatTypeToString(format));
+        virDomainDiskSetFormat(disk, format);
+    }
+    return 0;
 }

@@ -26,3 +26,16 @@ int khvStorageStart(const virDomainDef *def, const char *ctlPath, int logfd,
  * running the daemon of that disk is left alone.  After khv-run ended.
  */
 void khvStorageStop(const virDomainDef *def, const char *ctlPath);
+
+/*
+ * Give each file disk of def that names no format the format of the
+ * storage pool volume at its path, when one exists: virt-install and
+ * virt-manager make qcow2 volumes in a pool for a connection that is not
+ * QEMU's and write no <driver type=...> for them, and a disk without a
+ * format is raw.  The pool's word (libvirt made the volume, or probed it
+ * when the pool was refreshed) is taken once, at define or create time,
+ * and kept in the definition; the driver never probes an image itself.
+ * A path in no pool, or no storage driver to ask, leaves the disk as it
+ * is.  -1 with an error for a volume in a format khv cannot serve.
+ */
+int khvStorageFormatsFromPools(virDomainDef *def);

@@ -109,8 +109,9 @@ if ! sim=$(apt-get -s -qq build-dep libvirt 2>/dev/null) || grep -q '^Inst ' <<<
 	"${sudo[@]}" apt-get build-dep -y -qq --no-install-recommends libvirt >/dev/null
 fi
 
-# virt-ssh-helper, the helper libvirt's ssh transport runs on the remote
-# host, for lane khvrun's test machine (khv+ssh://): Debian ships it in
+# libvirt-daemon's virt-ssh-helper (the helper libvirt's ssh transport runs
+# on the remote host) and libvirtd with its storage driver, for lane
+# khvrun's test machine (khv+ssh://, storage pools): Debian ships them in
 # libvirt-daemon, whose install would also bring libvirt's QEMU driver to
 # this machine, so the package of the installed libvirt's version is
 # unpacked under build/deps instead.
@@ -118,13 +119,13 @@ helper=$KHV_ROOT/build/deps/usr/bin/virt-ssh-helper
 if [ "$lab" = 0 ] && [ ! -x "$helper" ]; then
 	v=$(dpkg-query -W -f='${Version}' libvirt0)
 	d=$(mktemp -d)
-	say "deps: unpacking virt-ssh-helper from libvirt-daemon $v"
+	say "deps: unpacking libvirt-daemon $v (virt-ssh-helper, libvirtd)"
 	(cd "$d" && apt-get download -qq "libvirt-daemon=$v") ||
 		{ "${sudo[@]}" apt-get update -qq && (cd "$d" && apt-get download -qq "libvirt-daemon=$v"); } ||
-		die "cannot download libvirt-daemon $v (for virt-ssh-helper)"
+		die "cannot download libvirt-daemon $v"
+	rm -rf "$KHV_ROOT/build/deps"
 	mkdir -p "$KHV_ROOT/build/deps"
-	dpkg-deb -x "$d"/libvirt-daemon_*.deb "$d/x" &&
-		install -D -m 0755 "$d/x/usr/bin/virt-ssh-helper" "$helper"
+	dpkg-deb -x "$d"/libvirt-daemon_*.deb "$KHV_ROOT/build/deps"
 	rm -rf "$d"
 	[ -x "$helper" ] || die "no virt-ssh-helper in libvirt-daemon $v"
 fi

@@ -170,8 +170,18 @@ libvirt_files() {
 	cp "$helper" "$extra/usr/bin/" &&
 	cp "$KHV_ROOT/libvirt-driver/tests/tap.sh" "$extra/khv/libvirt/tap.sh" ||
 		return 1
+	# libvirtd with only its storage driver and the directory backend
+	# (storage pools for the remote tests), from the same package.
+	local lvd=$KHV_ROOT/build/deps mlib=usr/lib/x86_64-linux-gnu/libvirt
+	mkdir -p "$extra/khv/libvirtd/storage-backend" &&
+	cp "$lvd/usr/sbin/libvirtd" "$extra/usr/sbin/" &&
+	cp "$lvd/$mlib/connection-driver/libvirt_driver_storage.so" "$extra/khv/libvirtd/" &&
+	cp "$lvd/$mlib/storage-backend/libvirt_storage_backend_fs.so" "$extra/khv/libvirtd/storage-backend/" ||
+		return 1
 	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img \
-		/usr/sbin/dropbear "$helper"
+		/usr/sbin/dropbear "$helper" "$lvd/usr/sbin/libvirtd" \
+		"$lvd/$mlib/connection-driver/libvirt_driver_storage.so" \
+		"$lvd/$mlib/storage-backend/libvirt_storage_backend_fs.so"
 }
 
 # free_port <lo> <hi>: a TCP port in [lo, hi] that nothing listens on here

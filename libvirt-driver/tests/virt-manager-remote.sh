@@ -38,7 +38,7 @@ vsh() {	# vsh <args...>: virsh on the test machine; output in $out, status in $r
 	rc=$?
 }
 
-echo "1..16"
+echo "1..19"
 ready() { grep -q KHV-REMOTE-READY "$log" 2>/dev/null || ! kill -0 "$lane" 2>/dev/null; }
 # The lane's own limit bounds the wait (scripts/check.sh).
 eventually 900 ready
@@ -62,16 +62,27 @@ rc=$?
 [ "$rc" = 0 ] && has '^lab$' && has '^State: *shut off'
 ok $? "virsh over $sshuri (dropbear, virt-ssh-helper there): lab, shut off" || say
 
-# virt-install --import, direct kernel boot, on the remote host: it defines
-# and starts the VM, whose guest then reports its init line on COM1 (read
-# through libvirt's console stream, as virt-manager's serial console).
+# virt-install --import, direct kernel boot, on the remote host, with a
+# new qcow2 disk in the default storage pool (libvirt's storage driver
+# there, through the khv connection): it defines and starts the VM, whose
+# guest writes a pattern to its disk and reports it on COM1 (read through
+# libvirt's console stream, as virt-manager's serial console).  virt-install
+# names no format for the volume it made: the driver takes the pool's.
+out=$(timeout 120 virsh -q -c "$uri" "pool-define-as default dir --target /var/lib/libvirt/images; pool-build default; pool-start default; pool-list" 2>&1)
+rc=$?
+[ "$rc" = 0 ] && has '^ *default *active'
+ok $? "a storage pool through the khv connection (libvirt's storage driver there)" || say
 vi_args=(--connect "$uri" --import --name vi --memory 256 --vcpus 1 --osinfo linux2022
-	--boot "kernel=/khv/l2/vmlinux,initrd=/khv/l2/initrd.cpio.gz,kernel_args=console=ttyS0 panic=-1 quiet khvrun=hold"
-	--disk none --network none --graphics none --serial pty --noautoconsole)
+	--boot "kernel=/khv/l2/vmlinux,initrd=/khv/l2/initrd.cpio.gz,kernel_args=console=ttyS0 panic=-1 quiet khvrun=disk"
+	--disk "pool=default,size=0.01,format=qcow2,bus=virtio"
+	--network none --graphics none --serial pty --noautoconsole)
 out=$(timeout 180 virt-install "${vi_args[@]}" 2>&1)
 rc=$?
-ok "$rc" "virt-install --import with direct kernel boot creates and starts vi" || say
-out=$(timeout 300 /usr/bin/python3 - "$uri" vi KHVRUN-INIT 240 2>&1 <<'PY'
+ok "$rc" "virt-install --import with direct kernel boot and a new pool disk starts vi" || say
+vsh dumpxml --inactive vi
+has "<driver type='qcow2'/>"
+ok $? "vi's disk: qcow2, the pool's word for the volume virt-install made" || say
+out=$(timeout 300 /usr/bin/python3 - "$uri" vi KHVRUN-DISK-FLUSHED 240 2>&1 <<'PY'
 import signal, sys, libvirt
 uri, dom, want, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 got = b""
@@ -100,19 +111,27 @@ report()
 PY
 )
 rc=$?
-ok "$rc" "vi's guest booted: $(printf '%s' "$out" | tail -n 1 | tr -d '\r')" || say
+ok "$rc" "vi's guest wrote its disk: $(printf '%s' "$out" | tail -n 1 | tr -d '\r')" || say
 vsh destroy vi
-vsh undefine vi
-ok "$rc" "virsh destroy, undefine vi" || say
+# The volume, fetched through the storage driver, holds the pattern as
+# qcow2 data.
+i=0
+while [ "$i" -lt 2048 ]; do printf 'khvrun disk line %08d\n' "$i"; i=$((i + 1)); done >"$t/pattern"
+vsh vol-download --pool default vi.qcow2 "$t/vi.qcow2"
+[ "$rc" = 0 ] && qemu-img convert -f qcow2 -O raw "$t/vi.qcow2" "$t/vi.raw" &&
+	head -c "$(wc -c <"$t/pattern")" "$t/vi.raw" | cmp -s - "$t/pattern"
+ok $? "the pool's qcow2 volume holds the guest's pattern (vol-download, qemu-img)" || say
+vsh "undefine vi --remove-all-storage; pool-destroy default; pool-undefine default"
+ok "$rc" "virsh undefine vi with its volume, the pool removed" || say
 
 missing=$(vmm_missing)
 if [ -n "$missing" ]; then
-	for i in $(seq 7 15); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
+	for i in $(seq 10 18); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
 else
-	# The UI steps are TAP lines 7 to 15.
-	vmm_ui "$t" "$uri" remote lab 7 "$png" || fail=1
+	# The UI steps are TAP lines 10 to 18.
+	vmm_ui "$t" "$uri" remote lab 10 "$png" || fail=1
 	# shellcheck disable=SC2034 # tap.sh's counter, past the UI's lines
-	n=15
+	n=18
 fi
 
 # The test machine's half ends once lab is gone.
