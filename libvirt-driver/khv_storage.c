@@ -168,6 +168,14 @@ khvStorageFormatsFromPools(virDomainDef *def)
                            path, virStorageFileFormatTypeToString(format));
             return -1;
         }
+        /* What khvDiskValidate refuses for a qcow2 disk, as it had said it. */
+        if (format == VIR_STORAGE_FILE_QCOW2 &&
+            disk->cachemode == VIR_DOMAIN_DISK_CACHE_WRITETHRU) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("disk '%s' is a qcow2 volume: cache='writethrough' is not "
+                             "supported there (default, none or writeback)"), path);
+            return -1;
+        }
         VIR_DEBUG("disk %s: format %s from its pool", path,
                   virStorageFileFormatTypeToString(format));
         virDomainDiskSetFormat(disk, format);
