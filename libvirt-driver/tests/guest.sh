@@ -10,19 +10,12 @@
 export LIBVIRT_DRIVER_DIR=/khv/libvirt
 root=/tmp/libvirt-test
 state=/run/libvirt/khv
-rm -rf "$root"
-# The test machine's root starts with none of the daemon's directories,
-# and no user database (libvirt looks root up).
-mkdir -p "$root" /var/lock /run /var/log /etc
-[ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
-[ -f /etc/group ] || echo "root:x:0:" >/etc/group
-# libvirt's client library looks under /var/run, which Debian links to /run.
-[ -e /var/run ] || ln -s /run /var/run
 uri=khv:///system
 daemon=
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . /khv/libvirt/tap.sh
+machine_root "$root"
 
 vsh() {	# vsh <args...>: output in $out, status in $rc
 	out=$(timeout 300 virsh -q -c "$uri" "$@" 2>&1)

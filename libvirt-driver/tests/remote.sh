@@ -17,11 +17,6 @@
 
 export LIBVIRT_DRIVER_DIR=/khv/libvirt
 root=/tmp/libvirt-remote
-rm -rf "$root"
-mkdir -p "$root" /var/lock /run /var/log /etc
-[ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
-[ -f /etc/group ] || echo "root:x:0:" >/etc/group
-[ -e /var/run ] || ln -s /run /var/run
 uri=khv:///system
 daemon=
 # How long the build machine may take: its virt-manager starts under the
@@ -35,6 +30,7 @@ wait_idle=${KHV_REMOTE_IDLE:-150}
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . /khv/libvirt/tap.sh
+machine_root "$root"
 
 vsh() {	# vsh <args...>: output in $out, status in $rc
 	out=$(timeout 120 virsh -q -c "$uri" "$@" 2>&1)

@@ -36,3 +36,16 @@ eventually() {
 		sleep 0.1
 	done
 }
+
+# machine_root <dir>: what libvirt needs in lane khvrun's test machine
+# (guest.sh, remote.sh), whose root starts with none of the daemon's
+# directories and no user database (libvirt looks root up); <dir> made
+# afresh for the test's files.  libvirt's client library looks under
+# /var/run, which Debian links to /run.
+machine_root() {
+	rm -rf "$1"
+	mkdir -p "$1" /var/lock /run /var/log /etc
+	[ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
+	[ -f /etc/group ] || echo "root:x:0:" >/etc/group
+	[ -e /var/run ] || ln -s /run /var/run
+}
