@@ -84,6 +84,8 @@ int khvDomainGetVcpus(virDomainPtr domain, virVcpuInfoPtr info, int maxinfo,
 int khvDomainBlockStats(virDomainPtr domain, const char *path, virDomainBlockStatsPtr stats);
 int khvDomainInterfaceStats(virDomainPtr domain, const char *device,
                             virDomainInterfaceStatsPtr stats);
+int khvDomainInterfaceAddresses(virDomainPtr domain, virDomainInterfacePtr **ifaces,
+                                unsigned int source, unsigned int flags);
 int khvConnectGetAllDomainStats(virConnectPtr conn, virDomainPtr *doms, unsigned int ndoms,
                                 unsigned int stats, virDomainStatsRecordPtr **retStats,
                                 unsigned int flags);

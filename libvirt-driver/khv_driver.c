@@ -411,6 +411,7 @@ static virHypervisorDriver khvHypervisorDriver = {
     .domainGetVcpus = khvDomainGetVcpus,
     .domainBlockStats = khvDomainBlockStats,
     .domainInterfaceStats = khvDomainInterfaceStats,
+    .domainInterfaceAddresses = khvDomainInterfaceAddresses,
     .connectGetAllDomainStats = khvConnectGetAllDomainStats,
 };
 

@@ -316,6 +316,7 @@ khvNetsPrepare(virDomainDef *def, int *fds)
 
     for (i = 0; i < def->nnets; i++) {
         virDomainNetDef *net = def->nets[i];
+        virDomainNetType actual;
         const char *bridge;
 
         if (net->type == VIR_DOMAIN_NET_TYPE_NETWORK) {
@@ -324,7 +325,10 @@ khvNetsPrepare(virDomainDef *def, int *fds)
             if (virDomainNetAllocateActualDevice(netconn, def, net) < 0)
                 return -1;
         }
-        if (virDomainNetGetActualType(net) != VIR_DOMAIN_NET_TYPE_BRIDGE ||
+        /* A routed or NAT network plugs its ports into its own bridge
+         * (actual type network), a bridged one into the host's (bridge). */
+        actual = virDomainNetGetActualType(net);
+        if ((actual != VIR_DOMAIN_NET_TYPE_BRIDGE && actual != VIR_DOMAIN_NET_TYPE_NETWORK) ||
             !(bridge = virDomainNetGetActualBridgeName(net))) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                            _("khv does not support <interface> %zu: its network does not "

@@ -11,15 +11,23 @@
  * order, which is the definition's order (khv_command.c).  An interface's
  * counters are its tap's, seen from the guest (the host's receive is the
  * guest's transmit).
+ *
+ * The guest's addresses (virsh domifaddr, virt-manager's NIC page) come
+ * from outside the guest, as khv-run has no guest agent: the DHCP leases
+ * of the libvirt network an interface is on, or the host's ARP table.
  */
 #include <config.h>
+
+#include <net/if_arp.h>
 
 #include "internal.h"
 #include "datatypes.h"
 #include "domain_conf.h"
 #include "virdomainobjlist.h"
 #include "viraccessapicheck.h"
+#include "viralloc.h"
 #include "virerror.h"
+#include "virfile.h"
 #include "virjson.h"
 #include "virlog.h"
 #include "virnetdevtap.h"
@@ -384,5 +392,172 @@ khvConnectGetAllDomainStats(virConnectPtr conn, virDomainPtr *doms, unsigned int
 
     virDomainStatsRecordListFree(records);
     virObjectListFreeCount(vms, nvms);
+    return ret;
+}
+
+/* ---- the guest's addresses ------------------------------------------------ */
+
+static void
+khvIfaceAddAddr(virDomainInterfacePtr iface, int type, const char *addr, unsigned int prefix)
+{
+    virDomainIPAddressPtr ip;
+
+    iface->addrs = g_renew(virDomainIPAddress, iface->addrs, iface->naddrs + 1);
+    ip = &iface->addrs[iface->naddrs++];
+    ip->type = type;
+    ip->addr = g_strdup(addr);
+    ip->prefix = prefix;
+}
+
+static virDomainInterfacePtr
+khvIfaceNew(virDomainNetDef *net)
+{
+    virDomainInterfacePtr iface = g_new0(virDomainInterface, 1);
+    char mac[VIR_MAC_STRING_BUFLEN];
+
+    iface->name = g_strdup(net->ifname);
+    iface->hwaddr = g_strdup(virMacAddrFormat(&net->mac, mac));
+    return iface;
+}
+
+static void
+khvIfacesFree(virDomainInterfacePtr *ifaces, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        virDomainInterfaceFree(ifaces[i]);
+    g_free(ifaces);
+}
+
+/* Each <interface type='network'> with the leases its network's dnsmasq gave its MAC. */
+static int
+khvIfacesFromLeases(virDomainDef *def, virDomainInterfacePtr **out)
+{
+    g_autoptr(virConnect) conn = NULL;
+    virDomainInterfacePtr *ifaces = NULL;
+    size_t n = 0;
+    size_t i;
+
+    for (i = 0; i < def->nnets; i++) {
+        virDomainNetDef *net = def->nets[i];
+        g_autoptr(virNetwork) network = NULL;
+        virNetworkDHCPLeasePtr *leases = NULL;
+        char mac[VIR_MAC_STRING_BUFLEN];
+        virDomainInterfacePtr iface;
+        int nleases;
+        int j;
+
+        if (net->type != VIR_DOMAIN_NET_TYPE_NETWORK)
+            continue;
+        if (!conn && !(conn = virGetConnectNetwork()))
+            goto error;
+        if (!(network = virNetworkLookupByName(conn, net->data.network.name)))
+            goto error;
+        nleases = virNetworkGetDHCPLeases(network, virMacAddrFormat(&net->mac, mac),
+                                          &leases, 0);
+        if (nleases < 0)
+            goto error;
+        if (nleases == 0)
+            continue;
+        iface = khvIfaceNew(net);
+        VIR_APPEND_ELEMENT(ifaces, n, iface);
+        for (j = 0; j < nleases; j++) {
+            int type = leases[j]->type == VIR_IP_ADDR_TYPE_IPV6 ? VIR_IP_ADDR_TYPE_IPV6
+                                                                 : VIR_IP_ADDR_TYPE_IPV4;
+
+            khvIfaceAddAddr(ifaces[n - 1], type, leases[j]->ipaddr, leases[j]->prefix);
+            virNetworkDHCPLeaseFree(leases[j]);
+        }
+        g_free(leases);
+    }
+    *out = ifaces;
+    return n;
+
+ error:
+    khvIfacesFree(ifaces, n);
+    return -1;
+}
+
+/*
+ * Each interface with the IPv4 addresses the host's ARP table has for its
+ * MAC: the complete entries of /proc/net/arp (libvirt's own netlink reader,
+ * virArpTableGet, fails on a table with no entry, and skips those the
+ * kernel is confirming).
+ */
+static int
+khvIfacesFromArp(virDomainDef *def, virDomainInterfacePtr **out)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    virDomainInterfacePtr *ifaces = NULL;
+    size_t n = 0;
+    size_t i;
+
+    if (virFileReadAll("/proc/net/arp", 1 << 20, &text) < 0)
+        return -1;
+    lines = g_strsplit(text, "\n", 0);
+    for (i = 0; i < def->nnets; i++) {
+        virDomainNetDef *net = def->nets[i];
+        virDomainInterfacePtr iface = NULL;
+        char mac[VIR_MAC_STRING_BUFLEN];
+        size_t j;
+
+        virMacAddrFormat(&net->mac, mac);
+        /* "IP address  HW type  Flags  HW address  Mask  Device", a header first. */
+        for (j = 1; lines[j]; j++) {
+            char ip[64], hw[64];
+            unsigned int type, flags;
+
+            if (sscanf(lines[j], "%63s %x %x %63s", ip, &type, &flags, hw) != 4 ||
+                !(flags & ATF_COM) || STRCASENEQ(hw, mac))
+                continue;
+            if (!iface) {
+                iface = khvIfaceNew(net);
+                VIR_APPEND_ELEMENT(ifaces, n, iface);
+                iface = ifaces[n - 1];
+            }
+            khvIfaceAddAddr(iface, VIR_IP_ADDR_TYPE_IPV4, ip, 0);
+        }
+    }
+    *out = ifaces;
+    return n;
+}
+
+int
+khvDomainInterfaceAddresses(virDomainPtr domain, virDomainInterfacePtr **ifaces,
+                            unsigned int source, unsigned int flags)
+{
+    virDomainObj *vm;
+    int ret = -1;
+
+    virCheckFlags(0, -1);
+
+    if (!(vm = khvDomObjFromDomain(domain)))
+        return -1;
+    if (virDomainInterfaceAddressesEnsureACL(domain->conn, vm->def, source) < 0)
+        goto cleanup;
+    if (!virDomainObjIsActive(vm)) {
+        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is not running"));
+        goto cleanup;
+    }
+    switch (source) {
+    case VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE:
+        ret = khvIfacesFromLeases(vm->def, ifaces);
+        break;
+    case VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP:
+        ret = khvIfacesFromArp(vm->def, ifaces);
+        break;
+    case VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT:
+        virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                       _("khv has no guest agent: ask for the 'lease' or 'arp' source"));
+        break;
+    default:
+        virReportError(VIR_ERR_INVALID_ARG, _("unknown address source %u"), source);
+        break;
+    }
+
+ cleanup:
+    virDomainObjEndAPI(&vm);
     return ret;
 }

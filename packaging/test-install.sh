@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d)
 debs=$(mktemp -d)
 trap 'rm -rf "$stage" "$debs"' EXIT
-echo "1..14"
+echo "1..15"
 
 inst() { make -C "$root" --no-print-directory "$@" DESTDIR="$stage" >"$stage.log" 2>&1; }
 files() { (cd "$stage" && find . \( -type f -o -type l \) | sed 's|^\./|/|' | sort); }
@@ -79,6 +79,23 @@ grep -q "^ExecStart=$stage/usr/local/sbin/virtkhvd " "$stage/etc/systemd/system/
 	grep -q '^ListenStream=/run/libvirt/virtkhvd-sock$' "$stage/etc/systemd/system/virtkhvd.socket" &&
 	[ "$unit_ok" = 0 ]
 ok $? "systemd units: socket-activated virtkhvd, khv-run outlives it (KillMode=process)" || say
+
+# The links to libvirtd's socket (ExecStartPre, as systemd runs it: $$
+# is a $), in a stand-in for /run/libvirt: made where no modular daemon
+# has its socket, a daemon's own socket left alone, nothing made without
+# libvirtd's.
+pre=$(sed -n 's/^ExecStartPre=-//p' "$stage/etc/systemd/system/virtkhvd.service" | sed 's/\$\$/$/g')
+run=$stage/run-libvirt
+mksock() { python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"; }
+mkdir -p "$run" && mksock "$run/libvirt-sock" && mksock "$run/virtnetworkd-sock" &&
+	(eval "${pre//\/run\/libvirt/$run}") &&
+	[ "$(readlink "$run/virtstoraged-sock")" = libvirt-sock ] &&
+	[ -S "$run/virtnetworkd-sock" ] && [ ! -L "$run/virtnetworkd-sock" ] &&
+	rm "$run"/*-sock && { (eval "${pre//\/run\/libvirt/$run}"); [ -z "$(ls -A "$run")" ]; }
+ok $? "virtkhvd.service links virtstoraged-sock, virtnetworkd-sock to libvirtd's socket where needed" || {
+	echo "# $pre"
+	ls -l "$run" | sed 's/^/# /'
+}
 
 out=$(for m in "$stage/usr/local/share/man/man1/khv-run.1" "$stage/usr/local/share/man/man8/virtkhvd.8"; do
 	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null; done)

@@ -46,6 +46,9 @@ pkgs=(
 	# dropbear is its SSH server (the package has no service to start
 	# here), OpenSSH's client is libvirt's
 	dropbear-bin openssh-client
+	# libvirt's network driver in that test machine (the default network,
+	# tests/guest.sh): its DHCP server and NAT rules
+	dnsmasq-base iptables
 	# make check-install, make deb: packages built as a user would
 	# (fakeroot, dpkg-shlibdeps), units checked by systemd-analyze, man
 	# pages by man
@@ -57,7 +60,10 @@ if [ "$lab" = 1 ]; then
 		qemu-system-common
 		virt-manager
 		# virt-ssh-helper, which khv+ssh:// runs on the lab host
-		libvirt-daemon)
+		libvirt-daemon
+		# libvirtd: the storage pools and the default network a khv
+		# connection uses (virtkhvd.service links their sockets)
+		libvirt-daemon-system libvirt-daemon-config-network)
 fi
 # Sanitizer runtimes for clang-built test binaries (gcc ships its own).
 if command -v clang-14 >/dev/null 2>&1 || command -v clang >/dev/null 2>&1; then

@@ -178,10 +178,30 @@ libvirt_files() {
 	cp "$lvd/$mlib/connection-driver/libvirt_driver_storage.so" "$extra/khv/libvirtd/" &&
 	cp "$lvd/$mlib/storage-backend/libvirt_storage_backend_fs.so" "$extra/khv/libvirtd/storage-backend/" ||
 		return 1
+	# and its network driver (<interface type='network'> on the default
+	# network): dnsmasq, the leases helper, iptables (the legacy one: the
+	# fewer kernel modules) with its extensions, and the netfilter modules
+	# its NAT rules need, in load order (tap.sh's start_libvirtd).
+	local xt=/usr/lib/x86_64-linux-gnu/xtables m
+	mkdir -p "$extra/usr/lib/libvirt" "$extra$xt" "$extra/khv/libvirt/nf" &&
+	cp "$lvd/$mlib/connection-driver/libvirt_driver_network.so" "$extra/khv/libvirtd/" &&
+	cp "$lvd/usr/lib/libvirt/libvirt_leaseshelper" "$extra/usr/lib/libvirt/" &&
+	cp /usr/sbin/dnsmasq /usr/sbin/xtables-legacy-multi "$extra/usr/sbin/" &&
+	ln -sf xtables-legacy-multi "$extra/usr/sbin/iptables" &&
+	ln -sf xtables-legacy-multi "$extra/usr/sbin/ip6tables" &&
+	cp "$xt"/*.so "$extra$xt/" ||
+		return 1
+	for m in iptable_filter iptable_nat iptable_mangle ip6table_filter ip6table_nat \
+		ip6table_mangle xt_conntrack xt_MASQUERADE xt_CHECKSUM xt_tcpudp ipt_REJECT ip6t_REJECT; do
+		kvm_modules_into "$kv" "$m" "$extra/khv/libvirt/nf" || return 1
+	done | tr ' ' '\n' | awk '!seen[$0]++' >"$extra/khv/libvirt/nf/order" || return 1
 	copy_libs "$extra" /usr/bin/virsh "$mod" "$daemon" /usr/bin/qemu-storage-daemon /usr/bin/qemu-img \
 		/usr/sbin/dropbear "$helper" "$lvd/usr/sbin/libvirtd" \
 		"$lvd/$mlib/connection-driver/libvirt_driver_storage.so" \
-		"$lvd/$mlib/storage-backend/libvirt_storage_backend_fs.so"
+		"$lvd/$mlib/storage-backend/libvirt_storage_backend_fs.so" \
+		"$lvd/$mlib/connection-driver/libvirt_driver_network.so" \
+		"$lvd/usr/lib/libvirt/libvirt_leaseshelper" /usr/sbin/dnsmasq \
+		/usr/sbin/xtables-legacy-multi "$xt"/*.so
 }
 
 # free_port <lo> <hi>: a TCP port in [lo, hi] that nothing listens on here

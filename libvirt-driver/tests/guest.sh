@@ -52,7 +52,10 @@ stop_daemon() {	# 0 once it has exited
 }
 
 # The guest: lane khvrun's Linux (its init reports a KHVRUN-INIT line on
-# COM1, then holds until the ACPI power button), COM1 on a pty.
+# COM1, then holds until the ACPI power button), COM1 on a pty; one
+# interface on a bridge the test makes, one on libvirt's default network
+# (the guest takes a DHCP lease there and pings the router: khvdhcp=).
+netmac=52:54:00:6b:68:77
 cat >"$root/vm.xml" <<EOF
 <domain type='kvm'>
   <name>l2</name>
@@ -62,13 +65,18 @@ cat >"$root/vm.xml" <<EOF
     <type arch='x86_64'>hvm</type>
     <kernel>/khv/l2/vmlinuz</kernel>
     <initrd>/khv/l2/initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests loglevel=5 khvrun=hold</cmdline>
+    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests loglevel=5 khvrun=hold khvdhcp=$netmac</cmdline>
   </os>
   <devices>
     <emulator>/khv/l2/khv-run</emulator>
     <interface type='bridge'>
       <mac address='52:54:00:6b:68:76'/>
       <source bridge='khvlvbr0'/>
+      <model type='virtio'/>
+    </interface>
+    <interface type='network'>
+      <mac address='$netmac'/>
+      <source network='default'/>
       <model type='virtio'/>
     </interface>
     <serial type='pty'><target port='0'/></serial>
@@ -79,7 +87,7 @@ cat >"$root/vm.xml" <<EOF
 </domain>
 EOF
 
-echo "1..26"
+echo "1..39"
 
 # The bridge the guest's interface joins (tun and the bridge modules are
 # in the lane's image, khvrun_files).
@@ -100,6 +108,22 @@ ok $? "virtkhvd, the system daemon, answers virsh -c khv:///system" || {
 vsh version
 [ "$rc" = 0 ] && has "Running hypervisor: KHV"
 ok $? "virsh version: KHV, through the daemon" || say
+
+# libvirt's network driver, which virtkhvd reaches for the khv
+# connection's network calls, and its default network: virbr0 with
+# 192.168.122.1, dnsmasq serving DHCP, NAT rules.
+start_libvirtd "$root/libvirtd.log"
+ok $? "libvirtd serves the storage and network drivers" ||
+	sed 's/^/# libvirtd: /' "$root/libvirtd.log"
+default_network_xml >"$root/default-net.xml"
+vsh "net-define $root/default-net.xml; net-start default; net-list"
+[ "$rc" = 0 ] && has "^ *default *active" && ip -4 addr show virbr0 | grep -q "inet 192.168.122.1/24" &&
+	running "dnsmasq --conf-file=/var/lib/libvirt/dnsmasq/default.conf" >/dev/null &&
+	iptables -t nat -S | grep -q "LIBVIRT_PRT.*192.168.122.0/24.*MASQUERADE"
+ok $? "through khv:///system: the default network started (virbr0, dnsmasq, NAT)" || {
+	say
+	sed 's/^/# libvirtd: /' "$root/libvirtd.log" | tail -n 20
+}
 vsh define "$root/vm.xml"
 ok "$rc" "virsh define" || say
 vsh start l2
@@ -114,7 +138,7 @@ vsh dumpxml l2
 pty=$(echo "$out" | grep -A1 "<serial type='pty'>" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
 [ -c "$pty" ]
 ok $? "the live XML names COM1's pty ($pty)" || say
-(timeout 240 cat "$pty" >"$root/com1.log" 2>&1 &)
+(timeout 420 cat "$pty" >"$root/com1.log" 2>&1 &)
 wait_line "$root/com1.log" "KHVRUN-INIT" 240
 ok $? "the guest booted: its init line came through the pty" ||
 	sed 's/^/# com1: /' "$root/com1.log" | tail -n 20
@@ -135,6 +159,47 @@ ok $? "the interface's tap ($tap) is a port of khvlvbr0, named in the live XML" 
 vsh domifstat l2 "$tap"
 [ "$rc" = 0 ] && has "$tap rx_bytes" && has "$tap tx_packets"
 ok $? "virsh domifstat: the tap's counters" || say
+
+# The interface on the default network: the network driver gave it a
+# port on virbr0, the guest a lease, and the router answers its pings.
+vsh dumpxml l2
+ntap=$(echo "$out" | sed -n "/<interface type='network'>/,/<\/interface>/s/.*<target dev='\(vnet[0-9]*\)'.*/\1/p")
+[ -n "$ntap" ] && [ "$(basename "$(readlink "/sys/class/net/$ntap/master")")" = virbr0 ] &&
+	has "<source network='default' portid='[0-9a-f-]*' bridge='virbr0'/>"
+ok $? "the network interface's tap ($ntap) is a port of virbr0, the live XML names its port" || say
+vsh net-port-list default
+[ "$rc" = 0 ] && [ "$(echo "$out" | grep -c .)" = 1 ]
+ok $? "virsh net-port-list default: one port" || say
+wait_line "$root/com1.log" "KHVRUN-DHCP" 180
+line=$(grep "KHVRUN-DHCP" "$root/com1.log" | head -n 1)
+lease=$(echo "$line" | sed -n 's/.* ip=\(192\.168\.122\.[0-9]*\) router=192\.168\.122\.1 ping=ok.*/\1/p')
+[ -n "$lease" ]
+ok $? "the guest leased an address from dnsmasq (${lease:-none}) and pinged 192.168.122.1" || {
+	echo "# ${line:-no KHVRUN-DHCP line}"
+	sed 's/^/# com1: /' "$root/com1.log" | tail -n 10
+}
+vsh net-dhcp-leases default
+has "$netmac .*$lease/24"
+ok $? "virsh net-dhcp-leases default: the guest's MAC and address" || say
+vsh domifaddr l2
+has "^ *$ntap *$netmac *ipv4 *$lease/24"
+ok $? "virsh domifaddr: $lease from the network's leases" || say
+# The host's ARP table, whose entry for the guest a ping from here makes
+# (or keeps).
+pinged=no
+arp_seen() {
+	ping -c 1 -W 2 "${lease:-0.0.0.0}" >/dev/null 2>&1 && pinged=yes
+	vsh domifaddr l2 --source arp
+	has "$netmac *ipv4 *$lease/0"
+}
+eventually 40 arp_seen
+ok $? "virsh domifaddr --source arp: the host's ARP table has it too (the guest answers pings: $pinged)" || {
+	say
+	ip neigh show dev virbr0 | sed 's/^/# neighbour: /'
+}
+vsh domifaddr l2 --source agent
+[ "$rc" != 0 ] && has "no guest agent"
+ok $? "virsh domifaddr --source agent: refused, khv has no guest agent" || say
 
 vsh dominfo l2
 has "^State: *running" && has "^CPU(s): *1" && has "^CPU time: *[0-9.]*s"
@@ -165,8 +230,11 @@ ok $? "shut off (shutdown), khv-run gone" || say
 vsh "start l2; destroy l2; domstate --reason l2"
 [ "$rc" = 0 ] && has "^shut off (destroyed)"
 ok $? "virsh start, destroy: shut off (destroyed)" || say
-[ -n "$tap" ] && [ ! -e "/sys/class/net/$tap" ]
+[ -n "$tap" ] && [ ! -e "/sys/class/net/$tap" ] && [ ! -e "/sys/class/net/$ntap" ]
 ok $? "no tap left once khv-run is gone"
+vsh net-port-list default
+[ "$rc" = 0 ] && [ -z "$out" ]
+ok $? "the network's port was given back" || say
 
 # khv-run killed: the daemon marks the domain crashed.
 vsh start l2
@@ -175,6 +243,9 @@ kill -9 "$pid"
 crashed() { vsh domstate --reason l2; [ "$rc" = 0 ] && has "^shut off (crashed)"; }
 eventually 20 crashed
 ok $? "khv-run killed: shut off (crashed)" || say
+vsh net-port-list default
+[ "$rc" = 0 ] && [ -z "$out" ]
+ok $? "a crash gives the network's port back too" || say
 
 vsh undefine l2
 ok "$rc" "virsh undefine" || say
@@ -195,7 +266,7 @@ plen=$(wc -c <"$root/pattern")
 qemu-img create -q -f raw "$root/base.raw" 8M &&
 	qemu-img create -q -f qcow2 -b "$root/base.raw" -F raw "$root/q2.qcow2"
 sed -e "s|<name>l2</name>|<name>q2</name>|" -e "s|khvrun=hold|khvrun=disk|" \
-	-e "/<interface/,/<\/interface>/d" \
+	-e "/<interface/,/<\/interface>/d" -e "s| khvdhcp=[^<]*||" \
 	-e "s|<devices>|<devices><disk type='file' device='disk'><driver type='qcow2'/><source file='$root/q2.qcow2'/><target dev='vda' bus='virtio'/></disk>|" \
 	"$root/vm.xml" >"$root/q2.xml"
 vsh "define $root/q2.xml; start q2; dumpxml q2"
@@ -207,7 +278,7 @@ wait_line "$root/q2.log" "KHVRUN-DISK-FLUSHED" 240
 ok $? "the guest wrote its pattern to /dev/vda and flushed it" ||
 	sed 's/^/# com1: /' "$root/q2.log" | tail -n 20
 vsh "destroy q2; undefine q2"
-[ ! -e "$state/q2-vda.nbd" ] && ! pgrep -f qemu-storage-daemon >/dev/null
+[ ! -e "$state/q2-vda.nbd" ] && ! running qemu-storage-daemon >/dev/null
 ok $? "destroyed: no storage daemon left" || say
 head -c "$plen" /dev/zero >"$root/zeroes"
 qemu-img convert -f qcow2 -O raw "$root/q2.qcow2" "$root/q2.raw" &&
@@ -216,7 +287,11 @@ qemu-img convert -f qcow2 -O raw "$root/q2.qcow2" "$root/q2.raw" &&
 ok $? "the overlay holds the guest's pattern, the backing file is unchanged"
 
 ip link del khvlvbr0
+vsh "net-destroy default; net-undefine default"
+ok "$rc" "virsh net-destroy, net-undefine default" || say
 stop_daemon
 ok $? "the daemon stops on SIGTERM"
+kill "$libvirtd" && wait "$libvirtd"
+ok $? "libvirtd stops on SIGTERM"
 
 exit "$fail"

@@ -121,6 +121,7 @@ static int stream_expect(virStreamPtr st, const char *text)
 int main(int argc, char **argv)
 {
 	char uri[2048], xml[4096];
+	virDomainInterfacePtr *ifaces = NULL;
 	virConnectPtr c;
 	virDomainPtr d;
 	virStreamPtr st;
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 		 "<disk type='file' device='disk'><source file='/dev/null'/>"
 		 "<target dev='vda' bus='virtio'/></disk></devices></domain>",
 		 argv[2]);
-	printf("1..23\n");
+	printf("1..27\n");
 	c = virConnectOpen(uri);
 	ok(c != NULL, "virConnectOpen of the embedded URI");
 	if (!c) {
@@ -191,6 +192,17 @@ int main(int argc, char **argv)
 		   "virConnectGetAllDomainStats: one record, its block group");
 		if (recs)
 			virDomainStatsRecordListFree(recs);
+		ok(virDomainInterfaceAddresses(d, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+					       0) == 0,
+		   "virDomainInterfaceAddresses, leases: no interface, no address");
+		nrec = virDomainInterfaceAddresses(d, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, 0);
+		ok(nrec == 0, "virDomainInterfaceAddresses, ARP: no interface, no address");
+		if (nrec < 0)
+			printf("# %s\n", virGetLastErrorMessage());
+		ok(virDomainInterfaceAddresses(d, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+					       0) == -1 &&
+		   virGetLastErrorCode() == VIR_ERR_OPERATION_UNSUPPORTED,
+		   "virDomainInterfaceAddresses, agent: refused, no guest agent");
 	}
 
 	st = virStreamNew(c, 0);
@@ -235,6 +247,9 @@ int main(int argc, char **argv)
 	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, &seen) &&
 	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED),
 	   "virDomainDestroy: event stopped/destroyed, shut off (destroyed)");
+	ok(virDomainInterfaceAddresses(d, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, 0) == -1 &&
+	   virGetLastErrorCode() == VIR_ERR_OPERATION_INVALID,
+	   "virDomainInterfaceAddresses of a domain shut off: refused");
 	ok(virDomainUndefine(d) == 0, "virDomainUndefine");
 	virDomainFree(d);
 	ok(virConnectDomainEventDeregisterAny(c, cb_life) == 0 &&

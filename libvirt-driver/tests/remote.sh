@@ -10,9 +10,12 @@
 # defined, "lab": lane khvrun's Linux guest (its vmlinux, which khv-run
 # boots by PVH: no decompressor to wait for), which draws an orange band
 # on its screen and turns it green once a line is typed on its keyboard
-# (tests/guest/init, khvrun=vnc), its VNC display on PORT of every address.  Then the build machine's virt-manager starts
-# it, watches its screen, types into it, reads its serial console and
-# shuts it down; its last step undefines "lab", which ends this test.
+# (tests/guest/init, khvrun=vnc), its VNC display on PORT of every address,
+# and takes an address on libvirt's default network (khvdhcp=).  Then the
+# build machine's virt-manager starts it, watches its screen, types into
+# it, reads its serial console and its address, shuts it down, and looks
+# at the networks and storage pools; its last step undefines "lab", which
+# ends this test.
 # busybox sh; TAP on stdout.
 
 export LIBVIRT_DRIVER_DIR=/khv/libvirt
@@ -42,7 +45,7 @@ for arg in $(cat /proc/cmdline); do
 	case $arg in khvremote=*) vncport=${arg#khvremote=} ;; esac
 done
 
-echo "1..9"
+echo "1..10"
 if [ -z "$vncport" ]; then
 	# Booted without the build machine's half (a lane run by hand).
 	echo "Bail out! no khvremote=PORT on the kernel command line"
@@ -75,17 +78,10 @@ ok $? "dropbear listens on port 22, with root's key and virt-ssh-helper" ||
 # names none (virt-install's).
 mkdir -p /usr/local/bin && ln -sf /khv/l2/khv-run /usr/local/bin/khv-run
 
-# Storage pools: libvirtd with only libvirt's storage driver and its
-# directory backend (Debian 12 has no virtstoraged; the lane's image
-# carries both from libvirt-daemon), on the socket where virtkhvd looks
-# for the storage daemon.
-mkdir -p /var/lib/libvirt/images
-env LIBVIRT_DRIVER_DIR=/khv/libvirtd LIBVIRT_STORAGE_BACKEND_DIR=/khv/libvirtd/storage-backend \
-	/usr/sbin/libvirtd >>"$root/libvirtd.log" 2>&1 &
-libvirtd=$!
-eventually 30 test -S /run/libvirt/libvirt-sock &&
-	ln -sf libvirt-sock /run/libvirt/virtstoraged-sock
-ok $? "libvirtd serves the storage driver (virtstoraged-sock)" ||
+# Storage pools and networks: libvirtd with libvirt's storage and network
+# drivers, which virtkhvd reaches for them (tap.sh).
+start_libvirtd "$root/libvirtd.log"
+ok $? "libvirtd serves the storage and network drivers" ||
 	sed 's/^/# libvirtd: /' "$root/libvirtd.log"
 
 printf 'listen_tcp = 1\nlisten_addr = "0.0.0.0"\ntcp_port = "16509"\nauth_tcp = "none"\n' \
@@ -111,10 +107,15 @@ cat >"$root/lab.xml" <<EOF
     <type arch='x86_64'>hvm</type>
     <kernel>/khv/l2/vmlinux</kernel>
     <initrd>/khv/l2/initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests quiet loglevel=1 khvrun=vnc</cmdline>
+    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests quiet loglevel=1 khvrun=vnc khvdhcp=52:54:00:6b:68:78</cmdline>
   </os>
   <devices>
     <emulator>/khv/l2/khv-run</emulator>
+    <interface type='network'>
+      <mac address='52:54:00:6b:68:78'/>
+      <source network='default'/>
+      <model type='virtio'/>
+    </interface>
     <serial type='pty'><target port='0'/></serial>
     <graphics type='vnc' port='$vncport' autoport='no' listen='0.0.0.0'/>
     <video><model type='bochs'/></video>
@@ -123,6 +124,10 @@ cat >"$root/lab.xml" <<EOF
   </devices>
 </domain>
 EOF
+# The default network, for virt-manager's network page and lab's NIC.
+default_network_xml >"$root/default-net.xml"
+vsh "net-define $root/default-net.xml; net-start default"
+ok "$rc" "the default network started (virbr0, dnsmasq)" || say
 vsh define "$root/lab.xml"
 [ "$rc" = 0 ] && [ -e /etc/libvirt/khv/lab.xml ]
 ok $? "virsh define lab (VNC on 0.0.0.0:$vncport; its config in /etc/libvirt/khv)" || say
@@ -151,7 +156,7 @@ ok $? "the build machine's virt-manager test ran to its end (it undefines lab; $
 vsh domstate --reason lab
 echo "# lab's last state here: ${out:-(undefined)}"
 # Whatever it left: no khv-run.
-pkill -f /khv/l2/khv-run 2>/dev/null
+for p in $(running /khv/l2/khv-run); do kill "$p"; done
 kill "$daemon" && wait "$daemon"
 ok $? "the daemon stops on SIGTERM"
 kill "$libvirtd" && wait "$libvirtd"

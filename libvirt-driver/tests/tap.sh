@@ -37,6 +37,19 @@ eventually() {
 	done
 }
 
+# running <text>: the pids of the processes whose command line holds the
+# text, one a line; 0 if there is one.  (The test machine's busybox has no
+# pgrep or pkill; its command lines are read here without starting a
+# process that would hold the text itself.)
+running() {
+	_found=1
+	for _p in /proc/[0-9]*; do
+		_c=$(tr '\0' ' ' 2>/dev/null <"$_p/cmdline") || continue
+		case $_c in *"$1"*) echo "${_p#/proc/}" && _found=0 ;; esac
+	done
+	return "$_found"
+}
+
 # machine_root <dir>: what libvirt needs in lane khvrun's test machine
 # (guest.sh, remote.sh), whose root starts with none of the daemon's
 # directories and no user database (libvirt looks root up); <dir> made
@@ -48,4 +61,53 @@ machine_root() {
 	[ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
 	[ -f /etc/group ] || echo "root:x:0:" >/etc/group
 	[ -e /var/run ] || ln -s /run /var/run
+}
+
+# start_libvirtd <log>: libvirtd with only libvirt's storage driver (and
+# its directory backend) and network driver, from the lane's image
+# (scripts/lib.sh libvirt_files), serving a khv connection's storage and
+# network calls.  virtkhvd sends those to the modular daemons' sockets;
+# Debian 12 has no virtstoraged or virtnetworkd, and its libvirtd serves
+# both on its own socket, which the links give their names (as
+# virtkhvd.service does on a lab host).  First the kernel modules of the
+# networks and of the network driver's iptables rules, and the user
+# dnsmasq runs as.
+# $libvirtd: its pid; 0 once both links lead to its socket.
+start_libvirtd() {
+	# tun for the taps, the bridge for the networks (lane khvrun's image
+	# has them for khv-run's tests), then netfilter.
+	for _m in tun llc stp bridge; do
+		[ -d "/sys/module/$_m" ] || insmod "/khv/l2/$_m.ko"
+	done
+	while read -r _m; do
+		_s=$(echo "${_m%.ko}" | tr - _)
+		[ -d "/sys/module/$_s" ] || insmod "/khv/libvirt/nf/$_m" 2>/dev/null
+	done </khv/libvirt/nf/order
+	grep -q '^nobody:' /etc/passwd ||
+		echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >>/etc/passwd
+	grep -q '^nogroup:' /etc/group || echo 'nogroup:x:65534:' >>/etc/group
+	mkdir -p /var/lib/libvirt/images
+	env LIBVIRT_DRIVER_DIR=/khv/libvirtd LIBVIRT_STORAGE_BACKEND_DIR=/khv/libvirtd/storage-backend \
+		/usr/sbin/libvirtd >>"$1" 2>&1 &
+	libvirtd=$!
+	eventually 30 test -S /run/libvirt/libvirt-sock &&
+		ln -sf libvirt-sock /run/libvirt/virtstoraged-sock &&
+		ln -sf libvirt-sock /run/libvirt/virtnetworkd-sock
+}
+
+# The network libvirt's Debian packages define as "default"
+# (libvirt-daemon-config-network): NAT from virbr0, DHCP from dnsmasq.
+default_network_xml() {
+	cat <<-EOF
+	<network>
+	  <name>default</name>
+	  <bridge name='virbr0'/>
+	  <forward/>
+	  <ip address='192.168.122.1' netmask='255.255.255.0'>
+	    <dhcp>
+	      <range start='192.168.122.2' end='192.168.122.254'/>
+	    </dhcp>
+	  </ip>
+	</network>
+	EOF
 }

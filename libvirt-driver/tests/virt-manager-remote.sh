@@ -11,8 +11,10 @@
 # lane, process <lane pid>, to end), then tests/virt-manager-ui.py in its
 # remote mode drives virt-manager: Run, the graphical console showing the
 # guest's screen, a line typed into it reaching the guest, the serial
-# console, a screenshot of the VM's window (saved at <png>), Shut Down,
-# Run and Force Off.
+# console, a screenshot of the VM's window (saved at <png>), the guest's
+# address on the default network in the NIC's details, Shut Down, Run and
+# Force Off, the connection's Virtual Networks and Storage pages, and the
+# new-VM wizard making and starting VM "wiz".
 # Before it, virsh reaches the same daemon over khv+ssh:// (<ssh uri>,
 # root's <key>: libvirt's ssh transport, OpenSSH's client, dropbear and
 # virt-ssh-helper there), and virt-install --import creates and starts a
@@ -25,7 +27,15 @@ log=$1 lane=$2 uri=$3 png=$4 sshuri=$5 key=$6
 here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d)
 # However this ends, lab goes: the test machine's half waits for that.
-trap 'timeout 60 virsh -q -c "$uri" undefine lab >/dev/null 2>&1; rm -rf "$t"' EXIT
+cleanup() {
+	local c
+	for c in "destroy wiz" "undefine wiz" "undefine lab"; do
+		# shellcheck disable=SC2086 # the command's words
+		timeout 60 virsh -q -c "$uri" $c >/dev/null 2>&1
+	done
+	rm -rf "$t"
+}
+trap cleanup EXIT
 trap 'exit 143' TERM
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
@@ -38,7 +48,41 @@ vsh() {	# vsh <args...>: virsh on the test machine; output in $out, status in $r
 	rc=$?
 }
 
-echo "1..19"
+# console_line <domain> <text> <seconds>: the first line of the domain's
+# console (libvirt's console stream, as virt-manager's serial console reads
+# it) that holds the text, in $out; status 0 if one came in time.
+console_line() {
+	out=$(timeout $(($3 + 60)) /usr/bin/python3 - "$uri" "$1" "$2" "$3" 2>&1 <<'PY'
+import signal, sys, libvirt
+uri, dom, want, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+got = b""
+
+
+def report(*_):
+    line = [x for x in got.decode(errors="replace").splitlines() if want in x]
+    print(line[0] if line else "no %s in %d bytes: %r" % (want, len(got), got[-300:]))
+    sys.exit(0 if line else 1)
+
+
+# A blocking stream: without an event loop, the remote driver reads a
+# non-blocking stream's data only when something else waits on the
+# connection.  The alarm ends the wait.
+signal.signal(signal.SIGALRM, report)
+signal.alarm(secs)
+conn = libvirt.open(uri)
+st = conn.newStream(0)
+conn.lookupByName(dom).openConsole(None, st, 0)
+while want.encode() not in got or b"\n" not in got[got.index(want.encode()):]:
+    r = st.recv(4096)
+    if not r:
+        break
+    got += r
+report()
+PY
+)
+}
+
+echo "1..26"
 ready() { grep -q KHV-REMOTE-READY "$log" 2>/dev/null || ! kill -0 "$lane" 2>/dev/null; }
 # The lane's own limit bounds the wait (scripts/check.sh).
 eventually 900 ready
@@ -82,34 +126,7 @@ ok "$rc" "virt-install --import with direct kernel boot and a new pool disk star
 vsh dumpxml --inactive vi
 has "<driver type='qcow2'/>"
 ok $? "vi's disk: qcow2, the pool's word for the volume virt-install made" || say
-out=$(timeout 300 /usr/bin/python3 - "$uri" vi KHVRUN-DISK-FLUSHED 240 2>&1 <<'PY'
-import signal, sys, libvirt
-uri, dom, want, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-got = b""
-
-
-def report(*_):
-    line = [x for x in got.decode(errors="replace").splitlines() if want in x]
-    print(line[0] if line else "no %s in %d bytes: %r" % (want, len(got), got[-300:]))
-    sys.exit(0 if line else 1)
-
-
-# A blocking stream: without an event loop, the remote driver reads a
-# non-blocking stream's data only when something else waits on the
-# connection.  The alarm ends the wait.
-signal.signal(signal.SIGALRM, report)
-signal.alarm(secs)
-conn = libvirt.open(uri)
-st = conn.newStream(0)
-conn.lookupByName(dom).openConsole(None, st, 0)
-while want.encode() not in got or b"\n" not in got[got.index(want.encode()):]:
-    r = st.recv(4096)
-    if not r:
-        break
-    got += r
-report()
-PY
-)
+console_line vi KHVRUN-DISK-FLUSHED 240
 rc=$?
 ok "$rc" "vi's guest wrote its disk: $(printf '%s' "$out" | tail -n 1 | tr -d '\r')" || say
 vsh destroy vi
@@ -121,21 +138,29 @@ vsh vol-download --pool default vi.qcow2 "$t/vi.qcow2"
 [ "$rc" = 0 ] && qemu-img convert -f qcow2 -O raw "$t/vi.qcow2" "$t/vi.raw" &&
 	head -c "$(wc -c <"$t/pattern")" "$t/vi.raw" | cmp -s - "$t/pattern"
 ok $? "the pool's qcow2 volume holds the guest's pattern (vol-download, qemu-img)" || say
-vsh "undefine vi --remove-all-storage; pool-destroy default; pool-undefine default"
-ok "$rc" "virsh undefine vi with its volume, the pool removed" || say
+vsh "undefine vi --remove-all-storage"
+ok "$rc" "virsh undefine vi with its volume" || say
 
 missing=$(vmm_missing)
 if [ -n "$missing" ]; then
-	for i in $(seq 10 18); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
+	for i in $(seq 10 24); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
 else
-	# The UI steps are TAP lines 10 to 18.
+	# The UI steps are TAP lines 10 to 24.
 	vmm_ui "$t" "$uri" remote lab 10 "$png" || fail=1
 	# shellcheck disable=SC2034 # tap.sh's counter, past the UI's lines
-	n=18
+	n=24
 fi
 
+# The wizard's VM runs lane khvrun's guest, which takes a DHCP lease on the
+# default network for the MAC the UI gave its NIC.
+leased() { vsh domifaddr wiz; has "52:54:00:6b:68:79 *ipv4 *192\.168\.122\."; }
+eventually 240 leased
+ok $? "wiz's guest booted and leased an address on the default network: $(echo "$out" |
+	awk '{ print $4 }')" || say
 # The test machine's half ends once lab is gone.
+vsh destroy wiz
+vsh undefine wiz
 vsh destroy lab
-vsh undefine lab
-ok "$rc" "virsh undefine lab" || say
+vsh "undefine lab; pool-destroy default; pool-undefine default"
+ok "$rc" "virsh undefine lab, the pool removed" || say
 exit "$fail"

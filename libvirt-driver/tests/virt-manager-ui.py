@@ -17,15 +17,22 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
           open the VM's window, whose graphical console shows the
           guest's screen (its orange band), type a line into it (the
           guest turns the band green), read the line the guest reported
-          in the serial console, a screenshot of the VM's window, Shut
-          Down (ACPI: the guest powers itself off), Run and Force Off.
-          9 steps.
+          in the serial console, a screenshot of the VM's window, the
+          address the guest leased on libvirt's default network on the
+          NIC's details page, Shut Down (ACPI: the guest powers itself
+          off), Run and Force Off; then the connection's details, its
+          Virtual Networks and Storage pages (libvirt's network and
+          storage drivers there, through the khv connection); last, the
+          new-VM wizard makes VM "wiz" as a user makes one on khv: a
+          manual install without a disk on the default network,
+          customized before it starts (direct kernel boot, a virtio NIC).
+          15 steps.
 """
 import subprocess
 import sys
 import time
 
-from dogtail import tree
+from dogtail import rawinput, tree
 from dogtail.config import config
 
 mode, uri, dom, first, shot = (sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]),
@@ -246,8 +253,221 @@ def local_steps():
     save_screen("the session")
 
 
+def find_where(parent, pred):
+    """A descendant for which pred holds (or None), shown or not."""
+    try:
+        return parent.findChild(pred, retry=False, requireResult=False, showingOnly=False)
+    except Exception:
+        return None
+
+
+def label_starting(parent, text):
+    return find_where(parent, lambda x: x.roleName == "label" and x.name.startswith(text))
+
+
+# lab's interface on the default network (tests/remote.sh).
+NIC_MAC = "52:54:00:6b:68:78"
+
+
+def nic_address(win):
+    """View > Details, the NIC on the default network: the address its
+    DHCP leased the guest, which virt-manager asks of the network (its
+    leases) and of the domain (the host's ARP table), through the khv
+    connection."""
+    addr = None
+    if win and menu_item(win, "Details"):
+        nic = eventually(lambda: find(win, roleName="table cell", name="NIC " + NIC_MAC[-9:]), 30)
+        if nic:
+            nic.click()
+
+            def leased():
+                lab = label_starting(win, "192.168.122.")
+                if lab:
+                    return lab.name
+                refresh = find(win, roleName="push button", name="IP address:")
+                if refresh:
+                    refresh.doActionNamed("click")
+                return None
+            addr = eventually(leased, 120)
+    ok(bool(addr), "the NIC's details show the address the default network leased the "
+       "guest (%s)" % (addr or "none"))
+
+
+def connection_details():
+    """Edit > Connection Details: the Virtual Networks page shows the
+    default network, the Storage page the default pool; the connection
+    still lists the VM afterwards."""
+    select_row("Shutoff")
+    host = None
+    if menu_item(manager, "Connection Details"):
+        host = eventually(lambda: next((w for w in app.children if w.roleName == "frame"
+                                        and w.name.endswith("Connection Details")), None), 30)
+    nets = pools = False
+    if host:
+        tab = eventually(lambda: find(host, roleName="page tab", name="Virtual Networks"), 20)
+        if tab:
+            tab.click()
+            nets = eventually(lambda: find(host, roleName="table cell", name="default") and
+                              label_starting(host, "192.168.122.0/24"), 30)
+        tab = eventually(lambda: find(host, roleName="page tab", name="Storage"), 20)
+        if tab:
+            tab.click()
+            # The pool's row (name and type), its state and sizes.
+            pools = eventually(lambda: find(host, roleName="table cell",
+                                            name="default\nFilesystem Directory") and
+                               find(host, roleName="label", name="Active") and
+                               find_where(host, lambda x: x.roleName == "label" and
+                                          " Free / " in x.name), 30)
+        if not pools:
+            labels = host.findChildren(lambda x: x.roleName in ("label", "table cell", "page tab"),
+                                       showingOnly=True)
+            print("# Storage tab %s; showing: %r" % (bool(tab), [x.name for x in labels][:60]))
+    ok(bool(nets), "Connection Details, Virtual Networks: the default network, "
+       "192.168.122.0/24 (libvirt's network driver there)")
+    if host:
+        menu_item(host, "Close")
+        eventually(lambda: not next((w for w in app.children if w.roleName == "frame"
+                                     and w.name.endswith("Connection Details")), None), 20)
+    listed = bool(eventually(lambda: row("Shutoff"), 30))
+    state = virsh_state()
+    ok(bool(pools) and listed and state.startswith("shut off"),
+       "Connection Details, Storage: the default pool (a directory, active%s); "
+       "the connection still lists %s (%s; libvirt: %s)" %
+       ("" if pools else ": not shown", dom, "Shutoff" if listed else "not listed", state))
+
+
+def virsh(*args):
+    r = subprocess.run(["virsh", "-q", "-c", uri] + list(args), capture_output=True,
+                       text=True, timeout=60)
+    return r.stdout + r.stderr
+
+
+def frame_starting(text):
+    return next((w for w in app.children if w.roleName == "frame"
+                 and w.name.startswith(text)), None)
+
+
+# The wizard's VM: lane khvrun's guest, booted by PVH (tests/remote.sh).
+WIZ = "wiz"
+WIZ_KERNEL, WIZ_INITRD = "/khv/l2/vmlinux", "/khv/l2/initrd.cpio.gz"
+# The MAC typed on the NIC's page, which the guest's init takes a DHCP
+# lease for (khvdhcp=).
+WIZ_MAC = "52:54:00:6b:68:79"
+WIZ_ARGS = "console=ttyS0 panic=-1 quiet khvrun=hold khvdhcp=" + WIZ_MAC
+
+
+def new_vm_wizard():
+    """File > New Virtual Machine: Manual install, the OS, 256 MiB and one
+    vCPU, no storage, the name, the default network, Customize before
+    install; Finish."""
+    wiz = None
+    if menu_item(manager, "New Virtual Machine"):
+        wiz = eventually(lambda: find(app, roleName="frame", name="New VM"), 30)
+    reached = net = None
+    if wiz:
+        def forward():
+            press(wiz, "Forward")
+            time.sleep(1)
+        press(wiz, "Manual install", role="radio button")
+        forward()
+        # The OS: typed into the search entry, its first match taken.
+        entry = eventually(lambda: find(wiz, roleName="text", name="oslist-entry"), 20)
+        if entry:
+            entry.click()
+            rawinput.typeText("linux2022")
+            time.sleep(2)
+            rawinput.pressKey("Return")
+            eventually(lambda: entry.text == "Generic Linux 2022", 10)
+        forward()
+        spins = eventually(lambda: wiz.findChildren(lambda x: x.roleName == "spin button"), 20)
+        for spin in spins or []:
+            spin.value = 1 if spin.name == "cpus" else 256
+        forward()
+        storage = eventually(lambda: find(wiz, roleName="check box",
+                                          name="Enable storage for this virtual machine"), 20)
+        if storage and storage.checked:
+            storage.doActionNamed("click")
+        forward()
+        reached = eventually(lambda: find(wiz, roleName="label", name="Ready to begin the installation"), 20)
+        if reached:
+            name = find_where(wiz, lambda x: x.roleName == "text" and x.text == "linux2022")
+            if name:
+                name.text = WIZ
+            custom = find(wiz, roleName="check box", name="Customize configuration before install")
+            if custom and not custom.checked:
+                custom.doActionNamed("click")
+            # The network sources the wizard offers (the one it chose shows
+            # in libvirt's XML, next step).
+            combo = find_where(wiz, lambda x: x.roleName == "combo box" and x.name == "net-source")
+            net = combo and find_where(combo, lambda x: x.roleName == "menu item"
+                                       and "'default'" in x.name)
+            if combo and not net:
+                print("# network sources: %r" % [x.name for x in combo.findChildren(
+                    lambda x: x.roleName == "menu item", showingOnly=False)])
+            press(wiz, "Finish")
+    ok(bool(reached) and bool(net), "the new-VM wizard: Manual install, Generic Linux 2022, 256 MiB, "
+       "no disk, the default network offered (%s), Customize before install" %
+       (net.name if net else "not offered"))
+    return eventually(lambda: frame_starting(WIZ + " on "), 30)
+
+
+def customize(win):
+    """Boot Options: direct kernel boot; the NIC: a MAC of ours, model
+    virtio (virt-manager gives a connection that is not QEMU's an e1000,
+    which khv refuses); Begin Installation."""
+    applied = 0
+    if win:
+        cell = eventually(lambda: find(win, roleName="table cell", name="Boot Options"), 20)
+        if cell:
+            cell.click()
+            exp = eventually(lambda: find(win, roleName="toggle button", name="Direct kernel boot"), 20)
+            if exp:
+                exp.doActionNamed("activate")
+            enable = eventually(lambda: find(win, roleName="check box", name="Enable direct kernel boot"), 20)
+            if enable:
+                if not enable.checked:
+                    enable.doActionNamed("click")
+                for browse, path in (("kernel-browse", WIZ_KERNEL), ("initrd-browse", WIZ_INITRD)):
+                    b = find(win, roleName="push button", name=browse)
+                    t = b and find(b.parent, roleName="text")
+                    if t:
+                        t.text = path
+                lab = find(win, roleName="label", name="Kernel args:")
+                args = lab and next((c for c in lab.parent.children if c.roleName == "text"), None)
+                if args:
+                    args.text = WIZ_ARGS
+                press(win, "config-apply")
+                applied += 1
+        cell = find_where(win, lambda x: x.roleName == "table cell" and x.name.startswith("NIC :"))
+        if cell:
+            cell.click()
+            lab = eventually(lambda: find(win, roleName="label", name="Device model:"), 20)
+            combo = lab and next((c for c in lab.parent.children if c.roleName == "combo box"), None)
+            t = combo and find(combo, roleName="text")
+            mac = find(win, roleName="text", name="mac-entry")
+            if t and mac:
+                t.text = "virtio"
+                mac.text = WIZ_MAC
+                press(win, "config-apply")
+                applied += 1
+        time.sleep(1)
+        press(win, "Begin Installation")
+    xml = eventually(lambda: (lambda x: x if "<kernel>" + WIZ_KERNEL in x else None)(
+        virsh("dumpxml", WIZ)), 60) or ""
+    ok(applied == 2 and "<model type='virtio'/>" in xml and "<source network='default'" in xml
+       and "<mac address='%s'/>" % WIZ_MAC in xml,
+       "customized: direct kernel boot, the NIC's MAC and model virtio, Begin Installation "
+       "(libvirt's XML: %s)" % ("as customized" if xml else "no domain"))
+    state = eventually(lambda: (lambda st: st if st.startswith("running") else None)(
+        virsh_state_of(WIZ)), 60)
+    ok(bool(state), "wiz runs: %s" % (state or virsh_state_of(WIZ)))
+
+
+def virsh_state_of(name):
+    return virsh("domstate", "--reason", name).strip()
+
+
 def remote_steps():
-    from dogtail import rawinput
     run()
     win = open_window()
     # The console page shows the guest's screen once it has booted (nested,
@@ -288,6 +508,7 @@ def remote_steps():
         save_screen("the VM's window", (x, y, w, h))
     else:
         save_screen("the screen")
+    nic_address(win)
     shut_down()
     # The VM's window covers the manager's (Xvfb has no window manager),
     # and Force Off takes pointer clicks there.
@@ -295,6 +516,8 @@ def remote_steps():
         menu_item(win, "Close")
         eventually(lambda: not vm_window(), 20)
     force_off()
+    connection_details()
+    customize(new_vm_wizard())
 
 
 if mode == "local":
