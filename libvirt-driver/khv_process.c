@@ -627,11 +627,12 @@ khvProcessStop(khvDriver *driver, virDomainObj *vm, virDomainShutoffReason reaso
 
     khvMonitorClose(priv->mon);
     priv->mon = NULL;
-    khvNetsRelease(vm->def);
     if (vm->pid > 0 && khvProcessHasArg(vm->pid, priv->ctlPath) &&
         virProcessKillPainfully(vm->pid, true) < 0)
         VIR_WARN("khv-run (pid %lld) of domain %s would not end", (long long)vm->pid,
                  vm->def->name);
+    /* The ports once their taps went with khv-run. */
+    khvNetsRelease(vm->def);
     /* After khv-run: it may still have had writes in flight to them. */
     khvStorageStop(vm->def, priv->ctlPath);
     khvProcessRemoveVncPassword(priv->ctlPath);

@@ -505,7 +505,7 @@ khvIfacesFromArp(virDomainDef *def, virDomainInterfacePtr **out)
 
         virMacAddrFormat(&net->mac, mac);
         /* "IP address  HW type  Flags  HW address  Mask  Device", a header first. */
-        for (j = 1; lines[j]; j++) {
+        for (j = 1; lines[0] && lines[j]; j++) {
             char ip[64], hw[64];
             unsigned int type, flags;
 

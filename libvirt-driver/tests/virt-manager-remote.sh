@@ -29,7 +29,7 @@ t=$(mktemp -d)
 # However this ends, lab goes: the test machine's half waits for that.
 cleanup() {
 	local c
-	for c in "destroy wiz" "undefine wiz" "undefine lab"; do
+	for c in "destroy wiz" "undefine wiz --remove-all-storage" "undefine lab"; do
 		# shellcheck disable=SC2086 # the command's words
 		timeout 60 virsh -q -c "$uri" $c >/dev/null 2>&1
 	done
@@ -159,7 +159,7 @@ ok $? "wiz's guest booted and leased an address on the default network: $(echo "
 	awk '{ print $4 }')" || say
 # The test machine's half ends once lab is gone.
 vsh destroy wiz
-vsh undefine wiz
+vsh undefine wiz --remove-all-storage
 vsh destroy lab
 vsh "undefine lab; pool-destroy default; pool-undefine default"
 ok "$rc" "virsh undefine lab, the pool removed" || say

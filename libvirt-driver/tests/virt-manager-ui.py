@@ -24,8 +24,9 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
           Virtual Networks and Storage pages (libvirt's network and
           storage drivers there, through the khv connection); last, the
           new-VM wizard makes VM "wiz" as a user makes one on khv: a
-          manual install without a disk on the default network,
-          customized before it starts (direct kernel boot, a virtio NIC).
+          manual install with a new disk in the pool, on the default
+          network, customized before it starts (direct kernel boot, the
+          disk on virtio, a virtio NIC).
           15 steps.
 """
 import subprocess
@@ -358,7 +359,8 @@ WIZ_ARGS = "console=ttyS0 panic=-1 quiet khvrun=hold khvdhcp=" + WIZ_MAC
 
 def new_vm_wizard():
     """File > New Virtual Machine: Manual install, the OS, 256 MiB and one
-    vCPU, no storage, the name, the default network, Customize before
+    vCPU, a new disk image (raw, virt-manager's format for a connection
+    that is not QEMU's), the name, the default network, Customize before
     install; Finish."""
     wiz = None
     if menu_item(manager, "New Virtual Machine"):
@@ -383,10 +385,11 @@ def new_vm_wizard():
         for spin in spins or []:
             spin.value = 1 if spin.name == "cpus" else 256
         forward()
-        storage = eventually(lambda: find(wiz, roleName="check box",
-                                          name="Enable storage for this virtual machine"), 20)
-        if storage and storage.checked:
-            storage.doActionNamed("click")
+        # A new disk image in the connection's default pool, 0.1 GiB.
+        size = eventually(lambda: find_where(wiz, lambda x: x.roleName == "spin button"
+                                             and x.showing), 20)
+        if size:
+            size.value = 0.1
         forward()
         reached = eventually(lambda: find(wiz, roleName="label", name="Ready to begin the installation"), 20)
         if reached:
@@ -406,15 +409,16 @@ def new_vm_wizard():
                     lambda x: x.roleName == "menu item", showingOnly=False)])
             press(wiz, "Finish")
     ok(bool(reached) and bool(net), "the new-VM wizard: Manual install, Generic Linux 2022, 256 MiB, "
-       "no disk, the default network offered (%s), Customize before install" %
+       "a 0.1 GiB disk, the default network offered (%s), Customize before install" %
        (net.name if net else "not offered"))
     return eventually(lambda: frame_starting(WIZ + " on "), 30)
 
 
 def customize(win):
-    """Boot Options: direct kernel boot; the NIC: a MAC of ours, model
-    virtio (virt-manager gives a connection that is not QEMU's an e1000,
-    which khv refuses); Begin Installation."""
+    """Boot Options: direct kernel boot; the disk: bus VirtIO; the NIC: a
+    MAC of ours, model virtio (virt-manager gives a connection that is not
+    QEMU's IDE disks and an e1000, which khv refuses); Begin
+    Installation."""
     applied = 0
     if win:
         cell = eventually(lambda: find(win, roleName="table cell", name="Boot Options"), 20)
@@ -438,6 +442,25 @@ def customize(win):
                     args.text = WIZ_ARGS
                 press(win, "config-apply")
                 applied += 1
+        cell = find_where(win, lambda x: x.roleName == "table cell" and x.name == "IDE Disk 1")
+        if cell:
+            cell.click()
+            # The bus, under Advanced options: the entry of a combo box,
+            # in the grid row of the label "Disk bus:".
+            lab = eventually(lambda: find_where(win, lambda x: x.roleName == "label"
+                                                and x.name == "Disk bus:"), 20)
+            t = lab and find_where(lab.parent, lambda x: x.roleName == "text"
+                                   and x.text in ("ide", "IDE"))
+            if t:
+                t.text = "virtio"
+                press(win, "config-apply")
+                applied += 1
+            else:
+                print("# disk page: combo boxes %r" % [x.name for x in win.findChildren(
+                    lambda x: x.roleName == "combo box", showingOnly=False)])
+        else:
+            print("# hardware: %r" % [x.name for x in win.findChildren(
+                lambda x: x.roleName == "table cell" and x.name, showingOnly=False)])
         cell = find_where(win, lambda x: x.roleName == "table cell" and x.name.startswith("NIC :"))
         if cell:
             cell.click()
@@ -454,10 +477,17 @@ def customize(win):
         press(win, "Begin Installation")
     xml = eventually(lambda: (lambda x: x if "<kernel>" + WIZ_KERNEL in x else None)(
         virsh("dumpxml", WIZ)), 60) or ""
-    ok(applied == 2 and "<model type='virtio'/>" in xml and "<source network='default'" in xml
-       and "<mac address='%s'/>" % WIZ_MAC in xml,
-       "customized: direct kernel boot, the NIC's MAC and model virtio, Begin Installation "
-       "(libvirt's XML: %s)" % ("as customized" if xml else "no domain"))
+    as_customized = ("<model type='virtio'/>" in xml and "<source network='default'" in xml
+                     and "<mac address='%s'/>" % WIZ_MAC in xml
+                     and "<target dev='vda' bus='virtio'/>" in xml
+                     and "<driver type='raw'/>" in xml and "/%s.img'/>" % WIZ in xml)
+    if xml and not as_customized:
+        print("# " + xml.replace("\n", "\n# "))
+    ok(applied == 3 and as_customized,
+       "customized: direct kernel boot, the disk on virtio, the NIC's MAC and model virtio, "
+       "Begin Installation (libvirt's XML: %s; %d of 3 pages applied)" %
+       ("as customized" if as_customized else "not as customized" if xml else "no domain",
+        applied))
     state = eventually(lambda: (lambda st: st if st.startswith("running") else None)(
         virsh_state_of(WIZ)), 60)
     ok(bool(state), "wiz runs: %s" % (state or virsh_state_of(WIZ)))
