@@ -20,6 +20,8 @@
 #   make lab-vm  a first VM through virtkhvd (the host's kernel, a console)
 #   make deb     Debian packages of the same (build/deb/)
 #   make check-install   install and uninstall into a staging directory
+#   make check-lab-host  make lab-install and lab-vm on a Debian 12 made
+#                from scratch, booted in QEMU (about half an hour; not in check)
 # Knobs, as make variables: ACCEL=kvm, TIMEOUT=<s per boot>,
 # TEST_TIMEOUT=<s per selftest>, TEST_KVER=<kernel to boot>.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
@@ -28,7 +30,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 .PHONY: all module clean check check-debug fuzz demo lint bench profile deps libkhv selftests tools \
 	install uninstall install-module uninstall-module install-libkhv uninstall-libkhv \
 	install-khv-run uninstall-khv-run install-libvirt uninstall-libvirt deb check-install \
-	lab-install lab-vm
+	lab-install lab-vm check-lab-host
 all: module
 
 module:
@@ -174,6 +176,9 @@ lab-vm:
 
 deb:
 	bash packaging/mkdeb.sh $(VERSION)
+
+check-lab-host:
+	bash scripts/lab-host.sh
 
 check-install:
 	bash packaging/test-install.sh $(VERSION)
