@@ -112,8 +112,7 @@ ok $? "virsh over $sshuri (dropbear, virt-ssh-helper there): lab, shut off" || s
 # guest writes a pattern to its disk and reports it on COM1 (read through
 # libvirt's console stream, as virt-manager's serial console).  virt-install
 # names no format for the volume it made: the driver takes the pool's.
-out=$(timeout 120 virsh -q -c "$uri" "pool-define-as default dir --target /var/lib/libvirt/images; pool-build default; pool-start default; pool-list" 2>&1)
-rc=$?
+vsh "pool-define-as default dir --target /var/lib/libvirt/images; pool-build default; pool-start default; pool-list"
 [ "$rc" = 0 ] && has '^ *default *active'
 ok $? "a storage pool through the khv connection (libvirt's storage driver there)" || say
 vi_args=(--connect "$uri" --import --name vi --memory 256 --vcpus 1 --osinfo linux2022
