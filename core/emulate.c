@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "emulate.h"
 #include "../irq/irqchip.h"
+#include "trace.h"
 
 /* Bytes of the run page available to a port I/O batch. */
 #define KHV_PIO_DATA_SIZE	(KHV_RUN_MMAP_SIZE - KHV_IO_DATA_OFFSET)
@@ -221,6 +222,7 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 
 	/* A doorbell (ioeventfd): signalled, the store is done. */
 	if (a.write && khv_ioeventfd_write(vcpu->vm, false, gpa, a.len, a.value)) {
+		trace_khv_mmio(vcpu->id, gpa, a.len, true, a.value, KHV_TRACE_IOEVENTFD);
 		khv_complete_instruction(vcpu, insn.next_rip);
 		return 1;
 	}
@@ -230,6 +232,7 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 		u64 v = a.write ? a.value : 0;
 
 		if (khv_irqchip_mmio(vcpu, gpa, a.write, a.len, &v)) {
+			trace_khv_mmio(vcpu->id, gpa, a.len, a.write, v, KHV_TRACE_KERNEL);
 			if (a.write)
 				khv_complete_instruction(vcpu, insn.next_rip);
 			else
@@ -238,6 +241,7 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 		}
 	}
 
+	trace_khv_mmio(vcpu->id, gpa, a.len, a.write, a.write ? a.value : 0, KHV_TRACE_USER);
 	run->exit_reason = KHV_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = a.len;

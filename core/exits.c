@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "../irq/irqchip.h"
 #include "emulate.h"
+#include "trace.h"
 
 static bool khv_long_mode_64(struct khv_vcpu *vcpu)
 {
@@ -296,6 +297,8 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 	vcpu->pio = *pio;
 	if (pio->string) {
 		vcpu->pio.count = khv_pio_string_batch(vcpu, &vcpu->pio);
+		trace_khv_pio(vcpu->id, pio->port, pio->size, pio->in, vcpu->pio.count, 0,
+			      KHV_TRACE_USER);
 		/* REP with a zero count: nothing moves, RIP is already past it. */
 		if (!vcpu->pio.count)
 			return 1;
@@ -312,11 +315,15 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 
 		/* A doorbell: the eventfd is signalled, the OUT is done. */
 		if (!pio->in && khv_ioeventfd_write(vcpu->vm, true, pio->port, pio->size, val)) {
+			trace_khv_pio(vcpu->id, pio->port, pio->size, false, 1, val,
+				      KHV_TRACE_IOEVENTFD);
 			khv_complete_instruction(vcpu, pio->next_rip);
 			return 1;
 		}
 		/* The irqchip's ports (PIC, ELCR, PIT, port 0x61) stay in the kernel. */
 		if (khv_irqchip_pio(vcpu, pio->port, pio->in, pio->size, &val)) {
+			trace_khv_pio(vcpu->id, pio->port, pio->size, pio->in, 1, val,
+				      KHV_TRACE_KERNEL);
 			if (pio->in)
 				vcpu->regs[KHV_REG_RAX] = (vcpu->regs[KHV_REG_RAX] & ~0xffULL) |
 							  (u8)val;
@@ -324,6 +331,8 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 			return 1;
 		}
 		vcpu->pio.count = 1;
+		trace_khv_pio(vcpu->id, pio->port, pio->size, pio->in, 1, pio->in ? 0 : val,
+			      KHV_TRACE_USER);
 		if (!pio->in)
 			memcpy(data, &vcpu->regs[KHV_REG_RAX], pio->size);
 		/* An IN completes with the data on the next KHV_RUN, before any entry. */
@@ -353,10 +362,14 @@ int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	if (fetch)
 		access |= KHV_PROT_EXEC;
 	r = khv_mmu_fault(vcpu->vm, gpa, access);
+	trace_khv_npf(vcpu->id, gpa, write, fetch, r < 0 ? r : r == KHV_MMU_MAPPED ? 0 : 1);
 	if (r < 0)
 		return r;
-	if (r == KHV_MMU_MAPPED)
+	if (r == KHV_MMU_MAPPED) {
+		khv_kstat(vcpu, KHV_KSTAT_NPF_MAPPED);
 		return 1;
+	}
+	khv_kstat(vcpu, KHV_KSTAT_NPF_MMIO);
 	if (fetch) {
 		/* Executing from MMIO: nothing sensible to emulate. */
 		u64 data[2] = { gpa, vcpu->regs[KHV_REG_RIP] };

@@ -56,5 +56,14 @@ int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
 /* stats.c */
 const char *khv_exit_name(u32 hw_code);
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp);
+const char *khv_user_exit_name(u32 reason);
+const char *khv_kstat_name(u32 kstat);
+
+/* stats_fd.c: statistics files and the host's list of VMs */
+int khv_stats_fd(struct khv_vm_stats *vs, struct khv_vcpu_stats *s, u32 vcpu_id);
+void khv_vms_add(struct khv_vm *vm);
+void khv_vms_del(struct khv_vm *vm);
+long khv_get_vms(struct khv_vm_list __user *argp);
+long khv_open_stats(const struct khv_stats_open __user *argp);
 
 #endif /* KHV_CORE_INTERNAL_H */

@@ -28,6 +28,11 @@
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
 #include <linux/rcuwait.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/uidgid.h>
+#include <asm/msr.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -213,10 +218,63 @@ struct khv_vcpu {
 	 */
 	bool l1d_flush_hint;
 
-	/* Statistics: indices are exit_stat_index() / KHV_EXIT_* / KHV_KSTAT_*. */
+	/*
+	 * Statistics (core/stats.c), in a block of their own that outlives
+	 * the vCPU while a statistics file holds it.  Exit timing: the TSC at
+	 * the last entry and exit, and the exit that has yet to reach its
+	 * next entry (its stat index, KHV_WAY_* + 1, or 0 for none).
+	 */
+	struct khv_vcpu_stats *stats;
+	u64 entry_tsc;
+	u64 exit_tsc;
+	u32 timing_index;
+	u8 timing_pending;
+};
+
+/*
+ * Per-vCPU statistics: counts, times and per exit reason latency
+ * histograms.  Written only by the vCPU's own thread (the vCPU mutex),
+ * read racily by statistics files: each u64 is read whole, nothing more.
+ */
+#define KHV_HIST_BUCKETS	40	/* log2 buckets of TSC cycles (KHV_STATS_SHAPE_LOG2_HIST) */
+
+enum khv_timing_way {
+	KHV_WAY_KERNEL,		/* exit handled in the kernel, straight back in */
+	KHV_WAY_USER,		/* exit that went through userspace (KHV_RUN returned) */
+	KHV_WAYS
+};
+
+enum khv_time {
+	KHV_TIME_GUEST,		/* cycles from entry to exit */
+	KHV_TIME_KERNEL,	/* cycles from exit to entry, handled in the kernel */
+	KHV_TIME_USER,		/* cycles from exit to entry, through userspace */
+	KHV_TIME_HALT,		/* ns asleep in KHV_RUN (halted, waiting for SIPI) */
+	KHV_TIME_MAX
+};
+
+struct khv_exit_timing {
+	u64 cycles[KHV_WAYS];
+	u64 hist[KHV_WAYS][KHV_HIST_BUCKETS];
+};
+
+struct khv_vcpu_stats {
+	struct kref ref;
+	/* Indices are exit_stat_index() / KHV_EXIT_* / KHV_KSTAT_* / enum khv_time. */
 	u64 hw_exits[KHV_MAX_EXIT_STATS];
 	u64 user_exits[KHV_EXIT_MAX];
 	u64 kernel_stats[KHV_KSTAT_MAX];
+	u64 time[KHV_TIME_MAX];
+	struct khv_exit_timing timing[KHV_MAX_EXIT_STATS];
+};
+
+/* The VM's statistics: its vCPUs' blocks and what the VM alone has. */
+struct khv_vm_stats {
+	struct kref ref;
+	u32 vm_id;
+	spinlock_t lock;		/* vm, the vcpu[] slots, the mmu_* snapshot */
+	struct khv_vm *vm;		/* NULL once the VM is gone */
+	struct khv_vcpu_stats *vcpu[KHV_MAX_VCPUS];
+	u64 mmu_pinned, mmu_tables, mmu_large;	/* the last values, once gone */
 };
 
 /* One memory slot: the guest physical range [gpa, gpa + size) at uaddr. */
@@ -261,6 +319,15 @@ struct khv_vm {
 	/* core/ioeventfd.c: RCU list, changed under vm->lock */
 	struct list_head ioeventfds;
 	unsigned int nr_ioeventfds;
+
+	/* core/stats.c: the statistics, and the host-wide list (KHV_GET_VMS). */
+	struct khv_vm_stats *stats;
+	struct list_head node;		/* on khv_vms, under khv_vms_lock */
+	u32 id;
+	struct pid *pid;		/* the creator's thread group */
+	kuid_t owner;			/* the creator's effective uid */
+	char comm[TASK_COMM_LEN];
+	u64 created_ns;
 
 	/* kvmclock's VM-wide reference (core/pvclock.c), under pvclock_lock. */
 	spinlock_t pvclock_lock;
@@ -364,6 +431,12 @@ struct khv_backend {
 
 	/* Length of the instruction at RIP when the hardware knows it, else 0. */
 	u32 (*hw_insn_len)(struct khv_vcpu *vcpu);
+	/*
+	 * The last exit's own information, for tracing: SVM's EXITINFO1 and
+	 * EXITINFO2; VT-x's exit qualification and the guest-physical address
+	 * (EPT exits) or the exit interruption information (exceptions, NMIs).
+	 */
+	void (*exit_info)(struct khv_vcpu *vcpu, u64 *info1, u64 *info2);
 
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
@@ -474,10 +547,66 @@ int khv_read_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len);
 int khv_write_guest(struct khv_vm *vm, u64 gpa, const void *buf, size_t len);
 
 /* core/stats.c */
+extern bool khv_exit_timing;
+
 static inline void khv_count_exit(struct khv_vcpu *vcpu, u32 hw_code)
 {
-	vcpu->hw_exits[khv_ops->exit_stat_index(hw_code)]++;
+	u32 index = khv_ops->exit_stat_index(hw_code);
+
+	vcpu->stats->hw_exits[index]++;
+	vcpu->timing_index = index;
 	vcpu->run->hw_exit_reason = hw_code;
 }
+
+static inline void khv_kstat(struct khv_vcpu *vcpu, unsigned int kstat)
+{
+	vcpu->stats->kernel_stats[kstat]++;
+}
+
+void khv_timing_record(struct khv_vcpu *vcpu, u64 now);
+/* An event an entry delivers (the backends): traced, counted by type. */
+void khv_note_inject(struct khv_vcpu *vcpu, u32 info, u32 error, bool again);
+
+/*
+ * Around khv_ops->run(), interrupts off: the time from the last exit to
+ * this entry goes to that exit's histogram; from entry to exit is guest
+ * time.  Two RDTSCs per exit, none with exit_timing off.
+ */
+static inline void khv_timing_entry(struct khv_vcpu *vcpu)
+{
+	if (!READ_ONCE(khv_exit_timing)) {
+		vcpu->timing_pending = 0;
+		vcpu->entry_tsc = 0;
+		return;
+	}
+	vcpu->entry_tsc = rdtsc();
+	if (vcpu->timing_pending)
+		khv_timing_record(vcpu, vcpu->entry_tsc);
+}
+
+static inline void khv_timing_exit(struct khv_vcpu *vcpu)
+{
+	if (!vcpu->entry_tsc)
+		return;
+	vcpu->exit_tsc = rdtsc();
+	vcpu->stats->time[KHV_TIME_GUEST] += vcpu->exit_tsc - vcpu->entry_tsc;
+	vcpu->timing_pending = KHV_WAY_KERNEL + 1;
+}
+
+/* KHV_RUN returns: the exit waiting for its entry goes through userspace. */
+static inline void khv_timing_to_user(struct khv_vcpu *vcpu)
+{
+	if (vcpu->timing_pending)
+		vcpu->timing_pending = KHV_WAY_USER + 1;
+}
+
+/* core/stats.c: the statistics blocks and files, the list of VMs. */
+int khv_vm_stats_create(struct khv_vm *vm);
+void khv_vm_stats_gone(struct khv_vm *vm);
+int khv_vcpu_stats_create(struct khv_vcpu *vcpu);
+void khv_vcpu_stats_put(struct khv_vcpu_stats *s);
+void khv_vcpu_stats_publish(struct khv_vcpu *vcpu);
+void khv_vm_stats_put(struct khv_vm_stats *vs);
+void khv_vm_stats_mmu(struct khv_vm_stats *vs);
 
 #endif /* KHV_CORE_KHV_H */

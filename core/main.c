@@ -60,6 +60,7 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_IOEVENTFD:
 	case KHV_CAP_STATE:
 	case KHV_CAP_PVCLOCK:
+	case KHV_CAP_STATS_FD:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;
@@ -83,6 +84,10 @@ static long khv_dev_ioctl(struct file *filp, unsigned int cmd, unsigned long arg
 		return arg ? -EINVAL : KHV_RUN_MMAP_SIZE;
 	case KHV_GET_SUPPORTED_CPUID:
 		return khv_get_supported_cpuid((void __user *)arg);
+	case KHV_GET_VMS:
+		return khv_get_vms((void __user *)arg);
+	case KHV_OPEN_STATS:
+		return khv_open_stats((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -17,23 +17,164 @@
 
 const char *khv_exit_name(u32 hw_code);
 
+/* Who answers a PIO or MMIO access (khv_pio, khv_mmio). */
+#define KHV_TRACE_USER		0
+#define KHV_TRACE_KERNEL	1
+#define KHV_TRACE_IOEVENTFD	2
+
+/* The vCPU enters its guest (interrupts off, just before VMRUN/VMRESUME). */
+TRACE_EVENT(khv_entry,
+	TP_PROTO(u32 vcpu_id, u64 rip),
+	TP_ARGS(vcpu_id, rip),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u64, rip)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->rip = rip;
+	),
+	TP_printk("vcpu %u rip %#llx", __entry->vcpu_id, __entry->rip)
+);
+
+/*
+ * A hardware exit, once handled: its code and name, the exit's own
+ * information (SVM: EXITINFO1 and 2; VT-x: the qualification, and the
+ * guest-physical address or interruption information) and what the
+ * handler decided (ret > 0: straight back in; 0: to userspace).
+ */
 TRACE_EVENT(khv_exit,
-	TP_PROTO(u32 vcpu_id, u32 hw_code, u64 rip),
-	TP_ARGS(vcpu_id, hw_code, rip),
+	TP_PROTO(u32 vcpu_id, u32 hw_code, u64 rip, u64 info1, u64 info2, int ret),
+	TP_ARGS(vcpu_id, hw_code, rip, info1, info2, ret),
 	TP_STRUCT__entry(
 		__field(u32, vcpu_id)
 		__field(u32, hw_code)
 		__field(u64, rip)
+		__field(u64, info1)
+		__field(u64, info2)
+		__field(int, ret)
 		__string(name, khv_exit_name(hw_code))
 	),
 	TP_fast_assign(
 		__entry->vcpu_id = vcpu_id;
 		__entry->hw_code = hw_code;
 		__entry->rip = rip;
+		__entry->info1 = info1;
+		__entry->info2 = info2;
+		__entry->ret = ret;
 		__assign_str(name, khv_exit_name(hw_code));
 	),
-	TP_printk("vcpu %u exit %#x (%s) rip %#llx", __entry->vcpu_id,
-		  __entry->hw_code, __get_str(name), __entry->rip)
+	TP_printk("vcpu %u exit %#x (%s) rip %#llx info %#llx %#llx%s", __entry->vcpu_id,
+		  __entry->hw_code, __get_str(name), __entry->rip, __entry->info1,
+		  __entry->info2, __entry->ret > 0 ? "" :
+		  __entry->ret == 0 ? " -> userspace" : " -> error")
+);
+
+/* Port I/O, decoded: who answers it (a kernel device, an ioeventfd, userspace). */
+TRACE_EVENT(khv_pio,
+	TP_PROTO(u32 vcpu_id, u16 port, u8 size, bool in, u32 count, u32 val, u8 where),
+	TP_ARGS(vcpu_id, port, size, in, count, val, where),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u16, port)
+		__field(u8, size)
+		__field(bool, in)
+		__field(u32, count)
+		__field(u32, val)
+		__field(u8, where)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->port = port;
+		__entry->size = size;
+		__entry->in = in;
+		__entry->count = count;
+		__entry->val = val;
+		__entry->where = where;
+	),
+	TP_printk("vcpu %u %s port %#x size %u count %u val %#x (%s)", __entry->vcpu_id,
+		  __entry->in ? "in" : "out", __entry->port, __entry->size, __entry->count,
+		  __entry->val,
+		  __print_symbolic(__entry->where, { 0, "userspace" }, { 1, "kernel device" },
+				   { 2, "ioeventfd" }))
+);
+
+/* An MMIO access decoded from the faulting instruction, and who answers it. */
+TRACE_EVENT(khv_mmio,
+	TP_PROTO(u32 vcpu_id, u64 gpa, u8 len, bool write, u64 val, u8 where),
+	TP_ARGS(vcpu_id, gpa, len, write, val, where),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u64, gpa)
+		__field(u8, len)
+		__field(bool, write)
+		__field(u64, val)
+		__field(u8, where)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->gpa = gpa;
+		__entry->len = len;
+		__entry->write = write;
+		__entry->val = val;
+		__entry->where = where;
+	),
+	TP_printk("vcpu %u %s gpa %#llx len %u val %#llx (%s)", __entry->vcpu_id,
+		  __entry->write ? "write" : "read", __entry->gpa, __entry->len, __entry->val,
+		  __print_symbolic(__entry->where, { 0, "userspace" }, { 1, "kernel device" },
+				   { 2, "ioeventfd" }))
+);
+
+/* A second-level (NPT/EPT) fault: the access, and what khv made of it. */
+TRACE_EVENT(khv_npf,
+	TP_PROTO(u32 vcpu_id, u64 gpa, bool write, bool fetch, int result),
+	TP_ARGS(vcpu_id, gpa, write, fetch, result),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u64, gpa)
+		__field(bool, write)
+		__field(bool, fetch)
+		__field(int, result)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->gpa = gpa;
+		__entry->write = write;
+		__entry->fetch = fetch;
+		__entry->result = result;
+	),
+	TP_printk("vcpu %u gpa %#llx %s: %s (%d)", __entry->vcpu_id, __entry->gpa,
+		  __entry->fetch ? "fetch" : __entry->write ? "write" : "read",
+		  __entry->result < 0 ? "error" : __entry->result == 0 ? "mapped" : "mmio",
+		  __entry->result)
+);
+
+/*
+ * An interrupt message reached a local APIC (from the IOAPIC, an MSI, an
+ * IPI): the target vCPU, vector, delivery mode (fixed 0, lowest 1, SMI 2,
+ * NMI 4, INIT 5, SIPI 6) and whether the APIC took it.
+ */
+TRACE_EVENT(khv_irq_deliver,
+	TP_PROTO(u32 vcpu_id, u8 vector, u8 mode, bool level, bool accepted),
+	TP_ARGS(vcpu_id, vector, mode, level, accepted),
+	TP_STRUCT__entry(
+		__field(u32, vcpu_id)
+		__field(u8, vector)
+		__field(u8, mode)
+		__field(bool, level)
+		__field(bool, accepted)
+	),
+	TP_fast_assign(
+		__entry->vcpu_id = vcpu_id;
+		__entry->vector = vector;
+		__entry->mode = mode;
+		__entry->level = level;
+		__entry->accepted = accepted;
+	),
+	TP_printk("vcpu %u vector %#x %s%s%s", __entry->vcpu_id, __entry->vector,
+		  __print_symbolic(__entry->mode, { 0, "fixed" }, { 1, "lowest" }, { 2, "smi" },
+				   { 4, "nmi" }, { 5, "init" }, { 6, "sipi" }, { 7, "extint" }),
+		  __entry->level ? " level" : "", __entry->accepted ? "" : " (not accepted)")
 );
 
 TRACE_EVENT(khv_userspace_exit,

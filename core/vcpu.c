@@ -162,7 +162,10 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		/* After IN_GUEST_MODE: a later kick interrupts the entry. */
 		khv_apic_inject(vcpu);
 		host_pkru = read_pkru();
+		khv_timing_entry(vcpu);
+		trace_khv_entry(vcpu->id, vcpu->regs[KHV_REG_RIP]);
 		khv_ops->run(vcpu);
+		khv_timing_exit(vcpu);
 		/*
 		 * Neither world switch nor the FPU swap covers PKRU.  Guests
 		 * cannot enable PKE today (CR4 writes are checked on both
@@ -181,10 +184,17 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 			vcpu->xcr0_refused = 0;
 		}
 		r = khv_ops->handle_exit(vcpu);
-		trace_khv_exit(vcpu->id, run->hw_exit_reason, vcpu->regs[KHV_REG_RIP]);
+		if (trace_khv_exit_enabled()) {
+			u64 info1, info2;
+
+			khv_ops->exit_info(vcpu, &info1, &info2);
+			trace_khv_exit(vcpu->id, run->hw_exit_reason, vcpu->regs[KHV_REG_RIP],
+				       info1, info2, r);
+		}
 		if (r <= 0)
 			break;
 	}
+	khv_timing_to_user(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 out:
 	/*
@@ -194,7 +204,7 @@ out:
 	reason = READ_ONCE(run->exit_reason);
 	trace_khv_userspace_exit(vcpu->id, reason, r);
 	if ((r == 0 || r == -EINTR) && reason < KHV_EXIT_MAX)
-		vcpu->user_exits[array_index_nospec(reason, KHV_EXIT_MAX)]++;
+		vcpu->stats->user_exits[array_index_nospec(reason, KHV_EXIT_MAX)]++;
 	return r;
 }
 
@@ -410,10 +420,14 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 	}
 	case KHV_INJECT_EVENT: {
 		struct khv_event ev;
+		int r;
 
 		if (copy_from_user(&ev, argp, sizeof(ev)))
 			return -EFAULT;
-		return khv_inject_event(vcpu, &ev);
+		r = khv_inject_event(vcpu, &ev);
+		if (!r)
+			khv_kstat(vcpu, KHV_KSTAT_INJ_USER);
+		return r;
 	}
 	case KHV_GET_MSRS:
 		return khv_msrs_ioctl(vcpu, argp, false);
@@ -425,6 +439,10 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 		return khv_vcpu_get_cpuid(vcpu, argp);
 	case KHV_GET_EXIT_STATS:
 		return khv_exit_stats_ioctl(vcpu, argp);
+	case KHV_GET_STATS_FD:
+		if (argp)
+			return -EINVAL;
+		return khv_stats_fd(vcpu->vm->stats, vcpu->stats, vcpu->id);
 	case KHV_GET_XSAVE:
 		return khv_xsave_ioctl(vcpu, argp, false);
 	case KHV_SET_XSAVE:
@@ -500,6 +518,7 @@ void khv_vcpu_free(struct khv_vcpu *vcpu)
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
 	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
+	khv_vcpu_stats_put(vcpu->stats);
 	kfree(vcpu);
 }
 
@@ -566,9 +585,12 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 					     get_order(KHV_RUN_MMAP_SIZE));
 	if (!vcpu->run)
 		return -ENOMEM;
+	err = khv_vcpu_stats_create(vcpu);
+	if (err)
+		goto err_run;
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu)) {
 		err = -ENOMEM;
-		goto err_run;
+		goto err_stats;
 	}
 	err = khv_vcpu_cpuid_default(vcpu);
 	if (err)
@@ -594,6 +616,8 @@ err_cpuid:
 	kfree(vcpu->cpuid);
 err_fpu:
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+err_stats:
+	khv_vcpu_stats_put(vcpu->stats);
 err_run:
 	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
 	return err;
@@ -638,6 +662,7 @@ int khv_vcpu_create(struct khv_vm *vm, unsigned long id)
 	 * being visible to khv_kick_all_and_wait(); fd_install cannot fail.
 	 */
 	refcount_inc(&vm->users);
+	khv_vcpu_stats_publish(vcpu);
 	/* Pairs with the acquire in khv_vcpu_at(). */
 	smp_store_release(&vm->vcpus[id], vcpu);
 	if (id >= vm->vcpu_end) {
@@ -655,6 +680,7 @@ out_destroy:
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
 	free_pages((unsigned long)vcpu->run, get_order(KHV_RUN_MMAP_SIZE));
+	khv_vcpu_stats_put(vcpu->stats);
 out_free:
 	kfree(vcpu);
 out_unlock:

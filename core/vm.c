@@ -22,6 +22,8 @@ static void khv_vm_destroy(struct khv_vm *vm)
 {
 	int i;
 
+	/* Off the list first: KHV_OPEN_STATS finds it no more. */
+	khv_vms_del(vm);
 	/* First: its release zaps, and kicks vCPUs that must still exist. */
 	khv_mmu_notifier_unregister(vm);
 	/* irqfds and the PIT's timer deliver to vCPUs: stop them before they go. */
@@ -32,6 +34,8 @@ static void khv_vm_destroy(struct khv_vm *vm)
 		if (vm->vcpus[i])
 			khv_vcpu_free(vm->vcpus[i]);
 	khv_ops->vm_destroy(vm);
+	/* Statistics files keep the last figures (the MMU's too). */
+	khv_vm_stats_gone(vm);
 	/* No vCPU can run now: unpin everything and free the tables. */
 	khv_mmu_destroy(&vm->mmu);
 	mmdrop(vm->mm);
@@ -125,6 +129,10 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		kfree(st);
 		return r;
 	}
+	case KHV_GET_STATS_FD:
+		if (arg)
+			return -EINVAL;
+		return khv_stats_fd(vm->stats, NULL, 0);
 	default:
 		return -ENOTTY;
 	}
@@ -159,28 +167,35 @@ int khv_vm_create(void)
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
-	err = khv_mmu_init(&vm->mmu, khv_ops->mmu_format, khv_ops->mmu_levels());
+	err = khv_vm_stats_create(vm);
 	if (err)
 		goto err_free;
+	err = khv_mmu_init(&vm->mmu, khv_ops->mmu_format, khv_ops->mmu_levels());
+	if (err)
+		goto err_stats;
 	err = khv_ops->vm_init(vm);
 	if (err)
 		goto err_mmu;
 	err = khv_mmu_notifier_register(vm);
 	if (err)
 		goto err_backend;
+	khv_vms_add(vm);
 	fd = anon_inode_getfd("khv-vm", &khv_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = fd;
-		goto err_notifier;
+		goto err_list;
 	}
 	return fd;
 
-err_notifier:
+err_list:
+	khv_vms_del(vm);
 	khv_mmu_notifier_unregister(vm);
 err_backend:
 	khv_ops->vm_destroy(vm);
 err_mmu:
 	khv_mmu_destroy(&vm->mmu);
+err_stats:
+	khv_vm_stats_gone(vm);
 err_free:
 	mmdrop(vm->mm);
 	kfree(vm);

@@ -519,7 +519,9 @@ void khv_apic_inject(struct khv_vcpu *vcpu)
 	trace_khv_irq_ack(vcpu->id, vector, pic);
 	vcpu->extint_pending = true;
 	vcpu->extint_vector = vector;
-	vcpu->kernel_stats[KHV_KSTAT_IRQ_INJECTED]++;
+	khv_kstat(vcpu, KHV_KSTAT_IRQ_INJECTED);
+	if (pic)
+		khv_kstat(vcpu, KHV_KSTAT_IRQ_PIC);
 }
 
 /* ---- HLT ----------------------------------------------------------------- */
@@ -563,12 +565,12 @@ static bool khv_apic_poll(struct khv_vcpu *vcpu)
 	start = ktime_get_ns();
 	do {
 		if (khv_apic_wakes(vcpu)) {
-			vcpu->kernel_stats[KHV_KSTAT_HALT_POLL_HIT]++;
+			khv_kstat(vcpu, KHV_KSTAT_HALT_POLL_HIT);
 			return true;
 		}
 		cpu_relax();
 	} while (!need_resched() && !signal_pending(current) && ktime_get_ns() - start < limit);
-	vcpu->kernel_stats[KHV_KSTAT_HALT_POLL_MISS]++;
+	khv_kstat(vcpu, KHV_KSTAT_HALT_POLL_MISS);
 	return false;
 }
 
@@ -618,6 +620,8 @@ int khv_apic_before_run(struct khv_vcpu *vcpu)
 {
 	const unsigned long reqs = BIT(KHV_REQ_INIT) | BIT(KHV_REQ_SIPI) | BIT(KHV_REQ_APIC_TIMER);
 	struct khv_vcpu_apic *a = vcpu->apic;
+	u64 slept;
+	int r;
 
 	/* Nearly every entry: running, nothing asked of it. */
 	if (vcpu->mp_state == KHV_MP_STATE_RUNNABLE && !(READ_ONCE(vcpu->requests) & reqs))
@@ -648,9 +652,12 @@ int khv_apic_before_run(struct khv_vcpu *vcpu)
 			return -EINTR;
 		if (khv_apic_poll(vcpu))
 			continue;
-		vcpu->kernel_stats[KHV_KSTAT_HALT_SLEEP]++;
+		khv_kstat(vcpu, KHV_KSTAT_HALT_SLEEP);
 		trace_khv_halt(vcpu->id, vcpu->mp_state, false);
-		if (rcuwait_wait_event(&vcpu->wait, khv_apic_wakes(vcpu), TASK_INTERRUPTIBLE))
+		slept = ktime_get_ns();
+		r = rcuwait_wait_event(&vcpu->wait, khv_apic_wakes(vcpu), TASK_INTERRUPTIBLE);
+		vcpu->stats->time[KHV_TIME_HALT] += ktime_get_ns() - slept;
+		if (r)
 			return -EINTR;
 		trace_khv_halt(vcpu->id, vcpu->mp_state, true);
 	}

@@ -22,6 +22,7 @@
 
 #include "../core/khv.h"
 #include "irqchip.h"
+#include "../core/trace.h"
 
 #define KHV_IRQCHIP_ISA_IRQS	16
 #define KHV_PIT_IOAPIC_PIN	2	/* ISA IRQ 0, by the source override */
@@ -46,6 +47,7 @@ static unsigned int khv_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg
 {
 	struct khv_vcpu *lowest = NULL;
 	u32 lowest_ppr = ~0u;
+	bool took;
 	unsigned int n = 0, i;
 
 	for (i = 0; i < khv_vcpu_end(vm); i++) {
@@ -75,19 +77,22 @@ static unsigned int khv_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg
 			break;
 		}
 		case KHV_APIC_DM_FIXED:
-			if (khv_lapic_accept(&a->lapic, msg->vector, msg->level))
-				n++;
+			took = khv_lapic_accept(&a->lapic, msg->vector, msg->level);
+			trace_khv_irq_deliver(vcpu->id, msg->vector, msg->delivery_mode,
+					      msg->level, took);
+			n += took;
 			break;
 		case KHV_APIC_DM_NMI:
-			khv_apic_nmi(vcpu);
-			n++;
-			break;
 		case KHV_APIC_DM_INIT:
-			khv_apic_init(vcpu);
-			n++;
-			break;
 		case KHV_APIC_DM_SIPI:
-			khv_apic_sipi(vcpu, msg->vector);
+			trace_khv_irq_deliver(vcpu->id, msg->vector, msg->delivery_mode,
+					      msg->level, true);
+			if (msg->delivery_mode == KHV_APIC_DM_NMI)
+				khv_apic_nmi(vcpu);
+			else if (msg->delivery_mode == KHV_APIC_DM_INIT)
+				khv_apic_init(vcpu);
+			else
+				khv_apic_sipi(vcpu, msg->vector);
 			n++;
 			break;
 		default:
@@ -101,9 +106,11 @@ static unsigned int khv_deliver(struct khv_vm *vm, const struct khv_irq_msg *msg
 		unsigned long flags;
 
 		spin_lock_irqsave(&a->lapic.lock, flags);
-		if (khv_lapic_accept(&a->lapic, msg->vector, msg->level))
-			n++;
+		took = khv_lapic_accept(&a->lapic, msg->vector, msg->level);
 		spin_unlock_irqrestore(&a->lapic.lock, flags);
+		trace_khv_irq_deliver(lowest->id, msg->vector, msg->delivery_mode, msg->level,
+				      took);
+		n += took;
 	}
 	return n;
 }

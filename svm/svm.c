@@ -38,7 +38,6 @@
 
 #include "svm.h"
 #include "../irq/irqchip.h"
-#include "../core/trace.h"
 
 /* vcpu->regs[] layout that svm_vmrun.S hard-codes. */
 static_assert(KHV_REG_RCX == 1 && KHV_REG_RDX == 2 && KHV_REG_RBX == 3);
@@ -578,7 +577,7 @@ static void svm_inject_events(struct svm_vcpu *svm, u8 tpr_blocked)
 	c->event_inj = ev;
 	svm->injected = ev;
 	if (ev)
-		trace_khv_inject(vcpu->id, (u32)ev, ev >> 32, again);
+		khv_note_inject(vcpu, (u32)ev, ev >> 32, again);
 
 	/*
 	 * An event delivered while the NMI handler's IRET is still ahead: the
@@ -805,8 +804,10 @@ static void svm_run(struct khv_vcpu *vcpu)
 	}
 	svm->nmi_ss_trap = false;
 
-	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH))
+	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH)) {
 		svm_asid_flush(svm);
+		khv_kstat(vcpu, KHV_KSTAT_TLB_FLUSH);
+	}
 	svm_asid_assign(svm, sd, smp_processor_id());
 	svm_asid_prepare(svm, sd);
 	vmcb->control.asid = svm->asid;
@@ -1234,6 +1235,14 @@ static void svm_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
 		s->dr7 = val;
 }
 
+static void svm_exit_info(struct khv_vcpu *vcpu, u64 *info1, u64 *info2)
+{
+	const struct svm_vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	*info1 = c->exit_info_1;
+	*info2 = c->exit_info_2;
+}
+
 /* With NRIPS, the length of the intercepted instruction still at RIP. */
 static u32 svm_hw_insn_len(struct khv_vcpu *vcpu)
 {
@@ -1507,6 +1516,7 @@ const struct khv_backend khv_svm_backend = {
 	.get_dr67		= svm_get_dr67,
 	.set_dr67		= svm_set_dr67,
 	.hw_insn_len		= svm_hw_insn_len,
+	.exit_info		= svm_exit_info,
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,

@@ -461,10 +461,13 @@ static void vmx_prepare_entry(struct vmx_vcpu *vmx, int cpu)
 		vmx->last_run_cpu = cpu;
 		khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH);
 		vmx_flush_ept(vmx_eptp(vcpu));
+		khv_kstat(vcpu, KHV_KSTAT_TLB_FLUSH);
 		vmx->flush_vpid = true;
 	}
-	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH))
+	if (khv_test_clear_request(vcpu, KHV_REQ_TLB_FLUSH)) {
 		vmx_flush_ept(vmx_eptp(vcpu));
+		khv_kstat(vcpu, KHV_KSTAT_TLB_FLUSH);
+	}
 	if (vmx->flush_vpid) {
 		vmx_flush_vpid(vmx->vpid);
 		vmx->flush_vpid = false;
@@ -712,6 +715,7 @@ const struct khv_backend khv_vmx_backend = {
 	.get_dr67		= vmx_get_dr67,
 	.set_dr67		= vmx_set_dr67,
 	.hw_insn_len		= vmx_hw_insn_len,
+	.exit_info		= vmx_exit_info,
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,

@@ -303,6 +303,7 @@ int vmx_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 /* ---- vmx_exits.c --------------------------------------------------------- */
 int vmx_handle_exit(struct khv_vcpu *vcpu);
 u32 vmx_hw_insn_len(struct khv_vcpu *vcpu);
+void vmx_exit_info(struct khv_vcpu *vcpu, u64 *info1, u64 *info2);
 u64 vmx_get_dr67(struct khv_vcpu *vcpu, int dr);
 void vmx_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val);
 u32 vmx_exit_stat_index(u32 hw_code);

@@ -12,7 +12,6 @@
 #include <asm/traps.h>
 
 #include "vmx.h"
-#include "../core/trace.h"
 
 /* STI/MOV SS shadow, unless the VMM moved RIP past that instruction. */
 bool vmx_in_shadow(struct vmx_vcpu *vmx)
@@ -96,7 +95,7 @@ void vmx_inject_events(struct vmx_vcpu *vmx)
 	}
 	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
 	if (info)
-		trace_khv_inject(vcpu->id, info, error, again);
+		khv_note_inject(vcpu, info, error, again);
 	if (info & INTR_INFO_HAS_ERROR)
 		vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, error);
 	if (len)

@@ -452,6 +452,19 @@ u32 vmx_hw_insn_len(struct khv_vcpu *vcpu)
 	return len <= 15 ? len : 0;
 }
 
+void vmx_exit_info(struct khv_vcpu *vcpu, u64 *info1, u64 *info2)
+{
+	u32 basic = VMX_EXIT_BASIC(to_vmx(vcpu)->exit_reason);
+
+	*info1 = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	if (basic == EXIT_EPT_VIOLATION || basic == EXIT_EPT_MISCONFIG)
+		*info2 = vmcs_read(VMCS_GUEST_PHYS_ADDR);
+	else if (basic == EXIT_EXCEPTION_NMI)
+		*info2 = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	else
+		*info2 = 0;
+}
+
 /* What KHV_RUN reports about interrupt acceptance after every exit. */
 static void vmx_update_run_flags(struct vmx_vcpu *vmx)
 {

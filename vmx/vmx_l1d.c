@@ -269,5 +269,5 @@ void vmx_l1d_flush(struct khv_vcpu *vcpu)
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	else
 		vmx_l1d_flush_sw();
-	vcpu->kernel_stats[KHV_KSTAT_L1D_FLUSH]++;
+	khv_kstat(vcpu, KHV_KSTAT_L1D_FLUSH);
 }

@@ -37,6 +37,8 @@
 #define KHV_CHECK_EXTENSION	_IO(KHVIO, 0x03)	/* arg: KHV_CAP_* */
 #define KHV_GET_VCPU_MMAP_SIZE	_IO(KHVIO, 0x04)
 #define KHV_GET_SUPPORTED_CPUID	_IOWR(KHVIO, 0x05, struct khv_cpuid)
+#define KHV_GET_VMS		_IOWR(KHVIO, 0x06, struct khv_vm_list)
+#define KHV_OPEN_STATS		_IOW(KHVIO, 0x07, struct khv_stats_open)
 
 /* Capabilities: KHV_CHECK_EXTENSION returns 0 for "absent", else a value. */
 #define KHV_CAP_NR_VCPUS	1	/* max vCPUs per VM */
@@ -56,6 +58,7 @@
 #define KHV_CAP_IOEVENTFD	15	/* KHV_IOEVENTFD */
 #define KHV_CAP_STATE		16	/* KHV_GET/SET_LAPIC, _IRQCHIP, _VCPU_EVENTS */
 #define KHV_CAP_PVCLOCK		17	/* kvmclock MSRs behind the KVM CPUID leaves */
+#define KHV_CAP_STATS_FD	18	/* KHV_GET_STATS_FD, KHV_GET_VMS, KHV_OPEN_STATS */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -70,6 +73,8 @@
 #define KHV_IOEVENTFD		_IOW(KHVIO, 0x64, struct khv_ioeventfd)
 #define KHV_GET_IRQCHIP		_IOR(KHVIO, 0x65, struct khv_irqchip_state)
 #define KHV_SET_IRQCHIP		_IOW(KHVIO, 0x66, struct khv_irqchip_state)
+/* On a VM fd: the VM's statistics file; on a vCPU fd: the vCPU's (below). */
+#define KHV_GET_STATS_FD	_IO(KHVIO, 0xce)	/* arg: 0 */
 
 /* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
 #define KHV_MEM_READONLY	(1u << 0)
@@ -477,7 +482,17 @@ struct khv_event {
 #define KHV_KSTAT_IRQ_INJECTED	2	/* interrupts the in-kernel irqchip delivered */
 #define KHV_KSTAT_HALT_POLL_HIT	3	/* a halt poll saw the wake-up (no sleep) */
 #define KHV_KSTAT_HALT_POLL_MISS 4	/* a halt poll ran out; the vCPU slept */
-#define KHV_KSTAT_MAX		5
+#define KHV_KSTAT_TLB_FLUSH	5	/* second-level translations flushed at an entry */
+#define KHV_KSTAT_NPF_MAPPED	6	/* a second-level fault mapped guest memory */
+#define KHV_KSTAT_NPF_MMIO	7	/* a second-level fault was an MMIO access */
+#define KHV_KSTAT_IRQ_PIC	8	/* of irq_injected: vectors from the PIC */
+#define KHV_KSTAT_INJ_INTR	9	/* external interrupts delivered at an entry */
+#define KHV_KSTAT_INJ_NMI	10	/* NMIs delivered at an entry */
+#define KHV_KSTAT_INJ_EXCEPTION	11	/* exceptions delivered at an entry */
+#define KHV_KSTAT_INJ_SOFT	12	/* software interrupts/exceptions re-delivered */
+#define KHV_KSTAT_INJ_AGAIN	13	/* deliveries cut short by an exit, redone */
+#define KHV_KSTAT_INJ_USER	14	/* events queued by KHV_INJECT_EVENT */
+#define KHV_KSTAT_MAX		15
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */
@@ -494,6 +509,105 @@ struct khv_exit_stats {
 	__u32 nent;
 	__u32 pad;
 	struct khv_exit_stat entries[];
+};
+
+/*
+ * ---- binary statistics (KHV_CAP_STATS_FD) --------------------------------
+ *
+ * KHV_GET_STATS_FD (VM or vCPU fd) and KHV_OPEN_STATS (system fd, any VM
+ * of the caller's effective uid; every VM with CAP_SYS_ADMIN) return a
+ * read-only file descriptor.  pread() at offset 0 gives the header; the
+ * descriptors follow at desc_offset, desc_size bytes apart; the values are
+ * __u64s at data_offset + desc.offset, read live at each pread() of the
+ * data (one read gives one consistent-enough snapshot: each value is read
+ * once, values are not taken together under a lock).  The layout of one
+ * file never changes; a reader finds counters by name, so that later
+ * versions of khv add descriptors (and grow header_size and desc_size)
+ * without breaking it.  The file keeps the statistics of a VM (or vCPU)
+ * that has gone: the VM's "alive" reads 0 then.  Documentation/khv/observe.rst
+ * lists the names.
+ */
+#define KHV_STATS_MAGIC		0x5356484bu	/* "KHVS" in a little-endian file */
+#define KHV_STATS_VERSION	1
+#define KHV_STATS_NAME_SIZE	48
+
+/* header.flags */
+#define KHV_STATS_F_VCPU	(1u << 0)	/* a vCPU's file; vcpu_id says which */
+
+struct khv_stats_header {
+	__u32 magic;		/* KHV_STATS_MAGIC */
+	__u32 version;		/* KHV_STATS_VERSION; a reader refuses another */
+	__u32 header_size;	/* at least sizeof(struct khv_stats_header) */
+	__u32 desc_size;	/* at least sizeof(struct khv_stats_desc) */
+	__u32 num_desc;
+	__u32 flags;		/* KHV_STATS_F_* */
+	__u64 desc_offset;
+	__u64 data_offset;
+	__u64 data_size;	/* bytes */
+	__u32 vm_id;		/* as KHV_GET_VMS lists it */
+	__u32 vcpu_id;
+	__u64 reserved[4];
+};
+
+/* desc.flags: type in bits 0-3, unit in 4-7, shape in 8-11 */
+#define KHV_STATS_TYPE_MASK		0xfu
+#define KHV_STATS_TYPE_CUMULATIVE	0u	/* only grows */
+#define KHV_STATS_TYPE_INSTANT		1u	/* a level that comes and goes */
+#define KHV_STATS_UNIT_MASK		0xf0u
+#define KHV_STATS_UNIT_NONE		0x00u	/* a count of events */
+#define KHV_STATS_UNIT_CYCLES		0x10u	/* host TSC cycles (see "tsc_khz") */
+#define KHV_STATS_UNIT_NS		0x20u
+#define KHV_STATS_UNIT_PAGES		0x30u	/* 4 KiB pages */
+#define KHV_STATS_UNIT_KHZ		0x40u
+#define KHV_STATS_UNIT_BOOLEAN		0x50u
+#define KHV_STATS_SHAPE_MASK		0xf00u
+#define KHV_STATS_SHAPE_SCALAR		0x000u	/* count is 1 */
+/*
+ * count buckets of a log2 histogram of the unit: bucket 0 counts the
+ * value 0, bucket i (i >= 1) the values v with 2^(i-1) <= v < 2^i, and
+ * the last bucket every value from 2^(count-2) up.
+ */
+#define KHV_STATS_SHAPE_LOG2_HIST	0x100u
+
+struct khv_stats_desc {
+	__u32 flags;		/* KHV_STATS_TYPE_* | KHV_STATS_UNIT_* | KHV_STATS_SHAPE_* */
+	__u32 count;		/* number of __u64 values */
+	__u64 offset;		/* of the first value, from header.data_offset */
+	__u32 code;		/* "exit/" names: the hardware exit code; else 0 */
+	__u32 pad;
+	char  name[KHV_STATS_NAME_SIZE];	/* NUL terminated, '/'-separated */
+};
+
+/* KHV_GET_VMS: the VMs on this host, as khv-top lists them. */
+struct khv_vm_info {
+	__u32 vm_id;		/* never reused while the module is loaded */
+	__s32 pid;		/* creator's process id, in the caller's namespace; 0 unseen */
+	__u32 nr_vcpus;
+	__u32 flags;		/* 0 */
+	__u64 created_ns;	/* CLOCK_BOOTTIME */
+	char  comm[16];		/* creator's command name */
+	__u64 reserved[2];
+};
+
+/*
+ * nent: capacity on input, number written on output; E2BIG with nent set
+ * to the number needed when too small (as KHV_GET_EXIT_STATS).
+ */
+struct khv_vm_list {
+	__u32 nent;
+	__u32 pad;
+	struct khv_vm_info entries[];
+};
+
+/* KHV_OPEN_STATS */
+#define KHV_STATS_OPEN_VCPU	(1u << 0)	/* vcpu_id's file, not the VM's */
+
+struct khv_stats_open {
+	__u32 vm_id;
+	__u32 vcpu_id;
+	__u32 flags;		/* KHV_STATS_OPEN_* */
+	__u32 pad;
+	__u64 reserved[2];
 };
 
 /* ---- the shared run page (mmap of the vCPU fd, offset 0) ----------------- */

@@ -113,6 +113,52 @@ int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *stat
 int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
 			    uint32_t max, uint32_t *nent);
 
+/* --- statistics files (KHV_CAP_STATS_FD, uapi/linux/khv.h) ---------------- */
+/* A new statistics file descriptor (KHV_GET_STATS_FD), or -errno. */
+int khv_vm_stats_fd(struct khv_vm *vm);
+int khv_vcpu_stats_fd(struct khv_vcpu *vcpu);
+/* The host's VMs (KHV_GET_VMS); *nent gets the count (-E2BIG: max too small). */
+int khv_list_vms(struct khv_sys *sys, struct khv_vm_info *out, uint32_t max, uint32_t *nent);
+/* Any VM's statistics (KHV_OPEN_STATS): vcpu_id < 0 for the VM's file; fd or -errno. */
+int khv_open_stats(struct khv_sys *sys, uint32_t vm_id, int32_t vcpu_id);
+
+/*
+ * A statistics file, parsed: the header, the descriptors (copied to
+ * sizeof(struct khv_stats_desc) each, whatever the file's desc_size) and,
+ * after khv_stats_read(), the values.  The struct is the caller's; its
+ * buffers are freed by khv_stats_close().
+ */
+struct khv_stats {
+	int fd;				/* -1 for a parsed buffer */
+	struct khv_stats_header hdr;
+	struct khv_stats_desc *desc;
+	uint32_t ndesc;
+	uint64_t *data;			/* hdr.data_size / 8 values */
+	uint32_t ndata;
+};
+
+/* At most this many descriptors and this much data are accepted. */
+#define KHV_STATS_MAX_DESCS	65536u
+#define KHV_STATS_MAX_DATA	(64u << 20)
+
+/*
+ * Parse the header and descriptors of statistics file fd, which it takes:
+ * khv_stats_close() closes it, and so does a failure.  -EPROTO: not a
+ * statistics file, or a version this library does not know; -EBADMSG: a
+ * layout that does not add up (a descriptor outside the data, a name
+ * without its NUL, an unknown shape...).
+ */
+int khv_stats_init(struct khv_stats *st, int fd);
+/* The same checks on an image of a whole file in memory (header, descriptors, values). */
+int khv_stats_parse(struct khv_stats *st, const void *buf, size_t len);
+/* Read the values again (pread at data_offset): 0 or -errno. */
+int khv_stats_read(struct khv_stats *st);
+/* Index of the descriptor called name, or -ENOENT. */
+int khv_stats_find(const struct khv_stats *st, const char *name);
+/* The values of descriptor i (desc[i].count of them), NULL if i is out of range. */
+const uint64_t *khv_stats_values(const struct khv_stats *st, uint32_t i);
+void khv_stats_close(struct khv_stats *st);
+
 /* --- register helpers (pure functions on structs, no ioctl) --------------- */
 /* Real mode at reset-like state with CS.base = cs_base. */
 void khv_sregs_real_mode(struct khv_sregs *s, uint16_t cs_selector);
