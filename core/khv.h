@@ -221,14 +221,14 @@ struct khv_vcpu {
 	/*
 	 * Statistics (core/stats.c), in a block of their own that outlives
 	 * the vCPU while a statistics file holds it.  Exit timing: the TSC at
-	 * the last entry and exit, and the exit that has yet to reach its
-	 * next entry (its stat index, KHV_WAY_* + 1, or 0 for none).
+	 * the last entry, and at the last exit while that exit has yet to
+	 * reach its next entry (else 0); where that exit's time goes (its
+	 * reason's kernel way, moved to the user way if KHV_RUN returns).
 	 */
 	struct khv_vcpu_stats *stats;
 	u64 entry_tsc;
 	u64 exit_tsc;
-	u32 timing_index;
-	u8 timing_pending;
+	struct khv_exit_way *timing_slot;
 };
 
 /*
@@ -244,17 +244,21 @@ enum khv_timing_way {
 	KHV_WAYS
 };
 
+/* Kernel and user time are the sums of the ways' cycles (stats_fd.c). */
 enum khv_time {
 	KHV_TIME_GUEST,		/* cycles from entry to exit */
-	KHV_TIME_KERNEL,	/* cycles from exit to entry, handled in the kernel */
-	KHV_TIME_USER,		/* cycles from exit to entry, through userspace */
 	KHV_TIME_HALT,		/* ns asleep in KHV_RUN (halted, waiting for SIPI) */
 	KHV_TIME_MAX
 };
 
+/* One way of one exit reason: its cycles, and their log2 histogram. */
+struct khv_exit_way {
+	u64 cycles;
+	u64 hist[KHV_HIST_BUCKETS];
+};
+
 struct khv_exit_timing {
-	u64 cycles[KHV_WAYS];
-	u64 hist[KHV_WAYS][KHV_HIST_BUCKETS];
+	struct khv_exit_way way[KHV_WAYS];
 };
 
 struct khv_vcpu_stats {
@@ -551,10 +555,11 @@ extern bool khv_exit_timing;
 
 static inline void khv_count_exit(struct khv_vcpu *vcpu, u32 hw_code)
 {
+	struct khv_vcpu_stats *s = vcpu->stats;
 	u32 index = khv_ops->exit_stat_index(hw_code);
 
-	vcpu->stats->hw_exits[index]++;
-	vcpu->timing_index = index;
+	s->hw_exits[index]++;
+	vcpu->timing_slot = &s->timing[index].way[KHV_WAY_KERNEL];
 	vcpu->run->hw_exit_reason = hw_code;
 }
 
@@ -563,41 +568,57 @@ static inline void khv_kstat(struct khv_vcpu *vcpu, unsigned int kstat)
 	vcpu->stats->kernel_stats[kstat]++;
 }
 
-void khv_timing_record(struct khv_vcpu *vcpu, u64 now);
 /* An event an entry delivers (the backends): traced, counted by type. */
 void khv_note_inject(struct khv_vcpu *vcpu, u32 info, u32 error, bool again);
 
 /*
  * Around khv_ops->run(), interrupts off: the time from the last exit to
  * this entry goes to that exit's histogram; from entry to exit is guest
- * time.  Two RDTSCs per exit, none with exit_timing off.
+ * time.  Two RDTSCs per exit, none with exit_timing off.  Every entry
+ * is followed by exactly one exit, and (but for the first) preceded by
+ * one: exit_tsc is 0 only before the first, and after timing was off.
+ * The cost is counted by make bench (Documentation/khv/observe.rst).
  */
-static inline void khv_timing_entry(struct khv_vcpu *vcpu)
+static __always_inline void khv_timing_entry(struct khv_vcpu *vcpu)
 {
+	u64 now, cycles;
+
 	if (!READ_ONCE(khv_exit_timing)) {
-		vcpu->timing_pending = 0;
 		vcpu->entry_tsc = 0;
+		vcpu->exit_tsc = 0;
 		return;
 	}
-	vcpu->entry_tsc = rdtsc();
-	if (vcpu->timing_pending)
-		khv_timing_record(vcpu, vcpu->entry_tsc);
+	now = rdtsc();
+	cycles = now - vcpu->exit_tsc;
+	/* Not after an untimed exit, nor across TSCs that disagree (migration). */
+	if (likely(vcpu->exit_tsc && (s64)cycles >= 0)) {
+		struct khv_exit_way *w = vcpu->timing_slot;
+
+		w->cycles += cycles;
+		w->hist[min_t(unsigned int, fls64(cycles), KHV_HIST_BUCKETS - 1)]++;
+	}
+	vcpu->entry_tsc = now;
 }
 
-static inline void khv_timing_exit(struct khv_vcpu *vcpu)
+static __always_inline void khv_timing_exit(struct khv_vcpu *vcpu)
 {
 	if (!vcpu->entry_tsc)
 		return;
 	vcpu->exit_tsc = rdtsc();
 	vcpu->stats->time[KHV_TIME_GUEST] += vcpu->exit_tsc - vcpu->entry_tsc;
-	vcpu->timing_pending = KHV_WAY_KERNEL + 1;
 }
 
-/* KHV_RUN returns: the exit waiting for its entry goes through userspace. */
+/*
+ * KHV_RUN returns: the exit waiting for its entry goes through userspace
+ * (its reason's user way).  Once only: KHV_RUN may return again before the
+ * next entry.
+ */
 static inline void khv_timing_to_user(struct khv_vcpu *vcpu)
 {
-	if (vcpu->timing_pending)
-		vcpu->timing_pending = KHV_WAY_USER + 1;
+	size_t at = (void *)vcpu->timing_slot - (void *)vcpu->stats->timing;
+
+	if (vcpu->exit_tsc && !(at % sizeof(struct khv_exit_timing)))
+		vcpu->timing_slot++;
 }
 
 /* core/stats.c: the statistics blocks and files, the list of VMs. */

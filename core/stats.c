@@ -73,24 +73,6 @@ const char *khv_kstat_name(u32 kstat)
 	return kstat < KHV_KSTAT_MAX ? khv_kernel_stat_names[kstat] : NULL;
 }
 
-/* The exit waiting for this entry: its time, in its histogram. */
-void khv_timing_record(struct khv_vcpu *vcpu, u64 now)
-{
-	struct khv_vcpu_stats *s = vcpu->stats;
-	unsigned int way = vcpu->timing_pending - 1;
-	u64 cycles = now - vcpu->exit_tsc;
-	struct khv_exit_timing *t;
-
-	vcpu->timing_pending = 0;
-	/* A TSC that went backwards (a migrated thread, an odd host): not timed. */
-	if ((s64)cycles < 0 || way >= KHV_WAYS)
-		return;
-	t = &s->timing[min_t(u32, vcpu->timing_index, KHV_MAX_EXIT_STATS - 1)];
-	t->cycles[way] += cycles;
-	t->hist[way][min_t(unsigned int, fls64(cycles), KHV_HIST_BUCKETS - 1)]++;
-	s->time[way == KHV_WAY_KERNEL ? KHV_TIME_KERNEL : KHV_TIME_USER] += cycles;
-}
-
 /*
  * An event delivered at an entry (the VMCB's EVENTINJ or the VMCS's
  * entry interruption information, which share a layout): traced and

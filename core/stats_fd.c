@@ -41,6 +41,7 @@ static_assert(offsetof(struct khv_vm_list, entries) == 8);
 /* Where a descriptor's values come from. */
 enum khv_stats_src_kind {
 	KHV_SRC_VCPU,		/* u64s in struct khv_vcpu_stats; a VM's file sums them */
+	KHV_SRC_WAY,		/* the cycles of every reason's way off (summed) */
 	KHV_SRC_ALIVE,
 	KHV_SRC_TSC_KHZ,
 	KHV_SRC_TIMING,
@@ -104,10 +105,6 @@ static __printf(7, 8) void khv_stats_add(struct khv_stats_file *f, u32 flags, u3
 
 static void khv_stats_describe(struct khv_stats_file *f)
 {
-	static const char *const time_names[KHV_TIME_MAX] = {
-		[KHV_TIME_GUEST] = "time/guest", [KHV_TIME_KERNEL] = "time/kernel",
-		[KHV_TIME_USER] = "time/user", [KHV_TIME_HALT] = "time/halt",
-	};
 	const u32 hist = KHV_STATS_UNIT_CYCLES | KHV_STATS_SHAPE_LOG2_HIST;
 	u32 i, w;
 
@@ -122,10 +119,14 @@ static void khv_stats_describe(struct khv_stats_file *f)
 			      "mmu/table_pages");
 		khv_stats_add(f, INST, KHV_SRC_MMU_LARGE, 0, 1, 0, "mmu/large_leaves");
 	}
-	for (i = 0; i < KHV_TIME_MAX; i++)
-		khv_stats_add(f, CUM | (i == KHV_TIME_HALT ? KHV_STATS_UNIT_NS :
-					KHV_STATS_UNIT_CYCLES),
-			      KHV_SRC_VCPU, VS(time[i]), 1, 0, "%s", time_names[i]);
+	khv_stats_add(f, CUM | KHV_STATS_UNIT_CYCLES, KHV_SRC_VCPU, VS(time[KHV_TIME_GUEST]), 1,
+		      0, "time/guest");
+	khv_stats_add(f, CUM | KHV_STATS_UNIT_CYCLES, KHV_SRC_WAY, KHV_WAY_KERNEL, 1, 0,
+		      "time/kernel");
+	khv_stats_add(f, CUM | KHV_STATS_UNIT_CYCLES, KHV_SRC_WAY, KHV_WAY_USER, 1, 0,
+		      "time/user");
+	khv_stats_add(f, CUM | KHV_STATS_UNIT_NS, KHV_SRC_VCPU, VS(time[KHV_TIME_HALT]), 1, 0,
+		      "time/halt");
 	for (i = 0; i < KHV_EXIT_MAX; i++)
 		khv_stats_add(f, CUM, KHV_SRC_VCPU, VS(user_exits[i]), 1, 0,
 			      "user_exit/%s", khv_user_exit_name(i) + strlen("user_"));
@@ -144,9 +145,9 @@ static void khv_stats_describe(struct khv_stats_file *f)
 			const char *way = w == KHV_WAY_KERNEL ? "kernel" : "user";
 
 			khv_stats_add(f, CUM | KHV_STATS_UNIT_CYCLES, KHV_SRC_VCPU,
-				      VS(timing[i].cycles[w]), 1, code, "exit/%s/%s_cycles",
+				      VS(timing[i].way[w].cycles), 1, code, "exit/%s/%s_cycles",
 				      name, way);
-			khv_stats_add(f, CUM | hist, KHV_SRC_VCPU, VS(timing[i].hist[w]),
+			khv_stats_add(f, CUM | hist, KHV_SRC_VCPU, VS(timing[i].way[w].hist),
 				      KHV_HIST_BUCKETS, code, "exit/%s/%s_hist", name, way);
 		}
 	}
@@ -160,6 +161,17 @@ static void khv_stats_read_block(u64 *out, const struct khv_vcpu_stats *s, u32 o
 
 	for (i = 0; i < n; i++)
 		out[i] = (sum ? out[i] : 0) + READ_ONCE(in[i]);
+}
+
+/* Kernel or user time: the sum over the exit reasons of one way's cycles. */
+static u64 khv_stats_way_cycles(const struct khv_vcpu_stats *s, u32 way)
+{
+	u64 sum = 0;
+	u32 i;
+
+	for (i = 0; i < KHV_MAX_EXIT_STATS; i++)
+		sum += READ_ONCE(s->timing[i].way[way].cycles);
+	return sum;
 }
 
 /* Gather the values: f->lock held. */
@@ -196,6 +208,11 @@ static void khv_stats_fill(struct khv_stats_file *f)
 			memset(out, 0, src->count * sizeof(u64));
 			for (j = 0; j < nblocks; j++)
 				khv_stats_read_block(out, blocks[j], src->off, src->count, true);
+			break;
+		case KHV_SRC_WAY:
+			*out = 0;
+			for (j = 0; j < (f->s ? 1 : nblocks); j++)
+				*out += khv_stats_way_cycles(f->s ?: blocks[j], src->off);
 			break;
 		case KHV_SRC_ALIVE:
 			*out = alive;

@@ -236,6 +236,12 @@ bench_lane() {
 	# shellcheck disable=SC2086
 	table "$dir/bench.txt" $IRQ_LOOPS
 	say ""
+	if want khv && [ "$have_khv" = 1 ]; then
+		say "$lane, the cost of timing every exit (khv module parameter exit_timing, goal < 2 %):"
+		say "cycles per exit round trip, median of the runs (best single run)"
+		timing_table "$dir/bench.txt" $LOOPS
+		say ""
+	fi
 	for l in $LOOPS $IRQ_LOOPS; do
 		for b in $BENCH_BACKENDS; do
 			[ -n "$(figure "$dir/bench.txt" "$b" "$l")" ] || result 1 "bench $lane: no $b $l figure"
@@ -264,6 +270,33 @@ table() {
 		printf '%-9s %20s %20s %16s\n' "$l" "$kc" "$vc" "$rc"
 	done
 }
+
+# timing_table <bench.txt> <loop>...: khv with exit timing on and off
+# (bench-guest.sh's backends khv-timing1 and khv-timing0), and the cost of
+# having it on, in percent; also into bench.txt as "BENCH overhead" lines.
+timing_table() {
+	local txt=$1 l om ob fm fb oc fc pc
+	shift
+	printf '%-9s %20s %20s %16s
+' loop "timing on" "timing off" overhead
+	for l in "$@"; do
+		om="" ob="" fm="" fb=""
+		read -r om ob < <(figure "$txt" khv-timing1 "$l")
+		read -r fm fb < <(figure "$txt" khv-timing0 "$l")
+		oc=- fc=- pc=-
+		[ -n "${om:-}" ] && oc="$om ($ob)"
+		[ -n "${fm:-}" ] && fc="$fm ($fb)"
+		if [ -n "${om:-}" ] && [ -n "${fm:-}" ]; then
+			pc="$(percent "$om" "$fm") ($(percent "$ob" "$fb"))"
+			say "BENCH overhead exit_timing $l pct=$(percent "$om" "$fm") best=$(percent "$ob" "$fb")" >>"$txt"
+		else
+			result 1 "bench $lane: no exit timing figure for $l"
+		fi
+		printf '%-9s %20s %20s %16s
+' "$l" "$oc" "$fc" "$pc"
+	done
+}
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'; }
 
 # Each round prints, per (backend, loop), the median and the minimum of its
 # runs: cycles_per_exit= for the exit loops, cycles_per_iter= for the

@@ -27,6 +27,7 @@ BENCH_ARGS=
 KVM_MODULES=
 KVM_ARGS=
 ROUNDS=3
+TIMING_ROUNDS=2
 KIND=exits
 INSMOD_ARGS=
 # shellcheck disable=SC1091 # written by mkinitramfs.sh / scripts/bench.sh
@@ -132,6 +133,33 @@ while [ "$round" -le "$ROUNDS" ]; do
 	if [ "$order" = "$BACKENDS" ]; then order=$reverse; else order=$BACKENDS; fi
 	round=$((round + 1))
 done
+# What timing every exit costs (core/stats.c): khv's exit loops with the
+# module parameter exit_timing on and off, TIMING_ROUNDS rounds in the
+# order on off, off on, ...; printed as backends "khv-timing1" and
+# "khv-timing0" (scripts/bench.sh's overhead table).
+timing_cost() {
+	p=/sys/module/khv/parameters/exit_timing
+	case " $BACKENDS " in *" khv "*) ;; *) return ;; esac
+	case " $broken " in *" khv "*) return ;; esac
+	use khv || return
+	[ -w $p ] || { fail khv-timing "no $p"; return; }
+	order="1 0"
+	r=1
+	while [ "$r" -le "$TIMING_ROUNDS" ]; do
+		for v in $order; do
+			echo "$v" >$p
+			echo "KHV-BENCH-BEGIN khv-timing$v round=$r"
+			# shellcheck disable=SC2086 # a list of options
+			$B/khv-bench --backend=khv $BENCH_ARGS --loop=exits </dev/null 2>&1 |
+				sed "s/^BENCH khv /BENCH khv-timing$v /"
+		done
+		if [ "$order" = "1 0" ]; then order="0 1"; else order="1 0"; fi
+		r=$((r + 1))
+	done
+	echo 1 >$p
+}
+[ "$KIND" = exits ] && timing_cost
+
 # The counters of last, short runs: proof of what was measured.  The exit
 # loops share a VM; each interrupt loop gets its own, so that its counters
 # divide by its iterations (1000, plus 100 of warm-up).
