@@ -86,7 +86,7 @@ bool fuzz_errno_ok(int err)
 	case EINVAL: case EFAULT: case ENOMEM: case EINTR: case EEXIST: case EBUSY:
 	case ENOTTY: case ENFILE: case EMFILE: case E2BIG: case EBADF: case EIO:
 	case ENODATA: case ENODEV: case EOPNOTSUPP: case EAGAIN: case ENOSPC:
-	case EPERM: case EACCES: case ENXIO: case ENOENT:
+	case EPERM: case EACCES: case ENXIO: case ENOENT: case ESRCH:
 		return true;
 	default:
 		return false;
@@ -844,6 +844,64 @@ static void op_misc(void)
 	}
 }
 
+/*
+ * Statistics files: asked for on any fd with any argument, opened through
+ * /dev/khv for VMs that may or may not exist, then read at any offset and
+ * length (the values are gathered from vCPUs that may be running or gone).
+ */
+static void op_stats(void)
+{
+	static struct {
+		struct khv_vm_list h;
+		struct khv_vm_info e[8];
+	} vl;
+	static uint8_t buf[1 << 16];
+	struct khv_stats_open o;
+	int fd = any_fd();
+	long sfd = -1;
+	unsigned int i, n;
+
+	switch (fuzz_below(&f.rng, 3)) {
+	case 0:
+		sfd = do_ioctl("KHV_GET_STATS_FD", fd, KHV_GET_STATS_FD,
+			       (void *)(uintptr_t)(fuzz_chance(&f.rng, 80) ? 0 :
+						   fuzz_value(&f.rng)));
+		break;
+	case 1:
+		memset(&vl.h, 0, sizeof(vl.h));
+		vl.h.nent = (uint32_t)fuzz_below(&f.rng, 10);
+		vl.h.pad = fuzz_chance(&f.rng, 10);
+		do_ioctl("KHV_GET_VMS", fd, KHV_GET_VMS, &vl);
+		break;
+	default:
+		memset(&o, 0, sizeof(o));
+		o.vm_id = fuzz_chance(&f.rng, 80) && vl.h.nent ?
+			  vl.e[fuzz_below(&f.rng, vl.h.nent < 8 ? vl.h.nent : 8)].vm_id :
+			  (uint32_t)fuzz_value(&f.rng);
+		o.vcpu_id = (uint32_t)fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 1u << 31);
+		o.flags = fuzz_chance(&f.rng, 90) ? (uint32_t)fuzz_below(&f.rng, 2) :
+			  (uint32_t)fuzz_value(&f.rng);
+		if (fuzz_chance(&f.rng, 5))
+			o.reserved[fuzz_below(&f.rng, 2)] = fuzz_value(&f.rng);
+		sfd = do_ioctl("KHV_OPEN_STATS", fd, KHV_OPEN_STATS, &o);
+		break;
+	}
+	if (sfd < 0)
+		return;
+	n = fuzz_below(&f.rng, 6);
+	for (i = 0; i < n; i++) {
+		off_t at = fuzz_chance(&f.rng, 70) ? (off_t)fuzz_below(&f.rng, 1 << 17) :
+			   (off_t)(fuzz_value(&f.rng) >> 1);
+		size_t len = fuzz_below(&f.rng, sizeof(buf) + 1);
+
+		if (fuzz_chance(&f.rng, 30))
+			lseek((int)sfd, at, (int)fuzz_below(&f.rng, 3));
+		else if (pread((int)sfd, buf, len, at) < 0 && errno != EINVAL)
+			violation("pread(stats)", (int)sfd, errno);
+	}
+	close((int)sfd);
+}
+
 /* ---- memory ---------------------------------------------------------------- */
 
 static void op_chunk(void)
@@ -1048,6 +1106,7 @@ static const struct {
 	{ "event", op_event, 6 },
 	{ "xsave", op_xsave, 4 },
 	{ "misc", op_misc, 8 },
+	{ "stats", op_stats, 3 },
 	{ "chunk", op_chunk, 6 },
 	{ "base_memory", op_base_memory, 3 },
 	{ "slot", op_slot, 8 },
