@@ -133,9 +133,12 @@ uninstall-libkhv:
 install-khv-run: tools
 	install -D -m 755 tools/khv-run/build/khv-run $(DESTDIR)$(BINDIR)/khv-run
 	install -D -m 644 tools/khv-run/khv-run.1 $(DESTDIR)$(MANDIR)/man1/khv-run.1
+	install -D -m 755 tools/khv-top/build/khv-top $(DESTDIR)$(BINDIR)/khv-top
+	install -D -m 644 tools/khv-top/khv-top.1 $(DESTDIR)$(MANDIR)/man1/khv-top.1
 
 uninstall-khv-run:
-	rm -f $(DESTDIR)$(BINDIR)/khv-run $(DESTDIR)$(MANDIR)/man1/khv-run.1
+	rm -f $(DESTDIR)$(BINDIR)/khv-run $(DESTDIR)$(MANDIR)/man1/khv-run.1 \
+		$(DESTDIR)$(BINDIR)/khv-top $(DESTDIR)$(MANDIR)/man1/khv-top.1
 
 # The driver is built with khv-run's installed path as its default emulator.
 install-libvirt:

@@ -236,7 +236,12 @@ struct khv_vcpu {
  * histograms.  Written only by the vCPU's own thread (the vCPU mutex),
  * read racily by statistics files: each u64 is read whole, nothing more.
  */
-#define KHV_HIST_BUCKETS	40	/* log2 buckets of TSC cycles (KHV_STATS_SHAPE_LOG2_HIST) */
+/*
+ * Log2 buckets of TSC cycles (KHV_STATS_SHAPE_LOG2_HIST): fls64() of a
+ * difference the entry has checked to be below 2^63 is at most 63, so the
+ * bucket needs no clamp on the exit path.
+ */
+#define KHV_HIST_BUCKETS	64
 
 enum khv_timing_way {
 	KHV_WAY_KERNEL,		/* exit handled in the kernel, straight back in */
@@ -260,6 +265,7 @@ struct khv_exit_way {
 struct khv_exit_timing {
 	struct khv_exit_way way[KHV_WAYS];
 };
+static_assert(KHV_HIST_BUCKETS == 64);
 
 struct khv_vcpu_stats {
 	struct kref ref;
@@ -576,26 +582,34 @@ void khv_note_inject(struct khv_vcpu *vcpu, u32 info, u32 error, bool again);
  * this entry goes to that exit's histogram; from entry to exit is guest
  * time.  Two RDTSCs per exit, none with exit_timing off.  Every entry
  * is followed by exactly one exit, and (but for the first) preceded by
- * one: exit_tsc is 0 only before the first, and after timing was off.
+ * one: exit_tsc is KHV_TSC_NONE only before the first, and after timing
+ * was off.
  * The cost is counted by make bench (Documentation/khv/observe.rst).
  */
+/*
+ * exit_tsc of an exit that was not timed: far enough ahead of any TSC that
+ * the difference from it is negative, which skips it (one test for this
+ * and for TSCs that disagree).
+ */
+#define KHV_TSC_NONE	BIT_ULL(63)
+
 static __always_inline void khv_timing_entry(struct khv_vcpu *vcpu)
 {
 	u64 now, cycles;
 
 	if (!READ_ONCE(khv_exit_timing)) {
 		vcpu->entry_tsc = 0;
-		vcpu->exit_tsc = 0;
+		vcpu->exit_tsc = KHV_TSC_NONE;
 		return;
 	}
 	now = rdtsc();
 	cycles = now - vcpu->exit_tsc;
 	/* Not after an untimed exit, nor across TSCs that disagree (migration). */
-	if (likely(vcpu->exit_tsc && (s64)cycles >= 0)) {
+	if (likely((s64)cycles >= 0)) {
 		struct khv_exit_way *w = vcpu->timing_slot;
 
 		w->cycles += cycles;
-		w->hist[min_t(unsigned int, fls64(cycles), KHV_HIST_BUCKETS - 1)]++;
+		w->hist[(u32)fls64(cycles)]++;
 	}
 	vcpu->entry_tsc = now;
 }
@@ -617,7 +631,7 @@ static inline void khv_timing_to_user(struct khv_vcpu *vcpu)
 {
 	size_t at = (void *)vcpu->timing_slot - (void *)vcpu->stats->timing;
 
-	if (vcpu->exit_tsc && !(at % sizeof(struct khv_exit_timing)))
+	if (vcpu->exit_tsc != KHV_TSC_NONE && !(at % sizeof(struct khv_exit_timing)))
 		vcpu->timing_slot++;
 }
 

@@ -104,7 +104,7 @@ void khv_vcpu_stats_put(struct khv_vcpu_stats *s)
 		kref_put(&s->ref, khv_vcpu_stats_free);
 }
 
-/* About 85 KB, mostly histograms: kvzalloc, charged to the VMM. */
+/* About 135 KB, mostly histograms: kvzalloc, charged to the VMM. */
 int khv_vcpu_stats_create(struct khv_vcpu *vcpu)
 {
 	vcpu->stats = kvzalloc(sizeof(*vcpu->stats), GFP_KERNEL_ACCOUNT);

@@ -579,6 +579,7 @@ static int khv_vcpu_setup(struct khv_vm *vm, struct khv_vcpu *vcpu, u32 id)
 	/* Its TSC offset may differ from the others': kvmclock's stable bit. */
 	vcpu->pvclock_cpu = -1;
 	set_bit(KHV_REQ_PVCLOCK, &vcpu->requests);
+	vcpu->exit_tsc = KHV_TSC_NONE;
 
 	/* One compound allocation, charged to the VMM's memory cgroup. */
 	vcpu->run = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_COMP,

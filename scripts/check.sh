@@ -320,7 +320,8 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # check-virt-manager, is for working on the UI script and not run here:
 # the lanes' CPU is short.)
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
-	irq:irq/selftest:run khv-run:tools/khv-run:check libvirt-driver:libvirt-driver:check \
+	irq:irq/selftest:run khv-run:tools/khv-run:check khv-top:tools/khv-top:check \
+	libvirt-driver:libvirt-driver:check \
 	libvirt-driver-asan:libvirt-driver:check-sanitized \
 	libvirt-xml2argv:libvirt-driver:check-xml2argv \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \

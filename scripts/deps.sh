@@ -28,6 +28,8 @@ pkgs=(
 	# khv-run's graphical console: a VNC server (libvncserver; its client
 	# library, libvncclient, drives the tests)
 	libvncserver-dev
+	# khv-top's live view of the host's VMs (ncurses)
+	libncurses-dev
 	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
 	seabios
 	# make profile: single-steps the test machine through QEMU's gdb stub

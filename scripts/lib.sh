@@ -113,6 +113,7 @@ vmlinux_of() {
 
 # khvrun_files <dir> <kver>: what khv-run needs in a test machine to boot
 # the test kernel as a second-level guest, under <dir>/khv/l2/ (khv-run,
+# khv-top,
 # vmlinuz, a stripped vmlinux for PVH, the busybox initrd of
 # tools/khv-run/tests/guest/, tun and bridge modules) and khv-run's shared
 # libraries at their host paths.  Lane khvrun and make demo use it.
@@ -120,6 +121,7 @@ khvrun_files() {
 	local extra=$1 kv=$2
 	mkdir -p "$extra/khv/l2"
 	strip --strip-debug -o "$extra/khv/l2/khv-run" "$KHV_ROOT/tools/khv-run/build/khv-run" &&
+	strip --strip-debug -o "$extra/khv/l2/khv-top" "$KHV_ROOT/tools/khv-top/build/khv-top" &&
 	cp "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinuz" &&
 	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kv" || return 1
 	# tun, a module in Debian's kernel, for the tap of the virtio-net test;
@@ -128,8 +130,9 @@ khvrun_files() {
 		"/lib/modules/$kv/kernel/net/802/stp.ko" \
 		"/lib/modules/$kv/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
 	vmlinux_of "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinux" || return 1
-	# khv-run's shared libraries (json-c, libslirp...), where the loader looks.
-	copy_libs "$extra" "$KHV_ROOT/tools/khv-run/build/khv-run"
+	# khv-run's and khv-top's shared libraries (json-c, libslirp, ncurses...),
+	# where the loader looks.
+	copy_libs "$extra" "$KHV_ROOT/tools/khv-run/build/khv-run" "$KHV_ROOT/tools/khv-top/build/khv-top"
 }
 
 # copy_libs <dir> <elf>...: the shared libraries the files load, each

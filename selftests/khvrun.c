@@ -46,6 +46,7 @@ static const char *const bad_words[] = {
 static const char *kernel(void) { return env_or("KHVRUN_KERNEL", "/khv/l2/vmlinuz"); }
 static const char *initrd(void) { return env_or("KHVRUN_INITRD", "/khv/l2/initrd.cpio.gz"); }
 static const char *vmlinux(void) { return env_or("KHVRUN_VMLINUX", "/khv/l2/vmlinux"); }
+static const char *khv_top(void) { return env_or("KHVRUN_TOP", "/khv/l2/khv-top"); }
 
 /*
  * The kernel for a test whose subject is not the boot protocol: the same
@@ -264,8 +265,55 @@ static char *ctl_cmd(int fd, const char *cmd, char *buf, size_t len)
 }
 
 /*
+ * khv-top --batch, two reads a second apart, against khv-run @pid running
+ * a Linux guest with 2 vCPUs: the VM (its process, vCPUs, where the time
+ * went), its exits by reason with latencies, the MMU's pinned pages.
+ */
+static void check_khv_top(struct __test_metadata *_metadata, pid_t pid)
+{
+	char cmd[512], line[1024], want_vm[96], want_vm2[96];
+	int vm1 = 0, vm2 = 0, exits = 0, pinned = 0;
+	FILE *f;
+
+	if (access(khv_top(), X_OK)) {
+		TH_LOG("no %s", khv_top());
+		EXPECT_TRUE(0);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "%s --batch --iterations=2 --interval=1 --pid=%d 2>&1",
+		 khv_top(), (int)pid);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	snprintf(want_vm, sizeof(want_vm), "vm iter=1 id=");
+	snprintf(want_vm2, sizeof(want_vm2), " pid=%d comm=khv-run state=running vcpus=2 ",
+		 (int)pid);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long count;
+
+		ksft_print_msg("khv-top: %s", line);
+		if (strstr(line, want_vm2) && strstr(line, "window=total") &&
+		    !strncmp(line, want_vm, strlen(want_vm)))
+			vm1++;
+		if (strstr(line, want_vm2) && strstr(line, "window=interval") &&
+		    !strncmp(line, "vm iter=2 ", 10))
+			vm2++;
+		if (!strncmp(line, "exit iter=1 ", 12) && strstr(line, " p50_us=") &&
+		    sscanf(strstr(line, " count=") ?: "", " count=%llu", &count) == 1 && count)
+			exits++;
+		if (!strncmp(line, "counter iter=1 ", 15) && strstr(line, "name=mmu/pages_pinned") &&
+		    !strstr(line, "value=0 ") && !strstr(line, "value=-"))
+			pinned++;
+	}
+	EXPECT_EQ(0, pclose(f));
+	EXPECT_EQ(1, vm1) TH_LOG("the VM's first read, since it started");
+	EXPECT_EQ(1, vm2) TH_LOG("the VM's second read, over the interval");
+	EXPECT_LE(3, exits) TH_LOG("exit reasons with a count and latencies");
+	EXPECT_EQ(1, pinned) TH_LOG("mmu/pages_pinned of a running guest");
+}
+
+/*
  * The control socket against a running guest: status, vCPUs, exit counters,
- * stop and cont, a malformed line, then the ACPI power button, which the
+ * khv-top's view of it, stop and cont, a malformed line, then the ACPI power button, which the
  * guest answers by powering off (SHUTDOWN guest-shutdown, exit status 0).
  */
 TEST_F_TIMEOUT(khvrun, control_socket, 300)
@@ -299,6 +347,7 @@ TEST_F_TIMEOUT(khvrun, control_socket, 300)
 	r = ctl_cmd(fd, "{\"execute\": \"query-exit-stats\", \"arguments\": {\"vcpu\": 0}}\n",
 		    line, sizeof(line));
 	EXPECT_TRUE(r && strstr(r, "\"exits\":[{")) TH_LOG("%s", r);
+	check_khv_top(_metadata, p.pid);
 	r = ctl_cmd(fd, "{\"execute\": \"stop\"}\n", line, sizeof(line));
 	EXPECT_NE(NULL, r);
 	r = ctl_cmd(fd, "{\"execute\": \"query-status\"}\n", line, sizeof(line));

@@ -146,7 +146,8 @@ struct khv_stats {
  * khv_stats_close() closes it, and so does a failure.  -EPROTO: not a
  * statistics file, or a version this library does not know; -EBADMSG: a
  * layout that does not add up (a descriptor outside the data, a name
- * without its NUL, an unknown shape...).
+ * without its NUL, a scalar of two values...).  Descriptors of a type,
+ * unit or shape this library does not know are kept: the caller skips them.
  */
 int khv_stats_init(struct khv_stats *st, int fd);
 /* The same checks on an image of a whole file in memory (header, descriptors, values). */

@@ -79,6 +79,7 @@ static int stats_check_header(const struct khv_stats_header *h)
 	    h->desc_size % 8 || h->desc_size > 4096 || h->num_desc > KHV_STATS_MAX_DESCS ||
 	    h->data_size > KHV_STATS_MAX_DATA || h->data_size % 8 ||
 	    h->desc_offset < h->header_size || h->desc_offset > KHV_STATS_MAX_DATA ||
+	    (uint64_t)h->num_desc * h->desc_size > KHV_STATS_MAX_DATA ||
 	    h->data_offset % 8 || h->data_offset > 2 * (uint64_t)KHV_STATS_MAX_DATA ||
 	    h->data_offset < h->desc_offset + (uint64_t)h->num_desc * h->desc_size)
 		return -EBADMSG;
@@ -93,11 +94,14 @@ static int stats_check_desc(const struct khv_stats_desc *d, uint64_t data_size)
 	    d->offset % 8 || d->offset > data_size ||
 	    (uint64_t)d->count * 8 > data_size - d->offset)
 		return -EBADMSG;
-	if ((d->flags & KHV_STATS_TYPE_MASK) > KHV_STATS_TYPE_INSTANT ||
-	    (d->flags & KHV_STATS_UNIT_MASK) > KHV_STATS_UNIT_BOOLEAN ||
-	    (shape != KHV_STATS_SHAPE_SCALAR && shape != KHV_STATS_SHAPE_LOG2_HIST) ||
-	    (shape == KHV_STATS_SHAPE_SCALAR && d->count != 1) ||
-	    (d->flags & ~(KHV_STATS_TYPE_MASK | KHV_STATS_UNIT_MASK | KHV_STATS_SHAPE_MASK)))
+	/*
+	 * Types, units, shapes and flag bits of a later khv are kept: a reader
+	 * skips what it does not know (else one new unit would make every
+	 * older reader refuse every file).  What is known must add up.
+	 */
+	if ((shape == KHV_STATS_SHAPE_SCALAR && d->count != 1) ||
+	    /* Bucket 0 holds the value 0, the last the rest: at least two. */
+	    (shape == KHV_STATS_SHAPE_LOG2_HIST && d->count < 2))
 		return -EBADMSG;
 	return 0;
 }

@@ -67,6 +67,7 @@ static const struct {
 	{ "sregs helpers", test_sregs },
 	{ "identity map", test_idmap },
 	{ "names and strerror", test_names },
+	{ "statistics files", test_stats },
 };
 
 int main(void)

@@ -34,6 +34,7 @@ void test_fake_device(void);
 void test_sregs(void);
 void test_idmap(void);
 void test_names(void);
+void test_stats(void);
 
 /* Number of open file descriptors of this process (to catch leaks). */
 int t_count_fds(void);
