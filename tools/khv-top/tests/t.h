@@ -1,41 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * khv-top's unit-test harness: KT_TEST(name) { ... } declares a group,
- * which registers itself; each CHECK is one check, a group fails when one
- * of its checks does.  Output is TAP, one line per group, then a summary.
- * The binary runs under ASan and UBSan and needs no /dev/khv.
- */
+/* khv-top's unit tests: the tools' harness (tools/testlib/unit.h). */
 #ifndef KHV_TOP_T_H
 #define KHV_TOP_T_H
 
-#include <stdint.h>
-#include <stdio.h>
+#include "../../testlib/unit.h"
 
-void t_check(int ok, const char *expr, const char *file, int line);
-void t_check_eq(unsigned long long a, unsigned long long b, const char *ea, const char *eb,
-		const char *file, int line);
-void t_check_near(double a, double b, double tol, const char *ea, const char *eb,
-		  const char *file, int line);
-void t_check_str(const char *a, const char *b, const char *ea, const char *file, int line);
-void t_register(const char *name, void (*fn)(void));
-/* Open file descriptors of this process (leak checks). */
-int t_count_fds(void);
-
-#define CHECK(c)		t_check(!!(c), #c, __FILE__, __LINE__)
-/* As 64-bit patterns: give both sides the same signedness. */
-#define CHECK_EQ(a, b)		t_check_eq((unsigned long long)(a), (unsigned long long)(b), \
-					   #a, #b, __FILE__, __LINE__)
-#define CHECK_NEAR(a, b, tol)	t_check_near((a), (b), (tol), #a, #b, __FILE__, __LINE__)
-#define CHECK_STR(a, b)		t_check_str((a), (b), #a, __FILE__, __LINE__)
-
-#define KT_TEST(name)							\
-	static void t_##name(void);					\
-	__attribute__((constructor)) static void t_reg_##name(void)	\
-	{								\
-		t_register(#name, t_##name);				\
-	}								\
-	static void t_##name(void)
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define KT_TEST(name)	UNIT_TEST(name)
 
 #endif /* KHV_TOP_T_H */

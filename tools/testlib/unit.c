@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * khv-run unit tests: runs every registered group (or those named on the
- * command line) and prints TAP and a "N passed, M failed" summary.
+ * The unit-test runner of the tools (khv-run, khv-top): every registered
+ * group, or those named on the command line, in name order; TAP, one line
+ * per group with its number of checks, and a "N passed, M failed" summary.
  */
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "t.h"
+#include "unit.h"
 
 #define T_MAX_GROUPS	256
 
@@ -49,6 +51,18 @@ void t_check_eq(unsigned long long a, unsigned long long b, const char *ea, cons
 	       (long long)a, a, (long long)b, b);
 }
 
+void t_check_near(double a, double b, double tol, const char *ea, const char *eb,
+		  const char *file, int line)
+{
+	if (fabs(a - b) <= tol) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("#   FAILED %s:%d: %s ~ %s: %.9g != %.9g (within %g)\n", file, line, ea, eb, a, b,
+	       tol);
+}
+
 void t_check_str(const char *a, const char *b, const char *ea, const char *file, int line)
 {
 	if (a && b && !strcmp(a, b)) {
@@ -56,8 +70,8 @@ void t_check_str(const char *a, const char *b, const char *ea, const char *file,
 		return;
 	}
 	failed++;
-	printf("#   FAILED %s:%d: %s: \"%s\" != \"%s\"\n", file, line, ea, a ? a : "(null)",
-	       b ? b : "(null)");
+	printf("#   FAILED %s:%d: %s:\n#     got  \"%s\"\n#     want \"%s\"\n", file, line, ea,
+	       a ? a : "(null)", b ? b : "(null)");
 }
 
 int t_count_fds(void)
@@ -72,7 +86,7 @@ int t_count_fds(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return n - 1;	/* the directory's own */
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -82,9 +96,11 @@ static int cmp_group(const void *a, const void *b)
 
 static int wanted(const char *name, int argc, char **argv)
 {
+	int i;
+
 	if (argc < 2)
 		return 1;
-	for (int i = 1; i < argc; i++)
+	for (i = 1; i < argc; i++)
 		if (!strcmp(argv[i], name))
 			return 1;
 	return 0;
@@ -95,14 +111,14 @@ int main(int argc, char **argv)
 	unsigned int i, n = 0, bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* Constructors run in link order: sort for a stable report. */
+	/* Constructors run in link order: sorted, the report is stable. */
 	qsort(groups, n_groups, sizeof(groups[0]), cmp_group);
 	for (i = 0; i < n_groups; i++)
 		n += wanted(groups[i].name, argc, argv);
 	printf("1..%u\n", n);
 	n = 0;
 	for (i = 0; i < n_groups; i++) {
-		unsigned int f0 = failed;
+		unsigned int f0 = failed, p0 = passed;
 
 		if (!wanted(groups[i].name, argc, argv))
 			continue;
@@ -110,7 +126,8 @@ int main(int argc, char **argv)
 		n++;
 		if (failed != f0)
 			bad++;
-		printf("%s %u - %s\n", failed == f0 ? "ok" : "not ok", n, groups[i].name);
+		printf("%s %u - %s (%u checks)\n", failed == f0 ? "ok" : "not ok", n,
+		       groups[i].name, passed - p0 + failed - f0);
 	}
 	printf("# %u passed, %u failed (checks); %u groups, %u failed\n", passed, failed, n, bad);
 	return failed ? 1 : 0;
