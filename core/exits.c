@@ -119,7 +119,7 @@ int khv_skip_instruction(struct khv_vcpu *vcpu)
 	return 1;
 }
 
-static void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v)
+void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v)
 {
 	vcpu->regs[KHV_REG_RAX] = (u32)v;
 	vcpu->regs[KHV_REG_RDX] = v >> 32;
@@ -149,6 +149,17 @@ int khv_handle_cpuid(struct khv_vcpu *vcpu)
 	} else if (fn == 0xd && idx == 0) {
 		ebx = khv_xsave_size(vcpu->xcr0);
 	}
+	if (khv_studies(vcpu, KHV_STUDY_CPUID) && khv_study_cpuid(vcpu, fn)) {
+		struct khv_run *run = vcpu->run;
+
+		run->study.cpuid.leaf = fn;
+		run->study.cpuid.subleaf = idx;
+		run->study.cpuid.eax = eax;
+		run->study.cpuid.ebx = ebx;
+		run->study.cpuid.ecx = ecx;
+		run->study.cpuid.edx = edx;
+		return khv_study_exit(vcpu, KHV_STUDY_EV_CPUID);
+	}
 	vcpu->regs[KHV_REG_RAX] = eax;
 	vcpu->regs[KHV_REG_RBX] = ebx;
 	vcpu->regs[KHV_REG_RCX] = ecx;
@@ -158,9 +169,18 @@ int khv_handle_cpuid(struct khv_vcpu *vcpu)
 
 int khv_handle_rdmsr(struct khv_vcpu *vcpu)
 {
-	u64 data;
+	u32 index = vcpu->regs[KHV_REG_RCX];
+	int err;
+	u64 data = 0;
 
-	if (khv_get_msr(vcpu, vcpu->regs[KHV_REG_RCX], &data, false)) {
+	err = khv_get_msr(vcpu, index, &data, false);
+	if (khv_studies(vcpu, KHV_STUDY_RDMSR) && khv_study_msr(vcpu, KHV_STUDY_RDMSR, index)) {
+		vcpu->run->study.msr.index = index;
+		vcpu->run->study.msr.gp = !!err;
+		vcpu->run->study.msr.value = err ? 0 : data;
+		return khv_study_exit(vcpu, KHV_STUDY_EV_RDMSR);
+	}
+	if (err) {
 		khv_inject_gp(vcpu);
 		return 1;
 	}
@@ -171,8 +191,23 @@ int khv_handle_rdmsr(struct khv_vcpu *vcpu)
 int khv_handle_wrmsr(struct khv_vcpu *vcpu)
 {
 	u64 data = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
+	u32 index = vcpu->regs[KHV_REG_RCX];
 
-	if (khv_set_msr(vcpu, vcpu->regs[KHV_REG_RCX], data, false)) {
+	if (khv_studies(vcpu, KHV_STUDY_WRMSR) && khv_study_msr(vcpu, KHV_STUDY_WRMSR, index)) {
+		vcpu->study.msr_index = index;
+		vcpu->study.msr_value = data;
+		vcpu->run->study.msr.index = index;
+		vcpu->run->study.msr.gp = 0;
+		vcpu->run->study.msr.value = data;
+		return khv_study_exit(vcpu, KHV_STUDY_EV_WRMSR);
+	}
+	return khv_wrmsr(vcpu, index, data);
+}
+
+/* WRMSR of data to index: done and skipped, or #GP. */
+int khv_wrmsr(struct khv_vcpu *vcpu, u32 index, u64 data)
+{
+	if (khv_set_msr(vcpu, index, data, false)) {
 		khv_inject_gp(vcpu);
 		return 1;
 	}
@@ -245,6 +280,14 @@ void khv_xcr0_after_exit(struct khv_vcpu *vcpu, u64 host_xcr0, bool loaded)
 
 int khv_handle_hlt(struct khv_vcpu *vcpu)
 {
+	if (khv_studies(vcpu, KHV_STUDY_HLT))
+		return khv_study_exit(vcpu, KHV_STUDY_EV_HLT);
+	return khv_hlt(vcpu);
+}
+
+/* HLT, past the study: skip it, then sleep in KHV_RUN or exit to userspace. */
+int khv_hlt(struct khv_vcpu *vcpu)
+{
 	int r = khv_skip_instruction(vcpu);
 
 	if (r <= 0)
@@ -280,6 +323,23 @@ int khv_handle_hypercall(struct khv_vcpu *vcpu)
 	run->hypercall.ret = 0;
 	vcpu->completion = KHV_COMPLETE_HYPERCALL;
 	return 0;
+}
+
+/*
+ * RDTSC exits only while the vCPU studies it (the backends' set_study):
+ * the guest's TSC, as RDMSR of IA32_TSC reads it.
+ */
+int khv_handle_rdtsc(struct khv_vcpu *vcpu)
+{
+	u64 tsc = 0;
+
+	khv_get_msr(vcpu, MSR_IA32_TSC, &tsc, true);
+	if (khv_studies(vcpu, KHV_STUDY_RDTSC)) {
+		vcpu->run->study.rdtsc.tsc = tsc;
+		return khv_study_exit(vcpu, KHV_STUDY_EV_RDTSC);
+	}
+	khv_set_edx_eax(vcpu, tsc);
+	return khv_skip_instruction(vcpu);
 }
 
 int khv_handle_shutdown(struct khv_vcpu *vcpu)
@@ -413,6 +473,8 @@ int khv_complete_userspace_exit(struct khv_vcpu *vcpu)
 	case KHV_COMPLETE_HYPERCALL:
 		vcpu->regs[KHV_REG_RAX] = run->hypercall.ret;
 		break;
+	case KHV_COMPLETE_STUDY:
+		return khv_study_complete(vcpu);
 	}
 	return r;
 }

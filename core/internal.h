@@ -53,6 +53,10 @@ long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool se
 /* exits.c */
 int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
 
+/* study.c */
+long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool set);
+int khv_study_complete(struct khv_vcpu *vcpu);
+
 /* stats.c */
 const char *khv_exit_name(u32 hw_code);
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp);

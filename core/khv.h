@@ -92,6 +92,15 @@ enum khv_completion {
 	KHV_COMPLETE_PIO_IN,		/* copy run->io data into AL/AX/EAX or memory */
 	KHV_COMPLETE_MMIO_READ,		/* write run->mmio.data to the decoded operand */
 	KHV_COMPLETE_HYPERCALL,		/* copy run->hypercall.ret to RAX */
+	KHV_COMPLETE_STUDY,		/* carry on with a study event (core/study.c) */
+};
+
+/* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
+struct khv_vcpu_study {
+	struct khv_study set;		/* as KHV_SET_STUDY took it */
+	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
+	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
+	u64 msr_value;
 };
 
 /* A port I/O exit, decoded by the backend from its exit information. */
@@ -208,6 +217,7 @@ struct khv_vcpu {
 	enum khv_completion completion;
 	struct khv_pio pio;
 	struct khv_mmio_op mmio;
+	struct khv_vcpu_study study;
 
 	/*
 	 * Set when the host may have pulled data worth stealing into this CPU's
@@ -447,6 +457,12 @@ struct khv_backend {
 	 * (EPT exits) or the exit interruption information (exceptions, NMIs).
 	 */
 	void (*exit_info)(struct khv_vcpu *vcpu, u64 *info1, u64 *info2);
+	/*
+	 * Study mode changed (vcpu->study.set): intercept what it needs on top
+	 * of khv's own intercepts (RDTSC; every MSR, including those khv lets
+	 * the guest reach directly), and stop when it no longer does.
+	 */
+	void (*set_study)(struct khv_vcpu *vcpu);
 
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
@@ -504,6 +520,21 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio);
 int khv_handle_hlt(struct khv_vcpu *vcpu);
 int khv_handle_hypercall(struct khv_vcpu *vcpu);
 int khv_handle_shutdown(struct khv_vcpu *vcpu);
+int khv_handle_rdtsc(struct khv_vcpu *vcpu);
+/* The default handling a study event carries on with (core/study.c). */
+int khv_wrmsr(struct khv_vcpu *vcpu, u32 index, u64 data);
+int khv_hlt(struct khv_vcpu *vcpu);
+void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v);
+
+/* core/study.c: does the vCPU study this event?  Then deliver it (returns 0). */
+static inline bool khv_studies(const struct khv_vcpu *vcpu, u64 event)
+{
+	return unlikely(vcpu->study.set.events & event);
+}
+
+bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf);
+bool khv_study_msr(struct khv_vcpu *vcpu, u64 event, u32 index);
+int khv_study_exit(struct khv_vcpu *vcpu, u32 event);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);
 int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);

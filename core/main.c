@@ -66,6 +66,8 @@ static long khv_check_extension(unsigned long cap)
 		return khv_ops->vendor;
 	case KHV_CAP_NPT_LEVELS:
 		return khv_ops->mmu_levels();
+	case KHV_CAP_STUDY:
+		return KHV_STUDY_ALL;
 	default:
 		return 0;
 	}

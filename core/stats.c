@@ -43,6 +43,7 @@ static const char *const khv_user_exit_names[KHV_EXIT_MAX] = {
 	[KHV_EXIT_INTR]			= "user_intr",
 	[KHV_EXIT_HYPERCALL]		= "user_hypercall",
 	[KHV_EXIT_IRQ_WINDOW_OPEN]	= "user_irq_window_open",
+	[KHV_EXIT_STUDY]		= "user_study",
 };
 
 static const char *const khv_kernel_stat_names[KHV_KSTAT_MAX] = {

@@ -439,6 +439,10 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 		return khv_vcpu_get_cpuid(vcpu, argp);
 	case KHV_GET_EXIT_STATS:
 		return khv_exit_stats_ioctl(vcpu, argp);
+	case KHV_SET_STUDY:
+		return khv_study_ioctl(vcpu, argp, true);
+	case KHV_GET_STUDY:
+		return khv_study_ioctl(vcpu, argp, false);
 	case KHV_GET_STATS_FD:
 		if (argp)
 			return -EINVAL;

@@ -24,6 +24,8 @@
 #   BENCH_BACKENDS    "khv kvm" (default), or one of them.  With "kvm" alone
 #                     khv.ko is not needed: the image then boots
 #                     tools/bench/bench-guest.sh as /init.
+#   BENCH_TIMING_ROUNDS  rounds of khv's exit loops with exit_timing on and
+#                     off (default 2; Documentation/khv/bench.rst)
 #   BENCH_ROUNDS      amd lane: rounds of (khv, KVM), alternating the order
 #                     (default 3)
 #   BENCH_ARGS        amd lane: more khv-bench options, e.g. "--runs=5 --io-iters=20000"
@@ -148,6 +150,7 @@ bench_lane() {
 	BACKENDS="$backends"
 	BENCH_ARGS="$args"
 	ROUNDS=$rounds
+	TIMING_ROUNDS=${BENCH_TIMING_ROUNDS:-2}
 	KVM_MODULES="${kmods[*]-}"
 	KVM_ARGS="${BENCH_KVM_ARGS:-}"
 	CONF

@@ -67,6 +67,8 @@ DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
+/* Every MSR intercepted: for vCPUs that study RDMSR/WRMSR (core/study.c). */
+static struct page *svm_msrpm_all;
 static u64 svm_efer_allowed;	/* guest-visible EFER bits this CPU has */
 u64 svm_cr4_allowed;	/* guest CR4 bits: khv_cr4_supported() */
 static u64 svm_host_xcr0;
@@ -207,8 +209,11 @@ static void svm_free_pages(void)
 		__free_pages(svm_iopm, get_order(SVM_IOPM_SIZE));
 	if (svm_msrpm)
 		__free_pages(svm_msrpm, get_order(SVM_MSRPM_SIZE));
+	if (svm_msrpm_all)
+		__free_pages(svm_msrpm_all, get_order(SVM_MSRPM_SIZE));
 	svm_iopm = NULL;
 	svm_msrpm = NULL;
+	svm_msrpm_all = NULL;
 }
 
 static int svm_setup(void)
@@ -226,8 +231,10 @@ static int svm_setup(void)
 	memset(page_address(svm_iopm), 0xff, SVM_IOPM_SIZE);
 
 	svm_msrpm = alloc_pages(GFP_KERNEL, get_order(SVM_MSRPM_SIZE));
-	if (!svm_msrpm)
+	svm_msrpm_all = alloc_pages(GFP_KERNEL, get_order(SVM_MSRPM_SIZE));
+	if (!svm_msrpm || !svm_msrpm_all)
 		goto nomem;
+	memset(page_address(svm_msrpm_all), 0xff, SVM_MSRPM_SIZE);
 	msrpm = page_address(svm_msrpm);
 	memset(msrpm, 0xff, SVM_MSRPM_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++) {
@@ -1235,6 +1242,20 @@ static void svm_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
 		s->dr7 = val;
 }
 
+/* Study mode: RDTSC exits, and every MSR (the pass-through ones too). */
+static void svm_set_study(struct khv_vcpu *vcpu)
+{
+	struct svm_vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	u64 ev = vcpu->study.set.events;
+
+	if (ev & KHV_STUDY_RDTSC)
+		c->intercept_misc1 |= VMCB_ICPT1_RDTSC;
+	else
+		c->intercept_misc1 &= ~VMCB_ICPT1_RDTSC;
+	c->msrpm_base_pa = page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
+					svm_msrpm_all : svm_msrpm);
+}
+
 static void svm_exit_info(struct khv_vcpu *vcpu, u64 *info1, u64 *info2)
 {
 	const struct svm_vmcb_control *c = &to_svm(vcpu)->vmcb->control;
@@ -1517,6 +1538,7 @@ const struct khv_backend khv_svm_backend = {
 	.set_dr67		= svm_set_dr67,
 	.hw_insn_len		= svm_hw_insn_len,
 	.exit_info		= svm_exit_info,
+	.set_study		= svm_set_study,
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,

@@ -77,6 +77,12 @@ static int svm_exit_cpuid(struct svm_vcpu *svm)
 	return khv_handle_cpuid(&svm->vcpu);
 }
 
+/* Only while the vCPU studies RDTSC (svm_set_study). */
+static int svm_exit_rdtsc(struct svm_vcpu *svm)
+{
+	return khv_handle_rdtsc(&svm->vcpu);
+}
+
 static int svm_exit_hlt(struct svm_vcpu *svm)
 {
 	return khv_handle_hlt(&svm->vcpu);
@@ -466,6 +472,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_SMI]				= svm_exit_host,
 	[VMEXIT_VINTR]				= svm_exit_vintr,
 	[VMEXIT_RDPMC]				= svm_exit_rdpmc,
+	[VMEXIT_RDTSC]				= svm_exit_rdtsc,
 	[VMEXIT_CPUID]				= svm_exit_cpuid,
 	[VMEXIT_RSM]				= svm_exit_ud,
 	[VMEXIT_IRET]				= svm_exit_iret,

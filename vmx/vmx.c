@@ -55,6 +55,8 @@ static_assert(KHV_SEG_ES == 0 && KHV_SEG_CS == 1 && KHV_SEG_SS == 2 &&
 #define VMX_PLE_WINDOW		4096
 
 static struct page *vmx_msr_bitmap;
+/* Every MSR intercepted: for vCPUs that study RDMSR/WRMSR (core/study.c). */
+static struct page *vmx_msr_bitmap_all;
 static struct page *vmx_io_bitmaps;	/* A and B, every bit set */
 static u64 vmx_host_pat, vmx_host_efer;
 static u64 vmx_host_xcr0;
@@ -95,9 +97,12 @@ static void vmx_free_bitmaps(void)
 {
 	if (vmx_msr_bitmap)
 		__free_page(vmx_msr_bitmap);
+	if (vmx_msr_bitmap_all)
+		__free_page(vmx_msr_bitmap_all);
 	if (vmx_io_bitmaps)
 		__free_pages(vmx_io_bitmaps, 1);
 	vmx_msr_bitmap = NULL;
+	vmx_msr_bitmap_all = NULL;
 	vmx_io_bitmaps = NULL;
 }
 
@@ -116,10 +121,12 @@ static int vmx_setup(void)
 
 	vmx_io_bitmaps = alloc_pages(GFP_KERNEL, 1);
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
-	if (!vmx_io_bitmaps || !vmx_msr_bitmap) {
+	vmx_msr_bitmap_all = alloc_page(GFP_KERNEL);
+	if (!vmx_io_bitmaps || !vmx_msr_bitmap || !vmx_msr_bitmap_all) {
 		vmx_free_bitmaps();
 		return -ENOMEM;
 	}
+	memset(page_address(vmx_msr_bitmap_all), 0xff, PAGE_SIZE);
 	memset(page_address(vmx_io_bitmaps), 0xff, 2 * PAGE_SIZE);
 	msrs = page_address(vmx_msr_bitmap);
 	memset(msrs, 0xff, PAGE_SIZE);
@@ -677,6 +684,25 @@ static bool vmx_interrupt_allowed(struct khv_vcpu *vcpu)
 	       !vcpu->exception.pending;
 }
 
+/*
+ * Study mode: RDTSC exiting (a control every VT-x CPU allows to be 1), and
+ * every MSR, the pass-through ones too.  The vCPU is loaded: its VMCS is
+ * current.
+ */
+static void vmx_set_study(struct khv_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 ev = vcpu->study.set.events;
+
+	if (ev & KHV_STUDY_RDTSC)
+		vmx->proc |= PROC_RDTSC_EXITING;
+	else
+		vmx->proc &= ~PROC_RDTSC_EXITING;
+	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
+	vmcs_write(VMCS_MSR_BITMAP, page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
+						 vmx_msr_bitmap_all : vmx_msr_bitmap));
+}
+
 const struct khv_backend khv_vmx_backend = {
 	.name			= "vmx",
 	.vendor			= KHV_VENDOR_INTEL,
@@ -716,6 +742,7 @@ const struct khv_backend khv_vmx_backend = {
 	.set_dr67		= vmx_set_dr67,
 	.hw_insn_len		= vmx_hw_insn_len,
 	.exit_info		= vmx_exit_info,
+	.set_study		= vmx_set_study,
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,

@@ -75,6 +75,12 @@ static int vmx_exit_cpuid(struct vmx_vcpu *vmx)
 	return khv_handle_cpuid(&vmx->vcpu);
 }
 
+/* Only while the vCPU studies RDTSC (vmx_set_study). */
+static int vmx_exit_rdtsc(struct vmx_vcpu *vmx)
+{
+	return khv_handle_rdtsc(&vmx->vcpu);
+}
+
 static int vmx_exit_hlt(struct vmx_vcpu *vmx)
 {
 	return khv_handle_hlt(&vmx->vcpu);
@@ -367,6 +373,7 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_CPUID]			= vmx_exit_cpuid,
 	[EXIT_GETSEC]			= vmx_exit_ud,
 	[EXIT_HLT]			= vmx_exit_hlt,
+	[EXIT_RDTSC]			= vmx_exit_rdtsc,
 	[EXIT_INVD]			= vmx_exit_skip,
 	[EXIT_INVLPG]			= vmx_exit_invlpg,
 	[EXIT_RDPMC]			= vmx_exit_gp,

@@ -1087,6 +1087,43 @@ static void op_pad0(void)
 	munmap(run, KHV_RUN_MMAP_SIZE);
 }
 
+/*
+ * Study mode on a vCPU that runners may be running: any events, lists and
+ * reserved words, mostly valid; then, now and then, flags of any value in
+ * the run page for the study exit a runner may be answering.
+ */
+static void op_study(void)
+{
+	struct fvcpu *v = pick_vcpu(NULL);
+	struct khv_study s;
+	struct khv_run *run;
+	unsigned int i;
+
+	if (!v)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.events = fuzz_chance(&f.rng, 90) ? fuzz_below(&f.rng, KHV_STUDY_ALL + 1) :
+		   fuzz_value(&f.rng);
+	s.nr_cpuid = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
+	s.nr_msrs = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
+	for (i = 0; i < KHV_STUDY_MAX_LIST; i++) {
+		s.cpuid[i] = i < s.nr_cpuid || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_below(&f.rng, 16) : 0;
+		s.msrs[i] = i < s.nr_msrs || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_value(&f.rng) : 0;
+	}
+	if (fuzz_chance(&f.rng, 5))
+		s.reserved[fuzz_below(&f.rng, 8)] = fuzz_value(&f.rng);
+	do_ioctl("KHV_SET_STUDY", v->fd, KHV_SET_STUDY, &s);
+	do_ioctl("KHV_GET_STUDY", v->fd, KHV_GET_STUDY, &s);
+	if (!fuzz_chance(&f.rng, 20))
+		return;
+	run = mmap(NULL, KHV_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED)
+		return;
+	run->study.flags = (uint32_t)(fuzz_chance(&f.rng, 50) ? fuzz_below(&f.rng, 4) :
+				      fuzz_value(&f.rng));
+	munmap(run, KHV_RUN_MMAP_SIZE);
+}
+
 /* ---- the loop ------------------------------------------------------------------ */
 
 static const struct {
@@ -1107,6 +1144,7 @@ static const struct {
 	{ "xsave", op_xsave, 4 },
 	{ "misc", op_misc, 8 },
 	{ "stats", op_stats, 3 },
+	{ "study", op_study, 3 },
 	{ "chunk", op_chunk, 6 },
 	{ "base_memory", op_base_memory, 3 },
 	{ "slot", op_slot, 8 },

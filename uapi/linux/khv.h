@@ -59,6 +59,7 @@
 #define KHV_CAP_STATE		16	/* KHV_GET/SET_LAPIC, _IRQCHIP, _VCPU_EVENTS */
 #define KHV_CAP_PVCLOCK		17	/* kvmclock MSRs behind the KVM CPUID leaves */
 #define KHV_CAP_STATS_FD	18	/* KHV_GET_STATS_FD, KHV_GET_VMS, KHV_OPEN_STATS */
+#define KHV_CAP_STUDY		19	/* KHV_SET/GET_STUDY: the KHV_STUDY_* it offers */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -268,6 +269,8 @@ struct khv_irqchip_state {
 #define KHV_SET_LAPIC		_IOW(KHVIO, 0x9d, struct khv_lapic_state)
 #define KHV_GET_XSAVE		_IOR(KHVIO, 0xa4, struct khv_xsave)
 #define KHV_SET_XSAVE		_IOW(KHVIO, 0xa5, struct khv_xsave)
+#define KHV_SET_STUDY		_IOW(KHVIO, 0xa6, struct khv_study)
+#define KHV_GET_STUDY		_IOR(KHVIO, 0xa7, struct khv_study)
 
 /* General purpose registers, RIP and RFLAGS: 18 x 8 = 144 bytes. */
 struct khv_regs {
@@ -610,6 +613,49 @@ struct khv_stats_open {
 	__u64 reserved[2];
 };
 
+/*
+ * ---- study mode (KHV_CAP_STUDY) ------------------------------------------
+ *
+ * KHV_SET_STUDY asks khv to deliver, on top of what it handles itself, the
+ * chosen events of this vCPU to userspace as KHV_EXIT_STUDY exits, before
+ * khv's own handling of them.  The exit has the decoded event in
+ * run->study (the registers through KHV_GET_REGS/SREGS); the next KHV_RUN
+ * carries on with khv's handling, with the answer run->study holds (which
+ * userspace may change: a CPUID result, an MSR value, the TSC read), or
+ * skips the instruction (KHV_STUDY_F_SKIP: RIP moves past it, nothing else
+ * happens) or leaves it undone (KHV_STUDY_F_DROP: RIP stays on it; with
+ * KHV_INJECT_EVENT, the guest takes an exception there instead).
+ * Documentation/khv/observe.rst, "Study mode".
+ */
+#define KHV_STUDY_CPUID		(1ull << 0)	/* CPUID of the leaves in cpuid[] */
+#define KHV_STUDY_RDMSR		(1ull << 1)	/* RDMSR of the MSRs in msrs[] */
+#define KHV_STUDY_WRMSR		(1ull << 2)	/* WRMSR of the MSRs in msrs[] */
+#define KHV_STUDY_RDTSC		(1ull << 3)	/* RDTSC */
+#define KHV_STUDY_HLT		(1ull << 4)	/* HLT */
+#define KHV_STUDY_ALL		((1ull << 5) - 1)
+
+/* run->study.event: the bit number of the KHV_STUDY_* event */
+#define KHV_STUDY_EV_CPUID	0
+#define KHV_STUDY_EV_RDMSR	1
+#define KHV_STUDY_EV_WRMSR	2
+#define KHV_STUDY_EV_RDTSC	3
+#define KHV_STUDY_EV_HLT	4
+
+/* run->study.flags, set by userspace before the next KHV_RUN */
+#define KHV_STUDY_F_SKIP	(1u << 0)
+#define KHV_STUDY_F_DROP	(1u << 1)
+
+#define KHV_STUDY_MAX_LIST	16
+
+struct khv_study {
+	__u64 events;		/* KHV_STUDY_* */
+	__u32 nr_cpuid;		/* leaves (EAX) in cpuid[]; 0: every leaf */
+	__u32 nr_msrs;		/* indexes (ECX) in msrs[]; 0: every MSR */
+	__u32 cpuid[KHV_STUDY_MAX_LIST];
+	__u32 msrs[KHV_STUDY_MAX_LIST];
+	__u64 reserved[8];
+};
+
 /* ---- the shared run page (mmap of the vCPU fd, offset 0) ----------------- */
 
 /* exit_reason values */
@@ -623,7 +669,8 @@ struct khv_stats_open {
 #define KHV_EXIT_INTR		7	/* KHV_RUN returned -EINTR */
 #define KHV_EXIT_HYPERCALL	8
 #define KHV_EXIT_IRQ_WINDOW_OPEN 9
-#define KHV_EXIT_MAX		10
+#define KHV_EXIT_STUDY		10	/* an event KHV_SET_STUDY asked for */
+#define KHV_EXIT_MAX		11
 
 #define KHV_EXIT_IO_IN		0
 #define KHV_EXIT_IO_OUT		1
@@ -688,6 +735,32 @@ struct khv_run {
 			__u32 ndata;
 			__u64 data[16];
 		} internal;
+		/* KHV_EXIT_STUDY */
+		struct {
+			__u32 event;		/* KHV_STUDY_EV_* */
+			__u32 flags;		/* in: KHV_STUDY_F_*, 0 on exit */
+			__u64 rip;		/* of the instruction */
+			union {
+				/* leaf and subleaf; khv's answer, which the next KHV_RUN uses */
+				struct {
+					__u32 leaf, subleaf;
+					__u32 eax, ebx, ecx, edx;
+				} cpuid;
+				/*
+				 * RDMSR: khv's answer (gp 1: a #GP), used as it is then;
+				 * WRMSR: what the guest writes (value), done unless skipped.
+				 */
+				struct {
+					__u32 index;
+					__u32 gp;
+					__u64 value;
+				} msr;
+				/* RDTSC: the guest's TSC now, the answer EDX:EAX gets */
+				struct {
+					__u64 tsc;
+				} rdtsc;
+			};
+		} study;
 		char padding[256];
 	};
 };

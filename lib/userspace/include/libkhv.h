@@ -109,6 +109,12 @@ int khv_vcpu_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *events);
 int khv_vcpu_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *events);
 int khv_vcpu_get_lapic(struct khv_vcpu *vcpu, struct khv_lapic_state *state);
 int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *state);
+/*
+ * Study mode (KHV_CAP_STUDY): the events delivered as KHV_EXIT_STUDY exits;
+ * an all-zero struct khv_study turns it off.
+ */
+int khv_vcpu_set_study(struct khv_vcpu *vcpu, const struct khv_study *study);
+int khv_vcpu_get_study(struct khv_vcpu *vcpu, struct khv_study *study);
 /* Non-zero exit counters; *nent gets the count. */
 int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
 			    uint32_t max, uint32_t *nent);

@@ -17,6 +17,7 @@ static const char *const exit_names[KHV_EXIT_MAX] = {
 	[KHV_EXIT_INTR]			= "INTR",
 	[KHV_EXIT_HYPERCALL]		= "HYPERCALL",
 	[KHV_EXIT_IRQ_WINDOW_OPEN]	= "IRQ_WINDOW_OPEN",
+	[KHV_EXIT_STUDY]		= "STUDY",
 };
 
 KHV_EXPORT const char *khv_exit_reason_name(uint32_t reason)

@@ -184,6 +184,16 @@ KHV_EXPORT int khv_vcpu_inject_nmi(struct khv_vcpu *vcpu)
 	return libkhv_inject(vcpu, KHV_EVENT_NMI, 2, 0, 0);
 }
 
+KHV_EXPORT int khv_vcpu_set_study(struct khv_vcpu *vcpu, const struct khv_study *study)
+{
+	return libkhv_vcpu_ioctl(vcpu, KHV_SET_STUDY, study);
+}
+
+KHV_EXPORT int khv_vcpu_get_study(struct khv_vcpu *vcpu, struct khv_study *study)
+{
+	return libkhv_vcpu_ioctl(vcpu, KHV_GET_STUDY, study);
+}
+
 KHV_EXPORT int khv_vcpu_get_exit_stats(struct khv_vcpu *vcpu, struct khv_exit_stat *out,
 				       uint32_t max, uint32_t *nent)
 {

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Study mode: events a VMM chose (KHV_SET_STUDY) delivered to it as
+ * KHV_EXIT_STUDY exits, before khv's own handling, which the next KHV_RUN
+ * carries on with (uapi/linux/khv.h, Documentation/khv/observe.rst).
+ *
+ * An event is caught where khv handles it anyway (core/exits.c: CPUID,
+ * RDMSR, WRMSR, HLT) or where the backend intercepts it only for study
+ * (RDTSC, and every MSR rather than all but the pass-through ones:
+ * khv_backend.set_study).  The exit leaves the instruction at RIP, undone;
+ * the completion below does it, with the answer run->study holds, or
+ * skips it (KHV_STUDY_F_SKIP), or leaves it (KHV_STUDY_F_DROP).  Setting
+ * registers or state by hand between the two (KHV_SET_REGS) drops the
+ * completion, as for any other exit: the guest then runs the instruction
+ * again, and it exits again.
+ *
+ * Locking: all of it under the vCPU mutex (ioctls and KHV_RUN).
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "khv.h"
+#include "internal.h"
+
+static_assert(sizeof(struct khv_study) == 208);
+static_assert(offsetof(struct khv_run, study.cpuid.edx) + 4 <=
+	      offsetof(struct khv_run, padding) + sizeof(((struct khv_run *)0)->padding));
+
+static bool khv_study_listed(const u32 *list, u32 n, u32 v)
+{
+	u32 i;
+
+	if (!n)
+		return true;	/* an empty list: every one */
+	for (i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf)
+{
+	return khv_study_listed(vcpu->study.set.cpuid, vcpu->study.set.nr_cpuid, leaf);
+}
+
+bool khv_study_msr(struct khv_vcpu *vcpu, u64 event, u32 index)
+{
+	return khv_studies(vcpu, event) &&
+	       khv_study_listed(vcpu->study.set.msrs, vcpu->study.set.nr_msrs, index);
+}
+
+/* Out to userspace with @event; the caller filled its part of run->study. */
+int khv_study_exit(struct khv_vcpu *vcpu, u32 event)
+{
+	struct khv_run *run = vcpu->run;
+
+	run->exit_reason = KHV_EXIT_STUDY;
+	run->study.event = event;
+	run->study.flags = 0;
+	run->study.rip = vcpu->regs[KHV_REG_RIP];
+	vcpu->study.event = event;
+	vcpu->completion = KHV_COMPLETE_STUDY;
+	return 0;
+}
+
+/*
+ * The next KHV_RUN: khv's handling of the event, with userspace's answer.
+ * > 0 enter the guest, 0 back to userspace (run filled: a HLT exit, an
+ * internal error), -EINVAL for flags khv does not know (the event stays
+ * pending: a corrected KHV_RUN carries on with it).
+ */
+int khv_study_complete(struct khv_vcpu *vcpu)
+{
+	struct khv_run *run = vcpu->run;
+	u32 flags = READ_ONCE(run->study.flags);
+
+	if ((flags & ~(KHV_STUDY_F_SKIP | KHV_STUDY_F_DROP)) ||
+	    flags == (KHV_STUDY_F_SKIP | KHV_STUDY_F_DROP)) {
+		vcpu->completion = KHV_COMPLETE_STUDY;
+		return -EINVAL;
+	}
+	if (flags & KHV_STUDY_F_DROP)
+		return 1;
+	if (flags & KHV_STUDY_F_SKIP)
+		return khv_skip_instruction(vcpu);
+
+	switch (vcpu->study.event) {
+	case KHV_STUDY_EV_CPUID:
+		vcpu->regs[KHV_REG_RAX] = READ_ONCE(run->study.cpuid.eax);
+		vcpu->regs[KHV_REG_RBX] = READ_ONCE(run->study.cpuid.ebx);
+		vcpu->regs[KHV_REG_RCX] = READ_ONCE(run->study.cpuid.ecx);
+		vcpu->regs[KHV_REG_RDX] = READ_ONCE(run->study.cpuid.edx);
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_RDMSR:
+		if (READ_ONCE(run->study.msr.gp)) {
+			khv_inject_gp(vcpu);
+			return 1;
+		}
+		khv_set_edx_eax(vcpu, READ_ONCE(run->study.msr.value));
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_WRMSR:
+		/* What the guest wrote, not what the run page says now. */
+		return khv_wrmsr(vcpu, vcpu->study.msr_index, vcpu->study.msr_value);
+	case KHV_STUDY_EV_RDTSC:
+		khv_set_edx_eax(vcpu, READ_ONCE(run->study.rdtsc.tsc));
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_HLT:
+		return khv_hlt(vcpu);
+	}
+	return 1;
+}
+
+static int khv_study_check(const struct khv_study *s)
+{
+	u32 i;
+
+	if ((s->events & ~KHV_STUDY_ALL) || memchr_inv(s->reserved, 0, sizeof(s->reserved)))
+		return -EINVAL;
+	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST)
+		return -EINVAL;
+	/* A list for an event not asked for is a mistake; unused entries are 0. */
+	if ((s->nr_cpuid && !(s->events & KHV_STUDY_CPUID)) ||
+	    (s->nr_msrs && !(s->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))))
+		return -EINVAL;
+	for (i = s->nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
+		if (s->cpuid[i])
+			return -EINVAL;
+	for (i = s->nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
+		if (s->msrs[i])
+			return -EINVAL;
+	return 0;
+}
+
+long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool set)
+{
+	struct khv_study s;
+	int r;
+
+	if (!set)
+		return copy_to_user(argp, &vcpu->study.set, sizeof(s)) ? -EFAULT : 0;
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	r = khv_study_check(&s);
+	if (r)
+		return r;
+	vcpu->study.set = s;
+	khv_ops->set_study(vcpu);
+	return 0;
+}
