@@ -8,7 +8,7 @@
 
 static const char *const expected[KHV_EXIT_MAX] = {
 	"UNKNOWN", "IO", "MMIO", "HLT", "SHUTDOWN", "FAIL_ENTRY",
-	"INTERNAL_ERROR", "INTR", "HYPERCALL", "IRQ_WINDOW_OPEN",
+	"INTERNAL_ERROR", "INTR", "HYPERCALL", "IRQ_WINDOW_OPEN", "STUDY",
 };
 
 static void exit_names(void)
@@ -16,7 +16,7 @@ static void exit_names(void)
 	uint32_t i, j;
 	int distinct = 1;
 
-	CHECK_EQ(KHV_EXIT_MAX, 10);
+	CHECK_EQ(KHV_EXIT_MAX, 11);
 	for (i = 0; i < KHV_EXIT_MAX; i++) {
 		CHECK_STR(khv_exit_reason_name(i), expected[i]);
 		for (j = 0; j < i; j++)

@@ -8,7 +8,7 @@
 
 const char *const ki_user_exits[KHV_EXIT_MAX] = {
 	"unknown", "io", "mmio", "hlt", "shutdown", "fail_entry", "internal_error",
-	"intr", "hypercall", "irq_window_open",
+	"intr", "hypercall", "irq_window_open", "study",
 };
 
 const char *const ki_kernel_stats[KHV_KSTAT_MAX] = {
