@@ -531,11 +531,16 @@ TEST_F_TIMEOUT(khvrun, vnc_console, 300)
 	free(o.buf);
 }
 
-/* The same kernel uncompressed, entered by its PVH note (no decompressor). */
+/*
+ * The same kernel uncompressed, entered by its PVH note (no decompressor),
+ * with study mode on CPUID leaf 1 (khv-run --study): one line per CPUID
+ * leaf 1 the guest runs, on both vCPUs, and none for other leaves.
+ */
 TEST_F_TIMEOUT(khvrun, pvh_vmlinux_poweroff, 300)
 {
 	const char *argv[] = { NULL, "-k", vmlinux(), "-i", initrd(), "-m", "256M", "-c", "2",
-			       "-a", CMDLINE("poweroff"), NULL };
+			       "--study=cpuid:0x1", "-a", CMDLINE("poweroff"), NULL };
+	int studied, leaf1;
 	struct kr_out o;
 
 	NEED_FILES();
@@ -545,6 +550,13 @@ TEST_F_TIMEOUT(khvrun, pvh_vmlinux_poweroff, 300)
 	EXPECT_EQ(0, o.status);
 	EXPECT_NE(NULL, strstr(o.buf, "reboot: Power down"));
 	check_guest(_metadata, &o, 2, 1);
+	studied = count(o.buf, "khv-run: study vcpu ");
+	leaf1 = count(o.buf, " cpuid leaf 0x1 subleaf ");
+	ksft_print_msg("pvh_vmlinux_poweroff: %d study lines, %d of them on vCPU 1\n", studied,
+		       count(o.buf, "khv-run: study vcpu 1 "));
+	EXPECT_LE(2, leaf1) TH_LOG("CPUID leaf 1 on each vCPU at least");
+	EXPECT_EQ(studied, leaf1) TH_LOG("only the leaf asked for");
+	EXPECT_LE(1, count(o.buf, "khv-run: study vcpu 1 ")) TH_LOG("the AP's too");
 	free(o.buf);
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The machine: guest RAM around the PCI hole, the in-kernel irqchip, the
- * vCPUs with their CPUID and the boot processor's entry state, the devices
- * on their buses, and the kernel loaded by its loader.  Addresses, ports
- * and IRQs come from machine.h; this file only wires them.
+ * vCPUs with their CPUID and study mode (--study) and the boot processor's
+ * entry state, the devices on their buses, and the kernel loaded by its
+ * loader.  Addresses, ports and IRQs come from machine.h; this file only
+ * wires them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -382,6 +383,7 @@ static int kr_load_kernel(struct kr_machine *m, char *why, size_t len)
 int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct kr_loop *loop,
 		      char *why, size_t len)
 {
+	struct khv_study study = { 0 };
 	int err;
 
 	memset(m, 0, sizeof(*m));
@@ -406,6 +408,12 @@ int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct 
 	if ((int)m->nr_vcpus > khv_check_extension(&m->sys, KHV_CAP_NR_VCPUS))
 		return kr_fail(why, len, KR_EXIT_USAGE, "%u vCPUs: khv allows at most %d",
 			       m->nr_vcpus, khv_check_extension(&m->sys, KHV_CAP_NR_VCPUS));
+	if (cfg->study.events) {
+		if (kr_study_check(&cfg->study, khv_check_extension(&m->sys, KHV_CAP_STUDY),
+				   why, len))
+			return KR_EXIT_HOST;
+		kr_study_request(&cfg->study, &study);
+	}
 	err = khv_vm_create(&m->sys, &m->vm);
 	if (err)
 		return kr_fail(why, len, KR_EXIT_HOST, "KHV_CREATE_VM: %s", khv_strerror(err));
@@ -430,6 +438,11 @@ int kr_machine_create(struct kr_machine *m, const struct kr_config *cfg, struct 
 			return kr_fail(why, len, KR_EXIT_HOST, "vCPU %u: %s", i,
 				       khv_strerror(err));
 		}
+		/* --study on each vCPU of each boot: a reboot's new vCPUs too. */
+		err = cfg->study.events ? khv_vcpu_set_study(&v->vcpu, &study) : 0;
+		if (err)
+			return kr_fail(why, len, KR_EXIT_HOST, "vCPU %u: KHV_SET_STUDY: %s", i,
+				       khv_strerror(err));
 	}
 	err = kr_devices_create(m, why, len);
 	if (err)

@@ -8,6 +8,7 @@
  * machine in the same process unless --no-reboot.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -63,6 +64,11 @@ static const char usage_text[] =
 	"      --hugepages       guest RAM in hugetlb pages (reserved: vm.nr_hugepages;\n"
 	"                        --memory a multiple of 2M)\n"
 	"      --trace-io        print every port and MMIO access that exits to khv-run\n"
+	"      --study EVENT[,EVENT...]\n"
+	"                        print each of these guest events, as khv handles it, on\n"
+	"                        every vCPU: cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX],\n"
+	"                        msr[:INDEX] (both), rdtsc, hlt (khv's study mode)\n"
+	"      --study-log FILE  append those lines to FILE instead of stderr\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
 	"\n"
@@ -71,11 +77,13 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 guest power-off (or reset with --no-reboot, or quit); 2 usage\n"
 	"error; 4 unusable kernel, initrd or disk image; 6 host error (no /dev/khv,\n"
-	"not enough memory); 8 the guest stopped on a khv internal error; odd values\n"
-	"(code << 1) | 1 from the debug-exit port 0xf4.\n";
+	"not enough memory, a khv without the events --study asks); 8 the guest\n"
+	"stopped on a khv internal error; odd values (code << 1) | 1 from the\n"
+	"debug-exit port 0xf4.\n";
 
 enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
-       OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD };
+       OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD,
+       OPT_STUDY, OPT_STUDY_LOG };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -99,6 +107,8 @@ static const struct option options[] = {
 	{ "no-kvmclock", no_argument, NULL, OPT_NO_KVMCLOCK },
 	{ "trace-io", no_argument, NULL, OPT_TRACE_IO },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "study", required_argument, NULL, OPT_STUDY },
+	{ "study-log", required_argument, NULL, OPT_STUDY_LOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -148,7 +158,7 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 
 	*cfg = (struct kr_config){ .ram = KR_DEFAULT_RAM, .nr_vcpus = 1,
 				   .kvmclock = true, .cmdline = "", .kernel_fd = -1,
-				   .initrd_fd = -1 };
+				   .initrd_fd = -1, .study_fd = STDERR_FILENO };
 	while ((opt = getopt_long(argc, argv, "k:i:a:m:c:hV", options, NULL)) != -1) {
 		char *end;
 		unsigned long n;
@@ -223,6 +233,11 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		case OPT_NO_KVMCLOCK: cfg->kvmclock = false; break;
 		case OPT_TRACE_IO: cfg->trace_io = true; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;
+		case OPT_STUDY:
+			if (kr_study_parse(optarg, &cfg->study, why, sizeof(why)))
+				return usage_error("%s", why);
+			break;
+		case OPT_STUDY_LOG: cfg->study_log = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -250,6 +265,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		return usage_error("%s", "no kernel: --kernel FILE is required");
 	if (cfg->hugepages && cfg->ram % KR_RAM_ALIGN)
 		return usage_error("%s", "--hugepages: --memory must be a multiple of 2M");
+	if (cfg->study_log && !cfg->study.events)
+		return usage_error("%s", "--study-log without --study: nothing to log");
 	return 0;
 }
 
@@ -304,6 +321,27 @@ int main(int argc, char **argv)
 
 	if (status)
 		return status;
+	if (cfg.study_log) {
+		/*
+		 * Appended, one write() per line; a FIFO with no reader fails
+		 * here rather than hanging, then writes wait for room.
+		 */
+		int fd = open(cfg.study_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+			      O_NOCTTY | O_NONBLOCK, 0644);
+
+		if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+			/* Out of memory or fds is ours; a bad path is the user's. */
+			bool host = errno == ENOMEM || errno == EMFILE || errno == ENFILE;
+
+			fprintf(stderr, "khv-run: --study-log %s: %s\n", cfg.study_log,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return host ? KR_EXIT_HOST : KR_EXIT_USAGE;
+		}
+		cfg.study_fd = fd;
+	}
+	cfg.study_crlf = isatty(cfg.study_fd);
 	/* Signals arrive through the loop; no thread takes them directly. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -445,5 +483,7 @@ int main(int argc, char **argv)
 	kr_loop_free(loop);
 	kr_nets_close(&cfg);
 	kr_images_free(&cfg);
+	if (cfg.study_log)
+		close(cfg.study_fd);
 	return status;
 }

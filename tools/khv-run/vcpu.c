@@ -118,6 +118,23 @@ static void kr_vcpu_mmio(struct kr_vcpu *v)
 			(unsigned long long)kr_get_le(run->mmio.data, len));
 }
 
+/*
+ * A studied event (--study): its line, when it is one the user asked for
+ * (khv's MSR list is shared by RDMSR and WRMSR), then khv's own handling
+ * at the next KHV_RUN, with the answer khv gave (flags 0).  The vCPU waits
+ * while the log is full; a line is lost only when the log fails or a kick
+ * (stop, pause) interrupts that wait.
+ */
+static void kr_vcpu_study(struct kr_vcpu *v)
+{
+	const struct kr_config *cfg = v->m->cfg;
+	struct khv_run *run = v->vcpu.run;
+
+	if (kr_study_wanted(&cfg->study, run))
+		kr_study_log(cfg->study_fd, cfg->study_crlf, run, v->index);
+	run->study.flags = 0;
+}
+
 /* false: the thread ends (a request was made). */
 static bool kr_vcpu_exit(struct kr_vcpu *v)
 {
@@ -131,6 +148,9 @@ static bool kr_vcpu_exit(struct kr_vcpu *v)
 		return true;
 	case KHV_EXIT_MMIO:
 		kr_vcpu_mmio(v);
+		return true;
+	case KHV_EXIT_STUDY:
+		kr_vcpu_study(v);
 		return true;
 	case KHV_EXIT_INTR:
 	case KHV_EXIT_HLT:		/* the in-kernel irqchip sleeps for us */

@@ -17,6 +17,7 @@
 #include "disk.h"
 #include "evloop.h"
 #include "net_opts.h"
+#include "study.h"
 
 /* Exit status classes (khv-run.1); the debug-exit port gives odd codes. */
 #define KR_EXIT_POWEROFF	0
@@ -41,6 +42,15 @@ struct kr_config {
 	bool no_reboot;
 	bool kvmclock;
 	bool trace_io;			/* every exit to userspace on stderr */
+	/*
+	 * --study: the events on every vCPU (study.h); their lines go to
+	 * study_fd (stderr, or --study-log's file, opened once by main.c),
+	 * ending in "\r\n" on a terminal (study_crlf: it may be in raw mode).
+	 */
+	struct kr_study study;
+	const char *study_log;
+	int study_fd;
+	bool study_crlf;
 	bool hugepages;			/* guest RAM in hugetlb pages (--hugepages) */
 	bool rng;			/* a virtio-rng device */
 	/* --display: none, or the adapter's kind + 1 (display.h) */

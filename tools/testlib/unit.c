@@ -11,7 +11,7 @@
 
 #include "unit.h"
 
-#define T_MAX_GROUPS	256
+#define T_MAX_GROUPS	512
 
 static struct {
 	const char *name;

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The --study option (study.h): parse it, print it back, turn it into
+ * khv's struct khv_study, and print each KHV_EXIT_STUDY as one line.
+ *
+ * The option string is outside input: anything wrong in it is one line
+ * naming the item, never a crash; nothing is read past its NUL.  Parsing
+ * runs on the main thread before any VM; kr_study_wanted(), kr_study_line()
+ * and kr_study_log() run on the vCPU threads, on the read-only struct and
+ * their own run page, with nothing shared but the log's fd (one write()
+ * per line): no lock, no allocation.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "study.h"
+
+#define SHOW	40	/* at most this much of an item is quoted back */
+#define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc or hlt"
+
+/* By event number (KHV_STUDY_EV_*): the name in the option and the lines. */
+static const char *const event_names[] = {
+	[KHV_STUDY_EV_CPUID] = "cpuid",
+	[KHV_STUDY_EV_RDMSR] = "rdmsr",
+	[KHV_STUDY_EV_WRMSR] = "wrmsr",
+	[KHV_STUDY_EV_RDTSC] = "rdtsc",
+	[KHV_STUDY_EV_HLT] = "hlt",
+};
+
+/* At most SHOW bytes of s[0..n) for a message: printable, one line. */
+static void quote(char *out, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < SHOW; i++)
+		out[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
+	strcpy(out + i, n > SHOW ? "..." : "");
+}
+
+static int bad(char *why, size_t len, const char *item, size_t n, const char *what)
+{
+	char q[SHOW + 4];
+
+	quote(q, item, n);
+	snprintf(why, len, "--study: '%s': %s", q, what);
+	return -EINVAL;
+}
+
+static bool is(const char *s, size_t n, const char *word)
+{
+	return n == strlen(word) && !memcmp(s, word, n);
+}
+
+/* A 32-bit number: 0x and hex digits, or decimal digits; no sign, no space. */
+static bool parse_u32(const char *s, size_t n, uint32_t *out)
+{
+	unsigned int base = 10;
+	uint64_t v = 0;
+
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		n -= 2;
+	}
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return false;
+		v = v * base + d;
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+static int find(const uint32_t *list, unsigned int n, uint32_t v)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (list[i] == v)
+			return (int)i;
+	return -1;
+}
+
+/* One item, it[0..n): NAME or NAME:VALUE. */
+static int parse_item(const char *it, size_t n, struct kr_study *s, char *why, size_t len)
+{
+	const char *colon = memchr(it, ':', n);
+	size_t name_n = colon ? (size_t)(colon - it) : n;
+	const char *val = colon ? colon + 1 : NULL;
+	size_t val_n = colon ? n - name_n - 1 : 0;
+	unsigned int ev = 0;
+	uint32_t v;
+	int i;
+
+	if (is(it, name_n, "cpuid")) {
+		s->events |= KHV_STUDY_CPUID;
+		if (!colon) {
+			s->cpuid_all = true;
+			return 0;
+		}
+		if (!parse_u32(val, val_n, &v))
+			return bad(why, len, it, n, "a CPUID leaf is a 32-bit number, hex with 0x "
+				   "or decimal");
+		if (find(s->cpuid, s->nr_cpuid, v) >= 0)
+			return 0;
+		if (s->nr_cpuid == KHV_STUDY_MAX_LIST)
+			return bad(why, len, it, n, "more than 16 CPUID leaves (khv's limit; "
+				   "plain cpuid studies every leaf)");
+		s->cpuid[s->nr_cpuid++] = v;
+		return 0;
+	}
+	if (is(it, name_n, "rdmsr"))
+		ev = KR_STUDY_RD;
+	else if (is(it, name_n, "wrmsr"))
+		ev = KR_STUDY_WR;
+	else if (is(it, name_n, "msr"))
+		ev = KR_STUDY_RD | KR_STUDY_WR;
+	if (ev) {
+		if (ev & KR_STUDY_RD)
+			s->events |= KHV_STUDY_RDMSR;
+		if (ev & KR_STUDY_WR)
+			s->events |= KHV_STUDY_WRMSR;
+		if (!colon) {
+			s->rdmsr_all |= !!(ev & KR_STUDY_RD);
+			s->wrmsr_all |= !!(ev & KR_STUDY_WR);
+			return 0;
+		}
+		if (!parse_u32(val, val_n, &v))
+			return bad(why, len, it, n, "an MSR index is a 32-bit number, hex with 0x "
+				   "or decimal");
+		i = find(s->msrs, s->nr_msrs, v);
+		if (i >= 0) {
+			s->msr_ev[i] |= ev;
+			return 0;
+		}
+		if (s->nr_msrs == KHV_STUDY_MAX_LIST)
+			return bad(why, len, it, n, "more than 16 MSRs (khv's limit, for rdmsr and "
+				   "wrmsr together; plain rdmsr or wrmsr studies every MSR)");
+		s->msrs[s->nr_msrs] = v;
+		s->msr_ev[s->nr_msrs++] = ev;
+		return 0;
+	}
+	if (is(it, name_n, "rdtsc") || is(it, name_n, "hlt")) {
+		if (colon)
+			return bad(why, len, it, n, is(it, name_n, "hlt") ? "hlt takes no :VALUE" :
+				   "rdtsc takes no :VALUE");
+		s->events |= is(it, name_n, "hlt") ? KHV_STUDY_HLT : KHV_STUDY_RDTSC;
+		return 0;
+	}
+	return bad(why, len, it, n, "unknown event; " EVENTS);
+}
+
+int kr_study_parse(const char *arg, struct kr_study *s, char *why, size_t len)
+{
+	const char *p = arg;
+
+	if (!arg || !*arg) {
+		snprintf(why, len, "--study: empty; " EVENTS);
+		return -EINVAL;
+	}
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		int err;
+
+		if (!n) {
+			char q[SHOW + 4];
+
+			quote(q, arg, strlen(arg));
+			snprintf(why, len, "--study '%s': an empty item", q);
+			return -EINVAL;
+		}
+		err = parse_item(p, n, s, why, len);
+		if (err)
+			return err;
+		if (!c)
+			return 0;
+		p = c + 1;
+	}
+}
+
+/* Append to buf[*n..len) what fits; *n counts what the whole would take. */
+__attribute__((format(printf, 4, 5)))
+static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(*n < len ? buf + *n : NULL, *n < len ? len - *n : 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n += r;
+}
+
+int kr_study_format(const struct kr_study *s, char *buf, size_t len)
+{
+	static const char *const msr_names[] = { NULL, "rdmsr", "wrmsr", "msr" };
+	size_t n = 0;
+
+	if (len)
+		buf[0] = 0;
+	if (s->cpuid_all)
+		put(buf, len, &n, "%scpuid", n ? "," : "");
+	for (unsigned int i = 0; i < s->nr_cpuid; i++)
+		put(buf, len, &n, "%scpuid:0x%x", n ? "," : "", s->cpuid[i]);
+	if (s->rdmsr_all)
+		put(buf, len, &n, "%srdmsr", n ? "," : "");
+	if (s->wrmsr_all)
+		put(buf, len, &n, "%swrmsr", n ? "," : "");
+	for (unsigned int i = 0; i < s->nr_msrs; i++)
+		put(buf, len, &n, "%s%s:0x%x", n ? "," : "", msr_names[s->msr_ev[i] & 3],
+		    s->msrs[i]);
+	if (s->events & KHV_STUDY_RDTSC)
+		put(buf, len, &n, "%srdtsc", n ? "," : "");
+	if (s->events & KHV_STUDY_HLT)
+		put(buf, len, &n, "%shlt", n ? "," : "");
+	return (int)n;
+}
+
+int kr_study_names(uint64_t events, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (unsigned int i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
+		if (events & (1ull << i))
+			put(buf, len, &n, "%s%s", n ? "," : "", event_names[i]);
+	if (events & ~(uint64_t)KHV_STUDY_ALL)
+		put(buf, len, &n, "%s0x%llx", n ? "," : "",
+		    (unsigned long long)(events & ~(uint64_t)KHV_STUDY_ALL));
+	return (int)n;
+}
+
+int kr_study_check(const struct kr_study *s, int caps, char *why, size_t len)
+{
+	uint64_t missing = s->events & ~(uint64_t)(caps > 0 ? caps : 0);
+	char names[64];
+
+	if (!missing)
+		return 0;
+	if (caps <= 0) {
+		snprintf(why, len, "--study: this khv has no study mode (KHV_CAP_STUDY)");
+		return -EOPNOTSUPP;
+	}
+	kr_study_names(missing, names, sizeof(names));
+	snprintf(why, len, "--study: this khv does not study %s (KHV_CAP_STUDY 0x%x)", names,
+		 (unsigned int)caps);
+	return -EOPNOTSUPP;
+}
+
+void kr_study_request(const struct kr_study *s, struct khv_study *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->events = s->events;
+	/* A list only for an event asked for, and none for "every one" (khv's rules). */
+	if ((s->events & KHV_STUDY_CPUID) && !s->cpuid_all) {
+		k->nr_cpuid = s->nr_cpuid;
+		memcpy(k->cpuid, s->cpuid, s->nr_cpuid * sizeof(s->cpuid[0]));
+	}
+	if ((s->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR)) && !s->rdmsr_all && !s->wrmsr_all) {
+		k->nr_msrs = s->nr_msrs;
+		memcpy(k->msrs, s->msrs, s->nr_msrs * sizeof(s->msrs[0]));
+	}
+}
+
+static bool msr_wanted(const struct kr_study *s, uint32_t index, unsigned int ev)
+{
+	int i = find(s->msrs, s->nr_msrs, index);
+
+	return i >= 0 && (s->msr_ev[i] & ev);
+}
+
+bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run)
+{
+	switch (run->study.event) {
+	case KHV_STUDY_EV_RDMSR:
+		return s->rdmsr_all || msr_wanted(s, run->study.msr.index, KR_STUDY_RD);
+	case KHV_STUDY_EV_WRMSR:
+		return s->wrmsr_all || msr_wanted(s, run->study.msr.index, KR_STUDY_WR);
+	default:
+		return true;	/* khv's own lists are exact for the others */
+	}
+}
+
+int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = 0;
+	put(buf, len, &n, "khv-run: study vcpu %u rip 0x%llx ", vcpu,
+	    (unsigned long long)run->study.rip);
+	switch (run->study.event) {
+	case KHV_STUDY_EV_CPUID:
+		put(buf, len, &n, "cpuid leaf 0x%x subleaf 0x%x -> eax 0x%x ebx 0x%x ecx 0x%x "
+		    "edx 0x%x", run->study.cpuid.leaf, run->study.cpuid.subleaf,
+		    run->study.cpuid.eax, run->study.cpuid.ebx, run->study.cpuid.ecx,
+		    run->study.cpuid.edx);
+		break;
+	case KHV_STUDY_EV_RDMSR:
+		put(buf, len, &n, "rdmsr 0x%x -> 0x%llx%s", run->study.msr.index,
+		    (unsigned long long)run->study.msr.value, run->study.msr.gp ? " (#GP)" : "");
+		break;
+	case KHV_STUDY_EV_WRMSR:
+		put(buf, len, &n, "wrmsr 0x%x <- 0x%llx", run->study.msr.index,
+		    (unsigned long long)run->study.msr.value);
+		break;
+	case KHV_STUDY_EV_RDTSC:
+		put(buf, len, &n, "rdtsc -> 0x%llx", (unsigned long long)run->study.rdtsc.tsc);
+		break;
+	case KHV_STUDY_EV_HLT:
+		put(buf, len, &n, "hlt");
+		break;
+	default:
+		put(buf, len, &n, "event %u", run->study.event);
+		break;
+	}
+	return (int)n;
+}
+
+int kr_study_log(int fd, bool crlf, const struct khv_run *run, unsigned int vcpu)
+{
+	char buf[KR_STUDY_LINE_MAX];
+	size_t n = (size_t)kr_study_line(run, vcpu, buf, sizeof(buf) - 2), off = 0;
+
+	if (n > sizeof(buf) - 3)
+		n = sizeof(buf) - 3;	/* cannot happen: the longest line is 170 */
+	if (crlf)
+		buf[n++] = '\r';
+	buf[n++] = '\n';
+	while (off < n) {
+		ssize_t w = write(fd, buf + off, n - off);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (!w)
+			return -EIO;
+		if (errno != EAGAIN)
+			return -errno;		/* EINTR too: a kick, let the vCPU stop */
+		/* A non-blocking fd (a terminal shared with stdio): wait for room. */
+		if (poll(&p, 1, -1) < 0)
+			return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzz target of the --study option (study.c, kr_study_parse): the bytes
+ * are the option string (cut at the first NUL, as argv would).
+ *
+ * Checked beyond the sanitizers: a refusal is -EINVAL with one printable
+ * "--study..." line; an accepted option is consistent (known events only,
+ * at most 16 distinct leaves and MSRs, each list entry's event asked for)
+ * and gives a struct khv_study that khv's own checks accept
+ * (core/study.c, khv_study_check); its canonical form (kr_study_format) is
+ * accepted again and means the same.
+ *
+ * Built with clang -fsanitize=fuzzer; with -DKR_FUZZ_REPLAY instead, a main()
+ * runs each file named on the command line once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../study.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool same(const struct kr_study *a, const struct kr_study *b)
+{
+	return a->events == b->events && a->cpuid_all == b->cpuid_all &&
+	       a->rdmsr_all == b->rdmsr_all && a->wrmsr_all == b->wrmsr_all &&
+	       a->nr_cpuid == b->nr_cpuid && a->nr_msrs == b->nr_msrs &&
+	       !memcmp(a->cpuid, b->cpuid, a->nr_cpuid * sizeof(a->cpuid[0])) &&
+	       !memcmp(a->msrs, b->msrs, a->nr_msrs * sizeof(a->msrs[0])) &&
+	       !memcmp(a->msr_ev, b->msr_ev, a->nr_msrs);
+}
+
+static bool distinct(const uint32_t *list, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int j = i + 1; j < n; j++)
+			if (list[i] == list[j])
+				return false;
+	return true;
+}
+
+static void check_ok(const struct kr_study *s)
+{
+	bool rd = s->rdmsr_all, wr = s->wrmsr_all;
+	struct khv_study k;
+
+	if (!s->events || (s->events & ~(uint64_t)KHV_STUDY_ALL))
+		abort();
+	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST ||
+	    !distinct(s->cpuid, s->nr_cpuid) || !distinct(s->msrs, s->nr_msrs))
+		abort();
+	if (!!(s->events & KHV_STUDY_CPUID) != (s->cpuid_all || s->nr_cpuid))
+		abort();
+	for (unsigned int i = 0; i < s->nr_msrs; i++) {
+		if (!s->msr_ev[i] || (s->msr_ev[i] & ~(KR_STUDY_RD | KR_STUDY_WR)))
+			abort();
+		rd |= !!(s->msr_ev[i] & KR_STUDY_RD);
+		wr |= !!(s->msr_ev[i] & KR_STUDY_WR);
+	}
+	if (rd != !!(s->events & KHV_STUDY_RDMSR) || wr != !!(s->events & KHV_STUDY_WRMSR))
+		abort();
+
+	/* What khv_study_check() refuses, khv-run never asks. */
+	kr_study_request(s, &k);
+	if (k.events != s->events || k.nr_cpuid > KHV_STUDY_MAX_LIST ||
+	    k.nr_msrs > KHV_STUDY_MAX_LIST)
+		abort();
+	if ((k.nr_cpuid && !(k.events & KHV_STUDY_CPUID)) ||
+	    (k.nr_msrs && !(k.events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))))
+		abort();
+	for (unsigned int i = k.nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
+		if (k.cpuid[i])
+			abort();
+	for (unsigned int i = k.nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
+		if (k.msrs[i])
+			abort();
+	for (unsigned int i = 0; i < sizeof(k.reserved) / sizeof(k.reserved[0]); i++)
+		if (k.reserved[i])
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct kr_study s, again;
+	static char canon[2048];
+	char *arg = malloc(size + 1), why[256];
+	int err;
+
+	if (!arg)
+		return 0;
+	memcpy(arg, data, size);
+	arg[size] = 0;
+	memset(why, 0x5a, sizeof(why));
+	memset(&s, 0, sizeof(s));
+	err = kr_study_parse(arg, &s, why, sizeof(why));
+	if (err) {
+		if (err != -EINVAL || !memchr(why, 0, sizeof(why)) || strncmp(why, "--study", 7))
+			abort();
+		for (const char *p = why; *p; p++)
+			if (*p < ' ' || *p >= 0x7f)
+				abort();
+	} else {
+		check_ok(&s);
+		if ((size_t)kr_study_format(&s, canon, sizeof(canon)) >= sizeof(canon))
+			abort();
+		memset(&again, 0, sizeof(again));
+		if (kr_study_parse(canon, &again, why, sizeof(why)) || !same(&s, &again))
+			abort();
+	}
+	free(arg);
+	return 0;
+}
+
+#ifdef KR_FUZZ_REPLAY
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		uint8_t buf[4096];
+		size_t n;
+
+		if (!f) {
+			perror(argv[i]);
+			return 1;
+		}
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	printf("%d inputs replayed\n", argc - 1);
+	return 0;
+}
+#endif
