@@ -253,29 +253,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef KR_FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		uint8_t *buf;
-		long n;
-
-		if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-			perror(argv[i]);
-			return 1;
-		}
-		buf = malloc(n ? n : 1);
-		if (!buf || fread(buf, 1, n, f) != (size_t)n) {
-			perror(argv[i]);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		free(buf);
-	}
-	printf("%d inputs replayed\n", argc - 1);
-	kr_control_close(ctl);
-	return 0;
-}
-#endif
+#define KR_FUZZ_REPLAY_END	kr_control_close(ctl)
+#include "fuzz_replay.h"
