@@ -174,7 +174,7 @@ int khv_handle_rdmsr(struct khv_vcpu *vcpu)
 	u64 data = 0;
 
 	err = khv_get_msr(vcpu, index, &data, false);
-	if (khv_studies(vcpu, KHV_STUDY_RDMSR) && khv_study_msr(vcpu, KHV_STUDY_RDMSR, index)) {
+	if (khv_studies(vcpu, KHV_STUDY_RDMSR) && khv_study_msr(vcpu, index)) {
 		vcpu->run->study.msr.index = index;
 		vcpu->run->study.msr.gp = !!err;
 		vcpu->run->study.msr.value = err ? 0 : data;
@@ -193,7 +193,7 @@ int khv_handle_wrmsr(struct khv_vcpu *vcpu)
 	u64 data = (u32)vcpu->regs[KHV_REG_RAX] | (vcpu->regs[KHV_REG_RDX] << 32);
 	u32 index = vcpu->regs[KHV_REG_RCX];
 
-	if (khv_studies(vcpu, KHV_STUDY_WRMSR) && khv_study_msr(vcpu, KHV_STUDY_WRMSR, index)) {
+	if (khv_studies(vcpu, KHV_STUDY_WRMSR) && khv_study_msr(vcpu, index)) {
 		vcpu->study.msr_index = index;
 		vcpu->study.msr_value = data;
 		vcpu->run->study.msr.index = index;

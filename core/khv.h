@@ -526,14 +526,17 @@ int khv_wrmsr(struct khv_vcpu *vcpu, u32 index, u64 data);
 int khv_hlt(struct khv_vcpu *vcpu);
 void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v);
 
-/* core/study.c: does the vCPU study this event?  Then deliver it (returns 0). */
+/*
+ * core/study.c: does the vCPU study this event (and, for CPUID and MSRs,
+ * is the leaf or index on its list)?  Then deliver it (returns 0).
+ */
 static inline bool khv_studies(const struct khv_vcpu *vcpu, u64 event)
 {
 	return unlikely(vcpu->study.set.events & event);
 }
 
 bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf);
-bool khv_study_msr(struct khv_vcpu *vcpu, u64 event, u32 index);
+bool khv_study_msr(struct khv_vcpu *vcpu, u32 index);
 int khv_study_exit(struct khv_vcpu *vcpu, u32 event);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);

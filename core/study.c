@@ -44,10 +44,9 @@ bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf)
 	return khv_study_listed(vcpu->study.set.cpuid, vcpu->study.set.nr_cpuid, leaf);
 }
 
-bool khv_study_msr(struct khv_vcpu *vcpu, u64 event, u32 index)
+bool khv_study_msr(struct khv_vcpu *vcpu, u32 index)
 {
-	return khv_studies(vcpu, event) &&
-	       khv_study_listed(vcpu->study.set.msrs, vcpu->study.set.nr_msrs, index);
+	return khv_study_listed(vcpu->study.set.msrs, vcpu->study.set.nr_msrs, index);
 }
 
 /* Out to userspace with @event; the caller filled its part of run->study. */

@@ -7,7 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "net_opts.h"
 #include "net_slirp.h"
 #include "net_tap.h"
+#include "strbuf.h"
 
 #define SHOW	40	/* at most this much of an item is quoted back */
 
@@ -297,20 +297,6 @@ int kr_net_parse(const char *arg, struct kr_net_opts *o, char *why, size_t len)
 	}
 }
 
-/* Append to buf[*n..len) what fits; *n counts what the whole would take. */
-__attribute__((format(printf, 4, 5)))
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(buf + (*n < len ? *n : len), *n < len ? len - *n : 0, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		*n += r;
-}
-
 int kr_net_format(const struct kr_net_opts *o, char *buf, size_t len)
 {
 	char ha[INET_ADDRSTRLEN], ga[INET_ADDRSTRLEN];
@@ -320,22 +306,22 @@ int kr_net_format(const struct kr_net_opts *o, char *buf, size_t len)
 	if (len)
 		buf[0] = 0;
 	if (o->kind == KR_NET_TAP)
-		put(buf, len, &n, "tap=%.*s", IFNAMSIZ - 1, o->ifname);
+		kr_put(buf, len, &n, "tap=%.*s", IFNAMSIZ - 1, o->ifname);
 	else if (o->kind == KR_NET_FD)
-		put(buf, len, &n, "fd=%d", o->fd);
+		kr_put(buf, len, &n, "fd=%d", o->fd);
 	else
-		put(buf, len, &n, "user");
+		kr_put(buf, len, &n, "user");
 	if (o->has_mac)
-		put(buf, len, &n, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		kr_put(buf, len, &n, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
 		    m[4], m[5]);
 	if (o->kind == KR_NET_TAP && !o->vnet_hdr)
-		put(buf, len, &n, ",vhdr=off");
+		kr_put(buf, len, &n, ",vhdr=off");
 	for (unsigned int i = 0; i < o->n_fwd && i < KR_NET_MAX_FWD; i++) {
 		const struct kr_net_fwd *f = &o->fwd[i];
 
 		inet_ntop(AF_INET, &f->host, ha, sizeof(ha));
 		inet_ntop(AF_INET, &f->guest, ga, sizeof(ga));
-		put(buf, len, &n, ",hostfwd=%s:%s:%u-%s:%u", f->udp ? "udp" : "tcp", ha,
+		kr_put(buf, len, &n, ",hostfwd=%s:%s:%u-%s:%u", f->udp ? "udp" : "tcp", ha,
 		    f->host_port, ga, f->guest_port);
 	}
 	return n;

@@ -12,12 +12,12 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "study.h"
+#include "strbuf.h"
 
 #define SHOW	40	/* at most this much of an item is quoted back */
 #define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc or hlt"
@@ -194,20 +194,6 @@ int kr_study_parse(const char *arg, struct kr_study *s, char *why, size_t len)
 	}
 }
 
-/* Append to buf[*n..len) what fits; *n counts what the whole would take. */
-__attribute__((format(printf, 4, 5)))
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(*n < len ? buf + *n : NULL, *n < len ? len - *n : 0, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		*n += r;
-}
-
 int kr_study_format(const struct kr_study *s, char *buf, size_t len)
 {
 	static const char *const msr_names[] = { NULL, "rdmsr", "wrmsr", "msr" };
@@ -216,20 +202,20 @@ int kr_study_format(const struct kr_study *s, char *buf, size_t len)
 	if (len)
 		buf[0] = 0;
 	if (s->cpuid_all)
-		put(buf, len, &n, "%scpuid", n ? "," : "");
+		kr_put(buf, len, &n, "%scpuid", n ? "," : "");
 	for (unsigned int i = 0; i < s->nr_cpuid; i++)
-		put(buf, len, &n, "%scpuid:0x%x", n ? "," : "", s->cpuid[i]);
+		kr_put(buf, len, &n, "%scpuid:0x%x", n ? "," : "", s->cpuid[i]);
 	if (s->rdmsr_all)
-		put(buf, len, &n, "%srdmsr", n ? "," : "");
+		kr_put(buf, len, &n, "%srdmsr", n ? "," : "");
 	if (s->wrmsr_all)
-		put(buf, len, &n, "%swrmsr", n ? "," : "");
+		kr_put(buf, len, &n, "%swrmsr", n ? "," : "");
 	for (unsigned int i = 0; i < s->nr_msrs; i++)
-		put(buf, len, &n, "%s%s:0x%x", n ? "," : "", msr_names[s->msr_ev[i] & 3],
+		kr_put(buf, len, &n, "%s%s:0x%x", n ? "," : "", msr_names[s->msr_ev[i] & 3],
 		    s->msrs[i]);
 	if (s->events & KHV_STUDY_RDTSC)
-		put(buf, len, &n, "%srdtsc", n ? "," : "");
+		kr_put(buf, len, &n, "%srdtsc", n ? "," : "");
 	if (s->events & KHV_STUDY_HLT)
-		put(buf, len, &n, "%shlt", n ? "," : "");
+		kr_put(buf, len, &n, "%shlt", n ? "," : "");
 	return (int)n;
 }
 
@@ -241,9 +227,9 @@ int kr_study_names(uint64_t events, char *buf, size_t len)
 		buf[0] = 0;
 	for (unsigned int i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
 		if (events & (1ull << i))
-			put(buf, len, &n, "%s%s", n ? "," : "", event_names[i]);
+			kr_put(buf, len, &n, "%s%s", n ? "," : "", event_names[i]);
 	if (events & ~(uint64_t)KHV_STUDY_ALL)
-		put(buf, len, &n, "%s0x%llx", n ? "," : "",
+		kr_put(buf, len, &n, "%s0x%llx", n ? "," : "",
 		    (unsigned long long)(events & ~(uint64_t)KHV_STUDY_ALL));
 	return (int)n;
 }
@@ -305,31 +291,31 @@ int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_
 
 	if (len)
 		buf[0] = 0;
-	put(buf, len, &n, "khv-run: study vcpu %u rip 0x%llx ", vcpu,
+	kr_put(buf, len, &n, "khv-run: study vcpu %u rip 0x%llx ", vcpu,
 	    (unsigned long long)run->study.rip);
 	switch (run->study.event) {
 	case KHV_STUDY_EV_CPUID:
-		put(buf, len, &n, "cpuid leaf 0x%x subleaf 0x%x -> eax 0x%x ebx 0x%x ecx 0x%x "
+		kr_put(buf, len, &n, "cpuid leaf 0x%x subleaf 0x%x -> eax 0x%x ebx 0x%x ecx 0x%x "
 		    "edx 0x%x", run->study.cpuid.leaf, run->study.cpuid.subleaf,
 		    run->study.cpuid.eax, run->study.cpuid.ebx, run->study.cpuid.ecx,
 		    run->study.cpuid.edx);
 		break;
 	case KHV_STUDY_EV_RDMSR:
-		put(buf, len, &n, "rdmsr 0x%x -> 0x%llx%s", run->study.msr.index,
+		kr_put(buf, len, &n, "rdmsr 0x%x -> 0x%llx%s", run->study.msr.index,
 		    (unsigned long long)run->study.msr.value, run->study.msr.gp ? " (#GP)" : "");
 		break;
 	case KHV_STUDY_EV_WRMSR:
-		put(buf, len, &n, "wrmsr 0x%x <- 0x%llx", run->study.msr.index,
+		kr_put(buf, len, &n, "wrmsr 0x%x <- 0x%llx", run->study.msr.index,
 		    (unsigned long long)run->study.msr.value);
 		break;
 	case KHV_STUDY_EV_RDTSC:
-		put(buf, len, &n, "rdtsc -> 0x%llx", (unsigned long long)run->study.rdtsc.tsc);
+		kr_put(buf, len, &n, "rdtsc -> 0x%llx", (unsigned long long)run->study.rdtsc.tsc);
 		break;
 	case KHV_STUDY_EV_HLT:
-		put(buf, len, &n, "hlt");
+		kr_put(buf, len, &n, "hlt");
 		break;
 	default:
-		put(buf, len, &n, "event %u", run->study.event);
+		kr_put(buf, len, &n, "event %u", run->study.event);
 		break;
 	}
 	return (int)n;
