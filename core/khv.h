@@ -231,8 +231,8 @@ struct khv_vcpu {
 	/*
 	 * Statistics (core/stats.c), in a block of their own that outlives
 	 * the vCPU while a statistics file holds it.  Exit timing: the TSC at
-	 * the last entry, and at the last exit while that exit has yet to
-	 * reach its next entry (else 0); where that exit's time goes (its
+	 * the last timed entry (0: not timed) and at the last exit
+	 * (KHV_TSC_NONE: not timed); where that exit's time goes (its
 	 * reason's kernel way, moved to the user way if KHV_RUN returns).
 	 */
 	struct khv_vcpu_stats *stats;
@@ -275,7 +275,6 @@ struct khv_exit_way {
 struct khv_exit_timing {
 	struct khv_exit_way way[KHV_WAYS];
 };
-static_assert(KHV_HIST_BUCKETS == 64);
 
 struct khv_vcpu_stats {
 	struct kref ref;
@@ -612,6 +611,13 @@ static inline void khv_kstat(struct khv_vcpu *vcpu, unsigned int kstat)
 void khv_note_inject(struct khv_vcpu *vcpu, u32 info, u32 error, bool again);
 
 /*
+ * exit_tsc of an exit that was not timed: far enough ahead of any TSC that
+ * the difference from it is negative, which skips it (one test for this
+ * and for TSCs that disagree).
+ */
+#define KHV_TSC_NONE	BIT_ULL(63)
+
+/*
  * Around khv_ops->run(), interrupts off: the time from the last exit to
  * this entry goes to that exit's histogram; from entry to exit is guest
  * time.  Two RDTSCs per exit, none with exit_timing off.  Every entry
@@ -620,13 +626,6 @@ void khv_note_inject(struct khv_vcpu *vcpu, u32 info, u32 error, bool again);
  * was off.
  * The cost is counted by make bench (Documentation/khv/observe.rst).
  */
-/*
- * exit_tsc of an exit that was not timed: far enough ahead of any TSC that
- * the difference from it is negative, which skips it (one test for this
- * and for TSCs that disagree).
- */
-#define KHV_TSC_NONE	BIT_ULL(63)
-
 static __always_inline void khv_timing_entry(struct khv_vcpu *vcpu)
 {
 	u64 now, cycles;
