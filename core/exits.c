@@ -350,6 +350,14 @@ int khv_handle_shutdown(struct khv_vcpu *vcpu)
 
 int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 {
+	if (khv_studies(vcpu, KHV_STUDY_IO) && khv_study_io(vcpu, pio))
+		return 0;
+	return khv_do_pio(vcpu, pio);
+}
+
+/* Port I/O, past the study: a device in the kernel, an ioeventfd or userspace. */
+int khv_do_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
+{
 	struct khv_run *run = vcpu->run;
 	void *data = (void *)run + KHV_IO_DATA_OFFSET;
 	int r;
@@ -408,6 +416,39 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 	run->io.count = vcpu->pio.count;
 	run->io.data_offset = KHV_IO_DATA_OFFSET;
 	return 0;
+}
+
+/*
+ * INVLPG, intercepted only while studied (the backends' set_study; VT-x
+ * CPUs that force INVLPG exiting have their own handler).  @addr is the
+ * linear address, for the study exit.
+ */
+int khv_handle_invlpg(struct khv_vcpu *vcpu, u64 addr)
+{
+	if (khv_studies(vcpu, KHV_STUDY_INVLPG)) {
+		vcpu->run->study.invlpg.addr = addr;
+		return khv_study_exit(vcpu, KHV_STUDY_EV_INVLPG);
+	}
+	return khv_invlpg(vcpu);
+}
+
+/*
+ * INVLPG done: the guest's translations are dropped, all of them rather
+ * than the one page (INVLPGA or INVVPID would be exact; this is study
+ * mode's path only), on the next entry.
+ */
+int khv_invlpg(struct khv_vcpu *vcpu)
+{
+	set_bit(KHV_REQ_TLB_FLUSH, &vcpu->requests);
+	return khv_skip_instruction(vcpu);
+}
+
+/* PAUSE, when every one exits (study): a hint, done by moving past it. */
+int khv_handle_pause(struct khv_vcpu *vcpu)
+{
+	if (khv_studies(vcpu, KHV_STUDY_PAUSE))
+		return khv_study_exit(vcpu, KHV_STUDY_EV_PAUSE);
+	return khv_skip_instruction(vcpu);
 }
 
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch)

@@ -95,14 +95,6 @@ enum khv_completion {
 	KHV_COMPLETE_STUDY,		/* carry on with a study event (core/study.c) */
 };
 
-/* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
-struct khv_vcpu_study {
-	struct khv_study set;		/* as KHV_SET_STUDY took it */
-	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
-	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
-	u64 msr_value;
-};
-
 /* A port I/O exit, decoded by the backend from its exit information. */
 struct khv_pio {
 	u16 port;
@@ -114,6 +106,18 @@ struct khv_pio {
 	u8 seg;			/* enum khv_seg of the OUTS source (INS uses ES) */
 	u32 count;		/* elements handed to userspace this round */
 	u64 next_rip;		/* RIP after the instruction */
+};
+
+/* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
+struct khv_vcpu_study {
+	struct khv_study set;		/* as KHV_SET_STUDY took it */
+	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
+	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
+	u64 msr_value;
+	u32 cr;				/* CR_WRITE, CR8_READ: the CR, the GPR (reads) */
+	u32 cr_gpr;
+	u64 cr_value;			/* CR_WRITE: what the guest writes */
+	struct khv_pio pio;		/* IO: the instruction, as the backend decoded it */
 };
 
 /* A decoded memory-operand instruction, kept across an MMIO read exit. */
@@ -462,6 +466,12 @@ struct khv_backend {
 	 * the guest reach directly), and stop when it no longer does.
 	 */
 	void (*set_study)(struct khv_vcpu *vcpu);
+	/*
+	 * A guest's MOV to CRn (0, 3, 4 or 8), with the checks and effects the
+	 * CPU's would have: 0, or -EINVAL for a #GP (nothing changed).  For the
+	 * CR writes a study delivered before the backend did them.
+	 */
+	int (*set_cr)(struct khv_vcpu *vcpu, int cr, u64 val);
 
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
@@ -523,6 +533,8 @@ int khv_handle_rdtsc(struct khv_vcpu *vcpu);
 /* The default handling a study event carries on with (core/study.c). */
 int khv_wrmsr(struct khv_vcpu *vcpu, u32 index, u64 data);
 int khv_hlt(struct khv_vcpu *vcpu);
+int khv_do_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio);
+int khv_invlpg(struct khv_vcpu *vcpu);
 void khv_set_edx_eax(struct khv_vcpu *vcpu, u64 v);
 
 /*
@@ -537,6 +549,17 @@ static inline bool khv_studies(const struct khv_vcpu *vcpu, u64 event)
 bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf);
 bool khv_study_msr(struct khv_vcpu *vcpu, u32 index);
 int khv_study_exit(struct khv_vcpu *vcpu, u32 event);
+/*
+ * The backends' CR accesses and port I/O, decoded, of a vCPU that studies
+ * them (the caller tests the event): true when the access went out as a
+ * study exit (the handler then returns 0), false when this CR or port is
+ * not on the list.  @gpr is the destination of a CR8 read.
+ */
+bool khv_study_cr_write(struct khv_vcpu *vcpu, int cr, u64 val, u64 old);
+bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr);
+bool khv_study_io(struct khv_vcpu *vcpu, const struct khv_pio *pio);
+int khv_handle_invlpg(struct khv_vcpu *vcpu, u64 addr);
+int khv_handle_pause(struct khv_vcpu *vcpu);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);
 int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);

@@ -5,11 +5,13 @@
  * carries on with (uapi/linux/khv.h, Documentation/khv/observe.rst).
  *
  * An event is caught where khv handles it anyway (core/exits.c: CPUID,
- * RDMSR, WRMSR, HLT) or where the backend intercepts it only for study
- * (RDTSC, and every MSR rather than all but the pass-through ones:
- * khv_backend.set_study).  The exit leaves the instruction at RIP, undone;
- * the completion below does it, with the answer run->study holds, or
- * skips it (KHV_STUDY_F_SKIP), or leaves it (KHV_STUDY_F_DROP).  Setting
+ * RDMSR, WRMSR, HLT, port I/O; the backends' MOV CR0/CR4 and, on VT-x,
+ * CR8) or where the backend intercepts it only for study (RDTSC, every MSR
+ * rather than all but the pass-through ones, MOV to CR3, CR8 on SVM,
+ * INVLPG, every PAUSE: khv_backend.set_study).  The exit leaves the
+ * instruction at RIP, undone; the completion below does it, with the
+ * answer run->study holds, or skips it (KHV_STUDY_F_SKIP), or leaves it
+ * (KHV_STUDY_F_DROP).  Setting
  * registers or state by hand between the two (KHV_SET_REGS) drops the
  * completion, as for any other exit: the guest then runs the instruction
  * again, and it exits again.
@@ -49,6 +51,19 @@ bool khv_study_msr(struct khv_vcpu *vcpu, u32 index)
 	return khv_study_listed(vcpu->study.set.msrs, vcpu->study.set.nr_msrs, index);
 }
 
+static bool khv_study_port(struct khv_vcpu *vcpu, u16 port)
+{
+	const struct khv_study *set = &vcpu->study.set;
+	u32 i;
+
+	if (!set->nr_ports)
+		return true;
+	for (i = 0; i < set->nr_ports; i++)
+		if (set->ports[i] == port)
+			return true;
+	return false;
+}
+
 /* Out to userspace with @event; the caller filled its part of run->study. */
 int khv_study_exit(struct khv_vcpu *vcpu, u32 event)
 {
@@ -61,6 +76,61 @@ int khv_study_exit(struct khv_vcpu *vcpu, u32 event)
 	vcpu->study.event = event;
 	vcpu->completion = KHV_COMPLETE_STUDY;
 	return 0;
+}
+
+/* The CRs KHV_STUDY_CR_WRITE can watch; cr_write 0 means all of them. */
+#define KHV_STUDY_CR_ALL	(KHV_STUDY_CR0 | KHV_STUDY_CR3 | KHV_STUDY_CR4 | KHV_STUDY_CR8)
+
+bool khv_study_cr_write(struct khv_vcpu *vcpu, int cr, u64 val, u64 old)
+{
+	u32 crs = vcpu->study.set.cr_write ?: KHV_STUDY_CR_ALL;
+	struct khv_run *run = vcpu->run;
+
+	if (!(crs & BIT(cr)))
+		return false;
+	vcpu->study.cr = cr;
+	vcpu->study.cr_value = val;
+	run->study.cr.cr = cr;
+	run->study.cr.gpr = 0;
+	run->study.cr.value = val;
+	run->study.cr.old = old;
+	khv_study_exit(vcpu, KHV_STUDY_EV_CR_WRITE);
+	return true;
+}
+
+bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr)
+{
+	struct khv_run *run = vcpu->run;
+
+	vcpu->study.cr = 8;
+	vcpu->study.cr_gpr = gpr;
+	run->study.cr.cr = 8;
+	run->study.cr.gpr = gpr;
+	run->study.cr.value = val;
+	run->study.cr.old = val;
+	khv_study_exit(vcpu, KHV_STUDY_EV_CR8_READ);
+	return true;
+}
+
+/* Port I/O, before khv's own handling (khv_do_pio): true when delivered. */
+bool khv_study_io(struct khv_vcpu *vcpu, const struct khv_pio *pio)
+{
+	struct khv_run *run = vcpu->run;
+
+	if (!khv_study_port(vcpu, pio->port))
+		return false;
+	vcpu->study.pio = *pio;
+	run->study.io.port = pio->port;
+	run->study.io.size = pio->size;
+	run->study.io.in = pio->in;
+	run->study.io.string = pio->string;
+	run->study.io.rep = pio->rep;
+	run->study.io.pad = 0;
+	run->study.io.value = 0;
+	if (!pio->in && !pio->string)
+		memcpy(&run->study.io.value, &vcpu->regs[KHV_REG_RAX], pio->size);
+	khv_study_exit(vcpu, KHV_STUDY_EV_IO);
+	return true;
 }
 
 /*
@@ -106,6 +176,22 @@ int khv_study_complete(struct khv_vcpu *vcpu)
 		return khv_skip_instruction(vcpu);
 	case KHV_STUDY_EV_HLT:
 		return khv_hlt(vcpu);
+	case KHV_STUDY_EV_CR_WRITE:
+		/* The guest's value, as for WRMSR; #GP where the CPU would. */
+		if (khv_ops->set_cr(vcpu, vcpu->study.cr, vcpu->study.cr_value)) {
+			khv_inject_gp(vcpu);
+			return 1;
+		}
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_CR8_READ:
+		vcpu->regs[vcpu->study.cr_gpr] = READ_ONCE(run->study.cr.value);
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_INVLPG:
+		return khv_invlpg(vcpu);
+	case KHV_STUDY_EV_PAUSE:
+		return khv_skip_instruction(vcpu);
+	case KHV_STUDY_EV_IO:
+		return khv_do_pio(vcpu, &vcpu->study.pio);
 	}
 	return 1;
 }
@@ -116,17 +202,23 @@ static int khv_study_check(const struct khv_study *s)
 
 	if ((s->events & ~KHV_STUDY_ALL) || memchr_inv(s->reserved, 0, sizeof(s->reserved)))
 		return -EINVAL;
-	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST)
+	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST ||
+	    s->nr_ports > KHV_STUDY_MAX_LIST || (s->cr_write & ~KHV_STUDY_CR_ALL))
 		return -EINVAL;
 	/* A list for an event not asked for is a mistake; unused entries are 0. */
 	if ((s->nr_cpuid && !(s->events & KHV_STUDY_CPUID)) ||
-	    (s->nr_msrs && !(s->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))))
+	    (s->nr_msrs && !(s->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))) ||
+	    (s->cr_write && !(s->events & KHV_STUDY_CR_WRITE)) ||
+	    (s->nr_ports && !(s->events & KHV_STUDY_IO)))
 		return -EINVAL;
 	for (i = s->nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
 		if (s->cpuid[i])
 			return -EINVAL;
 	for (i = s->nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
 		if (s->msrs[i])
+			return -EINVAL;
+	for (i = s->nr_ports; i < KHV_STUDY_MAX_LIST; i++)
+		if (s->ports[i])
 			return -EINVAL;
 	return 0;
 }

@@ -13,7 +13,16 @@
 #include "khvt_harness.h"
 
 KHVT_DECLARE_PAYLOAD(study_real);
+KHVT_DECLARE_PAYLOAD(study_more);
+KHVT_DECLARE_PAYLOAD(study_long);
 extern const uint8_t study_cpuid1[], study_hlt[], study_hlt2[];
+extern const uint8_t study_cr3_a[], study_pause[], study_more_hlt[], study_more_hlt2[];
+extern const uint8_t study_long_hlt[];
+
+#define PORT_POST	0x80
+#define CR0_MP		0x2ull
+#define CR0_TS		0x8ull
+#define CR4_PGE		0x80ull
 
 #define MSR_STAR	0xc0000081u
 #define MSR_UNKNOWN	0x1234u
@@ -56,7 +65,8 @@ TEST(events)
 	VM_WITH_PAYLOAD(&t, KHVT_REAL, study_real);
 	REQUIRE_CAP(&t, KHV_CAP_STUDY);
 	EXPECT_EQ((int)KHV_STUDY_ALL, khv_check_extension(&t.sys, KHV_CAP_STUDY));
-	s.events = KHV_STUDY_ALL;
+	s.events = KHV_STUDY_CPUID | KHV_STUDY_RDMSR | KHV_STUDY_WRMSR | KHV_STUDY_RDTSC |
+		   KHV_STUDY_HLT;
 	s.nr_cpuid = 1;
 	s.cpuid[0] = 1;
 	s.nr_msrs = 2;
@@ -132,6 +142,134 @@ TEST(events)
 	khvt_destroy(&t);
 }
 
+/* The next exit is a study of a write of @value to CR@cr, over @old. */
+static struct khv_run *__expect_cr_write(KHVT_MD, int line, struct khvt_vm *t, uint32_t cr,
+					 uint64_t value, uint64_t old)
+{
+	struct khv_run *run = __expect_study(_metadata, line, t, KHV_STUDY_EV_CR_WRITE, 0);
+
+	EXPECT_EQ(cr, run->study.cr.cr) TH_LOG("line %d", line);
+	EXPECT_EQ(value, run->study.cr.value) TH_LOG("line %d", line);
+	EXPECT_EQ(old, run->study.cr.old) TH_LOG("line %d", line);
+	return run;
+}
+#define expect_cr_write(t, cr, value, old) \
+	__expect_cr_write(_metadata, __LINE__, (t), (cr), (value), (old))
+
+/*
+ * CR writes (one CR chosen, then all), CLTS, INVLPG, PAUSE and port I/O of
+ * one chosen port: each arrives once with its decode, and khv's handling
+ * after it, a skip or a drop is what the guest sees.  Then study off.
+ */
+TEST(more_events)
+{
+	struct khv_study s = { 0 };
+	struct khv_sregs sr;
+	struct khv_run *run;
+	struct khvt_vm t;
+	uint64_t cr0, cr4;
+
+	VM_WITH_PAYLOAD(&t, KHVT_REAL, study_more);
+	REQUIRE_CAP(&t, KHV_CAP_STUDY);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &sr));
+	cr0 = sr.cr0 | CR0_MP;
+	cr4 = sr.cr4;
+	s.events = KHV_STUDY_CR_WRITE | KHV_STUDY_INVLPG | KHV_STUDY_PAUSE | KHV_STUDY_IO;
+	s.cr_write = KHV_STUDY_CR3;
+	s.nr_ports = 1;
+	s.ports[0] = PORT_POST;
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+
+	/* CR3 only: the CR0 write before it went by. */
+	run = expect_cr_write(&t, 3, 0x1000, sr.cr3);
+	EXPECT_EQ(PAYLOAD_GPA(study_more, study_cr3_a) + 6, run->study.rip);
+	EXPECT_VAL("CR3 after the studied write", 0x1000, expect_out(&t, PORT_ECHO, 4));
+	run = expect_cr_write(&t, 3, 0x2000, 0x1000);
+	run->study.flags = KHV_STUDY_F_SKIP;
+	EXPECT_VAL("CR3 after the skipped write", 0x1000, expect_out(&t, PORT_ECHO, 4));
+
+	/* Every CR now (cr_write 0). */
+	s.cr_write = 0;
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+	expect_cr_write(&t, 0, cr0 | CR0_TS, cr0);
+	run = expect_cr_write(&t, 0, cr0, cr0 | CR0_TS);	/* CLTS */
+	run->study.flags = KHV_STUDY_F_SKIP;
+	EXPECT_VAL("CR0 after the skipped CLTS", (uint32_t)(cr0 | CR0_TS),
+		   expect_out(&t, PORT_ECHO, 4));
+	expect_cr_write(&t, 0, cr0, cr0 | CR0_TS);		/* CLTS, done */
+	expect_cr_write(&t, 4, cr4 | CR4_PGE, cr4);
+	EXPECT_VAL("CR4 after the studied write", (uint32_t)(cr4 | CR4_PGE),
+		   expect_out(&t, PORT_ECHO, 4));
+
+	run = expect_study(&t, KHV_STUDY_EV_INVLPG, 0);
+	EXPECT_EQ(0x2345ull, run->study.invlpg.addr);
+
+	run = expect_study(&t, KHV_STUDY_EV_PAUSE, PAYLOAD_GPA(study_more, study_pause));
+	run->study.flags = KHV_STUDY_F_DROP;
+	expect_study(&t, KHV_STUDY_EV_PAUSE, PAYLOAD_GPA(study_more, study_pause));
+
+	/* Port 0x80: studied before khv's own exit, which then comes. */
+	run = expect_study(&t, KHV_STUDY_EV_IO, 0);
+	EXPECT_EQ(PORT_POST, run->study.io.port);
+	EXPECT_EQ(1, run->study.io.size);
+	EXPECT_EQ(0, run->study.io.in);
+	EXPECT_EQ(0, run->study.io.string);
+	EXPECT_EQ(0x5au, run->study.io.value);
+	EXPECT_VAL("the OUT after its study", 0x5a, expect_out(&t, PORT_POST, 1));
+	run = expect_study(&t, KHV_STUDY_EV_IO, 0);
+	EXPECT_EQ(PORT_POST, run->study.io.port);
+	EXPECT_EQ(1, run->study.io.in);
+	run->study.flags = KHV_STUDY_F_SKIP;
+	EXPECT_VAL("AL after the skipped IN", 0x77, expect_out(&t, PORT_ECHO, 4));
+	expect_hlt(&t, PAYLOAD_GPA(study_more, study_more_hlt) + 1);
+	EXPECT_EQ(11u, user_exits(_metadata, &t, KHV_EXIT_STUDY));
+
+	/* Study off: the CR3 write, PAUSE and INVLPG run without a word. */
+	memset(&s, 0, sizeof(s));
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+	EXPECT_VAL("the OUT without study", 0x5b, expect_out(&t, PORT_POST, 1));
+	expect_hlt(&t, PAYLOAD_GPA(study_more, study_more_hlt2) + 1);
+	EXPECT_EQ(11u, user_exits(_metadata, &t, KHV_EXIT_STUDY));
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &sr));
+	EXPECT_EQ(0x3000ull, sr.cr3);
+	EXPECT_EQ(cr0, sr.cr0);
+	EXPECT_EQ(cr4 | CR4_PGE, sr.cr4);
+	khvt_destroy(&t);
+}
+
+/* CR8 in 64-bit code: a write done, a read answered, a write skipped. */
+TEST(cr8)
+{
+	struct khv_study s = { 0 };
+	struct khv_sregs sr;
+	struct khv_run *run;
+	struct khvt_vm t;
+
+	VM_WITH_PAYLOAD(&t, KHVT_LONG, study_long);
+	REQUIRE_CAP(&t, KHV_CAP_STUDY);
+	s.events = KHV_STUDY_CR_WRITE | KHV_STUDY_CR8_READ;
+	s.cr_write = KHV_STUDY_CR8;
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+
+	expect_cr_write(&t, 8, 5, 0);
+	run = expect_study(&t, KHV_STUDY_EV_CR8_READ, 0);
+	EXPECT_EQ(8u, run->study.cr.cr);
+	EXPECT_EQ(3u, run->study.cr.gpr) TH_LOG("RBX");
+	EXPECT_EQ(5ull, run->study.cr.value);
+	run->study.cr.value = 9;
+	EXPECT_VAL("RBX after the answered read", 9, expect_out(&t, PORT_ECHO, 4));
+	run = expect_cr_write(&t, 8, 7, 5);
+	run->study.flags = KHV_STUDY_F_SKIP;
+	run = expect_study(&t, KHV_STUDY_EV_CR8_READ, 0);
+	EXPECT_EQ(0u, run->study.cr.gpr) TH_LOG("RAX");
+	EXPECT_EQ(5ull, run->study.cr.value) TH_LOG("the skipped write left CR8 alone");
+	EXPECT_VAL("RAX after the read", 5, expect_out(&t, PORT_ECHO, 4));
+	expect_hlt(&t, PAYLOAD_GPA(study_long, study_long_hlt) + 1);
+	KHV_OK(khv_vcpu_get_sregs(&t.vcpu, &sr));
+	EXPECT_EQ(5ull, sr.cr8);
+	khvt_destroy(&t);
+}
+
 /* Every field of struct khv_study is checked; a refused one changes nothing. */
 TEST(bad_settings)
 {
@@ -152,8 +290,24 @@ TEST(bad_settings)
 	REFUSED(nr_msrs, 0xffffffffu);
 	REFUSED(cpuid[3], 7);		/* beyond nr_cpuid (0) */
 	REFUSED(msrs[15], 1);
-	REFUSED(reserved[7], 1);
+	REFUSED(reserved[2], 1);
 	REFUSED(reserved[0], 1);
+	REFUSED(cr_write, KHV_STUDY_CR3);	/* without KHV_STUDY_CR_WRITE */
+	REFUSED(nr_ports, 1);			/* without KHV_STUDY_IO */
+	REFUSED(nr_ports, KHV_STUDY_MAX_LIST + 1);
+	REFUSED(ports[2], 0x80);		/* beyond nr_ports (0) */
+	memset(&s, 0, sizeof(s));
+	s.events = KHV_STUDY_CR_WRITE;
+	s.cr_write = 1u << 2;			/* CR2: not one KHV_STUDY_CR_WRITE watches */
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_study(&t.vcpu, &s));
+	s.cr_write = 1u << 9;
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_study(&t.vcpu, &s));
+	s.events = KHV_STUDY_IO;
+	s.cr_write = 0;
+	s.nr_ports = 1;
+	s.ports[0] = 0x80;
+	s.ports[1] = 0x81;			/* beyond nr_ports */
+	EXPECT_EQ(-EINVAL, khv_vcpu_set_study(&t.vcpu, &s));
 	memset(&s, 0, sizeof(s));
 	s.events = KHV_STUDY_RDTSC;
 	s.nr_cpuid = 1;			/* a list for an event not asked for */

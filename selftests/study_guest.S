@@ -59,3 +59,83 @@ MARK(study_hlt2)
 	hlt
 	jmp .
 PAYLOAD_END(study_real)
+
+/*
+ * CR writes, INVLPG, PAUSE and port I/O (selftest study, more_events).
+ * Each studied step is marked for the test; the echoes on PORT_ECHO
+ * (never studied: the test's port list is 0x80 only) show the outcome.
+ */
+#define PORT_POST	0x80
+#define CR0_MP		0x2
+#define CR0_TS		0x8
+#define CR4_PGE		0x80
+
+PAYLOAD_BEGIN(study_more)
+	.code16
+	/* Only CR3 studied at first: this CR0 write passes by. */
+	mov %cr0, %eax
+	or $CR0_MP, %eax
+	mov %eax, %cr0
+MARK(study_cr3_a)
+	mov $0x1000, %eax
+	mov %eax, %cr3
+	mov %cr3, %eax
+	out %eax, $PORT_ECHO
+	/* Skipped by the test: CR3 stays 0x1000. */
+	mov $0x2000, %eax
+	mov %eax, %cr3
+	mov %cr3, %eax
+	out %eax, $PORT_ECHO
+	/* Every CR from here: TS (the guest's own bit on VT-x unless studied). */
+	mov %cr0, %eax
+	or $CR0_TS, %eax
+	mov %eax, %cr0
+	clts			/* skipped: TS stays */
+	mov %cr0, %eax
+	out %eax, $PORT_ECHO
+	clts			/* done */
+	mov %cr4, %eax
+	or $CR4_PGE, %eax
+	mov %eax, %cr4
+	mov %cr4, %eax
+	out %eax, $PORT_ECHO
+	mov $0x2345, %bx
+	invlpg (%bx)
+MARK(study_pause)
+	pause			/* dropped once: it comes again */
+	mov $0x5a, %al
+	out %al, $PORT_POST
+	xor %eax, %eax
+	mov $0x77, %al
+	in $PORT_POST, %al	/* skipped: AL stays 0x77 */
+	out %eax, $PORT_ECHO
+MARK(study_more_hlt)
+	hlt
+	/* Study off: nothing of this exits to the test but the OUT. */
+	mov $0x3000, %eax
+	mov %eax, %cr3
+	pause
+	invlpg (%bx)
+	mov $0x5b, %al
+	out %al, $PORT_POST
+MARK(study_more_hlt2)
+	hlt
+	jmp .
+PAYLOAD_END(study_more)
+
+/* CR8, the TPR: 64-bit code only on VT-x (selftest study, cr8). */
+PAYLOAD_BEGIN(study_long)
+	.code64
+	mov $5, %eax
+	mov %rax, %cr8		/* studied, done */
+	mov %cr8, %rbx		/* studied, answered 9 */
+	mov %rbx, %rax
+	out %eax, $PORT_ECHO
+	mov $7, %eax
+	mov %rax, %cr8		/* skipped: CR8 stays 5 */
+	mov %cr8, %rax		/* studied, khv's answer kept */
+	out %eax, $PORT_ECHO
+MARK(study_long_hlt)
+	hlt
+	jmp .
+PAYLOAD_END(study_long)

@@ -1242,18 +1242,58 @@ static void svm_set_dr67(struct khv_vcpu *vcpu, int dr, u64 val)
 		s->dr7 = val;
 }
 
-/* Study mode: RDTSC exits, and every MSR (the pass-through ones too). */
+static void svm_intercept(u32 *field, u32 bits, bool on)
+{
+	if (on)
+		*field |= bits;
+	else
+		*field &= ~bits;
+}
+
+/*
+ * Study mode: RDTSC exits, every MSR (the pass-through ones too), MOV to
+ * CR3 and CR8 and from CR8 (CR0 and CR4 writes always exit), INVLPG, and
+ * every PAUSE: a filter count of 0 with the intercept set is no filter.
+ */
 static void svm_set_study(struct khv_vcpu *vcpu)
 {
 	struct svm_vmcb_control *c = &to_svm(vcpu)->vmcb->control;
-	u64 ev = vcpu->study.set.events;
+	const struct khv_study *set = &vcpu->study.set;
+	u32 crs = set->cr_write ?: ~0u;
+	u64 ev = set->events;
+	bool cr_write = ev & KHV_STUDY_CR_WRITE;
 
-	if (ev & KHV_STUDY_RDTSC)
-		c->intercept_misc1 |= VMCB_ICPT1_RDTSC;
-	else
-		c->intercept_misc1 &= ~VMCB_ICPT1_RDTSC;
+	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_RDTSC, ev & KHV_STUDY_RDTSC);
 	c->msrpm_base_pa = page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
 					svm_msrpm_all : svm_msrpm);
+	svm_intercept(&c->intercept_cr, VMCB_CR_WRITE(3), cr_write && (crs & KHV_STUDY_CR3));
+	svm_intercept(&c->intercept_cr, VMCB_CR_WRITE(8), cr_write && (crs & KHV_STUDY_CR8));
+	svm_intercept(&c->intercept_cr, VMCB_CR_READ(8), ev & KHV_STUDY_CR8_READ);
+	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_INVLPG, ev & KHV_STUDY_INVLPG);
+	if (ev & KHV_STUDY_PAUSE) {
+		c->intercept_misc1 |= VMCB_ICPT1_PAUSE;
+		c->pause_filter_count = 0;
+	} else {
+		svm_intercept(&c->intercept_misc1, VMCB_ICPT1_PAUSE, svm_caps.pause_filter);
+		c->pause_filter_count = svm_caps.pause_filter ? SVM_PAUSE_COUNT : 0;
+	}
+}
+
+int svm_set_cr(struct khv_vcpu *vcpu, int cr, u64 val)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	switch (cr) {
+	case 0:
+		return svm_set_cr0(svm, val);
+	case 3:
+		return svm_set_cr3(svm, val);
+	case 4:
+		return svm_set_cr4(svm, val);
+	case 8:
+		return svm_set_cr8(svm, val);
+	}
+	return -EINVAL;
 }
 
 static void svm_exit_info(struct khv_vcpu *vcpu, u64 *info1, u64 *info2)
@@ -1316,6 +1356,45 @@ int svm_set_cr0(struct svm_vcpu *svm, u64 cr0)
 	s->efer = efer;
 	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_PE | X86_CR0_WP))
 		set_bit(KHV_REQ_TLB_FLUSH, &svm->vcpu.requests);
+	return 0;
+}
+
+/*
+ * A guest MOV to CR3, intercepted only while studied: in long mode bit 63
+ * is PCID's no-flush hint and the bits above MAXPHYADDR give #GP; outside
+ * it only bits 31:0 count.  The guest's translations go, all of them
+ * (the hint and global pages notwithstanding: more than the CPU would).
+ */
+int svm_set_cr3(struct svm_vcpu *svm, u64 cr3)
+{
+	struct svm_vmcb_save *s = &svm->vmcb->save;
+
+	if (s->efer & EFER_LMA) {
+		if (s->cr4 & X86_CR4_PCIDE)
+			cr3 &= ~BIT_ULL(63);
+		if (cr3 & GENMASK_ULL(63, boot_cpu_data.x86_phys_bits))
+			return -EINVAL;
+	} else {
+		cr3 = (u32)cr3;
+	}
+	s->cr3 = cr3;
+	set_bit(KHV_REQ_TLB_FLUSH, &svm->vcpu.requests);
+	return 0;
+}
+
+/*
+ * A guest MOV to CR8, intercepted only while studied: the TPR, in V_TPR
+ * and the in-kernel APIC's (svm_run() would copy it there after the next
+ * exit otherwise).  Bits 63:4 set give #GP.
+ */
+int svm_set_cr8(struct svm_vcpu *svm, u64 cr8)
+{
+	struct svm_vmcb_control *c = &svm->vmcb->control;
+
+	if (cr8 & ~(u64)VMCB_V_TPR_MASK)
+		return -EINVAL;
+	c->int_ctl = (c->int_ctl & ~VMCB_V_TPR_MASK) | cr8;
+	khv_apic_set_cr8(&svm->vcpu, cr8);
 	return 0;
 }
 
@@ -1539,6 +1618,7 @@ const struct khv_backend khv_svm_backend = {
 	.hw_insn_len		= svm_hw_insn_len,
 	.exit_info		= svm_exit_info,
 	.set_study		= svm_set_study,
+	.set_cr			= svm_set_cr,
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,

@@ -144,6 +144,9 @@ bool svm_long_mode_64(struct svm_vcpu *svm);
 bool svm_in_shadow(struct svm_vcpu *svm);
 int svm_set_cr0(struct svm_vcpu *svm, u64 cr0);
 int svm_set_cr4(struct svm_vcpu *svm, u64 cr4);
+int svm_set_cr3(struct svm_vcpu *svm, u64 cr3);
+int svm_set_cr8(struct svm_vcpu *svm, u64 cr8);
+int svm_set_cr(struct khv_vcpu *vcpu, int cr, u64 val);
 
 /* svm_exits.c */
 int svm_handle_exit(struct khv_vcpu *vcpu);

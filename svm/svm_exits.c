@@ -17,7 +17,9 @@
  *  - MOV to CR0 and CR4 (and CLTS, LMSW) exit and are checked as the CPU
  *    would, against the bits khv offers (svm_set_cr0/4): #GP otherwise, so
  *    the VMCB never holds a value VMRUN refuses and the guest never owns a
- *    CR4 feature whose state khv does not switch (PKE, CET).
+ *    CR4 feature whose state khv does not switch (PKE, CET).  MOV to CR3
+ *    and CR8, from CR8, INVLPG and every PAUSE exit only while the vCPU
+ *    studies them (core/study.c).
  *  - TASK_SWITCH and any exit not listed become an UNHANDLED_EXIT internal
  *    error; nothing here can BUG.
  */
@@ -69,6 +71,8 @@ static int svm_exit_skip(struct svm_vcpu *svm)
  */
 static int svm_exit_pause(struct svm_vcpu *svm)
 {
+	if (khv_studies(&svm->vcpu, KHV_STUDY_PAUSE))
+		return khv_handle_pause(&svm->vcpu);
 	return 1;
 }
 
@@ -107,11 +111,22 @@ static int svm_exit_emulation_failed(struct svm_vcpu *svm, int err)
 				       ARRAY_SIZE(data), data);
 }
 
-/* ---- MOV to CR0/CR4, CLTS, LMSW --------------------------------------------- */
+/* ---- MOV to CR0/CR3/CR4/CR8, CLTS, LMSW, MOV from CR8 -------------------- */
 
 static u64 svm_insn_rm_reg(const struct svm_vcpu *svm, const struct khv_insn *insn)
 {
 	return svm->vcpu.regs[(insn->modrm_rm & 7) | ((insn->rex & 1) << 3)];
+}
+
+/*
+ * The CR a MOV to or from CRn names: ModRM.reg, extended by REX.R; with a
+ * LOCK prefix, CR0 means CR8 (AMD's alias for code outside 64-bit mode).
+ */
+static int svm_insn_cr(const struct khv_insn *insn)
+{
+	int cr = (insn->modrm_reg & 7) | ((insn->rex & 4) << 1);
+
+	return insn->lock && cr == 0 ? 8 : cr;
 }
 
 /*
@@ -142,7 +157,7 @@ static bool svm_cr_write_value(struct svm_vcpu *svm, int cr, u64 *val, int *ret)
 	if (err || insn.map != KHV_MAP_0F)
 		goto fail;
 	/* MOV CRn, reg: ModRM.reg (REX.R) names the CR, ModRM.rm the GPR. */
-	if (insn.opcode == 0x22 && ((insn.modrm_reg & 7) | ((insn.rex & 4) << 1)) == cr) {
+	if (insn.opcode == 0x22 && svm_insn_cr(&insn) == cr) {
 		*val = svm_insn_rm_reg(svm, &insn);
 		if (insn.mode != 8)
 			*val = (u32)*val;
@@ -174,6 +189,22 @@ fail:
 	return false;
 }
 
+/* The CR a study sees replaced: CR8 is the TPR, in V_TPR. */
+static u64 svm_cr_now(struct svm_vcpu *svm, int cr)
+{
+	const struct svm_vmcb *vmcb = svm->vmcb;
+
+	switch (cr) {
+	case 0:
+		return vmcb->save.cr0;
+	case 3:
+		return vmcb->save.cr3;
+	case 4:
+		return vmcb->save.cr4;
+	}
+	return vmcb->control.int_ctl & VMCB_V_TPR_MASK;
+}
+
 static int svm_exit_cr_write(struct svm_vcpu *svm)
 {
 	int cr = svm_exit_code(svm) - VMEXIT_CR0_WRITE, r;
@@ -181,11 +212,63 @@ static int svm_exit_cr_write(struct svm_vcpu *svm)
 
 	if (!svm_cr_write_value(svm, cr, &val, &r))
 		return r;
-	if ((cr == 0 ? svm_set_cr0(svm, val) : svm_set_cr4(svm, val))) {
+	if (khv_studies(&svm->vcpu, KHV_STUDY_CR_WRITE) &&
+	    khv_study_cr_write(&svm->vcpu, cr, val, svm_cr_now(svm, cr)))
+		return 0;
+	if (svm_set_cr(&svm->vcpu, cr, val)) {
 		khv_inject_gp(&svm->vcpu);
 		return 1;
 	}
 	return khv_skip_instruction(&svm->vcpu);
+}
+
+/*
+ * MOV from CR8, intercepted only while studied: V_TPR into the GPR that
+ * EXITINFO1 names (decode assists) or the instruction does.
+ */
+static int svm_exit_cr8_read(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	const struct svm_vmcb_control *c = &svm->vmcb->control;
+	u64 val = c->int_ctl & VMCB_V_TPR_MASK;
+	struct khv_insn insn;
+	int gpr, err;
+
+	if (svm_caps.decode_assists && (c->exit_info_1 & VMCB_CR_MOV_VALID)) {
+		gpr = c->exit_info_1 & VMCB_MOV_GPR_MASK;
+	} else {
+		err = khv_decode_at_rip(vcpu, &insn);
+		if (err == -EFAULT)
+			return khv_queue_fetch_fault(vcpu, &insn);
+		if (err || insn.map != KHV_MAP_0F || insn.opcode != 0x20 || svm_insn_cr(&insn) != 8)
+			return svm_exit_emulation_failed(svm, err);
+		gpr = (insn.modrm_rm & 7) | ((insn.rex & 1) << 3);
+	}
+	if (khv_studies(vcpu, KHV_STUDY_CR8_READ) && khv_study_cr8_read(vcpu, val, gpr))
+		return 0;
+	vcpu->regs[gpr] = val;	/* 0-15: the same in any operand size */
+	return khv_skip_instruction(vcpu);
+}
+
+/*
+ * INVLPG, intercepted only while studied: the address from EXITINFO1
+ * (decode assists) or the instruction's memory operand.
+ */
+static int svm_exit_invlpg(struct svm_vcpu *svm)
+{
+	struct khv_vcpu *vcpu = &svm->vcpu;
+	struct khv_insn insn;
+	int err;
+
+	if (svm_caps.decode_assists)
+		return khv_handle_invlpg(vcpu, svm->vmcb->control.exit_info_1);
+	err = khv_decode_at_rip(vcpu, &insn);
+	if (err == -EFAULT)
+		return khv_queue_fetch_fault(vcpu, &insn);
+	if (err || insn.map != KHV_MAP_0F || insn.opcode != 0x01 ||
+	    (insn.modrm_reg & 7) != 7 || !insn.mem_operand)
+		return svm_exit_emulation_failed(svm, err);
+	return khv_handle_invlpg(vcpu, khv_insn_mem_linear(vcpu, &insn));
 }
 
 /* EXITINFO1 is 0 for RDMSR, 1 for WRMSR. */
@@ -461,8 +544,11 @@ static int svm_exit_dr(struct svm_vcpu *svm)
 }
 
 static const svm_exit_fn svm_exit_handlers[] = {
+	[VMEXIT_CR0_READ + 8]			= svm_exit_cr8_read,
 	[VMEXIT_CR0_WRITE]			= svm_exit_cr_write,
+	[VMEXIT_CR0_WRITE + 3]			= svm_exit_cr_write,
 	[VMEXIT_CR0_WRITE + 4]			= svm_exit_cr_write,
+	[VMEXIT_CR0_WRITE + 8]			= svm_exit_cr_write,
 	[VMEXIT_DR0_READ ... VMEXIT_DR15_WRITE]	= svm_exit_dr,
 	[VMEXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_db,
 	[VMEXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_ac,
@@ -479,6 +565,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_INVD]				= svm_exit_skip,
 	[VMEXIT_PAUSE]				= svm_exit_pause,
 	[VMEXIT_HLT]				= svm_exit_hlt,
+	[VMEXIT_INVLPG]				= svm_exit_invlpg,
 	[VMEXIT_INVLPGA]			= svm_exit_ud,
 	[VMEXIT_IOIO]				= svm_exit_ioio,
 	[VMEXIT_MSR]				= svm_exit_msr,

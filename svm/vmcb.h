@@ -173,6 +173,7 @@ struct svm_vmcb_control {
 #define VMCB_CR_MOV_VALID	BIT_ULL(63)
 
 /* intercept_cr (0x000) */
+#define VMCB_CR_READ(n)		BIT(n)
 #define VMCB_CR_WRITE(n)	BIT(16 + (n))
 
 /* ---- exit codes (APM vol. 2, appendix C) -------------------------------- */

@@ -692,15 +692,55 @@ static bool vmx_interrupt_allowed(struct khv_vcpu *vcpu)
 static void vmx_set_study(struct khv_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	u64 ev = vcpu->study.set.events;
+	const struct khv_study *set = &vcpu->study.set;
+	u32 crs = set->events & KHV_STUDY_CR_WRITE ? set->cr_write ?: ~0u : 0;
+	u64 ev = set->events;
+	u32 proc = vmx->proc & ~(PROC_RDTSC_EXITING | PROC_CR3_LOAD_EXITING |
+				 PROC_INVLPG_EXITING | PROC_PAUSE_EXITING);
 
 	if (ev & KHV_STUDY_RDTSC)
-		vmx->proc |= PROC_RDTSC_EXITING;
-	else
-		vmx->proc &= ~PROC_RDTSC_EXITING;
+		proc |= PROC_RDTSC_EXITING;
+	if (crs & KHV_STUDY_CR3)
+		proc |= PROC_CR3_LOAD_EXITING;
+	if (ev & KHV_STUDY_INVLPG)
+		proc |= PROC_INVLPG_EXITING;
+	if (ev & KHV_STUDY_PAUSE)
+		proc |= PROC_PAUSE_EXITING;
+	/* A CPU that forces a control keeps it (vmx_caps.proc has its 1s). */
+	vmx->proc = proc | (vmx_caps.proc & (PROC_CR3_LOAD_EXITING | PROC_INVLPG_EXITING));
 	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
 	vmcs_write(VMCS_MSR_BITMAP, page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
 						 vmx_msr_bitmap_all : vmx_msr_bitmap));
+	/*
+	 * CR0 and CR4 wholly owned by khv while studied: every MOV that
+	 * changes a bit then exits (one that writes the value the register
+	 * holds does not: VT-x compares with the read shadow).  The bits the
+	 * guest owned until now are in the hardware register: take them into
+	 * vmx->cr0/cr4 and the shadow first.
+	 */
+	vmx->cr0 = vmx_get_cr0(vmx);
+	vmcs_write(VMCS_CR0_SHADOW, vmx->cr0);
+	vmcs_write(VMCS_CR0_MASK, crs & KHV_STUDY_CR0 ? ~0ull : ~(u64)VMX_CR0_GUEST_OWNED);
+	vmx->cr4 = vmx_get_cr4(vmx);
+	vmcs_write(VMCS_CR4_SHADOW, vmx->cr4);
+	vmcs_write(VMCS_CR4_MASK, crs & KHV_STUDY_CR4 ? ~0ull : ~(u64)VMX_CR4_GUEST_OWNED);
+}
+
+int vmx_set_cr(struct khv_vcpu *vcpu, int cr, u64 val)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	switch (cr) {
+	case 0:
+		return vmx_set_cr0(vmx, val);
+	case 3:
+		return vmx_set_cr3(vmx, val);
+	case 4:
+		return vmx_set_cr4(vmx, val);
+	case 8:
+		return vmx_set_cr8(vmx, val);
+	}
+	return -EINVAL;
 }
 
 const struct khv_backend khv_vmx_backend = {
@@ -743,6 +783,7 @@ const struct khv_backend khv_vmx_backend = {
 	.hw_insn_len		= vmx_hw_insn_len,
 	.exit_info		= vmx_exit_info,
 	.set_study		= vmx_set_study,
+	.set_cr			= vmx_set_cr,
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,

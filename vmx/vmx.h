@@ -291,6 +291,8 @@ u64 vmx_get_cr4(struct vmx_vcpu *vmx);
 int vmx_set_cr0(struct vmx_vcpu *vmx, u64 cr0);
 int vmx_set_cr3(struct vmx_vcpu *vmx, u64 cr3);
 int vmx_set_cr4(struct vmx_vcpu *vmx, u64 cr4);
+int vmx_set_cr8(struct vmx_vcpu *vmx, u64 cr8);
+int vmx_set_cr(struct khv_vcpu *vcpu, int cr, u64 val);
 void vmx_get_segment(struct khv_vcpu *vcpu, struct khv_segment *s, enum khv_seg seg);
 void vmx_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
 int vmx_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);

@@ -63,11 +63,27 @@ static int vmx_exit_skip(struct vmx_vcpu *vmx)
 	return khv_skip_instruction(&vmx->vcpu);
 }
 
-/* INVLPG, INVPCID (exiting only where the CPU forces it): drop the VPID's. */
-static int vmx_exit_invlpg(struct vmx_vcpu *vmx)
+/* INVPCID, INVLPG (exiting only where the CPU forces it): drop the VPID's. */
+static int vmx_exit_flush_vpid(struct vmx_vcpu *vmx)
 {
 	vmx->flush_vpid = true;
 	return khv_skip_instruction(&vmx->vcpu);
+}
+
+/* INVLPG while studied: the qualification is the linear address. */
+static int vmx_exit_invlpg(struct vmx_vcpu *vmx)
+{
+	if (khv_studies(&vmx->vcpu, KHV_STUDY_INVLPG))
+		return khv_handle_invlpg(&vmx->vcpu, vmcs_read(VMCS_EXIT_QUALIFICATION));
+	return vmx_exit_flush_vpid(vmx);
+}
+
+/* PAUSE: a PAUSE-loop exit (core may reschedule), or every PAUSE while studied. */
+static int vmx_exit_pause(struct vmx_vcpu *vmx)
+{
+	if (khv_studies(&vmx->vcpu, KHV_STUDY_PAUSE))
+		return khv_handle_pause(&vmx->vcpu);
+	return 1;
 }
 
 static int vmx_exit_cpuid(struct vmx_vcpu *vmx)
@@ -181,7 +197,7 @@ static int vmx_exit_exception(struct vmx_vcpu *vmx)
 /* ---- MOV CR, CLTS, LMSW -------------------------------------------------- */
 
 /* CR8 is the TPR: the in-kernel APIC's, or only stored without one. */
-static int vmx_set_cr8(struct vmx_vcpu *vmx, u64 val)
+int vmx_set_cr8(struct vmx_vcpu *vmx, u64 val)
 {
 	if (val & ~0xfULL)
 		return -EINVAL;
@@ -190,48 +206,66 @@ static int vmx_set_cr8(struct vmx_vcpu *vmx, u64 val)
 	return 0;
 }
 
+static u64 vmx_cr8(struct vmx_vcpu *vmx)
+{
+	return vmx->vcpu.apic ? khv_apic_cr8(&vmx->vcpu) : vmx->cr8;
+}
+
+/* The CR a study sees replaced. */
+static u64 vmx_cr_now(struct vmx_vcpu *vmx, int cr)
+{
+	switch (cr) {
+	case 0:
+		return vmx_get_cr0(vmx);
+	case 3:
+		return vmcs_read(VMCS_GUEST_CR3);
+	case 4:
+		return vmx_get_cr4(vmx);
+	}
+	return vmx_cr8(vmx);
+}
+
 static int vmx_exit_cr(struct vmx_vcpu *vmx)
 {
 	struct khv_vcpu *vcpu = &vmx->vcpu;
 	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
-	int cr = QUAL_CR_NUM(q), gpr = QUAL_CR_GPR(q), err = 0;
+	int cr = QUAL_CR_NUM(q), gpr = QUAL_CR_GPR(q);
 	bool wide = vmx_long_mode_64(vmx);
 	u64 val, cr0;
 
 	switch (QUAL_CR_TYPE(q)) {
 	case QUAL_CR_TYPE_TO_CR:
-		val = wide ? vcpu->regs[gpr] : (u32)vcpu->regs[gpr];
-		if (cr == 0)
-			err = vmx_set_cr0(vmx, val);
-		else if (cr == 3)
-			err = vmx_set_cr3(vmx, val);
-		else if (cr == 4)
-			err = vmx_set_cr4(vmx, val);
-		else if (cr == 8)
-			err = vmx_set_cr8(vmx, val);
-		else
+		if (cr != 0 && cr != 3 && cr != 4 && cr != 8)
 			return vmx_exit_unhandled(vmx);
+		val = wide ? vcpu->regs[gpr] : (u32)vcpu->regs[gpr];
 		break;
 	case QUAL_CR_TYPE_FROM_CR:
 		if (cr == 3)
 			val = vmcs_read(VMCS_GUEST_CR3);
 		else if (cr == 8)
-			val = vmx->vcpu.apic ? khv_apic_cr8(&vmx->vcpu) : vmx->cr8;
+			val = vmx_cr8(vmx);
 		else
 			return vmx_exit_unhandled(vmx);
+		if (cr == 8 && khv_studies(vcpu, KHV_STUDY_CR8_READ) &&
+		    khv_study_cr8_read(vcpu, val, gpr))
+			return 0;
 		vcpu->regs[gpr] = wide ? val : (u32)val;
-		break;
+		return khv_skip_instruction(vcpu);
 	case QUAL_CR_TYPE_CLTS:
-		err = vmx_set_cr0(vmx, vmx_get_cr0(vmx) & ~X86_CR0_TS);
+		cr = 0;
+		val = vmx_get_cr0(vmx) & ~X86_CR0_TS;
 		break;
-	case QUAL_CR_TYPE_LMSW:
+	default:	/* LMSW */
 		/* PE, MP, EM, TS from the operand; LMSW cannot clear PE. */
+		cr = 0;
 		cr0 = vmx_get_cr0(vmx);
 		val = (cr0 & ~0xeULL) | (QUAL_CR_LMSW_DATA(q) & 0xf);
-		err = vmx_set_cr0(vmx, val);
 		break;
 	}
-	if (err) {
+	if (khv_studies(vcpu, KHV_STUDY_CR_WRITE) &&
+	    khv_study_cr_write(vcpu, cr, val, vmx_cr_now(vmx, cr)))
+		return 0;
+	if (vmx_set_cr(vcpu, cr, val)) {
 		khv_inject_gp(vcpu);
 		return 1;
 	}
@@ -387,7 +421,7 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_WRMSR]			= vmx_exit_wrmsr,
 	[EXIT_MWAIT]			= vmx_exit_ud,
 	[EXIT_MONITOR]			= vmx_exit_ud,
-	[EXIT_PAUSE]			= vmx_exit_host,	/* PAUSE-loop exit: core may reschedule */
+	[EXIT_PAUSE]			= vmx_exit_pause,
 	[EXIT_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_EPT_MISCONFIG]		= vmx_exit_ept_misconfig,
 	[EXIT_INVEPT]			= vmx_exit_ud,
@@ -396,7 +430,7 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_INVVPID]			= vmx_exit_ud,
 	[EXIT_WBINVD]			= vmx_exit_skip,
 	[EXIT_XSETBV]			= vmx_exit_xsetbv,
-	[EXIT_INVPCID]			= vmx_exit_invlpg,
+	[EXIT_INVPCID]			= vmx_exit_flush_vpid,
 	[EXIT_VMFUNC]			= vmx_exit_ud,
 	[EXIT_ENCLS]			= vmx_exit_ud,
 	[EXIT_XSAVES]			= vmx_exit_ud,

@@ -1106,12 +1106,17 @@ static void op_study(void)
 		   fuzz_value(&f.rng);
 	s.nr_cpuid = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
 	s.nr_msrs = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
+	s.nr_ports = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
+	s.cr_write = fuzz_chance(&f.rng, 90) ? (uint32_t)fuzz_below(&f.rng, 0x200) :
+		     (uint32_t)fuzz_value(&f.rng);
 	for (i = 0; i < KHV_STUDY_MAX_LIST; i++) {
 		s.cpuid[i] = i < s.nr_cpuid || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_below(&f.rng, 16) : 0;
 		s.msrs[i] = i < s.nr_msrs || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_value(&f.rng) : 0;
+		s.ports[i] = i < s.nr_ports || fuzz_chance(&f.rng, 3) ? (uint16_t)fuzz_value(&f.rng) : 0;
 	}
 	if (fuzz_chance(&f.rng, 5))
-		s.reserved[fuzz_below(&f.rng, 8)] = fuzz_value(&f.rng);
+		s.reserved[fuzz_below(&f.rng, sizeof(s.reserved) / sizeof(s.reserved[0]))] =
+			fuzz_value(&f.rng);
 	do_ioctl("KHV_SET_STUDY", v->fd, KHV_SET_STUDY, &s);
 	do_ioctl("KHV_GET_STUDY", v->fd, KHV_GET_STUDY, &s);
 	if (!fuzz_chance(&f.rng, 20))
@@ -1215,11 +1220,18 @@ uint64_t fuzz_run(const struct fuzz_config *cfg, struct fuzz_stats *st)
 		st->op_count[i]++;
 		ops[i].fn();
 	}
-	f.done = 1;
-	pthread_join(f.kicker, NULL);
+	/*
+	 * The kicker stays until every runner is gone: two runners of one
+	 * vCPU (a duplicated fd) can be one asleep in a halted KHV_RUN, holding
+	 * the vCPU, and one waiting for it in the kernel, which signals do not
+	 * interrupt.  Stopping the second waits for the first to leave, and only
+	 * the kicker's signals wake it.
+	 */
 	for (i = 0; i < MAX_VMS; i++)
 		if (f.vm[i].used)
 			vm_drop(&f.vm[i]);
+	f.done = 1;
+	pthread_join(f.kicker, NULL);
 	for (i = 0; i < MAX_SYS; i++)
 		if (f.sys[i] >= 0)
 			close(f.sys[i]);

@@ -20,7 +20,8 @@
 #include "strbuf.h"
 
 #define SHOW	40	/* at most this much of an item is quoted back */
-#define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc or hlt"
+#define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], " \
+		"rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or io[:PORT]"
 
 /* By event number (KHV_STUDY_EV_*): the name in the option and the lines. */
 static const char *const event_names[] = {
@@ -29,6 +30,35 @@ static const char *const event_names[] = {
 	[KHV_STUDY_EV_WRMSR] = "wrmsr",
 	[KHV_STUDY_EV_RDTSC] = "rdtsc",
 	[KHV_STUDY_EV_HLT] = "hlt",
+	[KHV_STUDY_EV_CR_WRITE] = "cr-write",
+	[KHV_STUDY_EV_CR8_READ] = "cr8-read",
+	[KHV_STUDY_EV_INVLPG] = "invlpg",
+	[KHV_STUDY_EV_PAUSE] = "pause",
+	[KHV_STUDY_EV_IO] = "io",
+};
+
+/* The events without a list: the name alone, no :VALUE. */
+static const struct {
+	const char *name;
+	uint64_t event;
+	uint32_t cr;		/* KHV_STUDY_CR_WRITE: that CR's bit in cr_write */
+} plain[] = {
+	{ "rdtsc", KHV_STUDY_RDTSC, 0 },
+	{ "hlt", KHV_STUDY_HLT, 0 },
+	{ "cr", KHV_STUDY_CR_WRITE, 0 },		/* every CR: cr_all */
+	{ "cr0", KHV_STUDY_CR_WRITE, KHV_STUDY_CR0 },
+	{ "cr3", KHV_STUDY_CR_WRITE, KHV_STUDY_CR3 },
+	{ "cr4", KHV_STUDY_CR_WRITE, KHV_STUDY_CR4 },
+	{ "cr8", KHV_STUDY_CR_WRITE, KHV_STUDY_CR8 },
+	{ "cr8-read", KHV_STUDY_CR8_READ, 0 },
+	{ "invlpg", KHV_STUDY_INVLPG, 0 },
+	{ "pause", KHV_STUDY_PAUSE, 0 },
+};
+
+/* The registers of a CR8 read's destination (run->study.cr.gpr), as encoded. */
+static const char *const gpr_names[16] = {
+	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
 };
 
 /* At most SHOW bytes of s[0..n) for a message: printable, one line. */
@@ -96,6 +126,25 @@ static int find(const uint32_t *list, unsigned int n, uint32_t v)
 	return -1;
 }
 
+static bool have_port(const uint16_t *list, unsigned int n, uint16_t v)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+/* "cr" and digits: a control register by its number. */
+static bool is_crn(const char *s, size_t n)
+{
+	if (n < 3 || s[0] != 'c' || s[1] != 'r')
+		return false;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 /* One item, it[0..n): NAME or NAME:VALUE. */
 static int parse_item(const char *it, size_t n, struct kr_study *s, char *why, size_t len)
 {
@@ -155,13 +204,44 @@ static int parse_item(const char *it, size_t n, struct kr_study *s, char *why, s
 		s->msr_ev[s->nr_msrs++] = ev;
 		return 0;
 	}
-	if (is(it, name_n, "rdtsc") || is(it, name_n, "hlt")) {
-		if (colon)
-			return bad(why, len, it, n, is(it, name_n, "hlt") ? "hlt takes no :VALUE" :
-				   "rdtsc takes no :VALUE");
-		s->events |= is(it, name_n, "hlt") ? KHV_STUDY_HLT : KHV_STUDY_RDTSC;
+	if (is(it, name_n, "io")) {
+		s->events |= KHV_STUDY_IO;
+		if (!colon) {
+			s->io_all = true;
+			return 0;
+		}
+		if (!parse_u32(val, val_n, &v) || v > UINT16_MAX)
+			return bad(why, len, it, n, "an I/O port is a 16-bit number, hex with 0x "
+				   "or decimal");
+		if (have_port(s->ports, s->nr_ports, (uint16_t)v))
+			return 0;
+		if (s->nr_ports == KHV_STUDY_MAX_LIST)
+			return bad(why, len, it, n, "more than 16 I/O ports (khv's limit; "
+				   "plain io studies every port)");
+		s->ports[s->nr_ports++] = (uint16_t)v;
 		return 0;
 	}
+	for (i = 0; i < (int)(sizeof(plain) / sizeof(plain[0])); i++) {
+		char what[80];
+
+		if (!is(it, name_n, plain[i].name))
+			continue;
+		if (colon) {
+			snprintf(what, sizeof(what), "%s takes no :VALUE%s", plain[i].name,
+				 is(it, name_n, "cr") ? " (cr0, cr3, cr4 and cr8 are one CR each)" :
+				 "");
+			return bad(why, len, it, n, what);
+		}
+		s->events |= plain[i].event;
+		if (plain[i].event == KHV_STUDY_CR_WRITE) {
+			s->cr_write |= plain[i].cr;
+			s->cr_all |= !plain[i].cr;
+		}
+		return 0;
+	}
+	if (is_crn(it, name_n))
+		return bad(why, len, it, n, "khv studies writes to cr0, cr3, cr4 and cr8 only "
+			   "(cr: all four)");
 	return bad(why, len, it, n, "unknown event; " EVENTS);
 }
 
@@ -216,6 +296,21 @@ int kr_study_format(const struct kr_study *s, char *buf, size_t len)
 		kr_put(buf, len, &n, "%srdtsc", n ? "," : "");
 	if (s->events & KHV_STUDY_HLT)
 		kr_put(buf, len, &n, "%shlt", n ? "," : "");
+	if (s->cr_all)
+		kr_put(buf, len, &n, "%scr", n ? "," : "");
+	for (unsigned int i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (s->cr_write & plain[i].cr)
+			kr_put(buf, len, &n, "%s%s", n ? "," : "", plain[i].name);
+	if (s->events & KHV_STUDY_CR8_READ)
+		kr_put(buf, len, &n, "%scr8-read", n ? "," : "");
+	if (s->events & KHV_STUDY_INVLPG)
+		kr_put(buf, len, &n, "%sinvlpg", n ? "," : "");
+	if (s->events & KHV_STUDY_PAUSE)
+		kr_put(buf, len, &n, "%spause", n ? "," : "");
+	if (s->io_all)
+		kr_put(buf, len, &n, "%sio", n ? "," : "");
+	for (unsigned int i = 0; i < s->nr_ports; i++)
+		kr_put(buf, len, &n, "%sio:0x%x", n ? "," : "", s->ports[i]);
 	return (int)n;
 }
 
@@ -237,7 +332,7 @@ int kr_study_names(uint64_t events, char *buf, size_t len)
 int kr_study_check(const struct kr_study *s, int caps, char *why, size_t len)
 {
 	uint64_t missing = s->events & ~(uint64_t)(caps > 0 ? caps : 0);
-	char names[64];
+	char names[128];	/* all ten names: 61 */
 
 	if (!missing)
 		return 0;
@@ -264,6 +359,12 @@ void kr_study_request(const struct kr_study *s, struct khv_study *k)
 		k->nr_msrs = s->nr_msrs;
 		memcpy(k->msrs, s->msrs, s->nr_msrs * sizeof(s->msrs[0]));
 	}
+	if ((s->events & KHV_STUDY_CR_WRITE) && !s->cr_all)
+		k->cr_write = s->cr_write;
+	if ((s->events & KHV_STUDY_IO) && !s->io_all) {
+		k->nr_ports = s->nr_ports;
+		memcpy(k->ports, s->ports, s->nr_ports * sizeof(s->ports[0]));
+	}
 }
 
 static bool msr_wanted(const struct kr_study *s, uint32_t index, unsigned int ev)
@@ -281,7 +382,8 @@ bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run)
 	case KHV_STUDY_EV_WRMSR:
 		return s->wrmsr_all || msr_wanted(s, run->study.msr.index, KR_STUDY_WR);
 	default:
-		return true;	/* khv's own lists are exact for the others */
+		/* khv's own lists (cpuid[], cr_write, ports[]) are exact for the others */
+		return true;
 	}
 }
 
@@ -314,6 +416,33 @@ int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_
 	case KHV_STUDY_EV_HLT:
 		kr_put(buf, len, &n, "hlt");
 		break;
+	case KHV_STUDY_EV_CR_WRITE:
+		kr_put(buf, len, &n, "cr%u <- 0x%llx (was 0x%llx)", run->study.cr.cr,
+		    (unsigned long long)run->study.cr.value, (unsigned long long)run->study.cr.old);
+		break;
+	case KHV_STUDY_EV_CR8_READ:
+		if (run->study.cr.gpr < 16)
+			kr_put(buf, len, &n, "cr8 -> 0x%llx (into %s)",
+			    (unsigned long long)run->study.cr.value, gpr_names[run->study.cr.gpr]);
+		else	/* cannot happen: 4 bits of ModRM and REX */
+			kr_put(buf, len, &n, "cr8 -> 0x%llx (into gpr %u)",
+			    (unsigned long long)run->study.cr.value, run->study.cr.gpr);
+		break;
+	case KHV_STUDY_EV_INVLPG:
+		kr_put(buf, len, &n, "invlpg 0x%llx", (unsigned long long)run->study.invlpg.addr);
+		break;
+	case KHV_STUDY_EV_PAUSE:
+		kr_put(buf, len, &n, "pause");
+		break;
+	case KHV_STUDY_EV_IO:
+		kr_put(buf, len, &n, "io %s%s port 0x%x size %u", run->study.io.in ? "in" : "out",
+		    run->study.io.string ? "s" : "", run->study.io.port, run->study.io.size);
+		/* What OUT writes; INS and OUTS have their data in guest memory. */
+		if (!run->study.io.in && !run->study.io.string)
+			kr_put(buf, len, &n, " value 0x%x", run->study.io.value);
+		if (run->study.io.rep)
+			kr_put(buf, len, &n, " rep");
+		break;
 	default:
 		kr_put(buf, len, &n, "event %u", run->study.event);
 		break;
@@ -327,7 +456,7 @@ int kr_study_log(int fd, bool crlf, const struct khv_run *run, unsigned int vcpu
 	size_t n = (size_t)kr_study_line(run, vcpu, buf, sizeof(buf) - 2), off = 0;
 
 	if (n > sizeof(buf) - 3)
-		n = sizeof(buf) - 3;	/* cannot happen: the longest line is 170 */
+		n = sizeof(buf) - 3;	/* cannot happen: the longest line is 157 */
 	if (crlf)
 		buf[n++] = '\r';
 	buf[n++] = '\n';

@@ -6,16 +6,22 @@
  *   --study EVENT[,EVENT...]	(repeatable: the events add up)
  *
  * EVENT: cpuid (every leaf) or cpuid:LEAF; rdmsr, wrmsr or msr (both) for
- * every MSR, or with :INDEX for that one; rdtsc; hlt.  LEAF and INDEX are
- * 32-bit numbers, hex with 0x or decimal.  At most KHV_STUDY_MAX_LIST (16)
- * distinct leaves, and 16 distinct MSR indexes between rdmsr and wrmsr.
+ * every MSR, or with :INDEX for that one; rdtsc; hlt; cr (a write to any
+ * of CR0, CR3, CR4, CR8: MOV to CR, CLTS, LMSW) or cr0, cr3, cr4, cr8 (to
+ * that one); cr8-read (MOV from CR8); invlpg; pause; io (every port) or
+ * io:PORT.  LEAF and INDEX are 32-bit numbers, PORT a 16-bit one, hex with
+ * 0x or decimal.  At most KHV_STUDY_MAX_LIST (16) distinct leaves, 16
+ * distinct MSR indexes between rdmsr and wrmsr, and 16 distinct ports.
+ * Only the list events (cpuid, rdmsr, wrmsr, msr, io) take :VALUE.
  *
  * khv keeps one MSR list for both RDMSR and WRMSR, and "every MSR" is an
  * empty list; khv-run keeps what was asked per event (struct kr_study),
  * asks khv for the union (kr_study_request) and prints only the events
  * asked for (kr_study_wanted): with rdmsr:0x10,wrmsr:0x20 a WRMSR of 0x10
  * exits too, and goes on unprinted; with rdmsr,wrmsr:0x20 so does every
- * WRMSR.
+ * WRMSR.  The other lists are exact: a plain event beside its list (cpuid
+ * with cpuid:LEAF, cr with cr3, io with io:PORT) means every one, which
+ * khv is asked as an empty list (cr_write 0, nr_ports 0).
  *
  * Each studied event is one line (kr_study_line), written with one
  * write() so that vCPU threads never interleave mid-line, to stderr or
@@ -46,6 +52,11 @@ struct kr_study {
 	uint32_t cpuid[KHV_STUDY_MAX_LIST];	/* cpuid:LEAF, in order, distinct */
 	uint32_t msrs[KHV_STUDY_MAX_LIST];	/* rdmsr/wrmsr/msr:INDEX, distinct */
 	uint8_t msr_ev[KHV_STUDY_MAX_LIST];	/* KR_STUDY_RD | KR_STUDY_WR */
+	bool cr_all;			/* plain cr: writes to every CR khv studies */
+	uint32_t cr_write;		/* cr0/cr3/cr4/cr8: KHV_STUDY_CR0/3/4/8 */
+	bool io_all;			/* plain io: every port */
+	unsigned int nr_ports;
+	uint16_t ports[KHV_STUDY_MAX_LIST];	/* io:PORT, in order, distinct */
 };
 
 /*
@@ -80,6 +91,13 @@ bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run);
  *   khv-run: study vcpu N rip 0xRIP wrmsr 0xI <- 0xV
  *   khv-run: study vcpu N rip 0xRIP rdtsc -> 0xT
  *   khv-run: study vcpu N rip 0xRIP hlt
+ *   khv-run: study vcpu N rip 0xRIP crN <- 0xV (was 0xOLD)
+ *   khv-run: study vcpu N rip 0xRIP cr8 -> 0xV (into REG)	(rax .. r15)
+ *   khv-run: study vcpu N rip 0xRIP invlpg 0xADDR
+ *   khv-run: study vcpu N rip 0xRIP pause
+ *   khv-run: study vcpu N rip 0xRIP io out port 0xP size S value 0xV[ rep]
+ *   khv-run: study vcpu N rip 0xRIP io in port 0xP size S[ rep]
+ *   khv-run: study vcpu N rip 0xRIP io outs port 0xP size S[ rep]	(ins the same)
  *   khv-run: study vcpu N rip 0xRIP event E		(one this khv-run does not know)
  *
  * Its length, as snprintf.

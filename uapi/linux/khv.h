@@ -632,7 +632,12 @@ struct khv_stats_open {
 #define KHV_STUDY_WRMSR		(1ull << 2)	/* WRMSR of the MSRs in msrs[] */
 #define KHV_STUDY_RDTSC		(1ull << 3)	/* RDTSC */
 #define KHV_STUDY_HLT		(1ull << 4)	/* HLT */
-#define KHV_STUDY_ALL		((1ull << 5) - 1)
+#define KHV_STUDY_CR_WRITE	(1ull << 5)	/* MOV to the CRs in cr_write, CLTS, LMSW */
+#define KHV_STUDY_CR8_READ	(1ull << 6)	/* MOV from CR8 (64-bit code) */
+#define KHV_STUDY_INVLPG	(1ull << 7)	/* INVLPG */
+#define KHV_STUDY_PAUSE		(1ull << 8)	/* PAUSE */
+#define KHV_STUDY_IO		(1ull << 9)	/* IN, OUT, INS, OUTS of the ports in ports[] */
+#define KHV_STUDY_ALL		((1ull << 10) - 1)
 
 /* run->study.event: the bit number of the KHV_STUDY_* event */
 #define KHV_STUDY_EV_CPUID	0
@@ -640,6 +645,17 @@ struct khv_stats_open {
 #define KHV_STUDY_EV_WRMSR	2
 #define KHV_STUDY_EV_RDTSC	3
 #define KHV_STUDY_EV_HLT	4
+#define KHV_STUDY_EV_CR_WRITE	5
+#define KHV_STUDY_EV_CR8_READ	6
+#define KHV_STUDY_EV_INVLPG	7
+#define KHV_STUDY_EV_PAUSE	8
+#define KHV_STUDY_EV_IO		9
+
+/* cr_write: which control registers KHV_STUDY_CR_WRITE watches (0: all four) */
+#define KHV_STUDY_CR0		(1u << 0)
+#define KHV_STUDY_CR3		(1u << 3)
+#define KHV_STUDY_CR4		(1u << 4)
+#define KHV_STUDY_CR8		(1u << 8)
 
 /* run->study.flags, set by userspace before the next KHV_RUN */
 #define KHV_STUDY_F_SKIP	(1u << 0)
@@ -653,7 +669,10 @@ struct khv_study {
 	__u32 nr_msrs;		/* indexes (ECX) in msrs[]; 0: every MSR */
 	__u32 cpuid[KHV_STUDY_MAX_LIST];
 	__u32 msrs[KHV_STUDY_MAX_LIST];
-	__u64 reserved[8];
+	__u32 cr_write;		/* KHV_STUDY_CR0/3/4/8; 0: all four */
+	__u32 nr_ports;		/* ports in ports[]; 0: every port */
+	__u16 ports[KHV_STUDY_MAX_LIST];
+	__u64 reserved[3];
 };
 
 /* ---- the shared run page (mmap of the vCPU fd, offset 0) ----------------- */
@@ -759,6 +778,37 @@ struct khv_run {
 				struct {
 					__u64 tsc;
 				} rdtsc;
+				/*
+				 * CR_WRITE: the CR (0, 3, 4, 8), the value the guest writes
+				 * (for CLTS and LMSW, the CR0 they make) and the one it
+				 * replaces; done with the guest's value unless skipped.
+				 * CR8_READ: value is khv's answer (old the same), used as
+				 * it is then.
+				 */
+				struct {
+					__u32 cr;
+					__u32 gpr;	/* CR8_READ: destination, 0 RAX .. 15 R15 as encoded */
+					__u64 value;
+					__u64 old;
+				} cr;
+				/* INVLPG: the linear address whose translations it drops */
+				struct {
+					__u64 addr;
+				} invlpg;
+				/*
+				 * IO: before khv's own handling (a device in the kernel,
+				 * an ioeventfd, or a KHV_EXIT_IO).  value: what an OUT
+				 * writes (not for INS/OUTS: their data is in guest memory).
+				 */
+				struct {
+					__u16 port;
+					__u8 size;	/* 1, 2, 4 */
+					__u8 in;
+					__u8 string;	/* INS, OUTS */
+					__u8 rep;
+					__u16 pad;
+					__u32 value;
+				} io;
 			};
 		} study;
 		char padding[256];

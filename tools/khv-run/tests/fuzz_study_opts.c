@@ -5,8 +5,9 @@
  *
  * Checked beyond the sanitizers: a refusal is -EINVAL with one printable
  * "--study..." line; an accepted option is consistent (known events only,
- * at most 16 distinct leaves and MSRs, each list entry's event asked for)
- * and gives a struct khv_study that khv's own checks accept
+ * at most 16 distinct leaves, MSRs and ports, each list entry's event
+ * asked for, CR_WRITE with a CR or every CR, only CRs 0, 3, 4 and 8) and
+ * gives a struct khv_study that khv's own checks accept
  * (core/study.c, khv_study_check); its canonical form (kr_study_format) is
  * accepted again and means the same.
  *
@@ -29,7 +30,19 @@ static bool same(const struct kr_study *a, const struct kr_study *b)
 	       a->nr_cpuid == b->nr_cpuid && a->nr_msrs == b->nr_msrs &&
 	       !memcmp(a->cpuid, b->cpuid, a->nr_cpuid * sizeof(a->cpuid[0])) &&
 	       !memcmp(a->msrs, b->msrs, a->nr_msrs * sizeof(a->msrs[0])) &&
-	       !memcmp(a->msr_ev, b->msr_ev, a->nr_msrs);
+	       !memcmp(a->msr_ev, b->msr_ev, a->nr_msrs) &&
+	       a->cr_all == b->cr_all && a->cr_write == b->cr_write &&
+	       a->io_all == b->io_all && a->nr_ports == b->nr_ports &&
+	       !memcmp(a->ports, b->ports, a->nr_ports * sizeof(a->ports[0]));
+}
+
+static bool distinct16(const uint16_t *list, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int j = i + 1; j < n; j++)
+			if (list[i] == list[j])
+				return false;
+	return true;
 }
 
 static bool distinct(const uint32_t *list, unsigned int n)
@@ -40,6 +53,8 @@ static bool distinct(const uint32_t *list, unsigned int n)
 				return false;
 	return true;
 }
+
+#define CRS	(KHV_STUDY_CR0 | KHV_STUDY_CR3 | KHV_STUDY_CR4 | KHV_STUDY_CR8)
 
 static void check_ok(const struct kr_study *s)
 {
@@ -61,20 +76,37 @@ static void check_ok(const struct kr_study *s)
 	}
 	if (rd != !!(s->events & KHV_STUDY_RDMSR) || wr != !!(s->events & KHV_STUDY_WRMSR))
 		abort();
+	if ((s->cr_write & ~CRS) ||
+	    !!(s->events & KHV_STUDY_CR_WRITE) != (s->cr_all || s->cr_write))
+		abort();
+	if (s->nr_ports > KHV_STUDY_MAX_LIST || !distinct16(s->ports, s->nr_ports) ||
+	    !!(s->events & KHV_STUDY_IO) != (s->io_all || s->nr_ports))
+		abort();
 
 	/* What khv_study_check() refuses, khv-run never asks. */
 	kr_study_request(s, &k);
 	if (k.events != s->events || k.nr_cpuid > KHV_STUDY_MAX_LIST ||
-	    k.nr_msrs > KHV_STUDY_MAX_LIST)
+	    k.nr_msrs > KHV_STUDY_MAX_LIST || k.nr_ports > KHV_STUDY_MAX_LIST ||
+	    (k.cr_write & ~CRS))
 		abort();
 	if ((k.nr_cpuid && !(k.events & KHV_STUDY_CPUID)) ||
-	    (k.nr_msrs && !(k.events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))))
+	    (k.nr_msrs && !(k.events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))) ||
+	    (k.cr_write && !(k.events & KHV_STUDY_CR_WRITE)) ||
+	    (k.nr_ports && !(k.events & KHV_STUDY_IO)))
+		abort();
+	/* Every CR or port asked: khv's "every one", 0; else just what was named. */
+	if (k.cr_write != (s->cr_all ? 0 : s->cr_write) ||
+	    k.nr_ports != (s->io_all ? 0 : s->nr_ports) ||
+	    memcmp(k.ports, s->ports, k.nr_ports * sizeof(k.ports[0])))
 		abort();
 	for (unsigned int i = k.nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
 		if (k.cpuid[i])
 			abort();
 	for (unsigned int i = k.nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
 		if (k.msrs[i])
+			abort();
+	for (unsigned int i = k.nr_ports; i < KHV_STUDY_MAX_LIST; i++)
+		if (k.ports[i])
 			abort();
 	for (unsigned int i = 0; i < sizeof(k.reserved) / sizeof(k.reserved[0]); i++)
 		if (k.reserved[i])

@@ -17,17 +17,18 @@
 #include "t.h"
 #include "../study.h"
 
+/* why: as main.c's, 256 bytes. */
 static int parse(const char *arg, struct kr_study *s, char *why)
 {
 	memset(s, 0, sizeof(*s));
 	why[0] = 0;
-	return kr_study_parse(arg, s, why, 200);
+	return kr_study_parse(arg, s, why, 256);
 }
 
 /* The canonical form of s, parsed again, gives the same form. */
 static void check_round_trip(const struct kr_study *s)
 {
-	char a[512], b[512], why[200];
+	char a[1024], b[1024], why[256];
 	struct kr_study again;
 
 	CHECK((size_t)kr_study_format(s, a, sizeof(a)) < sizeof(a));
@@ -40,7 +41,7 @@ static void check_round_trip(const struct kr_study *s)
 KR_TEST(study_opts_valid)
 {
 	struct kr_study s;
-	char why[200], out[512];
+	char why[256], out[512];
 
 	CHECK_EQ(parse("cpuid", &s, why), 0);
 	CHECK_EQ(s.events, KHV_STUDY_CPUID);
@@ -103,9 +104,19 @@ KR_TEST(study_opts_valid)
 	CHECK_STR(out, "rdtsc,hlt");
 
 	CHECK_EQ(parse("hlt,msr,cpuid,rdtsc,cpuid:0xd,hlt", &s, why), 0);
-	CHECK_EQ(s.events, KHV_STUDY_ALL);
+	CHECK_EQ(s.events, KHV_STUDY_CPUID | KHV_STUDY_RDMSR | KHV_STUDY_WRMSR |
+		 KHV_STUDY_RDTSC | KHV_STUDY_HLT);
 	kr_study_format(&s, out, sizeof(out));
 	CHECK_STR(out, "cpuid,cpuid:0xd,rdmsr,wrmsr,rdtsc,hlt");
+	check_round_trip(&s);
+
+	/* Every event, in any order: the canonical form is in event order. */
+	CHECK_EQ(parse("io:0x3f8,pause,cr4,hlt,msr,invlpg,cpuid,cr8-read,rdtsc,cpuid:0xd,cr,io,"
+		       "hlt", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_ALL);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cpuid,cpuid:0xd,rdmsr,wrmsr,rdtsc,hlt,cr,cr4,cr8-read,invlpg,pause,io,"
+		  "io:0x3f8");
 	check_round_trip(&s);
 
 	/* Repeated --study: the events add up. */
@@ -131,11 +142,143 @@ KR_TEST(study_opts_valid)
 		check_round_trip(&s);
 	}
 
+	/* 16 ports of each kind, with repeats, beside 16 leaves and MSRs. */
+	{
+		char arg[2048];
+		size_t n = 0;
+
+		for (unsigned int i = 0; i < 16; i++)
+			n += snprintf(arg + n, sizeof(arg) - n, "cpuid:%u,msr:%u,io:%u,io:0x%x,",
+				      i, i, 0xfff0 + i, 0xfff0 + i);
+		strcpy(arg + n, "io:65535,io:0xFFF0");
+		CHECK_EQ(parse(arg, &s, why), 0);
+		CHECK_EQ(s.events, KHV_STUDY_CPUID | KHV_STUDY_RDMSR | KHV_STUDY_WRMSR |
+			 KHV_STUDY_IO);
+		CHECK_EQ(s.nr_ports, 16);
+		CHECK(!s.io_all);
+		CHECK_EQ(s.ports[0], 0xfff0);
+		CHECK_EQ(s.ports[15], 0xffff);
+		check_round_trip(&s);
+	}
+
 	/* The canonical form is cut as snprintf cuts, its length whole. */
 	CHECK_EQ(parse("cpuid:0x1,hlt", &s, why), 0);
 	CHECK_EQ(kr_study_format(&s, out, 5), strlen("cpuid:0x1,hlt"));
 	CHECK_STR(out, "cpui");
 	CHECK_EQ(kr_study_format(&s, NULL, 0), strlen("cpuid:0x1,hlt"));
+}
+
+/* cr, crN, cr8-read, invlpg, pause, io[:PORT]. */
+KR_TEST(study_opts_new)
+{
+	struct kr_study s;
+	char why[256], out[512];
+
+	CHECK_EQ(parse("cr", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_CR_WRITE);
+	CHECK(s.cr_all && !s.cr_write && !s.io_all && !s.nr_ports && !s.cpuid_all);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr");
+	check_round_trip(&s);
+
+	/* Several CRs are one mask; a CR named twice counts once. */
+	CHECK_EQ(parse("cr8,cr3,cr3", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_CR_WRITE);
+	CHECK(!s.cr_all);
+	CHECK_EQ(s.cr_write, KHV_STUDY_CR3 | KHV_STUDY_CR8);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr3,cr8");
+	check_round_trip(&s);
+
+	CHECK_EQ(parse("cr4,cr0,cr8,cr3", &s, why), 0);
+	CHECK_EQ(s.cr_write, KHV_STUDY_CR0 | KHV_STUDY_CR3 | KHV_STUDY_CR4 | KHV_STUDY_CR8);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr0,cr3,cr4,cr8");
+	check_round_trip(&s);
+
+	/* cr beside crN: every CR (as cpuid beside cpuid:LEAF), both kept. */
+	CHECK_EQ(parse("cr0,cr", &s, why), 0);
+	CHECK(s.cr_all);
+	CHECK_EQ(s.cr_write, KHV_STUDY_CR0);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr,cr0");
+	check_round_trip(&s);
+
+	/* cr8 is CR8's writes, cr8-read its reads: two events. */
+	CHECK_EQ(parse("cr8-read", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_CR8_READ);
+	CHECK(!s.cr_all && !s.cr_write);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr8-read");
+	CHECK_EQ(parse("cr8-read,cr8", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_CR8_READ | KHV_STUDY_CR_WRITE);
+	CHECK_EQ(s.cr_write, KHV_STUDY_CR8);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr8,cr8-read");
+	check_round_trip(&s);
+
+	CHECK_EQ(parse("pause,invlpg,pause", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_INVLPG | KHV_STUDY_PAUSE);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "invlpg,pause");
+	check_round_trip(&s);
+
+	CHECK_EQ(parse("io", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_IO);
+	CHECK(s.io_all && !s.nr_ports && !s.cr_all);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "io");
+
+	/* Ports: hex (0x or 0X, any case) or decimal, 0 to 0xffff; repeats collapse. */
+	CHECK_EQ(parse("io:0x3f8,io:1016,io:0X3F8,io:0x71,io:0,io:0xffff,io:65535,io:0x0000", &s,
+		       why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_IO);
+	CHECK(!s.io_all);
+	CHECK_EQ(s.nr_ports, 4);
+	CHECK_EQ(s.ports[0], 0x3f8);
+	CHECK_EQ(s.ports[1], 0x71);
+	CHECK_EQ(s.ports[2], 0);
+	CHECK_EQ(s.ports[3], 0xffff);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "io:0x3f8,io:0x71,io:0x0,io:0xffff");
+	check_round_trip(&s);
+
+	/* io beside io:PORT: every port, the list kept (as cpuid). */
+	CHECK_EQ(parse("io:0x80,io", &s, why), 0);
+	CHECK(s.io_all);
+	CHECK_EQ(s.nr_ports, 1);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "io,io:0x80");
+	check_round_trip(&s);
+
+	/* Repeated --study: these add up too. */
+	CHECK_EQ(parse("cr3", &s, why), 0);
+	CHECK_EQ(kr_study_parse("io:0x64,cr0", &s, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_parse("io:0x60,io:0x64,pause", &s, why, sizeof(why)), 0);
+	CHECK_EQ(s.cr_write, KHV_STUDY_CR0 | KHV_STUDY_CR3);
+	CHECK_EQ(s.nr_ports, 2);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "cr0,cr3,pause,io:0x64,io:0x60");
+	check_round_trip(&s);
+
+	/* The longest canonical form: every list full, the widest numbers. */
+	{
+		char arg[2048];
+		size_t n = 0;
+		int len;
+
+		for (unsigned int i = 0; i < 16; i++)
+			n += snprintf(arg + n, sizeof(arg) - n, "cpuid:%u,%smsr:%u,io:%u,",
+				      0xfffffff0u + i, i & 1 ? "wr" : "rd", 0xfffffff0u + i,
+				      0xfff0 + i);
+		strcpy(arg + n, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr,cr0,cr3,cr4,cr8,cr8-read,invlpg,"
+		       "pause,io");
+		CHECK_EQ(parse(arg, &s, why), 0);
+		CHECK_EQ(s.events, KHV_STUDY_ALL);
+		len = kr_study_format(&s, NULL, 0);
+		CHECK_EQ(len, 775);	/* the fuzz target's buffer is 2048 */
+		check_round_trip(&s);
+	}
 }
 
 KR_TEST(study_opts_errors)
@@ -144,7 +287,8 @@ KR_TEST(study_opts_errors)
 		const char *arg, *says;
 	} bad[] = {
 		{ "", "--study: empty; expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], "
-		      "msr[:INDEX], rdtsc or hlt" },
+		      "msr[:INDEX], rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or "
+		      "io[:PORT]" },
 		{ "foo", "--study: 'foo': unknown event; expected cpuid[:LEAF]" },
 		{ "CPUID", "'CPUID': unknown event" },
 		{ "cpuid=1", "'cpuid=1': unknown event" },
@@ -185,9 +329,59 @@ KR_TEST(study_opts_errors)
 		  "'cpuid:0x0123456789abcdef0123456789abcdef...': a CPUID leaf" },
 		{ "hlt,\x01\x02\x7f\n", "'\?\?\?\?': unknown event" },
 		{ "cpuid:1\n", "'cpuid:1?': a CPUID leaf" },
+		/* The new events: only io takes :VALUE. */
+		{ "cr:3", "--study: 'cr:3': cr takes no :VALUE (cr0, cr3, cr4 and cr8 are one CR "
+			  "each)" },
+		{ "cr:", "'cr:': cr takes no :VALUE" },
+		{ "cr0:1", "--study: 'cr0:1': cr0 takes no :VALUE" },
+		{ "cr3:0x1000", "'cr3:0x1000': cr3 takes no :VALUE" },
+		{ "cr4:", "'cr4:': cr4 takes no :VALUE" },
+		{ "cr8:0", "'cr8:0': cr8 takes no :VALUE" },
+		{ "cr8-read:rax", "--study: 'cr8-read:rax': cr8-read takes no :VALUE" },
+		{ "invlpg:0xffffffff81000000", "'invlpg:0xffffffff81000000': invlpg takes no "
+					       ":VALUE" },
+		{ "pause:", "--study: 'pause:': pause takes no :VALUE" },
+		{ "cr2", "--study: 'cr2': khv studies writes to cr0, cr3, cr4 and cr8 only "
+			 "(cr: all four)" },
+		{ "cr1", "'cr1': khv studies writes to cr0, cr3, cr4 and cr8 only" },
+		{ "cr15", "'cr15': khv studies writes to cr0, cr3, cr4 and cr8 only" },
+		{ "cr03", "'cr03': khv studies writes to cr0, cr3, cr4 and cr8 only" },
+		{ "cr2:1", "'cr2:1': khv studies writes to cr0, cr3, cr4 and cr8 only" },
+		{ "CR3", "'CR3': unknown event" },
+		{ "cr3 ", "'cr3 ': unknown event" },
+		{ "crx", "'crx': unknown event" },
+		{ "cr-write", "'cr-write': unknown event" },
+		{ "cr8read", "'cr8read': unknown event" },
+		{ "cr8-write", "'cr8-write': unknown event" },
+		{ "cr8-", "'cr8-': unknown event" },
+		{ "ios", "'ios': unknown event" },
+		{ "IO", "'IO': unknown event" },
+		{ "pio", "'pio': unknown event" },
+		{ "io:", "--study: 'io:': an I/O port is a 16-bit number, hex with 0x or decimal" },
+		{ "io:0x", "'io:0x': an I/O port is a 16-bit number" },
+		{ "io:0x10000", "'io:0x10000': an I/O port is a 16-bit number" },
+		{ "io:65536", "'io:65536': an I/O port is a 16-bit number" },
+		{ "io:4294967295", "an I/O port is a 16-bit number" },
+		{ "io:4294967296", "an I/O port is a 16-bit number" },
+		{ "io:-1", "an I/O port is a 16-bit number" },
+		{ "io:+1", "an I/O port is a 16-bit number" },
+		{ "io: 0x3f8", "an I/O port is a 16-bit number" },
+		{ "io:0x3f8 ", "an I/O port is a 16-bit number" },
+		{ "io:0x3fg", "an I/O port is a 16-bit number" },
+		{ "io:3f8", "an I/O port is a 16-bit number" },
+		{ "io:0x3f8:1", "'io:0x3f8:1': an I/O port is a 16-bit number" },
+		{ "io:0x3f8,,pause", "--study 'io:0x3f8,,pause': an empty item" },
+		{ "pause,\x01", "'?': unknown event" },
+		{ "io:1,io:2,io:3,io:4,io:5,io:6,io:7,io:8,io:9,io:10,io:11,io:12,io:13,io:14,"
+		  "io:15,io:16,io:0x10,io:1,io:0x11",
+		  "--study: 'io:0x11': more than 16 I/O ports (khv's limit; plain io studies every "
+		  "port)" },
+		/* A full port list refuses a 17th even beside plain io. */
+		{ "io,io:1,io:2,io:3,io:4,io:5,io:6,io:7,io:8,io:9,io:10,io:11,io:12,io:13,io:14,"
+		  "io:15,io:16,io:17", "'io:17': more than 16 I/O ports" },
 	};
 	struct kr_study s;
-	char why[200];
+	char why[256];
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
 		int err = parse(bad[i].arg, &s, why);
@@ -202,6 +396,13 @@ KR_TEST(study_opts_errors)
 	}
 	CHECK_EQ(kr_study_parse(NULL, &s, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "empty") != NULL);
+	/* The longest message (a long unknown item) fits main.c's 256 bytes whole. */
+	CHECK_EQ(parse("\x7f" "0123456789abcdef0123456789abcdef0123456789abcdef", &s, why),
+		 -EINVAL);
+	CHECK_STR(why, "--study: '?0123456789abcdef0123456789abcdef0123456...': unknown event; "
+		  "expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc, hlt, "
+		  "cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or io[:PORT]");
+	CHECK(strlen(why) < 256);
 	/* A message too long for its buffer is cut, still a string. */
 	{
 		char tiny[12];
@@ -219,10 +420,16 @@ static void check_request_rules(const struct khv_study *k)
 	CHECK(k->nr_cpuid <= KHV_STUDY_MAX_LIST && k->nr_msrs <= KHV_STUDY_MAX_LIST);
 	CHECK(!k->nr_cpuid || (k->events & KHV_STUDY_CPUID));
 	CHECK(!k->nr_msrs || (k->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR)));
+	CHECK(k->nr_ports <= KHV_STUDY_MAX_LIST);
+	CHECK(!k->nr_ports || (k->events & KHV_STUDY_IO));
+	CHECK(!k->cr_write || (k->events & KHV_STUDY_CR_WRITE));
+	CHECK_EQ(k->cr_write & ~(KHV_STUDY_CR0 | KHV_STUDY_CR3 | KHV_STUDY_CR4 | KHV_STUDY_CR8), 0);
 	for (unsigned int i = k->nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
 		CHECK_EQ(k->cpuid[i], 0);
 	for (unsigned int i = k->nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
 		CHECK_EQ(k->msrs[i], 0);
+	for (unsigned int i = k->nr_ports; i < KHV_STUDY_MAX_LIST; i++)
+		CHECK_EQ(k->ports[i], 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(k->reserved); i++)
 		CHECK_EQ(k->reserved[i], 0);
 }
@@ -231,7 +438,7 @@ KR_TEST(study_request)
 {
 	struct kr_study s;
 	struct khv_study k;
-	char why[200];
+	char why[256];
 
 	memset(&k, 0xa5, sizeof(k));
 	CHECK_EQ(parse("cpuid:0x1,cpuid:0xb,rdtsc", &s, why), 0);
@@ -269,7 +476,98 @@ KR_TEST(study_request)
 	kr_study_request(&s, &k);
 	check_request_rules(&k);
 	CHECK_EQ(k.events, KHV_STUDY_HLT);
+	CHECK_EQ(k.nr_cpuid + k.nr_msrs + k.nr_ports + k.cr_write, 0);
+
+	/* CR writes: the mask of those named; plain cr, or cr beside them, 0 (all four). */
+	CHECK_EQ(parse("cr3,cr0", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_CR_WRITE);
+	CHECK_EQ(k.cr_write, KHV_STUDY_CR0 | KHV_STUDY_CR3);
+	CHECK_EQ(k.nr_ports, 0);
+
+	CHECK_EQ(parse("cr8", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.cr_write, KHV_STUDY_CR8);
+	CHECK_EQ(k.cr_write, 0x100);
+
+	CHECK_EQ(parse("cr0,cr3,cr4,cr8", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.cr_write, 0x119);
+
+	CHECK_EQ(parse("cr", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_CR_WRITE);
+	CHECK_EQ(k.cr_write, 0);
+
+	CHECK_EQ(parse("cr4,cr", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.cr_write, 0);
+
+	/* CR8 reads are another event: no cr_write for them. */
+	CHECK_EQ(parse("cr8-read,invlpg,pause", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_CR8_READ | KHV_STUDY_INVLPG | KHV_STUDY_PAUSE);
+	CHECK_EQ(k.cr_write, 0);
+	CHECK_EQ(k.nr_ports, 0);
+
+	/* Ports: the list in order; plain io, or io beside ports, every port. */
+	CHECK_EQ(parse("io:0x3f8,io:0x71,io:0xffff,cr3", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_IO | KHV_STUDY_CR_WRITE);
+	CHECK_EQ(k.nr_ports, 3);
+	CHECK_EQ(k.ports[0], 0x3f8);
+	CHECK_EQ(k.ports[1], 0x71);
+	CHECK_EQ(k.ports[2], 0xffff);
+	CHECK_EQ(k.cr_write, KHV_STUDY_CR3);
 	CHECK_EQ(k.nr_cpuid + k.nr_msrs, 0);
+
+	CHECK_EQ(parse("io:0", &s, why), 0);	/* port 0 is listed: nr_ports says so */
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.nr_ports, 1);
+	CHECK_EQ(k.ports[0], 0);
+
+	CHECK_EQ(parse("io:0x3f8,io", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_IO);
+	CHECK_EQ(k.nr_ports, 0);
+
+	{
+		char arg[256];
+		size_t n = 0;
+
+		for (unsigned int i = 0; i < 16; i++)
+			n += snprintf(arg + n, sizeof(arg) - n, "%sio:%u", i ? "," : "", 0x400 + i);
+		CHECK_EQ(parse(arg, &s, why), 0);
+		kr_study_request(&s, &k);
+		check_request_rules(&k);
+		CHECK_EQ(k.nr_ports, 16);
+		for (unsigned int i = 0; i < 16; i++)
+			CHECK_EQ(k.ports[i], 0x400 + i);
+	}
+
+	/*
+	 * A mask or list kept for an event not asked for (cannot come from the
+	 * parser) still does not reach khv, which would refuse it.
+	 */
+	memset(&s, 0, sizeof(s));
+	s.events = KHV_STUDY_PAUSE;
+	s.cr_write = KHV_STUDY_CR3;
+	s.nr_ports = 1;
+	s.ports[0] = 0x80;
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.cr_write, 0);
+	CHECK_EQ(k.nr_ports, 0);
+	CHECK_EQ(k.ports[0], 0);
 
 	/* No --study: all zero, which turns study mode off. */
 	memset(&s, 0, sizeof(s));
@@ -294,7 +592,7 @@ KR_TEST(study_wanted)
 {
 	struct kr_study s;
 	struct khv_run run;
-	char why[200];
+	char why[256];
 
 	CHECK_EQ(parse("rdmsr:0x10,wrmsr:0x20,msr:0x30", &s, why), 0);
 	CHECK(kr_study_wanted(&s, exit_msr(&run, KHV_STUDY_EV_RDMSR, 0x10)));
@@ -320,6 +618,14 @@ KR_TEST(study_wanted)
 	CHECK(kr_study_wanted(&s, exit_msr(&run, KHV_STUDY_EV_RDTSC, 0)));
 	CHECK(kr_study_wanted(&s, exit_msr(&run, KHV_STUDY_EV_HLT, 0)));
 	CHECK(kr_study_wanted(&s, exit_msr(&run, 31, 0)));
+
+	/* And for the CR, INVLPG, PAUSE and port ones: khv sends only what was asked. */
+	CHECK_EQ(parse("cr3,cr8-read,invlpg,pause,io:0x3f8", &s, why), 0);
+	for (uint32_t ev = KHV_STUDY_EV_CR_WRITE; ev <= KHV_STUDY_EV_IO; ev++) {
+		exit_msr(&run, ev, 0);
+		run.study.cr.cr = 3;
+		CHECK(kr_study_wanted(&s, &run));
+	}
 }
 
 static const char *line(const struct khv_run *run, unsigned int vcpu)
@@ -381,17 +687,159 @@ KR_TEST(study_line)
 	run.study.rip = 0;
 	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0x0 hlt");
 
-	run.study.event = 9;
+	/* CR writes: the CR's number from the exit, the new value and the old. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_CR_WRITE;
+	run.study.rip = 0xffffffff81079b12ull;
+	run.study.cr.cr = 3;
+	run.study.cr.value = 0x10a2000;
+	run.study.cr.old = 0x2c0c000;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81079b12 cr3 <- 0x10a2000 "
+		  "(was 0x2c0c000)");
+	run.study.cr.cr = 0;			/* CLTS: the CR0 it makes */
+	run.study.cr.value = 0x80050033;
+	run.study.cr.old = 0x8005003b;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81079b12 cr0 <- 0x80050033 "
+		  "(was 0x8005003b)");
+	run.study.cr.cr = 4;
+	run.study.cr.value = ~0ull;
+	run.study.cr.old = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81079b12 cr4 <- "
+		  "0xffffffffffffffff (was 0x0)");
+	run.study.cr.cr = 8;
+	run.study.cr.value = 0;
+	run.study.cr.old = 0xf;
+	run.study.rip = 0;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0x0 cr8 <- 0x0 (was 0xf)");
+
+	/* CR8 reads: khv's answer and the register it goes to. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_CR8_READ;
+	run.study.rip = 0xffffffff81000010ull;
+	run.study.cr.cr = 8;
+	run.study.cr.value = 0xf;
+	run.study.cr.old = 0xf;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> 0xf "
+		  "(into rax)");
+	run.study.cr.gpr = 4;
+	run.study.cr.value = 0;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> 0x0 "
+		  "(into rsp)");
+	run.study.cr.gpr = 8;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> 0x0 "
+		  "(into r8)");
+	run.study.cr.gpr = 15;
+	run.study.cr.value = ~0ull;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> "
+		  "0xffffffffffffffff (into r15)");
+	run.study.cr.gpr = 16;			/* cannot happen: still a line */
+	run.study.cr.value = 1;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> 0x1 "
+		  "(into gpr 16)");
+	run.study.cr.gpr = ~0u;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff81000010 cr8 -> 0x1 "
+		  "(into gpr 4294967295)");
+
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_INVLPG;
+	run.study.rip = 0xffffffff8108c2d1ull;
+	run.study.invlpg.addr = 0x7f3a5c2d1000ull;
+	CHECK_STR(line(&run, 5), "khv-run: study vcpu 5 rip 0xffffffff8108c2d1 invlpg "
+		  "0x7f3a5c2d1000");
+	run.study.invlpg.addr = ~0ull;
+	CHECK_STR(line(&run, 5), "khv-run: study vcpu 5 rip 0xffffffff8108c2d1 invlpg "
+		  "0xffffffffffffffff");
+	run.study.invlpg.addr = 0;
+	CHECK_STR(line(&run, 5), "khv-run: study vcpu 5 rip 0xffffffff8108c2d1 invlpg 0x0");
+
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_PAUSE;
+	run.study.rip = 0xffffffff81f3b0a6ull;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81f3b0a6 pause");
+
+	/* Port I/O: a value for OUT only; "rep" when the exit says so. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_IO;
+	run.study.rip = 0xffffffff81771234ull;
+	run.study.io.port = 0x3f8;
+	run.study.io.size = 1;
+	run.study.io.value = 0x41;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io out port 0x3f8 "
+		  "size 1 value 0x41");
+	run.study.io.port = 0xffff;
+	run.study.io.size = 4;
+	run.study.io.value = 0xffffffff;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io out port 0xffff "
+		  "size 4 value 0xffffffff");
+	run.study.io.port = 0;
+	run.study.io.size = 2;
+	run.study.io.value = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io out port 0x0 "
+		  "size 2 value 0x0");
+	run.study.io.port = 0x71;
+	run.study.io.size = 1;
+	run.study.io.in = 1;
+	run.study.io.value = 0x99;		/* not khv's (0 for IN): not printed */
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io in port 0x71 "
+		  "size 1");
+	run.study.io.in = 0;
+	run.study.io.string = 1;
+	run.study.io.rep = 1;
+	run.study.io.port = 0x3f8;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io outs port 0x3f8 "
+		  "size 1 rep");
+	run.study.io.rep = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io outs port 0x3f8 "
+		  "size 1");
+	run.study.io.in = 1;
+	run.study.io.rep = 1;
+	run.study.io.port = 0x1f0;
+	run.study.io.size = 2;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io ins port 0x1f0 "
+		  "size 2 rep");
+	run.study.io.rep = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io ins port 0x1f0 "
+		  "size 2");
+	/* Flags are any non-zero byte; a REP on IN or OUT is said too. */
+	run.study.io.in = 0xff;
+	run.study.io.string = 0;
+	run.study.io.rep = 0x80;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io in port 0x1f0 "
+		  "size 2 rep");
+	run.study.io.in = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io out port 0x1f0 "
+		  "size 2 value 0x99 rep");
+
+	/* One this khv-run does not know: its number. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_IO + 1;
 	run.study.rip = 0x10;
-	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 9");
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 10");
+	run.study.event = ~0u;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 4294967295");
 
 	/* The longest line fits, with room for "\r\n". */
 	memset(&run.study, 0xff, sizeof(run.study));
 	run.study.event = KHV_STUDY_EV_CPUID;
 	n = kr_study_line(&run, ~0u, NULL, 0);
 	CHECK(n > 0 && n < KR_STUDY_LINE_MAX - 2);
-	run.study.event = KHV_STUDY_EV_RDMSR;
+	CHECK_EQ(n, 157);		/* kr_study_log's "cannot happen" */
+	for (uint32_t ev = KHV_STUDY_EV_RDMSR; ev <= KHV_STUDY_EV_IO + 1; ev++) {
+		run.study.event = ev;
+		CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
+	}
+	run.study.event = ~0u;
 	CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
+	/* The widest values in a buffer of KR_STUDY_LINE_MAX - 2: whole, as the log's. */
+	{
+		char whole[KR_STUDY_LINE_MAX - 2];
+
+		for (uint32_t ev = KHV_STUDY_EV_CPUID; ev <= KHV_STUDY_EV_IO; ev++) {
+			run.study.event = ev;
+			n = kr_study_line(&run, ~0u, whole, sizeof(whole));
+			CHECK_EQ(n, strlen(whole));
+		}
+	}
 
 	/* Cut as snprintf cuts; the length is the whole line's. */
 	run.study.event = KHV_STUDY_EV_HLT;
@@ -404,7 +852,7 @@ KR_TEST(study_line)
 KR_TEST(study_check_caps)
 {
 	struct kr_study s;
-	char why[200];
+	char why[256];
 
 	CHECK_EQ(parse("cpuid:1,msr,rdtsc,hlt", &s, why), 0);
 	CHECK_EQ(kr_study_check(&s, KHV_STUDY_ALL, why, sizeof(why)), 0);
@@ -419,9 +867,32 @@ KR_TEST(study_check_caps)
 	CHECK_EQ(parse("cpuid", &s, why), 0);
 	CHECK_EQ(kr_study_check(&s, KHV_STUDY_CPUID, why, sizeof(why)), 0);
 
+	/* The new events by their names: an older khv offers only the first five. */
+	CHECK_EQ(parse("cpuid,cr3,cr8-read,invlpg,pause,io:0x3f8", &s, why), 0);
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_ALL, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_check(&s, 0x1f, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study cr-write,cr8-read,invlpg,pause,io "
+		  "(KHV_CAP_STUDY 0x1f)");
+	CHECK_EQ(kr_study_check(&s, 0x1f | KHV_STUDY_CR_WRITE | KHV_STUDY_PAUSE, why,
+				sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study cr8-read,invlpg,io (KHV_CAP_STUDY 0x13f)");
+	CHECK_EQ(parse("cr", &s, why), 0);
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_CPUID, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study cr-write (KHV_CAP_STUDY 0x1)");
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_CR_WRITE, why, sizeof(why)), 0);
+	/* Every event missing: the longest list of names, whole. */
+	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io", &s, why), 0);
+	CHECK_EQ(kr_study_check(&s, 1u << 30, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,"
+		  "cr8-read,invlpg,pause,io (KHV_CAP_STUDY 0x40000000)");
+
 	CHECK_EQ(kr_study_names(KHV_STUDY_ALL, why, sizeof(why)),
-		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt"));
-	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt");
+		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io"));
+	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io");
+	kr_study_names(KHV_STUDY_IO | (1ull << 10), why, sizeof(why));
+	CHECK_STR(why, "io,0x400");
+	kr_study_names(KHV_STUDY_CR_WRITE | KHV_STUDY_CR8_READ, why, sizeof(why));
+	CHECK_STR(why, "cr-write,cr8-read");
 	kr_study_names(KHV_STUDY_HLT | (1ull << 40), why, sizeof(why));
 	CHECK_STR(why, "hlt,0x10000000000");
 	kr_study_names(0, why, sizeof(why));
