@@ -9,6 +9,8 @@
  */
 #include <linux/kernel.h>
 #include <linux/string.h>
+#include <asm/processor-flags.h>
+#include <asm/traps.h>
 
 #include "internal.h"
 
@@ -38,6 +40,56 @@ void khv_queue_exception(struct khv_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	vcpu->exception.vector = vector;
 	vcpu->exception.has_error_code = has_error;
 	vcpu->exception.error_code = has_error ? error_code : 0;
+}
+
+/* #DE, #TS, #NP, #SS, #GP: the class that makes a #DF when two meet. */
+static bool khv_exception_contributory(u8 vector)
+{
+	return vector == X86_TRAP_DE || (vector >= X86_TRAP_TS && vector <= X86_TRAP_GP);
+}
+
+/*
+ * An exception the guest raised, intercepted by the backend, delivered as
+ * the CPU would have.  #BP and #OF are traps of INT3 and INTO, which RIP
+ * still points at: the delivery pushes the RIP after them.  Raised during
+ * the delivery of another event (which the backend holds for redelivery),
+ * the two combine as the CPU combines them (the SDM's "Interrupt 8" and
+ * its advice to VMMs reflecting exceptions): that event is not delivered
+ * again; two contributory exceptions, or a #PF followed by a contributory
+ * exception or a #PF, make a #DF; either during a #DF's delivery is a
+ * triple fault, the guest's shutdown.  Returns as an exit handler.
+ */
+int khv_reflect_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x)
+{
+	struct khv_vcpu_events ev = { 0 };
+	u8 v = x->vector, first;
+	bool nested;
+	int r;
+
+	khv_ops->get_events(vcpu, &ev);
+	if (ev.injected.valid) {
+		khv_ops->drop_redelivery(vcpu);
+		first = ev.injected.vector;
+		nested = khv_exception_contributory(v) || v == X86_TRAP_PF;
+		if (ev.injected.type == KHV_EVENT_EXCEPTION && nested) {
+			if (first == X86_TRAP_DF)
+				return khv_handle_shutdown(vcpu);
+			if (khv_exception_contributory(first) || first == X86_TRAP_PF) {
+				khv_queue_exception(vcpu, X86_TRAP_DF,
+						    khv_ops->get_cr(vcpu, 0) & X86_CR0_PE, 0);
+				return 1;
+			}
+		}
+	}
+	if (v == X86_TRAP_BP || v == X86_TRAP_OF) {
+		r = khv_skip_instruction(vcpu);
+		if (r <= 0)
+			return r;
+	}
+	khv_queue_exception(vcpu, v, x->has_error_code, x->error_code);
+	vcpu->exception.has_payload = x->has_payload;
+	vcpu->exception.payload = x->has_payload ? x->payload : 0;
+	return 1;
 }
 
 int khv_inject_event(struct khv_vcpu *vcpu, const struct khv_event *ev)

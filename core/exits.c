@@ -443,6 +443,13 @@ int khv_invlpg(struct khv_vcpu *vcpu)
 	return khv_skip_instruction(vcpu);
 }
 
+int khv_handle_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x)
+{
+	if (khv_studies(vcpu, KHV_STUDY_EXCEPTION) && khv_study_exception(vcpu, x))
+		return 0;
+	return khv_reflect_exception(vcpu, x);
+}
+
 /* PAUSE, when every one exits (study): a hint, done by moving past it. */
 int khv_handle_pause(struct khv_vcpu *vcpu)
 {

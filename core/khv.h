@@ -108,29 +108,6 @@ struct khv_pio {
 	u64 next_rip;		/* RIP after the instruction */
 };
 
-/* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
-struct khv_vcpu_study {
-	struct khv_study set;		/* as KHV_SET_STUDY took it */
-	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
-	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
-	u64 msr_value;
-	u32 cr;				/* CR_WRITE, CR8_READ: the CR, the GPR (reads) */
-	u32 cr_gpr;
-	u64 cr_value;			/* CR_WRITE: what the guest writes */
-	struct khv_pio pio;		/* IO: the instruction, as the backend decoded it */
-};
-
-/* A decoded memory-operand instruction, kept across an MMIO read exit. */
-struct khv_mmio_op {
-	u64 gpa;
-	u8 len;			/* access size in bytes */
-	u8 dst_reg;		/* enum khv_reg for reads */
-	u8 dst_size;		/* register write width: 1, 2, 4 (zero-extends to 8), 8 */
-	bool sign_extend;	/* MOVSX */
-	bool high_byte;		/* AH/CH/DH/BH destination */
-	u64 next_rip;
-};
-
 /*
  * An event the VMM asked for (KHV_INJECT_EVENT) or khv raised (#GP, #UD,
  * #PF, #DB).  The payload is what the CPU records as it delivers the
@@ -144,6 +121,30 @@ struct khv_queued_exception {
 	u8 vector;
 	u32 error_code;
 	u64 payload;
+};
+
+/* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
+struct khv_vcpu_study {
+	struct khv_study set;		/* as KHV_SET_STUDY took it */
+	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
+	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
+	u64 msr_value;
+	u32 cr;				/* CR_WRITE, CR8_READ: the CR, the GPR (reads) */
+	u32 cr_gpr;
+	u64 cr_value;			/* CR_WRITE: what the guest writes */
+	struct khv_pio pio;		/* IO: the instruction, as the backend decoded it */
+	struct khv_queued_exception exc; /* EXCEPTION: as khv would deliver it */
+};
+
+/* A decoded memory-operand instruction, kept across an MMIO read exit. */
+struct khv_mmio_op {
+	u64 gpa;
+	u8 len;			/* access size in bytes */
+	u8 dst_reg;		/* enum khv_reg for reads */
+	u8 dst_size;		/* register write width: 1, 2, 4 (zero-extends to 8), 8 */
+	bool sign_extend;	/* MOVSX */
+	bool high_byte;		/* AH/CH/DH/BH destination */
+	u64 next_rip;
 };
 
 /* core/mce.c: the guest's machine-check banks (they never report an error). */
@@ -472,6 +473,12 @@ struct khv_backend {
 	 * CR writes a study delivered before the backend did them.
 	 */
 	int (*set_cr)(struct khv_vcpu *vcpu, int cr, u64 val);
+	/*
+	 * Forget the event whose delivery the last exit interrupted (the one
+	 * KHV_GET_VCPU_EVENTS reports as injected): an exception raised during
+	 * that delivery takes its place (khv_reflect_exception()).
+	 */
+	void (*drop_redelivery)(struct khv_vcpu *vcpu);
 
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
@@ -558,8 +565,18 @@ int khv_study_exit(struct khv_vcpu *vcpu, u32 event);
 bool khv_study_cr_write(struct khv_vcpu *vcpu, int cr, u64 val, u64 old);
 bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr);
 bool khv_study_io(struct khv_vcpu *vcpu, const struct khv_pio *pio);
+bool khv_study_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
 int khv_handle_invlpg(struct khv_vcpu *vcpu, u64 addr);
 int khv_handle_pause(struct khv_vcpu *vcpu);
+/*
+ * An exception the guest raised and the backend intercepted (khv's own #DB
+ * and #AC, or a studied vector), as the CPU would deliver it (@x: vector,
+ * error code, CR2 or DR6 payload; RIP at the faulting instruction, or at
+ * the INT3/INTO of a #BP/#OF): offered to the study, then delivered
+ * (core/events.c, khv_reflect_exception()).
+ */
+int khv_handle_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
+int khv_reflect_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);
 int khv_exit_fail_entry(struct khv_vcpu *vcpu, u64 reason);

@@ -133,6 +133,28 @@ bool khv_study_io(struct khv_vcpu *vcpu, const struct khv_pio *pio)
 	return true;
 }
 
+/* An exception the guest raised, before khv delivers it: true when delivered. */
+bool khv_study_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x)
+{
+	u32 vectors = vcpu->study.set.exceptions ?: KHV_STUDY_EXCEPTIONS;
+	struct khv_run *run = vcpu->run;
+	struct khv_vcpu_events ev = { 0 };
+
+	if (x->vector >= 32 || !(vectors & BIT(x->vector)))
+		return false;
+	khv_ops->get_events(vcpu, &ev);
+	vcpu->study.exc = *x;
+	memset(&run->study.exception, 0, sizeof(run->study.exception));
+	run->study.exception.vector = x->vector;
+	run->study.exception.error_code = x->has_error_code ? x->error_code : 0;
+	run->study.exception.has_error_code = x->has_error_code;
+	run->study.exception.has_payload = x->has_payload;
+	run->study.exception.during_delivery = ev.injected.valid;
+	run->study.exception.payload = x->has_payload ? x->payload : 0;
+	khv_study_exit(vcpu, KHV_STUDY_EV_EXCEPTION);
+	return true;
+}
+
 /*
  * The next KHV_RUN: khv's handling of the event, with userspace's answer.
  * > 0 enter the guest, 0 back to userspace (run filled: a HLT exit, an
@@ -192,6 +214,8 @@ int khv_study_complete(struct khv_vcpu *vcpu)
 		return khv_skip_instruction(vcpu);
 	case KHV_STUDY_EV_IO:
 		return khv_do_pio(vcpu, &vcpu->study.pio);
+	case KHV_STUDY_EV_EXCEPTION:
+		return khv_reflect_exception(vcpu, &vcpu->study.exc);
 	}
 	return 1;
 }
@@ -203,12 +227,14 @@ static int khv_study_check(const struct khv_study *s)
 	if ((s->events & ~KHV_STUDY_ALL) || memchr_inv(s->reserved, 0, sizeof(s->reserved)))
 		return -EINVAL;
 	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST ||
-	    s->nr_ports > KHV_STUDY_MAX_LIST || (s->cr_write & ~KHV_STUDY_CR_ALL))
+	    s->nr_ports > KHV_STUDY_MAX_LIST || (s->cr_write & ~KHV_STUDY_CR_ALL) ||
+	    (s->exceptions & ~KHV_STUDY_EXCEPTIONS) || s->reserved32)
 		return -EINVAL;
 	/* A list for an event not asked for is a mistake; unused entries are 0. */
 	if ((s->nr_cpuid && !(s->events & KHV_STUDY_CPUID)) ||
 	    (s->nr_msrs && !(s->events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))) ||
 	    (s->cr_write && !(s->events & KHV_STUDY_CR_WRITE)) ||
+	    (s->exceptions && !(s->events & KHV_STUDY_EXCEPTION)) ||
 	    (s->nr_ports && !(s->events & KHV_STUDY_IO)))
 		return -EINVAL;
 	for (i = s->nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)

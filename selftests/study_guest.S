@@ -139,3 +139,73 @@ MARK(study_long_hlt)
 	hlt
 	jmp .
 PAYLOAD_END(study_long)
+
+/*
+ * Exceptions (selftest study, exceptions): each handler reports its vector,
+ * error code and CR2 on PORT_ECHO, then resumes: after the UD2 for #UD,
+ * at %r15 for #PF and #GP, after the INT3 (where the CPU put it) for #BP.
+ * Last, a #UD whose delivery finds no stack: #PF, then #DF, then a triple
+ * fault, every step studied.
+ */
+#define UNMAPPED	0x100000000	/* past GUEST_MAP_SIZE's identity map */
+
+	.macro exc_handler v, err
+MARK(exc_\v)
+	.if !\err
+	push $0
+	.endif
+	push $\v
+	jmp exc_common
+	.endm
+
+PAYLOAD_BEGIN(study_exc)
+	.code64
+MARK(study_ud)
+	ud2			/* dropped once, then delivered */
+	lea 1f(%rip), %r15
+	mov $UNMAPPED, %rcx
+MARK(study_pf)
+	mov (%rcx), %rax
+1:
+MARK(study_bp)
+	int3			/* delivered: the handler sees RIP after it */
+MARK(study_bp2)
+	int3			/* skipped by the test */
+	lea 2f(%rip), %r15
+	mov $0x8000000000000000, %rax
+MARK(study_gp)
+	mov (%rax), %rbx	/* not canonical: #GP(0) */
+2:
+	mov $UNMAPPED + 0x1000, %rsp
+MARK(study_ud_nostack)
+	ud2
+	jmp .
+
+	exc_handler 3, 0
+	exc_handler 6, 0
+	exc_handler 13, 1
+	exc_handler 14, 1
+
+exc_common:
+	push %rax
+	mov 8(%rsp), %eax		/* vector */
+	out %eax, $PORT_ECHO
+	mov 16(%rsp), %eax		/* error code */
+	out %eax, $PORT_ECHO
+	cmpl $14, 8(%rsp)
+	jne 3f
+	mov %cr2, %rax
+	out %eax, $PORT_ECHO
+	shr $32, %rax
+	out %eax, $PORT_ECHO
+3:	cmpl $6, 8(%rsp)
+	jne 4f
+	addq $2, 24(%rsp)		/* past the UD2 */
+	jmp 5f
+4:	cmpl $3, 8(%rsp)
+	je 5f
+	mov %r15, 24(%rsp)		/* #PF, #GP: where the test said */
+5:	pop %rax
+	add $16, %rsp
+	iretq
+PAYLOAD_END(study_exc)

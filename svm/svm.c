@@ -338,11 +338,7 @@ static void svm_init_control(struct svm_vcpu *svm)
 	 * context switch.
 	 */
 	c->intercept_cr = VMCB_CR_WRITE(0) | VMCB_CR_WRITE(4);
-	/*
-	 * #DB and #AC are re-injected: delivering them can otherwise loop in
-	 * microcode forever and hang the CPU.  #MC goes to the host's handler.
-	 */
-	c->intercept_exc = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC);
+	c->intercept_exc = SVM_EXC_INTERCEPTS;
 	c->intercept_misc1 = VMCB_ICPT1_INTR | VMCB_ICPT1_NMI | VMCB_ICPT1_SMI |
 			     VMCB_ICPT1_RDPMC | VMCB_ICPT1_CPUID | VMCB_ICPT1_RSM |
 			     VMCB_ICPT1_INVD | VMCB_ICPT1_HLT | VMCB_ICPT1_INVLPGA |
@@ -1252,8 +1248,9 @@ static void svm_intercept(u32 *field, u32 bits, bool on)
 
 /*
  * Study mode: RDTSC exits, every MSR (the pass-through ones too), MOV to
- * CR3 and CR8 and from CR8 (CR0 and CR4 writes always exit), INVLPG, and
- * every PAUSE: a filter count of 0 with the intercept set is no filter.
+ * CR3 and CR8 and from CR8 (CR0 and CR4 writes always exit), INVLPG,
+ * every PAUSE (a filter count of 0 with the intercept set is no filter),
+ * and the exceptions chosen.
  */
 static void svm_set_study(struct khv_vcpu *vcpu)
 {
@@ -1270,6 +1267,8 @@ static void svm_set_study(struct khv_vcpu *vcpu)
 	svm_intercept(&c->intercept_cr, VMCB_CR_WRITE(8), cr_write && (crs & KHV_STUDY_CR8));
 	svm_intercept(&c->intercept_cr, VMCB_CR_READ(8), ev & KHV_STUDY_CR8_READ);
 	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_INVLPG, ev & KHV_STUDY_INVLPG);
+	c->intercept_exc = SVM_EXC_INTERCEPTS |
+			   (ev & KHV_STUDY_EXCEPTION ? set->exceptions ?: KHV_STUDY_EXCEPTIONS : 0);
 	if (ev & KHV_STUDY_PAUSE) {
 		c->intercept_misc1 |= VMCB_ICPT1_PAUSE;
 		c->pause_filter_count = 0;
@@ -1277,6 +1276,11 @@ static void svm_set_study(struct khv_vcpu *vcpu)
 		svm_intercept(&c->intercept_misc1, VMCB_ICPT1_PAUSE, svm_caps.pause_filter);
 		c->pause_filter_count = svm_caps.pause_filter ? SVM_PAUSE_COUNT : 0;
 	}
+}
+
+static void svm_drop_redelivery(struct khv_vcpu *vcpu)
+{
+	to_svm(vcpu)->reinject = 0;
 }
 
 int svm_set_cr(struct khv_vcpu *vcpu, int cr, u64 val)
@@ -1619,6 +1623,7 @@ const struct khv_backend khv_svm_backend = {
 	.exit_info		= svm_exit_info,
 	.set_study		= svm_set_study,
 	.set_cr			= svm_set_cr,
+	.drop_redelivery	= svm_drop_redelivery,
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,

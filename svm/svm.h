@@ -148,6 +148,13 @@ int svm_set_cr3(struct svm_vcpu *svm, u64 cr3);
 int svm_set_cr8(struct svm_vcpu *svm, u64 cr8);
 int svm_set_cr(struct khv_vcpu *vcpu, int cr, u64 val);
 
+/*
+ * The exceptions always intercepted: #DB and #AC are re-injected (their
+ * delivery can otherwise loop in microcode forever and hang the CPU), #MC
+ * goes to the host's handler.  A study adds others (svm_set_study).
+ */
+#define SVM_EXC_INTERCEPTS	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC))
+
 /* svm_exits.c */
 int svm_handle_exit(struct khv_vcpu *vcpu);
 void svm_exit_stats_init(void);

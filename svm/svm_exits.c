@@ -18,8 +18,8 @@
  *    would, against the bits khv offers (svm_set_cr0/4): #GP otherwise, so
  *    the VMCB never holds a value VMRUN refuses and the guest never owns a
  *    CR4 feature whose state khv does not switch (PKE, CET).  MOV to CR3
- *    and CR8, from CR8, INVLPG and every PAUSE exit only while the vCPU
- *    studies them (core/study.c).
+ *    and CR8, from CR8, INVLPG, every PAUSE and the exceptions other than
+ *    #DB, #AC and #MC exit only while the vCPU studies them (core/study.c).
  *  - TASK_SWITCH and any exit not listed become an UNHANDLED_EXIT internal
  *    error; nothing here can BUG.
  */
@@ -471,19 +471,57 @@ static bool svm_nmi_step_is_guests(struct svm_vcpu *svm)
  */
 static int svm_exit_db(struct svm_vcpu *svm)
 {
+	struct khv_queued_exception x = {
+		.vector = X86_TRAP_DB,
+		.has_payload = true,	/* for the study to show: DR6 has it already */
+		.payload = svm->vmcb->save.dr6 & KHV_DR6_VOLATILE,
+	};
+
 	if (svm->nmi_ss_trap) {
 		svm->nmi_ss_trap = false;
 		if (!svm_nmi_step_is_guests(svm))
 			return 1;
 	}
+	if (khv_studies(&svm->vcpu, KHV_STUDY_EXCEPTION) && khv_study_exception(&svm->vcpu, &x))
+		return 0;
 	khv_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
 	return 1;
 }
 
 static int svm_exit_ac(struct svm_vcpu *svm)
 {
+	struct khv_queued_exception x = { .vector = X86_TRAP_AC, .has_error_code = true };
+
+	if (khv_studies(&svm->vcpu, KHV_STUDY_EXCEPTION) && khv_study_exception(&svm->vcpu, &x))
+		return 0;
 	khv_queue_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
 	return 1;
+}
+
+/*
+ * Any other exception: intercepted only while studied (svm_set_study).
+ * EXITINFO1 is the error code, EXITINFO2 the faulting address of a #PF
+ * (CR2 is not written: the delivery khv makes does that).
+ */
+static int svm_exit_exception(struct svm_vcpu *svm)
+{
+	const struct svm_vmcb *vmcb = svm->vmcb;
+	u8 vector = svm_exit_code(svm) - VMEXIT_EXCP_BASE;
+	struct khv_queued_exception x = { .vector = vector };
+
+	switch (vector) {
+	case X86_TRAP_TS: case X86_TRAP_NP: case X86_TRAP_SS: case X86_TRAP_GP:
+	case X86_TRAP_PF:
+		/* Real mode pushes no error code. */
+		x.has_error_code = vmcb->save.cr0 & X86_CR0_PE;
+		x.error_code = vmcb->control.exit_info_1;
+		break;
+	}
+	if (vector == X86_TRAP_PF) {
+		x.has_payload = true;
+		x.payload = vmcb->control.exit_info_2;
+	}
+	return khv_handle_exception(&svm->vcpu, &x);
 }
 
 /* ---- MOV to/from DRn ------------------------------------------------------ */
@@ -550,7 +588,12 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_CR0_WRITE + 4]			= svm_exit_cr_write,
 	[VMEXIT_CR0_WRITE + 8]			= svm_exit_cr_write,
 	[VMEXIT_DR0_READ ... VMEXIT_DR15_WRITE]	= svm_exit_dr,
+	[VMEXIT_EXCP_BASE + X86_TRAP_DE]	= svm_exit_exception,
 	[VMEXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_db,
+	[VMEXIT_EXCP_BASE + X86_TRAP_BP ... VMEXIT_EXCP_BASE + X86_TRAP_NM] = svm_exit_exception,
+	[VMEXIT_EXCP_BASE + X86_TRAP_TS ... VMEXIT_EXCP_BASE + X86_TRAP_PF] = svm_exit_exception,
+	[VMEXIT_EXCP_BASE + X86_TRAP_MF]	= svm_exit_exception,
+	[VMEXIT_EXCP_BASE + X86_TRAP_XF]	= svm_exit_exception,
 	[VMEXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_ac,
 	[VMEXIT_EXCP_BASE + X86_TRAP_MC]	= svm_exit_host,	/* svm_run() forwarded it */
 	[VMEXIT_INTR]				= svm_exit_host,

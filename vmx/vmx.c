@@ -209,7 +209,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	 * #DB and #AC are reflected by khv: delivering them can otherwise loop
 	 * in microcode forever and hang the CPU.  #MC goes to the host.
 	 */
-	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
+	vmcs_write(VMCS_EXCEPTION_BITMAP, VMX_EXC_INTERCEPTS);
 	vmcs_write(VMCS_PF_ERROR_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -711,6 +711,9 @@ static void vmx_set_study(struct khv_vcpu *vcpu)
 	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
 	vmcs_write(VMCS_MSR_BITMAP, page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
 						 vmx_msr_bitmap_all : vmx_msr_bitmap));
+	/* Every #PF of a studied #PF: the PFEC mask and match stay 0. */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, VMX_EXC_INTERCEPTS |
+		   (ev & KHV_STUDY_EXCEPTION ? set->exceptions ?: KHV_STUDY_EXCEPTIONS : 0));
 	/*
 	 * CR0 and CR4 wholly owned by khv while studied: every MOV that
 	 * changes a bit then exits (one that writes the value the register
@@ -724,6 +727,11 @@ static void vmx_set_study(struct khv_vcpu *vcpu)
 	vmx->cr4 = vmx_get_cr4(vmx);
 	vmcs_write(VMCS_CR4_SHADOW, vmx->cr4);
 	vmcs_write(VMCS_CR4_MASK, crs & KHV_STUDY_CR4 ? ~0ull : ~(u64)VMX_CR4_GUEST_OWNED);
+}
+
+static void vmx_drop_redelivery(struct khv_vcpu *vcpu)
+{
+	to_vmx(vcpu)->reinject = 0;
 }
 
 int vmx_set_cr(struct khv_vcpu *vcpu, int cr, u64 val)
@@ -784,6 +792,7 @@ const struct khv_backend khv_vmx_backend = {
 	.exit_info		= vmx_exit_info,
 	.set_study		= vmx_set_study,
 	.set_cr			= vmx_set_cr,
+	.drop_redelivery	= vmx_drop_redelivery,
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,

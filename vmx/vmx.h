@@ -293,6 +293,13 @@ int vmx_set_cr3(struct vmx_vcpu *vmx, u64 cr3);
 int vmx_set_cr4(struct vmx_vcpu *vmx, u64 cr4);
 int vmx_set_cr8(struct vmx_vcpu *vmx, u64 cr8);
 int vmx_set_cr(struct khv_vcpu *vcpu, int cr, u64 val);
+
+/*
+ * The exceptions always intercepted: #DB and #AC are re-injected (their
+ * delivery can otherwise loop in microcode forever), #MC goes to the
+ * host's handler.  A study adds others (vmx_set_study).
+ */
+#define VMX_EXC_INTERCEPTS	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC))
 void vmx_get_segment(struct khv_vcpu *vcpu, struct khv_segment *s, enum khv_seg seg);
 void vmx_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
 int vmx_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);

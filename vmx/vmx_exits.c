@@ -156,12 +156,17 @@ static int vmx_exit_nmi_window(struct vmx_vcpu *vmx)
 	return 1;
 }
 
-/* Exception or NMI (EXIT_EXCEPTION_NMI): only #DB, #AC and #MC intercept. */
+/*
+ * Exception or NMI (EXIT_EXCEPTION_NMI): #DB, #AC and #MC always intercept,
+ * the others only while studied (vmx_set_study).
+ */
 static int vmx_exit_exception(struct vmx_vcpu *vmx)
 {
 	struct khv_vcpu *vcpu = &vmx->vcpu;
 	u32 info = vmx->exit_intr_info;
 	u32 type = info & INTR_INFO_TYPE;
+	struct khv_queued_exception x = { .vector = info & INTR_INFO_VECTOR };
+	bool study = khv_studies(vcpu, KHV_STUDY_EXCEPTION);
 	int r;
 
 	if (type == INTR_TYPE_NMI)
@@ -182,16 +187,33 @@ static int vmx_exit_exception(struct vmx_vcpu *vmx)
 		 * breakpoint bits B0-B3 of an earlier #DB do not stay.
 		 */
 		vmx->dr6 &= ~0xfULL;
+		x.has_payload = true;
+		x.payload = vmcs_read(VMCS_EXIT_QUALIFICATION) & QUAL_DB_BITS;
+		if (study && khv_study_exception(vcpu, &x))
+			return 0;
 		khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
 		vcpu->exception.has_payload = true;
-		vcpu->exception.payload = vmcs_read(VMCS_EXIT_QUALIFICATION) & QUAL_DB_BITS;
+		vcpu->exception.payload = x.payload;
 		return 1;
 	case X86_TRAP_AC:
+		x.has_error_code = true;
+		if (study && khv_study_exception(vcpu, &x))
+			return 0;
 		khv_queue_exception(vcpu, X86_TRAP_AC, true, 0);
 		return 1;
-	default:
-		return vmx_exit_unhandled(vmx);
 	}
+	if (!study || !(BIT(x.vector) & KHV_STUDY_EXCEPTIONS))
+		return vmx_exit_unhandled(vmx);
+	/* A studied one: the CPU says whether it pushes an error code. */
+	if (info & INTR_INFO_HAS_ERROR) {
+		x.has_error_code = true;
+		x.error_code = vmcs_read32(VMCS_EXIT_INTR_ERROR);
+	}
+	if (x.vector == X86_TRAP_PF) {
+		x.has_payload = true;
+		x.payload = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	}
+	return khv_handle_exception(vcpu, &x);
 }
 
 /* ---- MOV CR, CLTS, LMSW -------------------------------------------------- */

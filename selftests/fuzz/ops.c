@@ -1109,6 +1109,10 @@ static void op_study(void)
 	s.nr_ports = fuzz_below(&f.rng, fuzz_chance(&f.rng, 90) ? 4 : 40);
 	s.cr_write = fuzz_chance(&f.rng, 90) ? (uint32_t)fuzz_below(&f.rng, 0x200) :
 		     (uint32_t)fuzz_value(&f.rng);
+	s.exceptions = fuzz_chance(&f.rng, 90) ? (uint32_t)fuzz_value(&f.rng) & KHV_STUDY_EXCEPTIONS :
+		       (uint32_t)fuzz_value(&f.rng);
+	if (fuzz_chance(&f.rng, 5))
+		s.reserved32 = (uint32_t)fuzz_value(&f.rng);
 	for (i = 0; i < KHV_STUDY_MAX_LIST; i++) {
 		s.cpuid[i] = i < s.nr_cpuid || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_below(&f.rng, 16) : 0;
 		s.msrs[i] = i < s.nr_msrs || fuzz_chance(&f.rng, 3) ? (uint32_t)fuzz_value(&f.rng) : 0;

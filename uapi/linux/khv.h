@@ -637,7 +637,8 @@ struct khv_stats_open {
 #define KHV_STUDY_INVLPG	(1ull << 7)	/* INVLPG */
 #define KHV_STUDY_PAUSE		(1ull << 8)	/* PAUSE */
 #define KHV_STUDY_IO		(1ull << 9)	/* IN, OUT, INS, OUTS of the ports in ports[] */
-#define KHV_STUDY_ALL		((1ull << 10) - 1)
+#define KHV_STUDY_EXCEPTION	(1ull << 10)	/* the exception vectors in exceptions */
+#define KHV_STUDY_ALL		((1ull << 11) - 1)
 
 /* run->study.event: the bit number of the KHV_STUDY_* event */
 #define KHV_STUDY_EV_CPUID	0
@@ -650,12 +651,20 @@ struct khv_stats_open {
 #define KHV_STUDY_EV_INVLPG	7
 #define KHV_STUDY_EV_PAUSE	8
 #define KHV_STUDY_EV_IO		9
+#define KHV_STUDY_EV_EXCEPTION	10
 
 /* cr_write: which control registers KHV_STUDY_CR_WRITE watches (0: all four) */
 #define KHV_STUDY_CR0		(1u << 0)
 #define KHV_STUDY_CR3		(1u << 3)
 #define KHV_STUDY_CR4		(1u << 4)
 #define KHV_STUDY_CR8		(1u << 8)
+
+/*
+ * exceptions: bit n for vector n, of the exceptions a guest can raise:
+ * #DE #DB #BP #OF #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM (not NMI, not
+ * #DF, not #MC, which are the host's).  0: all of these.
+ */
+#define KHV_STUDY_EXCEPTIONS	0x000b7cfbu
 
 /* run->study.flags, set by userspace before the next KHV_RUN */
 #define KHV_STUDY_F_SKIP	(1u << 0)
@@ -672,7 +681,9 @@ struct khv_study {
 	__u32 cr_write;		/* KHV_STUDY_CR0/3/4/8; 0: all four */
 	__u32 nr_ports;		/* ports in ports[]; 0: every port */
 	__u16 ports[KHV_STUDY_MAX_LIST];
-	__u64 reserved[3];
+	__u32 exceptions;	/* vectors, within KHV_STUDY_EXCEPTIONS; 0: all of them */
+	__u32 reserved32;
+	__u64 reserved[2];
 };
 
 /* ---- the shared run page (mmap of the vCPU fd, offset 0) ----------------- */
@@ -809,6 +820,25 @@ struct khv_run {
 					__u16 pad;
 					__u32 value;
 				} io;
+				/*
+				 * EXCEPTION: raised by the guest, before it is delivered
+				 * (RIP: the faulting instruction; for #BP and #OF, the
+				 * INT3 or INTO; for a #DB trap, the next instruction).
+				 * payload: CR2 for #PF, the DR6 bits for #DB.  khv then
+				 * delivers it as the CPU would have (during the delivery
+				 * of another event: as a #DF, or a triple fault, where the
+				 * CPU would); SKIP moves past the instruction at RIP and
+				 * delivers nothing; DROP delivers nothing.
+				 */
+				struct {
+					__u32 vector;
+					__u32 error_code;
+					__u8 has_error_code;
+					__u8 has_payload;
+					__u8 during_delivery;	/* of another event */
+					__u8 pad[5];
+					__u64 payload;
+				} exception;
 			};
 		} study;
 		char padding[256];
