@@ -21,7 +21,13 @@
 
 #define SHOW	40	/* at most this much of an item is quoted back */
 #define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], " \
-		"rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or io[:PORT]"
+		"rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT] or " \
+		"exception[:VECTOR]"
+/* The vectors khv studies (KHV_STUDY_EXCEPTIONS), as the option names them. */
+#define VECTORS	"de (0), db (1), bp (3), of (4), br (5), ud (6), nm (7), ts (10), np (11), " \
+		"ss (12), gp (13), pf (14), mf (16), ac (17) and xm (19)"
+/* NMI, #DF, #MC: the host's, never studied. */
+#define HOST_VECTORS	((1u << 2) | (1u << 8) | (1u << 18))
 
 /* By event number (KHV_STUDY_EV_*): the name in the option and the lines. */
 static const char *const event_names[] = {
@@ -35,6 +41,21 @@ static const char *const event_names[] = {
 	[KHV_STUDY_EV_INVLPG] = "invlpg",
 	[KHV_STUDY_EV_PAUSE] = "pause",
 	[KHV_STUDY_EV_IO] = "io",
+	[KHV_STUDY_EV_EXCEPTION] = "exception",
+};
+
+/*
+ * By vector: the exception's name, as the lines show it; the option takes
+ * it in any case, with or without its '#' (exception:pf, exception:#PF),
+ * and writes it back lowercase without '#'.  Besides the vectors khv
+ * studies, those of the others that have a name, for the messages that
+ * refuse them; the rest (9, 15, 22-27, 31) are reserved.
+ */
+static const char *const vector_names[32] = {
+	[0] = "#DE", [1] = "#DB", [2] = "NMI", [3] = "#BP", [4] = "#OF", [5] = "#BR",
+	[6] = "#UD", [7] = "#NM", [8] = "#DF", [10] = "#TS", [11] = "#NP", [12] = "#SS",
+	[13] = "#GP", [14] = "#PF", [16] = "#MF", [17] = "#AC", [18] = "#MC", [19] = "#XM",
+	[20] = "#VE", [21] = "#CP", [28] = "#HV", [29] = "#VC", [30] = "#SX",
 };
 
 /* The events without a list: the name alone, no :VALUE. */
@@ -134,6 +155,40 @@ static bool have_port(const uint16_t *list, unsigned int n, uint16_t v)
 	return false;
 }
 
+/* s[0..n) is upper, ignoring the case of s's ASCII letters. */
+static bool same_nocase(const char *s, size_t n, const char *upper)
+{
+	if (n != strlen(upper))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+
+		if (c != upper[i])
+			return false;
+	}
+	return true;
+}
+
+/* VECTOR: a number, or a name of vector_names ('#' optional): 0 to 31, or -1. */
+static int parse_vector(const char *s, size_t n)
+{
+	uint32_t v;
+
+	if (parse_u32(s, n, &v))
+		return v < 32 ? (int)v : -1;
+	if (n && s[0] == '#') {
+		s++;
+		n--;
+	}
+	for (int i = 0; i < 32; i++) {
+		const char *name = vector_names[i];
+
+		if (name && same_nocase(s, n, name[0] == '#' ? name + 1 : name))
+			return i;
+	}
+	return -1;
+}
+
 /* "cr" and digits: a control register by its number. */
 static bool is_crn(const char *s, size_t n)
 {
@@ -219,6 +274,28 @@ static int parse_item(const char *it, size_t n, struct kr_study *s, char *why, s
 			return bad(why, len, it, n, "more than 16 I/O ports (khv's limit; "
 				   "plain io studies every port)");
 		s->ports[s->nr_ports++] = (uint16_t)v;
+		return 0;
+	}
+	if (is(it, name_n, "exception")) {
+		char what[256];
+
+		s->events |= KHV_STUDY_EXCEPTION;
+		if (!colon) {
+			s->exc_all = true;
+			return 0;
+		}
+		i = parse_vector(val, val_n);
+		if (i < 0)
+			return bad(why, len, it, n, "an exception vector is a number 0-31, hex with "
+				   "0x or decimal, or a name, with or without '#': de, db, bp, of, br, "
+				   "ud, nm, ts, np, ss, gp, pf, mf, ac or xm");
+		if (!(KHV_STUDY_EXCEPTIONS & (1u << i))) {
+			snprintf(what, sizeof(what), "khv does not study vector %d (%s%s); it "
+				 "studies " VECTORS, i, vector_names[i] ? vector_names[i] : "reserved",
+				 HOST_VECTORS & (1u << i) ? ", the host's" : "");
+			return bad(why, len, it, n, what);
+		}
+		s->exceptions |= 1u << i;
 		return 0;
 	}
 	for (i = 0; i < (int)(sizeof(plain) / sizeof(plain[0])); i++) {
@@ -311,6 +388,19 @@ int kr_study_format(const struct kr_study *s, char *buf, size_t len)
 		kr_put(buf, len, &n, "%sio", n ? "," : "");
 	for (unsigned int i = 0; i < s->nr_ports; i++)
 		kr_put(buf, len, &n, "%sio:0x%x", n ? "," : "", s->ports[i]);
+	if (s->exc_all)
+		kr_put(buf, len, &n, "%sexception", n ? "," : "");
+	for (unsigned int i = 0; i < 32; i++) {
+		const char *name = vector_names[i];
+
+		if (!(s->exceptions & (1u << i)))
+			continue;
+		if (name && name[0] == '#')	/* the parser's: every one it keeps */
+			kr_put(buf, len, &n, "%sexception:%c%c", n ? "," : "", name[1] - 'A' + 'a',
+			    name[2] - 'A' + 'a');
+		else
+			kr_put(buf, len, &n, "%sexception:%u", n ? "," : "", i);
+	}
 	return (int)n;
 }
 
@@ -332,7 +422,7 @@ int kr_study_names(uint64_t events, char *buf, size_t len)
 int kr_study_check(const struct kr_study *s, int caps, char *why, size_t len)
 {
 	uint64_t missing = s->events & ~(uint64_t)(caps > 0 ? caps : 0);
-	char names[128];	/* all ten names: 61 */
+	char names[128];	/* all eleven names: 71 */
 
 	if (!missing)
 		return 0;
@@ -365,6 +455,8 @@ void kr_study_request(const struct kr_study *s, struct khv_study *k)
 		k->nr_ports = s->nr_ports;
 		memcpy(k->ports, s->ports, s->nr_ports * sizeof(s->ports[0]));
 	}
+	if ((s->events & KHV_STUDY_EXCEPTION) && !s->exc_all)
+		k->exceptions = s->exceptions;
 }
 
 static bool msr_wanted(const struct kr_study *s, uint32_t index, unsigned int ev)
@@ -382,9 +474,29 @@ bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run)
 	case KHV_STUDY_EV_WRMSR:
 		return s->wrmsr_all || msr_wanted(s, run->study.msr.index, KR_STUDY_WR);
 	default:
-		/* khv's own lists (cpuid[], cr_write, ports[]) are exact for the others */
+		/*
+		 * khv's own lists (cpuid[], cr_write, ports[], exceptions) are
+		 * exact for the others
+		 */
 		return true;
 	}
+}
+
+/* "exception 14 #PF error 0x2 cr2 0xADDR during delivery" */
+static void exception_line(const struct khv_run *run, char *buf, size_t len, size_t *n)
+{
+	uint32_t vector = run->study.exception.vector;
+	const char *name = vector < 32 ? vector_names[vector] : NULL;
+
+	kr_put(buf, len, n, "exception %u%s%s", vector, name ? " " : "", name ? name : "");
+	if (run->study.exception.has_error_code)
+		kr_put(buf, len, n, " error 0x%x", run->study.exception.error_code);
+	/* CR2 for #PF, DR6's bits for #DB; any other's (cannot happen) as it is. */
+	if (run->study.exception.has_payload)
+		kr_put(buf, len, n, " %s 0x%llx", vector == 14 ? "cr2" : vector == 1 ? "dr6" :
+		    "payload", (unsigned long long)run->study.exception.payload);
+	if (run->study.exception.during_delivery)
+		kr_put(buf, len, n, " during delivery");
 }
 
 int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_t len)
@@ -442,6 +554,9 @@ int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_
 			kr_put(buf, len, &n, " value 0x%x", run->study.io.value);
 		if (run->study.io.rep)
 			kr_put(buf, len, &n, " rep");
+		break;
+	case KHV_STUDY_EV_EXCEPTION:
+		exception_line(run, buf, len, &n);
 		break;
 	default:
 		kr_put(buf, len, &n, "event %u", run->study.event);

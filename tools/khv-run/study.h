@@ -9,10 +9,15 @@
  * every MSR, or with :INDEX for that one; rdtsc; hlt; cr (a write to any
  * of CR0, CR3, CR4, CR8: MOV to CR, CLTS, LMSW) or cr0, cr3, cr4, cr8 (to
  * that one); cr8-read (MOV from CR8); invlpg; pause; io (every port) or
- * io:PORT.  LEAF and INDEX are 32-bit numbers, PORT a 16-bit one, hex with
- * 0x or decimal.  At most KHV_STUDY_MAX_LIST (16) distinct leaves, 16
- * distinct MSR indexes between rdmsr and wrmsr, and 16 distinct ports.
- * Only the list events (cpuid, rdmsr, wrmsr, msr, io) take :VALUE.
+ * io:PORT; exception (every vector khv studies) or exception:VECTOR.
+ * LEAF and INDEX are 32-bit numbers, PORT a 16-bit one, hex with 0x or
+ * decimal.  VECTOR is a number (0x or decimal) or a name, any case, with
+ * or without '#': de (0), db (1), bp (3), of (4), br (5), ud (6), nm (7),
+ * ts (10), np (11), ss (12), gp (13), pf (14), mf (16), ac (17), xm (19)
+ * (KHV_STUDY_EXCEPTIONS: not NMI, #DF or #MC, the host's, nor a reserved
+ * vector).  At most KHV_STUDY_MAX_LIST (16) distinct leaves, 16 distinct
+ * MSR indexes between rdmsr and wrmsr, and 16 distinct ports.  Only the
+ * list events (cpuid, rdmsr, wrmsr, msr, io, exception) take :VALUE.
  *
  * khv keeps one MSR list for both RDMSR and WRMSR, and "every MSR" is an
  * empty list; khv-run keeps what was asked per event (struct kr_study),
@@ -20,8 +25,9 @@
  * asked for (kr_study_wanted): with rdmsr:0x10,wrmsr:0x20 a WRMSR of 0x10
  * exits too, and goes on unprinted; with rdmsr,wrmsr:0x20 so does every
  * WRMSR.  The other lists are exact: a plain event beside its list (cpuid
- * with cpuid:LEAF, cr with cr3, io with io:PORT) means every one, which
- * khv is asked as an empty list (cr_write 0, nr_ports 0).
+ * with cpuid:LEAF, cr with cr3, io with io:PORT, exception with
+ * exception:VECTOR) means every one, which khv is asked as an empty list
+ * (cr_write 0, nr_ports 0, exceptions 0).
  *
  * Each studied event is one line (kr_study_line), written with one
  * write() so that vCPU threads never interleave mid-line, to stderr or
@@ -57,6 +63,8 @@ struct kr_study {
 	bool io_all;			/* plain io: every port */
 	unsigned int nr_ports;
 	uint16_t ports[KHV_STUDY_MAX_LIST];	/* io:PORT, in order, distinct */
+	bool exc_all;			/* plain exception: every vector */
+	uint32_t exceptions;		/* exception:VECTOR: bit n for vector n */
 };
 
 /*
@@ -98,6 +106,10 @@ bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run);
  *   khv-run: study vcpu N rip 0xRIP io out port 0xP size S value 0xV[ rep]
  *   khv-run: study vcpu N rip 0xRIP io in port 0xP size S[ rep]
  *   khv-run: study vcpu N rip 0xRIP io outs port 0xP size S[ rep]	(ins the same)
+ *   khv-run: study vcpu N rip 0xRIP exception V #NAME[ error 0xE][ cr2 0xADDR][ during delivery]
+ *		(V decimal; error with an error code; the payload is #PF's
+ *		cr2 0xADDR, #DB's dr6 0xBITS, any other's payload 0xP; no
+ *		#NAME for a vector without one)
  *   khv-run: study vcpu N rip 0xRIP event E		(one this khv-run does not know)
  *
  * Its length, as snprintf.

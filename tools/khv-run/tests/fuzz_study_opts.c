@@ -6,8 +6,10 @@
  * Checked beyond the sanitizers: a refusal is -EINVAL with one printable
  * "--study..." line; an accepted option is consistent (known events only,
  * at most 16 distinct leaves, MSRs and ports, each list entry's event
- * asked for, CR_WRITE with a CR or every CR, only CRs 0, 3, 4 and 8) and
- * gives a struct khv_study that khv's own checks accept
+ * asked for, CR_WRITE with a CR or every CR, only CRs 0, 3, 4 and 8,
+ * EXCEPTION with a vector or every vector, only those of
+ * KHV_STUDY_EXCEPTIONS) and gives a struct khv_study that khv's own checks
+ * accept
  * (core/study.c, khv_study_check); its canonical form (kr_study_format) is
  * accepted again and means the same.
  *
@@ -33,7 +35,8 @@ static bool same(const struct kr_study *a, const struct kr_study *b)
 	       !memcmp(a->msr_ev, b->msr_ev, a->nr_msrs) &&
 	       a->cr_all == b->cr_all && a->cr_write == b->cr_write &&
 	       a->io_all == b->io_all && a->nr_ports == b->nr_ports &&
-	       !memcmp(a->ports, b->ports, a->nr_ports * sizeof(a->ports[0]));
+	       !memcmp(a->ports, b->ports, a->nr_ports * sizeof(a->ports[0])) &&
+	       a->exc_all == b->exc_all && a->exceptions == b->exceptions;
 }
 
 static bool distinct16(const uint16_t *list, unsigned int n)
@@ -82,20 +85,25 @@ static void check_ok(const struct kr_study *s)
 	if (s->nr_ports > KHV_STUDY_MAX_LIST || !distinct16(s->ports, s->nr_ports) ||
 	    !!(s->events & KHV_STUDY_IO) != (s->io_all || s->nr_ports))
 		abort();
+	if ((s->exceptions & ~KHV_STUDY_EXCEPTIONS) ||
+	    !!(s->events & KHV_STUDY_EXCEPTION) != (s->exc_all || s->exceptions))
+		abort();
 
 	/* What khv_study_check() refuses, khv-run never asks. */
 	kr_study_request(s, &k);
 	if (k.events != s->events || k.nr_cpuid > KHV_STUDY_MAX_LIST ||
 	    k.nr_msrs > KHV_STUDY_MAX_LIST || k.nr_ports > KHV_STUDY_MAX_LIST ||
-	    (k.cr_write & ~CRS))
+	    (k.cr_write & ~CRS) || (k.exceptions & ~KHV_STUDY_EXCEPTIONS) || k.reserved32)
 		abort();
 	if ((k.nr_cpuid && !(k.events & KHV_STUDY_CPUID)) ||
 	    (k.nr_msrs && !(k.events & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR))) ||
 	    (k.cr_write && !(k.events & KHV_STUDY_CR_WRITE)) ||
-	    (k.nr_ports && !(k.events & KHV_STUDY_IO)))
+	    (k.nr_ports && !(k.events & KHV_STUDY_IO)) ||
+	    (k.exceptions && !(k.events & KHV_STUDY_EXCEPTION)))
 		abort();
-	/* Every CR or port asked: khv's "every one", 0; else just what was named. */
+	/* Every CR, port or vector asked: khv's "every one", 0; else just what was named. */
 	if (k.cr_write != (s->cr_all ? 0 : s->cr_write) ||
+	    k.exceptions != (s->exc_all ? 0 : s->exceptions) ||
 	    k.nr_ports != (s->io_all ? 0 : s->nr_ports) ||
 	    memcmp(k.ports, s->ports, k.nr_ports * sizeof(k.ports[0])))
 		abort();

@@ -28,7 +28,7 @@ static int parse(const char *arg, struct kr_study *s, char *why)
 /* The canonical form of s, parsed again, gives the same form. */
 static void check_round_trip(const struct kr_study *s)
 {
-	char a[1024], b[1024], why[256];
+	char a[2048], b[2048], why[256];
 	struct kr_study again;
 
 	CHECK((size_t)kr_study_format(s, a, sizeof(a)) < sizeof(a));
@@ -111,12 +111,12 @@ KR_TEST(study_opts_valid)
 	check_round_trip(&s);
 
 	/* Every event, in any order: the canonical form is in event order. */
-	CHECK_EQ(parse("io:0x3f8,pause,cr4,hlt,msr,invlpg,cpuid,cr8-read,rdtsc,cpuid:0xd,cr,io,"
-		       "hlt", &s, why), 0);
+	CHECK_EQ(parse("io:0x3f8,exception:GP,pause,cr4,hlt,msr,invlpg,cpuid,cr8-read,rdtsc,"
+		       "cpuid:0xd,cr,exception,io,hlt", &s, why), 0);
 	CHECK_EQ(s.events, KHV_STUDY_ALL);
 	kr_study_format(&s, out, sizeof(out));
 	CHECK_STR(out, "cpuid,cpuid:0xd,rdmsr,wrmsr,rdtsc,hlt,cr,cr4,cr8-read,invlpg,pause,io,"
-		  "io:0x3f8");
+		  "io:0x3f8,exception,exception:gp");
 	check_round_trip(&s);
 
 	/* Repeated --study: the events add up. */
@@ -272,13 +272,131 @@ KR_TEST(study_opts_new)
 				      0xfffffff0u + i, i & 1 ? "wr" : "rd", 0xfffffff0u + i,
 				      0xfff0 + i);
 		strcpy(arg + n, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr,cr0,cr3,cr4,cr8,cr8-read,invlpg,"
-		       "pause,io");
+		       "pause,io,exception,exception:0,exception:1,exception:3,exception:4,"
+		       "exception:5,exception:6,exception:7,exception:10,exception:11,"
+		       "exception:12,exception:13,exception:14,exception:16,exception:17,"
+		       "exception:19");
 		CHECK_EQ(parse(arg, &s, why), 0);
 		CHECK_EQ(s.events, KHV_STUDY_ALL);
+		CHECK_EQ(s.exceptions, KHV_STUDY_EXCEPTIONS);
 		len = kr_study_format(&s, NULL, 0);
-		CHECK_EQ(len, 775);	/* the fuzz target's buffer is 2048 */
+		CHECK_EQ(len, 980);	/* the fuzz target's buffer is 2048 */
 		check_round_trip(&s);
 	}
+}
+
+/* exception[:VECTOR]: numbers, names in any case with or without '#', the mask. */
+KR_TEST(study_opts_exception)
+{
+	static const struct {
+		const char *name;
+		unsigned int vector;
+	} names[] = {
+		{ "de", 0 }, { "db", 1 }, { "bp", 3 }, { "of", 4 }, { "br", 5 }, { "ud", 6 },
+		{ "nm", 7 }, { "ts", 10 }, { "np", 11 }, { "ss", 12 }, { "gp", 13 }, { "pf", 14 },
+		{ "mf", 16 }, { "ac", 17 }, { "xm", 19 },
+	};
+	struct kr_study s;
+	char why[256], out[512], arg[160], want[64];
+	uint32_t all = 0;
+
+	CHECK_EQ(parse("exception", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_EXCEPTION);
+	CHECK(s.exc_all && !s.exceptions && !s.io_all && !s.cr_all && !s.nr_ports);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "exception");
+	check_round_trip(&s);
+
+	/*
+	 * Each name: lowercase, uppercase, mixed, with '#'; its number in
+	 * decimal and hex; all the same vector, written back as the lowercase
+	 * name.
+	 */
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		const char *n = names[i].name;
+		unsigned int v = names[i].vector;
+		char up[3] = { (char)(n[0] - 'a' + 'A'), (char)(n[1] - 'a' + 'A'), 0 };
+		char mixed[3] = { up[0], n[1], 0 };
+
+		snprintf(want, sizeof(want), "exception:%s", n);
+		snprintf(arg, sizeof(arg), "exception:%s", n);
+		CHECK_EQ(parse(arg, &s, why), 0);
+		CHECK_EQ(s.events, KHV_STUDY_EXCEPTION);
+		CHECK(!s.exc_all);
+		CHECK_EQ(s.exceptions, 1u << v);
+		kr_study_format(&s, out, sizeof(out));
+		CHECK_STR(out, want);
+		check_round_trip(&s);
+
+		snprintf(arg, sizeof(arg), "exception:#%s,exception:%s,exception:#%s,"
+			 "exception:%s,exception:%u,exception:0x%x,exception:0X%X,exception:%02u",
+			 up, up, n, mixed, v, v, v, v);
+		CHECK_EQ(parse(arg, &s, why), 0);
+		CHECK_EQ(s.exceptions, 1u << v);
+		kr_study_format(&s, out, sizeof(out));
+		if (strcmp(out, want))
+			printf("#   '%s' gives '%s'\n", arg, out);
+		CHECK_STR(out, want);
+		all |= 1u << v;
+	}
+	CHECK_EQ(all, KHV_STUDY_EXCEPTIONS);	/* every vector khv studies has a name */
+
+	/* Several: one mask, written in vector order; repeats collapse. */
+	CHECK_EQ(parse("exception:pf,exception:13,exception:#UD,exception:0xe,exception:Db,"
+		       "exception:#gp", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_EXCEPTION);
+	CHECK(!s.exc_all);
+	CHECK_EQ(s.exceptions, (1u << 1) | (1u << 6) | (1u << 13) | (1u << 14));
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "exception:db,exception:ud,exception:gp,exception:pf");
+	check_round_trip(&s);
+
+	/* Every vector named: still those, a mask of all of them. */
+	{
+		char list[512];
+		size_t n = 0;
+
+		for (unsigned int i = ARRAY_SIZE(names); i-- > 0;)
+			n += snprintf(list + n, sizeof(list) - n, "%sexception:%u", n ? "," : "",
+				      names[i].vector);
+		CHECK_EQ(parse(list, &s, why), 0);
+		CHECK(!s.exc_all);
+		CHECK_EQ(s.exceptions, KHV_STUDY_EXCEPTIONS);
+		kr_study_format(&s, out, sizeof(out));
+		CHECK_STR(out, "exception:de,exception:db,exception:bp,exception:of,exception:br,"
+			  "exception:ud,exception:nm,exception:ts,exception:np,exception:ss,"
+			  "exception:gp,exception:pf,exception:mf,exception:ac,exception:xm");
+		check_round_trip(&s);
+	}
+
+	/* exception beside exception:VECTOR: every vector, the mask kept (as io). */
+	CHECK_EQ(parse("exception:pf,exception", &s, why), 0);
+	CHECK(s.exc_all);
+	CHECK_EQ(s.exceptions, 1u << 14);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "exception,exception:pf");
+	check_round_trip(&s);
+	CHECK_EQ(parse("exception,exception,exception:bp,exception:3", &s, why), 0);
+	CHECK(s.exc_all);
+	CHECK_EQ(s.exceptions, 1u << 3);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "exception,exception:bp");
+
+	/* Beside the other events: last in the canonical form, in event order. */
+	CHECK_EQ(parse("exception:gp,io:0x3f8,hlt,exception:de", &s, why), 0);
+	CHECK_EQ(s.events, KHV_STUDY_EXCEPTION | KHV_STUDY_IO | KHV_STUDY_HLT);
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "hlt,io:0x3f8,exception:de,exception:gp");
+	check_round_trip(&s);
+
+	/* Repeated --study: these add up too. */
+	CHECK_EQ(parse("exception:xm", &s, why), 0);
+	CHECK_EQ(kr_study_parse("exception:ac,pause", &s, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_parse("exception:#XM", &s, why, sizeof(why)), 0);
+	CHECK_EQ(s.exceptions, (1u << 17) | (1u << 19));
+	kr_study_format(&s, out, sizeof(out));
+	CHECK_STR(out, "pause,exception:ac,exception:xm");
+	check_round_trip(&s);
 }
 
 KR_TEST(study_opts_errors)
@@ -287,8 +405,8 @@ KR_TEST(study_opts_errors)
 		const char *arg, *says;
 	} bad[] = {
 		{ "", "--study: empty; expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], "
-		      "msr[:INDEX], rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or "
-		      "io[:PORT]" },
+		      "msr[:INDEX], rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, "
+		      "io[:PORT] or exception[:VECTOR]" },
 		{ "foo", "--study: 'foo': unknown event; expected cpuid[:LEAF]" },
 		{ "CPUID", "'CPUID': unknown event" },
 		{ "cpuid=1", "'cpuid=1': unknown event" },
@@ -379,6 +497,69 @@ KR_TEST(study_opts_errors)
 		/* A full port list refuses a 17th even beside plain io. */
 		{ "io,io:1,io:2,io:3,io:4,io:5,io:6,io:7,io:8,io:9,io:10,io:11,io:12,io:13,io:14,"
 		  "io:15,io:16,io:17", "'io:17': more than 16 I/O ports" },
+		/* exception: one spelling; VECTOR a number 0-31 or a name. */
+		{ "exceptions", "'exceptions': unknown event" },
+		{ "exc", "'exc': unknown event" },
+		{ "exc:pf", "'exc:pf': unknown event" },
+		{ "EXCEPTION", "'EXCEPTION': unknown event" },
+		{ "Exception:pf", "'Exception:pf': unknown event" },
+		{ "exception ", "'exception ': unknown event" },
+		{ "pf", "'pf': unknown event" },
+		{ "#pf", "'#pf': unknown event" },
+		{ "exception:", "--study: 'exception:': an exception vector is a number 0-31, hex "
+				"with 0x or decimal, or a name, with or without '#': de, db, bp, of, "
+				"br, ud, nm, ts, np, ss, gp, pf, mf, ac or xm" },
+		{ "exception:#", "'exception:#': an exception vector is a number 0-31" },
+		{ "exception:##pf", "'exception:##pf': an exception vector is a number 0-31" },
+		{ "exception:#14", "'exception:#14': an exception vector is a number 0-31" },
+		{ "exception:#0xe", "'exception:#0xe': an exception vector is a number 0-31" },
+		{ "exception:32", "'exception:32': an exception vector is a number 0-31" },
+		{ "exception:0x20", "'exception:0x20': an exception vector is a number 0-31" },
+		{ "exception:4294967295", "an exception vector is a number 0-31" },
+		{ "exception:4294967296", "an exception vector is a number 0-31" },
+		{ "exception:0x", "an exception vector is a number 0-31" },
+		{ "exception:-1", "an exception vector is a number 0-31" },
+		{ "exception:+14", "an exception vector is a number 0-31" },
+		{ "exception:e", "'exception:e': an exception vector is a number 0-31" },
+		{ "exception:0e", "an exception vector is a number 0-31" },
+		{ "exception: pf", "an exception vector is a number 0-31" },
+		{ "exception:pf ", "an exception vector is a number 0-31" },
+		{ "exception:p", "an exception vector is a number 0-31" },
+		{ "exception:pff", "an exception vector is a number 0-31" },
+		{ "exception:pf#", "an exception vector is a number 0-31" },
+		{ "exception:page-fault", "an exception vector is a number 0-31" },
+		{ "exception:pf:1", "'exception:pf:1': an exception vector is a number 0-31" },
+		{ "exception:pf,exception:14:", "'exception:14:': an exception vector" },
+		{ "exception:\xd0\xbf", "'exception:\?\?': an exception vector" },
+		{ "exception:pf,,hlt", "--study 'exception:pf,,hlt': an empty item" },
+		/* Vectors khv does not study: the host's, the reserved, the others. */
+		{ "exception:2", "--study: 'exception:2': khv does not study vector 2 (NMI, the "
+				 "host's); it studies de (0), db (1), bp (3), of (4), br (5), ud (6), "
+				 "nm (7), ts (10), np (11), ss (12), gp (13), pf (14), mf (16), ac (17) "
+				 "and xm (19)" },
+		{ "exception:nmi", "'exception:nmi': khv does not study vector 2 (NMI, the host's)" },
+		{ "exception:NMI", "khv does not study vector 2 (NMI, the host's)" },
+		{ "exception:8", "'exception:8': khv does not study vector 8 (#DF, the host's); it "
+				 "studies de (0)" },
+		{ "exception:0x8", "khv does not study vector 8 (#DF, the host's)" },
+		{ "exception:df", "'exception:df': khv does not study vector 8 (#DF, the host's)" },
+		{ "exception:#DF", "khv does not study vector 8 (#DF, the host's)" },
+		{ "exception:18", "'exception:18': khv does not study vector 18 (#MC, the host's)" },
+		{ "exception:#mc", "khv does not study vector 18 (#MC, the host's)" },
+		{ "exception:9", "'exception:9': khv does not study vector 9 (reserved); it studies "
+				 "de (0), db (1)" },
+		{ "exception:15", "'exception:15': khv does not study vector 15 (reserved)" },
+		{ "exception:0xf", "khv does not study vector 15 (reserved)" },
+		{ "exception:22", "khv does not study vector 22 (reserved)" },
+		{ "exception:27", "khv does not study vector 27 (reserved)" },
+		{ "exception:31", "'exception:31': khv does not study vector 31 (reserved)" },
+		{ "exception:0x1f", "khv does not study vector 31 (reserved)" },
+		{ "exception:20", "'exception:20': khv does not study vector 20 (#VE); it studies" },
+		{ "exception:#cp", "'exception:#cp': khv does not study vector 21 (#CP); it studies" },
+		{ "exception:hv", "khv does not study vector 28 (#HV)" },
+		{ "exception:VC", "khv does not study vector 29 (#VC)" },
+		{ "exception:#Sx", "khv does not study vector 30 (#SX)" },
+		{ "exception,exception:pf,exception:8", "'exception:8': khv does not study vector 8" },
 	};
 	struct kr_study s;
 	char why[256];
@@ -401,8 +582,29 @@ KR_TEST(study_opts_errors)
 		 -EINVAL);
 	CHECK_STR(why, "--study: '?0123456789abcdef0123456789abcdef0123456...': unknown event; "
 		  "expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc, hlt, "
-		  "cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause or io[:PORT]");
+		  "cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT] or "
+		  "exception[:VECTOR]");
 	CHECK(strlen(why) < 256);
+	/* So does the longest about a vector: one khv does not study, of the host's. */
+	CHECK_EQ(parse("exception:0x0000000000000000000000000000000012", &s, why), -EINVAL);
+	CHECK_STR(why, "--study: 'exception:0x0000000000000000000000000000...': khv does not "
+		  "study vector 18 (#MC, the host's); it studies de (0), db (1), bp (3), of (4), "
+		  "br (5), ud (6), nm (7), ts (10), np (11), ss (12), gp (13), pf (14), mf (16), "
+		  "ac (17) and xm (19)");
+	CHECK(strlen(why) < 255);
+	/* Every vector from 0 to 31: accepted exactly when khv studies it. */
+	for (unsigned int v = 0; v < 32; v++) {
+		char arg[32];
+		int err;
+
+		snprintf(arg, sizeof(arg), "exception:%u", v);
+		err = parse(arg, &s, why);
+		CHECK_EQ(err, KHV_STUDY_EXCEPTIONS & (1u << v) ? 0 : -EINVAL);
+		if (err)
+			CHECK(strstr(why, "khv does not study vector") != NULL);
+		else
+			CHECK_EQ(s.exceptions, 1u << v);
+	}
 	/* A message too long for its buffer is cut, still a string. */
 	{
 		char tiny[12];
@@ -424,6 +626,9 @@ static void check_request_rules(const struct khv_study *k)
 	CHECK(!k->nr_ports || (k->events & KHV_STUDY_IO));
 	CHECK(!k->cr_write || (k->events & KHV_STUDY_CR_WRITE));
 	CHECK_EQ(k->cr_write & ~(KHV_STUDY_CR0 | KHV_STUDY_CR3 | KHV_STUDY_CR4 | KHV_STUDY_CR8), 0);
+	CHECK(!k->exceptions || (k->events & KHV_STUDY_EXCEPTION));
+	CHECK_EQ(k->exceptions & ~KHV_STUDY_EXCEPTIONS, 0);
+	CHECK_EQ(k->reserved32, 0);
 	for (unsigned int i = k->nr_cpuid; i < KHV_STUDY_MAX_LIST; i++)
 		CHECK_EQ(k->cpuid[i], 0);
 	for (unsigned int i = k->nr_msrs; i < KHV_STUDY_MAX_LIST; i++)
@@ -554,6 +759,48 @@ KR_TEST(study_request)
 			CHECK_EQ(k.ports[i], 0x400 + i);
 	}
 
+	/* Exceptions: the mask of the vectors named; plain exception, or beside them, 0. */
+	CHECK_EQ(parse("exception:pf", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_EXCEPTION);
+	CHECK_EQ(k.exceptions, 0x4000);
+	CHECK_EQ(k.nr_cpuid + k.nr_msrs + k.nr_ports + k.cr_write, 0);
+
+	CHECK_EQ(parse("exception:de,exception:#DB,exception:3,exception:gp,exception:0x13,io:0x60",
+		       &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_EXCEPTION | KHV_STUDY_IO);
+	CHECK_EQ(k.exceptions, 0x8200b);
+	CHECK_EQ(k.nr_ports, 1);
+
+	CHECK_EQ(parse("exception", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_EXCEPTION);
+	CHECK_EQ(k.exceptions, 0);
+
+	CHECK_EQ(parse("exception:ud,exception,exception:nm", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.events, KHV_STUDY_EXCEPTION);
+	CHECK_EQ(k.exceptions, 0);
+
+	/* All fifteen named: that mask (khv's "all" too, said another way). */
+	CHECK_EQ(parse("exception:de,exception:db,exception:bp,exception:of,exception:br,"
+		       "exception:ud,exception:nm,exception:ts,exception:np,exception:ss,"
+		       "exception:gp,exception:pf,exception:mf,exception:ac,exception:xm", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.exceptions, KHV_STUDY_EXCEPTIONS);
+
+	/* The other events ask for no vectors. */
+	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io", &s, why), 0);
+	kr_study_request(&s, &k);
+	check_request_rules(&k);
+	CHECK_EQ(k.exceptions, 0);
+
 	/*
 	 * A mask or list kept for an event not asked for (cannot come from the
 	 * parser) still does not reach khv, which would refuse it.
@@ -563,11 +810,13 @@ KR_TEST(study_request)
 	s.cr_write = KHV_STUDY_CR3;
 	s.nr_ports = 1;
 	s.ports[0] = 0x80;
+	s.exceptions = 1u << 14;
 	kr_study_request(&s, &k);
 	check_request_rules(&k);
 	CHECK_EQ(k.cr_write, 0);
 	CHECK_EQ(k.nr_ports, 0);
 	CHECK_EQ(k.ports[0], 0);
+	CHECK_EQ(k.exceptions, 0);
 
 	/* No --study: all zero, which turns study mode off. */
 	memset(&s, 0, sizeof(s));
@@ -620,12 +869,20 @@ KR_TEST(study_wanted)
 	CHECK(kr_study_wanted(&s, exit_msr(&run, 31, 0)));
 
 	/* And for the CR, INVLPG, PAUSE and port ones: khv sends only what was asked. */
-	CHECK_EQ(parse("cr3,cr8-read,invlpg,pause,io:0x3f8", &s, why), 0);
-	for (uint32_t ev = KHV_STUDY_EV_CR_WRITE; ev <= KHV_STUDY_EV_IO; ev++) {
+	CHECK_EQ(parse("cr3,cr8-read,invlpg,pause,io:0x3f8,exception:pf", &s, why), 0);
+	for (uint32_t ev = KHV_STUDY_EV_CR_WRITE; ev <= KHV_STUDY_EV_EXCEPTION; ev++) {
 		exit_msr(&run, ev, 0);
 		run.study.cr.cr = 3;
 		CHECK(kr_study_wanted(&s, &run));
 	}
+	/* Exceptions: khv's mask is exact, whatever the vector on the exit. */
+	exit_msr(&run, KHV_STUDY_EV_EXCEPTION, 0);
+	run.study.exception.vector = 14;
+	CHECK(kr_study_wanted(&s, &run));
+	run.study.exception.vector = 13;
+	CHECK(kr_study_wanted(&s, &run));
+	CHECK_EQ(parse("exception", &s, why), 0);
+	CHECK(kr_study_wanted(&s, &run));
 }
 
 static const char *line(const struct khv_run *run, unsigned int vcpu)
@@ -810,11 +1067,126 @@ KR_TEST(study_line)
 	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81771234 io out port 0x1f0 "
 		  "size 2 value 0x99 rep");
 
+	/* Exceptions: vector and name; the error code, CR2 or DR6, only when given. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	run.study.rip = 0xffffffff81a01234ull;
+	run.study.exception.vector = 14;
+	run.study.exception.error_code = 2;
+	run.study.exception.has_error_code = 1;
+	run.study.exception.has_payload = 1;
+	run.study.exception.payload = 0xffff888000000000ull;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81a01234 exception 14 #PF "
+		  "error 0x2 cr2 0xffff888000000000");
+	run.study.exception.during_delivery = 1;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81a01234 exception 14 #PF "
+		  "error 0x2 cr2 0xffff888000000000 during delivery");
+	run.study.exception.error_code = 0;	/* a read of a page not present */
+	run.study.exception.payload = 0;
+	run.study.exception.during_delivery = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81a01234 exception 14 #PF "
+		  "error 0x0 cr2 0x0");
+	run.study.exception.has_error_code = 0;	/* cannot happen for #PF: still a line */
+	run.study.exception.has_payload = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81a01234 exception 14 #PF");
+
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	run.study.rip = 0x7c00;
+	run.study.exception.vector = 13;
+	run.study.exception.has_error_code = 1;
+	run.study.exception.error_code = 0x1c3;	/* a selector */
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0x7c00 exception 13 #GP error 0x1c3");
+	run.study.exception.error_code = 0;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0x7c00 exception 13 #GP error 0x0");
+	run.study.exception.during_delivery = 1;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0x7c00 exception 13 #GP error 0x0 "
+		  "during delivery");
+	run.study.exception.error_code = 0x12345;	/* not said unless it has one */
+	run.study.exception.has_error_code = 0;
+	run.study.exception.payload = 0xdead;		/* nor a payload */
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0x7c00 exception 13 #GP "
+		  "during delivery");
+
+	/* #DB: DR6's bits; a trap's RIP is the next instruction's. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	run.study.rip = 0x401005;
+	run.study.exception.vector = 1;
+	run.study.exception.has_payload = 1;
+	run.study.exception.payload = 0x4000;		/* BS: single step */
+	CHECK_STR(line(&run, 3), "khv-run: study vcpu 3 rip 0x401005 exception 1 #DB dr6 0x4000");
+	run.study.exception.during_delivery = 1;
+	run.study.exception.payload = 0x1;		/* B0 */
+	CHECK_STR(line(&run, 3), "khv-run: study vcpu 3 rip 0x401005 exception 1 #DB dr6 0x1 "
+		  "during delivery");
+	run.study.exception.has_payload = 0;
+	run.study.exception.during_delivery = 0;
+	CHECK_STR(line(&run, 3), "khv-run: study vcpu 3 rip 0x401005 exception 1 #DB");
+
+	/* #UD and #BP: no error code, no payload. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	run.study.rip = 0xffffffff8100abcdull;
+	run.study.exception.vector = 6;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff8100abcd exception 6 #UD");
+	run.study.exception.during_delivery = 1;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0xffffffff8100abcd exception 6 #UD "
+		  "during delivery");
+	run.study.exception.during_delivery = 0;
+	run.study.exception.vector = 3;
+	run.study.rip = 0x401000;
+	CHECK_STR(line(&run, 2), "khv-run: study vcpu 2 rip 0x401000 exception 3 #BP");
+
+	/* Flags are any non-zero byte; each studied vector by its name. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	run.study.exception.vector = 17;
+	run.study.exception.has_error_code = 0x80;
+	run.study.exception.during_delivery = 0xff;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 17 #AC error 0x0 "
+		  "during delivery");
+	{
+		static const char *const want[] = {
+			"0 #DE", "1 #DB", "3 #BP", "4 #OF", "5 #BR", "6 #UD", "7 #NM", "10 #TS",
+			"11 #NP", "12 #SS", "13 #GP", "14 #PF", "16 #MF", "17 #AC", "19 #XM",
+		};
+		unsigned int i = 0;
+		char expect[80];
+
+		memset(&run.study, 0, sizeof(run.study));
+		run.study.event = KHV_STUDY_EV_EXCEPTION;
+		for (uint32_t v = 0; v < 32; v++) {
+			if (!(KHV_STUDY_EXCEPTIONS & (1u << v)))
+				continue;
+			run.study.exception.vector = v;
+			snprintf(expect, sizeof(expect), "khv-run: study vcpu 0 rip 0x0 exception %s",
+				 want[i++]);
+			CHECK_STR(line(&run, 0), expect);
+		}
+		CHECK_EQ(i, ARRAY_SIZE(want));
+	}
+	/* Vectors khv never sends: a name when they have one, else the number. */
+	run.study.exception.vector = 8;
+	run.study.exception.has_error_code = 1;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 8 #DF error 0x0");
+	run.study.exception.vector = 2;
+	run.study.exception.has_error_code = 0;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 2 NMI");
+	run.study.exception.vector = 15;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 15");
+	run.study.exception.vector = 32;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 32");
+	run.study.exception.vector = 13;	/* a payload where none is: as it is */
+	run.study.exception.has_payload = 1;
+	run.study.exception.payload = 0x1234;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x0 exception 13 #GP payload 0x1234");
+
 	/* One this khv-run does not know: its number. */
 	memset(&run.study, 0, sizeof(run.study));
-	run.study.event = KHV_STUDY_EV_IO + 1;
+	run.study.event = KHV_STUDY_EV_EXCEPTION + 1;
 	run.study.rip = 0x10;
-	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 10");
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 11");
 	run.study.event = ~0u;
 	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 4294967295");
 
@@ -824,17 +1196,27 @@ KR_TEST(study_line)
 	n = kr_study_line(&run, ~0u, NULL, 0);
 	CHECK(n > 0 && n < KR_STUDY_LINE_MAX - 2);
 	CHECK_EQ(n, 157);		/* kr_study_log's "cannot happen" */
-	for (uint32_t ev = KHV_STUDY_EV_RDMSR; ev <= KHV_STUDY_EV_IO + 1; ev++) {
+	for (uint32_t ev = KHV_STUDY_EV_RDMSR; ev <= KHV_STUDY_EV_EXCEPTION + 1; ev++) {
 		run.study.event = ev;
 		CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
 	}
 	run.study.event = ~0u;
 	CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
+	/* The longest exception lines: every part, the widest values. */
+	run.study.event = KHV_STUDY_EV_EXCEPTION;
+	CHECK_EQ(kr_study_line(&run, ~0u, NULL, 0),
+		 strlen("khv-run: study vcpu 4294967295 rip 0xffffffffffffffff exception "
+			"4294967295 error 0xffffffff payload 0xffffffffffffffff during delivery"));
+	for (uint32_t v = 0; v < 32; v++) {
+		run.study.exception.vector = v;
+		CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
+	}
+	run.study.exception.vector = ~0u;
 	/* The widest values in a buffer of KR_STUDY_LINE_MAX - 2: whole, as the log's. */
 	{
 		char whole[KR_STUDY_LINE_MAX - 2];
 
-		for (uint32_t ev = KHV_STUDY_EV_CPUID; ev <= KHV_STUDY_EV_IO; ev++) {
+		for (uint32_t ev = KHV_STUDY_EV_CPUID; ev <= KHV_STUDY_EV_EXCEPTION; ev++) {
 			run.study.event = ev;
 			n = kr_study_line(&run, ~0u, whole, sizeof(whole));
 			CHECK_EQ(n, strlen(whole));
@@ -880,17 +1262,41 @@ KR_TEST(study_check_caps)
 	CHECK_EQ(kr_study_check(&s, KHV_STUDY_CPUID, why, sizeof(why)), -EOPNOTSUPP);
 	CHECK_STR(why, "--study: this khv does not study cr-write (KHV_CAP_STUDY 0x1)");
 	CHECK_EQ(kr_study_check(&s, KHV_STUDY_CR_WRITE, why, sizeof(why)), 0);
+	/* Exceptions, by the event's name: a khv before them offers the first ten. */
+	CHECK_EQ(parse("exception:pf,hlt", &s, why), 0);
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_ALL, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_HLT | KHV_STUDY_EXCEPTION, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_check(&s, 0x3ff, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study exception (KHV_CAP_STUDY 0x3ff)");
+	CHECK_EQ(parse("exception", &s, why), 0);
+	CHECK_EQ(kr_study_check(&s, KHV_STUDY_EXCEPTION, why, sizeof(why)), 0);
+	CHECK_EQ(kr_study_check(&s, 0x1f, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study exception (KHV_CAP_STUDY 0x1f)");
+	CHECK_EQ(kr_study_check(&s, 0, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv has no study mode (KHV_CAP_STUDY)");
+
 	/* Every event missing: the longest list of names, whole. */
-	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io", &s, why), 0);
+	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io,exception", &s, why), 0);
 	CHECK_EQ(kr_study_check(&s, 1u << 30, why, sizeof(why)), -EOPNOTSUPP);
 	CHECK_STR(why, "--study: this khv does not study cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,"
-		  "cr8-read,invlpg,pause,io (KHV_CAP_STUDY 0x40000000)");
+		  "cr8-read,invlpg,pause,io,exception (KHV_CAP_STUDY 0x40000000)");
+	CHECK_EQ(kr_study_check(&s, 0x7fffffff & ~(int)KHV_STUDY_ALL, why, sizeof(why)),
+		 -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,"
+		  "cr8-read,invlpg,pause,io,exception (KHV_CAP_STUDY 0x7ffff800)");
 
+	/* kr_study_check's buffer (128) holds all eleven names (71) and stray bits. */
 	CHECK_EQ(kr_study_names(KHV_STUDY_ALL, why, sizeof(why)),
-		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io"));
-	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io");
-	kr_study_names(KHV_STUDY_IO | (1ull << 10), why, sizeof(why));
-	CHECK_STR(why, "io,0x400");
+		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception"));
+	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception");
+	CHECK_EQ(kr_study_names(~0ull, NULL, 0), 71 + strlen(",0xfffffffffffff800"));
+	CHECK(kr_study_names(~0ull, NULL, 0) < 128);
+	kr_study_names(KHV_STUDY_IO | (1ull << 11), why, sizeof(why));
+	CHECK_STR(why, "io,0x800");
+	kr_study_names(KHV_STUDY_IO | KHV_STUDY_EXCEPTION, why, sizeof(why));
+	CHECK_STR(why, "io,exception");
+	kr_study_names(KHV_STUDY_EXCEPTION | ~(uint64_t)KHV_STUDY_ALL, why, sizeof(why));
+	CHECK_STR(why, "exception,0xfffffffffffff800");
 	kr_study_names(KHV_STUDY_CR_WRITE | KHV_STUDY_CR8_READ, why, sizeof(why));
 	CHECK_STR(why, "cr-write,cr8-read");
 	kr_study_names(KHV_STUDY_HLT | (1ull << 40), why, sizeof(why));
