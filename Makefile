@@ -135,10 +135,13 @@ install-khv-run: tools
 	install -D -m 644 tools/khv-run/khv-run.1 $(DESTDIR)$(MANDIR)/man1/khv-run.1
 	install -D -m 755 tools/khv-top/build/khv-top $(DESTDIR)$(BINDIR)/khv-top
 	install -D -m 644 tools/khv-top/khv-top.1 $(DESTDIR)$(MANDIR)/man1/khv-top.1
+	install -D -m 755 tools/khv-trace/build/khv-trace $(DESTDIR)$(BINDIR)/khv-trace
+	install -D -m 644 tools/khv-trace/khv-trace.1 $(DESTDIR)$(MANDIR)/man1/khv-trace.1
 
 uninstall-khv-run:
 	rm -f $(DESTDIR)$(BINDIR)/khv-run $(DESTDIR)$(MANDIR)/man1/khv-run.1 \
-		$(DESTDIR)$(BINDIR)/khv-top $(DESTDIR)$(MANDIR)/man1/khv-top.1
+		$(DESTDIR)$(BINDIR)/khv-top $(DESTDIR)$(MANDIR)/man1/khv-top.1 \
+		$(DESTDIR)$(BINDIR)/khv-trace $(DESTDIR)$(MANDIR)/man1/khv-trace.1
 
 # The driver is built with khv-run's installed path as its default emulator.
 install-libvirt:

@@ -40,12 +40,15 @@ TRACE_EVENT(khv_entry,
 /*
  * A hardware exit, once handled: its code and name, the exit's own
  * information (SVM: EXITINFO1 and 2; VT-x: the qualification, and the
- * guest-physical address or interruption information) and what the
- * handler decided (ret > 0: straight back in; 0: to userspace).
+ * guest-physical address or interruption information), what the handler
+ * decided (ret > 0: straight back in; 0: to userspace) and how long since
+ * the exit (handle_ns: the handler's time, from exit_timing's TSC at the
+ * exit; 0 when exit_timing is off), so that a recording places the exit
+ * where it happened.
  */
 TRACE_EVENT(khv_exit,
-	TP_PROTO(u32 vcpu_id, u32 hw_code, u64 rip, u64 info1, u64 info2, int ret),
-	TP_ARGS(vcpu_id, hw_code, rip, info1, info2, ret),
+	TP_PROTO(u32 vcpu_id, u32 hw_code, u64 rip, u64 info1, u64 info2, int ret, u64 handle_ns),
+	TP_ARGS(vcpu_id, hw_code, rip, info1, info2, ret, handle_ns),
 	TP_STRUCT__entry(
 		__field(u32, vcpu_id)
 		__field(u32, hw_code)
@@ -53,6 +56,7 @@ TRACE_EVENT(khv_exit,
 		__field(u64, info1)
 		__field(u64, info2)
 		__field(int, ret)
+		__field(u64, handle_ns)
 		__string(name, khv_exit_name(hw_code))
 	),
 	TP_fast_assign(
@@ -62,12 +66,13 @@ TRACE_EVENT(khv_exit,
 		__entry->info1 = info1;
 		__entry->info2 = info2;
 		__entry->ret = ret;
+		__entry->handle_ns = handle_ns;
 		__assign_str(name, khv_exit_name(hw_code));
 	),
-	TP_printk("vcpu %u exit %#x (%s) rip %#llx info %#llx %#llx%s", __entry->vcpu_id,
-		  __entry->hw_code, __get_str(name), __entry->rip, __entry->info1,
-		  __entry->info2, __entry->ret > 0 ? "" :
-		  __entry->ret == 0 ? " -> userspace" : " -> error")
+	TP_printk("vcpu %u exit %#x (%s) rip %#llx info %#llx %#llx%s handled in %llu ns",
+		  __entry->vcpu_id, __entry->hw_code, __get_str(name), __entry->rip,
+		  __entry->info1, __entry->info2, __entry->ret > 0 ? "" :
+		  __entry->ret == 0 ? " -> userspace" : " -> error", __entry->handle_ns)
 );
 
 /* Port I/O, decoded: who answers it (a kernel device, an ioeventfd, userspace). */

@@ -9,6 +9,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/module.h>
@@ -16,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/tsc.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/pkru.h>
@@ -185,11 +187,14 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		}
 		r = khv_ops->handle_exit(vcpu);
 		if (trace_khv_exit_enabled()) {
-			u64 info1, info2;
+			u64 info1, info2, ns = 0;
 
+			/* This exit's TSC, when exit_timing took it (khv_timing_exit()). */
+			if (vcpu->entry_tsc && vcpu->exit_tsc != KHV_TSC_NONE && tsc_khz)
+				ns = mul_u64_u32_div(rdtsc() - vcpu->exit_tsc, 1000000, tsc_khz);
 			khv_ops->exit_info(vcpu, &info1, &info2);
 			trace_khv_exit(vcpu->id, run->hw_exit_reason, vcpu->regs[KHV_REG_RIP],
-				       info1, info2, r);
+				       info1, info2, r, ns);
 		}
 		if (r <= 0)
 			break;

@@ -94,7 +94,8 @@ control libkhv-dev "$arch" "libkhv1 (= $ver)" \
 
 # ---- khv-run
 stage khv-run install-khv-run
-control khv-run "$arch" "$(shlibs "$out/khv-run/usr/bin/khv-run" "$out/khv-run/usr/bin/khv-top")" \
+control khv-run "$arch" "$(shlibs "$out/khv-run/usr/bin/khv-run" "$out/khv-run/usr/bin/khv-top" \
+	"$out/khv-run/usr/bin/khv-trace")" \
 	"virtual machine monitor for the khv hypervisor" \
 	"Boots Linux and Multiboot guests on /dev/khv: virtio disks, network," \
 	"console and rng, a serial port, ACPI power button, a control socket."

@@ -31,6 +31,7 @@ want="/etc/libvirt/virtkhvd.conf
 $libdir/libvirt/connection-driver/libvirt_driver_khv.so
 /usr/local/bin/khv-run
 /usr/local/bin/khv-top
+/usr/local/bin/khv-trace
 /usr/local/include/libkhv.h
 /usr/local/include/linux/khv.h
 /usr/local/lib/libkhv.a
@@ -41,6 +42,7 @@ $libdir/libvirt/connection-driver/libvirt_driver_khv.so
 /usr/local/sbin/virtkhvd
 /usr/local/share/man/man1/khv-run.1
 /usr/local/share/man/man1/khv-top.1
+/usr/local/share/man/man1/khv-trace.1
 /usr/local/share/man/man8/virtkhvd.8"
 got=$(files | grep -v '^/usr/src/')
 [ "$got" = "$(sort <<<"$want")" ]
@@ -100,7 +102,7 @@ ok $? "virtkhvd.service links virtstoraged-sock, virtnetworkd-sock to libvirtd's
 }
 
 out=$(for m in "$stage/usr/local/share/man/man1/khv-run.1" "$stage/usr/local/share/man/man1/khv-top.1" \
-	"$stage/usr/local/share/man/man8/virtkhvd.8"; do
+	"$stage/usr/local/share/man/man1/khv-trace.1" "$stage/usr/local/share/man/man8/virtkhvd.8"; do
 	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null; done)
 [ -z "$out" ]
 ok $? "man pages render without warnings" || say
@@ -152,9 +154,10 @@ ok $? "five packages; the driver's: virtkhvd, units, the exact libvirt0, its con
 out=$(dpkg-deb -c "$debs/khv-dkms_${ver}_all.deb"; dpkg-deb -c "$debs/khv-run_${ver}_$arch.deb";
 	dpkg-deb -I "$debs/khv-run_${ver}_$arch.deb")
 has "\./usr/src/khv-$ver/dkms.conf$" && has "\./usr/lib/udev/rules.d/60-khv.rules$" &&
-	has "\./usr/bin/khv-run$" && has "\./usr/bin/khv-top$" && has "Depends: .*libjson-c" &&
-	has "Depends: .*libncurses"
-ok $? "khv-dkms under /usr/src, rules under /usr/lib; khv-run and khv-top with their libraries' packages" || say
+	has "\./usr/bin/khv-run$" && has "\./usr/bin/khv-top$" && has "\./usr/bin/khv-trace$" &&
+	has "Depends: .*libjson-c" && has "Depends: .*libncurses" && has "Depends: .*libtracefs" &&
+	has "Depends: .*libplplot"
+ok $? "khv-dkms under /usr/src, rules under /usr/lib; khv-run, khv-top and khv-trace with their libraries' packages" || say
 strings "$root/libvirt-driver/build/libvirt_driver_khv.so" | grep -F /usr/local/bin/khv-run >/dev/null
 ok $? "the tree's driver is back to /usr/local/bin/khv-run after make deb"
 # shellcheck disable=SC2154 # tap.sh's

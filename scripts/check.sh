@@ -328,6 +328,7 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # the lanes' CPU is short.)
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	irq:irq/selftest:run khv-run:tools/khv-run:check khv-top:tools/khv-top:check \
+	khv-trace:tools/khv-trace:check \
 	libvirt-driver:libvirt-driver:check \
 	libvirt-driver-asan:libvirt-driver:check-sanitized \
 	libvirt-xml2argv:libvirt-driver:check-xml2argv \

@@ -30,6 +30,10 @@ pkgs=(
 	libvncserver-dev
 	# khv-top's live view of the host's VMs (ncurses)
 	libncurses-dev
+	# khv-trace: ftrace instances and their events (libtracefs, libtraceevent,
+	# the libraries trace-cmd is built on), its plots (PLplot, whose SVG
+	# device is in the core library), libxml2 to check them in its tests
+	libtracefs-dev libtraceevent-dev libplplot-dev libxml2-dev
 	# make bench, vmm lane: SeaBIOS for the QEMU -M pc it compares khv-run with
 	seabios
 	# make profile: single-steps the test machine through QEMU's gdb stub

@@ -113,7 +113,8 @@ vmlinux_of() {
 
 # khvrun_files <dir> <kver>: what khv-run needs in a test machine to boot
 # the test kernel as a second-level guest, under <dir>/khv/l2/ (khv-run,
-# khv-top,
+# khv-top, khv-trace (with the PLplot driver and data directories its plots
+# load at run time, which ldd does not see),
 # vmlinuz, a stripped vmlinux for PVH, the busybox initrd of
 # tools/khv-run/tests/guest/, tun and bridge modules) and khv-run's shared
 # libraries at their host paths.  Lane khvrun and make demo use it.
@@ -122,6 +123,7 @@ khvrun_files() {
 	mkdir -p "$extra/khv/l2"
 	strip --strip-debug -o "$extra/khv/l2/khv-run" "$KHV_ROOT/tools/khv-run/build/khv-run" &&
 	strip --strip-debug -o "$extra/khv/l2/khv-top" "$KHV_ROOT/tools/khv-top/build/khv-top" &&
+	strip --strip-debug -o "$extra/khv/l2/khv-trace" "$KHV_ROOT/tools/khv-trace/build/khv-trace" &&
 	cp "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinuz" &&
 	bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$extra/khv/l2/initrd.cpio.gz" "$kv" || return 1
 	# tun, a module in Debian's kernel, for the tap of the virtio-net test;
@@ -130,9 +132,17 @@ khvrun_files() {
 		"/lib/modules/$kv/kernel/net/802/stp.ko" \
 		"/lib/modules/$kv/kernel/net/bridge/bridge.ko" "$extra/khv/l2/" || return 1
 	vmlinux_of "/boot/vmlinuz-$kv" "$extra/khv/l2/vmlinux" || return 1
-	# khv-run's and khv-top's shared libraries (json-c, libslirp, ncurses...),
-	# where the loader looks.
-	copy_libs "$extra" "$KHV_ROOT/tools/khv-run/build/khv-run" "$KHV_ROOT/tools/khv-top/build/khv-top"
+	# khv-run's, khv-top's and khv-trace's shared libraries (json-c, libslirp,
+	# ncurses, libtracefs, PLplot...), where the loader looks.
+	copy_libs "$extra" "$KHV_ROOT/tools/khv-run/build/khv-run" \
+		"$KHV_ROOT/tools/khv-top/build/khv-top" "$KHV_ROOT/tools/khv-trace/build/khv-trace" ||
+		return 1
+	local d
+	for d in /usr/lib/x86_64-linux-gnu/plplot*/drivers /usr/share/plplot[0-9]*; do
+		[ -d "$d" ] || return 1
+		mkdir -p "$extra$(dirname "$d")" && cp -a "$d" "$extra$d" || return 1
+	done
+	copy_libs "$extra" /usr/lib/x86_64-linux-gnu/plplot*/drivers/svg.so
 }
 
 # copy_libs <dir> <elf>...: the shared libraries the files load, each

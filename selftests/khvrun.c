@@ -23,7 +23,10 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <glob.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +50,7 @@ static const char *kernel(void) { return env_or("KHVRUN_KERNEL", "/khv/l2/vmlinu
 static const char *initrd(void) { return env_or("KHVRUN_INITRD", "/khv/l2/initrd.cpio.gz"); }
 static const char *vmlinux(void) { return env_or("KHVRUN_VMLINUX", "/khv/l2/vmlinux"); }
 static const char *khv_top(void) { return env_or("KHVRUN_TOP", "/khv/l2/khv-top"); }
+static const char *khv_trace(void) { return env_or("KHVRUN_TRACE", "/khv/l2/khv-trace"); }
 
 /*
  * The kernel for a test whose subject is not the boot protocol: the same
@@ -320,6 +324,86 @@ static void check_khv_top(struct __test_metadata *_metadata, pid_t pid)
 	EXPECT_EQ(1, pinned) TH_LOG("mmu/pages_pinned of a running guest");
 }
 
+/* A report's file: there, and an SVG document (libxml2 checks more in khv-trace's tests). */
+static bool svg_file(const char *path)
+{
+	char head[256] = "";
+	struct stat st;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	if (!fread(head, 1, sizeof(head) - 1, f))
+		head[0] = 0;
+	fclose(f);
+	return !stat(path, &st) && st.st_size > 1000 && strstr(head, "<svg");
+}
+
+/*
+ * khv-trace against the running guest (tools/khv-trace): record its
+ * process for 2 s in a tracefs instance of its own, then the report: the
+ * summary line with no event lost, exit reasons of this backend with counts
+ * in report.txt, a line per vCPU, the plots, and no instance left behind.
+ */
+static void check_khv_trace(struct __test_metadata *_metadata, pid_t pid)
+{
+	const char *dat = "/tmp/khvrun-trace.dat", *dir = "/tmp/khvrun-trace";
+	char cmd[512], line[1024], path[256];
+	int summary = 0, reasons = 0, vcpus = 0, anomalies = 0;
+	glob_t g;
+	FILE *f;
+
+	if (access(khv_trace(), X_OK)) {
+		TH_LOG("no %s", khv_trace());
+		EXPECT_TRUE(0);
+		return;
+	}
+	/* khv-trace never mounts tracefs itself. */
+	if (access("/sys/kernel/tracing/instances", F_OK))
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	snprintf(cmd, sizeof(cmd), "%s record -p %d -d 2 -o %s 2>&1 && %s report -i %s -o %s 2>&1",
+		 khv_trace(), (int)pid, dat, khv_trace(), dat, dir);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		ksft_print_msg("khv-trace: %s", line);
+		if (strstr(line, " events of process ") && strstr(line, "events lost: 0 "))
+			summary++;
+	}
+	EXPECT_EQ(0, pclose(f));
+	EXPECT_EQ(1, summary) TH_LOG("record's summary, nothing lost");
+	snprintf(path, sizeof(path), "%s/report.txt", dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long count;
+		char code[32];
+		unsigned int id;
+
+		if ((!strncmp(line, "svm_", 4) || !strncmp(line, "vmx_", 4)) &&
+		    sscanf(line, "%*s %31s %llu", code, &count) == 2 && count)
+			reasons++;
+		if (sscanf(line, "vcpu %u %llu", &id, &count) == 2 && count)
+			vcpus++;
+		if (!strncmp(line, "anomalies", 9))
+			anomalies++;
+	}
+	fclose(f);
+	EXPECT_LE(2, reasons) TH_LOG("an idle guest's timer and halt exits, at least");
+	EXPECT_EQ(2, vcpus);
+	EXPECT_EQ(0, anomalies);
+	for (const char *const *n = (const char *const[]){ "rates.svg", "latency.svg",
+			"latency-hist.svg", "timeline.svg", NULL }; *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		EXPECT_TRUE(svg_file(path)) TH_LOG("%s", path);
+	}
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	EXPECT_EQ(0, access(path, R_OK));
+	EXPECT_EQ(GLOB_NOMATCH, glob("/sys/kernel/tracing/instances/khv-trace*", 0, NULL, &g))
+		TH_LOG("record removes its instance");
+	globfree(&g);
+}
+
 /*
  * The control socket against a running guest: status, vCPUs, exit counters,
  * khv-top's view of it, stop and cont, a malformed line, then the ACPI power button, which the
@@ -357,6 +441,7 @@ TEST_F_TIMEOUT(khvrun, control_socket, 300)
 		    line, sizeof(line));
 	EXPECT_TRUE(r && strstr(r, "\"exits\":[{")) TH_LOG("%s", r);
 	check_khv_top(_metadata, p.pid);
+	check_khv_trace(_metadata, p.pid);
 	r = ctl_cmd(fd, "{\"execute\": \"stop\"}\n", line, sizeof(line));
 	EXPECT_NE(NULL, r);
 	r = ctl_cmd(fd, "{\"execute\": \"query-status\"}\n", line, sizeof(line));

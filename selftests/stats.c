@@ -551,6 +551,9 @@ TEST(tracepoints)
 	exits = trace_lines(trace, "khv_exit: ", NULL, NULL);
 	EXPECT_EQ(entries, exits);
 	EXPECT_LE(30u + 9u + 1u, exits);
+	/* exit_timing is on: every exit says how long its handler took. */
+	EXPECT_EQ(exits, trace_lines(trace, "khv_exit: ", " handled in ", NULL));
+	EXPECT_EQ(0u, trace_lines(trace, "khv_exit: ", " handled in 0 ns", NULL));
 	EXPECT_EQ(10u, trace_lines(trace, "khv_userspace_exit: ", NULL, NULL));
 	if (!_metadata->passed)
 		TH_LOG("trace:\n%.4000s", trace);
