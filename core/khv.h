@@ -557,13 +557,14 @@ bool khv_study_cpuid(struct khv_vcpu *vcpu, u32 leaf);
 bool khv_study_msr(struct khv_vcpu *vcpu, u32 index);
 int khv_study_exit(struct khv_vcpu *vcpu, u32 event);
 /*
- * The backends' CR accesses and port I/O, decoded, of a vCPU that studies
- * them (the caller tests the event): true when the access went out as a
- * study exit (the handler then returns 0), false when this CR or port is
- * not on the list.  @gpr is the destination of a CR8 read.
+ * The backends' CR accesses, port I/O and exceptions, decoded, of a vCPU
+ * that studies them (the caller tests the event): true when the access
+ * went out as a study exit (the handler then returns 0), false when this
+ * CR, port or vector is not on the list.  A CR8 read always goes out (no
+ * list); @gpr is its destination.
  */
 bool khv_study_cr_write(struct khv_vcpu *vcpu, int cr, u64 val, u64 old);
-bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr);
+void khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr);
 bool khv_study_io(struct khv_vcpu *vcpu, const struct khv_pio *pio);
 bool khv_study_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
 int khv_handle_invlpg(struct khv_vcpu *vcpu, u64 addr);

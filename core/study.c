@@ -6,9 +6,10 @@
  *
  * An event is caught where khv handles it anyway (core/exits.c: CPUID,
  * RDMSR, WRMSR, HLT, port I/O; the backends' MOV CR0/CR4 and, on VT-x,
- * CR8) or where the backend intercepts it only for study (RDTSC, every MSR
- * rather than all but the pass-through ones, MOV to CR3, CR8 on SVM,
- * INVLPG, every PAUSE: khv_backend.set_study).  The exit leaves the
+ * CR8; #DB and #AC) or where the backend intercepts it only for study
+ * (RDTSC, every MSR rather than all but the pass-through ones, MOV to CR3,
+ * CR8 on SVM, INVLPG, every PAUSE, the other exceptions:
+ * khv_backend.set_study).  The exit leaves the
  * instruction at RIP, undone; the completion below does it, with the
  * answer run->study holds, or skips it (KHV_STUDY_F_SKIP), or leaves it
  * (KHV_STUDY_F_DROP).  Setting
@@ -98,7 +99,7 @@ bool khv_study_cr_write(struct khv_vcpu *vcpu, int cr, u64 val, u64 old)
 	return true;
 }
 
-bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr)
+void khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr)
 {
 	struct khv_run *run = vcpu->run;
 
@@ -109,7 +110,6 @@ bool khv_study_cr8_read(struct khv_vcpu *vcpu, u64 val, int gpr)
 	run->study.cr.value = val;
 	run->study.cr.old = val;
 	khv_study_exit(vcpu, KHV_STUDY_EV_CR8_READ);
-	return true;
 }
 
 /* Port I/O, before khv's own handling (khv_do_pio): true when delivered. */

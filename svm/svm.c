@@ -416,6 +416,8 @@ static void svm_init_save(struct svm_vmcb_save *s)
 	s->g_pat = SVM_PAT_RESET;
 }
 
+static void svm_set_study(struct khv_vcpu *vcpu);
+
 /*
  * Everything back to the RESET state: used at creation and after a SHUTDOWN
  * intercept, which leaves the VMCB undefined.  The GPRs other than RIP are
@@ -446,6 +448,8 @@ void svm_vcpu_reset(struct svm_vcpu *svm)
 	svm->force_exit = false;
 	svm->shadow_kept = false;
 	svm->asid_gen = 0;	/* a fresh ASID: nothing of the old state cached */
+	/* The intercepts a study added went with the VMCB: the study goes on. */
+	svm_set_study(vcpu);
 }
 
 static int svm_vcpu_init(struct khv_vcpu *vcpu)

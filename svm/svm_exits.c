@@ -244,8 +244,10 @@ static int svm_exit_cr8_read(struct svm_vcpu *svm)
 			return svm_exit_emulation_failed(svm, err);
 		gpr = (insn.modrm_rm & 7) | ((insn.rex & 1) << 3);
 	}
-	if (khv_studies(vcpu, KHV_STUDY_CR8_READ) && khv_study_cr8_read(vcpu, val, gpr))
+	if (khv_studies(vcpu, KHV_STUDY_CR8_READ)) {
+		khv_study_cr8_read(vcpu, val, gpr);
 		return 0;
+	}
 	vcpu->regs[gpr] = val;	/* 0-15: the same in any operand size */
 	return khv_skip_instruction(vcpu);
 }

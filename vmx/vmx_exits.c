@@ -268,9 +268,10 @@ static int vmx_exit_cr(struct vmx_vcpu *vmx)
 			val = vmx_cr8(vmx);
 		else
 			return vmx_exit_unhandled(vmx);
-		if (cr == 8 && khv_studies(vcpu, KHV_STUDY_CR8_READ) &&
-		    khv_study_cr8_read(vcpu, val, gpr))
+		if (cr == 8 && khv_studies(vcpu, KHV_STUDY_CR8_READ)) {
+			khv_study_cr8_read(vcpu, val, gpr);
 			return 0;
+		}
 		vcpu->regs[gpr] = wide ? val : (u32)val;
 		return khv_skip_instruction(vcpu);
 	case QUAL_CR_TYPE_CLTS:

@@ -260,7 +260,8 @@ int ktr_plot_rates(const struct ktr_analysis *a, const struct ktr_plot_opts *o, 
 	if (!(ymax > 0) || !isfinite(ymax))
 		ymax = 1;
 
-	if ((r = begin(dir, KTR_PLOT_RATES, 1100, 560, why, why_len))) {
+	/* Wide enough for VT-x's names in the legend (vmx_external_interrupt). */
+	if ((r = begin(dir, KTR_PLOT_RATES, 1250, 560, why, why_len))) {
 		free(cum);
 		free(px);
 		free(py);
@@ -268,7 +269,7 @@ int ktr_plot_rates(const struct ktr_analysis *a, const struct ktr_plot_opts *o, 
 	}
 	if (other)
 		set_other_color(ns);
-	plvpor(0.09, 0.74, 0.12, 0.9);
+	plvpor(0.08, 0.66, 0.12, 0.9);
 	plwind(0, dur, 0, ymax * 1.05);
 	plcol0(C_GRID);
 	plbox("g", 0, 0, "g", 0, 0);
@@ -306,12 +307,13 @@ int ktr_plot_rates(const struct ktr_analysis *a, const struct ktr_plot_opts *o, 
 			snprintf(lab[k], sizeof(lab[k]), "%s (%llu)", a->reasons[k].name,
 				 (unsigned long long)a->reasons[k].count);
 		else
-			snprintf(lab[k], sizeof(lab[k]), "other: %u reasons", a->nreasons - ns);
+			snprintf(lab[k], sizeof(lab[k]), "other: %u reason%s", a->nreasons - ns,
+				 a->nreasons - ns == 1 ? "" : "s");
 		labels[nl - 1 - k] = lab[k];
 		colors[nl - 1 - k] = (PLINT)(C_SERIES + k);
 	}
 	/* Top of the legend is the top of the stack. */
-	legend(0.76, 0.99, 0.12, 0.9, nl, colors, labels, false);
+	legend(0.68, 0.99, 0.12, 0.9, nl, colors, labels, false);
 	free(cum);
 	free(px);
 	free(py);
