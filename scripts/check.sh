@@ -45,11 +45,11 @@ summary() {	# the verdict, then exit: status 0 only without failures
 }
 
 # A QEMU lane's limit: TIMEOUT, but lane khvrun boots about twenty nested
-# Linux guests and serves the build machine's virt-manager, 540-590 s
-# beside five other emulators, and 702 s once when the build machine did
-# other work beside make check (KHVRUN_TIMEOUT, default 840 s, still below
-# Bochs's 900 s; it was 600, then 720 s: the lane has to get faster, which
-# this limit does not do).
+# Linux guests and serves the build machine's virt-manager, 502 s beside
+# five other emulators since it boots first and the host tests are niced
+# (540-610 s before), and 702 s once when the build machine did other work
+# beside make check (KHVRUN_TIMEOUT, default 840 s, still below Bochs's
+# 900 s; it was 600, then 720 s: a lane gets faster, not a longer limit).
 lane_timeout() {
 	if [ "$1" = khvrun ]; then say "${KHVRUN_TIMEOUT:-840}"; else say "$TIMEOUT"; fi
 }
