@@ -86,3 +86,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(arg);
 	return 0;
 }
+
+#include "fuzz_replay.h"

@@ -42,3 +42,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	return 0;
 }
+
+#include "fuzz_replay.h"
