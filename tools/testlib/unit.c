@@ -89,6 +89,27 @@ int t_count_fds(void)
 	return n - 1;	/* the directory's own */
 }
 
+char *t_read_file(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = calloc(1, (size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf && len)
+			*len = (size_t)n;
+	}
+	fclose(f);
+	return buf;
+}
+
 static int cmp_group(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

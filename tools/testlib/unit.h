@@ -21,6 +21,8 @@ void t_check_str(const char *a, const char *b, const char *ea, const char *file,
 void t_register(const char *name, void (*fn)(void));
 /* Open file descriptors of this process (leak checks). */
 int t_count_fds(void);
+/* A whole file, with a NUL after it (free() it), its size in *len if len; NULL on error. */
+char *t_read_file(const char *path, size_t *len);
 
 #define CHECK(c)		t_check(!!(c), #c, __FILE__, __LINE__)
 /* As 64-bit patterns: give both sides the same signedness. */

@@ -43,26 +43,6 @@ static void run(const unsigned char *img, size_t len)
 	free(copy);
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-	unsigned char *buf = NULL;
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
-		buf = malloc(n ? (size_t)n : 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* The committed corpus: each file is one of the seeds, byte for byte. */
 KT_TEST(fuzz_corpus_replay)
 {
@@ -80,7 +60,7 @@ KT_TEST(fuzz_corpus_replay)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", KT_CORPUS_DIR, e->d_name);
-		buf = read_file(path, &len);
+		buf = (unsigned char *)t_read_file(path, &len);
 		CHECK(buf != NULL);
 		if (!buf)
 			continue;

@@ -33,26 +33,6 @@ static void run(const unsigned char *img, size_t len)
 	runs++;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	unsigned char *buf = NULL;
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
-		buf = malloc(n ? (size_t)n : 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
-
 KTR_TEST(fuzz_corpus_replay)
 {
 	unsigned int i, files = 0;
@@ -68,7 +48,7 @@ KTR_TEST(fuzz_corpus_replay)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", KTR_CORPUS_DIR, e->d_name);
-		buf = slurp(path, &len);
+		buf = (unsigned char *)t_read_file(path, &len);
 		CHECK(buf != NULL);
 		for (i = 0; i < KTR_SEEDS; i++)
 			if (!strcmp(e->d_name, ktr_seed_name(i)))

@@ -126,23 +126,10 @@ static void collect_html(xmlNode *n, char *imgs, size_t len, bool *txt_link)
 
 static char *slurp(const char *dir, const char *file)
 {
-	char path[4096], *buf = NULL;
-	FILE *f;
-	long n;
+	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
-		buf = calloc(1, (size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
+	return t_read_file(path, NULL);
 }
 
 static void rm_rf(const char *dir)
