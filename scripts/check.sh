@@ -45,7 +45,7 @@ summary() {	# the verdict, then exit: status 0 only without failures
 }
 
 # A QEMU lane's limit: TIMEOUT, but lane khvrun boots about twenty nested
-# Linux guests and serves the build machine's virt-manager, 502-524 s beside
+# Linux guests and serves the build machine's virt-manager, 479-524 s beside
 # five other emulators since it boots first and the host tests are niced
 # (540-610 s before), and 702 s once when the build machine did other work
 # beside make check (KHVRUN_TIMEOUT, default 840 s, still below Bochs's
