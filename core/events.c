@@ -81,7 +81,7 @@ int khv_reflect_exception(struct khv_vcpu *vcpu, const struct khv_queued_excepti
 			}
 		}
 	}
-	if (v == X86_TRAP_BP || v == X86_TRAP_OF) {
+	if (v == X86_TRAP_BP || v == X86_TRAP_OF || x->int1) {
 		r = khv_skip_instruction(vcpu);
 		if (r <= 0)
 			return r;

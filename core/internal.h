@@ -56,6 +56,7 @@ int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
 /* study.c */
 long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool set);
 int khv_study_complete(struct khv_vcpu *vcpu);
+u64 khv_study_offered(void);
 
 /* stats.c */
 const char *khv_exit_name(u32 hw_code);

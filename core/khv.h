@@ -118,9 +118,28 @@ struct khv_queued_exception {
 	bool pending;
 	bool has_error_code;
 	bool has_payload;
+	bool int1;		/* #DB raised by INT1 (ICEBP): a trap after it */
 	u8 vector;
 	u32 error_code;
 	u64 payload;
+};
+
+/*
+ * A descriptor-table instruction as core/desc.c emulates it: decoded, its
+ * operand read (loads) or its destination checked (stores), then done.
+ */
+struct khv_desc_op {
+	u8 insn;			/* KHV_DESC_* */
+	bool mem;			/* operand at addr, else register gpr */
+	u8 gpr;
+	u8 size;			/* bytes read or written; a register's width */
+	u64 addr;			/* linear */
+	u64 next_rip;
+	u64 base;			/* stored or loaded: GDTR/IDTR, or the descriptor's */
+	u32 limit;
+	u16 selector;
+	struct khv_segment seg;		/* LLDT, LTR: the register as loaded */
+	u64 tss_desc;			/* LTR: linear address of the descriptor to mark busy */
 };
 
 /* Study mode (core/study.c): what KHV_SET_STUDY chose, and the event out. */
@@ -134,6 +153,7 @@ struct khv_vcpu_study {
 	u64 cr_value;			/* CR_WRITE: what the guest writes */
 	struct khv_pio pio;		/* IO: the instruction, as the backend decoded it */
 	struct khv_queued_exception exc; /* EXCEPTION: as khv would deliver it */
+	struct khv_desc_op desc;	/* DESC: decoded, the loads' operands read */
 };
 
 /* A decoded memory-operand instruction, kept across an MMIO read exit. */
@@ -408,6 +428,12 @@ struct khv_backend {
 	void (*get_segment)(struct khv_vcpu *vcpu, struct khv_segment *s, enum khv_seg seg);
 	void (*get_sregs)(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
 	int (*set_sregs)(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);
+	/*
+	 * One segment register, and GDTR or IDTR, as LLDT, LTR, LGDT and LIDT
+	 * load them (core/desc.c): no other state changes.
+	 */
+	void (*set_segment)(struct khv_vcpu *vcpu, const struct khv_segment *s, enum khv_seg seg);
+	void (*set_dtable)(struct khv_vcpu *vcpu, bool idt, u64 base, u16 limit);
 	u64 (*get_cr)(struct khv_vcpu *vcpu, int cr);	/* 0, 2, 3, 4 */
 	u64 (*get_efer)(struct khv_vcpu *vcpu);
 	int (*get_cpl)(struct khv_vcpu *vcpu);
@@ -467,6 +493,8 @@ struct khv_backend {
 	 * the guest reach directly), and stop when it no longer does.
 	 */
 	void (*set_study)(struct khv_vcpu *vcpu);
+	/* Optional: the KHV_STUDY_* events this CPU cannot intercept. */
+	u64 (*study_missing)(void);
 	/*
 	 * A guest's MOV to CRn (0, 3, 4 or 8), with the checks and effects the
 	 * CPU's would have: 0, or -EINVAL for a #GP (nothing changed).  For the
@@ -577,6 +605,13 @@ int khv_handle_pause(struct khv_vcpu *vcpu);
  * (core/events.c, khv_reflect_exception()).
  */
 int khv_handle_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
+/*
+ * core/desc.c: a descriptor-table instruction the backend intercepted
+ * (@insn: KHV_DESC_*, as the hardware named it), emulated; offered to the
+ * study first.  khv_desc_finish() does it (also as the study's completion).
+ */
+int khv_handle_desc(struct khv_vcpu *vcpu, unsigned int insn);
+int khv_desc_finish(struct khv_vcpu *vcpu, const struct khv_desc_op *op);
 int khv_reflect_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);

@@ -67,7 +67,7 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_NPT_LEVELS:
 		return khv_ops->mmu_levels();
 	case KHV_CAP_STUDY:
-		return KHV_STUDY_ALL;
+		return khv_study_offered();
 	default:
 		return 0;
 	}

@@ -30,6 +30,12 @@ static_assert(sizeof(struct khv_study) == 208);
 static_assert(offsetof(struct khv_run, study.cpuid.edx) + 4 <=
 	      offsetof(struct khv_run, padding) + sizeof(((struct khv_run *)0)->padding));
 
+/* KHV_CAP_STUDY: what KHV_SET_STUDY takes on this CPU. */
+u64 khv_study_offered(void)
+{
+	return KHV_STUDY_ALL & ~(khv_ops->study_missing ? khv_ops->study_missing() : 0);
+}
+
 static bool khv_study_listed(const u32 *list, u32 n, u32 v)
 {
 	u32 i;
@@ -150,6 +156,7 @@ bool khv_study_exception(struct khv_vcpu *vcpu, const struct khv_queued_exceptio
 	run->study.exception.has_error_code = x->has_error_code;
 	run->study.exception.has_payload = x->has_payload;
 	run->study.exception.during_delivery = ev.injected.valid;
+	run->study.exception.int1 = x->int1;
 	run->study.exception.payload = x->has_payload ? x->payload : 0;
 	khv_study_exit(vcpu, KHV_STUDY_EV_EXCEPTION);
 	return true;
@@ -216,6 +223,18 @@ int khv_study_complete(struct khv_vcpu *vcpu)
 		return khv_do_pio(vcpu, &vcpu->study.pio);
 	case KHV_STUDY_EV_EXCEPTION:
 		return khv_reflect_exception(vcpu, &vcpu->study.exc);
+	case KHV_STUDY_EV_DESC: {
+		struct khv_desc_op op = vcpu->study.desc;
+
+		/* A store stores the answer; a load loads what the guest gave. */
+		if (op.insn <= KHV_DESC_SIDT || op.insn == KHV_DESC_SLDT ||
+		    op.insn == KHV_DESC_STR) {
+			op.base = READ_ONCE(run->study.desc.base);
+			op.limit = (u16)READ_ONCE(run->study.desc.limit);
+			op.selector = READ_ONCE(run->study.desc.selector);
+		}
+		return khv_desc_finish(vcpu, &op);
+	}
 	}
 	return 1;
 }
@@ -224,7 +243,7 @@ static int khv_study_check(const struct khv_study *s)
 {
 	u32 i;
 
-	if ((s->events & ~KHV_STUDY_ALL) || memchr_inv(s->reserved, 0, sizeof(s->reserved)))
+	if ((s->events & ~khv_study_offered()) || memchr_inv(s->reserved, 0, sizeof(s->reserved)))
 		return -EINVAL;
 	if (s->nr_cpuid > KHV_STUDY_MAX_LIST || s->nr_msrs > KHV_STUDY_MAX_LIST ||
 	    s->nr_ports > KHV_STUDY_MAX_LIST || (s->cr_write & ~KHV_STUDY_CR_ALL) ||

@@ -171,6 +171,10 @@ MARK(study_bp)
 	int3			/* delivered: the handler sees RIP after it */
 MARK(study_bp2)
 	int3			/* skipped by the test */
+MARK(study_int1)
+	.byte 0xf1		/* INT1: its #DB, delivered as a trap after it */
+MARK(study_int1b)
+	.byte 0xf1		/* skipped by the test */
 	lea 2f(%rip), %r15
 	mov $0x8000000000000000, %rax
 MARK(study_gp)
@@ -181,6 +185,7 @@ MARK(study_ud_nostack)
 	ud2
 	jmp .
 
+	exc_handler 1, 0
 	exc_handler 3, 0
 	exc_handler 6, 0
 	exc_handler 13, 1
@@ -204,8 +209,119 @@ exc_common:
 	jmp 5f
 4:	cmpl $3, 8(%rsp)
 	je 5f
+	cmpl $1, 8(%rsp)
+	je 5f				/* INT1's #DB: a trap too */
 	mov %r15, 24(%rsp)		/* #PF, #GP: where the test said */
 5:	pop %rax
 	add $16, %rsp
 	iretq
 PAYLOAD_END(study_exc)
+
+/*
+ * Descriptor-table instructions (selftest study, desc), 64-bit, CPL 0:
+ * each store is echoed, each load checked through a store after it.  A new
+ * GDT (the harness's four descriptors, an LDT at 0x20 and a TSS at 0x30,
+ * each 16 bytes) is loaded, then LDTR and TR from it.
+ */
+#define DESC_LDT_BASE	0x9000
+#define DESC_TSS_BASE	0xa000
+
+	.macro echo_dt			/* limit, base low, base high of desc_buf */
+	movzwl desc_buf(%rip), %eax
+	out %eax, $PORT_ECHO
+	mov desc_buf+2(%rip), %rax
+	out %eax, $PORT_ECHO
+	shr $32, %rax
+	out %eax, $PORT_ECHO
+	.endm
+
+	.macro echo64 reg
+	mov \reg, %rax
+	out %eax, $PORT_ECHO
+	shr $32, %rax
+	out %eax, $PORT_ECHO
+	.endm
+
+PAYLOAD_BEGIN(study_desc)
+	.code64
+MARK(study_sgdt)
+	sgdt desc_buf(%rip)
+	echo_dt
+MARK(study_sidt)
+	sidt desc_buf(%rip)		/* the test answers with other values */
+	echo_dt
+MARK(study_lgdt)
+	lgdt new_gdt_ptr(%rip)
+MARK(study_sgdt2)
+	sgdt desc_buf(%rip)
+	echo_dt
+	mov $0x20, %eax
+MARK(study_lldt)
+	lldt %ax
+	mov $-1, %rbx
+MARK(study_sldt16)
+	sldt %bx			/* 16 bits: the rest of RBX stays */
+	echo64 %rbx
+	mov $-1, %rcx
+MARK(study_sldt32)
+	sldt %ecx			/* 32 bits: zero-extended */
+	echo64 %rcx
+	mov $0x30, %edx
+MARK(study_ltr)
+	ltr %dx
+	movzbl new_gdt+0x35(%rip), %eax	/* the TSS descriptor's type: busy now */
+	out %eax, $PORT_ECHO
+MARK(study_str)
+	str desc_buf(%rip)
+	movzwl desc_buf(%rip), %eax
+	out %eax, $PORT_ECHO
+	lea 1f(%rip), %r15
+	mov $0x24, %eax			/* TI set: #GP(0x24), before any study */
+MARK(study_lldt_bad)
+	lldt %ax
+1:
+MARK(study_lidt)
+	lidt bogus_ptr(%rip)		/* skipped by the test */
+MARK(study_desc_hlt)
+	hlt
+	sgdt desc_buf(%rip)		/* study off: no exit but the OUT */
+	movzwl desc_buf(%rip), %eax
+	out %eax, $PORT_ECHO
+MARK(study_desc_hlt2)
+	hlt
+	jmp .
+
+MARK(desc_gp)				/* #GP: vector, error code, resume at %r15 */
+	mov $13, %eax
+	out %eax, $PORT_ECHO
+	mov (%rsp), %eax
+	out %eax, $PORT_ECHO
+	mov %r15, 8(%rsp)
+	add $8, %rsp
+	iretq
+
+	.balign 16
+MARK(desc_buf)
+	.fill 16, 1, 0
+MARK(bogus_ptr)
+	.word 0x1234
+	.quad 0x5678000
+	.balign 16
+MARK(new_gdt)
+	.quad 0
+	.quad 0x00af9b000000ffff	/* 0x08: code, L=1 */
+	.quad 0x00cf93000000ffff	/* 0x10: data */
+	.quad 0x00cf9b000000ffff	/* 0x18: code, D=1 */
+	/* 0x20: LDT, base DESC_LDT_BASE, limit 0xfff, present */
+	.long ((DESC_LDT_BASE & 0xffff) << 16) | 0x0fff, 0x00008200
+	.long 0, 0
+	/* 0x30: available 64-bit TSS, base DESC_TSS_BASE, limit 0x67, present */
+	.long ((DESC_TSS_BASE & 0xffff) << 16) | 0x0067, 0x00008900
+	.long 0, 0
+new_gdt_end:
+	.balign 8
+	.word 0
+MARK(new_gdt_ptr)
+	.word new_gdt_end - new_gdt - 1
+	.quad GA(study_desc, new_gdt)
+PAYLOAD_END(study_desc)

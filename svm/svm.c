@@ -1117,6 +1117,21 @@ static int svm_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs)
 	return 0;
 }
 
+static void svm_set_segment_op(struct khv_vcpu *vcpu, const struct khv_segment *s,
+			       enum khv_seg seg)
+{
+	svm_set_segment(to_svm(vcpu), s, seg);
+}
+
+static void svm_set_dtable(struct khv_vcpu *vcpu, bool idt, u64 base, u16 limit)
+{
+	struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct svm_vmcb_seg *t = idt ? &s->idtr : &s->gdtr;
+
+	t->base = base;
+	t->limit = limit;
+}
+
 static u64 svm_get_cr(struct khv_vcpu *vcpu, int cr)
 {
 	const struct svm_vmcb_save *s = &to_svm(vcpu)->vmcb->save;
@@ -1271,6 +1286,7 @@ static void svm_set_study(struct khv_vcpu *vcpu)
 	svm_intercept(&c->intercept_cr, VMCB_CR_WRITE(8), cr_write && (crs & KHV_STUDY_CR8));
 	svm_intercept(&c->intercept_cr, VMCB_CR_READ(8), ev & KHV_STUDY_CR8_READ);
 	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_INVLPG, ev & KHV_STUDY_INVLPG);
+	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_DESC_ALL, ev & KHV_STUDY_DESC);
 	c->intercept_exc = SVM_EXC_INTERCEPTS |
 			   (ev & KHV_STUDY_EXCEPTION ? set->exceptions ?: KHV_STUDY_EXCEPTIONS : 0);
 	if (ev & KHV_STUDY_PAUSE) {
@@ -1610,6 +1626,8 @@ const struct khv_backend khv_svm_backend = {
 	.get_segment		= svm_get_segment,
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
+	.set_segment		= svm_set_segment_op,
+	.set_dtable		= svm_set_dtable,
 	.get_cr			= svm_get_cr,
 	.get_efer		= svm_get_efer,
 	.get_cpl		= svm_get_cpl,

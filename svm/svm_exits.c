@@ -429,13 +429,12 @@ static int svm_exit_iret(struct svm_vcpu *svm)
 }
 
 /* ICEBP (INT1): the #DB it raises, as a trap after the instruction. */
+/* INT1 (ICEBP): a #DB trap after it, which a study sees at the INT1. */
 static int svm_exit_icebp(struct svm_vcpu *svm)
 {
-	int r = khv_skip_instruction(&svm->vcpu);
+	struct khv_queued_exception x = { .vector = X86_TRAP_DB, .int1 = true };
 
-	if (r > 0)
-		khv_queue_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
-	return r;
+	return khv_handle_exception(&svm->vcpu, &x);
 }
 
 /*
@@ -583,6 +582,27 @@ static int svm_exit_dr(struct svm_vcpu *svm)
 	return khv_emulate_mov_dr(&svm->vcpu, dr, gpr, write, wide);
 }
 
+/*
+ * SGDT, SIDT, SLDT, STR and their loads: intercepted only while studied
+ * (svm_set_study); the exit code names the table and the direction, no
+ * more, so core decodes and emulates them (core/desc.c).
+ */
+static int svm_exit_desc(struct svm_vcpu *svm)
+{
+	static const u8 insn[] = {
+		[VMEXIT_IDTR_READ - VMEXIT_IDTR_READ] = KHV_DESC_SIDT,
+		[VMEXIT_GDTR_READ - VMEXIT_IDTR_READ] = KHV_DESC_SGDT,
+		[VMEXIT_LDTR_READ - VMEXIT_IDTR_READ] = KHV_DESC_SLDT,
+		[VMEXIT_TR_READ - VMEXIT_IDTR_READ] = KHV_DESC_STR,
+		[VMEXIT_IDTR_WRITE - VMEXIT_IDTR_READ] = KHV_DESC_LIDT,
+		[VMEXIT_GDTR_WRITE - VMEXIT_IDTR_READ] = KHV_DESC_LGDT,
+		[VMEXIT_LDTR_WRITE - VMEXIT_IDTR_READ] = KHV_DESC_LLDT,
+		[VMEXIT_TR_WRITE - VMEXIT_IDTR_READ] = KHV_DESC_LTR,
+	};
+
+	return khv_handle_desc(&svm->vcpu, insn[svm_exit_code(svm) - VMEXIT_IDTR_READ]);
+}
+
 static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_CR0_READ + 8]			= svm_exit_cr8_read,
 	[VMEXIT_CR0_WRITE]			= svm_exit_cr_write,
@@ -602,6 +622,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_NMI]				= svm_exit_host,
 	[VMEXIT_SMI]				= svm_exit_host,
 	[VMEXIT_VINTR]				= svm_exit_vintr,
+	[VMEXIT_IDTR_READ ... VMEXIT_TR_WRITE]	= svm_exit_desc,
 	[VMEXIT_RDPMC]				= svm_exit_rdpmc,
 	[VMEXIT_RDTSC]				= svm_exit_rdtsc,
 	[VMEXIT_CPUID]				= svm_exit_cpuid,

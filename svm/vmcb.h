@@ -70,6 +70,8 @@ struct svm_vmcb_control {
 #define VMCB_ICPT1_INIT		BIT(3)
 #define VMCB_ICPT1_VINTR	BIT(4)
 #define VMCB_ICPT1_CR0_SEL	BIT(5)
+#define VMCB_ICPT1_IDTR_READ	BIT(6)	/* SIDT; 7-13: GDTR, LDTR, TR reads, then writes */
+#define VMCB_ICPT1_DESC_ALL	GENMASK(13, 6)
 #define VMCB_ICPT1_RDTSC	BIT(14)
 #define VMCB_ICPT1_RDPMC	BIT(15)
 #define VMCB_ICPT1_CPUID	BIT(18)

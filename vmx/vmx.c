@@ -709,6 +709,11 @@ static void vmx_set_study(struct khv_vcpu *vcpu)
 	/* A CPU that forces a control keeps it (vmx_caps.proc has its 1s). */
 	vmx->proc = proc | (vmx_caps.proc & (PROC_CR3_LOAD_EXITING | PROC_INVLPG_EXITING));
 	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
+	if (vmx_caps.desc_exiting) {
+		u32 proc2 = vmcs_read32(VMCS_PROC_CTLS2) & ~PROC2_DESC_EXITING;
+
+		vmcs_write(VMCS_PROC_CTLS2, proc2 | (ev & KHV_STUDY_DESC ? PROC2_DESC_EXITING : 0));
+	}
 	vmcs_write(VMCS_MSR_BITMAP, page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
 						 vmx_msr_bitmap_all : vmx_msr_bitmap));
 	/* Every #PF of a studied #PF: the PFEC mask and match stay 0. */
@@ -727,6 +732,12 @@ static void vmx_set_study(struct khv_vcpu *vcpu)
 	vmx->cr4 = vmx_get_cr4(vmx);
 	vmcs_write(VMCS_CR4_SHADOW, vmx->cr4);
 	vmcs_write(VMCS_CR4_MASK, crs & KHV_STUDY_CR4 ? ~0ull : ~(u64)VMX_CR4_GUEST_OWNED);
+}
+
+/* KHV_STUDY_DESC needs "descriptor-table exiting" (Bochs, hardware since Westmere). */
+static u64 vmx_study_missing(void)
+{
+	return vmx_caps.desc_exiting ? 0 : KHV_STUDY_DESC;
 }
 
 static void vmx_drop_redelivery(struct khv_vcpu *vcpu)
@@ -775,6 +786,8 @@ const struct khv_backend khv_vmx_backend = {
 	.get_segment		= vmx_get_segment,
 	.get_sregs		= vmx_get_sregs,
 	.set_sregs		= vmx_set_sregs,
+	.set_segment		= vmx_set_segment_op,
+	.set_dtable		= vmx_set_dtable,
 	.get_cr			= vmx_get_cr,
 	.get_efer		= vmx_get_efer,
 	.get_cpl		= vmx_get_cpl,
@@ -791,6 +804,7 @@ const struct khv_backend khv_vmx_backend = {
 	.hw_insn_len		= vmx_hw_insn_len,
 	.exit_info		= vmx_exit_info,
 	.set_study		= vmx_set_study,
+	.study_missing		= vmx_study_missing,
 	.set_cr			= vmx_set_cr,
 	.drop_redelivery	= vmx_drop_redelivery,
 

@@ -35,6 +35,7 @@ struct vmx_caps {
 	bool insn_info_io;		/* INS/OUTS exits report address size and segment */
 	bool invept_single;		/* else all-context */
 	bool invvpid_single;		/* else all-context */
+	bool desc_exiting;		/* "descriptor-table exiting" can be set (study) */
 	u32 timer_value;		/* preemption timer reload, in timer ticks */
 
 	/* What guests may hold: the host CPU's features. */
@@ -303,6 +304,8 @@ int vmx_set_cr(struct khv_vcpu *vcpu, int cr, u64 val);
 void vmx_get_segment(struct khv_vcpu *vcpu, struct khv_segment *s, enum khv_seg seg);
 void vmx_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs);
 int vmx_set_sregs(struct khv_vcpu *vcpu, const struct khv_sregs *sregs);
+void vmx_set_segment_op(struct khv_vcpu *vcpu, const struct khv_segment *s, enum khv_seg seg);
+void vmx_set_dtable(struct khv_vcpu *vcpu, bool idt, u64 base, u16 limit);
 u64 vmx_get_cr(struct khv_vcpu *vcpu, int cr);
 u64 vmx_get_efer(struct khv_vcpu *vcpu);
 int vmx_get_cpl(struct khv_vcpu *vcpu);

@@ -255,6 +255,7 @@ int vmx_probe(void)
 	vmx_caps.insn_info_io = basic & VMX_BASIC_IO_INFO;
 	vmx_caps.invept_single = ept & VMX_EPT_CAP_INVEPT_SINGLE;
 	vmx_caps.invvpid_single = ept & VMX_VPID_CAP_SINGLE;
+	vmx_caps.desc_exiting = (proc2 >> 32) & PROC2_DESC_EXITING;
 
 	pr_info("khv: vmx: revision %#x, true controls %d, VPID %d, EPT A/D %d, 5-level EPT %d, preemption timer %d, PLE %d, INS/OUTS info %d\n",
 		VMX_BASIC_REVISION(basic), true_ctls, vmx_caps.vpid, vmx_caps.ept_ad,

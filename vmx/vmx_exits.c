@@ -167,7 +167,6 @@ static int vmx_exit_exception(struct vmx_vcpu *vmx)
 	u32 type = info & INTR_INFO_TYPE;
 	struct khv_queued_exception x = { .vector = info & INTR_INFO_VECTOR };
 	bool study = khv_studies(vcpu, KHV_STUDY_EXCEPTION);
-	int r;
 
 	if (type == INTR_TYPE_NMI)
 		return 1;	/* vmx_run() called the host's handler */
@@ -177,10 +176,8 @@ static int vmx_exit_exception(struct vmx_vcpu *vmx)
 	case X86_TRAP_DB:
 		if (type == INTR_TYPE_PRIV_SOFT_EXC) {
 			/* INT1 (ICEBP): the #DB it raises, as a trap after it. */
-			r = khv_skip_instruction(vcpu);
-			if (r > 0)
-				khv_queue_exception(vcpu, X86_TRAP_DB, false, 0);
-			return r;
+			x.int1 = true;
+			return khv_handle_exception(vcpu, &x);
 		}
 		/*
 		 * The qualification has the DR6 bits the #DB would have set; the
@@ -418,6 +415,20 @@ static int vmx_exit_ept_misconfig(struct vmx_vcpu *vmx)
 				       ARRAY_SIZE(data), data);
 }
 
+/*
+ * SGDT, SIDT, LGDT, LIDT (EXIT_GDTR_IDTR) and SLDT, STR, LLDT, LTR
+ * (EXIT_LDTR_TR): "descriptor-table exiting" is set only while studied
+ * (vmx_set_study).  The instruction information's bits 29:28 say which of
+ * the four; core decodes the operand itself (core/desc.c says why).
+ */
+static int vmx_exit_desc(struct vmx_vcpu *vmx)
+{
+	u32 id = (vmcs_read32(VMCS_EXIT_INSN_INFO) >> 28) & 3;
+	bool ldtr_tr = (vmx->exit_reason & 0xffff) == EXIT_LDTR_TR;
+
+	return khv_handle_desc(&vmx->vcpu, (ldtr_tr ? KHV_DESC_SLDT : KHV_DESC_SGDT) + id);
+}
+
 static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_EXCEPTION_NMI]		= vmx_exit_exception,
 	[EXIT_EXTINT]			= vmx_exit_host,
@@ -445,6 +456,8 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_MWAIT]			= vmx_exit_ud,
 	[EXIT_MONITOR]			= vmx_exit_ud,
 	[EXIT_PAUSE]			= vmx_exit_pause,
+	[EXIT_GDTR_IDTR]		= vmx_exit_desc,
+	[EXIT_LDTR_TR]			= vmx_exit_desc,
 	[EXIT_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_EPT_MISCONFIG]		= vmx_exit_ept_misconfig,
 	[EXIT_INVEPT]			= vmx_exit_ud,

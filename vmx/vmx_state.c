@@ -253,6 +253,17 @@ static void vmx_set_segment(struct vmx_vcpu *vmx, const struct khv_segment *in, 
 	vmcs_write(VMCS_GUEST_AR(i), ar);
 }
 
+void vmx_set_segment_op(struct khv_vcpu *vcpu, const struct khv_segment *s, enum khv_seg seg)
+{
+	vmx_set_segment(to_vmx(vcpu), s, seg);
+}
+
+void vmx_set_dtable(struct khv_vcpu *vcpu, bool idt, u64 base, u16 limit)
+{
+	vmcs_write(idt ? VMCS_GUEST_IDTR_BASE : VMCS_GUEST_GDTR_BASE, base);
+	vmcs_write(idt ? VMCS_GUEST_IDTR_LIMIT : VMCS_GUEST_GDTR_LIMIT, limit);
+}
+
 void vmx_get_sregs(struct khv_vcpu *vcpu, struct khv_sregs *sregs)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);

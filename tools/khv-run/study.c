@@ -21,8 +21,8 @@
 
 #define SHOW	40	/* at most this much of an item is quoted back */
 #define EVENTS	"expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], " \
-		"rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT] or " \
-		"exception[:VECTOR]"
+		"rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT], " \
+		"exception[:VECTOR] or desc"
 /* The vectors khv studies (KHV_STUDY_EXCEPTIONS), as the option names them. */
 #define VECTORS	"de (0), db (1), bp (3), of (4), br (5), ud (6), nm (7), ts (10), np (11), " \
 		"ss (12), gp (13), pf (14), mf (16), ac (17) and xm (19)"
@@ -42,6 +42,7 @@ static const char *const event_names[] = {
 	[KHV_STUDY_EV_PAUSE] = "pause",
 	[KHV_STUDY_EV_IO] = "io",
 	[KHV_STUDY_EV_EXCEPTION] = "exception",
+	[KHV_STUDY_EV_DESC] = "desc",
 };
 
 /*
@@ -74,6 +75,7 @@ static const struct {
 	{ "cr8-read", KHV_STUDY_CR8_READ, 0 },
 	{ "invlpg", KHV_STUDY_INVLPG, 0 },
 	{ "pause", KHV_STUDY_PAUSE, 0 },
+	{ "desc", KHV_STUDY_DESC, 0 },
 };
 
 /* The registers of a CR8 read's destination (run->study.cr.gpr), as encoded. */
@@ -384,6 +386,8 @@ int kr_study_format(const struct kr_study *s, char *buf, size_t len)
 		kr_put(buf, len, &n, "%sinvlpg", n ? "," : "");
 	if (s->events & KHV_STUDY_PAUSE)
 		kr_put(buf, len, &n, "%spause", n ? "," : "");
+	if (s->events & KHV_STUDY_DESC)
+		kr_put(buf, len, &n, "%sdesc", n ? "," : "");
 	if (s->io_all)
 		kr_put(buf, len, &n, "%sio", n ? "," : "");
 	for (unsigned int i = 0; i < s->nr_ports; i++)
@@ -482,13 +486,15 @@ bool kr_study_wanted(const struct kr_study *s, const struct khv_run *run)
 	}
 }
 
-/* "exception 14 #PF error 0x2 cr2 0xADDR during delivery" */
+/* "exception 14 #PF error 0x2 cr2 0xADDR during delivery", "exception 1 #DB by int1" */
 static void exception_line(const struct khv_run *run, char *buf, size_t len, size_t *n)
 {
 	uint32_t vector = run->study.exception.vector;
 	const char *name = vector < 32 ? vector_names[vector] : NULL;
 
 	kr_put(buf, len, n, "exception %u%s%s", vector, name ? " " : "", name ? name : "");
+	if (run->study.exception.int1)
+		kr_put(buf, len, n, " by int1");
 	if (run->study.exception.has_error_code)
 		kr_put(buf, len, n, " error 0x%x", run->study.exception.error_code);
 	/* CR2 for #PF, DR6's bits for #DB; any other's (cannot happen) as it is. */
@@ -497,6 +503,40 @@ static void exception_line(const struct khv_run *run, char *buf, size_t len, siz
 		    "payload", (unsigned long long)run->study.exception.payload);
 	if (run->study.exception.during_delivery)
 		kr_put(buf, len, n, " during delivery");
+}
+
+/*
+ * "desc sgdt -> base 0xB limit 0xL at 0xADDR", "desc str -> 0x30 into rax",
+ * "desc ltr <- 0x30 base 0xB limit 0xL from rdx": what a store stores and
+ * where, what a load loads and from where.
+ */
+static void desc_line(const struct khv_run *run, char *buf, size_t len, size_t *n)
+{
+	static const char *const insns[] = {
+		[KHV_DESC_SGDT] = "sgdt", [KHV_DESC_SIDT] = "sidt", [KHV_DESC_LGDT] = "lgdt",
+		[KHV_DESC_LIDT] = "lidt", [KHV_DESC_SLDT] = "sldt", [KHV_DESC_STR] = "str",
+		[KHV_DESC_LLDT] = "lldt", [KHV_DESC_LTR] = "ltr",
+	};
+	uint8_t insn = run->study.desc.insn;
+	bool load = insn == KHV_DESC_LGDT || insn == KHV_DESC_LIDT || insn == KHV_DESC_LLDT ||
+		    insn == KHV_DESC_LTR;
+	bool table = insn <= KHV_DESC_LIDT;
+
+	if (insn < sizeof(insns) / sizeof(insns[0]))
+		kr_put(buf, len, n, "desc %s %s ", insns[insn], load ? "<-" : "->");
+	else	/* cannot happen */
+		kr_put(buf, len, n, "desc %u %s ", insn, load ? "<-" : "->");
+	if (!table)
+		kr_put(buf, len, n, "0x%x%s", run->study.desc.selector, load ? " " : "");
+	if (table || load)
+		kr_put(buf, len, n, "base 0x%llx limit 0x%x",
+		    (unsigned long long)run->study.desc.base, run->study.desc.limit);
+	if (run->study.desc.mem)
+		kr_put(buf, len, n, " %s 0x%llx", load ? "from" : "at",
+		    (unsigned long long)run->study.desc.addr);
+	else
+		kr_put(buf, len, n, " %s %s", load ? "from" : "into",
+		    gpr_names[run->study.desc.gpr & 15]);
 }
 
 int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_t len)
@@ -557,6 +597,9 @@ int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_
 		break;
 	case KHV_STUDY_EV_EXCEPTION:
 		exception_line(run, buf, len, &n);
+		break;
+	case KHV_STUDY_EV_DESC:
+		desc_line(run, buf, len, &n);
 		break;
 	default:
 		kr_put(buf, len, &n, "event %u", run->study.event);

@@ -638,7 +638,8 @@ struct khv_stats_open {
 #define KHV_STUDY_PAUSE		(1ull << 8)	/* PAUSE */
 #define KHV_STUDY_IO		(1ull << 9)	/* IN, OUT, INS, OUTS of the ports in ports[] */
 #define KHV_STUDY_EXCEPTION	(1ull << 10)	/* the exception vectors in exceptions */
-#define KHV_STUDY_ALL		((1ull << 11) - 1)
+#define KHV_STUDY_DESC		(1ull << 11)	/* SGDT SIDT SLDT STR LGDT LIDT LLDT LTR */
+#define KHV_STUDY_ALL		((1ull << 12) - 1)
 
 /* run->study.event: the bit number of the KHV_STUDY_* event */
 #define KHV_STUDY_EV_CPUID	0
@@ -652,6 +653,17 @@ struct khv_stats_open {
 #define KHV_STUDY_EV_PAUSE	8
 #define KHV_STUDY_EV_IO		9
 #define KHV_STUDY_EV_EXCEPTION	10
+#define KHV_STUDY_EV_DESC	11
+
+/* run->study.desc.insn: the descriptor-table instruction */
+#define KHV_DESC_SGDT		0
+#define KHV_DESC_SIDT		1
+#define KHV_DESC_LGDT		2
+#define KHV_DESC_LIDT		3
+#define KHV_DESC_SLDT		4
+#define KHV_DESC_STR		5
+#define KHV_DESC_LLDT		6
+#define KHV_DESC_LTR		7
 
 /* cr_write: which control registers KHV_STUDY_CR_WRITE watches (0: all four) */
 #define KHV_STUDY_CR0		(1u << 0)
@@ -823,7 +835,8 @@ struct khv_run {
 				/*
 				 * EXCEPTION: raised by the guest, before it is delivered
 				 * (RIP: the faulting instruction; for #BP and #OF, the
-				 * INT3 or INTO; for a #DB trap, the next instruction).
+				 * INT3 or INTO, for INT1's #DB the INT1; for another
+				 * #DB trap, the next instruction).
 				 * payload: CR2 for #PF, the DR6 bits for #DB.  khv then
 				 * delivers it as the CPU would have (during the delivery
 				 * of another event: as a #DF, or a triple fault, where the
@@ -836,9 +849,32 @@ struct khv_run {
 					__u8 has_error_code;
 					__u8 has_payload;
 					__u8 during_delivery;	/* of another event */
-					__u8 pad[5];
+					__u8 int1;	/* #DB raised by INT1 (ICEBP) at RIP */
+					__u8 pad[4];
 					__u64 payload;
 				} exception;
+				/*
+				 * DESC: a descriptor-table instruction, before khv
+				 * emulates it.  The stores (SGDT, SIDT, SLDT, STR): what
+				 * they store, which the next KHV_RUN stores (userspace may
+				 * change it); the loads (LGDT, LIDT, LLDT, LTR): what they
+				 * load (for LLDT and LTR, the selector and its
+				 * descriptor's base and limit), done with the guest's
+				 * values.  Faults the instruction takes come first, as
+				 * exceptions, without this event.
+				 */
+				struct {
+					__u8 insn;	/* KHV_DESC_* */
+					__u8 mem;	/* operand in memory at addr; else register gpr */
+					__u8 gpr;	/* 0 RAX .. 15 R15 */
+					__u8 size;	/* bytes it reads or writes */
+					__u32 pad;
+					__u64 addr;	/* linear address of the memory operand */
+					__u64 base;	/* GDTR, IDTR; LDTR, TR: descriptor's base */
+					__u32 limit;
+					__u16 selector;	/* SLDT, STR, LLDT, LTR */
+					__u16 pad2;
+				} desc;
 			};
 		} study;
 		char padding[256];

@@ -111,11 +111,11 @@ KR_TEST(study_opts_valid)
 	check_round_trip(&s);
 
 	/* Every event, in any order: the canonical form is in event order. */
-	CHECK_EQ(parse("io:0x3f8,exception:GP,pause,cr4,hlt,msr,invlpg,cpuid,cr8-read,rdtsc,"
+	CHECK_EQ(parse("io:0x3f8,exception:GP,pause,cr4,hlt,msr,desc,invlpg,cpuid,cr8-read,rdtsc,"
 		       "cpuid:0xd,cr,exception,io,hlt", &s, why), 0);
 	CHECK_EQ(s.events, KHV_STUDY_ALL);
 	kr_study_format(&s, out, sizeof(out));
-	CHECK_STR(out, "cpuid,cpuid:0xd,rdmsr,wrmsr,rdtsc,hlt,cr,cr4,cr8-read,invlpg,pause,io,"
+	CHECK_STR(out, "cpuid,cpuid:0xd,rdmsr,wrmsr,rdtsc,hlt,cr,cr4,cr8-read,invlpg,pause,desc,io,"
 		  "io:0x3f8,exception,exception:gp");
 	check_round_trip(&s);
 
@@ -272,7 +272,7 @@ KR_TEST(study_opts_new)
 				      0xfffffff0u + i, i & 1 ? "wr" : "rd", 0xfffffff0u + i,
 				      0xfff0 + i);
 		strcpy(arg + n, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr,cr0,cr3,cr4,cr8,cr8-read,invlpg,"
-		       "pause,io,exception,exception:0,exception:1,exception:3,exception:4,"
+		       "pause,desc,io,exception,exception:0,exception:1,exception:3,exception:4,"
 		       "exception:5,exception:6,exception:7,exception:10,exception:11,"
 		       "exception:12,exception:13,exception:14,exception:16,exception:17,"
 		       "exception:19");
@@ -280,7 +280,7 @@ KR_TEST(study_opts_new)
 		CHECK_EQ(s.events, KHV_STUDY_ALL);
 		CHECK_EQ(s.exceptions, KHV_STUDY_EXCEPTIONS);
 		len = kr_study_format(&s, NULL, 0);
-		CHECK_EQ(len, 980);	/* the fuzz target's buffer is 2048 */
+		CHECK_EQ(len, 985);	/* the fuzz target's buffer is 2048 */
 		check_round_trip(&s);
 	}
 }
@@ -406,7 +406,7 @@ KR_TEST(study_opts_errors)
 	} bad[] = {
 		{ "", "--study: empty; expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], "
 		      "msr[:INDEX], rdtsc, hlt, cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, "
-		      "io[:PORT] or exception[:VECTOR]" },
+		      "io[:PORT], exception[:VECTOR] or desc" },
 		{ "foo", "--study: 'foo': unknown event; expected cpuid[:LEAF]" },
 		{ "CPUID", "'CPUID': unknown event" },
 		{ "cpuid=1", "'cpuid=1': unknown event" },
@@ -582,8 +582,8 @@ KR_TEST(study_opts_errors)
 		 -EINVAL);
 	CHECK_STR(why, "--study: '?0123456789abcdef0123456789abcdef0123456...': unknown event; "
 		  "expected cpuid[:LEAF], rdmsr[:INDEX], wrmsr[:INDEX], msr[:INDEX], rdtsc, hlt, "
-		  "cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT] or "
-		  "exception[:VECTOR]");
+		  "cr, cr0, cr3, cr4, cr8, cr8-read, invlpg, pause, io[:PORT], "
+		  "exception[:VECTOR] or desc");
 	CHECK(strlen(why) < 256);
 	/* So does the longest about a vector: one khv does not study, of the host's. */
 	CHECK_EQ(parse("exception:0x0000000000000000000000000000000012", &s, why), -EINVAL);
@@ -1014,6 +1014,43 @@ KR_TEST(study_line)
 	run.study.rip = 0xffffffff81f3b0a6ull;
 	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81f3b0a6 pause");
 
+	/* Descriptor tables: what a store stores and where, what a load loads. */
+	memset(&run.study, 0, sizeof(run.study));
+	run.study.event = KHV_STUDY_EV_DESC;
+	run.study.rip = 0xffffffff81000123ull;
+	run.study.desc.insn = KHV_DESC_SGDT;
+	run.study.desc.mem = 1;
+	run.study.desc.size = 10;
+	run.study.desc.addr = 0xffffc90000013e56ull;
+	run.study.desc.base = 0xfffffe0000001000ull;
+	run.study.desc.limit = 0x7f;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81000123 desc sgdt -> "
+		  "base 0xfffffe0000001000 limit 0x7f at 0xffffc90000013e56");
+	run.study.desc.insn = KHV_DESC_LIDT;
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0xffffffff81000123 desc lidt <- "
+		  "base 0xfffffe0000001000 limit 0x7f from 0xffffc90000013e56");
+	run.study.desc.insn = KHV_DESC_LTR;
+	run.study.desc.mem = 0;
+	run.study.desc.gpr = 2;
+	run.study.desc.size = 2;
+	run.study.desc.selector = 0x40;
+	run.study.desc.base = 0xfffffe0000003000ull;
+	run.study.desc.limit = 0x4087;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81000123 desc ltr <- 0x40 "
+		  "base 0xfffffe0000003000 limit 0x4087 from rdx");
+	run.study.desc.insn = KHV_DESC_STR;
+	run.study.desc.gpr = 13;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81000123 desc str -> 0x40 "
+		  "into r13");
+	run.study.desc.insn = KHV_DESC_SLDT;
+	run.study.desc.mem = 1;
+	run.study.desc.selector = 0;
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81000123 desc sldt -> 0x0 "
+		  "at 0xffffc90000013e56");
+	run.study.desc.insn = 99;	/* cannot happen: still a line */
+	CHECK_STR(line(&run, 1), "khv-run: study vcpu 1 rip 0xffffffff81000123 desc 99 -> 0x0 "
+		  "at 0xffffc90000013e56");
+
 	/* Port I/O: a value for OUT only; "rep" when the exit says so. */
 	memset(&run.study, 0, sizeof(run.study));
 	run.study.event = KHV_STUDY_EV_IO;
@@ -1123,6 +1160,9 @@ KR_TEST(study_line)
 	run.study.exception.has_payload = 0;
 	run.study.exception.during_delivery = 0;
 	CHECK_STR(line(&run, 3), "khv-run: study vcpu 3 rip 0x401005 exception 1 #DB");
+	run.study.exception.int1 = 1;			/* RIP: the INT1 itself */
+	CHECK_STR(line(&run, 3), "khv-run: study vcpu 3 rip 0x401005 exception 1 #DB by int1");
+	run.study.exception.int1 = 0;
 
 	/* #UD and #BP: no error code, no payload. */
 	memset(&run.study, 0, sizeof(run.study));
@@ -1184,9 +1224,9 @@ KR_TEST(study_line)
 
 	/* One this khv-run does not know: its number. */
 	memset(&run.study, 0, sizeof(run.study));
-	run.study.event = KHV_STUDY_EV_EXCEPTION + 1;
+	run.study.event = KHV_STUDY_EV_DESC + 1;
 	run.study.rip = 0x10;
-	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 11");
+	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 12");
 	run.study.event = ~0u;
 	CHECK_STR(line(&run, 0), "khv-run: study vcpu 0 rip 0x10 event 4294967295");
 
@@ -1196,7 +1236,7 @@ KR_TEST(study_line)
 	n = kr_study_line(&run, ~0u, NULL, 0);
 	CHECK(n > 0 && n < KR_STUDY_LINE_MAX - 2);
 	CHECK_EQ(n, 157);		/* kr_study_log's "cannot happen" */
-	for (uint32_t ev = KHV_STUDY_EV_RDMSR; ev <= KHV_STUDY_EV_EXCEPTION + 1; ev++) {
+	for (uint32_t ev = KHV_STUDY_EV_RDMSR; ev <= KHV_STUDY_EV_DESC + 1; ev++) {
 		run.study.event = ev;
 		CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
 	}
@@ -1206,7 +1246,14 @@ KR_TEST(study_line)
 	run.study.event = KHV_STUDY_EV_EXCEPTION;
 	CHECK_EQ(kr_study_line(&run, ~0u, NULL, 0),
 		 strlen("khv-run: study vcpu 4294967295 rip 0xffffffffffffffff exception "
-			"4294967295 error 0xffffffff payload 0xffffffffffffffff during delivery"));
+			"4294967295 by int1 error 0xffffffff payload 0xffffffffffffffff during "
+			"delivery"));
+	/* The longest descriptor-table line: a load's selector, base, limit. */
+	run.study.event = KHV_STUDY_EV_DESC;
+	run.study.desc.insn = KHV_DESC_LLDT;
+	CHECK_EQ(kr_study_line(&run, ~0u, NULL, 0),
+		 strlen("khv-run: study vcpu 4294967295 rip 0xffffffffffffffff desc lldt <- 0xffff "
+			"base 0xffffffffffffffff limit 0xffffffff from 0xffffffffffffffff"));
 	for (uint32_t v = 0; v < 32; v++) {
 		run.study.exception.vector = v;
 		CHECK(kr_study_line(&run, ~0u, NULL, 0) < n);
@@ -1276,27 +1323,34 @@ KR_TEST(study_check_caps)
 	CHECK_STR(why, "--study: this khv has no study mode (KHV_CAP_STUDY)");
 
 	/* Every event missing: the longest list of names, whole. */
-	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io,exception", &s, why), 0);
+	CHECK_EQ(parse("cpuid,msr,rdtsc,hlt,cr,cr8-read,invlpg,pause,io,exception,desc", &s, why),
+		 0);
 	CHECK_EQ(kr_study_check(&s, 1u << 30, why, sizeof(why)), -EOPNOTSUPP);
 	CHECK_STR(why, "--study: this khv does not study cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,"
-		  "cr8-read,invlpg,pause,io,exception (KHV_CAP_STUDY 0x40000000)");
+		  "cr8-read,invlpg,pause,io,exception,desc (KHV_CAP_STUDY 0x40000000)");
 	CHECK_EQ(kr_study_check(&s, 0x7fffffff & ~(int)KHV_STUDY_ALL, why, sizeof(why)),
 		 -EOPNOTSUPP);
 	CHECK_STR(why, "--study: this khv does not study cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,"
-		  "cr8-read,invlpg,pause,io,exception (KHV_CAP_STUDY 0x7ffff800)");
+		  "cr8-read,invlpg,pause,io,exception,desc (KHV_CAP_STUDY 0x7ffff000)");
+	/* A khv (a CPU) without descriptor-table intercepts: that one is named. */
+	CHECK_EQ(kr_study_check(&s, (int)(KHV_STUDY_ALL & ~KHV_STUDY_DESC), why, sizeof(why)),
+		 -EOPNOTSUPP);
+	CHECK_STR(why, "--study: this khv does not study desc (KHV_CAP_STUDY 0x7ff)");
 
-	/* kr_study_check's buffer (128) holds all eleven names (71) and stray bits. */
+	/* kr_study_check's buffer (128) holds all twelve names (76) and stray bits. */
 	CHECK_EQ(kr_study_names(KHV_STUDY_ALL, why, sizeof(why)),
-		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception"));
-	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception");
-	CHECK_EQ(kr_study_names(~0ull, NULL, 0), 71 + strlen(",0xfffffffffffff800"));
+		 strlen("cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception,"
+			"desc"));
+	CHECK_STR(why, "cpuid,rdmsr,wrmsr,rdtsc,hlt,cr-write,cr8-read,invlpg,pause,io,exception,"
+		  "desc");
+	CHECK_EQ(kr_study_names(~0ull, NULL, 0), 76 + strlen(",0xfffffffffffff000"));
 	CHECK(kr_study_names(~0ull, NULL, 0) < 128);
-	kr_study_names(KHV_STUDY_IO | (1ull << 11), why, sizeof(why));
-	CHECK_STR(why, "io,0x800");
+	kr_study_names(KHV_STUDY_IO | (1ull << 12), why, sizeof(why));
+	CHECK_STR(why, "io,0x1000");
 	kr_study_names(KHV_STUDY_IO | KHV_STUDY_EXCEPTION, why, sizeof(why));
 	CHECK_STR(why, "io,exception");
 	kr_study_names(KHV_STUDY_EXCEPTION | ~(uint64_t)KHV_STUDY_ALL, why, sizeof(why));
-	CHECK_STR(why, "exception,0xfffffffffffff800");
+	CHECK_STR(why, "exception,0xfffffffffffff000");
 	kr_study_names(KHV_STUDY_CR_WRITE | KHV_STUDY_CR8_READ, why, sizeof(why));
 	CHECK_STR(why, "cr-write,cr8-read");
 	kr_study_names(KHV_STUDY_HLT | (1ull << 40), why, sizeof(why));
