@@ -115,6 +115,15 @@ u32 khv_xsave_size(u64 xcr0)
 	return size;
 }
 
+/*
+ * RDTSCP and RDPID run in the guest and read its TSC_AUX (core/tsc_aux.c),
+ * unless the backend cannot let them (VT-x without "enable RDTSCP").
+ */
+static bool khv_rdtscp_offered(void)
+{
+	return !khv_ops->has_rdtscp || khv_ops->has_rdtscp();
+}
+
 static struct khv_cpuid_entry *khv_add(u32 fn, u32 idx, bool indexed)
 {
 	struct khv_cpuid_entry *e;
@@ -159,8 +168,10 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 			 * Intel PT
 			 */
 			e->ebx &= ~(BIT(1) | BIT(2) | BIT(12) | BIT(14) | BIT(15) | BIT(25));
-			/* PKU, OSPKE, WAITPKG, CET shadow stacks (state not switched), RDPID, SGX-LC */
-			e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(22) | BIT(30));
+			/* PKU, OSPKE, WAITPKG, CET shadow stacks (state not switched), SGX-LC */
+			e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(30));
+			if (!khv_rdtscp_offered())
+				e->ecx &= ~BIT(22);	/* RDPID */
 			/* hybrid, CET IBT, AMX, speculation controls, capability MSRs: not switched */
 			e->edx &= ~(BIT(15) | BIT(20) | BIT(22) | BIT(24) | BIT(25) | BIT(26) |
 				    BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31));
@@ -191,7 +202,9 @@ static void khv_sanitize(struct khv_cpuid_entry *e)
 		/* SVM IBS SKINIT WDT LWP NodeId perfctr_core perfctr_nb DBX perfctr_llc MWAITX */
 		e->ecx &= ~(BIT(2) | BIT(10) | BIT(12) | BIT(13) | BIT(15) | BIT(19) | BIT(23) |
 			    BIT(24) | BIT(26) | BIT(28) | BIT(29));
-		e->edx &= ~BIT(27);	/* RDTSCP: TSC_AUX is the host's */
+		/* RDTSCP: the guest's TSC_AUX is switched in (core/tsc_aux.c) */
+		if (!khv_rdtscp_offered())
+			e->edx &= ~BIT(27);
 		break;
 	case 0x80000007:
 		e->eax = e->ebx = e->ecx = 0;

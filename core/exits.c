@@ -326,20 +326,41 @@ int khv_handle_hypercall(struct khv_vcpu *vcpu)
 }
 
 /*
- * RDTSC exits only while the vCPU studies it (the backends' set_study):
- * the guest's TSC, as RDMSR of IA32_TSC reads it.
+ * RDTSC and RDTSCP exit only while the vCPU studies them (the backends'
+ * set_study): the guest's TSC, as RDMSR of IA32_TSC reads it, and for
+ * RDTSCP its TSC_AUX in ECX.
  */
-int khv_handle_rdtsc(struct khv_vcpu *vcpu)
+int khv_handle_rdtsc(struct khv_vcpu *vcpu, bool rdtscp)
 {
 	u64 tsc = 0;
 
 	khv_get_msr(vcpu, MSR_IA32_TSC, &tsc, true);
 	if (khv_studies(vcpu, KHV_STUDY_RDTSC)) {
-		vcpu->run->study.rdtsc.tsc = tsc;
+		struct khv_run *run = vcpu->run;
+
+		run->study.rdtsc.tsc = tsc;
+		run->study.rdtsc.aux = rdtscp ? vcpu->tsc_aux : 0;
+		run->study.rdtsc.rdtscp = rdtscp;
+		memset(run->study.rdtsc.pad, 0, sizeof(run->study.rdtsc.pad));
+		vcpu->study.rdtscp = rdtscp;
 		return khv_study_exit(vcpu, KHV_STUDY_EV_RDTSC);
 	}
 	khv_set_edx_eax(vcpu, tsc);
+	if (rdtscp)
+		vcpu->regs[KHV_REG_RCX] = (u32)vcpu->tsc_aux;
 	return khv_skip_instruction(vcpu);
+}
+
+/*
+ * Whether the instruction at RIP is RDTSCP (0F 01 F9), for a CPU that
+ * reports it as RDTSC (QEMU's SVM: testing.rst, "Emulator gaps").
+ */
+bool khv_rip_is_rdtscp(struct khv_vcpu *vcpu)
+{
+	struct khv_insn in;
+
+	return !khv_decode_at_rip(vcpu, &in) && in.map == KHV_MAP_0F && in.opcode == 0x01 &&
+	       in.modrm_mod == 3 && in.modrm_reg == 7 && in.modrm_rm == 1;
 }
 
 int khv_handle_shutdown(struct khv_vcpu *vcpu)

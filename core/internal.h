@@ -58,6 +58,10 @@ long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool 
 int khv_study_complete(struct khv_vcpu *vcpu);
 u64 khv_study_offered(void);
 
+/* tsc_aux.c */
+void khv_tsc_aux_load(struct khv_vcpu *vcpu);
+void khv_tsc_aux_drop(void);
+
 /* stats.c */
 const char *khv_exit_name(u32 hw_code);
 long khv_exit_stats_ioctl(struct khv_vcpu *vcpu, struct khv_exit_stats __user *argp);

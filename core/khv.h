@@ -146,6 +146,7 @@ struct khv_desc_op {
 struct khv_vcpu_study {
 	struct khv_study set;		/* as KHV_SET_STUDY took it */
 	u32 event;			/* KHV_STUDY_EV_* delivered, for the completion */
+	bool rdtscp;			/* RDTSC: it was RDTSCP (ECX gets TSC_AUX) */
 	u32 msr_index;			/* its RDMSR/WRMSR operands, as the guest gave them */
 	u64 msr_value;
 	u32 cr;				/* CR_WRITE, CR8_READ: the CR, the GPR (reads) */
@@ -495,6 +496,8 @@ struct khv_backend {
 	void (*set_study)(struct khv_vcpu *vcpu);
 	/* Optional: the KHV_STUDY_* events this CPU cannot intercept. */
 	u64 (*study_missing)(void);
+	/* Optional: false when a guest cannot run RDTSCP and RDPID (CPUID hides them). */
+	bool (*has_rdtscp)(void);
 	/*
 	 * A guest's MOV to CRn (0, 3, 4 or 8), with the checks and effects the
 	 * CPU's would have: 0, or -EINVAL for a #GP (nothing changed).  For the
@@ -564,7 +567,8 @@ int khv_handle_pio(struct khv_vcpu *vcpu, const struct khv_pio *pio);
 int khv_handle_hlt(struct khv_vcpu *vcpu);
 int khv_handle_hypercall(struct khv_vcpu *vcpu);
 int khv_handle_shutdown(struct khv_vcpu *vcpu);
-int khv_handle_rdtsc(struct khv_vcpu *vcpu);
+int khv_handle_rdtsc(struct khv_vcpu *vcpu, bool rdtscp);
+bool khv_rip_is_rdtscp(struct khv_vcpu *vcpu);
 /* The default handling a study event carries on with (core/study.c). */
 int khv_wrmsr(struct khv_vcpu *vcpu, u32 index, u64 data);
 int khv_hlt(struct khv_vcpu *vcpu);

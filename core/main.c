@@ -36,6 +36,7 @@ static int khv_cpu_offline(unsigned int cpu)
 {
 	preempt_disable();
 	khv_ops->cpu_disable();
+	khv_tsc_aux_drop();
 	preempt_enable();
 	return 0;
 }

@@ -202,6 +202,8 @@ int khv_study_complete(struct khv_vcpu *vcpu)
 		return khv_wrmsr(vcpu, vcpu->study.msr_index, vcpu->study.msr_value);
 	case KHV_STUDY_EV_RDTSC:
 		khv_set_edx_eax(vcpu, READ_ONCE(run->study.rdtsc.tsc));
+		if (vcpu->study.rdtscp)
+			vcpu->regs[KHV_REG_RCX] = READ_ONCE(run->study.rdtsc.aux);
 		return khv_skip_instruction(vcpu);
 	case KHV_STUDY_EV_HLT:
 		return khv_hlt(vcpu);

@@ -164,6 +164,7 @@ static int khv_vcpu_run(struct khv_vcpu *vcpu)
 		/* After IN_GUEST_MODE: a later kick interrupts the entry. */
 		khv_apic_inject(vcpu);
 		host_pkru = read_pkru();
+		khv_tsc_aux_load(vcpu);
 		khv_timing_entry(vcpu);
 		trace_khv_entry(vcpu->id, vcpu->regs[KHV_REG_RIP]);
 		khv_ops->run(vcpu);

@@ -27,6 +27,8 @@ extern const uint8_t study_sgdt[], study_sidt[], study_lgdt[], study_sgdt2[], st
 extern const uint8_t study_sldt16[], study_sldt32[], study_ltr[], study_str[];
 extern const uint8_t study_lidt[], study_desc_hlt[], study_desc_hlt2[], desc_gp[];
 extern const uint8_t desc_buf[], new_gdt[], new_gdt_ptr[], bogus_ptr[];
+KHVT_DECLARE_PAYLOAD(study_tscp);
+extern const uint8_t study_rdtscp[], study_rdtsc_plain[], study_tscp_hlt[], study_tscp_hlt2[];
 
 #define PORT_POST	0x80
 #define CR0_MP		0x2ull
@@ -525,6 +527,65 @@ TEST(desc)
 	EXPECT_VAL("limit", 0x3fu, expect_out(&t, PORT_ECHO, 4));
 	expect_hlt(&t, PAYLOAD_GPA(study_desc, study_desc_hlt2) + 1);
 	EXPECT_EQ(10u, user_exits(_metadata, &t, KHV_EXIT_STUDY));
+	khvt_destroy(&t);
+}
+
+static bool supported_rdtscp(KHVT_MD, struct khvt_vm *t)
+{
+	struct khv_cpuid_entry e[256];
+	uint32_t n = 0;
+
+	KHV_OK(khv_get_supported_cpuid(&t->sys, e, 256, &n));
+	for (uint32_t i = 0; i < n; i++)
+		if (e[i].function == 0x80000001)
+			return e[i].edx & (1u << 27);
+	return false;
+}
+
+/*
+ * RDTSCP: studied with RDTSC (one event, rdtscp set, the guest's TSC_AUX
+ * as the answer ECX gets, which the test changes), RDTSC's event says it
+ * is not one; study off, RDTSCP and RDPID run in the guest and read the
+ * TSC_AUX it wrote (core/tsc_aux.c switches it in; selftest hostile checks
+ * that the host gets its own back).
+ */
+TEST(rdtscp)
+{
+	struct khv_study s = { 0 };
+	struct khv_run *run;
+	struct khvt_vm t;
+
+	VM_WITH_PAYLOAD(&t, KHVT_LONG, study_tscp);
+	REQUIRE_CAP(&t, KHV_CAP_STUDY);
+	if (!supported_rdtscp(_metadata, &t))
+		SKIP(return, "khv offers no RDTSCP on this CPU");
+	s.events = KHV_STUDY_RDTSC;
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+
+	run = expect_study(&t, KHV_STUDY_EV_RDTSC, PAYLOAD_GPA(study_tscp, study_rdtscp));
+	EXPECT_EQ(1, run->study.rdtsc.rdtscp);
+	EXPECT_EQ(0x1234u, run->study.rdtsc.aux);
+	run->study.rdtsc.tsc = 0x1122334455667788ull;
+	run->study.rdtsc.aux = 0x4321;
+	EXPECT_VAL("ECX", 0x4321u, expect_out(&t, PORT_ECHO, 4));
+	EXPECT_VAL("EAX", 0x55667788u, expect_out(&t, PORT_ECHO, 4));
+	EXPECT_VAL("EDX", 0x11223344u, expect_out(&t, PORT_ECHO, 4));
+
+	run = expect_study(&t, KHV_STUDY_EV_RDTSC, PAYLOAD_GPA(study_tscp, study_rdtsc_plain));
+	EXPECT_EQ(0, run->study.rdtsc.rdtscp);
+	EXPECT_EQ(0u, run->study.rdtsc.aux);
+	EXPECT_VAL("ECX (RDTSC leaves it)", 0xffffffffu, expect_out(&t, PORT_ECHO, 4));
+	expect_hlt(&t, PAYLOAD_GPA(study_tscp, study_tscp_hlt) + 1);
+
+	s.events = 0;
+	KHV_OK(khv_vcpu_set_study(&t.vcpu, &s));
+	EXPECT_VAL("RDTSCP's ECX", 0x1234u, expect_out(&t, PORT_ECHO, 4));
+	if (expect_out(&t, PORT_ECHO, 4))
+		EXPECT_VAL("RDPID", 0x1234u, expect_out(&t, PORT_ECHO, 4));
+	else
+		TH_LOG("no RDPID on this CPU");
+	expect_hlt(&t, PAYLOAD_GPA(study_tscp, study_tscp_hlt2) + 1);
+	EXPECT_EQ(2u, user_exits(_metadata, &t, KHV_EXIT_STUDY));
 	khvt_destroy(&t);
 }
 

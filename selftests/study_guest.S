@@ -325,3 +325,51 @@ MARK(new_gdt_ptr)
 	.word new_gdt_end - new_gdt - 1
 	.quad GA(study_desc, new_gdt)
 PAYLOAD_END(study_desc)
+
+/*
+ * RDTSCP and RDPID (selftest study, rdtscp), 64-bit: TSC_AUX written by the
+ * guest, then an RDTSCP and an RDTSC studied, then study off: RDTSCP and
+ * (when CPUID offers it) RDPID read the guest's TSC_AUX without an exit.
+ */
+PAYLOAD_BEGIN(study_tscp)
+	.code64
+	mov $0xc0000103, %ecx		/* TSC_AUX */
+	mov $0x1234, %eax
+	xor %edx, %edx
+	wrmsr
+MARK(study_rdtscp)
+	rdtscp				/* studied: the test answers */
+	mov %eax, %r8d
+	mov %ecx, %eax
+	out %eax, $PORT_ECHO
+	mov %r8d, %eax
+	out %eax, $PORT_ECHO
+	mov %edx, %eax
+	out %eax, $PORT_ECHO
+	mov $-1, %rcx
+MARK(study_rdtsc_plain)
+	rdtsc				/* studied: ECX untouched */
+	mov %ecx, %eax
+	out %eax, $PORT_ECHO
+MARK(study_tscp_hlt)
+	hlt
+	xor %ecx, %ecx
+	rdtscp				/* study off: no exit */
+	mov %ecx, %eax
+	out %eax, $PORT_ECHO
+	mov $7, %eax
+	xor %ecx, %ecx
+	cpuid
+	shr $22, %ecx			/* RDPID */
+	and $1, %ecx
+	mov %ecx, %eax
+	out %eax, $PORT_ECHO
+	test %eax, %eax
+	jz 1f
+	rdpid %rax
+	out %eax, $PORT_ECHO
+1:
+MARK(study_tscp_hlt2)
+	hlt
+	jmp .
+PAYLOAD_END(study_tscp)

@@ -347,7 +347,7 @@ static void svm_init_control(struct svm_vcpu *svm)
 	c->intercept_misc2 = VMCB_ICPT2_VMRUN | VMCB_ICPT2_VMMCALL |
 			     VMCB_ICPT2_VMLOAD | VMCB_ICPT2_VMSAVE |
 			     VMCB_ICPT2_STGI | VMCB_ICPT2_CLGI | VMCB_ICPT2_SKINIT |
-			     VMCB_ICPT2_RDTSCP | VMCB_ICPT2_ICEBP |
+			     VMCB_ICPT2_ICEBP |
 			     VMCB_ICPT2_WBINVD | VMCB_ICPT2_MONITOR |
 			     VMCB_ICPT2_MWAIT | VMCB_ICPT2_MWAIT_COND |
 			     VMCB_ICPT2_XSETBV | VMCB_ICPT2_RDPRU;
@@ -1280,6 +1280,7 @@ static void svm_set_study(struct khv_vcpu *vcpu)
 	bool cr_write = ev & KHV_STUDY_CR_WRITE;
 
 	svm_intercept(&c->intercept_misc1, VMCB_ICPT1_RDTSC, ev & KHV_STUDY_RDTSC);
+	svm_intercept(&c->intercept_misc2, VMCB_ICPT2_RDTSCP, ev & KHV_STUDY_RDTSC);
 	c->msrpm_base_pa = page_to_phys(ev & (KHV_STUDY_RDMSR | KHV_STUDY_WRMSR) ?
 					svm_msrpm_all : svm_msrpm);
 	svm_intercept(&c->intercept_cr, VMCB_CR_WRITE(3), cr_write && (crs & KHV_STUDY_CR3));

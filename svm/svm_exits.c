@@ -82,9 +82,20 @@ static int svm_exit_cpuid(struct svm_vcpu *svm)
 }
 
 /* Only while the vCPU studies RDTSC (svm_set_study). */
+/*
+ * RDTSC, and RDTSCP: both intercepted only while studied.  QEMU reports
+ * an RDTSCP under the RDTSC code; the instruction says which it was.
+ */
 static int svm_exit_rdtsc(struct svm_vcpu *svm)
 {
-	return khv_handle_rdtsc(&svm->vcpu);
+	u32 len = khv_ops->hw_insn_len(&svm->vcpu);
+
+	return khv_handle_rdtsc(&svm->vcpu, len ? len == 3 : khv_rip_is_rdtscp(&svm->vcpu));
+}
+
+static int svm_exit_rdtscp(struct svm_vcpu *svm)
+{
+	return khv_handle_rdtsc(&svm->vcpu, true);
 }
 
 static int svm_exit_hlt(struct svm_vcpu *svm)
@@ -428,7 +439,6 @@ static int svm_exit_iret(struct svm_vcpu *svm)
 	return 1;
 }
 
-/* ICEBP (INT1): the #DB it raises, as a trap after the instruction. */
 /* INT1 (ICEBP): a #DB trap after it, which a study sees at the INT1. */
 static int svm_exit_icebp(struct svm_vcpu *svm)
 {
@@ -643,7 +653,7 @@ static const svm_exit_fn svm_exit_handlers[] = {
 	[VMEXIT_STGI]				= svm_exit_ud,
 	[VMEXIT_CLGI]				= svm_exit_ud,
 	[VMEXIT_SKINIT]				= svm_exit_ud,
-	[VMEXIT_RDTSCP]				= svm_exit_ud,
+	[VMEXIT_RDTSCP]				= svm_exit_rdtscp,
 	[VMEXIT_ICEBP]				= svm_exit_icebp,
 	[VMEXIT_WBINVD]				= svm_exit_skip,
 	[VMEXIT_MONITOR]			= svm_exit_ud,

@@ -740,6 +740,11 @@ static u64 vmx_study_missing(void)
 	return vmx_caps.desc_exiting ? 0 : KHV_STUDY_DESC;
 }
 
+static bool vmx_has_rdtscp(void)
+{
+	return vmx_caps.rdtscp;
+}
+
 static void vmx_drop_redelivery(struct khv_vcpu *vcpu)
 {
 	to_vmx(vcpu)->reinject = 0;
@@ -805,6 +810,7 @@ const struct khv_backend khv_vmx_backend = {
 	.exit_info		= vmx_exit_info,
 	.set_study		= vmx_set_study,
 	.study_missing		= vmx_study_missing,
+	.has_rdtscp		= vmx_has_rdtscp,
 	.set_cr			= vmx_set_cr,
 	.drop_redelivery	= vmx_drop_redelivery,
 

@@ -36,6 +36,7 @@ struct vmx_caps {
 	bool invept_single;		/* else all-context */
 	bool invvpid_single;		/* else all-context */
 	bool desc_exiting;		/* "descriptor-table exiting" can be set (study) */
+	bool rdtscp;			/* "enable RDTSCP": guests run RDTSCP and RDPID */
 	u32 timer_value;		/* preemption timer reload, in timer ticks */
 
 	/* What guests may hold: the host CPU's features. */

@@ -200,6 +200,9 @@ int vmx_probe(void)
 
 	proc_optional = PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
 	proc2_optional = PROC2_WBINVD_EXITING | PROC2_PAUSE_LOOP | PROC2_ENCLS_EXITING;
+	/* Without it RDTSCP and RDPID are #UD, and CPUID hides them. */
+	if (boot_cpu_has(X86_FEATURE_RDTSCP))
+		proc2_optional |= PROC2_RDTSCP;
 	/* INVPCID is #UD for the guest without it, and CPUID passes it on. */
 	if (boot_cpu_has(X86_FEATURE_INVPCID))
 		proc2_optional |= PROC2_INVPCID;
@@ -256,6 +259,7 @@ int vmx_probe(void)
 	vmx_caps.invept_single = ept & VMX_EPT_CAP_INVEPT_SINGLE;
 	vmx_caps.invvpid_single = ept & VMX_VPID_CAP_SINGLE;
 	vmx_caps.desc_exiting = (proc2 >> 32) & PROC2_DESC_EXITING;
+	vmx_caps.rdtscp = vmx_caps.proc2 & PROC2_RDTSCP;
 
 	pr_info("khv: vmx: revision %#x, true controls %d, VPID %d, EPT A/D %d, 5-level EPT %d, preemption timer %d, PLE %d, INS/OUTS info %d\n",
 		VMX_BASIC_REVISION(basic), true_ctls, vmx_caps.vpid, vmx_caps.ept_ad,

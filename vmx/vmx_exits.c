@@ -8,8 +8,10 @@
  *
  * Choices made here:
  *  - Every VMX instruction, INVEPT, INVVPID, VMFUNC, GETSEC, RSM, ENCLS,
- *    RDTSCP, XSAVES/XRSTORS, UMWAIT/TPAUSE, MONITOR and MWAIT are #UD: no
- *    nested virtualization, nothing CPUID offers.  RDPMC is #GP(0).
+ *    XSAVES/XRSTORS, UMWAIT/TPAUSE, MONITOR and MWAIT are #UD: no nested
+ *    virtualization, nothing CPUID offers.  RDPMC is #GP(0).  RDTSCP and
+ *    RDPID run in the guest ("enable RDTSCP", TSC_AUX switched by
+ *    core/tsc_aux.c); RDTSCP exits only with RDTSC, while studied.
  *  - INVD and WBINVD are skipped: guest memory is ordinary write-back RAM.
  *  - MOV to/from CR0, CR3 (only where the CPU forces CR3 exiting), CR4 and
  *    CR8, CLTS and LMSW are emulated from the exit qualification.
@@ -92,9 +94,10 @@ static int vmx_exit_cpuid(struct vmx_vcpu *vmx)
 }
 
 /* Only while the vCPU studies RDTSC (vmx_set_study). */
+/* RDTSC exiting (set only while studied) covers RDTSCP, with its own reason. */
 static int vmx_exit_rdtsc(struct vmx_vcpu *vmx)
 {
-	return khv_handle_rdtsc(&vmx->vcpu);
+	return khv_handle_rdtsc(&vmx->vcpu, (vmx->exit_reason & 0xffff) == EXIT_RDTSCP);
 }
 
 static int vmx_exit_hlt(struct vmx_vcpu *vmx)
@@ -461,7 +464,7 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_EPT_MISCONFIG]		= vmx_exit_ept_misconfig,
 	[EXIT_INVEPT]			= vmx_exit_ud,
-	[EXIT_RDTSCP]			= vmx_exit_ud,
+	[EXIT_RDTSCP]			= vmx_exit_rdtsc,
 	[EXIT_PREEMPTION_TIMER]		= vmx_exit_host,	/* the time slice bound */
 	[EXIT_INVVPID]			= vmx_exit_ud,
 	[EXIT_WBINVD]			= vmx_exit_skip,

@@ -563,7 +563,10 @@ int kr_study_line(const struct khv_run *run, unsigned int vcpu, char *buf, size_
 		    (unsigned long long)run->study.msr.value);
 		break;
 	case KHV_STUDY_EV_RDTSC:
-		kr_put(buf, len, &n, "rdtsc -> 0x%llx", (unsigned long long)run->study.rdtsc.tsc);
+		kr_put(buf, len, &n, "%s -> 0x%llx", run->study.rdtsc.rdtscp ? "rdtscp" : "rdtsc",
+		    (unsigned long long)run->study.rdtsc.tsc);
+		if (run->study.rdtsc.rdtscp)
+			kr_put(buf, len, &n, " aux 0x%x", run->study.rdtsc.aux);
 		break;
 	case KHV_STUDY_EV_HLT:
 		kr_put(buf, len, &n, "hlt");

@@ -630,7 +630,7 @@ struct khv_stats_open {
 #define KHV_STUDY_CPUID		(1ull << 0)	/* CPUID of the leaves in cpuid[] */
 #define KHV_STUDY_RDMSR		(1ull << 1)	/* RDMSR of the MSRs in msrs[] */
 #define KHV_STUDY_WRMSR		(1ull << 2)	/* WRMSR of the MSRs in msrs[] */
-#define KHV_STUDY_RDTSC		(1ull << 3)	/* RDTSC */
+#define KHV_STUDY_RDTSC		(1ull << 3)	/* RDTSC, RDTSCP */
 #define KHV_STUDY_HLT		(1ull << 4)	/* HLT */
 #define KHV_STUDY_CR_WRITE	(1ull << 5)	/* MOV to the CRs in cr_write, CLTS, LMSW */
 #define KHV_STUDY_CR8_READ	(1ull << 6)	/* MOV from CR8 (64-bit code) */
@@ -797,9 +797,15 @@ struct khv_run {
 					__u32 gp;
 					__u64 value;
 				} msr;
-				/* RDTSC: the guest's TSC now, the answer EDX:EAX gets */
+				/*
+				 * RDTSC, RDTSCP: the guest's TSC now, the answer EDX:EAX
+				 * gets; for RDTSCP, its TSC_AUX, the answer ECX gets.
+				 */
 				struct {
 					__u64 tsc;
+					__u32 aux;
+					__u8 rdtscp;
+					__u8 pad[3];
 				} rdtsc;
 				/*
 				 * CR_WRITE: the CR (0, 3, 4, 8), the value the guest writes

@@ -938,6 +938,10 @@ KR_TEST(study_line)
 	run.study.rdtsc.tsc = 0x123456789abcdef0ull;
 	CHECK_STR(line(&run, 63), "khv-run: study vcpu 63 rip 0x7f0011223344 rdtsc -> "
 		  "0x123456789abcdef0");
+	run.study.rdtsc.aux = 0x3;	/* RDTSCP: with the TSC_AUX ECX gets */
+	run.study.rdtsc.rdtscp = 1;
+	CHECK_STR(line(&run, 63), "khv-run: study vcpu 63 rip 0x7f0011223344 rdtscp -> "
+		  "0x123456789abcdef0 aux 0x3");
 
 	memset(&run.study, 0, sizeof(run.study));
 	run.study.event = KHV_STUDY_EV_HLT;
