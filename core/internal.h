@@ -58,9 +58,16 @@ long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool 
 int khv_study_complete(struct khv_vcpu *vcpu);
 u64 khv_study_offered(void);
 
-/* tsc_aux.c */
-void khv_tsc_aux_load(struct khv_vcpu *vcpu);
+/* tsc_aux.c: before each entry, interrupts off; most find the value there. */
+DECLARE_PER_CPU(u64, khv_tsc_aux_msr);
+void khv_tsc_aux_switch(struct khv_vcpu *vcpu);
 void khv_tsc_aux_drop(void);
+
+static inline void khv_tsc_aux_load(struct khv_vcpu *vcpu)
+{
+	if (unlikely(__this_cpu_read(khv_tsc_aux_msr) != vcpu->tsc_aux))
+		khv_tsc_aux_switch(vcpu);
+}
 
 /* stats.c */
 const char *khv_exit_name(u32 hw_code);

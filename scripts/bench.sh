@@ -26,6 +26,11 @@
 #                     tools/bench/bench-guest.sh as /init.
 #   BENCH_TIMING_ROUNDS  rounds of khv's exit loops with exit_timing on and
 #                     off (default 2; Documentation/khv/bench.rst)
+#   BENCH_TIMING_GATE the bench fails when exit_timing costs more than this
+#                     many percent on an exit loop (default 5: a regression
+#                     gate; the goal, 2 %, is reported as met or not).  Only
+#                     where the clock counts instructions (intel, and amd
+#                     with BENCH_ICOUNT=1): host time under TCG is too noisy
 #   BENCH_ROUNDS      amd lane: rounds of (khv, KVM), alternating the order
 #                     (default 3)
 #   BENCH_ARGS        amd lane: more khv-bench options, e.g. "--runs=5 --io-iters=20000"
@@ -278,7 +283,7 @@ table() {
 # (bench-guest.sh's backends khv-timing1 and khv-timing0), and the cost of
 # having it on, in percent; also into bench.txt as "BENCH overhead" lines.
 timing_table() {
-	local txt=$1 l om ob fm fb oc fc pc
+	local txt=$1 l om ob fm fb oc fc pc gates="" g
 	shift
 	printf '%-9s %20s %20s %16s
 ' loop "timing on" "timing off" overhead
@@ -292,14 +297,40 @@ timing_table() {
 		if [ -n "${om:-}" ] && [ -n "${fm:-}" ]; then
 			pc="$(percent "$om" "$fm") ($(percent "$ob" "$fb"))"
 			say "BENCH overhead exit_timing $l pct=$(percent "$om" "$fm") best=$(percent "$ob" "$fb")" >>"$txt"
+			gates="$gates $l:$om:$fm"
 		else
 			result 1 "bench $lane: no exit timing figure for $l"
 		fi
 		printf '%-9s %20s %20s %16s
 ' "$l" "$oc" "$fc" "$pc"
 	done
+	for g in $gates; do
+		IFS=: read -r l om fm <<<"$g"
+		timing_gate "$l" "$om" "$fm"
+	done
 }
 percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'; }
+
+# timing_gate <loop> <on> <off>: exit_timing's cost on one loop, against
+# the 2 % goal (said) and BENCH_TIMING_GATE (a failed result above it).
+timing_gate() {
+	local gate=${BENCH_TIMING_GATE:-5} pct
+	pct=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", (a / b - 1) * 100 }')
+	if [ "$clock" = "host TSC" ]; then
+		say "exit_timing on $1: $pct % (host time: no verdict; BENCH_ICOUNT=1 for one)"
+		return 0
+	fi
+	if awk -v p="$pct" 'BEGIN { exit !(p < 2) }'; then
+		say "exit_timing on $1: $pct % (goal < 2 %: met)"
+	else
+		say "exit_timing on $1: $pct % (goal < 2 %: not met)"
+	fi
+	if awk -v p="$pct" -v g="$gate" 'BEGIN { exit !(p > g) }'; then
+		result 1 "bench $lane: exit_timing costs $pct % on $1, over the gate of $gate %"
+	else
+		result 0 "bench $lane: exit_timing costs $pct % on $1, within the gate of $gate %"
+	fi
+}
 
 # Each round prints, per (backend, loop), the median and the minimum of its
 # runs: cycles_per_exit= for the exit loops, cycles_per_iter= for the

@@ -6,7 +6,8 @@
  * Return convention as core's: > 0 re-enter, 0 to userspace, < 0 errno.
  *
  * Choices made here:
- *  - RDTSCP is #UD: core's CPUID does not offer it (TSC_AUX is not switched).
+ *  - RDTSCP and RDPID run in the guest, with its TSC_AUX (core/tsc_aux.c);
+ *    RDTSCP exits only with RDTSC, while studied.
  *  - VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA, MONITOR, MWAIT,
  *    RDPRU, RSM, INVLPGB, TLBSYNC are #UD: no nested virtualization, no SMM,
  *    no MONITOR/MWAIT in CPUID.  RDPMC is #GP(0): no counter is offered.
