@@ -90,11 +90,6 @@ static int khv_desc_fault(struct khv_vcpu *vcpu, u8 vector, u16 error_code)
 	return 1;
 }
 
-static bool khv_desc_canonical(u64 addr)
-{
-	return (u64)sign_extend64(addr, 47) == addr;
-}
-
 /*
  * The system descriptor LLDT or LTR names, into op->seg: 8 bytes, or 16 in
  * IA-32e mode, from the GDT only.  0; 1 with an exception queued; or the
@@ -148,7 +143,7 @@ static int khv_desc_load_system(struct khv_vcpu *vcpu, struct khv_desc_op *op,
 		return khv_desc_fault(vcpu, X86_TRAP_GP, err_sel);
 	if (!s->present)
 		return khv_desc_fault(vcpu, X86_TRAP_NP, err_sel);
-	if (lma && !khv_desc_canonical(s->base))
+	if (lma && !khv_canonical(s->base))
 		return khv_desc_fault(vcpu, X86_TRAP_GP, err_sel);
 	if (ltr) {
 		op->tss_desc = sr->gdt.base + (sel & ~7);
@@ -180,7 +175,7 @@ static int khv_desc_read(struct khv_vcpu *vcpu, struct khv_desc_op *op,
 	op->limit = buf[0] | buf[1] << 8;
 	if (in->mode == 8) {
 		memcpy(&op->base, buf + 2, 8);
-		if (!khv_desc_canonical(op->base))
+		if (!khv_canonical(op->base))
 			return khv_desc_fault(vcpu, X86_TRAP_GP, 0);
 	} else {
 		/* 32 bits of base; with a 16-bit operand, 24 of them. */

@@ -85,13 +85,12 @@ static int svm_exit_cpuid(struct svm_vcpu *svm)
 /* Only while the vCPU studies RDTSC (svm_set_study). */
 /*
  * RDTSC, and RDTSCP: both intercepted only while studied.  QEMU reports
- * an RDTSCP under the RDTSC code; the instruction says which it was.
+ * an RDTSCP under the RDTSC code; the instruction says which it was (not
+ * its length: a prefixed RDTSC is as long as RDTSCP).
  */
 static int svm_exit_rdtsc(struct svm_vcpu *svm)
 {
-	u32 len = khv_ops->hw_insn_len(&svm->vcpu);
-
-	return khv_handle_rdtsc(&svm->vcpu, len ? len == 3 : khv_rip_is_rdtscp(&svm->vcpu));
+	return khv_handle_rdtsc(&svm->vcpu, khv_rip_is_rdtscp(&svm->vcpu));
 }
 
 static int svm_exit_rdtscp(struct svm_vcpu *svm)

@@ -232,7 +232,7 @@ static const struct {
 #define RUNTIME_ENTRY	ENTRY_IA32E
 #define OPT_PROC	(PROC_MWAIT_EXITING | PROC_MONITOR_EXITING)
 #define OPT_PROC2	(PROC2_VPID | PROC2_WBINVD_EXITING | PROC2_PAUSE_LOOP |	\
-			 PROC2_ENCLS_EXITING | PROC2_INVPCID)
+			 PROC2_ENCLS_EXITING | PROC2_INVPCID | PROC2_RDTSCP)
 
 /* The controls khv should compute from control MSR value v (all optional ones allowed). */
 static u32 expect_ctls(u64 v, u32 want, u32 runtime)
@@ -250,6 +250,7 @@ static void cpu_skylake(void)
 	shim.cpuid_80000001_edx = SKL_EXT_EDX;
 	shim.cr4_supported = SKL_CR4_SUPPORTED;
 	shim_set_feature(X86_FEATURE_INVPCID, true);
+	shim_set_feature(X86_FEATURE_RDTSCP, true);
 	tsc_khz = SKL_TSC_KHZ;
 	ctx[0] = '\0';
 }
@@ -468,7 +469,7 @@ static void test_good_cpu(void)
 	/* The same, spelled out. */
 	CHECK_EQ(vmx_caps.pin, 0x7f);
 	CHECK_EQ(vmx_caps.proc, 0xb6986dfa);
-	CHECK_EQ(vmx_caps.proc2, 0x94e2);
+	CHECK_EQ(vmx_caps.proc2, 0x94ea);
 	CHECK_EQ(vmx_caps.exit, 0x002b6fff);
 	CHECK_EQ(vmx_caps.entry, 0x0000d1ff);
 	/* Within allowed-1, every must-be-1 kept, nothing forbidden. */
@@ -1041,6 +1042,36 @@ static void test_invpcid(void)
 	CHECK(!(vmx_caps.proc2 & PROC2_INVPCID));
 }
 
+/*
+ * "enable RDTSCP": set when the host has RDTSCP and the CPU allows it; it
+ * is what lets CPUID offer RDTSCP and RDPID (vmx_caps.rdtscp).  Descriptor-
+ * table exiting is only noted (study mode sets it).
+ */
+static void test_rdtscp(void)
+{
+	cpu_skylake();
+	set_ctx("host and CPU have RDTSCP");
+	CHECK_EQ(probe(), 0);
+	CHECK(vmx_caps.proc2 & PROC2_RDTSCP);
+	CHECK(vmx_caps.rdtscp);
+	CHECK(vmx_caps.desc_exiting);
+	CHECK(!(vmx_caps.proc2 & PROC2_DESC_EXITING));
+
+	cpu_skylake();
+	set_ctx("host without RDTSCP");
+	shim_set_feature(X86_FEATURE_RDTSCP, false);
+	CHECK_EQ(probe(), 0);
+	CHECK(!(vmx_caps.proc2 & PROC2_RDTSCP));
+	CHECK(!vmx_caps.rdtscp);
+
+	cpu_skylake();
+	set_ctx("host with RDTSCP, control not allowed");
+	ctl_disallow(MSR_IA32_VMX_PROCBASED_CTLS2, PROC2_RDTSCP | PROC2_DESC_EXITING);
+	CHECK_EQ(probe(), 0);
+	CHECK(!vmx_caps.rdtscp);
+	CHECK(!vmx_caps.desc_exiting);
+}
+
 /* Optional controls the CPU does not offer are left out, and that is all. */
 static void test_optional(void)
 {
@@ -1239,6 +1270,7 @@ static const struct {
 	{ "EPT capabilities", test_ept_caps },
 	{ "VPID and INVVPID", test_vpid },
 	{ "INVPCID for guests", test_invpcid },
+	{ "RDTSCP for guests", test_rdtscp },
 	{ "other optional controls", test_optional },
 	{ "vmx_caps_setup(): preemption timer", test_timer },
 	{ "vmx_caps_setup(): guest CR4 and EFER", test_guest_masks },

@@ -153,6 +153,7 @@ int rdmsrl_safe(unsigned int msr, unsigned long long *p);
 #define X86_CR4_PKE	BIT(22)
 
 /* asm/cpufeature.h, asm/processor.h */
+#define X86_FEATURE_RDTSCP	(1 * 32 + 27)
 #define X86_FEATURE_INVPCID	(9 * 32 + 10)
 #define SHIM_NR_FEATURES	(21 * 32)
 
