@@ -35,7 +35,7 @@
 #include "internal.h"
 #include "emulate.h"
 
-static bool khv_desc_is_load(unsigned int insn)
+bool khv_desc_is_load(unsigned int insn)
 {
 	return insn == KHV_DESC_LGDT || insn == KHV_DESC_LIDT ||
 	       insn == KHV_DESC_LLDT || insn == KHV_DESC_LTR;
@@ -58,16 +58,6 @@ static int khv_desc_insn(const struct khv_insn *in)
 	if (in->opcode == 0x00)
 		return grp6[in->modrm_reg];
 	return -1;
-}
-
-static int khv_desc_internal_error(struct khv_vcpu *vcpu, const struct khv_insn *in)
-{
-	u64 data[4] = { vcpu->regs[KHV_REG_RIP], in->len, 0, 0 };
-	unsigned int i;
-
-	for (i = 0; i < in->fetched && i < KHV_MAX_INSN_LEN; i++)
-		data[2 + i / 8] |= (u64)in->bytes[i] << (8 * (i % 8));
-	return khv_exit_internal_error(vcpu, KHV_INTERNAL_ERROR_EMULATION, ARRAY_SIZE(data), data);
 }
 
 /*
@@ -209,7 +199,7 @@ static int khv_desc_prepare(struct khv_vcpu *vcpu, unsigned int hw_insn,
 	 * it (another vCPU), or the decoder is wrong.  Say so rather than loop.
 	 */
 	if (insn < 0 || insn != hw_insn)
-		return khv_desc_internal_error(vcpu, &in);
+		return khv_insn_internal_error(vcpu, vcpu->regs[KHV_REG_RIP], &in);
 	/*
 	 * The CPU checks these before its intercept; kept so that khv never
 	 * does what the CPU would refuse.

@@ -181,10 +181,9 @@ static int khv_mmio_decode(struct khv_vcpu *vcpu, const struct khv_insn *insn,
 	return -EINVAL;
 }
 
-/* KHV_INTERNAL_ERROR_EMULATION: gpa, length (0 if undecoded), the bytes. */
-static int khv_mmio_unsupported(struct khv_vcpu *vcpu, u64 gpa, const struct khv_insn *insn)
+int khv_insn_internal_error(struct khv_vcpu *vcpu, u64 where, const struct khv_insn *insn)
 {
-	u64 data[4] = { gpa, insn->len, 0, 0 };
+	u64 data[4] = { where, insn->len, 0, 0 };
 	unsigned int i;
 
 	for (i = 0; i < insn->fetched && i < KHV_MAX_INSN_LEN; i++)
@@ -210,7 +209,7 @@ int khv_emulate_mmio(struct khv_vcpu *vcpu, u64 gpa, bool write)
 	 * not what faulted (another vCPU rewrote them): do not guess.
 	 */
 	if (err || khv_mmio_decode(vcpu, &insn, &a) || a.write != write)
-		return khv_mmio_unsupported(vcpu, gpa, &insn);
+		return khv_insn_internal_error(vcpu, gpa, &insn);
 
 	vcpu->mmio.gpa = gpa;
 	vcpu->mmio.len = a.len;

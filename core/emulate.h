@@ -119,6 +119,12 @@ int khv_decode_at_rip(struct khv_vcpu *vcpu, struct khv_insn *insn);
 u64 khv_insn_mem_linear(struct khv_vcpu *vcpu, const struct khv_insn *insn);
 /* After khv_decode_at_rip() said -EFAULT: queue the fetch's fault; returns 1. */
 int khv_queue_fetch_fault(struct khv_vcpu *vcpu, const struct khv_insn *insn);
+/*
+ * KHV_INTERNAL_ERROR_EMULATION for an instruction khv cannot carry out:
+ * @where (the MMIO gpa, or RIP), its length (0 if undecoded), its bytes.
+ * Returns 0 (to userspace).
+ */
+int khv_insn_internal_error(struct khv_vcpu *vcpu, u64 where, const struct khv_insn *insn);
 
 /*
  * Emulate the memory access of the instruction at RIP, which faulted at gpa

@@ -616,6 +616,7 @@ int khv_handle_exception(struct khv_vcpu *vcpu, const struct khv_queued_exceptio
  */
 int khv_handle_desc(struct khv_vcpu *vcpu, unsigned int insn);
 int khv_desc_finish(struct khv_vcpu *vcpu, const struct khv_desc_op *op);
+bool khv_desc_is_load(unsigned int insn);	/* LGDT, LIDT, LLDT, LTR */
 int khv_reflect_exception(struct khv_vcpu *vcpu, const struct khv_queued_exception *x);
 int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch);
 int khv_exit_internal_error(struct khv_vcpu *vcpu, u32 suberror, u32 ndata, const u64 *data);

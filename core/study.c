@@ -229,8 +229,7 @@ int khv_study_complete(struct khv_vcpu *vcpu)
 		struct khv_desc_op op = vcpu->study.desc;
 
 		/* A store stores the answer; a load loads what the guest gave. */
-		if (op.insn <= KHV_DESC_SIDT || op.insn == KHV_DESC_SLDT ||
-		    op.insn == KHV_DESC_STR) {
+		if (!khv_desc_is_load(op.insn)) {
 			op.base = READ_ONCE(run->study.desc.base);
 			op.limit = (u16)READ_ONCE(run->study.desc.limit);
 			op.selector = READ_ONCE(run->study.desc.selector);
