@@ -10,6 +10,7 @@
 #include "khv.h"
 
 static_assert(sizeof(struct khv_userspace_memory_region) == 32);
+static_assert(sizeof(struct khv_dirty_log) == 48);
 static_assert(sizeof(struct khv_regs) == 144);
 static_assert(sizeof(struct khv_segment) == 24);
 static_assert(sizeof(struct khv_dtable) == 16);

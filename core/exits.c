@@ -491,9 +491,13 @@ int khv_handle_npf(struct khv_vcpu *vcpu, u64 gpa, bool write, bool fetch)
 	if (fetch)
 		access |= KHV_PROT_EXEC;
 	r = khv_mmu_fault(vcpu->vm, gpa, access);
-	trace_khv_npf(vcpu->id, gpa, write, fetch, r < 0 ? r : r == KHV_MMU_MAPPED ? 0 : 1);
+	trace_khv_npf(vcpu->id, gpa, write, fetch, r);
 	if (r < 0)
 		return r;
+	if (r == KHV_MMU_LOGGED) {
+		khv_kstat(vcpu, KHV_KSTAT_NPF_DIRTY);
+		return 1;
+	}
 	if (r == KHV_MMU_MAPPED) {
 		khv_kstat(vcpu, KHV_KSTAT_NPF_MAPPED);
 		return 1;

@@ -241,6 +241,9 @@ static int khv_gpte_update(struct khv_vcpu *vcpu, u64 gpa, u64 old, u64 new, boo
 			r = khv_cmpxchg_user64(p, old, new);
 		else
 			r = khv_cmpxchg_user32(p, old, new);
+		/* A write khv made for the guest: the dirty log must see it. */
+		if (!r)
+			khv_mark_dirty(s, gpa);
 	}
 	up_read(&vm->slots_lock);
 	return r;

@@ -31,6 +31,12 @@ void khv_ioeventfd_release(struct khv_vm *vm);
 
 /* memslot.c */
 int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r);
+void khv_memslots_free(struct khv_vm *vm);
+
+/* dirty_log.c */
+unsigned long *khv_dirty_bitmap_alloc(u64 size);
+void khv_dirty_bitmap_free(unsigned long *bitmap);
+long khv_dirty_log_ioctl(struct khv_vm *vm, struct khv_dirty_log __user *argp, bool clear);
 
 /* array.c: header + entries ioctl arguments */
 int khv_array_capacity(const void __user *argp, u32 *cap);

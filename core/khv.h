@@ -329,6 +329,15 @@ struct khv_memslot {
 	u64 uaddr;
 	u32 flags;		/* KHV_MEM_* */
 	u32 id;
+	/*
+	 * With KHV_MEM_LOG_DIRTY: a bit per 4 KiB page, set (atomically) when
+	 * the page may have been written since it was last cleared; else
+	 * NULL.  The pointer changes only under slots_lock held for write.
+	 * A fault sets a bit under khv_mmu.lock before the writable leaf goes
+	 * in; khv's own writes set it after the write, without that lock;
+	 * bits are taken out under it (core/dirty_log.c, mmu/dirty.c).
+	 */
+	unsigned long *dirty_bitmap;
 };
 
 struct khv_vm {
@@ -660,6 +669,8 @@ int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */
+/* khv wrote the page at gpa of slot s for the guest: log it (core/dirty_log.c). */
+void khv_mark_dirty(const struct khv_memslot *s, u64 gpa);
 /*
  * The guest physical ranges whose slots map [start, end) of the VMM's
  * memory, into @out (KHV_MAX_MEMSLOTS entries); their number.  Takes

@@ -62,6 +62,7 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_STATE:
 	case KHV_CAP_PVCLOCK:
 	case KHV_CAP_STATS_FD:
+	case KHV_CAP_DIRTY_LOG:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;

@@ -74,6 +74,9 @@ static int khv_check_region(struct khv_vm *vm, const struct khv_userspace_memory
 {
 	if (r->slot >= KHV_MAX_MEMSLOTS || (r->flags & ~KHV_MEM_FLAGS_ALL))
 		return -EINVAL;
+	/* Nothing writes a read-only slot's pages: nothing to log. */
+	if ((r->flags & KHV_MEM_READONLY) && (r->flags & KHV_MEM_LOG_DIRTY))
+		return -EINVAL;
 	if (!r->memory_size)
 		return 0;
 	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->memory_size) ||
@@ -89,14 +92,43 @@ static int khv_check_region(struct khv_vm *vm, const struct khv_userspace_memory
 	return 0;
 }
 
+/*
+ * Switch the dirty log of slot @s on (with @bitmap, its pages
+ * write-protected so that the next write to each is seen) or off (@bitmap
+ * NULL; the slot's mappings go, so that 2 MiB leaves come back).  Returns
+ * the bitmap the slot had.  slots_lock held for write.
+ */
+static unsigned long *khv_slot_log_dirty(struct khv_vm *vm, struct khv_memslot *s,
+					 unsigned long *bitmap)
+{
+	unsigned long *old = s->dirty_bitmap;
+
+	spin_lock(&vm->slots_spin);
+	s->dirty_bitmap = bitmap;
+	s->flags = bitmap ? s->flags | KHV_MEM_LOG_DIRTY : s->flags & ~KHV_MEM_LOG_DIRTY;
+	spin_unlock(&vm->slots_spin);
+	if (bitmap)
+		khv_mmu_write_protect_range(vm, s->gpa, s->size);
+	else
+		khv_mmu_zap_range(vm, s->gpa, s->size, 0);
+	return old;
+}
+
 int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_region *r)
 {
+	unsigned long *bitmap = NULL;
 	struct khv_memslot *s;
 	int err;
 
 	err = khv_check_region(vm, r);
 	if (err)
 		return err;
+	/* Before the lock: a slot that logs (or starts to) may need it. */
+	if (r->memory_size && (r->flags & KHV_MEM_LOG_DIRTY)) {
+		bitmap = khv_dirty_bitmap_alloc(r->memory_size);
+		if (!bitmap)
+			return -ENOMEM;
+	}
 
 	down_write(&vm->slots_lock);
 	s = &vm->slots[r->slot];
@@ -107,6 +139,7 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 			goto out;
 		}
 		khv_mmu_zap_range(vm, s->gpa, s->size, 0);
+		bitmap = s->dirty_bitmap;
 		spin_lock(&vm->slots_spin);
 		memset(s, 0, sizeof(*s));
 		spin_unlock(&vm->slots_spin);
@@ -122,16 +155,21 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 		s->uaddr = r->userspace_addr;
 		s->flags = r->flags;
 		s->id = r->slot;
+		s->dirty_bitmap = bitmap;
 		spin_unlock(&vm->slots_spin);
-	} else {
-		/* Move: only the guest physical address may change. */
-		if (r->memory_size != s->size || r->userspace_addr != s->uaddr ||
-		    r->flags != s->flags) {
+		bitmap = NULL;
+	} else if (r->memory_size != s->size || r->userspace_addr != s->uaddr) {
+		err = -EINVAL;
+	} else if (r->flags != s->flags) {
+		/* Change flags: only the dirty log may come or go, in place. */
+		if (r->guest_phys_addr != s->gpa ||
+		    ((r->flags ^ s->flags) & ~KHV_MEM_LOG_DIRTY)) {
 			err = -EINVAL;
 			goto out;
 		}
-		if (r->guest_phys_addr == s->gpa)
-			goto out;
+		bitmap = khv_slot_log_dirty(vm, s, bitmap);
+	} else if (r->guest_phys_addr != s->gpa) {
+		/* Move: the bitmap, by page of the slot, goes along. */
 		if (khv_slot_overlaps(vm, r->slot, r->guest_phys_addr, r->memory_size)) {
 			err = -EEXIST;
 			goto out;
@@ -143,7 +181,20 @@ int khv_set_memory_region(struct khv_vm *vm, const struct khv_userspace_memory_r
 	}
 out:
 	up_write(&vm->slots_lock);
+	/* Refused, replaced or left by a deleted slot: no fault can reach it now. */
+	khv_dirty_bitmap_free(bitmap);
 	return err;
+}
+
+/* VM destroy: the mappings are gone, the bitmaps go. */
+void khv_memslots_free(struct khv_vm *vm)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		khv_dirty_bitmap_free(vm->slots[i].dirty_bitmap);
+		vm->slots[i].dirty_bitmap = NULL;
+	}
 }
 
 /* Copy between guest physical memory (RAM slots only) and a kernel buffer. */
@@ -167,6 +218,9 @@ static int khv_access_guest(struct khv_vm *vm, u64 gpa, void *buf, size_t len, b
 			err = -EFAULT;
 			break;
 		}
+		/* After the write: a dirty-log get that misses the bit sees the data. */
+		if (write)
+			khv_mark_dirty(s, gpa);
 		gpa += chunk;
 		buf += chunk;
 		len -= chunk;

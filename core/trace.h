@@ -130,7 +130,11 @@ TRACE_EVENT(khv_mmio,
 				   { 2, "ioeventfd" }))
 );
 
-/* A second-level (NPT/EPT) fault: the access, and what khv made of it. */
+/*
+ * A second-level (NPT/EPT) fault: the access, and what khv made of it:
+ * khv_mmu_fault()'s result (0 mapped, 1 MMIO, 2 a write the dirty log
+ * recorded) or an errno.
+ */
 TRACE_EVENT(khv_npf,
 	TP_PROTO(u32 vcpu_id, u64 gpa, bool write, bool fetch, int result),
 	TP_ARGS(vcpu_id, gpa, write, fetch, result),
@@ -150,7 +154,8 @@ TRACE_EVENT(khv_npf,
 	),
 	TP_printk("vcpu %u gpa %#llx %s: %s (%d)", __entry->vcpu_id, __entry->gpa,
 		  __entry->fetch ? "fetch" : __entry->write ? "write" : "read",
-		  __entry->result < 0 ? "error" : __entry->result == 0 ? "mapped" : "mmio",
+		  __entry->result < 0 ? "error" : __entry->result == 0 ? "mapped" :
+		  __entry->result == 1 ? "mmio" : "logged",
 		  __entry->result)
 );
 

@@ -38,6 +38,7 @@ static void khv_vm_destroy(struct khv_vm *vm)
 	khv_vm_stats_gone(vm);
 	/* No vCPU can run now: unpin everything and free the tables. */
 	khv_mmu_destroy(&vm->mmu);
+	khv_memslots_free(vm);
 	mmdrop(vm->mm);
 	kfree(vm);
 }
@@ -73,6 +74,9 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		return khv_set_memory_region(vm, &r);
 	}
+	case KHV_GET_DIRTY_LOG:
+	case KHV_CLEAR_DIRTY_LOG:
+		return khv_dirty_log_ioctl(vm, argp, cmd == KHV_CLEAR_DIRTY_LOG);
 	case KHV_CREATE_IRQCHIP:
 		if (arg)
 			return -EINVAL;

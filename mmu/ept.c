@@ -20,6 +20,8 @@
  * memory type than the host's (aliasing types breaks coherency).  A and D
  * are preset (D on writable leaves only): khv treats a writable leaf as
  * dirty when it unpins it anyway, and this spares the CPU a locked update.
+ * Write protection for the dirty log clears W and keeps D ("was writable":
+ * the unpin marks the page dirty).
  */
 #include <linux/bits.h>
 #include <asm/msr.h>
@@ -94,6 +96,16 @@ static unsigned int ept_entry_prot(u64 entry)
 	return prot;
 }
 
+static u64 ept_write_protect(u64 entry)
+{
+	return entry & ~EPT_W;
+}
+
+static bool ept_entry_dirty(u64 entry)
+{
+	return entry & EPT_D;
+}
+
 /*
  * 5-level EPT when the CPU can walk it and the host itself uses 5-level
  * paging (its physical address width may then exceed what 4 levels map);
@@ -116,4 +128,6 @@ const struct khv_mmu_format khv_ept_format = {
 	.is_leaf	= ept_is_leaf,
 	.entry_pa	= ept_entry_pa,
 	.entry_prot	= ept_entry_prot,
+	.write_protect	= ept_write_protect,
+	.entry_dirty	= ept_entry_dirty,
 };

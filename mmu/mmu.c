@@ -29,44 +29,10 @@
 #include <linux/io.h>
 
 #include "core/khv.h"
-#include "mmu.h"
+#include "internal.h"
 
-#define KHV_PT_ENTRIES		512
-#define KHV_LARGE_LEVEL		2
-#define KHV_LARGE_PAGES		512	/* 4 KiB pages in a 2 MiB leaf */
-#define KHV_LARGE_ORDER		9
 /* Pages pinned per pin_user_pages_fast_only() call while checking a run. */
 #define KHV_VERIFY_CHUNK	32
-
-static inline unsigned int khv_level_shift(int level)
-{
-	return PAGE_SHIFT + 9 * (level - 1);
-}
-
-static inline u64 khv_level_size(int level)
-{
-	return 1ULL << khv_level_shift(level);
-}
-
-static inline unsigned int khv_pt_index(u64 gpa, int level)
-{
-	return (gpa >> khv_level_shift(level)) & (KHV_PT_ENTRIES - 1);
-}
-
-static inline u64 khv_gpa_limit(const struct khv_mmu *mmu)
-{
-	return 1ULL << KHV_MMU_GPA_BITS(mmu->levels);
-}
-
-static inline u64 *khv_table_va(const struct khv_mmu *mmu, u64 entry, int level)
-{
-	return phys_to_virt(mmu->fmt->entry_pa(entry, level));
-}
-
-static inline struct page *khv_leaf_page(const struct khv_mmu *mmu, u64 entry, int level)
-{
-	return pfn_to_page(PHYS_PFN(mmu->fmt->entry_pa(entry, level)));
-}
 
 int khv_mmu_init(struct khv_mmu *mmu, const struct khv_mmu_format *fmt, int levels)
 {
@@ -120,7 +86,7 @@ void khv_mmu_invalidate_end(struct khv_mmu *mmu)
 	spin_unlock(&mmu->inval_lock);
 }
 
-static unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
+unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
 {
 	unsigned long seq;
 
@@ -137,8 +103,8 @@ static unsigned long khv_mmu_invalidate_seq(struct khv_mmu *mmu)
  * madvise) must not hold up the guest's faults for as long as it runs:
  * each would re-enter the guest and fault again.
  */
-static bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq, unsigned long hva,
-				     unsigned long len)
+bool khv_mmu_invalidate_quiet(struct khv_mmu *mmu, unsigned long seq, unsigned long hva,
+			      unsigned long len)
 {
 	bool quiet;
 
@@ -177,8 +143,7 @@ static u64 *khv_mmu_new_table(struct khv_mmu *mmu, u64 *parent)
  * Missing tables are created when @alloc; NULL when one is missing and
  * !@alloc, or when allocating it failed.  mmu->lock held.
  */
-static u64 *khv_mmu_walk(struct khv_mmu *mmu, u64 gpa, int target, bool alloc,
-			 int *level)
+u64 *khv_mmu_walk(struct khv_mmu *mmu, u64 gpa, int target, bool alloc, int *level)
 {
 	const struct khv_mmu_format *fmt = mmu->fmt;
 	u64 *table = mmu->root;
@@ -380,7 +345,7 @@ static bool khv_zap_take(struct khv_zap *z, int kind, struct page *page)
 static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level)
 {
 	struct khv_mmu *mmu = z->mmu;
-	bool dirty = mmu->fmt->entry_prot(e) & KHV_PROT_WRITE;
+	bool dirty = mmu->fmt->entry_dirty(e);
 	int kind = dirty ? KHV_REL_DIRTY : KHV_REL_CLEAN;
 	unsigned long nr = khv_level_size(level) >> PAGE_SHIFT;
 
@@ -528,8 +493,7 @@ static void khv_destroy_table(struct khv_mmu *mmu, u64 *table, int level)
 		if (fmt->is_leaf(e, level)) {
 			struct page *page = khv_leaf_page(mmu, e, level);
 
-			unpin_user_pages_dirty_lock(&page, 1,
-						    fmt->entry_prot(e) & KHV_PROT_WRITE);
+			unpin_user_pages_dirty_lock(&page, 1, fmt->entry_dirty(e));
 			continue;
 		}
 		child = khv_table_va(mmu, e, level);
@@ -569,6 +533,8 @@ struct khv_fault {
 	struct page *page;	/* pinned: the page at hva */
 	struct page *large;	/* first page of a verified 2 MiB run, or NULL */
 	unsigned long seq;	/* mmu->invalidate_seq before pinning */
+	unsigned long *dirty_bitmap;	/* the slot's, when it logs; else NULL */
+	unsigned long dirty_bit;	/* the page's bit in it */
 };
 
 /* The 2 MiB guest range around gpa lies in the slot, congruent with its hva. */
@@ -692,6 +658,12 @@ static int khv_install_locked(struct khv_mmu *mmu, struct khv_fault *f)
 		return KHV_NEED_PAGE;
 	if (fmt->is_present(READ_ONCE(*ep)))
 		return ret;		/* raced (or a large leaf above) */
+	/*
+	 * A logged write: the bit goes in before the leaf that lets the write
+	 * through, under the lock a dirty-log get takes to clear it.
+	 */
+	if (f->dirty_bitmap && (f->prot & KHV_PROT_WRITE))
+		set_bit(f->dirty_bit, f->dirty_bitmap);
 	WRITE_ONCE(*ep, fmt->make_leaf(page_to_phys(f->page), 1, f->prot));
 	mmu->nr_pinned++;
 	return KHV_INSTALLED;
@@ -778,15 +750,35 @@ static int khv_mmu_fault_locked(struct khv_vm *vm, u64 gpa, unsigned int access)
 		return -EFAULT;
 
 	f.prot = KHV_PROT_READ | KHV_PROT_EXEC | (readonly ? 0 : KHV_PROT_WRITE);
+	/* Writable slots pin for write even when a leaf maps read-only: no COW later. */
 	f.gup_flags = FOLL_LONGTERM | (readonly ? 0 : FOLL_WRITE);
 	f.hva = slot->uaddr + (f.gpa - slot->gpa);
+	if (slot->dirty_bitmap) {
+		/* Logging: writable only once written, so that the write is seen. */
+		f.dirty_bitmap = slot->dirty_bitmap;
+		f.dirty_bit = (f.gpa - slot->gpa) >> PAGE_SHIFT;
+		if (!(access & KHV_PROT_WRITE))
+			f.prot &= ~KHV_PROT_WRITE;
+	}
 
-	/*
-	 * A present leaf that lacks a permission its slot grants is never
-	 * built by this file; should one exist (an older mapping), replace it
-	 * with the usual zap-flush-unpin ordering rather than loop on faults.
-	 */
 	seen = khv_lookup(mmu, f.gpa, access, &level);
+	/*
+	 * A write to a write-protected leaf of a writable slot: the dirty log
+	 * protected it (or the slot logged when it was mapped).  Give it its
+	 * write permission back in place, logging the write.
+	 */
+	if (seen == KHV_LOOKUP_STALE && !readonly && (access & KHV_PROT_WRITE)) {
+		ret = khv_mmu_write_fault(vm, slot, f.gpa);
+		if (ret != -EAGAIN)
+			return ret;
+		seen = khv_lookup(mmu, f.gpa, access, &level);
+	}
+	/*
+	 * Any other present leaf that lacks a permission its slot grants is
+	 * never built by this file; should one exist (an older mapping),
+	 * replace it with the usual zap-flush-unpin ordering rather than loop
+	 * on faults.
+	 */
 	if (seen == KHV_LOOKUP_STALE) {
 		khv_mmu_zap_range(vm, ALIGN_DOWN(f.gpa, khv_level_size(level)),
 				  khv_level_size(level), 0);
@@ -803,13 +795,18 @@ static int khv_mmu_fault_locked(struct khv_vm *vm, u64 gpa, unsigned int access)
 	ret = khv_pin(&f);
 	if (ret)
 		return ret;
-	if (khv_slot_allows_large(slot, f.gpa))
+	/* Logging tracks 4 KiB pages: no new 2 MiB leaves meanwhile. */
+	if (!f.dirty_bitmap && khv_slot_allows_large(slot, f.gpa))
 		f.large = khv_large_run(&f);
 
 	ret = khv_install(mmu, &f);
 	if (ret != KHV_INSTALLED)
 		unpin_user_page(f.page);	/* never reachable by a vCPU */
-	return ret < 0 ? ret : KHV_MMU_MAPPED;
+	if (ret < 0)
+		return ret;
+	if (ret == KHV_INSTALLED && f.dirty_bitmap && (f.prot & KHV_PROT_WRITE))
+		return KHV_MMU_LOGGED;
+	return KHV_MMU_MAPPED;
 }
 
 int khv_mmu_fault(struct khv_vm *vm, u64 gpa, unsigned int access)

@@ -59,6 +59,13 @@ struct khv_mmu_format {
 	bool (*is_leaf)(u64 entry, int level);	/* level 1 entries are always leaves */
 	phys_addr_t (*entry_pa)(u64 entry, int level);
 	unsigned int (*entry_prot)(u64 entry);
+	/*
+	 * The leaf without write permission, for the dirty log.  Its dirty
+	 * flag stays: the page may have been written while it was writable.
+	 */
+	u64 (*write_protect)(u64 entry);
+	/* The leaf's dirty flag: its pin is dropped with the page marked dirty. */
+	bool (*entry_dirty)(u64 entry);
 };
 
 extern const struct khv_mmu_format khv_npt_format;
@@ -108,12 +115,17 @@ void khv_mmu_destroy(struct khv_mmu *mmu);
 /* Results of khv_mmu_fault(), besides negative errnos. */
 #define KHV_MMU_MAPPED	0	/* re-enter the guest */
 #define KHV_MMU_MMIO	1	/* no RAM there for this access: emulate as MMIO */
+#define KHV_MMU_LOGGED	2	/* mapped: a write the dirty log recorded; re-enter */
 
 /*
  * A second-level fault at gpa for an access of kind @access (KHV_PROT_*).
  * Looks up the slot, pins the backing page (a 2 MiB run when the slot, the
  * alignment and the backing folio allow) and installs the leaf.  An access
  * outside every slot, or a write to a read-only slot, is KHV_MMU_MMIO.
+ * In a slot that logs dirty pages (KHV_MEM_LOG_DIRTY) leaves are 4 KiB and
+ * writable only once written: a read maps the page read-only, a write
+ * sets the page's bit in the slot's bitmap as it makes the leaf writable
+ * (KHV_MMU_LOGGED), splitting a 2 MiB leaf built before logging began.
  * -EFAULT when the slot's userspace memory cannot be pinned (or the slot lies
  * beyond KHV_MMU_GPA_BITS), -ENOMEM, -EINTR on a fatal signal.  Takes
  * vm->slots_lock for read: see the locking rules above.
@@ -154,6 +166,24 @@ void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size, unsigned int flags)
  */
 void khv_mmu_invalidate_begin(struct khv_mmu *mmu, unsigned long start, unsigned long end);
 void khv_mmu_invalidate_end(struct khv_mmu *mmu);
+
+/*
+ * The dirty log (dirty.c).  Both with vm->slots_lock held; they take
+ * khv_mmu.lock and flush (khv_kick_all_and_wait) themselves when a leaf
+ * lost its write permission, before they return.
+ *
+ * khv_mmu_write_protect_range(): every leaf in [gpa, gpa + size) loses its
+ * write permission (a 2 MiB leaf too: a write splits it); for a slot that
+ * starts logging.
+ *
+ * khv_mmu_take_dirty(): for a slot's bitmap words @bitmap[0..nr_longs)
+ * (bit i of word w: the page at gpa + (w * BITS_PER_LONG + i) * 4 KiB),
+ * take the bits of @mask out and write-protect their pages; @mask then
+ * says which of them were set.  Returns how many were.
+ */
+void khv_mmu_write_protect_range(struct khv_vm *vm, u64 gpa, u64 size);
+unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
+				 unsigned long *mask, unsigned long nr_longs);
 
 /* A guest physical range, for khv_slots_for_hva(). */
 struct khv_gpa_range {

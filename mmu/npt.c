@@ -45,6 +45,8 @@ static u64 npt_make_leaf(phys_addr_t pa, int level, unsigned int prot)
 	/*
 	 * D is preset on writable leaves: khv treats them as dirty when it
 	 * unpins them anyway, and this spares the walker a locked update.
+	 * Write protection (the dirty log) keeps it: then it says "was
+	 * writable", which is what the unpin needs to know.
 	 */
 	if (prot & KHV_PROT_WRITE)
 		e |= NPT_RW | NPT_D;
@@ -88,6 +90,16 @@ static unsigned int npt_entry_prot(u64 entry)
 	return prot;
 }
 
+static u64 npt_write_protect(u64 entry)
+{
+	return entry & ~NPT_RW;
+}
+
+static bool npt_entry_dirty(u64 entry)
+{
+	return entry & NPT_D;
+}
+
 int khv_npt_levels(void)
 {
 	/* The hardware walks nested tables with the host's CR4.LA57 depth. */
@@ -102,4 +114,6 @@ const struct khv_mmu_format khv_npt_format = {
 	.is_leaf	= npt_is_leaf,
 	.entry_pa	= npt_entry_pa,
 	.entry_prot	= npt_entry_prot,
+	.write_protect	= npt_write_protect,
+	.entry_dirty	= npt_entry_dirty,
 };

@@ -208,7 +208,7 @@ TEST_F(khv, memory_region_errors)
 		{ "uaddr off by 2 KiB", 1, 0, 0x400000, 0x10000, 0x800, EINVAL },
 		{ "slot KHV_MAX_MEMSLOTS", KHV_MAX_MEMSLOTS, 0, 0x400000, 0x10000, 0, EINVAL },
 		{ "slot 0xffffffff", 0xffffffff, 0, 0x400000, 0x10000, 0, EINVAL },
-		{ "unknown flag 1 << 1", 1, 1u << 1, 0x400000, 0x10000, 0, EINVAL },
+		{ "unknown flag 1 << 2", 1, 1u << 2, 0x400000, 0x10000, 0, EINVAL },
 		{ "unknown flag 1 << 31", 1, 1u << 31, 0x400000, 0x10000, 0, EINVAL },
 		{ "size 1 << 62", 1, 0, 0x400000, 1ull << 62, 0, EINVAL },
 		{ "gpa + size wraps", 1, 0, 0xfffffffffffff000ull, 0x2000, 0, EINVAL },

@@ -293,24 +293,38 @@ static int svm_exit_msr(struct svm_vcpu *svm)
 }
 
 /*
- * The segment of an OUTS source: EXITINFO1 has it only with decode assists;
- * else the instruction's own prefix (DS when none).
+ * What a string IN/OUT needs beyond the sizes: the address size (EXITINFO1
+ * bits A16/A32/A64) and an OUTS source's segment (EXITINFO1 with decode
+ * assists, else the instruction's own prefix: DS when none).  QEMU's TCG
+ * sets none of the address-size bits, and has no decode assists: the
+ * instruction's decode (the mode and a 0x67 prefix) says then.
  */
-static int svm_outs_segment(struct svm_vcpu *svm, u64 info, u8 *seg)
+static int svm_pio_string(struct svm_vcpu *svm, u64 info, struct khv_pio *pio)
 {
+	bool need_seg = !pio->in && !svm_caps.decode_assists;
 	struct khv_insn insn;
 	int err;
 
-	if (svm_caps.decode_assists) {
-		*seg = (info >> VMCB_IO_SEG_SHIFT) & 7;
-		if (*seg > KHV_SEG_GS)
-			*seg = KHV_SEG_DS;
-		return 0;
+	if (info & VMCB_IO_A64)
+		pio->addr_size = 8;
+	else if (info & VMCB_IO_A32)
+		pio->addr_size = 4;
+	else if (info & VMCB_IO_A16)
+		pio->addr_size = 2;
+	if (!pio->in && svm_caps.decode_assists) {
+		pio->seg = (info >> VMCB_IO_SEG_SHIFT) & 7;
+		if (pio->seg > KHV_SEG_GS)
+			pio->seg = KHV_SEG_DS;
 	}
+	if (pio->addr_size && !need_seg)
+		return 0;
 	err = khv_decode_at_rip(&svm->vcpu, &insn);
 	if (err == -EFAULT)
 		return khv_queue_fetch_fault(&svm->vcpu, &insn);
-	*seg = (!err && insn.seg_override >= 0) ? insn.seg_override : KHV_SEG_DS;
+	if (!pio->addr_size)
+		pio->addr_size = err ? insn.mode : insn.addrsize;	/* mode: the default */
+	if (need_seg)
+		pio->seg = (!err && insn.seg_override >= 0) ? insn.seg_override : KHV_SEG_DS;
 	return 0;
 }
 
@@ -334,14 +348,8 @@ static int svm_exit_ioio(struct svm_vcpu *svm)
 		pio.size = 2;
 	else
 		pio.size = 1;
-	if (info & VMCB_IO_A64)
-		pio.addr_size = 8;
-	else if (info & VMCB_IO_A32)
-		pio.addr_size = 4;
-	else
-		pio.addr_size = 2;
-	if (pio.string && !pio.in) {
-		r = svm_outs_segment(svm, info, &pio.seg);
+	if (pio.string) {
+		r = svm_pio_string(svm, info, &pio);
 		if (r)
 			return r;	/* a #PF on the fetch is queued */
 	}

@@ -46,6 +46,8 @@ static unsigned long nr_checks;
 #define U		SHIM_USER_BASE
 #define RWX		(KHV_PROT_READ | KHV_PROT_WRITE | KHV_PROT_EXEC)
 #define RX		(KHV_PROT_READ | KHV_PROT_EXEC)
+/* Test only: the leaf's dirty flag is expected set although W is clear. */
+#define DIRTY		(1u << 8)
 
 static struct khv_vm vm;
 
@@ -74,7 +76,7 @@ static void vm_setup(void)
 
 static void add_slot(int id, u64 gpa, u64 size, unsigned long uaddr, u32 flags)
 {
-	vm.slots[id] = (struct khv_memslot){ gpa, size, uaddr, flags, (u32)id };
+	vm.slots[id] = (struct khv_memslot){ gpa, size, uaddr, flags, (u32)id, NULL };
 }
 
 /* A fault as core would issue it; afterwards a vCPU may cache anything mapped. */
@@ -152,13 +154,14 @@ static void check_npt_table(u64 e, phys_addr_t pa)
 static void check_npt_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 {
 	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
+	bool d = w || (prot & DIRTY);
 
 	CHECK(e & BIT_ULL(0));				/* P */
 	CHECK(!!(e & BIT_ULL(1)) == w);			/* R/W */
 	CHECK(e & BIT_ULL(2));				/* U/S */
 	CHECK(!(e & GENMASK_ULL(4, 3)));		/* PWT PCD: PAT entry 0, WB */
 	CHECK(e & BIT_ULL(5));				/* A: preset */
-	CHECK(!!(e & BIT_ULL(6)) == w);			/* D: preset if writable */
+	CHECK(!!(e & BIT_ULL(6)) == d);			/* D: preset if writable, kept by WP */
 	/* PS in a 2 MiB / 1 GiB leaf; the PAT bit (0) in a 4 KiB leaf. */
 	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
 	CHECK(!(e & GENMASK_ULL(11, 8)));		/* G, ignored: 0 */
@@ -194,6 +197,7 @@ static void check_ept_table(u64 e, phys_addr_t pa)
 static void check_ept_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 {
 	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
+	bool d = w || (prot & DIRTY);
 
 	CHECK(e & BIT_ULL(0));				/* R: never W without R */
 	CHECK(!!(e & BIT_ULL(1)) == w);			/* W */
@@ -203,7 +207,7 @@ static void check_ept_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 	/* Page size: 1 in a 2 MiB / 1 GiB leaf; ignored in a PTE: 0. */
 	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
 	CHECK(e & BIT_ULL(8));				/* A: preset */
-	CHECK(!!(e & BIT_ULL(9)) == w);			/* D: preset if writable */
+	CHECK(!!(e & BIT_ULL(9)) == d);			/* D: preset if writable, kept by WP */
 	CHECK(!(e & GENMASK_ULL(11, 10)));		/* user-X, ignored: 0 */
 	CHECK((e & GENMASK_ULL(51, 12)) == pa);
 	/* 20:12 (2 MiB) or 29:12 (1 GiB) reserved: a naturally aligned page. */
@@ -236,7 +240,8 @@ static void check_leaf_at(u64 gpa, int want_level, struct page *p, unsigned int 
 	CHECK(e && level == want_level);
 	check_leaf(e, level, page_to_phys(p), prot);
 	CHECK(fmt->entry_pa(e, level) == page_to_phys(p));
-	CHECK(fmt->entry_prot(e) == prot);
+	CHECK(fmt->entry_prot(e) == (prot & RWX));
+	CHECK(fmt->entry_dirty(e) == !!(prot & (KHV_PROT_WRITE | DIRTY)));
 }
 
 /*
@@ -271,7 +276,8 @@ static void audit_table(u64 *table, int level, struct audit *a)
 			prot = fmt->entry_prot(e);
 			CHECK(level <= 2);		/* no 1 GiB leaves */
 			CHECK(prot == RWX || prot == RX);
-			check_leaf(e, level, pa, prot);
+			/* A write-protected leaf may keep its dirty flag. */
+			check_leaf(e, level, pa, prot | (fmt->entry_dirty(e) ? DIRTY : 0));
 			CHECK(!pfn_to_page(PHYS_PFN(pa))->is_table);
 			a->pinned += level_size(level) >> PAGE_SHIFT;
 			a->large += level == 2;
@@ -1286,10 +1292,27 @@ static void test_stale_leaf(void)
 						 level));
 	pte[1] = fmt->make_leaf(page_to_phys(p), 1, RX);
 	shim_observe(&vm);
+	/* A 4 KiB leaf gets its write permission back in place: no flush. */
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(shim.kicks == 0);
+	check_leaf_at(0x1000, 1, p, RWX);
+	CHECK(head_of(p)->pincount == 1 && vm.mmu.nr_pinned == 1);
+	vm_done(0);
+
+	/* A read-only 2 MiB leaf outside the dirty log: replaced by zap and fault. */
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, true);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(leaf(0x1000, &level) && level == 2);
+	pte = vm.mmu.root;
+	for (level = levels; level > 2; level--)
+		pte = phys_to_virt(fmt->entry_pa(pte[0], level));
+	pte[0] = fmt->make_leaf(page_to_phys(shim_page_at(U)), 2, RX);
+	shim_observe(&vm);
 	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 	CHECK(shim.kicks == 1);
-	CHECK(fmt->entry_prot(leaf(0x1000, NULL)) == RWX);
-	CHECK(head_of(p)->pincount == 1 && vm.mmu.nr_pinned == 1);
+	check_leaf_at(0x1000, 2, shim_page_at(U), RWX);
 	vm_done(0);
 }
 
@@ -1343,6 +1366,276 @@ static void test_destroy(void)
 	CHECK(shim.dirty_unpins == 2 && shim.unpins == shim.pins);
 }
 
+/*
+ * ---- Dirty log (dirty.c) -----------------------------------------------
+ *
+ * The invariant every test checks after each step: a page of a logging
+ * slot that a vCPU may write without a fault (a writable leaf maps it, or
+ * a writable translation may still be cached since the last flush) has
+ * its bit set.  A write the log would miss breaks it.
+ */
+/* Bitmap words: enough for a 4 MiB slot. */
+#define KHV_PT_WORDS	16
+
+static unsigned long bm[KHV_PT_WORDS];
+
+static void log_slot(int id, u64 gpa, u64 size, unsigned long uaddr)
+{
+	memset(bm, 0, sizeof(bm));
+	CHECK((size >> PAGE_SHIFT) <= KHV_PT_WORDS * BITS_PER_LONG);
+	add_slot(id, gpa, size, uaddr, KHV_MEM_LOG_DIRTY);
+	vm.slots[id].dirty_bitmap = bm;
+}
+
+static bool bit(unsigned long n)
+{
+	return bm[n / BITS_PER_LONG] >> (n % BITS_PER_LONG) & 1;
+}
+
+static void check_logged(int id)
+{
+	const struct khv_memslot *s = &vm.slots[id];
+	unsigned long i;
+
+	for (i = 0; i < s->size >> PAGE_SHIFT; i++) {
+		struct page *p = shim_page_at(s->uaddr + i * PAGE_SIZE);
+		u64 e = leaf(s->gpa + i * PAGE_SIZE, NULL);
+		bool writable = e && (fmt->entry_prot(e) & KHV_PROT_WRITE);
+
+		if (writable || (p && p->cached_writable))
+			CHECK(bit(i));
+	}
+}
+
+/* Logging starts on slot id (core/memslot.c holds slots_lock for write). */
+static void start_logging(int id)
+{
+	memset(bm, 0, sizeof(bm));
+	vm.slots[id].flags |= KHV_MEM_LOG_DIRTY;
+	vm.slots[id].dirty_bitmap = bm;
+	shim_set_writer(&vm.slots_lock, true);
+	khv_mmu_write_protect_range(&vm, vm.slots[id].gpa, vm.slots[id].size);
+	shim_set_writer(&vm.slots_lock, false);
+	CHECK(!vm.mmu.lock.held);
+	audit();
+	check_logged(id);
+}
+
+/* A dirty-log get or clear of words [first, first + n) of slot id. */
+static unsigned long take(int id, unsigned long first, unsigned long *mask, unsigned long n)
+{
+	const struct khv_memslot *s = &vm.slots[id];
+	unsigned long r;
+
+	down_read(&vm.slots_lock);
+	r = khv_mmu_take_dirty(&vm, s->gpa + (first * BITS_PER_LONG << PAGE_SHIFT),
+			       s->dirty_bitmap + first, mask, n);
+	up_read(&vm.slots_lock);
+	CHECK(!vm.mmu.lock.held);
+	audit();
+	check_logged(id);
+	return r;
+}
+
+static unsigned long take_all(int id)
+{
+	unsigned long mask[KHV_PT_WORDS];
+	unsigned long n = (vm.slots[id].size >> PAGE_SHIFT) / BITS_PER_LONG;
+
+	memset(mask, 0xff, sizeof(mask));
+	return take(id, 0, mask, n);
+}
+
+static void test_dirty_fault(void)
+{
+	u64 gpa = 0x40000000;
+	unsigned long pins;
+	struct page *p;
+
+	vm_setup();
+	shim_add_vma(U, 8 * MiB, true, true);
+	log_slot(0, gpa, 4 * MiB, U);
+
+	/* A read maps read-only, 4 KiB although THP backs it; no bit. */
+	CHECK(fault(gpa + 0x3000, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	p = shim_page_at(U + 0x3000);
+	check_leaf_at(gpa + 0x3000, 1, p, RX);
+	CHECK(vm.mmu.nr_large == 0 && !bm[0]);
+	check_logged(0);
+
+	/* A write to it: writable in place, logged, no new pin, no flush. */
+	pins = shim.pins;
+	CHECK(fault(gpa + 0x3008, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	check_leaf_at(gpa + 0x3000, 1, p, RWX);
+	CHECK(bm[0] == 1UL << 3 && shim.pins == pins && shim.kicks == 0);
+	CHECK(fault(gpa + 0x3010, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+
+	/* A write to an unmapped page: mapped writable, logged. */
+	CHECK(fault(gpa + 0x5000, KHV_PROT_READ | KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	check_leaf_at(gpa + 0x5000, 1, shim_page_at(U + 0x5000), RWX);
+	CHECK(bm[0] == (1UL << 3 | 1UL << 5) && vm.mmu.nr_large == 0);
+	/* The last page: the bitmap's last bit. */
+	CHECK(fault(gpa + 4 * MiB - 1, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(bit(1023));
+	check_logged(0);
+	vm_done(0);
+}
+
+static void test_dirty_take(void)
+{
+	unsigned long mask[KHV_PT_WORDS];
+
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, false);
+	log_slot(0, 0, 4 * MiB, U);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(fault(0x2000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(fault(0x3000, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	CHECK(fault(64 * 4096, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(fault(200 * 4096, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(fault(1023 * 4096, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+
+	memset(mask, 0xff, sizeof(mask));
+	CHECK(take(0, 0, mask, 16) == 5);
+	CHECK(mask[0] == (1UL << 1 | 1UL << 2) && mask[1] == 1 && mask[2] == 0);
+	CHECK(mask[3] == 1UL << 8 && mask[15] == 1UL << 63);
+	CHECK(shim.kicks == 1);
+	/* Write-protected, keeping the dirty flag; the read-only one had none. */
+	check_leaf_at(0x1000, 1, shim_page_at(U + 0x1000), RX | DIRTY);
+	check_leaf_at(0x3000, 1, shim_page_at(U + 0x3000), RX);
+	/* Nothing left: no flush either. */
+	CHECK(take_all(0) == 0 && shim.kicks == 1);
+
+	/* Only the words and bits of the mask. */
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(fault(65 * 4096, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	mask[0] = ~0UL;
+	CHECK(take(0, 1, mask, 1) == 1 && mask[0] == 1UL << 1);
+	CHECK(bit(1) && !bit(65));
+	mask[0] = 1UL << 2;
+	CHECK(take(0, 0, mask, 1) == 0 && mask[0] == 0 && bit(1));
+	CHECK(take_all(0) == 1);
+	check_leaf_at(0x1000, 1, shim_page_at(U + 0x1000), RX | DIRTY);
+
+	/* Zapped: the pages written through a writable leaf go back dirty. */
+	zap(0, 4 * MiB);
+	CHECK(shim.dirty_unpins == 6 && shim_pinned_pages() == 0);	/* not page 3 */
+	vm_done(0);
+}
+
+static void test_dirty_wp_range(void)
+{
+	unsigned long i;
+
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	for (i = 0; i < 10; i++)
+		CHECK(fault(i * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	/* Only [3, 7) of the pages, for bounds. */
+	vm.slots[0].dirty_bitmap = bm;
+	shim_set_writer(&vm.slots_lock, true);
+	khv_mmu_write_protect_range(&vm, 3 * 4096, 4 * 4096);
+	khv_mmu_write_protect_range(&vm, 0, 0);
+	khv_mmu_write_protect_range(&vm, 1ULL << KHV_MMU_GPA_BITS(levels), 4096);
+	shim_set_writer(&vm.slots_lock, false);
+	audit();
+	for (i = 0; i < 10; i++)
+		check_leaf_at(i * 4096, 1, shim_page_at(U + i * 4096),
+			      i >= 3 && i < 7 ? RX | DIRTY : RWX);
+	CHECK(shim.kicks == 1);
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+}
+
+static void test_dirty_split(void)
+{
+	u64 gpa = 0x40000000;
+	struct page *p, *q;
+	unsigned long pins;
+
+	vm_setup();
+	shim_add_vma(U, 8 * MiB, true, true);
+	add_slot(0, gpa, 4 * MiB, U, 0);
+	CHECK(fault(gpa, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(fault(gpa + 2 * MiB, KHV_PROT_READ) == KHV_MMU_MAPPED);
+	CHECK(vm.mmu.nr_large == 2);
+	p = shim_page_at(U);
+	q = shim_page_at(U + 2 * MiB);
+	CHECK(p->pincount == 1);
+
+	start_logging(0);
+	CHECK(shim.kicks == 1);
+	check_leaf_at(gpa, 2, p, RX | DIRTY);
+	check_leaf_at(gpa + 2 * MiB, 2, q, RX | DIRTY);
+	/* Reads and fetches go through the write-protected 2 MiB leaves. */
+	CHECK(fault(gpa + 0x1000, KHV_PROT_READ | KHV_PROT_EXEC) == KHV_MMU_MAPPED);
+	CHECK(vm.mmu.nr_large == 2);
+
+	/* The first write splits: 512 leaves, the written one writable. */
+	pins = shim.pins;
+	CHECK(fault(gpa + 0x7000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(shim.kicks == 2);
+	check_leaf_at(gpa + 0x7000, 1, p + 7, RWX);
+	check_leaf_at(gpa + 0x8000, 1, p + 8, RX | DIRTY);
+	check_leaf_at(gpa + 0x1ff000, 1, p + 511, RX | DIRTY);
+	CHECK(vm.mmu.nr_large == 1 && vm.mmu.nr_pinned == 1024);
+	CHECK(p->pincount == 512 && shim.pins == pins + 512);
+	CHECK(bm[0] == 1UL << 7);
+	/* The next write in that 2 MiB: in place. */
+	CHECK(fault(gpa + 0x8000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	CHECK(shim.pins == pins + 512 && shim.kicks == 2 && bit(8));
+	check_logged(0);
+	/* Taking the bits write-protects the small leaves again. */
+	CHECK(take_all(0) == 2);
+	check_leaf_at(gpa + 0x7000, 1, p + 7, RX | DIRTY);
+
+	zap(gpa, 4 * MiB);
+	CHECK(shim_pinned_pages() == 0 && p->dirty && q->dirty);
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+}
+
+static void invalidate_first_2m(void)
+{
+	khv_mmu_invalidate_hva(&vm, U, U + 2 * MiB, true);
+	khv_mmu_invalidate_end(&vm.mmu);
+}
+
+static void test_dirty_split_fallback(void)
+{
+	u64 gpa = 0x40000000;
+
+	/* No memory for the page array: the leaf is zapped, the page mapped alone. */
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, true);
+	add_slot(0, gpa, 4 * MiB, U, 0);
+	CHECK(fault(gpa, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	start_logging(0);
+	shim.kmalloc_fail = true;
+	CHECK(fault(gpa + 0x7000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	shim.kmalloc_fail = false;
+	check_leaf_at(gpa + 0x7000, 1, shim_page_at(U + 0x7000), RWX);
+	CHECK(!leaf(gpa + 0x8000, NULL) && vm.mmu.nr_large == 0 && bit(7));
+	check_logged(0);
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+
+	/* An invalidation while the split pins: nothing installed, no pin kept. */
+	vm_setup();
+	shim_add_vma(U, 4 * MiB, true, true);
+	add_slot(0, gpa, 4 * MiB, U, 0);
+	CHECK(fault(gpa, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	start_logging(0);
+	shim.pin_hook = invalidate_first_2m;
+	CHECK(fault(gpa + 0x7000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
+	check_leaf_at(gpa + 0x7000, 1, shim_page_at(U + 0x7000), RWX);
+	CHECK(vm.mmu.nr_large == 0 && vm.mmu.nr_pinned == 1 && shim_pinned_pages() == 1);
+	check_logged(0);
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -1371,6 +1664,11 @@ static const struct test tests[] = {
 	TEST(accounting),
 	TEST(gpa_reach),
 	TEST(stale_leaf),
+	TEST(dirty_fault),
+	TEST(dirty_take),
+	TEST(dirty_wp_range),
+	TEST(dirty_split),
+	TEST(dirty_split_fallback),
 	TEST(errors),
 	TEST(destroy),
 };

@@ -475,9 +475,15 @@ static void observe_table(const struct khv_mmu *mmu, u64 *table, int level)
 			continue;
 		if (fmt->is_leaf(e, level)) {
 			struct page *p = pfn_to_page(PHYS_PFN(fmt->entry_pa(e, level)));
+			long n, k;
 
 			/* Aliased leaves are not modelled: tests never alias. */
 			p->maybe_cached = true;
+			if (fmt->entry_prot(e) & KHV_PROT_WRITE) {
+				n = 1L << (9 * (level - 1));
+				for (k = 0; k < n; k++)
+					p[k].cached_writable = true;
+			}
 			continue;
 		}
 		CHECK(level > 1);
@@ -501,8 +507,10 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 	CHECK(vm->slots_lock.readers || vm->slots_lock.writer || vm->mmu.invalidate_active);
 	shim.kicks++;
 	/* Every vCPU flushed: only what is reachable now can be cached. */
-	for (pfn = 0; pfn < SHIM_NR_PAGES; pfn++)
+	for (pfn = 0; pfn < SHIM_NR_PAGES; pfn++) {
 		shim_mem_map[pfn].maybe_cached = false;
+		shim_mem_map[pfn].cached_writable = false;
+	}
 	shim_observe(vm);
 }
 

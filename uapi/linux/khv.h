@@ -60,6 +60,7 @@
 #define KHV_CAP_PVCLOCK		17	/* kvmclock MSRs behind the KVM CPUID leaves */
 #define KHV_CAP_STATS_FD	18	/* KHV_GET_STATS_FD, KHV_GET_VMS, KHV_OPEN_STATS */
 #define KHV_CAP_STUDY		19	/* KHV_SET/GET_STUDY: the KHV_STUDY_* it offers */
+#define KHV_CAP_DIRTY_LOG	20	/* KHV_MEM_LOG_DIRTY, KHV_GET/CLEAR_DIRTY_LOG */
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -67,6 +68,8 @@
 /* ---- VM fd ioctls -------------------------------------------------------- */
 #define KHV_CREATE_VCPU		_IO(KHVIO, 0x41)	/* arg: vCPU id */
 #define KHV_SET_USER_MEMORY_REGION _IOW(KHVIO, 0x46, struct khv_userspace_memory_region)
+#define KHV_GET_DIRTY_LOG	_IOW(KHVIO, 0x47, struct khv_dirty_log)
+#define KHV_CLEAR_DIRTY_LOG	_IOW(KHVIO, 0x48, struct khv_dirty_log)
 #define KHV_CREATE_IRQCHIP	_IO(KHVIO, 0x60)	/* arg: 0; before any vCPU */
 #define KHV_IRQ_LINE		_IOW(KHVIO, 0x61, struct khv_irq_level)
 #define KHV_SIGNAL_MSI		_IOW(KHVIO, 0x62, struct khv_msi)
@@ -79,12 +82,16 @@
 
 /* Guest writes to a read-only slot become KHV_EXIT_MMIO exits. */
 #define KHV_MEM_READONLY	(1u << 0)
-#define KHV_MEM_FLAGS_ALL	(KHV_MEM_READONLY)
+/* Log the pages the guest (or khv for it) writes: KHV_GET_DIRTY_LOG. */
+#define KHV_MEM_LOG_DIRTY	(1u << 1)
+#define KHV_MEM_FLAGS_ALL	(KHV_MEM_READONLY | KHV_MEM_LOG_DIRTY)
 
 /*
  * Add (memory_size != 0, slot unused), move (same slot, same size, flags and
- * userspace_addr, new guest_phys_addr), delete (memory_size == 0).
- * Addresses and sizes are 4 KiB aligned; slots never overlap.
+ * userspace_addr, new guest_phys_addr), change flags (same slot, address,
+ * size and userspace_addr: only KHV_MEM_LOG_DIRTY may change), delete
+ * (memory_size == 0).  Addresses and sizes are 4 KiB aligned; slots never
+ * overlap.  KHV_MEM_LOG_DIRTY cannot go with KHV_MEM_READONLY.
  */
 struct khv_userspace_memory_region {
 	__u32 slot;
@@ -92,6 +99,39 @@ struct khv_userspace_memory_region {
 	__u64 guest_phys_addr;
 	__u64 memory_size;
 	__u64 userspace_addr;
+};
+
+/*
+ * Dirty-page logging (KHV_CAP_DIRTY_LOG, Documentation/khv/migration.rst).
+ * A slot with KHV_MEM_LOG_DIRTY has a bitmap of its 4 KiB pages, bit n for
+ * the page at guest_phys_addr + n * 4096, set when the guest may have
+ * written the page since the bit was last cleared (and when khv wrote it
+ * for the guest: kvmclock, emulated string I/O).  Logging starts with every
+ * bit clear; the VMM's own writes to guest memory are not logged.
+ *
+ * KHV_GET_DIRTY_LOG copies the bits of pages [first_page, first_page +
+ * num_pages) of the slot to bitmap (bit n of the byte array: page
+ * first_page + n; num_pages bits rounded up to a multiple of 64) and,
+ * unless KHV_DIRTY_LOG_KEEP, clears them: the guest's next write to such a
+ * page sets its bit again.  A write that the guest makes before the call
+ * returns is in the copied page, a later one in the next bitmap.  Returns
+ * the number of bits set.  KHV_CLEAR_DIRTY_LOG clears the bits set in
+ * bitmap (those of a KHV_DIRTY_LOG_KEEP get, typically) and returns 0.
+ * first_page is a multiple of 64; the range lies inside the slot; flags
+ * and reserved are zero for KHV_CLEAR_DIRTY_LOG.  ENOENT: the slot does
+ * not log.  EFAULT: bitmap unreadable or unwritable (a get then clears
+ * nothing).
+ */
+#define KHV_DIRTY_LOG_KEEP	(1u << 0)	/* GET: copy, do not clear */
+#define KHV_DIRTY_LOG_FLAGS_ALL	(KHV_DIRTY_LOG_KEEP)
+
+struct khv_dirty_log {
+	__u32 slot;
+	__u32 flags;		/* KHV_DIRTY_LOG_* */
+	__u64 first_page;
+	__u64 num_pages;
+	__u64 bitmap;		/* user address of (num_pages + 63) / 64 __u64s */
+	__u64 reserved[2];
 };
 
 /*
@@ -495,7 +535,8 @@ struct khv_event {
 #define KHV_KSTAT_INJ_SOFT	12	/* software interrupts/exceptions re-delivered */
 #define KHV_KSTAT_INJ_AGAIN	13	/* deliveries cut short by an exit, redone */
 #define KHV_KSTAT_INJ_USER	14	/* events queued by KHV_INJECT_EVENT */
-#define KHV_KSTAT_MAX		15
+#define KHV_KSTAT_NPF_DIRTY	15	/* a write to a page of a logging slot, logged */
+#define KHV_KSTAT_MAX		16
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */

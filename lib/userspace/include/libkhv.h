@@ -56,6 +56,18 @@ void khv_vm_destroy(struct khv_vm *vm);
 /* Add, move (new gpa, same slot) or, with size 0, delete a memory slot. */
 int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flags,
 		      uint64_t gpa, uint64_t size, void *hva);
+/*
+ * The dirty log of a slot with KHV_MEM_LOG_DIRTY (KHV_CAP_DIRTY_LOG): the
+ * bits of its pages [first_page, first_page + num_pages) into bitmap
+ * ((num_pages + 63) / 64 words), cleared unless flags has
+ * KHV_DIRTY_LOG_KEEP; returns how many are set, or -errno.  The clear
+ * takes the bits set in bitmap out (0 or -errno).  first_page: a multiple
+ * of 64.
+ */
+int khv_vm_get_dirty_log(struct khv_vm *vm, uint32_t slot, uint32_t flags, uint64_t first_page,
+			 uint64_t num_pages, uint64_t *bitmap);
+int khv_vm_clear_dirty_log(struct khv_vm *vm, uint32_t slot, uint64_t first_page,
+			   uint64_t num_pages, const uint64_t *bitmap);
 
 /*
  * The in-kernel interrupt controllers (before any vCPU): local APICs,

@@ -65,6 +65,37 @@ KHV_EXPORT int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flag
 	return libkhv_ioctl_ptr(vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
 }
 
+static int libkhv_dirty_log(struct khv_vm *vm, unsigned long req, uint32_t slot, uint32_t flags,
+			    uint64_t first_page, uint64_t num_pages, const uint64_t *bitmap)
+{
+	struct khv_dirty_log d = {
+		.slot = slot,
+		.flags = flags,
+		.first_page = first_page,
+		.num_pages = num_pages,
+		.bitmap = (uintptr_t)bitmap,
+	};
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!bitmap || !num_pages || (first_page % 64))
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, req, &d);
+}
+
+KHV_EXPORT int khv_vm_get_dirty_log(struct khv_vm *vm, uint32_t slot, uint32_t flags,
+				    uint64_t first_page, uint64_t num_pages, uint64_t *bitmap)
+{
+	return libkhv_dirty_log(vm, KHV_GET_DIRTY_LOG, slot, flags, first_page, num_pages, bitmap);
+}
+
+KHV_EXPORT int khv_vm_clear_dirty_log(struct khv_vm *vm, uint32_t slot, uint64_t first_page,
+				      uint64_t num_pages, const uint64_t *bitmap)
+{
+	return libkhv_dirty_log(vm, KHV_CLEAR_DIRTY_LOG, slot, 0, first_page, num_pages, bitmap);
+}
+
 KHV_EXPORT int khv_vm_create_irqchip(struct khv_vm *vm)
 {
 	int ret = LIBKHV_CHECK_VM(vm);

@@ -19,6 +19,13 @@ static void layout_memory_region(void)
 	OFF(khv_userspace_memory_region, guest_phys_addr, 8);
 	OFF(khv_userspace_memory_region, memory_size, 16);
 	OFF(khv_userspace_memory_region, userspace_addr, 24);
+	SIZE(khv_dirty_log, 48);
+	OFF(khv_dirty_log, slot, 0);
+	OFF(khv_dirty_log, flags, 4);
+	OFF(khv_dirty_log, first_page, 8);
+	OFF(khv_dirty_log, num_pages, 16);
+	OFF(khv_dirty_log, bitmap, 24);
+	OFF(khv_dirty_log, reserved, 32);
 }
 
 static void layout_regs(void)

@@ -48,11 +48,28 @@ typedef u64 phys_addr_t;
 /* Orders the zeroing of a table before its link, as in the kernel. */
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
 #define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+/* Strong compare-and-exchange; on failure *old gets the current value. */
+#define try_cmpxchg(p, old, new)	\
+	__atomic_compare_exchange_n((p), (old), (new), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+
+#define BITS_PER_LONG		64
+#define BIT(n)			(1UL << (n))
+static inline void set_bit(unsigned long nr, unsigned long *addr)
+{
+	__atomic_fetch_or(&addr[nr / BITS_PER_LONG], 1UL << (nr % BITS_PER_LONG),
+			  __ATOMIC_SEQ_CST);
+}
+
+static inline unsigned int hweight_long(unsigned long w)
+{
+	return (unsigned int)__builtin_popcountl(w);
+}
 
 #define EFAULT		14
 #define ENOMEM		12
 #define EINVAL		22
 #define EINTR		4
+#define EAGAIN		11
 #define EIO		5
 #define ERESTARTSYS	512
 
@@ -113,6 +130,7 @@ struct page {
 	int mapcount;		/* user PTEs that map this page */
 	bool is_table;		/* allocated by alloc_page() */
 	bool maybe_cached;	/* a vCPU may hold a translation through it */
+	bool cached_writable;	/* ... one that lets it write the page */
 };
 
 struct folio {
@@ -147,6 +165,7 @@ static inline bool folio_test_dirty(struct folio *f)
 bool folio_mark_dirty(struct folio *f);
 
 #define page_to_phys(p)	((phys_addr_t)((p) - shim_mem_map) << PAGE_SHIFT)
+#define page_to_pfn(p)		((unsigned long)((p) - shim_mem_map))
 #define pfn_to_page(pfn)	(&shim_mem_map[(pfn)])
 #define phys_to_virt(pa)	((void *)(shim_ram + (pa)))
 #define page_address(p)		((void *)(shim_ram + page_to_phys(p)))
@@ -170,6 +189,7 @@ struct page *alloc_page(unsigned int gfp);
 void __free_page(struct page *page);
 void free_page(unsigned long addr);
 void *kmalloc(size_t size, unsigned int gfp);
+#define kmalloc_array(n, size, gfp)	kmalloc((n) * (size), (gfp))
 void kfree(const void *p);
 
 #define FOLL_WRITE	0x01u

@@ -8,6 +8,7 @@
 
 /* Same values as uapi/linux/khv.h and core/khv.h: keep in sync. */
 #define KHV_MEM_READONLY	(1u << 0)
+#define KHV_MEM_LOG_DIRTY	(1u << 1)
 #define KHV_MAX_MEMSLOTS	32
 #define KHV_REQ_TLB_FLUSH	0
 
@@ -17,6 +18,7 @@ struct khv_memslot {
 	u64 uaddr;
 	u32 flags;
 	u32 id;
+	unsigned long *dirty_bitmap;
 };
 
 struct khv_vm {

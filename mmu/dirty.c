@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write protection for the dirty log (the bitmaps and the ioctls are
+ * core/dirty_log.c's; Documentation/khv/migration.rst).
+ *
+ * A slot that logs maps a page writable only after a write, which sets the
+ * page's bit on the way: mmu.c's fault path for a page not mapped yet,
+ * khv_mmu_write_fault() below for one mapped read-only.  Taking bits out of
+ * the bitmap write-protects their pages again, so that the next write is
+ * seen; both happen under khv_mmu.lock, so a bit is never taken out between
+ * a fault setting it and the fault's writable leaf going in.
+ *
+ * Pins do not change: a write-protected leaf keeps its pin and its dirty
+ * flag (the page may have been written while it was writable: its unpin
+ * marks the folio dirty).  A 2 MiB leaf built before logging began is
+ * write-protected whole; the first write splits it into 512 4 KiB leaves,
+ * one of them writable.
+ *
+ * After any leaf loses its write permission, khv_kick_all_and_wait()
+ * flushes before the caller returns: a vCPU may still hold a writable
+ * translation, and a write through it would not be seen.  So when a
+ * dirty-log get returns, every write it does not report is already in
+ * guest memory, and the next one faults.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include <linux/slab.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
+#include <linux/lockdep.h>
+
+#include "core/khv.h"
+#include "internal.h"
+
+/* Remove the write permission of the present leaf at *ep; true if it had it. */
+static bool khv_wp_leaf(const struct khv_mmu_format *fmt, u64 *ep)
+{
+	u64 old = READ_ONCE(*ep);
+
+	do {
+		if (!fmt->is_present(old) || !(fmt->entry_prot(old) & KHV_PROT_WRITE))
+			return false;
+	} while (!try_cmpxchg(ep, &old, fmt->write_protect(old)));
+	return true;
+}
+
+/*
+ * Write-protect what maps [gpa, gpa + 2 MiB) (gpa 2 MiB aligned) and lies
+ * in [start, end): a 2 MiB leaf whole, or the 4 KiB leaves of the table
+ * below.  Returns how many leaves changed.  mmu->lock held.
+ */
+static unsigned int khv_wp_2m(struct khv_mmu *mmu, u64 gpa, u64 start, u64 end)
+{
+	const struct khv_mmu_format *fmt = mmu->fmt;
+	unsigned int i, n = 0;
+	int level;
+	u64 *ep, e, *table;
+
+	ep = khv_mmu_walk(mmu, gpa, KHV_LARGE_LEVEL, false, &level);
+	if (!ep)
+		return 0;
+	e = READ_ONCE(*ep);
+	if (!fmt->is_present(e))
+		return 0;
+	if (fmt->is_leaf(e, level))
+		return khv_wp_leaf(fmt, ep);
+	table = khv_table_va(mmu, e, level);
+	for (i = 0; i < KHV_PT_ENTRIES; i++) {
+		u64 page = gpa + ((u64)i << PAGE_SHIFT);
+
+		if (page >= start && page < end)
+			n += khv_wp_leaf(fmt, &table[i]);
+	}
+	return n;
+}
+
+void khv_mmu_write_protect_range(struct khv_vm *vm, u64 gpa, u64 size)
+{
+	struct khv_mmu *mmu = &vm->mmu;
+	u64 end, at;
+	unsigned long changed = 0;
+
+	lockdep_assert_held(&vm->slots_lock);
+	if (!size || !mmu->root || gpa >= khv_gpa_limit(mmu))
+		return;
+	end = min(khv_gpa_limit(mmu), gpa + min(size, U64_MAX - gpa));
+	/* One 2 MiB span (at most 512 leaves) per hold of the spinlock. */
+	for (at = ALIGN_DOWN(gpa, SZ_2M); at < end; at += SZ_2M) {
+		spin_lock(&mmu->lock);
+		changed += khv_wp_2m(mmu, at, gpa, end);
+		spin_unlock(&mmu->lock);
+		cond_resched();
+	}
+	if (changed)
+		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
+}
+
+/* Write-protect the leaf that maps the 4 KiB page at gpa.  mmu->lock held. */
+static bool khv_wp_page(struct khv_mmu *mmu, u64 gpa)
+{
+	int level;
+	u64 *ep = khv_mmu_walk(mmu, gpa, 1, false, &level);
+
+	return ep && khv_wp_leaf(mmu->fmt, ep);
+}
+
+unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
+				 unsigned long *mask, unsigned long nr_longs)
+{
+	struct khv_mmu *mmu = &vm->mmu;
+	unsigned long w, total = 0, changed = 0;
+
+	lockdep_assert_held(&vm->slots_lock);
+	for (w = 0; w < nr_longs; w++) {
+		u64 base = gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT);
+		unsigned long old, took;
+		unsigned int b;
+
+		if (!mask[w])
+			continue;
+		spin_lock(&mmu->lock);
+		old = READ_ONCE(bitmap[w]);
+		while (!try_cmpxchg(&bitmap[w], &old, old & ~mask[w]))
+			;
+		took = old & mask[w];
+		for (b = 0; b < BITS_PER_LONG; b++)
+			if (took & (1UL << b))
+				changed += khv_wp_page(mmu, base + ((u64)b << PAGE_SHIFT));
+		spin_unlock(&mmu->lock);
+		mask[w] = took;
+		total += hweight_long(took);
+		if (!(w % 64))
+			cond_resched();
+	}
+	if (changed)
+		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
+	return total;
+}
+
+/*
+ * A write to the 2 MiB leaf over gpa, write-protected when its logging
+ * slot started to log: replace it with 512 4 KiB leaves over the same
+ * pages, read-only but for gpa's, whose bit is set.  Each new leaf holds a
+ * pin of its own (taken here, outside the lock); the 2 MiB leaf's pin goes
+ * after the flush.  -EAGAIN when the pages are not the leaf's any more or
+ * memory is short: the caller then zaps the leaf and maps gpa alone.
+ */
+static int khv_mmu_split(struct khv_vm *vm, const struct khv_memslot *slot, u64 gpa)
+{
+	struct khv_mmu *mmu = &vm->mmu;
+	const struct khv_mmu_format *fmt = mmu->fmt;
+	u64 base = ALIGN_DOWN(gpa, SZ_2M);
+	unsigned long hva0 = slot->uaddr + (base - slot->gpa);
+	unsigned int i, idx = (gpa - base) >> PAGE_SHIFT;
+	struct page **pages, *table, *old = NULL;
+	bool old_dirty = false;
+	unsigned long seq;
+	int n = 0, level, ret = -EAGAIN;
+	u64 *ep, e, *t;
+
+	pages = kmalloc_array(KHV_LARGE_PAGES, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	table = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!pages || !table)
+		goto out;
+	seq = khv_mmu_invalidate_seq(mmu);
+	n = pin_user_pages_fast(hva0, KHV_LARGE_PAGES, FOLL_LONGTERM | FOLL_WRITE, pages);
+	if (n != KHV_LARGE_PAGES)
+		goto out;
+	for (i = 1; i < KHV_LARGE_PAGES; i++)
+		if (page_to_pfn(pages[i]) != page_to_pfn(pages[0]) + i)
+			goto out;
+	t = page_address(table);
+	for (i = 0; i < KHV_LARGE_PAGES; i++)
+		t[i] = fmt->make_leaf(page_to_phys(pages[i]), 1,
+				      KHV_PROT_READ | KHV_PROT_EXEC | KHV_PROT_WRITE);
+
+	spin_lock(&mmu->lock);
+	ep = khv_mmu_walk(mmu, base, KHV_LARGE_LEVEL, false, &level);
+	e = ep ? READ_ONCE(*ep) : 0;
+	if (ep && level == KHV_LARGE_LEVEL && fmt->is_present(e) && fmt->is_leaf(e, level) &&
+	    !(fmt->entry_prot(e) & KHV_PROT_WRITE) &&
+	    fmt->entry_pa(e, level) == page_to_phys(pages[0]) &&
+	    khv_mmu_invalidate_quiet(mmu, seq, hva0, SZ_2M)) {
+		old_dirty = fmt->entry_dirty(e);
+		/* Written while the 2 MiB leaf was writable: each page may be. */
+		for (i = 0; i < KHV_LARGE_PAGES; i++) {
+			if (i == idx)
+				continue;
+			t[i] = old_dirty ? fmt->write_protect(t[i]) :
+				fmt->make_leaf(page_to_phys(pages[i]), 1,
+					       KHV_PROT_READ | KHV_PROT_EXEC);
+		}
+		set_bit((gpa - slot->gpa) >> PAGE_SHIFT, slot->dirty_bitmap);
+		/* The walker of another CPU must see the leaves before the link. */
+		smp_wmb();
+		WRITE_ONCE(*ep, fmt->make_table(page_to_phys(table)));
+		mmu->nr_tables++;
+		if (!WARN_ON_ONCE(!mmu->nr_large))
+			mmu->nr_large--;
+		old = khv_leaf_page(mmu, e, level);
+		table = NULL;
+		n = 0;		/* the new leaves hold the pins now */
+		ret = KHV_MMU_LOGGED;
+	}
+	spin_unlock(&mmu->lock);
+	if (old) {
+		/* No vCPU may use the 2 MiB translation when its pin goes. */
+		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
+		unpin_user_pages_dirty_lock(&old, 1, old_dirty);
+	}
+out:
+	if (n > 0)
+		unpin_user_pages(pages, n);
+	kfree(pages);
+	if (table)
+		__free_page(table);
+	return ret;
+}
+
+int khv_mmu_write_fault(struct khv_vm *vm, const struct khv_memslot *slot, u64 gpa)
+{
+	struct khv_mmu *mmu = &vm->mmu;
+	const struct khv_mmu_format *fmt = mmu->fmt;
+	int level = 0, ret;
+	u64 *ep, e = 0;
+
+	spin_lock(&mmu->lock);
+	ep = khv_mmu_walk(mmu, gpa, 1, false, &level);
+	if (ep)
+		e = READ_ONCE(*ep);
+	if (!fmt->is_present(e) || (fmt->entry_prot(e) & KHV_PROT_WRITE)) {
+		/* Zapped, or made writable by another vCPU: re-enter and see. */
+		ret = KHV_MMU_MAPPED;
+	} else if (level == 1) {
+		/* The bit before the permission, as in mmu.c's install. */
+		if (slot->dirty_bitmap)
+			set_bit((gpa - slot->gpa) >> PAGE_SHIFT, slot->dirty_bitmap);
+		WRITE_ONCE(*ep, fmt->make_leaf(fmt->entry_pa(e, 1), 1,
+					       fmt->entry_prot(e) | KHV_PROT_WRITE));
+		ret = slot->dirty_bitmap ? KHV_MMU_LOGGED : KHV_MMU_MAPPED;
+	} else {
+		ret = -EAGAIN;
+	}
+	spin_unlock(&mmu->lock);
+	if (ret == -EAGAIN && level == KHV_LARGE_LEVEL && slot->dirty_bitmap)
+		ret = khv_mmu_split(vm, slot, gpa);
+	return ret;
+}
