@@ -11,6 +11,10 @@
 
 static_assert(sizeof(struct khv_userspace_memory_region) == 32);
 static_assert(sizeof(struct khv_dirty_log) == 48);
+static_assert(sizeof(struct khv_debugregs) == 128);
+static_assert(sizeof(struct khv_xcrs) == 392);
+static_assert(sizeof(struct khv_clock_data) == 64);
+static_assert(sizeof(struct khv_msr_list) == 8);
 static_assert(sizeof(struct khv_regs) == 144);
 static_assert(sizeof(struct khv_segment) == 24);
 static_assert(sizeof(struct khv_dtable) == 16);

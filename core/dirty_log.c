@@ -28,10 +28,15 @@ static unsigned long khv_dirty_longs(u64 size)
 	return BITS_TO_LONGS(size >> PAGE_SHIFT);
 }
 
+/*
+ * A bit per page: 32 MiB for a 1 TiB slot.  A slot so large that its bitmap
+ * cannot be allocated (kvmalloc refuses above INT_MAX bytes) cannot log:
+ * ENOMEM, quietly (the size is the VMM's choice, not a kernel problem).
+ */
 unsigned long *khv_dirty_bitmap_alloc(u64 size)
 {
 	return kvcalloc(khv_dirty_longs(size), sizeof(unsigned long),
-			GFP_KERNEL_ACCOUNT);
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 }
 
 void khv_dirty_bitmap_free(unsigned long *bitmap)
@@ -73,7 +78,7 @@ static long khv_dirty_log_locked(struct khv_vm *vm, const struct khv_dirty_log *
 		return -EINVAL;
 	nr_longs = BITS_TO_LONGS(d->num_pages);
 	bitmap = s->dirty_bitmap + d->first_page / BITS_PER_LONG;
-	kbuf = kvcalloc(nr_longs, sizeof(*kbuf), GFP_KERNEL_ACCOUNT);
+	kbuf = kvcalloc(nr_longs, sizeof(*kbuf), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!kbuf)
 		return -ENOMEM;
 

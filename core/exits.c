@@ -229,7 +229,7 @@ static bool khv_xcr0_valid(u64 v, u64 allowed)
 }
 
 /* XCR0 values this guest may set: those its own CPUID leaf 0xD offers. */
-static bool khv_xcr0_allowed(struct khv_vcpu *vcpu, u64 v)
+bool khv_xcr0_allowed(struct khv_vcpu *vcpu, u64 v)
 {
 	const struct khv_cpuid_entry *e = khv_cpuid_find(vcpu, 0xd, 0);
 	u64 allowed = khv_supported_xcr0();

@@ -55,9 +55,17 @@ int khv_check_apic_base(u64 v);
 int khv_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data, bool host);
 int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool set);
+int khv_get_msr_index_list(struct khv_msr_list __user *argp);
 
 /* exits.c */
 int khv_complete_userspace_exit(struct khv_vcpu *vcpu);
+bool khv_xcr0_allowed(struct khv_vcpu *vcpu, u64 v);
+
+/* state.c */
+void khv_get_debugregs(struct khv_vcpu *vcpu, struct khv_debugregs *d);
+int khv_set_debugregs(struct khv_vcpu *vcpu, const struct khv_debugregs *d);
+void khv_get_xcrs(struct khv_vcpu *vcpu, struct khv_xcrs *x);
+int khv_set_xcrs(struct khv_vcpu *vcpu, const struct khv_xcrs *x);
 
 /* study.c */
 long khv_study_ioctl(struct khv_vcpu *vcpu, struct khv_study __user *argp, bool set);

@@ -659,6 +659,8 @@ void khv_pvclock_vm_init(struct khv_vm *vm);
 void khv_pvclock_cpuid_changed(struct khv_vcpu *vcpu);
 void khv_pvclock_tsc_changed(struct khv_vcpu *vcpu);
 void khv_pvclock_update(struct khv_vcpu *vcpu);
+int khv_pvclock_get_clock(struct khv_vm *vm, struct khv_clock_data *c);
+int khv_pvclock_set_clock(struct khv_vm *vm, const struct khv_clock_data *c);
 /* 0, 1 when the MSR is not kvmclock's, or -EINVAL (#GP / short count). */
 int khv_pvclock_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_pvclock_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);

@@ -63,6 +63,7 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_PVCLOCK:
 	case KHV_CAP_STATS_FD:
 	case KHV_CAP_DIRTY_LOG:
+	case KHV_CAP_SAVE_STATE:
 		return 1;
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;
@@ -88,6 +89,8 @@ static long khv_dev_ioctl(struct file *filp, unsigned int cmd, unsigned long arg
 		return arg ? -EINVAL : KHV_RUN_MMAP_SIZE;
 	case KHV_GET_SUPPORTED_CPUID:
 		return khv_get_supported_cpuid((void __user *)arg);
+	case KHV_GET_MSR_INDEX_LIST:
+		return khv_get_msr_index_list((void __user *)arg);
 	case KHV_GET_VMS:
 		return khv_get_vms((void __user *)arg);
 	case KHV_OPEN_STATS:

@@ -120,6 +120,47 @@ int khv_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host)
 	}
 }
 
+/*
+ * KHV_GET_MSR_INDEX_LIST: what a save must read.  The array holds those
+ * every vCPU has (the backends' and this file's), then MCG_STATUS and
+ * MCG_CTL, which like the banks added after them need MCA in the vCPU's
+ * CPUID; kvmclock's two come last.  The selftest "state" checks that a
+ * vCPU with the supported CPUID takes each one, and one without kvmclock
+ * refuses only those two.
+ */
+static const u32 khv_msrs_saved[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_CR_PAT, MSR_IA32_TSC, MSR_IA32_DEBUGCTLMSR, MSR_TSC_AUX,
+	MSR_IA32_MISC_ENABLE, MSR_K7_HWCR,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
+};
+
+#define KHV_NR_MSRS_SAVED \
+	(ARRAY_SIZE(khv_msrs_saved) + 4 * KHV_MCE_BANKS + 2)
+
+int khv_get_msr_index_list(struct khv_msr_list __user *argp)
+{
+	u32 *list, cap, n = 0, i;
+	int r;
+
+	r = khv_array_capacity(argp, &cap);
+	if (r)
+		return r;
+	list = kmalloc_array(KHV_NR_MSRS_SAVED, sizeof(*list), GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(khv_msrs_saved); i++)
+		list[n++] = khv_msrs_saved[i];
+	for (i = 0; i < 4 * KHV_MCE_BANKS; i++)
+		list[n++] = MSR_IA32_MC0_CTL + i;
+	list[n++] = KHV_MSR_KVM_SYSTEM_TIME_NEW;
+	list[n++] = KHV_MSR_KVM_WALL_CLOCK_NEW;
+	r = khv_array_out(argp, cap, list, n, sizeof(*list));
+	kfree(list);
+	return r;
+}
+
 long khv_msrs_ioctl(struct khv_vcpu *vcpu, struct khv_msrs __user *argp, bool set)
 {
 	struct khv_msr_entry *ents;

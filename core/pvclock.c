@@ -276,6 +276,57 @@ void khv_pvclock_update(struct khv_vcpu *vcpu)
 }
 
 /*
+ * KHV_GET_CLOCK: what kvmclock reads now on any vCPU (the VM-wide reference
+ * carried forward to the host TSC now), with CLOCK_REALTIME read right
+ * after.  A VM that never used kvmclock starts it here, at 0.
+ */
+int khv_pvclock_get_clock(struct khv_vm *vm, struct khv_clock_data *c)
+{
+	u64 ref_tsc, ref_ns, tsc;
+	u32 mul;
+	s8 shift;
+
+	if (!tsc_khz)
+		return -ENODEV;
+	memset(c, 0, sizeof(*c));
+	khv_pvclock_ref(vm, &ref_tsc, &ref_ns, &mul, &shift);
+	tsc = rdtsc_ordered();
+	c->realtime = ktime_get_real_ns();
+	c->clock = ref_ns + (tsc > ref_tsc ? khv_pvclock_ns(tsc - ref_tsc, mul, shift) : 0);
+	c->flags = KHV_CLOCK_REALTIME;
+	return 0;
+}
+
+/*
+ * KHV_SET_CLOCK: kvmclock reads c->clock now (plus the CLOCK_REALTIME time
+ * since c->realtime, with KHV_CLOCK_REALTIME), and goes on from there at
+ * the host TSC's rate.  Every vCPU rewrites its structure before it next
+ * enters the guest.
+ */
+int khv_pvclock_set_clock(struct khv_vm *vm, const struct khv_clock_data *c)
+{
+	u64 clock = c->clock, real;
+
+	if ((c->flags & ~KHV_CLOCK_REALTIME) || c->pad ||
+	    memchr_inv(c->reserved, 0, sizeof(c->reserved)))
+		return -EINVAL;
+	if (!tsc_khz)
+		return -ENODEV;
+	spin_lock(&vm->pvclock_lock);
+	real = ktime_get_real_ns();
+	if ((c->flags & KHV_CLOCK_REALTIME) && real > c->realtime)
+		clock += real - c->realtime;
+	vm->pvclock_ref_tsc = rdtsc_ordered();
+	vm->pvclock_ref_ns = clock;
+	/* A later rebase follows boot time from here (modulo 2^64 arithmetic). */
+	vm->pvclock_epoch = ktime_get_boottime_ns() - clock;
+	WRITE_ONCE(vm->pvclock_ready, true);
+	spin_unlock(&vm->pvclock_lock);
+	khv_kick_all_and_wait(vm, KHV_REQ_PVCLOCK);
+	return 0;
+}
+
+/*
  * MSR_KVM_WALL_CLOCK_NEW written by the guest: the wall-clock time at which
  * kvmclock was 0, so that the guest's kvmclock plus this is the host's
  * CLOCK_REALTIME now.  Written once per guest write, as Linux reads it once

@@ -453,6 +453,32 @@ static long khv_vcpu_ioctl_locked(struct khv_vcpu *vcpu, unsigned int cmd, void 
 		if (argp)
 			return -EINVAL;
 		return khv_stats_fd(vcpu->vm->stats, vcpu->stats, vcpu->id);
+	case KHV_GET_DEBUGREGS: {
+		struct khv_debugregs d;
+
+		khv_get_debugregs(vcpu, &d);
+		return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
+	}
+	case KHV_SET_DEBUGREGS: {
+		struct khv_debugregs d;
+
+		if (copy_from_user(&d, argp, sizeof(d)))
+			return -EFAULT;
+		return khv_set_debugregs(vcpu, &d);
+	}
+	case KHV_GET_XCRS: {
+		struct khv_xcrs x;
+
+		khv_get_xcrs(vcpu, &x);
+		return copy_to_user(argp, &x, sizeof(x)) ? -EFAULT : 0;
+	}
+	case KHV_SET_XCRS: {
+		struct khv_xcrs x;
+
+		if (copy_from_user(&x, argp, sizeof(x)))
+			return -EFAULT;
+		return khv_set_xcrs(vcpu, &x);
+	}
 	case KHV_GET_XSAVE:
 		return khv_xsave_ioctl(vcpu, argp, false);
 	case KHV_SET_XSAVE:

@@ -77,6 +77,21 @@ static long khv_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case KHV_GET_DIRTY_LOG:
 	case KHV_CLEAR_DIRTY_LOG:
 		return khv_dirty_log_ioctl(vm, argp, cmd == KHV_CLEAR_DIRTY_LOG);
+	case KHV_GET_CLOCK: {
+		struct khv_clock_data c;
+		int r = khv_pvclock_get_clock(vm, &c);
+
+		if (!r && copy_to_user(argp, &c, sizeof(c)))
+			r = -EFAULT;
+		return r;
+	}
+	case KHV_SET_CLOCK: {
+		struct khv_clock_data c;
+
+		if (copy_from_user(&c, argp, sizeof(c)))
+			return -EFAULT;
+		return khv_pvclock_set_clock(vm, &c);
+	}
 	case KHV_CREATE_IRQCHIP:
 		if (arg)
 			return -EINVAL;

@@ -16,7 +16,8 @@
  *                   logging slot moved (its bits go along), deleted and
  *                   added again without logging.
  *  errors           every refused argument, with its errno; a get into an
- *                   unwritable bitmap (EFAULT) loses no bit.
+ *                   unwritable bitmap (EFAULT) loses no bit; a slot too
+ *                   large for a bitmap is ENOMEM.
  *  notifier         MADV_DONTNEED of logged pages (the MMU notifier zaps
  *                   them): the guest's next writes are logged, its data
  *                   reads back.
@@ -365,6 +366,9 @@ TEST(errors)
 	EXPECT_EQ(-EINVAL, khv_vm_set_memory(&t.vm, SLOT, KHV_MEM_LOG_DIRTY, SLOT_GPA,
 					     256 * 4096, mem)) TH_LOG("READONLY dropped in a flags change");
 	KHV_OK(khv_vm_set_memory(&t.vm, SLOT, 0, 0, 0, NULL));
+	/* 64 TiB: a 2 GiB bitmap is more than khv allocates (no kernel warning either). */
+	EXPECT_EQ(-ENOMEM, khv_vm_set_memory(&t.vm, SLOT, KHV_MEM_LOG_DIRTY, 1ull << 46,
+					     1ull << 46, (void *)0x1000));
 	setup(_metadata, &t, mem, 256, true);
 	/* A flags change and a move at once. */
 	EXPECT_EQ(-EINVAL, khv_vm_set_memory(&t.vm, SLOT, 0, SLOT_GPA2, 256 * 4096, mem));

@@ -654,13 +654,16 @@ static void op_state(void)
 	static struct khv_lapic_state lapic;
 	static struct khv_irqchip_state chip;
 	static struct khv_vcpu_events ev;
+	static struct khv_debugregs dr;
+	static struct khv_xcrs xcrs;
+	static struct khv_clock_data clock;
 	struct fvm *vm = NULL;
 	struct fvcpu *v = pick_vcpu(&vm);
 	bool mutated = fuzz_chance(&f.rng, 50);
 
 	if (!v)
 		return;
-	switch (fuzz_below(&f.rng, 3)) {
+	switch (fuzz_below(&f.rng, 6)) {
 	case 0:
 		if (do_ioctl("KHV_GET_VCPU_EVENTS", v->fd, KHV_GET_VCPU_EVENTS, &ev) < 0)
 			return;
@@ -683,6 +686,33 @@ static void op_state(void)
 		if (do_ioctl("KHV_SET_LAPIC", v->fd, KHV_SET_LAPIC, &lapic) < 0 &&
 		    !mutated && errno == EINVAL)
 			violation("KHV_SET_LAPIC refused what GET gave", v->fd, errno);
+		break;
+	case 3:
+		if (do_ioctl("KHV_GET_DEBUGREGS", v->fd, KHV_GET_DEBUGREGS, &dr) < 0)
+			return;
+		if (mutated)
+			mutate(&dr, sizeof(dr));
+		if (do_ioctl("KHV_SET_DEBUGREGS", v->fd, KHV_SET_DEBUGREGS, &dr) < 0 &&
+		    !mutated && errno == EINVAL)
+			violation("KHV_SET_DEBUGREGS refused what GET gave", v->fd, errno);
+		break;
+	case 4:
+		/* No "refused what GET gave": a KHV_SET_CPUID since may forbid XCR0. */
+		if (do_ioctl("KHV_GET_XCRS", v->fd, KHV_GET_XCRS, &xcrs) < 0)
+			return;
+		if (mutated)
+			mutate(&xcrs, sizeof(xcrs));
+		do_ioctl("KHV_SET_XCRS", v->fd, KHV_SET_XCRS, &xcrs);
+		break;
+	case 5:
+		if (do_ioctl("KHV_GET_CLOCK", vm->fd, KHV_GET_CLOCK, &clock) < 0)
+			return;
+		if (mutated)
+			mutate(&clock, sizeof(clock));
+		vm = pick_vm();
+		if (do_ioctl("KHV_SET_CLOCK", vm->fd, KHV_SET_CLOCK, &clock) < 0 &&
+		    !mutated && errno == EINVAL)
+			violation("KHV_SET_CLOCK refused what GET gave", vm->fd, errno);
 		break;
 	default:
 		if (do_ioctl("KHV_GET_IRQCHIP", vm->fd, KHV_GET_IRQCHIP, &chip) < 0)
@@ -812,7 +842,19 @@ static void op_misc(void)
 	} es;
 	int fd = any_fd();
 
-	switch (fuzz_below(&f.rng, 5)) {
+	switch (fuzz_below(&f.rng, 6)) {
+	case 4: {
+		static struct {
+			struct khv_msr_list h;
+			uint32_t i[512];
+		} ml;
+
+		memset(&ml.h, 0, sizeof(ml.h));
+		ml.h.nmsrs = (uint32_t)fuzz_below(&f.rng, 512);
+		ml.h.pad = fuzz_chance(&f.rng, 5);
+		do_ioctl("KHV_GET_MSR_INDEX_LIST", fd, KHV_GET_MSR_INDEX_LIST, &ml);
+		break;
+	}
 	case 0:
 		do_ioctl("KHV_CHECK_EXTENSION", fd, KHV_CHECK_EXTENSION,
 			 (void *)(uintptr_t)fuzz_value(&f.rng));
@@ -990,7 +1032,8 @@ static void op_slot(void)
 	memset(&r, 0, sizeof(r));
 	r.slot = fuzz_chance(&f.rng, 90) ? 1 + fuzz_below(&f.rng, 6) :
 		 (uint32_t)fuzz_below(&f.rng, KHV_MAX_MEMSLOTS + 2);
-	r.flags = fuzz_chance(&f.rng, 85) ? (uint32_t)fuzz_below(&f.rng, 2) :
+	/* Read-only, dirty log, both (refused), neither. */
+	r.flags = fuzz_chance(&f.rng, 85) ? (uint32_t)fuzz_below(&f.rng, 4) :
 		  (uint32_t)fuzz_value(&f.rng);
 	if (fuzz_chance(&f.rng, 20)) {
 		r.memory_size = 0;		/* delete */
@@ -1008,6 +1051,44 @@ static void op_slot(void)
 			    (KHVT_MEM_SIZE + fuzz_below(&f.rng, 512) * 0x100000) :
 			    fuzz_value(&f.rng);
 	do_ioctl("KHV_SET_USER_MEMORY_REGION", vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
+}
+
+/*
+ * The dirty log: slot 0 (the guests' own memory) switched to logging and
+ * back in place while vCPUs run, and gets and clears of random ranges,
+ * flags and bitmaps (a good buffer, or an address that faults).
+ */
+static void op_dirty_log(void)
+{
+	static uint64_t bitmap[1024];
+	struct fvm *vm = pick_vm();
+	struct khv_dirty_log d;
+
+	if (!vm)
+		return;
+	if (vm->mem && fuzz_chance(&f.rng, 30)) {
+		struct khv_userspace_memory_region r = {
+			.slot = 0,
+			.flags = fuzz_chance(&f.rng, 50) ? KHV_MEM_LOG_DIRTY : 0,
+			.memory_size = KHVT_MEM_SIZE,
+			.userspace_addr = (uintptr_t)vm->mem,
+		};
+
+		do_ioctl("KHV_SET_USER_MEMORY_REGION", vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	d.slot = fuzz_chance(&f.rng, 90) ? fuzz_below(&f.rng, 7) : (uint32_t)fuzz_value(&f.rng);
+	d.flags = fuzz_chance(&f.rng, 90) ? fuzz_below(&f.rng, 2) : (uint32_t)fuzz_value(&f.rng);
+	d.first_page = fuzz_chance(&f.rng, 85) ? 64 * fuzz_below(&f.rng, 16) : fuzz_value(&f.rng);
+	d.num_pages = fuzz_chance(&f.rng, 85) ? 1 + fuzz_below(&f.rng, 1024) : fuzz_value(&f.rng);
+	d.bitmap = fuzz_chance(&f.rng, 90) ? (uintptr_t)bitmap : fuzz_value(&f.rng);
+	if (fuzz_chance(&f.rng, 5))
+		d.reserved[fuzz_below(&f.rng, 2)] = fuzz_value(&f.rng);
+	if (fuzz_chance(&f.rng, 30))
+		do_ioctl("KHV_CLEAR_DIRTY_LOG", vm->fd, KHV_CLEAR_DIRTY_LOG, &d);
+	else
+		do_ioctl("KHV_GET_DIRTY_LOG", vm->fd, KHV_GET_DIRTY_LOG, &d);
 }
 
 /* ---- processes and signals ----------------------------------------------- */
@@ -1164,6 +1245,7 @@ static const struct {
 	{ "irqchip", op_irqchip, 4 },
 	{ "eventfds", op_eventfds, 4 },
 	{ "state", op_state, 4 },
+	{ "dirty_log", op_dirty_log, 3 },
 };
 
 #define NR_OPS	(sizeof(ops) / sizeof(ops[0]))

@@ -34,6 +34,7 @@
 /* ---- system fd ioctls ---------------------------------------------------- */
 #define KHV_GET_API_VERSION	_IO(KHVIO, 0x00)
 #define KHV_CREATE_VM		_IO(KHVIO, 0x01)	/* arg: 0 */
+#define KHV_GET_MSR_INDEX_LIST	_IOWR(KHVIO, 0x02, struct khv_msr_list)
 #define KHV_CHECK_EXTENSION	_IO(KHVIO, 0x03)	/* arg: KHV_CAP_* */
 #define KHV_GET_VCPU_MMAP_SIZE	_IO(KHVIO, 0x04)
 #define KHV_GET_SUPPORTED_CPUID	_IOWR(KHVIO, 0x05, struct khv_cpuid)
@@ -61,6 +62,8 @@
 #define KHV_CAP_STATS_FD	18	/* KHV_GET_STATS_FD, KHV_GET_VMS, KHV_OPEN_STATS */
 #define KHV_CAP_STUDY		19	/* KHV_SET/GET_STUDY: the KHV_STUDY_* it offers */
 #define KHV_CAP_DIRTY_LOG	20	/* KHV_MEM_LOG_DIRTY, KHV_GET/CLEAR_DIRTY_LOG */
+/* KHV_GET_MSR_INDEX_LIST, KHV_GET/SET_DEBUGREGS, _XCRS, _CLOCK: the rest of the state */
+#define KHV_CAP_SAVE_STATE	21
 
 #define KHV_VENDOR_AMD		1	/* AMD-V (SVM) backend */
 #define KHV_VENDOR_INTEL	2	/* Intel VT-x (VMX) backend */
@@ -77,6 +80,8 @@
 #define KHV_IOEVENTFD		_IOW(KHVIO, 0x64, struct khv_ioeventfd)
 #define KHV_GET_IRQCHIP		_IOR(KHVIO, 0x65, struct khv_irqchip_state)
 #define KHV_SET_IRQCHIP		_IOW(KHVIO, 0x66, struct khv_irqchip_state)
+#define KHV_SET_CLOCK		_IOW(KHVIO, 0x7b, struct khv_clock_data)
+#define KHV_GET_CLOCK		_IOR(KHVIO, 0x7c, struct khv_clock_data)
 /* On a VM fd: the VM's statistics file; on a vCPU fd: the vCPU's (below). */
 #define KHV_GET_STATS_FD	_IO(KHVIO, 0xce)	/* arg: 0 */
 
@@ -289,6 +294,28 @@ struct khv_irqchip_state {
 	__u64 reserved[8];
 };
 
+/*
+ * KHV_GET_CLOCK / KHV_SET_CLOCK: the guest's kvmclock, in ns, VM-wide
+ * (Documentation/khv/time.rst).  A get gives clock (what kvmclock reads
+ * now) and realtime (the host's CLOCK_REALTIME at the same moment, with
+ * KHV_CLOCK_REALTIME).  A set makes kvmclock read clock from now on;
+ * with KHV_CLOCK_REALTIME it adds the CLOCK_REALTIME time elapsed since
+ * realtime (a migration's downtime: the guest's clock does not fall
+ * behind; a realtime in the future adds nothing).  Independent of the
+ * vCPUs' TSC offsets (IA32_TSC may be restored before or after).  ENODEV:
+ * the host's TSC frequency is unknown.  EINVAL: unknown flags, pad or
+ * reserved not zero.
+ */
+#define KHV_CLOCK_REALTIME	(1u << 0)
+
+struct khv_clock_data {
+	__u64 clock;
+	__u32 flags;		/* KHV_CLOCK_REALTIME */
+	__u32 pad;
+	__u64 realtime;
+	__u64 reserved[5];
+};
+
 /* ---- vCPU fd ioctls ------------------------------------------------------ */
 #define KHV_RUN			_IO(KHVIO, 0x80)
 #define KHV_GET_REGS		_IOR(KHVIO, 0x81, struct khv_regs)
@@ -311,6 +338,10 @@ struct khv_irqchip_state {
 #define KHV_SET_XSAVE		_IOW(KHVIO, 0xa5, struct khv_xsave)
 #define KHV_SET_STUDY		_IOW(KHVIO, 0xa6, struct khv_study)
 #define KHV_GET_STUDY		_IOR(KHVIO, 0xa7, struct khv_study)
+#define KHV_GET_DEBUGREGS	_IOR(KHVIO, 0xa1, struct khv_debugregs)
+#define KHV_SET_DEBUGREGS	_IOW(KHVIO, 0xa2, struct khv_debugregs)
+#define KHV_GET_XCRS		_IOR(KHVIO, 0xa8, struct khv_xcrs)
+#define KHV_SET_XCRS		_IOW(KHVIO, 0xa9, struct khv_xcrs)
 
 /* General purpose registers, RIP and RFLAGS: 18 x 8 = 144 bytes. */
 struct khv_regs {
@@ -369,6 +400,57 @@ struct khv_msrs {
 	__u32 nmsrs;
 	__u32 pad;
 	struct khv_msr_entry entries[];
+};
+
+/*
+ * KHV_GET_MSR_INDEX_LIST (system fd): the MSRs a VMM saves with
+ * KHV_GET_MSRS and restores with KHV_SET_MSRS.  First those every vCPU
+ * has, then those its CPUID may not offer (machine check, kvmclock): for
+ * those a short count names the first one the vCPU lacks; skip it and go
+ * on.  The APIC's MSRs are in KHV_GET_LAPIC (TSC deadline too), FS/GS
+ * bases in KHV_GET_SREGS.  nmsrs: capacity on input, number written on
+ * output; E2BIG (nmsrs set to the number needed) when too small.
+ */
+struct khv_msr_list {
+	__u32 nmsrs;
+	__u32 pad;
+	__u32 indices[];
+};
+
+/*
+ * KHV_GET_DEBUGREGS / KHV_SET_DEBUGREGS: DR0-DR3, DR6, DR7 as the guest
+ * reads them.  A set refuses (EINVAL, nothing changed) a non-canonical
+ * DR0-DR3 and a DR6/DR7 with a bit the register cannot hold (fixed bits
+ * as the CPU reads them: DR6 0xffff0ff0 set, DR7 bit 10 set).
+ */
+struct khv_debugregs {
+	__u64 db[4];
+	__u64 dr6;
+	__u64 dr7;
+	__u64 flags;		/* 0 */
+	__u64 reserved[9];
+};
+
+/*
+ * KHV_GET_XCRS / KHV_SET_XCRS: the extended control registers (XSETBV's).
+ * Only XCR0 exists.  A get gives nr_xcrs 1; a set takes nr_xcrs (at most
+ * KHV_MAX_XCRS) entries and refuses (EINVAL) another xcr, or a value the
+ * guest's XSETBV could not set (beyond its CPUID leaf 0xD or the host's
+ * XCR0, x87 off, AVX without SSE, AVX-512 partly or without AVX).
+ */
+#define KHV_MAX_XCRS	16
+
+struct khv_xcr {
+	__u32 xcr;
+	__u32 reserved;
+	__u64 value;
+};
+
+struct khv_xcrs {
+	__u32 nr_xcrs;
+	__u32 flags;		/* 0 */
+	struct khv_xcr xcrs[KHV_MAX_XCRS];
+	__u64 reserved[16];
 };
 
 /* flags of struct khv_cpuid_entry */

@@ -49,6 +49,8 @@ int khv_check_extension(struct khv_sys *sys, unsigned int cap);
 /* Fill *out (capacity max) with the supported CPUID; *nent gets the count. */
 int khv_get_supported_cpuid(struct khv_sys *sys, struct khv_cpuid_entry *out,
 			    uint32_t max, uint32_t *nent);
+/* The MSRs a save reads (KHV_GET_MSR_INDEX_LIST), capacity max; *n gets the count. */
+int khv_get_msr_index_list(struct khv_sys *sys, uint32_t *out, uint32_t max, uint32_t *n);
 
 /* --- VM ------------------------------------------------------------------- */
 int khv_vm_create(struct khv_sys *sys, struct khv_vm *vm);
@@ -83,6 +85,9 @@ int khv_vm_irqfd(struct khv_vm *vm, const struct khv_irqfd *args);
 int khv_vm_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args);
 /* Save and restore of the PIC pair, IOAPIC and PIT (KHV_GET/SET_IRQCHIP). */
 int khv_vm_get_irqchip(struct khv_vm *vm, struct khv_irqchip_state *state);
+/* The guest's kvmclock, VM-wide (KHV_CAP_SAVE_STATE). */
+int khv_vm_get_clock(struct khv_vm *vm, struct khv_clock_data *c);
+int khv_vm_set_clock(struct khv_vm *vm, const struct khv_clock_data *c);
 int khv_vm_set_irqchip(struct khv_vm *vm, const struct khv_irqchip_state *state);
 
 /* Page-aligned anonymous memory for guest RAM, zero filled; NULL on failure. */
@@ -121,6 +126,11 @@ int khv_vcpu_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *events);
 int khv_vcpu_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *events);
 int khv_vcpu_get_lapic(struct khv_vcpu *vcpu, struct khv_lapic_state *state);
 int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *state);
+/* ... the debug registers and XCR0 (KHV_CAP_SAVE_STATE). */
+int khv_vcpu_get_debugregs(struct khv_vcpu *vcpu, struct khv_debugregs *d);
+int khv_vcpu_set_debugregs(struct khv_vcpu *vcpu, const struct khv_debugregs *d);
+int khv_vcpu_get_xcrs(struct khv_vcpu *vcpu, struct khv_xcrs *x);
+int khv_vcpu_set_xcrs(struct khv_vcpu *vcpu, const struct khv_xcrs *x);
 /*
  * Study mode (KHV_CAP_STUDY): the events delivered as KHV_EXIT_STUDY exits;
  * an all-zero struct khv_study turns it off.

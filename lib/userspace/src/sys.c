@@ -59,6 +59,17 @@ KHV_EXPORT int khv_check_extension(struct khv_sys *sys, unsigned int cap)
 	return libkhv_ioctl_val(sys->fd, KHV_CHECK_EXTENSION, cap);
 }
 
+KHV_EXPORT int khv_get_msr_index_list(struct khv_sys *sys, uint32_t *out, uint32_t max,
+				      uint32_t *n)
+{
+	int ret = LIBKHV_CHECK_SYS(sys);
+
+	if (ret)
+		return ret;
+	return libkhv_get_array(sys->fd, KHV_GET_MSR_INDEX_LIST, sizeof(*out), UINT32_MAX / 8,
+				out, max, n);
+}
+
 KHV_EXPORT int khv_get_supported_cpuid(struct khv_sys *sys, struct khv_cpuid_entry *out,
 				       uint32_t max, uint32_t *nent)
 {

@@ -96,6 +96,28 @@ KHV_EXPORT int khv_vm_clear_dirty_log(struct khv_vm *vm, uint32_t slot, uint64_t
 	return libkhv_dirty_log(vm, KHV_CLEAR_DIRTY_LOG, slot, 0, first_page, num_pages, bitmap);
 }
 
+KHV_EXPORT int khv_vm_get_clock(struct khv_vm *vm, struct khv_clock_data *c)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!c)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_GET_CLOCK, c);
+}
+
+KHV_EXPORT int khv_vm_set_clock(struct khv_vm *vm, const struct khv_clock_data *c)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!c)
+		return -EINVAL;
+	return libkhv_ioctl_ptr(vm->fd, KHV_SET_CLOCK, (void *)c);
+}
+
 KHV_EXPORT int khv_vm_create_irqchip(struct khv_vm *vm)
 {
 	int ret = LIBKHV_CHECK_VM(vm);

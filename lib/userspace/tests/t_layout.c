@@ -26,6 +26,18 @@ static void layout_memory_region(void)
 	OFF(khv_dirty_log, num_pages, 16);
 	OFF(khv_dirty_log, bitmap, 24);
 	OFF(khv_dirty_log, reserved, 32);
+	SIZE(khv_clock_data, 64);
+	OFF(khv_clock_data, clock, 0);
+	OFF(khv_clock_data, flags, 8);
+	OFF(khv_clock_data, realtime, 16);
+	SIZE(khv_debugregs, 128);
+	OFF(khv_debugregs, dr6, 32);
+	OFF(khv_debugregs, dr7, 40);
+	OFF(khv_debugregs, flags, 48);
+	SIZE(khv_xcrs, 392);
+	OFF(khv_xcrs, xcrs, 8);
+	OFF(khv_xcrs, reserved, 264);
+	SIZE(khv_msr_list, 8);
 }
 
 static void layout_regs(void)
