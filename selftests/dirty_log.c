@@ -29,7 +29,7 @@
  *  no_lost_write    what a migration relies on: while a vCPU thread stores
  *                   pseudo-random qwords all over a slot, the main thread
  *                   keeps getting the log and copying the pages it names
- *                   into a shadow (for 3 s or 400 gets, then it raises the
+ *                   into a shadow (for 2 s or 200 gets, then it raises the
  *                   guest's stop flag); after the guest stops, one last get
  *                   and copy make the shadow equal the slot, byte for byte.
  *                   With 4 KiB pages, and with THP (splits racing the
@@ -65,25 +65,18 @@ extern const uint8_t dl_random[], dl_random_done[], dl_ins[], dl_ins_done[];
 
 #define G(sym)		PAYLOAD_GPA(dl_guest, sym)
 
-/* Anonymous memory of size bytes at a 2 MiB-aligned address, or NULL. */
+/* Zeroed anonymous memory at a 2 MiB-aligned address, THP wanted or not, or NULL. */
 static uint8_t *alloc_aligned(size_t size, bool huge)
 {
-	uint8_t *p = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uintptr_t a;
+	uint8_t *p = khvt_alloc_2m_aligned(size);
 
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	munmap((uint8_t *)a + size, (uintptr_t)p + SZ_2M - a);
-	if (madvise((void *)a, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
-		munmap((void *)a, size);
+	if (p && madvise(p, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
+		munmap(p, size);
 		return NULL;
 	}
-	memset((void *)a, 0, size);
-	return (uint8_t *)a;
+	if (p)
+		memset(p, 0, size);
+	return p;
 }
 
 /* Run the guest from entry (registers as given) to the HLT before done. */
@@ -474,25 +467,7 @@ static uint64_t npf_count(KHVT_MD, struct khvt_vm *t)
 /* Whether THP backs mem (size bytes at a 2 MiB boundary), from smaps. */
 static bool thp_backed(const void *mem, size_t size)
 {
-	char line[256], start[32];
-	bool in = false;
-	long kib = -1;
-	FILE *f;
-
-	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)mem);
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, start, strlen(start)))
-			in = true;
-		else if (in && !strncmp(line, "AnonHugePages:", 14)) {
-			kib = strtol(line + 14, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kib >= (long)(size / 1024);
+	return khvt_anon_huge_kib(mem) >= (long)(size / 1024);
 }
 
 static bool thp_on(void)
@@ -656,7 +631,7 @@ static void no_lost_write(KHVT_MD, bool huge)
 		rounds++;
 		usleep(2000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (rounds >= 400 || now.tv_sec - start.tv_sec >= 3)
+		if (rounds >= 200 || now.tv_sec - start.tv_sec >= 2)
 			*stop = 1;
 		if (now.tv_sec - start.tv_sec > 20)
 			break;

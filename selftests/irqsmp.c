@@ -83,11 +83,7 @@ static int setup(struct khvt_vm *t, struct vthread *v, const uint8_t *entry0,
 		struct khv_regs regs;
 
 		if (i) {
-			err = khv_vcpu_create(&t->vm, i, &v[i].vcpu);
-			if (!err)
-				err = khvt_init_vcpu(&v[i].vcpu, KHVT_LONG, 0);
-			if (!err)
-				err = khv_vcpu_set_mp_state(&v[i].vcpu, KHV_MP_STATE_RUNNABLE);
+			err = khvt_add_vcpu(t, i, &v[i].vcpu, 0);
 			if (err)
 				return err;
 		}

@@ -48,46 +48,6 @@ static unsigned long lp_offset(unsigned long i)
 	return i * 4096 + (i & 511) * 8;
 }
 
-/* LP_SIZE bytes of anonymous memory at a 2 MiB-aligned address, or NULL. */
-static uint8_t *alloc_aligned(void)
-{
-	uint8_t *p = mmap(NULL, LP_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uintptr_t a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	munmap((uint8_t *)a + LP_SIZE, (uintptr_t)p + SZ_2M - a);
-	return (uint8_t *)a;
-}
-
-/* AnonHugePages of the mapping that starts at p, in KiB, or -1. */
-static long anon_huge_kib(const void *p)
-{
-	char line[256], start[32];
-	bool in = false;
-	long kib = -1;
-	FILE *f;
-
-	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)p);
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, start, strlen(start))) {
-			in = true;
-		} else if (in && !strncmp(line, "AnonHugePages:", 14)) {
-			kib = strtol(line + 14, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kib;
-}
-
 /* The selected mode of THP_ENABLED ("always", "madvise", "never"), or "". */
 static const char *thp_mode(char *buf, size_t len)
 {
@@ -175,21 +135,21 @@ TEST(thp_2m_leaves)
 	VM_WITH_PAYLOAD(&t, KHVT_LONG, lp_touch);
 	REQUIRE_CAP(&t, KHV_CAP_EXIT_STATS);
 
-	huge = alloc_aligned();
-	small = alloc_aligned();
+	huge = khvt_alloc_2m_aligned(LP_SIZE);
+	small = khvt_alloc_2m_aligned(LP_SIZE);
 	ASSERT_NE(NULL, huge);
 	ASSERT_NE(NULL, small);
 	ASSERT_EQ(0, madvise(huge, LP_SIZE, MADV_HUGEPAGE)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, madvise(small, LP_SIZE, MADV_NOHUGEPAGE)) TH_LOG("%s", strerror(errno));
 	memset(huge, 0, LP_SIZE);
 	memset(small, 0, LP_SIZE);
-	kib = anon_huge_kib(huge);
+	kib = khvt_anon_huge_kib(huge);
 	if (kib < (long)(LP_SIZE / 1024)) {
 		khvt_destroy(&t);
 		SKIP(return, "THP (%s) did not back the MADV_HUGEPAGE memory: AnonHugePages %ld kB",
 		     mode, kib);
 	}
-	kib = anon_huge_kib(small);
+	kib = khvt_anon_huge_kib(small);
 	ASSERT_EQ(0, kib) TH_LOG("MADV_NOHUGEPAGE memory has AnonHugePages %ld kB", kib);
 
 	KHV_OK(khv_vm_set_memory(&t.vm, THP_SLOT, 0, THP_GPA, LP_SIZE, huge));

@@ -323,11 +323,7 @@ static int setup(struct khvt_vm *t, struct vth *v, uint64_t laps)
 		struct khv_regs regs;
 
 		if (i) {
-			err = khv_vcpu_create(&t->vm, i, &v[i].vcpu);
-			if (!err)
-				err = khvt_init_vcpu(&v[i].vcpu, KHVT_LONG, 0);
-			if (!err)
-				err = khv_vcpu_set_mp_state(&v[i].vcpu, KHV_MP_STATE_RUNNABLE);
+			err = khvt_add_vcpu(t, i, &v[i].vcpu, 0);
 			if (err)
 				return err;
 		}
@@ -484,7 +480,7 @@ static bool nested(void)
 TEST(copy_running_vm)
 {
 	/* Under QEMU's TCG a hop takes long; elsewhere the host still catches a quarter. */
-	const uint64_t laps = nested() ? 400 : 2000;
+	const uint64_t laps = nested() ? 200 : 1000;
 	uint32_t list[MAX_MSRS], nlist, at_stop[NR], ticks_at_stop[NR];
 	struct khvt_vm t = { 0 }, t2 = { 0 };
 	struct vth v[NR], v2[NR];

@@ -1602,16 +1602,22 @@ static void invalidate_first_2m(void)
 	khv_mmu_invalidate_end(&vm.mmu);
 }
 
-static void test_dirty_split_fallback(void)
+/* A THP-backed slot at gpa, mapped by a 2 MiB leaf, that starts logging. */
+static void logging_2m_slot(u64 gpa)
 {
-	u64 gpa = 0x40000000;
-
-	/* No memory for the page array: the leaf is zapped, the page mapped alone. */
 	vm_setup();
 	shim_add_vma(U, 4 * MiB, true, true);
 	add_slot(0, gpa, 4 * MiB, U, 0);
 	CHECK(fault(gpa, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
 	start_logging(0);
+}
+
+static void test_dirty_split_fallback(void)
+{
+	u64 gpa = 0x40000000;
+
+	/* No memory for the page array: the leaf is zapped, the page mapped alone. */
+	logging_2m_slot(gpa);
 	shim.kmalloc_fail = true;
 	CHECK(fault(gpa + 0x7000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
 	shim.kmalloc_fail = false;
@@ -1622,11 +1628,7 @@ static void test_dirty_split_fallback(void)
 	vm_done(0);
 
 	/* An invalidation while the split pins: nothing installed, no pin kept. */
-	vm_setup();
-	shim_add_vma(U, 4 * MiB, true, true);
-	add_slot(0, gpa, 4 * MiB, U, 0);
-	CHECK(fault(gpa, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-	start_logging(0);
+	logging_2m_slot(gpa);
 	shim.pin_hook = invalidate_first_2m;
 	CHECK(fault(gpa + 0x7000, KHV_PROT_WRITE) == KHV_MMU_LOGGED);
 	check_leaf_at(gpa + 0x7000, 1, shim_page_at(U + 0x7000), RWX);

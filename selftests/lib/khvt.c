@@ -572,6 +572,56 @@ long khvt_meminfo_kib(const char *field)
 	return v;
 }
 
+void *khvt_alloc_2m_aligned(size_t size)
+{
+	const size_t align = 2ul << 20;
+	uint8_t *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + align - 1) & ~(align - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((uint8_t *)a + size, (uintptr_t)p + align - a);
+	return (void *)a;
+}
+
+long khvt_anon_huge_kib(const void *p)
+{
+	char line[256], start[32];
+	bool in = false;
+	long kib = -1;
+	FILE *f;
+
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)p);
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start))) {
+			in = true;
+		} else if (in && !strncmp(line, "AnonHugePages:", 14)) {
+			kib = strtol(line + 14, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+int khvt_add_vcpu(struct khvt_vm *t, uint32_t id, struct khv_vcpu *vcpu, uint64_t rip)
+{
+	int err = khv_vcpu_create(&t->vm, id, vcpu);
+
+	if (!err)
+		err = khvt_init_vcpu(vcpu, t->mode, rip);
+	if (!err)
+		err = khv_vcpu_set_mp_state(vcpu, KHV_MP_STATE_RUNNABLE);
+	return err;
+}
+
 bool khvt_read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");

@@ -105,6 +105,16 @@ const char *khvt_vector_name(unsigned int vector);
 /* /proc/meminfo field in KiB, or -1. */
 long khvt_meminfo_kib(const char *field);
 
+/*
+ * size bytes of private anonymous memory at a 2 MiB-aligned address (so
+ * that THP can back it with 2 MiB pages), or NULL; munmap() it.
+ */
+void *khvt_alloc_2m_aligned(size_t size);
+/* AnonHugePages of the mapping that starts at p (/proc/self/smaps), in KiB, or -1. */
+long khvt_anon_huge_kib(const void *p);
+/* One vCPU more, in mode at rip and RUNNABLE (for an irqchip VM's APs). */
+int khvt_add_vcpu(struct khvt_vm *t, uint32_t id, struct khv_vcpu *vcpu, uint64_t rip);
+
 /* The first line of a file (sysfs, procfs), newline dropped; false if unreadable. */
 bool khvt_read_line(const char *path, char *buf, size_t len);
 

@@ -240,76 +240,40 @@ KHV_EXPORT int khv_vcpu_set_mp_state(struct khv_vcpu *vcpu, uint32_t state)
 
 KHV_EXPORT int khv_vcpu_get_events(struct khv_vcpu *vcpu, struct khv_vcpu_events *events)
 {
-	int ret = LIBKHV_CHECK_VCPU(vcpu);
-
-	if (ret)
-		return ret;
-	if (!events)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vcpu->fd, KHV_GET_VCPU_EVENTS, events);
+	return libkhv_vcpu_ioctl(vcpu, KHV_GET_VCPU_EVENTS, events);
 }
 
 KHV_EXPORT int khv_vcpu_set_events(struct khv_vcpu *vcpu, const struct khv_vcpu_events *events)
 {
-	int ret = LIBKHV_CHECK_VCPU(vcpu);
-
-	if (ret)
-		return ret;
-	if (!events)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_VCPU_EVENTS, (void *)events);
+	return libkhv_vcpu_ioctl(vcpu, KHV_SET_VCPU_EVENTS, events);
 }
 
 KHV_EXPORT int khv_vcpu_get_lapic(struct khv_vcpu *vcpu, struct khv_lapic_state *state)
 {
-	int ret = LIBKHV_CHECK_VCPU(vcpu);
-
-	if (ret)
-		return ret;
-	if (!state)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vcpu->fd, KHV_GET_LAPIC, state);
+	return libkhv_vcpu_ioctl(vcpu, KHV_GET_LAPIC, state);
 }
 
 KHV_EXPORT int khv_vcpu_set_lapic(struct khv_vcpu *vcpu, const struct khv_lapic_state *state)
 {
-	int ret = LIBKHV_CHECK_VCPU(vcpu);
-
-	if (ret)
-		return ret;
-	if (!state)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vcpu->fd, KHV_SET_LAPIC, (void *)state);
-}
-
-/* A state ioctl of the vCPU whose argument is one structure at p. */
-static int libkhv_vcpu_state(struct khv_vcpu *vcpu, unsigned long req, const void *p)
-{
-	int ret = LIBKHV_CHECK_VCPU(vcpu);
-
-	if (ret)
-		return ret;
-	if (!p)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vcpu->fd, req, (void *)p);
+	return libkhv_vcpu_ioctl(vcpu, KHV_SET_LAPIC, state);
 }
 
 KHV_EXPORT int khv_vcpu_get_debugregs(struct khv_vcpu *vcpu, struct khv_debugregs *d)
 {
-	return libkhv_vcpu_state(vcpu, KHV_GET_DEBUGREGS, d);
+	return libkhv_vcpu_ioctl(vcpu, KHV_GET_DEBUGREGS, d);
 }
 
 KHV_EXPORT int khv_vcpu_set_debugregs(struct khv_vcpu *vcpu, const struct khv_debugregs *d)
 {
-	return libkhv_vcpu_state(vcpu, KHV_SET_DEBUGREGS, d);
+	return libkhv_vcpu_ioctl(vcpu, KHV_SET_DEBUGREGS, d);
 }
 
 KHV_EXPORT int khv_vcpu_get_xcrs(struct khv_vcpu *vcpu, struct khv_xcrs *x)
 {
-	return libkhv_vcpu_state(vcpu, KHV_GET_XCRS, x);
+	return libkhv_vcpu_ioctl(vcpu, KHV_GET_XCRS, x);
 }
 
 KHV_EXPORT int khv_vcpu_set_xcrs(struct khv_vcpu *vcpu, const struct khv_xcrs *x)
 {
-	return libkhv_vcpu_state(vcpu, KHV_SET_XCRS, x);
+	return libkhv_vcpu_ioctl(vcpu, KHV_SET_XCRS, x);
 }

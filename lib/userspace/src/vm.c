@@ -65,6 +65,20 @@ KHV_EXPORT int khv_vm_set_memory(struct khv_vm *vm, uint32_t slot, uint32_t flag
 	return libkhv_ioctl_ptr(vm->fd, KHV_SET_USER_MEMORY_REGION, &r);
 }
 
+/* A VM ioctl whose argument is a whole structure: 0 or -errno. */
+static int libkhv_vm_ioctl(struct khv_vm *vm, unsigned long req, const void *arg)
+{
+	int ret = LIBKHV_CHECK_VM(vm);
+
+	if (ret)
+		return ret;
+	if (!arg)
+		return -EINVAL;
+	/* The kernel only reads the _IOW structures: casting const away is safe. */
+	ret = libkhv_ioctl_ptr(vm->fd, req, (void *)arg);
+	return ret < 0 ? ret : 0;
+}
+
 static int libkhv_dirty_log(struct khv_vm *vm, unsigned long req, uint32_t slot, uint32_t flags,
 			    uint64_t first_page, uint64_t num_pages, const uint64_t *bitmap)
 {
@@ -98,24 +112,12 @@ KHV_EXPORT int khv_vm_clear_dirty_log(struct khv_vm *vm, uint32_t slot, uint64_t
 
 KHV_EXPORT int khv_vm_get_clock(struct khv_vm *vm, struct khv_clock_data *c)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!c)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_GET_CLOCK, c);
+	return libkhv_vm_ioctl(vm, KHV_GET_CLOCK, c);
 }
 
 KHV_EXPORT int khv_vm_set_clock(struct khv_vm *vm, const struct khv_clock_data *c)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!c)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_SET_CLOCK, (void *)c);
+	return libkhv_vm_ioctl(vm, KHV_SET_CLOCK, c);
 }
 
 KHV_EXPORT int khv_vm_create_irqchip(struct khv_vm *vm)
@@ -150,24 +152,12 @@ KHV_EXPORT int khv_vm_signal_msi(struct khv_vm *vm, uint64_t address, uint32_t d
 
 KHV_EXPORT int khv_vm_irqfd(struct khv_vm *vm, const struct khv_irqfd *args)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!args)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_IRQFD, (void *)args);
+	return libkhv_vm_ioctl(vm, KHV_IRQFD, args);
 }
 
 KHV_EXPORT int khv_vm_ioeventfd(struct khv_vm *vm, const struct khv_ioeventfd *args)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!args)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_IOEVENTFD, (void *)args);
+	return libkhv_vm_ioctl(vm, KHV_IOEVENTFD, args);
 }
 
 static size_t libkhv_page_round(size_t size)
@@ -203,22 +193,10 @@ KHV_EXPORT void khv_guest_mem_free(void *mem, size_t size)
 
 KHV_EXPORT int khv_vm_get_irqchip(struct khv_vm *vm, struct khv_irqchip_state *state)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!state)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_GET_IRQCHIP, state);
+	return libkhv_vm_ioctl(vm, KHV_GET_IRQCHIP, state);
 }
 
 KHV_EXPORT int khv_vm_set_irqchip(struct khv_vm *vm, const struct khv_irqchip_state *state)
 {
-	int ret = LIBKHV_CHECK_VM(vm);
-
-	if (ret)
-		return ret;
-	if (!state)
-		return -EINVAL;
-	return libkhv_ioctl_ptr(vm->fd, KHV_SET_IRQCHIP, (void *)state);
+	return libkhv_vm_ioctl(vm, KHV_SET_IRQCHIP, state);
 }
