@@ -20,8 +20,8 @@ pkgs=(
 	linux-image-amd64 linux-headers-amd64
 	linux-source-6.1	# kselftest_harness.h and checkpatch.pl come from its tarball
 	# khv-run: its control protocol's JSON (json-c); iasl checks its ACPI tables;
-	# libslirp for --net user
-	libjson-c-dev pkg-config acpica-tools libslirp-dev
+	# libslirp for --net user; zlib's CRC-32 frames its snapshot stream
+	libjson-c-dev pkg-config acpica-tools libslirp-dev zlib1g-dev
 	# khv-run's NBD disks (libnbd), which QEMU's storage daemon serves for
 	# the libvirt driver's qcow2 disks; qemu-img and qemu-io make test images
 	libnbd-dev qemu-utils
@@ -62,7 +62,7 @@ pkgs=(
 )
 if [ "$lab" = 1 ]; then
 	pkgs=(gcc make libc6-dev pkg-config dkms "linux-headers-$(uname -r)"
-		libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev libvirt-dev libvirt-clients dpkg-dev
+		libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev zlib1g-dev libvirt-dev libvirt-clients dpkg-dev
 		qemu-system-common
 		virt-manager
 		# virt-ssh-helper, which khv+ssh:// runs on the lab host

@@ -45,7 +45,7 @@ if [ "${LAB_FRESH:-0}" = 1 ] || [ ! -e "$root/.khv-lab-ready" ]; then
 	chroot "$root" sh -c 'export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq &&
 		apt-get install -y -qq --no-install-recommends gcc make libc6-dev pkg-config dkms \
-			libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev libvirt-dev libvirt-clients \
+			libjson-c-dev libslirp-dev libnbd-dev libvncserver-dev zlib1g-dev libvirt-dev libvirt-clients \
 			dpkg-dev qemu-system-common virt-manager libvirt-daemon libvirt-daemon-system \
 			libvirt-daemon-config-network &&
 		apt-get build-dep -y -qq --no-install-recommends libvirt' >"$dir/packages.log" 2>&1 ||

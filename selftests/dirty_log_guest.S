@@ -11,8 +11,9 @@
  * dl_random: RDI = base, RSI = pages (a power of two), RDX = stores,
  *            RCX = seed (not 0), R9 = gpa of a stop flag.  Each store:
  *            xorshift64 state x; the qword x goes to page
- *            (x >> 20) & (pages - 1), offset x & 0xff8.  Stops early when
- *            the flag is not 0 (RDX: the stores not made).
+ *            (x >> 20) & (pages - 1), offset x & 0xff8, and the qword
+ *            before the flag counts it.  Stops early when the flag is not
+ *            0 (RDX: the stores not made).
  * dl_ins:    one INSB from PORT_STR_INB to the byte at RDI (khv writes it
  *            for the guest when the IN completes).
  */
@@ -74,6 +75,7 @@ MARK(dl_random)
 	and $0xff8, %rax
 	add %rax, %r10
 	mov %rcx, (%rdi, %r10)
+	incq -8(%r9)			/* stores made, for the host */
 	dec %rdx
 	jmp 1b
 2:	hlt
