@@ -6,7 +6,9 @@
  * Checked beyond the sanitizers: the reader ends in END or in a refusal
  * (-EPROTO with a reason), never reads past the bytes it was given, never
  * hands out a payload longer than the limit; a stream it accepted, written
- * again section by section, gives the same bytes.
+ * again section by section, gives the same bytes.  RAM sections are loaded
+ * into a small RAM map (snapram.c): accepted, or refused with a reason and
+ * nothing written outside the map.
  *
  * Built with clang -fsanitize=fuzzer; with -DKR_FUZZ_REPLAY instead, a main()
  * runs each file named on the command line once.
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../snapram.h"
 #include "../snapstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -83,6 +86,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (w.err || s.out_len != s.pos || memcmp(s.out, data, s.pos))
 				abort();
 			break;
+		}
+		if (type == KR_SNAP_RAM) {
+			static uint8_t ram[8 * KR_RAM_PAGE];
+			const struct kr_ram_region map = { 0x1000, sizeof(ram), ram };
+			char why[160] = "";
+
+			if (kr_ram_load(p, len, &map, 1, why, sizeof(why)) &&
+			    !why[0])
+				abort();
 		}
 		{
 			struct iovec v = { p, len };
