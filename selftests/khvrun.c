@@ -70,7 +70,16 @@ static int have_files(void)
 	return !access(bin(), X_OK) && !access(kernel(), R_OK) && !access(initrd(), R_OK);
 }
 
+/*
+ * KHVRUN_ONLY=NAME (the environment, or the test machine's kernel command
+ * line, which Linux hands to init's environment): only the tests whose
+ * name holds NAME run, the others skip; for working on one test.
+ */
 #define NEED_FILES() do {							\
+	const char *only_ = getenv("KHVRUN_ONLY");				\
+									\
+	if (only_ && *only_ && !strstr(_metadata->name, only_))		\
+		SKIP(return, "KHVRUN_ONLY=%s", only_);				\
 	if (!have_files())							\
 		SKIP(return, "no khv-run, kernel or initrd (%s, %s, %s)",	\
 		     bin(), kernel(), initrd());				\
@@ -977,6 +986,162 @@ static void try_bad_input(struct __test_metadata *_metadata, const char **argv, 
 	EXPECT_EQ(0, count(o.buf, "KHVRUN-INIT"));
 	EXPECT_GE(2, count(o.buf, "\n")) TH_LOG("output: %s", o.buf);
 	free(o.buf);
+}
+
+/* A control connection, past the greeting and capabilities negotiation; -1 on failure. */
+static int ctl_open(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[4096];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    !ctl_line(fd, line, sizeof(line), now() + 10) ||
+	    !ctl_cmd(fd, "{\"execute\": \"qmp_capabilities\"}\n", line, sizeof(line))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The last "KHVRUN-MEMCHECK pass=N" of the output, 0 for none. */
+static int last_pass(const char *buf)
+{
+	const char *p = buf, *q;
+	int n = 0;
+
+	while ((q = strstr(p, "KHVRUN-MEMCHECK pass="))) {
+		n = atoi(q + strlen("KHVRUN-MEMCHECK pass="));
+		p = q + 1;
+	}
+	return n;
+}
+
+/*
+ * Snapshots (Documentation/khv/migration.rst, "khv-run's snapshots"): a
+ * guest that checks its own memory and disk pass after pass (memcheck) is
+ * saved with snapshot-save, and khv-run quits; a new khv-run with
+ * --restore carries on from there, without a boot, the guest's passes
+ * going on from where they were, all of them good.  The original process
+ * is gone by then: nothing but the file and the disk carry the VM over.
+ * Then what must be refused is: a stream with a flipped byte, a command
+ * line with other RAM, a disk modified after the snapshot (unless
+ * --restore-changed-disks, which then restores).
+ */
+TEST_F_TIMEOUT(khvrun, snapshot_restore, 600)
+{
+	const char *sock = "/tmp/khvrun-snap.sock", *snap = "/tmp/khvrun.snap";
+	const char *bad_snap = "/tmp/khvrun-bad.snap";
+	char img[] = "/tmp/khvrun-snapdisk-XXXXXX", disk[64], cmd[256], line[4096], *r;
+	const char *argv[] = { NULL, "-k", quick_kernel(), "-i", initrd(), "-m", "256M", "-c", "2",
+			       "--rng", "--disk", disk, "--control", sock, "-a", CMDLINE("memcheck"),
+			       NULL, NULL, NULL, NULL };
+	const int nargs = 16;
+	struct kr_proc p;
+	struct kr_out o, o2;
+	int fd, before, after;
+	struct stat st;
+
+	NEED_FILES();
+	/* A disk with something to read: the guest checks its first 1 MiB. */
+	fd = mkstemp(img);
+	ASSERT_LE(0, fd);
+	for (int i = 0; i < 256; i++) {
+		char blk[4096];
+
+		memset(blk, 'a' + i % 26, sizeof(blk));
+		ASSERT_EQ((ssize_t)sizeof(blk), write(fd, blk, sizeof(blk)));
+	}
+	ASSERT_EQ(0, ftruncate(fd, 4 << 20));
+	close(fd);
+	snprintf(disk, sizeof(disk), "path=%s", img);
+	unlink(snap);
+
+	ASSERT_EQ(0, kr_start(&p, &o, argv));
+	EXPECT_TRUE(kr_pump(&p, &o, "KHVRUN-MEMCHECK pass=", 2, now() + KR_BOOT_TIMEOUT));
+	fd = ctl_open(sock);
+	EXPECT_LE(0, fd);
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"snapshot-save\", \"arguments\": {\"file\": \"%s\", "
+		 "\"quit\": true}}\n", snap);
+	r = fd >= 0 ? ctl_cmd(fd, cmd, line, sizeof(line)) : NULL;
+	EXPECT_TRUE(r && strstr(r, "\"return\"") && strstr(r, "\"bytes\"")) TH_LOG("%s", r);
+	if (fd >= 0)
+		close(fd);
+	kr_finish(&p, &o, now() + 60);
+	EXPECT_EQ(0, o.status);
+	check_guest(_metadata, &o, 2, 1);
+	EXPECT_EQ(0, count(o.buf, " BAD"));
+	before = last_pass(o.buf);
+	ksft_print_msg("snapshot_restore: saved after pass %d: %s", before, r ? r : "?\n");
+	ASSERT_EQ(0, stat(snap, &st));
+
+	/* The restore: no boot, the passes go on, all good. */
+	argv[nargs] = "--restore";
+	argv[nargs + 1] = snap;
+	ASSERT_EQ(0, kr_start(&p, &o2, argv));
+	EXPECT_TRUE(kr_pump(&p, &o2, "KHVRUN-MEMCHECK pass=", 3, now() + 180));
+	ksft_print_msg("snapshot_restore: pump: %d lines, %zu bytes, last %d\n",
+		       count(o2.buf, "KHVRUN-MEMCHECK pass="), o2.len, last_pass(o2.buf));
+	fd = ctl_open(sock);
+	if (fd >= 0) {
+		ctl_cmd(fd, "{\"execute\": \"quit\"}\n", line, sizeof(line));
+		close(fd);
+	}
+	kr_finish(&p, &o2, now() + 60);
+	after = last_pass(o2.buf);
+	ksft_print_msg("snapshot_restore: restored in %.1f s, passes %d-%d\n", o2.secs,
+		       before + 1, after);
+	EXPECT_EQ(0, o2.status);
+	EXPECT_NE(NULL, strstr(o2.buf, "restored from"));
+	EXPECT_EQ(0, count(o2.buf, "KHVRUN-START")) TH_LOG("the guest booted again");
+	EXPECT_EQ(0, count(o2.buf, " BAD")) TH_LOG("%s", o2.buf);
+	EXPECT_LE(before + 3, after);
+	/* The first pass after the restore is the one the snapshot cut short. */
+	snprintf(cmd, sizeof(cmd), "KHVRUN-MEMCHECK pass=%d ok", before + 1);
+	EXPECT_NE(NULL, strstr(o2.buf, cmd)) TH_LOG("%s", o2.buf);
+	for (size_t i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++) {
+		const char *w = bad_words[i];
+
+		EXPECT_EQ(0, count(o2.buf, w)) TH_LOG("the restored guest printed \"%s\"", w);
+	}
+	if (!_metadata->passed)
+		TH_LOG("restored run:\n%s", o2.buf + (o2.len > 3000 ? o2.len - 3000 : 0));
+	free(o2.buf);
+	free(o.buf);
+
+	/* A byte flipped in the middle: refused by its section's CRC, exit 4. */
+	{
+		char copy[160];
+
+		snprintf(copy, sizeof(copy), "cp %s %s && printf x | dd of=%s bs=1 seek=%lld "
+			 "conv=notrunc 2>/dev/null", snap, bad_snap, bad_snap,
+			 (long long)st.st_size / 2);
+		ASSERT_EQ(0, system(copy));
+	}
+	argv[nargs + 1] = bad_snap;
+	try_bad_input(_metadata, argv, 4, "CRC");
+	/* Another amount of RAM: refused before anything runs. */
+	argv[nargs + 1] = snap;
+	argv[6] = "128M";
+	try_bad_input(_metadata, argv, 4, "MiB of RAM in the snapshot");
+	argv[6] = "256M";
+	/* The disk written since: refused, unless told. */
+	fd = open(img, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, pwrite(fd, "z", 1, 0));
+	close(fd);
+	try_bad_input(_metadata, argv, 4, "was modified after the snapshot");
+	argv[nargs + 2] = "--restore-changed-disks";
+	ASSERT_EQ(0, kr_run(&o, 60, "restored from", 1, argv));
+	EXPECT_EQ(0, o.status) TH_LOG("%s", o.buf);
+	EXPECT_NE(NULL, strstr(o.buf, "restored from")) TH_LOG("%s", o.buf);
+	free(o.buf);
+	unlink(bad_snap);
+	unlink(snap);
+	unlink(img);
 }
 
 TEST_F_TIMEOUT(khvrun, bad_input, 120)

@@ -299,9 +299,9 @@ static int kr_flush(struct kr_control_client *c)
 
 /* ---- commands ----------------------------------------------------------- */
 
-enum kr_arg_type { KR_ARG_UINT, KR_ARG_STR, KR_ARG_STR_ARRAY };
+enum kr_arg_type { KR_ARG_UINT, KR_ARG_STR, KR_ARG_STR_ARRAY, KR_ARG_BOOL };
 
-/* Every argument is optional (none of the commands needs one). */
+/* Every argument is optional here; a command that needs one says so itself. */
 struct kr_arg {
 	const char *name;
 	enum kr_arg_type type;
@@ -337,6 +337,8 @@ static const struct kr_cmd kr_cmds[] = {
 	{ "query-exit-stats", KR_OP(query_exit_stats), NULL, { { "vcpu", KR_ARG_UINT } } },
 	{ "query-chardev", KR_OP(query_chardev) },
 	{ "query-vnc", KR_OP(query_vnc) },
+	{ "snapshot-save", KR_OP(snapshot_save), NULL,
+	  { { "file", KR_ARG_STR }, { "quit", KR_ARG_BOOL } } },
 };
 
 static kr_control_fn *kr_cmd_op(const struct kr_control *ctl, const struct kr_cmd *cmd)
@@ -405,6 +407,7 @@ static const char *const kr_type_names[] = {
 	[KR_ARG_UINT] = "an integer from 0 to 2147483647",
 	[KR_ARG_STR] = "a string",
 	[KR_ARG_STR_ARRAY] = "an array of strings",
+	[KR_ARG_BOOL] = "true or false",
 };
 
 static bool kr_arg_type_ok(enum kr_arg_type type, struct json_object *v)
@@ -419,6 +422,8 @@ static bool kr_arg_type_ok(enum kr_arg_type type, struct json_object *v)
 		return i >= 0 && i <= INT32_MAX;
 	case KR_ARG_STR:
 		return json_object_is_type(v, json_type_string);
+	case KR_ARG_BOOL:
+		return json_object_is_type(v, json_type_boolean);
 	case KR_ARG_STR_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
 			return false;

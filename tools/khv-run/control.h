@@ -74,6 +74,12 @@ struct kr_control_ops {
 	kr_control_fn *query_chardev;	/* array of kr_control_chardev() */
 	/* {enabled, and when true host, service, family, auth, clients}: QMP's shape */
 	kr_control_fn *query_vnc;
+	/*
+	 * args.file (required), args.quit: the VM saved to a file, paused
+	 * meanwhile; then it quits (the process ends) or goes on as before.
+	 * {file, bytes, pages, zero-pages, ms}.
+	 */
+	kr_control_fn *snapshot_save;
 	/* The greeting's and query-version's answer. */
 	struct {
 		int major, minor, micro;

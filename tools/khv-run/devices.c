@@ -25,6 +25,8 @@
 #include "pm.h"
 #include "post.h"
 #include "rtc.h"
+#include "snapfield.h"
+#include "snapstream.h"
 #include "serial.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
@@ -53,6 +55,8 @@ struct kr_devices {
 	struct kr_virtio_input *tablet, *vkbd;
 	struct kr_notify *tablet_notify, *vkbd_notify;
 	bool vnc_attached;
+	/* A restore: which devices had their section (kr_devices_list order). */
+	uint64_t loaded;
 };
 
 /* An ISA or PCI line of the in-kernel irqchip. */
@@ -447,4 +451,221 @@ void kr_devices_winch(struct kr_devices *d)
 
 	if (d && d->con && kr_chardev_winsize(d->m->cfg->console_chr, &cols, &rows))
 		kr_virtio_console_resize(d->con, cols, rows);
+}
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+/* A device's save/load pair, its instance behind void *. */
+struct kr_dev_state {
+	char name[24];
+	void *dev;
+	int (*save)(void *dev, struct kr_sbuf *b);
+	int (*load)(void *dev, struct kr_sget *g);
+	struct kr_virtio_pci *vp;	/* its virtio transport, or NULL */
+};
+
+#define KR_STATE_PAIR(type, fn)							\
+	static int fn##_save_any(void *dev, struct kr_sbuf *b)			\
+	{									\
+		return fn##_save((type *)dev, b);				\
+	}									\
+	static int fn##_load_any(void *dev, struct kr_sget *g)			\
+	{									\
+		return fn##_load((type *)dev, g);				\
+	}
+
+KR_STATE_PAIR(struct kr_serial, kr_serial)
+KR_STATE_PAIR(struct kr_rtc, kr_rtc)
+KR_STATE_PAIR(struct kr_i8042, kr_i8042)
+KR_STATE_PAIR(struct kr_pm, kr_pm)
+KR_STATE_PAIR(struct kr_post, kr_post)
+KR_STATE_PAIR(struct kr_fw_cfg, kr_fw_cfg)
+KR_STATE_PAIR(struct kr_pci, kr_pci)
+KR_STATE_PAIR(struct kr_display, kr_display)
+KR_STATE_PAIR(struct kr_virtio_rng, kr_virtio_rng)
+KR_STATE_PAIR(struct kr_virtio_blk, kr_virtio_blk)
+KR_STATE_PAIR(struct kr_virtio_net, kr_virtio_net)
+KR_STATE_PAIR(struct kr_virtio_console, kr_virtio_console)
+KR_STATE_PAIR(struct kr_virtio_input, kr_virtio_input)
+
+#define KR_MAX_DEV_STATES	(8 + KR_DISK_MAX_DISKS + KR_MAX_NETS + 4)
+
+static void kr_dev_add(struct kr_dev_state *e, unsigned int *n, const char *name, void *dev,
+		       int (*save)(void *, struct kr_sbuf *), int (*load)(void *, struct kr_sget *),
+		       struct kr_virtio_pci *vp)
+{
+	if (!dev)
+		return;
+	e[*n] = (struct kr_dev_state){ .dev = dev, .save = save, .load = load, .vp = vp };
+	snprintf(e[*n].name, sizeof(e[*n].name), "%s", name);
+	(*n)++;
+}
+
+#define KR_DEV_ADD(e, n, name, fn, dev, vp)					\
+	kr_dev_add(e, n, name, dev, fn##_save_any, fn##_load_any, vp)
+
+/*
+ * The machine's devices with state, in a fixed order: the PCI bus (its
+ * functions' configuration spaces) before the devices behind it.
+ */
+static unsigned int kr_devices_list(struct kr_devices *d, struct kr_dev_state *e)
+{
+	unsigned int n = 0;
+	char name[24];
+
+	KR_DEV_ADD(e, &n, "serial", kr_serial, d->com1, NULL);
+	KR_DEV_ADD(e, &n, "rtc", kr_rtc, d->rtc, NULL);
+	KR_DEV_ADD(e, &n, "i8042", kr_i8042, d->i8042, NULL);
+	KR_DEV_ADD(e, &n, "pm", kr_pm, d->pm, NULL);
+	KR_DEV_ADD(e, &n, "post", kr_post, d->post, NULL);
+	KR_DEV_ADD(e, &n, "fw_cfg", kr_fw_cfg, d->fw_cfg, NULL);
+	KR_DEV_ADD(e, &n, "pci", kr_pci, d->pci, NULL);
+	if (d->rng)
+		KR_DEV_ADD(e, &n, "virtio-rng", kr_virtio_rng, d->rng,
+			   kr_virtio_rng_transport(d->rng));
+	for (unsigned int i = 0; i < KR_DISK_MAX_DISKS; i++) {
+		if (!d->blk[i])
+			continue;
+		snprintf(name, sizeof(name), "virtio-blk%u", i);
+		KR_DEV_ADD(e, &n, name, kr_virtio_blk, d->blk[i],
+			   kr_virtio_blk_transport(d->blk[i]));
+	}
+	for (unsigned int i = 0; i < KR_MAX_NETS; i++) {
+		if (!d->net[i])
+			continue;
+		snprintf(name, sizeof(name), "virtio-net%u", i);
+		KR_DEV_ADD(e, &n, name, kr_virtio_net, d->net[i],
+			   kr_virtio_net_transport(d->net[i]));
+	}
+	if (d->con)
+		KR_DEV_ADD(e, &n, "virtio-console", kr_virtio_console, d->con,
+			   kr_virtio_console_transport(d->con));
+	KR_DEV_ADD(e, &n, "display", kr_display, d->display, NULL);
+	if (d->tablet)
+		KR_DEV_ADD(e, &n, "virtio-tablet", kr_virtio_input, d->tablet,
+			   kr_virtio_input_transport(d->tablet));
+	if (d->vkbd)
+		KR_DEV_ADD(e, &n, "virtio-keyboard", kr_virtio_input, d->vkbd,
+			   kr_virtio_input_transport(d->vkbd));
+	return n;
+}
+
+int kr_devices_freeze(struct kr_devices *d, char *why, size_t len)
+{
+	struct kr_dev_state e[KR_MAX_DEV_STATES];
+	unsigned int n = kr_devices_list(d, e);
+
+	(void)why;
+	(void)len;
+	for (unsigned int i = 0; i < n; i++)
+		if (e[i].vp)
+			kr_virtio_pci_freeze(e[i].vp, true);
+	/* A disk worker in the middle of a batch finishes it; none starts another. */
+	for (unsigned int i = 0; i < KR_DISK_MAX_DISKS; i++)
+		if (d->blk[i])
+			kr_virtio_blk_drain(d->blk[i]);
+	return 0;
+}
+
+void kr_devices_thaw(struct kr_devices *d)
+{
+	struct kr_dev_state e[KR_MAX_DEV_STATES];
+	unsigned int n = kr_devices_list(d, e);
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!e[i].vp)
+			continue;
+		kr_virtio_pci_freeze(e[i].vp, false);
+		kr_virtio_pci_kick_all(e[i].vp);
+	}
+}
+
+int kr_devices_save(struct kr_devices *d, struct kr_snap_writer *w, char *why, size_t len)
+{
+	struct kr_dev_state e[KR_MAX_DEV_STATES];
+	unsigned int n = kr_devices_list(d, e);
+	struct kr_sbuf b = { 0 };
+	int err = 0;
+
+	for (unsigned int i = 0; !err && i < n; i++) {
+		struct iovec v;
+
+		b.len = 0;
+		kr_sbuf_u8(&b, strlen(e[i].name));
+		kr_sbuf_bytes(&b, e[i].name, strlen(e[i].name));
+		err = e[i].save(e[i].dev, &b);
+		if (err) {
+			snprintf(why, len, "%s: cannot save its state: %s", e[i].name,
+				 strerror(-err));
+			break;
+		}
+		if (b.oom) {
+			snprintf(why, len, "%s: out of memory", e[i].name);
+			err = -ENOMEM;
+			break;
+		}
+		v = (struct iovec){ b.p, b.len };
+		err = kr_snap_write_section(w, KR_SNAP_DEVICE, i, &v, 1);
+		if (err)
+			snprintf(why, len, "writing: %s", strerror(-err));
+	}
+	kr_sbuf_free(&b);
+	return err;
+}
+
+int kr_devices_load(struct kr_devices *d, uint32_t instance, const void *p, size_t n, char *why,
+		    size_t len)
+{
+	struct kr_dev_state e[KR_MAX_DEV_STATES];
+	unsigned int nd = kr_devices_list(d, e);
+	const uint8_t *b = p;
+	struct kr_sget g;
+	char name[256];
+	unsigned int i;
+
+	if (!n || b[0] >= n) {
+		snprintf(why, len, "device section %u: no name", instance);
+		return -EPROTO;
+	}
+	memcpy(name, b + 1, b[0]);
+	name[b[0]] = 0;
+	for (i = 0; i < nd; i++)
+		if (!strcmp(e[i].name, name))
+			break;
+	if (i == nd || strlen(name) != b[0]) {
+		snprintf(why, len, "the snapshot has a device %.64s that this machine has not "
+			 "(another command line?)", name);
+		return -EPROTO;
+	}
+	if (d->loaded & (1ull << i)) {
+		snprintf(why, len, "%s: a second section", e[i].name);
+		return -EPROTO;
+	}
+	d->loaded |= 1ull << i;
+	kr_sget_init(&g, b + 1 + b[0], n - 1 - b[0], e[i].name);
+	if (e[i].load(e[i].dev, &g) || kr_sget_done(&g)) {
+		if (!g.bad)
+			kr_sget_fail(&g, "refused");
+		snprintf(why, len, "%s", g.why);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int kr_devices_loaded(struct kr_devices *d, char *why, size_t len)
+{
+	struct kr_dev_state e[KR_MAX_DEV_STATES];
+	unsigned int n = kr_devices_list(d, e);
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!(d->loaded & (1ull << i))) {
+			snprintf(why, len, "the snapshot has no state for %s (another command "
+				 "line?)", e[i].name);
+			return -EPROTO;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (e[i].vp)
+			kr_virtio_pci_kick_all(e[i].vp);
+	return 0;
 }

@@ -32,4 +32,30 @@ void kr_devices_power_button(struct kr_devices *d);
 /* The terminal was resized (SIGWINCH): tell the virtio console. */
 void kr_devices_winch(struct kr_devices *d);
 
+/*
+ * Snapshots (snapshot.c).  Every device's state is a DEVICE section whose
+ * payload is its name (u8 length, bytes) and then what the device's own
+ * save wrote (snapfield.h).
+ *
+ * freeze: with the vCPUs paused, on the I/O thread: no virtqueue is
+ * popped any more and every request already taken is done (its data in
+ * guest memory, its disk I/O returned), so guest memory and the disks
+ * stay as they are while a snapshot is written.  0, or -errno with why.
+ * thaw: the VM goes on after the save; every queue is looked at again.
+ */
+struct kr_snap_writer;
+int kr_devices_freeze(struct kr_devices *d, char *why, size_t len);
+void kr_devices_thaw(struct kr_devices *d);
+/* Every device's section into w (frozen): 0, or -errno with why. */
+int kr_devices_save(struct kr_devices *d, struct kr_snap_writer *w, char *why, size_t len);
+/* One DEVICE section into the device it names: 0, or -EPROTO with why. */
+int kr_devices_load(struct kr_devices *d, uint32_t instance, const void *p, size_t n, char *why,
+		    size_t len);
+/*
+ * At the stream's end: every device must have had its section (-EPROTO
+ * with why, else 0); then every queue is looked at, as the driver may
+ * have notified before the snapshot for chains no device had taken.
+ */
+int kr_devices_loaded(struct kr_devices *d, char *why, size_t len);
+
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The display adapter (display.h): dispi registers, VRAM in BAR 0, and the
- * scanout description the VNC server reads.
+ * The display adapter (display.h): dispi registers, VRAM in BAR 0, the
+ * scanout description the VNC server reads, and the snapshot state.
  *
  * Register semantics follow what the Bochs VBE extension documents and what
  * Linux's bochs driver relies on: the ID register answers the newest ID it
@@ -407,4 +407,149 @@ uint32_t kr_display_pixel(const struct kr_scanout *s, const uint8_t *line, unsig
 	default:
 		return 0;
 	}
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+#define VRAM_PAGE	4096u
+#define VRAM_PAGES	(KR_DISPLAY_VRAM / VRAM_PAGE)
+
+static const uint8_t zero_page[VRAM_PAGE];
+
+static bool page_used(const uint8_t *vram, unsigned int page)
+{
+	return memcmp(vram + (size_t)page * VRAM_PAGE, zero_page, VRAM_PAGE) != 0;
+}
+
+int kr_display_save(struct kr_display *d, struct kr_sbuf *b)
+{
+	uint8_t used[VRAM_PAGES / 8] = { 0 };
+
+	pthread_mutex_lock(&d->lock);
+	kr_sbuf_begin(b, KR_DISPLAY_STATE_VERSION);
+	kr_sbuf_u8(b, d->p.kind);
+	for (unsigned int i = 0; i < KR_DISPI_NREGS; i++)
+		kr_sbuf_u16(b, d->regs[i]);
+	kr_sbuf_bytes(b, d->vga, sizeof(d->vga));
+	kr_sbuf_u8(b, d->att_index);
+	kr_sbuf_bool(b, d->att_data_next);
+	kr_sbuf_u32(b, d->byte_order);
+	pthread_mutex_unlock(&d->lock);
+	/*
+	 * The memory has no lock (display.h) and needs none here: the vCPUs
+	 * are paused.  Most of it is zero beyond the visible screen, so only
+	 * pages with something in them are written.
+	 */
+	kr_sbuf_u32(b, KR_DISPLAY_VRAM);
+	for (unsigned int p = 0; p < VRAM_PAGES; p++)
+		if (page_used(d->vram, p))
+			used[p / 8] |= 1u << (p % 8);
+	kr_sbuf_bytes(b, used, sizeof(used));
+	for (unsigned int p = 0; p < VRAM_PAGES; p++)
+		if (used[p / 8] & (1u << (p % 8)))
+			kr_sbuf_bytes(b, d->vram + (size_t)p * VRAM_PAGE, VRAM_PAGE);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* A value dispi_write() can leave in register idx. */
+static bool dispi_loadable(unsigned int idx, uint16_t v)
+{
+	switch (idx) {
+	case KR_DISPI_ID:
+		return v >= KR_DISPI_ID0 && v <= KR_DISPI_ID5;
+	case KR_DISPI_XRES:
+		return v && v <= KR_DISPLAY_MAX_XRES;
+	case KR_DISPI_YRES:
+		return v && v <= KR_DISPLAY_MAX_YRES;
+	case KR_DISPI_BPP:
+		return bpp_valid(v);
+	case KR_DISPI_ENABLE:
+		return !(v & ~(KR_DISPI_ENABLED | KR_DISPI_GETCAPS | KR_DISPI_8BIT_DAC |
+			       KR_DISPI_LFB_ENABLED | KR_DISPI_NOCLEARMEM));
+	case KR_DISPI_VIRT_HEIGHT:
+	case KR_DISPI_VIDEO_MEM_64K:
+		return !v;		/* computed when read, never kept */
+	default:
+		return true;		/* bank, virtual width, offsets: any value */
+	}
+}
+
+static const char *kind_name(unsigned int kind)
+{
+	switch (kind) {
+	case KR_DISPLAY_BOCHS:
+		return "bochs-display";
+	case KR_DISPLAY_VGA:
+		return "VGA";
+	default:
+		return "unknown";
+	}
+}
+
+int kr_display_load(struct kr_display *d, struct kr_sget *g)
+{
+	uint8_t vga[VGA_PORTS], used[VRAM_PAGES / 8], kind, att_index;
+	uint16_t regs[KR_DISPI_NREGS];
+	uint32_t byte_order, vram;
+	const uint8_t *pages;
+	size_t n = 0;
+	bool att_data_next;
+
+	if (kr_sget_begin(g, KR_DISPLAY_STATE_VERSION))
+		return -EPROTO;
+	kind = kr_sget_u8(g);
+	for (unsigned int i = 0; i < KR_DISPI_NREGS; i++)
+		regs[i] = kr_sget_u16(g);
+	kr_sget_bytes(g, vga, sizeof(vga));
+	att_index = kr_sget_u8(g);
+	att_data_next = kr_sget_bool(g);
+	byte_order = kr_sget_u32(g);
+	vram = kr_sget_u32(g);
+	kr_sget_bytes(g, used, sizeof(used));
+	if (g->bad)
+		return -EPROTO;
+	if (kind != d->p.kind)
+		return kr_sget_fail(g, "%s adapter in the snapshot, %s here",
+				    kind_name(kind), kind_name(d->p.kind));
+	for (unsigned int i = 0; i < KR_DISPI_NREGS; i++)
+		if (!dispi_loadable(i, regs[i]))
+			return kr_sget_fail(g, "dispi register %u cannot hold 0x%04x", i, regs[i]);
+	if (vga[VGA_ATT_W])		/* its writes go to att_index */
+		return kr_sget_fail(g, "VGA port 0x3c0 holds 0x%02x", vga[VGA_ATT_W]);
+	if (att_index & ~0x3f)
+		return kr_sget_fail(g, "attribute controller index 0x%02x", att_index);
+	if (byte_order != KR_DISPLAY_LE && byte_order != KR_DISPLAY_BE)
+		return kr_sget_fail(g, "framebuffer byte order 0x%08x", byte_order);
+	if (vram != KR_DISPLAY_VRAM)
+		return kr_sget_fail(g, "%u bytes of video memory in the snapshot, %u here", vram,
+				    KR_DISPLAY_VRAM);
+	for (unsigned int p = 0; p < VRAM_PAGES; p++)
+		n += !!(used[p / 8] & (1u << (p % 8)));
+	/* The pages stay in g's bytes until the whole state was taken. */
+	if (n * VRAM_PAGE > g->len - g->off)
+		return kr_sget_fail(g, "truncated state");
+	pages = g->p + g->off;
+	g->off += n * VRAM_PAGE;
+	if (kr_sget_done(g))
+		return -EPROTO;
+
+	for (unsigned int p = 0; p < VRAM_PAGES; p++) {
+		uint8_t *to = d->vram + (size_t)p * VRAM_PAGE;
+
+		if (used[p / 8] & (1u << (p % 8))) {
+			memcpy(to, pages, VRAM_PAGE);
+			pages += VRAM_PAGE;
+		} else if (page_used(d->vram, p)) {	/* reading a clean page costs no memory */
+			memset(to, 0, VRAM_PAGE);
+		}
+	}
+	pthread_mutex_lock(&d->lock);
+	memcpy(d->regs, regs, sizeof(d->regs));
+	memcpy(d->vga, vga, sizeof(d->vga));
+	d->att_index = att_index;
+	d->att_data_next = att_data_next;
+	d->byte_order = byte_order;
+	d->generation++;	/* a new mode, for whoever shows the screen */
+	pthread_mutex_unlock(&d->lock);
+	return 0;
 }

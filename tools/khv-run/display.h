@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "pci.h"
+#include "snapfield.h"
 
 #define KR_DISPLAY_VENDOR	0x1234
 #define KR_DISPLAY_DEVICE	0x1111
@@ -118,5 +119,26 @@ void kr_display_scanout(struct kr_display *d, struct kr_scanout *s);
  * line: the line's first byte (s->vram + s->offset + y * s->stride).
  */
 uint32_t kr_display_pixel(const struct kr_scanout *s, const uint8_t *line, unsigned int x);
+
+/*
+ * The adapter's state for a snapshot (snapfield.h's contract): its kind,
+ * the dispi registers, the VGA registers and the attribute controller's
+ * index and flip-flop, the framebuffer byte order, and the video memory
+ * (device memory, not guest RAM: no RAM section carries it), as a bitmap
+ * of its 4 KiB pages that are not all zero followed by those pages.  Its
+ * PCI side (BARs, command register) is kr_pci_save()'s, and where the
+ * memory is mapped follows from it: kr_pci_load() moves BAR 0, which maps
+ * the memory through the map callback.  Not saved: what belongs to the
+ * VNC server (the generation it compares, its clients), and the host's
+ * mapping.  A load refuses register values the adapter never takes (a
+ * resolution past the maximums, an unknown depth or byte order...) and
+ * changes nothing before all of it was checked; the scanout generation
+ * then changes, as after a mode set.
+ */
+#define KR_DISPLAY_STATE_VERSION	1
+/* 0, or -ENOMEM. */
+int kr_display_save(struct kr_display *d, struct kr_sbuf *b);
+/* 0, or -EPROTO with the reason in g. */
+int kr_display_load(struct kr_display *d, struct kr_sget *g);
 
 #endif

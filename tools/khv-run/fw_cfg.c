@@ -388,3 +388,90 @@ int kr_fw_cfg_attach(struct kr_fw_cfg *fw, struct kr_bus *pio)
 	return kr_bus_add(pio, KR_PORT_FW_CFG_DMA, KR_FW_CFG_DMA_LEN, fw_cfg_dma_io, fw,
 			  "fw_cfg-dma");
 }
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/* FNV-1a, 64 bits: a check that two items' bytes agree, not a defence. */
+static uint64_t fw_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The selected item's length and the hash of its bytes from the offset on. */
+static void fw_item_check(const struct kr_fw_cfg *fw, uint32_t *len, uint64_t *hash)
+{
+	const struct fw_item *it = fw_cur(fw);
+
+	*len = it ? it->len : 0;
+	*hash = it && fw->off < it->len ? fw_hash(it->data + fw->off, it->len - fw->off)
+					: fw_hash(NULL, 0);
+}
+
+/*
+ * The state, in this order: the selector (u16), the offset and the DMA
+ * address's high half (u32 each), the selected item's length (u32; 0 for
+ * an unknown key) and the FNV-1a hash of its unread bytes (u64).
+ */
+int kr_fw_cfg_save(struct kr_fw_cfg *fw, struct kr_sbuf *b)
+{
+	uint32_t len;
+	uint64_t hash;
+
+	pthread_mutex_lock(&fw->lock);
+	fw_item_check(fw, &len, &hash);
+	kr_sbuf_begin(b, KR_FW_CFG_STATE_VERSION);
+	kr_sbuf_u16(b, fw->sel);
+	kr_sbuf_u32(b, fw->off);
+	kr_sbuf_u32(b, fw->dma_hi);
+	kr_sbuf_u32(b, len);
+	kr_sbuf_u64(b, hash);
+	pthread_mutex_unlock(&fw->lock);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_fw_cfg_load(struct kr_fw_cfg *fw, struct kr_sget *g)
+{
+	uint32_t off, dma_hi, len, have_len;
+	uint64_t hash, have_hash;
+	uint16_t sel;
+	int ret = 0;
+
+	if (kr_sget_begin(g, KR_FW_CFG_STATE_VERSION))
+		return -EPROTO;
+	sel = kr_sget_u16(g);
+	off = kr_sget_u32(g);
+	dma_hi = kr_sget_u32(g);
+	len = kr_sget_u32(g);
+	hash = kr_sget_u64(g);
+	if (kr_sget_done(g))
+		return -EPROTO;
+	/* Any selector is one the guest may write (unknown keys read zeros). */
+	pthread_mutex_lock(&fw->lock);
+	fw->sel = sel;
+	fw->off = 0;
+	fw_item_check(fw, &have_len, &have_hash);
+	if (len != have_len) {
+		ret = kr_sget_fail(g, "item %#x is %u bytes here, %u in the snapshot (another "
+				   "configuration?)", sel, have_len, len);
+	} else if (off > len) {
+		/* The offset never passes the end: reads and skips stop there. */
+		ret = kr_sget_fail(g, "offset %u past the end of item %#x (%u bytes)", off, sel,
+				   len);
+	} else {
+		fw->off = off;
+		fw_item_check(fw, &have_len, &have_hash);
+		if (have_hash != hash)
+			ret = kr_sget_fail(g, "item %#x's unread bytes differ from the snapshot's "
+					   "(another configuration?)", sel);
+	}
+	if (ret)
+		fw_select(fw, 0);
+	else
+		fw->dma_hi = dma_hi;
+	pthread_mutex_unlock(&fw->lock);
+	return ret;
+}

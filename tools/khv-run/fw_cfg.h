@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 #include "dev.h"
+#include "snapfield.h"
+
+/* The layout kr_fw_cfg_save() writes (snapfield.h). */
+#define KR_FW_CFG_STATE_VERSION	1
 
 /* Selector keys (the spec, and the Linux uapi header qemu_fw_cfg.h). */
 #define KR_FW_CFG_SIGNATURE	0x0000	/* "QEMU" */
@@ -73,5 +77,21 @@ int kr_fw_cfg_attach(struct kr_fw_cfg *fw, struct kr_bus *pio);
  * addition renumbers those after it: add them all before the vCPUs start.
  */
 int kr_fw_cfg_add_file(struct kr_fw_cfg *fw, const char *name, const void *data, size_t len);
+
+/*
+ * The interface's state for a snapshot (snapfield.h's contract): the
+ * selector, the offset into the selected item and the DMA address's high
+ * half.  The items themselves are the machine's configuration, built again
+ * by the restoring process; to make sure the guest goes on reading what it
+ * was reading, the state also holds the selected item's length and a hash
+ * of the bytes it has not read yet, and a load refuses an item that
+ * differs.  A DMA operation is over when its port write returns: none is
+ * ever in flight.  save: 0 or -ENOMEM.  load: into an interface created
+ * with the same configuration and given the same files (after the last
+ * kr_fw_cfg_add_file()), before any vCPU runs; 0 or -EPROTO with the reason
+ * in g.
+ */
+int kr_fw_cfg_save(struct kr_fw_cfg *fw, struct kr_sbuf *b);
+int kr_fw_cfg_load(struct kr_fw_cfg *fw, struct kr_sget *g);
 
 #endif

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "i8042.h"
 #include "machine.h"
@@ -290,4 +291,87 @@ void kr_i8042_destroy(struct kr_i8042 *k)
 		return;
 	pthread_mutex_destroy(&k->lock);
 	free(k);
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * The state, in this order: the 32 bytes of RAM, the output buffer (u8),
+ * then flags: full, from AUX, last write to the command port; the command
+ * waiting for its data byte and the output port (u8 each); flags: an F0
+ * waiting to be translated, the line's level; then the keyboard's state
+ * (kr_ps2kbd_save(), with its own version).
+ */
+int kr_i8042_save(struct kr_i8042 *k, struct kr_sbuf *b)
+{
+	int ret;
+
+	pthread_mutex_lock(&k->lock);
+	kr_sbuf_begin(b, KR_I8042_STATE_VERSION);
+	kr_sbuf_bytes(b, k->ram, sizeof(k->ram));
+	kr_sbuf_u8(b, k->out);
+	kr_sbuf_bool(b, k->obf);
+	kr_sbuf_bool(b, k->aux);
+	kr_sbuf_bool(b, k->last_cmd);
+	kr_sbuf_u8(b, k->pending);
+	kr_sbuf_u8(b, k->outport);
+	kr_sbuf_bool(b, k->xlate_break);
+	kr_sbuf_bool(b, k->line);
+	ret = kr_ps2kbd_save(&k->kbd, b);
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
+/* A command i8042_command() leaves waiting for its data byte. */
+static bool i8042_takes_data(uint8_t cmd)
+{
+	return (cmd >= CMD_WRITE_RAM && cmd < CMD_WRITE_RAM + I8042_RAM) ||
+	       (cmd >= CMD_WRITE_OUT && cmd <= CMD_AUX_SEND);
+}
+
+int kr_i8042_load(struct kr_i8042 *k, struct kr_sget *g)
+{
+	uint8_t ram[I8042_RAM], out, pending, outport;
+	bool obf, aux, last_cmd, xlate_break, line;
+	struct kr_ps2kbd kbd;
+
+	if (kr_sget_begin(g, KR_I8042_STATE_VERSION))
+		return -EPROTO;
+	kr_sget_bytes(g, ram, sizeof(ram));
+	out = kr_sget_u8(g);
+	obf = kr_sget_bool(g);
+	aux = kr_sget_bool(g);
+	last_cmd = kr_sget_bool(g);
+	pending = kr_sget_u8(g);
+	outport = kr_sget_u8(g);
+	xlate_break = kr_sget_bool(g);
+	line = kr_sget_bool(g);
+	if (g->bad)
+		return -EPROTO;
+	if (pending && !i8042_takes_data(pending))
+		return kr_sget_fail(g, "command %#x waits for a data byte, which it takes none of",
+				    pending);
+	/* Nothing can clear the output port's reset bit but a reset. */
+	if (!(outport & OUT_RESET))
+		return kr_sget_fail(g, "output port %#x holds the CPU in reset", outport);
+	/* At rest the line always follows the buffer and the command byte. */
+	if (line != (obf && !aux && (ram[0] & CTR_KBDINT)))
+		return kr_sget_fail(g, "line level %d where the output buffer says %d", line,
+				    obf && !aux && (ram[0] & CTR_KBDINT));
+	if (kr_ps2kbd_load(&kbd, g) || kr_sget_done(g))
+		return -EPROTO;
+
+	pthread_mutex_lock(&k->lock);
+	memcpy(k->ram, ram, sizeof(ram));
+	k->out = out;
+	k->obf = obf;
+	k->aux = aux;
+	k->last_cmd = last_cmd;
+	k->pending = pending;
+	k->outport = outport;
+	k->xlate_break = xlate_break;
+	k->line = line;
+	k->kbd = kbd;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

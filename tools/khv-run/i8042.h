@@ -21,6 +21,10 @@
 #include <stdint.h>
 
 #include "dev.h"
+#include "snapfield.h"
+
+/* The layout kr_i8042_save() writes (snapfield.h). */
+#define KR_I8042_STATE_VERSION	1
 
 struct kr_i8042;
 
@@ -43,5 +47,17 @@ void kr_i8042_key(struct kr_i8042 *k, unsigned int keycode, bool down);
 uint8_t kr_i8042_leds(struct kr_i8042 *k);
 /* Not while a vCPU may still access it.  NULL is allowed. */
 void kr_i8042_destroy(struct kr_i8042 *k);
+
+/*
+ * The controller's state for a snapshot (snapfield.h's contract): its RAM
+ * (the command byte first), the output buffer and its flags, the command
+ * waiting for a data byte, the output port, the translation's pending
+ * break prefix, the line's level, then the keyboard's (ps2kbd.h).  save: 0
+ * or -ENOMEM.  load: into a controller just created, before any vCPU runs;
+ * 0 or -EPROTO with the reason in g; it does not drive the line (the
+ * irqchip's own state restores it).
+ */
+int kr_i8042_save(struct kr_i8042 *k, struct kr_sbuf *b);
+int kr_i8042_load(struct kr_i8042 *k, struct kr_sget *g);
 
 #endif

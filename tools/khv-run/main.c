@@ -22,6 +22,7 @@
 #include "chardev.h"
 #include "devices.h"
 #include "machine.h"
+#include "snapshot.h"
 #include "vmm.h"
 #include "vnc.h"
 
@@ -58,6 +59,9 @@ static const char usage_text[] =
 	"      --disk nbd=URI[,ro][,discard=on|off][,serial=TEXT][,queues=N]\n"
 	"                        the same on an NBD export (nbd://, nbd+unix://)\n"
 	"      --control PATH    control socket (Documentation/khv/khv-run-control.rst)\n"
+	"      --restore FILE    start from a snapshot (the control socket's snapshot-save)\n"
+	"                        taken with the same options; refused when a disk changed\n"
+	"                        since, unless --restore-changed-disks\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
 	"      --no-kvmclock     hide the paravirtual clock from the guest\n"
@@ -86,7 +90,7 @@ static const char usage_text[] =
 
 enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
        OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD,
-       OPT_STUDY, OPT_STUDY_LOG };
+       OPT_STUDY, OPT_STUDY_LOG, OPT_RESTORE, OPT_RESTORE_CHANGED };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -112,6 +116,8 @@ static const struct option options[] = {
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "study", required_argument, NULL, OPT_STUDY },
 	{ "study-log", required_argument, NULL, OPT_STUDY_LOG },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "restore-changed-disks", no_argument, NULL, OPT_RESTORE_CHANGED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -241,6 +247,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 				return usage_error("%s", why);
 			break;
 		case OPT_STUDY_LOG: cfg->study_log = optarg; break;
+		case OPT_RESTORE: cfg->restore = optarg; break;
+		case OPT_RESTORE_CHANGED: cfg->restore_changed_disks = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -268,6 +276,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		return usage_error("%s", "no kernel: --kernel FILE is required");
 	if (cfg->hugepages && cfg->ram % KR_RAM_ALIGN)
 		return usage_error("%s", "--hugepages: --memory must be a multiple of 2M");
+	if (cfg->restore_changed_disks && !cfg->restore)
+		return usage_error("%s", "--restore-changed-disks without --restore");
 	if (cfg->study_log && !cfg->study.events)
 		return usage_error("%s", "--study-log without --study: nothing to log");
 	return 0;
@@ -433,6 +443,15 @@ int main(int argc, char **argv)
 		}
 		status = kr_machine_create(m, &cfg, loop, why, sizeof(why));
 		kr_images_drop(&cfg);
+		/* The first machine only: the guest's reboots boot. */
+		if (!status && cfg.restore) {
+			status = kr_snapshot_restore(m, cfg.restore, cfg.restore_changed_disks ?
+						     KR_RESTORE_CHANGED_DISKS : 0, why,
+						     sizeof(why));
+			if (!status)
+				fprintf(stderr, "khv-run: restored from %s\n", cfg.restore);
+			cfg.restore = NULL;
+		}
 		if (!status && kr_vcpus_start(m)) {
 			snprintf(why, sizeof(why), "cannot start the vCPU threads");
 			status = KR_EXIT_HOST;

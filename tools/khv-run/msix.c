@@ -12,6 +12,7 @@
  * one vCPU while another raises it may still go out once: the same race a
  * real function has between its pending logic and a posted mask write.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,4 +308,100 @@ bool kr_msix_route(struct kr_msix *m, unsigned int v, uint64_t *address, uint32_
 	on = vector_deliverable(m, v);
 	pthread_mutex_unlock(&m->lock);
 	return on;
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+static unsigned int pba_words(unsigned int nvec)
+{
+	return kr_msix_pba_size(nvec) / 8;
+}
+
+int kr_msix_save(struct kr_msix *m, struct kr_sbuf *b)
+{
+	pthread_mutex_lock(&m->lock);
+	kr_sbuf_begin(b, KR_MSIX_STATE_VERSION);
+	kr_sbuf_u16(b, m->nvec);
+	kr_sbuf_bool(b, m->enabled);
+	kr_sbuf_bool(b, m->fmask);
+	kr_sbuf_bytes(b, m->table, kr_msix_table_size(m->nvec));
+	for (unsigned int w = 0; w < pba_words(m->nvec); w++)
+		kr_sbuf_u64(b, m->pba[w]);
+	pthread_mutex_unlock(&m->lock);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/*
+ * Check a loaded table and PBA as if the guest and the device had made
+ * them: only bits the table keeps, no pending bit past the last vector,
+ * and none on a vector that is deliverable (it would have gone out when it
+ * became so).  Only m->nvec is m's: the rest is what was read.
+ */
+static int check_loaded(struct kr_msix *m, struct kr_sget *g, const uint8_t *table,
+			const uint64_t *pba, bool enabled, bool fmask)
+{
+	for (unsigned int o = 0; o < kr_msix_table_size(m->nvec); o++) {
+		uint8_t extra = table[o] & ~entry_wmask(o % KR_MSIX_ENTRY_SIZE);
+
+		if (extra)
+			return kr_sget_fail(g, "vector %u: entry byte %u holds bits 0x%02x it cannot",
+					    o / KR_MSIX_ENTRY_SIZE, o % KR_MSIX_ENTRY_SIZE, extra);
+	}
+	if (m->nvec % 64 && pba[m->nvec / 64] >> (m->nvec % 64))
+		return kr_sget_fail(g, "pending bits 0x%llx past the %u vectors",
+				    (unsigned long long)(pba[m->nvec / 64] >> (m->nvec % 64)),
+				    m->nvec);
+	for (unsigned int v = 0; v < m->nvec; v++) {
+		bool masked = table[v * KR_MSIX_ENTRY_SIZE + ENTRY_CTRL] & ENTRY_CTRL_MASKED;
+
+		if (pba[v / 64] & (1ull << (v % 64)) && enabled && !fmask && !masked)
+			return kr_sget_fail(g, "vector %u is pending but neither masked nor off",
+					    v);
+	}
+	return 0;
+}
+
+int kr_msix_load(struct kr_msix *m, struct kr_sget *g)
+{
+	uint64_t tlen = kr_msix_table_size(m->nvec);
+	unsigned int nvec, words = pba_words(m->nvec);
+	uint8_t *table = NULL;
+	uint64_t *pba = NULL;
+	bool enabled, fmask;
+	int ret = -EPROTO;
+
+	if (kr_sget_begin(g, KR_MSIX_STATE_VERSION))
+		return -EPROTO;
+	nvec = kr_sget_u16(g);
+	enabled = kr_sget_bool(g);
+	fmask = kr_sget_bool(g);
+	if (g->bad)
+		return -EPROTO;
+	if (nvec != m->nvec)
+		return kr_sget_fail(g, "%u vectors in the snapshot, %u here", nvec, m->nvec);
+	/* Read into copies: m is only changed once all of it was checked. */
+	table = malloc(tlen);
+	pba = malloc(words * sizeof(*pba));
+	if (!table || !pba) {
+		kr_sget_fail(g, "no memory for a table of %u vectors", m->nvec);
+		goto out;
+	}
+	kr_sget_bytes(g, table, tlen);
+	for (unsigned int w = 0; w < words; w++)
+		pba[w] = kr_sget_u64(g);
+	if (g->bad || check_loaded(m, g, table, pba, enabled, fmask) || kr_sget_done(g))
+		goto out;
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->table, table, tlen);
+	memcpy(m->pba, pba, words * sizeof(*pba));
+	m->enabled = enabled;
+	m->fmask = fmask;
+	pthread_mutex_unlock(&m->lock);
+	/* Whatever routes the vectors (an irqfd each) follows, as after a guest write. */
+	route_changed(m, 0, m->nvec - 1);
+	ret = 0;
+out:
+	free(table);
+	free(pba);
+	return ret;
 }

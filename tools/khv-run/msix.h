@@ -11,6 +11,7 @@
 #define KHV_RUN_MSIX_H
 
 #include "dev.h"
+#include "snapfield.h"
 
 #define KR_MSIX_MAX_VECTORS	2048	/* table size field: 11 bits */
 #define KR_MSIX_ENTRY_SIZE	16
@@ -65,5 +66,21 @@ bool kr_msix_enabled(struct kr_msix *m);
 bool kr_msix_route(struct kr_msix *m, unsigned int v, uint64_t *address, uint32_t *data);
 typedef void kr_msix_route_fn(void *opaque, unsigned int vector);
 void kr_msix_set_route_hook(struct kr_msix *m, kr_msix_route_fn *fn, void *opaque);
+
+/*
+ * Snapshot state (snapfield.h's contract; pci.c saves and loads it for each
+ * function with MSI-X): the number of vectors, the enable and function
+ * mask bits, the table as the guest reads it and the pending bits.  The
+ * load refuses another vector count, table bits the table does not keep
+ * (address bits 1:0, reserved control bits), pending bits past the last
+ * vector and a vector pending while deliverable (it would have been sent).
+ * After a load the route hook runs for every vector; no message is sent,
+ * pending vectors stay pending until unmasked.
+ */
+#define KR_MSIX_STATE_VERSION	1
+/* 0, or -ENOMEM. */
+int kr_msix_save(struct kr_msix *m, struct kr_sbuf *b);
+/* 0, or -EPROTO with the reason in g. */
+int kr_msix_load(struct kr_msix *m, struct kr_sget *g);
 
 #endif

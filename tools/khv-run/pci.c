@@ -2,7 +2,8 @@
 /*
  * PCI bus 0 (pci.h): configuration space of each function, the two ways
  * to reach it (ports 0xcf8/0xcfc and ECAM), BAR decoding inside the MMIO
- * and I/O windows, INTx lines and the MSI-X capability.
+ * and I/O windows, INTx lines and the MSI-X capability; the bus's snapshot
+ * state (end of the file).
  *
  * Config space is kept as the 256 bytes the guest sees plus a write mask
  * per byte: a guest write merges each byte under its mask, so read-only
@@ -595,8 +596,12 @@ static void cfg_read(struct kr_pci *pci, struct kr_pci_dev *dev, unsigned int re
 	pthread_mutex_unlock(&pci->cfg_lock);
 }
 
-/* The INTx line follows level, unless disabled (irq_lock held). */
-static void intx_update(struct kr_pci_dev *dev)
+/*
+ * The INTx line follows level, unless disabled (irq_lock held).  drive:
+ * tell the irqchip when the OR of the devices on the line changes; a load
+ * only counts (the irqchip's own saved state has the line).
+ */
+static void intx_update(struct kr_pci_dev *dev, bool drive)
 {
 	struct kr_pci *pci = dev->pci;
 	bool on = dev->intx && dev->intx_level && !dev->intx_off;
@@ -607,9 +612,9 @@ static void intx_update(struct kr_pci_dev *dev)
 		return;
 	dev->intx_on = on;
 	count = &pci->gsi_count[dev->gsi - KR_GSI_PCI_INTA];
-	if (on && (*count)++ == 0)
+	if (on && (*count)++ == 0 && drive)
 		kr_irq_set(&line, 1);
-	else if (!on && --(*count) == 0)
+	else if (!on && --(*count) == 0 && drive)
 		kr_irq_set(&line, 0);
 }
 
@@ -617,19 +622,19 @@ void kr_pci_set_irq(struct kr_pci_dev *dev, int level)
 {
 	pthread_mutex_lock(&dev->pci->irq_lock);
 	__atomic_store_n(&dev->intx_level, level != 0, __ATOMIC_RELAXED);
-	intx_update(dev);
+	intx_update(dev, true);
 	pthread_mutex_unlock(&dev->pci->irq_lock);
 }
 
-/* The command register changed (cfg_lock held). */
-static void command_changed(struct kr_pci_dev *dev)
+/* The command register changed (cfg_lock held); drive: as intx_update(). */
+static void command_changed(struct kr_pci_dev *dev, bool drive)
 {
 	uint16_t cmd = kr_get_le(&dev->cfg[KR_PCI_COMMAND], 2);
 
 	__atomic_store_n(&dev->bus_master, !!(cmd & KR_PCI_CMD_MASTER), __ATOMIC_RELAXED);
 	pthread_mutex_lock(&dev->pci->irq_lock);
 	dev->intx_off = cmd & KR_PCI_CMD_INTX_OFF;
-	intx_update(dev);
+	intx_update(dev, drive);
 	pthread_mutex_unlock(&dev->pci->irq_lock);
 }
 
@@ -680,7 +685,7 @@ static void cfg_write(struct kr_pci *pci, struct kr_pci_dev *dev, unsigned int r
 		bars |= r >= KR_PCI_BAR0 && r < KR_PCI_BAR0 + 4 * KR_PCI_BARS;
 	}
 	if (cmd)
-		command_changed(dev);
+		command_changed(dev, true);
 	if (cmd || bars)
 		decode_changed(pci, dev, &moved);
 	pthread_mutex_unlock(&pci->cfg_lock);
@@ -852,7 +857,7 @@ void kr_pci_reset(struct kr_pci *pci)
 			continue;
 		pthread_mutex_lock(&pci->cfg_lock);
 		memcpy(dev->cfg, dev->boot, sizeof(dev->cfg));
-		command_changed(dev);
+		command_changed(dev, true);
 		decode_changed(pci, dev, &moved);
 		pthread_mutex_unlock(&pci->cfg_lock);
 		if (dev->msix)
@@ -861,4 +866,260 @@ void kr_pci_reset(struct kr_pci *pci)
 		if (dev->ops && dev->ops->reset)
 			dev->ops->reset(dev->opaque);
 	}
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+static uint16_t cfg_vendor(const uint8_t *cfg)
+{
+	return kr_get_le(&cfg[KR_PCI_VENDOR_ID], 2);
+}
+
+static uint16_t cfg_device(const uint8_t *cfg)
+{
+	return kr_get_le(&cfg[KR_PCI_DEVICE_ID], 2);
+}
+
+static uint32_t cfg_class(const uint8_t *cfg)
+{
+	return kr_get_le(&cfg[KR_PCI_CLASS_PROG], 3);
+}
+
+int kr_pci_save(struct kr_pci *pci, struct kr_sbuf *b)
+{
+	unsigned int n = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&pci->cfg_lock);
+	kr_sbuf_begin(b, KR_PCI_STATE_VERSION);
+	kr_sbuf_u32(b, pci->config_address);
+	kr_sbuf_u8(b, pci->rst_cnt);
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++)
+		n += pci->dev[s] != NULL;
+	kr_sbuf_u8(b, n);
+	for (unsigned int s = 0; s < KR_PCI_SLOTS && !ret; s++) {
+		struct kr_pci_dev *dev = pci->dev[s];
+		bool level;
+		size_t at;
+
+		if (!dev)
+			continue;
+		/* Who is there, for the loader to refuse another machine clearly. */
+		kr_sbuf_u8(b, s);
+		kr_sbuf_u16(b, cfg_vendor(dev->cfg));
+		kr_sbuf_u16(b, cfg_device(dev->cfg));
+		kr_sbuf_u32(b, cfg_class(dev->cfg));
+		kr_sbuf_bytes(b, dev->cfg, sizeof(dev->cfg));
+		pthread_mutex_lock(&pci->irq_lock);
+		level = dev->intx_level;
+		pthread_mutex_unlock(&pci->irq_lock);
+		kr_sbuf_bool(b, level);
+		/* MSI-X after its length (0: none), so the loader can hand it over whole. */
+		at = b->len;
+		kr_sbuf_u32(b, 0);
+		if (dev->msix) {
+			ret = kr_msix_save(dev->msix, b);
+			if (!ret && !b->oom)
+				kr_put_le(b->p + at, 4, b->len - at - 4);
+		}
+	}
+	pthread_mutex_unlock(&pci->cfg_lock);
+	if (!ret && b->oom)
+		ret = -ENOMEM;
+	return ret;
+}
+
+/* One function's state as read, kept until all of the bus was checked. */
+struct loaded_fn {
+	uint8_t cfg[KR_PCI_CFG_SIZE];
+	bool intx_level;
+	const uint8_t *msix;	/* its state, inside g's bytes */
+	uint32_t msix_len;	/* 0: none */
+};
+
+/* The next n bytes of g, passed over and left where they are; NULL if short. */
+static const uint8_t *sget_take(struct kr_sget *g, size_t n)
+{
+	const uint8_t *p;
+
+	if (g->bad || n > g->len - g->off) {
+		kr_sget_fail(g, "truncated state");
+		return NULL;
+	}
+	p = g->p + g->off;
+	g->off += n;
+	return p;
+}
+
+/* Slots [from, to) are empty in the snapshot: here too, or refused. */
+static int check_empty(struct kr_pci *pci, struct kr_sget *g, unsigned int from, unsigned int to)
+{
+	for (unsigned int s = from; s < to; s++) {
+		const struct kr_pci_dev *dev = pci->dev[s];
+
+		if (dev)
+			return kr_sget_fail(g, "slot %u is empty in the snapshot, %04x:%04x here",
+					    s, cfg_vendor(dev->boot), cfg_device(dev->boot));
+	}
+	return 0;
+}
+
+/*
+ * A loaded config space must be one the guest could have made of the fresh
+ * function's: every bit outside the write mask as it was at setup.  That
+ * keeps IDs, capabilities and the MSI-X layout, and leaves a BAR only
+ * addresses of its alignment with its type bits.
+ */
+static int check_cfg(struct kr_sget *g, const struct kr_pci_dev *dev, const uint8_t *cfg)
+{
+	for (unsigned int r = 0; r < KR_PCI_CFG_SIZE; r++) {
+		uint8_t ro = ~dev->wmask[r], want = (cfg[r] & ~ro) | (dev->boot[r] & ro);
+		unsigned int i;
+		uint32_t v;
+
+		if (cfg[r] == want)
+			continue;
+		if (r < KR_PCI_BAR0 || r >= KR_PCI_BAR0 + 4 * KR_PCI_BARS)
+			return kr_sget_fail(g, "slot %u: config byte 0x%02x is 0x%02x, not 0x%02x",
+					    dev->slot, r, cfg[r], want);
+		i = (r - KR_PCI_BAR0) / 4;
+		v = kr_get_le(&cfg[KR_PCI_BAR0 + 4 * i], 4);
+		if (dev->bar[i].type == KR_PCI_BAR_NONE)
+			return kr_sget_fail(g, "slot %u: BAR %u holds 0x%08x, but there is none",
+					    dev->slot, i, v);
+		return kr_sget_fail(g, "slot %u: BAR %u holds 0x%08x, not a place for 0x%llx bytes",
+				    dev->slot, i, v, (unsigned long long)dev->bar[i].size);
+	}
+	return 0;
+}
+
+/* The next function of the snapshot into fn[its slot]; *next: the first slot not seen yet. */
+static int load_fn(struct kr_pci *pci, struct kr_sget *g, struct loaded_fn *fn,
+		   unsigned int *next)
+{
+	unsigned int s = kr_sget_u8(g);
+	uint16_t vendor = kr_sget_u16(g);
+	uint16_t device = kr_sget_u16(g);
+	uint32_t class = kr_sget_u32(g);
+	const struct kr_pci_dev *dev;
+	struct loaded_fn *f;
+
+	if (g->bad)
+		return -EPROTO;
+	if (s >= KR_PCI_SLOTS || s < *next)
+		return kr_sget_fail(g, "slot %u out of order", s);
+	if (check_empty(pci, g, *next, s))
+		return -EPROTO;
+	*next = s + 1;
+	dev = pci->dev[s];
+	if (!dev)
+		return kr_sget_fail(g, "slot %u holds %04x:%04x in the snapshot, nothing here", s,
+				    vendor, device);
+	if (vendor != cfg_vendor(dev->boot) || device != cfg_device(dev->boot))
+		return kr_sget_fail(g, "slot %u holds %04x:%04x in the snapshot, %04x:%04x here", s,
+				    vendor, device, cfg_vendor(dev->boot), cfg_device(dev->boot));
+	if (class != cfg_class(dev->boot))
+		return kr_sget_fail(g, "slot %u holds class %06x in the snapshot, %06x here",
+				    s, class, cfg_class(dev->boot));
+	f = &fn[s];
+	kr_sget_bytes(g, f->cfg, sizeof(f->cfg));
+	f->intx_level = kr_sget_bool(g);
+	f->msix_len = kr_sget_u32(g);
+	if (g->bad || check_cfg(g, dev, f->cfg))
+		return -EPROTO;
+	if (dev->msix && !f->msix_len)
+		return kr_sget_fail(g, "slot %u: no MSI-X state", s);
+	if (!dev->msix && f->msix_len)
+		return kr_sget_fail(g, "slot %u: MSI-X state, but no MSI-X here", s);
+	f->msix = sget_take(g, f->msix_len);
+	return g->bad ? -EPROTO : 0;
+}
+
+/*
+ * Take the checked state as the guest's config writes would have made it:
+ * the command register's effects (bus master, INTx disable; the INTx count
+ * of each line without driving it), then decoding rebuilt from all of the
+ * registers at once (no BAR passes through a half-loaded bus on its way)
+ * and the bar_moved calls for what decodes elsewhere than before.
+ */
+static void load_apply(struct kr_pci *pci, const struct loaded_fn *fn, uint32_t ca, uint8_t rst)
+{
+	uint64_t before[KR_PCI_SLOTS][KR_PCI_BARS];
+	unsigned int moved[KR_PCI_SLOTS] = { 0 };
+
+	pthread_mutex_lock(&pci->cfg_lock);
+	pci->config_address = ca;
+	pci->rst_cnt = rst;
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++) {
+		struct kr_pci_dev *dev = pci->dev[s];
+
+		if (!dev)
+			continue;
+		memcpy(before[s], dev->decoded, sizeof(before[s]));
+		memcpy(dev->cfg, fn[s].cfg, sizeof(dev->cfg));
+		pthread_mutex_lock(&pci->irq_lock);
+		__atomic_store_n(&dev->intx_level, fn[s].intx_level, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&pci->irq_lock);
+		command_changed(dev, false);
+	}
+	rebuild_windows(pci);
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++)
+		for (unsigned int i = 0; pci->dev[s] && i < KR_PCI_BARS; i++)
+			if (before[s][i] != pci->dev[s]->decoded[i])
+				moved[s] |= 1u << i;
+	pthread_mutex_unlock(&pci->cfg_lock);
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++)
+		if (pci->dev[s])
+			call_bar_moved(pci->dev[s], moved[s]);
+}
+
+int kr_pci_load(struct kr_pci *pci, struct kr_sget *g)
+{
+	struct loaded_fn *fn;
+	unsigned int n, next = 0;
+	int ret = -EPROTO;
+	uint32_t ca;
+	uint8_t rst;
+
+	if (kr_sget_begin(g, KR_PCI_STATE_VERSION))
+		return -EPROTO;
+	ca = kr_sget_u32(g);
+	rst = kr_sget_u8(g);
+	n = kr_sget_u8(g);
+	if (g->bad)
+		return -EPROTO;
+	if (ca & ~CONF1_MASK)
+		return kr_sget_fail(g, "CONFIG_ADDRESS 0x%08x has bits it does not keep", ca);
+	if (rst & ~(RST_CNT_SYS_RST | RST_CNT_FULL_RST))
+		return kr_sget_fail(g, "reset control 0x%02x has bits it does not keep", rst);
+	if (n > KR_PCI_SLOTS)
+		return kr_sget_fail(g, "%u functions on a bus of %u slots", n, KR_PCI_SLOTS);
+	fn = calloc(KR_PCI_SLOTS, sizeof(*fn));
+	if (!fn)
+		return kr_sget_fail(g, "no memory to load the bus");
+	for (unsigned int i = 0; i < n; i++)
+		if (load_fn(pci, g, fn, &next))
+			goto out;
+	if (check_empty(pci, g, next, KR_PCI_SLOTS) || kr_sget_done(g))
+		goto out;
+	/*
+	 * MSI-X last: it may still refuse, and it changes its function's
+	 * state (and calls route hooks) only when it takes the load.
+	 */
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++) {
+		struct kr_sget m;
+
+		if (!fn[s].msix_len)
+			continue;
+		kr_sget_init(&m, fn[s].msix, fn[s].msix_len, "MSI-X");
+		if (kr_msix_load(pci->dev[s]->msix, &m)) {
+			kr_sget_fail(g, "slot %u: %s", s, m.why);
+			goto out;
+		}
+	}
+	load_apply(pci, fn, ca, rst);
+	ret = 0;
+out:
+	free(fn);
+	return ret;
 }

@@ -17,6 +17,7 @@
 #include "dev.h"
 #include "machine.h"
 #include "msix.h"
+#include "snapfield.h"
 
 #define KR_PCI_SLOTS		32	/* slot 0 is the host bridge */
 #define KR_PCI_BARS		6
@@ -172,5 +173,33 @@ void kr_pci_set_irq(struct kr_pci_dev *dev, int level);
 /* MSI-X of the device (NULL: none) and raising one of its vectors. */
 struct kr_msix *kr_pci_msix(struct kr_pci_dev *dev);
 enum kr_msix_result kr_pci_msix_notify(struct kr_pci_dev *dev, unsigned int vector);
+
+/*
+ * The bus's state for a snapshot (snapfield.h's contract).  Saved: the
+ * CONFIG_ADDRESS latch and the reset control byte, then for each function
+ * present (the host bridge too) its slot, vendor:device and class, its
+ * 256 config bytes (BARs and command register included: where the BARs
+ * decode follows from them), the INTx level the device last asked for and
+ * its MSI-X state (kr_msix_save()).
+ *
+ * The load goes into a bus just created the same way, devices in the same
+ * slots, before any vCPU runs.  It refuses another slot layout ("slot 3
+ * holds 1af4:1042 in the snapshot, 1af4:1041 here"), a config byte whose
+ * read-only bits differ from the fresh function's (so a BAR only holds an
+ * address of its alignment, type bits unchanged) and MSI-X state the table
+ * cannot hold.  The config spaces are checked whole before any MSI-X state
+ * is taken, and each MSI-X state before it changes its function (a refusal
+ * there may leave earlier functions' MSI-X loaded: a refused bus is only
+ * destroyed).  Then every BAR decodes where its loaded registers say, with
+ * the calls a guest's command or BAR write makes (ops->bar_moved for each
+ * BAR whose decode changed; MSI-X has called its route hooks).  No
+ * interrupt is sent and no INTx line driven: the irqchip's own state holds
+ * the lines, pci.c only takes back its record of them.
+ */
+#define KR_PCI_STATE_VERSION	1
+/* 0, or -ENOMEM. */
+int kr_pci_save(struct kr_pci *pci, struct kr_sbuf *b);
+/* 0, or -EPROTO with the reason in g. */
+int kr_pci_load(struct kr_pci *pci, struct kr_sget *g);
 
 #endif

@@ -14,6 +14,7 @@
  * keeps the levels in order).  The poweroff callback is called after the
  * lock is dropped.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -54,6 +55,10 @@
 #define SLP_EN		0x2000	/* write-only */
 #define CNT_MASK	(BM_RLD | SLP_TYP)
 #define TMR_CARRY_BIT	23	/* TMR_STS when it toggles */
+/* Status bits the register holds (the SCI events and WAK_STS). */
+#define STS_MASK	(SCI_EVENTS | WAK_STS)
+/* The longest a snapshot's timer may have run: 80 years. */
+#define TMR_MAX_NS	(80ull * 366 * 86400 * NS)
 
 struct kr_pm {
 	pthread_mutex_t lock;
@@ -80,12 +85,24 @@ static int64_t pm_now(const struct kr_pm *pm)
 	return ts.tv_sec * (int64_t)NS + ts.tv_nsec;
 }
 
-/* PM timer ticks since creation, 64 bits wide; TMR_STS on each carry out of bit 23. */
-static uint64_t pm_ticks(struct kr_pm *pm)
+/* How long the timer has run: since creation, or as a load set it. */
+static uint64_t pm_run_ns(const struct kr_pm *pm)
 {
 	int64_t d = pm_now(pm) - pm->tmr_base_ns;
-	uint64_t ns = d > 0 ? (uint64_t)d : 0;
-	uint64_t t = ns / NS * PM_TMR_HZ + ns % NS * PM_TMR_HZ / NS;
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
+/* Ticks in ns of running, 64 bits wide. */
+static uint64_t pm_count(uint64_t ns)
+{
+	return ns / NS * PM_TMR_HZ + ns % NS * PM_TMR_HZ / NS;
+}
+
+/* The count now, with TMR_STS on each carry out of bit 23 since the last look. */
+static uint64_t pm_ticks(struct kr_pm *pm)
+{
+	uint64_t t = pm_count(pm_run_ns(pm));
 
 	if ((t >> TMR_CARRY_BIT) != (pm->tmr_seen >> TMR_CARRY_BIT))
 		pm->sts |= TMR_STS;
@@ -226,4 +243,83 @@ uint64_t kr_pm_ignored_sleeps(struct kr_pm *pm)
 	n = pm->ignored_sleeps;
 	pthread_mutex_unlock(&pm->lock);
 	return n;
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * The state, in this order: PM1_STS, PM1_EN, PM1_CNT (u16 each), how long
+ * the timer has run at the save (u64 ns: its count, to the fraction of a
+ * tick) and the count TMR_STS was last checked at (u64 ticks, 64 bits wide:
+ * the guest sees the low 24), the SCI's level (flag).
+ *
+ * The running time is saved, not the host time it started at: the PM timer
+ * ticks with the guest's other clocks (the TSC, kvmclock), which stand
+ * still while the machine is saved, and Linux measures one against the
+ * other (clocksource watchdog, TSC calibration).  A timer that resumed from
+ * the host's clock would leap forward by the time on disk, or, on another
+ * host whose monotonic clock is behind, run backwards; resuming from the
+ * saved running time does neither.  The carries not yet seen (the count
+ * past the last check) set TMR_STS at the next access, as they would have.
+ * ignored_sleeps is this process's statistic.
+ */
+int kr_pm_save(struct kr_pm *pm, struct kr_sbuf *b)
+{
+	pthread_mutex_lock(&pm->lock);
+	kr_sbuf_begin(b, KR_PM_STATE_VERSION);
+	kr_sbuf_u16(b, pm->sts);
+	kr_sbuf_u16(b, pm->en);
+	kr_sbuf_u16(b, pm->cnt);
+	kr_sbuf_u64(b, pm_run_ns(pm));
+	kr_sbuf_u64(b, pm->tmr_seen);
+	kr_sbuf_bool(b, pm->line);
+	pthread_mutex_unlock(&pm->lock);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_pm_load(struct kr_pm *pm, struct kr_sget *g)
+{
+	uint16_t sts, en, cnt;
+	uint64_t run_ns, seen;
+	bool line;
+
+	if (kr_sget_begin(g, KR_PM_STATE_VERSION))
+		return -EPROTO;
+	sts = kr_sget_u16(g);
+	en = kr_sget_u16(g);
+	cnt = kr_sget_u16(g);
+	run_ns = kr_sget_u64(g);
+	seen = kr_sget_u64(g);
+	line = kr_sget_bool(g);
+	if (kr_sget_done(g))
+		return -EPROTO;
+	if (sts & ~STS_MASK)
+		return kr_sget_fail(g, "PM1_STS %#x has bits no event sets", sts);
+	if (en & ~EN_MASK)
+		return kr_sget_fail(g, "PM1_EN %#x has bits that do not stick", en);
+	if (cnt & ~CNT_MASK)
+		return kr_sget_fail(g, "PM1_CNT %#x has bits that are not kept", cnt);
+	if (run_ns > TMR_MAX_NS)
+		return kr_sget_fail(g, "PM timer ran %llu ns, beyond 80 years",
+				    (unsigned long long)run_ns);
+	/* The last check was at or before the save. */
+	if (seen > pm_count(run_ns))
+		return kr_sget_fail(g, "PM timer last checked at %llu, after its count %llu",
+				    (unsigned long long)seen,
+				    (unsigned long long)pm_count(run_ns));
+	/* At rest the SCI always follows status and enables (pm_update_sci()). */
+	if (line != ((sts & en & SCI_EVENTS) != 0))
+		return kr_sget_fail(g, "SCI level %d where PM1_STS and PM1_EN say %d", line,
+				    (sts & en & SCI_EVENTS) != 0);
+
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = sts;
+	pm->en = en;
+	pm->cnt = cnt;
+	/* Started so that it has run exactly the saved time now, and goes on from it. */
+	pm->tmr_base_ns = pm_now(pm) - (int64_t)run_ns;
+	pm->tmr_seen = seen;
+	pm->line = line;
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }

@@ -18,6 +18,10 @@
 #include <stdint.h>
 
 #include "dev.h"
+#include "snapfield.h"
+
+/* The layout kr_pm_save() writes (snapfield.h). */
+#define KR_PM_STATE_VERSION	1
 
 struct kr_pm;
 
@@ -41,5 +45,18 @@ void kr_pm_destroy(struct kr_pm *pm);
 void kr_pm_power_button(struct kr_pm *pm);
 /* Sleep requests other than S5, ignored. */
 uint64_t kr_pm_ignored_sleeps(struct kr_pm *pm);
+
+/*
+ * The block's state for a snapshot (snapfield.h's contract): PM1 status,
+ * enable and control, how long the PM timer has run and the count TMR_STS
+ * was last checked at, the SCI's level.  The restored timer goes on from
+ * the saved count: no time passes for it while the machine is saved, so it
+ * never runs backwards (nor leaps) under the guest.  save: 0 or -ENOMEM.
+ * load: into a block just created, before any vCPU runs; 0 or -EPROTO with
+ * the reason in g; it does not drive the SCI (the irqchip's own state
+ * restores it).
+ */
+int kr_pm_save(struct kr_pm *pm, struct kr_sbuf *b);
+int kr_pm_load(struct kr_pm *pm, struct kr_sget *g);
 
 #endif

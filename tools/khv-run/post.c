@@ -6,6 +6,7 @@
  * of a mutex (port 0x80 is Linux's I/O delay, written often).  The exit
  * callback is called with nothing held.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -77,4 +78,25 @@ uint8_t kr_post_last(const struct kr_post *p)
 uint64_t kr_post_writes(const struct kr_post *p)
 {
 	return __atomic_load_n(&p->writes, __ATOMIC_RELAXED);
+}
+
+/* The state: the last code (u8); any byte is one the guest may write. */
+int kr_post_save(struct kr_post *p, struct kr_sbuf *b)
+{
+	kr_sbuf_begin(b, KR_POST_STATE_VERSION);
+	kr_sbuf_u8(b, kr_post_last(p));
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_post_load(struct kr_post *p, struct kr_sget *g)
+{
+	uint8_t last;
+
+	if (kr_sget_begin(g, KR_POST_STATE_VERSION))
+		return -EPROTO;
+	last = kr_sget_u8(g);
+	if (kr_sget_done(g))
+		return -EPROTO;
+	__atomic_store_n(&p->last, last, __ATOMIC_RELAXED);
+	return 0;
 }

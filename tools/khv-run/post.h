@@ -12,6 +12,10 @@
 #include <stdint.h>
 
 #include "dev.h"
+#include "snapfield.h"
+
+/* The layout kr_post_save() writes (snapfield.h). */
+#define KR_POST_STATE_VERSION	1
 
 struct kr_post;
 
@@ -28,5 +32,15 @@ void kr_post_destroy(struct kr_post *p);
 /* The last code written, and how many writes there were (for a debug trace). */
 uint8_t kr_post_last(const struct kr_post *p);
 uint64_t kr_post_writes(const struct kr_post *p);
+
+/*
+ * The port's state for a snapshot (snapfield.h's contract): the last code
+ * written, which a read of port 0x80 returns.  The write counter is this
+ * process's statistic; the debug-exit port has no state.  save: 0 or
+ * -ENOMEM.  load: into a port just created, before any vCPU runs; 0 or
+ * -EPROTO with the reason in g.
+ */
+int kr_post_save(struct kr_post *p, struct kr_sbuf *b);
+int kr_post_load(struct kr_post *p, struct kr_sget *g);
 
 #endif

@@ -5,6 +5,7 @@
  * the 8042's translation maps each set-2 code to the same key's set-1 code,
  * the same table is the translation.
  */
+#include <errno.h>
 #include <linux/input-event-codes.h>
 #include <stddef.h>
 #include <string.h>
@@ -285,4 +286,64 @@ uint8_t kr_ps2kbd_pop(struct kr_ps2kbd *k)
 	}
 	k->last = v;
 	return v;
+}
+
+/*
+ * The state, in this order: the reply queue's count (u8) and bytes, the
+ * key queue's count (u8) and bytes, then as u8: the last byte sent, the
+ * scancode set, the LEDs, the typematic byte, the command waiting for its
+ * argument; scanning (flag).
+ */
+int kr_ps2kbd_save(struct kr_ps2kbd *k, struct kr_sbuf *b)
+{
+	kr_sbuf_begin(b, KR_PS2KBD_STATE_VERSION);
+	kr_sbuf_u8(b, k->n_reply);
+	kr_sbuf_bytes(b, k->reply, k->n_reply);
+	kr_sbuf_u8(b, k->n_keys);
+	kr_sbuf_bytes(b, k->keys, k->n_keys);
+	kr_sbuf_u8(b, k->last);
+	kr_sbuf_u8(b, k->set);
+	kr_sbuf_u8(b, k->leds);
+	kr_sbuf_u8(b, k->typematic);
+	kr_sbuf_u8(b, k->arg_for);
+	kr_sbuf_bool(b, k->scanning);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_ps2kbd_load(struct kr_ps2kbd *k, struct kr_sget *g)
+{
+	struct kr_ps2kbd n = { 0 };
+
+	if (kr_sget_begin(g, KR_PS2KBD_STATE_VERSION))
+		return -EPROTO;
+	n.n_reply = kr_sget_u8(g);
+	if (n.n_reply > sizeof(n.reply))
+		return kr_sget_fail(g, "%u keyboard replies in a queue of %zu", n.n_reply,
+				    sizeof(n.reply));
+	kr_sget_bytes(g, n.reply, n.n_reply);
+	n.n_keys = kr_sget_u8(g);
+	if (n.n_keys > sizeof(n.keys))
+		return kr_sget_fail(g, "%u key bytes in a queue of %zu", n.n_keys,
+				    sizeof(n.keys));
+	kr_sget_bytes(g, n.keys, n.n_keys);
+	n.last = kr_sget_u8(g);
+	n.set = kr_sget_u8(g);
+	n.leds = kr_sget_u8(g);
+	n.typematic = kr_sget_u8(g);
+	n.arg_for = kr_sget_u8(g);
+	n.scanning = kr_sget_bool(g);
+	if (g->bad)
+		return -EPROTO;
+	if (n.set != 1 && n.set != 2)
+		return kr_sget_fail(g, "keyboard scancode set %u (1 or 2)", n.set);
+	if (n.leds & ~7)
+		return kr_sget_fail(g, "keyboard LEDs %#x (3 bits)", n.leds);
+	if (n.typematic & ~0x7f)
+		return kr_sget_fail(g, "keyboard typematic byte %#x (7 bits)", n.typematic);
+	if (n.arg_for && n.arg_for != CMD_LEDS && n.arg_for != CMD_TYPEMATIC &&
+	    n.arg_for != CMD_SCANSET)
+		return kr_sget_fail(g, "keyboard waits for an argument of %#x, which takes none",
+				    n.arg_for);
+	*k = n;
+	return 0;
 }

@@ -26,7 +26,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "snapfield.h"
+
 #define KR_PS2KBD_QUEUE		32
+/* The layout kr_ps2kbd_save() writes (snapfield.h). */
+#define KR_PS2KBD_STATE_VERSION	1
 
 struct kr_ps2kbd {
 	uint8_t reply[8], keys[KR_PS2KBD_QUEUE];
@@ -55,5 +59,16 @@ uint8_t kr_ps2kbd_pop(struct kr_ps2kbd *k);
  * keyboard ID's 0x83, which becomes 0x41 as it does on a real 8042.
  */
 uint8_t kr_ps2kbd_xlate(uint8_t set2, bool brk);
+
+/*
+ * The keyboard's state for a snapshot, inside its controller's (the
+ * controller's lock held): both queues and their bytes, the last byte
+ * sent, scancode set, LEDs, typematic rate, the command waiting for its
+ * argument, scanning.  save: 0 or -ENOMEM.  load: 0, or -EPROTO with the
+ * reason in g and k unchanged; it reads its part only, the controller's
+ * load ends with kr_sget_done().
+ */
+int kr_ps2kbd_save(struct kr_ps2kbd *k, struct kr_sbuf *b);
+int kr_ps2kbd_load(struct kr_ps2kbd *k, struct kr_sget *g);
 
 #endif

@@ -45,6 +45,10 @@
 /* Seconds of 0000-01-01 and 9999-12-31 23:59:59: the years four BCD digits hold. */
 #define RTC_T_MIN	(-62167219200ll)
 #define RTC_T_MAX	253402300799ll
+/* A loaded RTC left alone for longer than this (100 years) is nonsense. */
+#define RTC_IDLE_MAX_NS	(100 * 366 * RTC_DAY * NS)
+/* Its count of seconds may run that long past 9999 (the registers stay there). */
+#define RTC_SEC_MAX	(RTC_T_MAX + RTC_IDLE_MAX_NS / NS)
 
 #define RTC_SEC		0x00
 #define RTC_SEC_ALARM	0x01
@@ -86,6 +90,7 @@ struct kr_rtc {
 	struct kr_loop *loop;
 	int tfd;
 	int64_t (*now_ns)(void *opaque);
+	int64_t (*wall_ns)(void *opaque);
 	void *now_opaque;
 
 	uint8_t index;
@@ -112,6 +117,17 @@ static int64_t rtc_now(const struct kr_rtc *r)
 	if (r->now_ns)
 		return r->now_ns(r->now_opaque);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* The host's wall clock, ns since 1970. */
+static int64_t rtc_wall(const struct kr_rtc *r)
+{
+	struct timespec ts;
+
+	if (r->wall_ns)
+		return r->wall_ns(r->now_opaque);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * NS + ts.tv_nsec;
 }
 
@@ -279,10 +295,11 @@ static void rtc_update_irq(struct kr_rtc *r)
 }
 
 /*
- * Arms the timerfd for the next event that would raise the line.  The
- * alarm is checked at every update (one wake-up a second while AIE is on).
+ * Arms the timerfd for the first event after from that would raise the
+ * line (at once if that is not after now).  The alarm is checked at every
+ * update (one wake-up a second while AIE is on).
  */
-static void rtc_arm(struct kr_rtc *r, int64_t now)
+static void rtc_arm_at(struct kr_rtc *r, int64_t from, int64_t now)
 {
 	uint8_t want = r->cmos[RTC_B] & B_IRQS & ~r->cmos[RTC_C];
 	int64_t next = INT64_MAX, period = rtc_period_ns(r);
@@ -291,9 +308,9 @@ static void rtc_arm(struct kr_rtc *r, int64_t now)
 	if (r->tfd < 0)
 		return;
 	if (rtc_running(r) && (want & (B_UIE | B_AIE)))
-		next = r->div_ns + (floor_div(now - r->div_ns, NS) + 1) * NS;
+		next = r->div_ns + (floor_div(from - r->div_ns, NS) + 1) * NS;
 	if (rtc_dv_running(r) && (want & B_PIE) && period) {
-		int64_t tick = r->div_ns + (floor_div(now - r->div_ns, period) + 1) * period;
+		int64_t tick = r->div_ns + (floor_div(from - r->div_ns, period) + 1) * period;
 
 		if (tick < next)
 			next = tick;
@@ -308,6 +325,11 @@ static void rtc_arm(struct kr_rtc *r, int64_t now)
 	}
 	if (!timerfd_settime(r->tfd, 0, &its, NULL))
 		r->armed_ns = next == INT64_MAX ? -1 : next;
+}
+
+static void rtc_arm(struct kr_rtc *r, int64_t now)
+{
+	rtc_arm_at(r, now, now);
 }
 
 static void rtc_timer_event(void *opaque, int fd, uint32_t events)
@@ -434,6 +456,7 @@ struct kr_rtc *kr_rtc_create(const struct kr_rtc_params *p)
 	r->irq = p->irq;
 	r->loop = p->loop;
 	r->now_ns = p->now_ns;
+	r->wall_ns = p->wall_ns;
 	r->now_opaque = p->now_opaque;
 	r->tfd = -1;
 	r->armed_ns = -1;
@@ -446,11 +469,11 @@ struct kr_rtc *kr_rtc_create(const struct kr_rtc_params *p)
 											: p->start;
 		r->div_ns = now;
 	} else {
-		struct timespec ts;
+		int64_t wall = rtc_wall(r);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		r->base_sec = ts.tv_sec;
-		r->div_ns = now - ts.tv_nsec;	/* tick with the host's seconds */
+		/* Tick with the host's seconds. */
+		r->base_sec = floor_div(wall, NS);
+		r->div_ns = now - (wall - r->base_sec * NS);
 	}
 	r->base_ns = r->synced_ns = now;
 	if (p->loop) {
@@ -527,4 +550,129 @@ void kr_rtc_set_mem_sizes(struct kr_rtc *rtc, uint64_t ram_below_4g, uint64_t ra
 	rtc_put(rtc, 0x34, 2, ext16 > 0xffff ? 0xffff : ext16);
 	rtc_put(rtc, 0x5b, 3, high > 0xffffff ? 0xffffff : high);
 	pthread_mutex_unlock(&rtc->lock);
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * The state, in this order: the index register (u8), the 128 CMOS bytes,
+ * then as u64: the divider's phase (ns since its last second boundary),
+ * the time since the events were last accounted (register C's flags cover
+ * everything before it), the clock's current second (while it runs; else
+ * 0, the time being in the registers) and the host's wall clock, in ns
+ * since 1970, at the save; and the line's level (flag).
+ *
+ * Why those clocks: a running RTC is a clock of the world, and a PC's keeps
+ * counting while the machine is off.  So the restored clock adds the wall
+ * time that passed between save and load (possibly negative on a host
+ * whose clock is behind), keeping its sub-second phase relative to the
+ * host's seconds, just as it follows the host now; a guest reads the right
+ * time of day after a restore without NTP having to step it by the time the
+ * snapshot lay on disk.  The events of that gap are not flagged (no burst
+ * of update or alarm interrupts for time the guest did not run); those of
+ * the last moments before the save still are, as the timer would have.  A
+ * stopped clock (SET, or the divider in reset) stays where it was, and the
+ * periodic interrupt keeps its phase.
+ */
+int kr_rtc_save(struct kr_rtc *r, struct kr_sbuf *b)
+{
+	int64_t now, phase, sec = 0, idle, wall;
+
+	pthread_mutex_lock(&r->lock);
+	now = rtc_now(r);
+	wall = rtc_wall(r);
+	phase = now - r->div_ns - floor_div(now - r->div_ns, NS) * NS;
+	if (rtc_running(r))
+		sec = rtc_sec(r, now);
+	idle = now > r->synced_ns ? now - r->synced_ns : 0;
+	kr_sbuf_begin(b, KR_RTC_STATE_VERSION);
+	kr_sbuf_u8(b, r->index);
+	kr_sbuf_bytes(b, r->cmos, sizeof(r->cmos));
+	kr_sbuf_u64(b, phase);
+	kr_sbuf_u64(b, idle);
+	kr_sbuf_u64(b, sec);
+	kr_sbuf_u64(b, wall > 0 ? wall : 0);
+	kr_sbuf_bool(b, r->line);
+	pthread_mutex_unlock(&r->lock);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_rtc_load(struct kr_rtc *r, struct kr_sget *g)
+{
+	uint8_t index, cmos[RTC_CMOS_SIZE], a, c;
+	int64_t phase, idle, sec, wall, now;
+	bool line, running;
+
+	if (kr_sget_begin(g, KR_RTC_STATE_VERSION))
+		return -EPROTO;
+	index = kr_sget_u8(g);
+	kr_sget_bytes(g, cmos, sizeof(cmos));
+	phase = kr_sget_u64(g);
+	idle = kr_sget_u64(g);
+	sec = kr_sget_u64(g);
+	wall = kr_sget_u64(g);
+	line = kr_sget_bool(g);
+	if (kr_sget_done(g))
+		return -EPROTO;
+	a = cmos[RTC_A];
+	c = cmos[RTC_C];
+	/* What rtc_write_reg() and the accounting can leave in A-D. */
+	if (a & A_UIP)
+		return kr_sget_fail(g, "register A %#x holds UIP, which is never stored", a);
+	if ((cmos[RTC_B] & (B_SET | B_UIE)) == (B_SET | B_UIE))
+		return kr_sget_fail(g, "register B %#x has UIE with SET, which clears it",
+				    cmos[RTC_B]);
+	if (c & ~(C_PF | C_AF | C_UF))
+		return kr_sget_fail(g, "register C %#x has bits other than PF, AF, UF", c);
+	if (cmos[RTC_D] != D_VRT)
+		return kr_sget_fail(g, "register D %#x is not VRT alone", cmos[RTC_D]);
+	if (phase < 0 || phase >= NS)
+		return kr_sget_fail(g, "divider phase %lld ns is not within a second",
+				    (long long)phase);
+	if (idle < 0 || idle > RTC_IDLE_MAX_NS)
+		return kr_sget_fail(g, "events unaccounted for %lld ns", (long long)idle);
+	running = (a & A_DV_RESET) != A_DV_RESET && !(cmos[RTC_B] & B_SET);
+	if (sec < RTC_T_MIN || sec > RTC_SEC_MAX || (!running && sec))
+		return kr_sget_fail(g, "time %lld s (clock %s) is not one it can hold",
+				    (long long)sec, running ? "running" : "stopped");
+	if (wall < 0)
+		return kr_sget_fail(g, "saved at host time %lld ns, before 1970", (long long)wall);
+	/* At rest the line is always IRQF (rtc_update_irq()). */
+	if (line != ((c & cmos[RTC_B] & B_IRQS) != 0))
+		return kr_sget_fail(g, "line level %d where registers B and C say %d", line,
+				    (c & cmos[RTC_B] & B_IRQS) != 0);
+
+	pthread_mutex_lock(&r->lock);
+	now = rtc_now(r);
+	r->index = index;
+	memcpy(r->cmos, cmos, sizeof(cmos));
+	if (running) {
+		int64_t host = rtc_wall(r), gap, gap_sec, p;
+		/*
+		 * The gap takes the clock no further out of the years 0-9999 than
+		 * it was (its registers stay at their ends anyway), so that its
+		 * next snapshot loads too.
+		 */
+		int64_t top = sec > RTC_T_MAX ? sec : RTC_T_MAX;
+
+		/* The wall time since the save, split so that nothing overflows. */
+		gap = (host > 0 ? host : 0) - wall;
+		gap_sec = floor_div(gap, NS);
+		p = phase + (gap - gap_sec * NS);
+		sec += gap_sec + p / NS;
+		phase = p % NS;
+		sec = sec < RTC_T_MIN ? RTC_T_MIN : sec > top ? top : sec;
+	}
+	r->div_ns = now - phase;
+	r->base_sec = sec;
+	r->base_ns = now;
+	r->synced_ns = now - idle;
+	r->line = line;
+	/*
+	 * The timer as it was armed: for the first event after the last look,
+	 * so an event due in the unaccounted time comes at once.
+	 */
+	rtc_arm_at(r, r->synced_ns, now);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }

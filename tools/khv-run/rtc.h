@@ -21,6 +21,10 @@
 
 #include "dev.h"
 #include "evloop.h"
+#include "snapfield.h"
+
+/* The layout kr_rtc_save() writes (snapfield.h). */
+#define KR_RTC_STATE_VERSION	1
 
 struct kr_rtc;
 
@@ -36,6 +40,12 @@ struct kr_rtc_params {
 	int64_t start;
 	/* Monotonic nanoseconds; NULL: CLOCK_MONOTONIC.  For tests. */
 	int64_t (*now_ns)(void *opaque);
+	/*
+	 * The host's wall clock, nanoseconds since 1970 (the start when
+	 * !has_start, and what a restored clock follows); NULL:
+	 * CLOCK_REALTIME.  For tests.  Both take now_opaque.
+	 */
+	int64_t (*wall_ns)(void *opaque);
 	void *now_opaque;
 };
 
@@ -55,5 +65,20 @@ void kr_rtc_set_cmos(struct kr_rtc *rtc, unsigned int index, uint8_t value);
  * 4 GiB in 64 KiB units (0x5b-0x5d).
  */
 void kr_rtc_set_mem_sizes(struct kr_rtc *rtc, uint64_t ram_below_4g, uint64_t ram_above_4g);
+
+/*
+ * The RTC's state for a snapshot (snapfield.h's contract): the index
+ * register, the 128 CMOS bytes (registers A-D and the flags of C among
+ * them), the divider's phase, the events not yet accounted, the line's
+ * level, and the time of day as an offset from the host's wall clock, so
+ * that a clock restored later has gone on with the host's (as a PC's RTC
+ * does through a power-off) while its second boundaries keep their phase.
+ * No update or alarm is flagged for the time between save and load.
+ * save: 0 or -ENOMEM.  load: into an RTC just created, before any vCPU
+ * runs; 0 or -EPROTO with the reason in g; it re-arms the interrupts'
+ * timer but does not drive the line (the irqchip's own state restores it).
+ */
+int kr_rtc_save(struct kr_rtc *rtc, struct kr_sbuf *b);
+int kr_rtc_load(struct kr_rtc *rtc, struct kr_sget *g);
 
 #endif

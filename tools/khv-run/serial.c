@@ -34,6 +34,7 @@
 #define IER_ETBEI	0x02	/* THR empty */
 #define IER_ELSI	0x04	/* line status */
 #define IER_EDSSI	0x08	/* modem status */
+#define IER_MASK	0x0f
 /* IIR */
 #define IIR_NO_INT	0x01
 #define IIR_MS		0x00
@@ -75,6 +76,7 @@
 #define MSR_DSR		0x20
 #define MSR_RI		0x40
 #define MSR_DCD		0x80
+#define MSR_DELTAS	(MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD)
 /* Outside loopback the far end looks present and ready. */
 #define MSR_IDLE_INPUTS	(MSR_DCD | MSR_DSR | MSR_CTS)
 
@@ -160,10 +162,16 @@ static uint8_t serial_iir_id(const struct kr_serial *s)
 	return IIR_NO_INT;
 }
 
-static void serial_update_irq(struct kr_serial *s)
+/* The level the line should have. */
+static int serial_level(const struct kr_serial *s)
 {
 	/* Loopback forces OUT2 inactive, which on a PC disables the line. */
-	int level = serial_iir_id(s) != IIR_NO_INT && (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+	return serial_iir_id(s) != IIR_NO_INT && (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+}
+
+static void serial_update_irq(struct kr_serial *s)
+{
+	int level = serial_level(s);
 
 	if (level != s->line) {
 		s->line = level;
@@ -294,7 +302,7 @@ static void serial_write_reg(struct kr_serial *s, unsigned int reg, uint8_t v)
 		 */
 		if ((v & IER_ETBEI) && !(s->ier & IER_ETBEI))
 			s->thre_pending = true;
-		s->ier = v & 0x0f;
+		s->ier = v & IER_MASK;
 		break;
 	case 2:
 		serial_write_fcr(s, v);
@@ -482,4 +490,97 @@ void kr_serial_get_stats(struct kr_serial *s, struct kr_serial_stats *st)
 	st->rx_bytes = cs.rx_bytes;
 	st->rx_overruns = s->rx_overruns;
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * The state, in this order: IER, LCR, MCR, FCR, SCR, the LSR errors and
+ * MSR deltas not yet read (u8 each), the divisor (u16), THRE pending and
+ * the line's level (flags), the last byte read (u8: what RBR gives when
+ * the FIFO is empty), the FIFO's byte count (u8) and its bytes, oldest
+ * first.  The overrun counter is a statistic of this process, not state.
+ */
+int kr_serial_save(struct kr_serial *s, struct kr_sbuf *b)
+{
+	pthread_mutex_lock(&s->lock);
+	kr_sbuf_begin(b, KR_SERIAL_STATE_VERSION);
+	kr_sbuf_u8(b, s->ier);
+	kr_sbuf_u8(b, s->lcr);
+	kr_sbuf_u8(b, s->mcr);
+	kr_sbuf_u8(b, s->fcr);
+	kr_sbuf_u8(b, s->scr);
+	kr_sbuf_u8(b, s->lsr_errors);
+	kr_sbuf_u8(b, s->msr_deltas);
+	kr_sbuf_u16(b, s->divisor);
+	kr_sbuf_bool(b, s->thre_pending);
+	kr_sbuf_bool(b, s->line);
+	kr_sbuf_u8(b, s->rbr);
+	kr_sbuf_u8(b, s->rx_count);
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		kr_sbuf_u8(b, s->rx[(s->rx_head + i) % UART_FIFO]);
+	pthread_mutex_unlock(&s->lock);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* Into s (s->lock held), each value checked as the registers could hold it. */
+static int serial_load_locked(struct kr_serial *s, struct kr_sget *g)
+{
+	bool line;
+
+	s->ier = kr_sget_u8(g);
+	s->lcr = kr_sget_u8(g);
+	s->mcr = kr_sget_u8(g);
+	s->fcr = kr_sget_u8(g);
+	s->scr = kr_sget_u8(g);
+	s->lsr_errors = kr_sget_u8(g);
+	s->msr_deltas = kr_sget_u8(g);
+	s->divisor = kr_sget_u16(g);
+	s->thre_pending = kr_sget_bool(g);
+	line = kr_sget_bool(g);
+	s->rbr = kr_sget_u8(g);
+	s->rx_head = 0;
+	s->rx_count = kr_sget_u8(g);
+	if (g->bad)
+		return -EPROTO;
+	if (s->ier & ~IER_MASK)
+		return kr_sget_fail(g, "IER %#x has bits above bit 3", s->ier);
+	if (s->mcr & ~MCR_MASK)
+		return kr_sget_fail(g, "MCR %#x has bits above bit 4", s->mcr);
+	/* serial_write_fcr() keeps these bits, and only with the FIFOs enabled. */
+	if ((s->fcr & ~(FCR_ENABLE | FCR_DMA | FCR_TRIG)) || (s->fcr && !(s->fcr & FCR_ENABLE)))
+		return kr_sget_fail(g, "FCR %#x is no value the FIFO control keeps", s->fcr);
+	if (s->lsr_errors & ~LSR_ERRORS)
+		return kr_sget_fail(g, "LSR errors %#x are not error bits", s->lsr_errors);
+	if (s->msr_deltas & ~MSR_DELTAS)
+		return kr_sget_fail(g, "MSR deltas %#x are not delta bits", s->msr_deltas);
+	/* The FIFO is 16 bytes with FCR's enable, one holding register without. */
+	if (s->rx_count > serial_rx_cap(s))
+		return kr_sget_fail(g, "%u bytes in a receive FIFO of %u", s->rx_count,
+				    serial_rx_cap(s));
+	kr_sget_bytes(g, s->rx, s->rx_count);
+	if (g->bad)
+		return -EPROTO;
+	/* At rest the line always follows IIR and MCR (serial_update_irq()). */
+	if (line != serial_level(s))
+		return kr_sget_fail(g, "line level %d where the registers say %d", line,
+				    serial_level(s));
+	s->line = line;
+	return kr_sget_done(g);
+}
+
+int kr_serial_load(struct kr_serial *s, struct kr_sget *g)
+{
+	int ret;
+
+	if (kr_sget_begin(g, KR_SERIAL_STATE_VERSION))
+		return -EPROTO;
+	pthread_mutex_lock(&s->lock);
+	ret = serial_load_locked(s, g);
+	if (ret)
+		serial_reset(s);	/* no half-loaded FIFO, should anything look */
+	/* Input flows again only if the loaded FIFO has room and is not looped back. */
+	serial_sync_input(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }

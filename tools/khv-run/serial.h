@@ -29,6 +29,10 @@
 #include "chardev.h"
 #include "dev.h"
 #include "evloop.h"
+#include "snapfield.h"
+
+/* The layout kr_serial_save() writes (snapfield.h). */
+#define KR_SERIAL_STATE_VERSION	1
 
 struct kr_serial;
 
@@ -68,5 +72,18 @@ void kr_serial_destroy(struct kr_serial *s);
 void kr_serial_get_stats(struct kr_serial *s, struct kr_serial_stats *st);
 /* Its chardev (for the machine: the ^A x quit callback). */
 struct kr_chardev *kr_serial_chardev(struct kr_serial *s);
+
+/*
+ * The UART's state for a snapshot (snapfield.h's contract): the registers,
+ * the divisor, the pending THRE and error/modem flags, the bytes in the
+ * receive FIFO, the last byte read and the level of the line.  Not the
+ * chardev: its back end, buffered output and unread input are the host's.
+ * save: 0 or -ENOMEM.  load: into a UART just created, before any vCPU
+ * runs; 0 or -EPROTO with the reason in g; it tells the chardev whether
+ * input is wanted but does not drive the line (the irqchip's own state
+ * restores it).
+ */
+int kr_serial_save(struct kr_serial *s, struct kr_sbuf *b);
+int kr_serial_load(struct kr_serial *s, struct kr_sget *g);
 
 #endif

@@ -108,10 +108,18 @@ int kr_ram_load(const void *payload, size_t len, const struct kr_ram_region *reg
 
 		if (gpa < r->gpa || gpa - r->gpa >= r->size || size > r->size - (gpa - r->gpa))
 			continue;
-		if (flags & KR_RAM_ZERO)
-			memset(r->hva + (gpa - r->gpa), 0, size);
-		else
+		if (flags & KR_RAM_ZERO) {
+			/*
+			 * Only pages not zero already: a fresh guest's untouched
+			 * memory reads as the host's zero page, and stays
+			 * unallocated when it is only read.
+			 */
+			for (uint64_t off = 0; off < size; off += KR_RAM_PAGE)
+				if (!kr_page_zero(r->hva + (gpa - r->gpa) + off))
+					memset(r->hva + (gpa - r->gpa) + off, 0, KR_RAM_PAGE);
+		} else {
 			memcpy(r->hva + (gpa - r->gpa), p + KR_RAM_HDR, size);
+		}
 		return 0;
 	}
 	snprintf(why, why_len, "RAM section: %u pages at gpa %#llx are not this VM's RAM",

@@ -395,6 +395,75 @@ static void blk_reset(void *opaque)
 	}
 }
 
+/* ---- snapshots ------------------------------------------------------------------- */
+
+#define SNAP_VERSION	1
+
+int kr_virtio_blk_save(struct kr_virtio_blk *b, struct kr_sbuf *sb)
+{
+	size_t start = sb->len;
+	int err;
+
+	/* A worker holds its lock from a pop to its push: with all of them, none is between. */
+	for (unsigned int i = 0; i < b->nq; i++)
+		pthread_mutex_lock(&b->w[i].lock);
+	kr_sbuf_begin(sb, SNAP_VERSION);
+	kr_sbuf_u16(sb, b->nq);
+	kr_sbuf_u64(sb, b->offered);
+	kr_sbuf_bytes(sb, b->config, sizeof(b->config));
+	err = kr_virtio_pci_save(b->vp, sb, NULL);
+	for (unsigned int i = b->nq; i-- > 0;)
+		pthread_mutex_unlock(&b->w[i].lock);
+	if (err && !sb->oom)
+		sb->len = start;
+	return err;
+}
+
+int kr_virtio_blk_load(struct kr_virtio_blk *b, struct kr_sget *g)
+{
+	uint8_t config[KR_BLK_CONFIG_LEN];
+	struct kr_disk_info info;
+	uint64_t offered, sectors, here;
+	unsigned int nq;
+
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	nq = kr_sget_u16(g);
+	offered = kr_sget_u64(g);
+	kr_sget_bytes(g, config, sizeof(config));
+	if (g->bad)
+		return -EPROTO;
+	/* The guest sized its disk and queues from these: the same disk, or nothing. */
+	kr_disk_query(b->disk, &info);
+	sectors = kr_get_le(config + KR_BLK_CFG_CAPACITY, 8);
+	here = kr_get_le(b->config + KR_BLK_CFG_CAPACITY, 8);
+	if (sectors != here)
+		return kr_sget_fail(g, "%s: %llu sectors in the snapshot, %llu here", info.name,
+				    (unsigned long long)sectors, (unsigned long long)here);
+	if (nq != b->nq)
+		return kr_sget_fail(g, "%s: queues: %u in the snapshot, %u here", info.name, nq,
+				    b->nq);
+	if (offered != b->offered)
+		return kr_sget_fail(g, "%s: features 0x%llx in the snapshot, 0x%llx here "
+				    "(read-only, cache or discard options differ)", info.name,
+				    (unsigned long long)offered, (unsigned long long)b->offered);
+	for (unsigned int i = 0; i < sizeof(config); i++)
+		if (config[i] != b->config[i])
+			return kr_sget_fail(g, "%s: configuration byte %u is 0x%02x in the "
+					    "snapshot, 0x%02x here (block sizes or discard limits "
+					    "differ)", info.name, i, config[i], b->config[i]);
+	return kr_virtio_pci_load(b->vp, g);
+}
+
+void kr_virtio_blk_drain(struct kr_virtio_blk *b)
+{
+	/* A batch in progress ends with its lock; a new one pops nothing while frozen. */
+	for (unsigned int i = 0; i < b->nq; i++) {
+		pthread_mutex_lock(&b->w[i].lock);
+		pthread_mutex_unlock(&b->w[i].lock);
+	}
+}
+
 /* ---- setup ---------------------------------------------------------------------- */
 
 static void setup(struct kr_virtio_blk *b)

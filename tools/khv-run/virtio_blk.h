@@ -98,6 +98,26 @@ unsigned int kr_virtio_blk_num_queues(struct kr_virtio_blk *b);
 /* Queue q's notification eventfd (for an ioeventfd), -1 for a bad q. */
 int kr_virtio_blk_queue_fd(struct kr_virtio_blk *b, unsigned int q);
 
+/*
+ * Snapshots (snapfield.h).  The device's state is its transport's
+ * (virtio_pci.h) and, for the load to check, what the driver was shown:
+ * the features offered and the configuration (capacity, queues, block
+ * sizes, discard limits).  A disk of another size, other queues or other
+ * options is refused by name ("vda: 2048 sectors in the snapshot, 4096
+ * here"): the disk's contents are the caller's to match.
+ *
+ * save holds every worker's lock, so that no request is between its pop
+ * and its push (a save waits for a batch in progress); notifications not
+ * yet served stay pending.  drain: after kr_virtio_pci_freeze(), wait for
+ * the batches in progress, after which no worker touches guest memory or
+ * the disk until the transport is unfrozen and kicked.  After a load the
+ * machine calls kr_virtio_pci_kick_all() on kr_virtio_blk_transport(): the
+ * requests the driver had made available are served.
+ */
+int kr_virtio_blk_save(struct kr_virtio_blk *b, struct kr_sbuf *sb);
+int kr_virtio_blk_load(struct kr_virtio_blk *b, struct kr_sget *g);
+void kr_virtio_blk_drain(struct kr_virtio_blk *b);
+
 /* Tests: called by queue q's worker before each request it takes. */
 typedef void kr_blk_hook_fn(void *opaque, unsigned int q);
 void kr_virtio_blk_set_hook(struct kr_virtio_blk *b, kr_blk_hook_fn *fn, void *opaque);

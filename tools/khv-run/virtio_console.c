@@ -32,7 +32,7 @@
  * Order: chardev callback lock -> rx_lock -> transport queue lock and
  * chardev lock; tx_lock -> transport queue lock and chardev lock.
  * kr_virtio_notify() and kr_virtio_config_changed() are called with no
- * lock held.
+ * lock held.  A save takes rx_lock, then tx_lock, then cfg_lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +49,7 @@
 #define TX_MAX_IOV	64	/* per transmit chain; Linux uses 1 */
 #define PASS_CHAINS	64	/* chains per pass (half a queue), then yield */
 #define CLASS_COMM_OTHER	0x078000	/* simple communication controller, other */
+#define LIVE		(KR_VIRTIO_STATUS_FEATURES_OK | KR_VIRTIO_STATUS_DRIVER_OK)
 
 struct kr_virtio_console {
 	struct kr_virtio_ops ops;	/* per device: the features depend on the chardev */
@@ -263,6 +264,93 @@ static void con_config_read(void *opaque, uint32_t offset, uint8_t *data, unsign
 	memcpy(data, img + offset, size);
 }
 
+/* The terminal here may not be the size the guest saw before a restore. */
+static void con_resume(void *opaque)
+{
+	struct kr_virtio_console *vc = opaque;
+	uint16_t cols, rows;
+
+	if (kr_chardev_winsize(vc->chr, &cols, &rows))
+		kr_virtio_console_resize(vc, cols, rows);
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+#define SNAP_VERSION	1
+
+int kr_virtio_console_save(struct kr_virtio_console *vc, struct kr_sbuf *b)
+{
+	size_t start = b->len;
+	int err;
+
+	/* Passes pop and push under their lock: with both, no chain is in flight. */
+	pthread_mutex_lock(&vc->rx_lock);
+	pthread_mutex_lock(&vc->tx_lock);
+	kr_sbuf_begin(b, SNAP_VERSION);
+	kr_sbuf_bool(b, vc->ops.features & (1ull << KR_CONSOLE_F_SIZE));
+	pthread_mutex_lock(&vc->cfg_lock);
+	kr_sbuf_u16(b, vc->cols);
+	kr_sbuf_u16(b, vc->rows);
+	pthread_mutex_unlock(&vc->cfg_lock);
+	/* Input already read from the chardev is the guest's, as if still in the kernel. */
+	kr_sbuf_u16(b, vc->stage_len - vc->stage_off);
+	kr_sbuf_bytes(b, vc->stage + vc->stage_off, vc->stage_len - vc->stage_off);
+	err = kr_virtio_pci_save(vc->vp, b, NULL);
+	pthread_mutex_unlock(&vc->tx_lock);
+	pthread_mutex_unlock(&vc->rx_lock);
+	if (err && !b->oom)
+		b->len = start;
+	return err;
+}
+
+int kr_virtio_console_load(struct kr_virtio_console *vc, struct kr_sget *g)
+{
+	uint8_t stage[RX_STAGE];
+	uint16_t cols, rows;
+	size_t staged;
+	bool size;
+	int err;
+
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	size = kr_sget_bool(g);
+	cols = kr_sget_u16(g);
+	rows = kr_sget_u16(g);
+	staged = kr_sget_u16(g);
+	if (!g->bad && staged > sizeof(stage))
+		return kr_sget_fail(g, "%zu bytes of input staged, at most %zu", staged,
+				    sizeof(stage));
+	kr_sget_bytes(g, stage, staged);
+	if (g->bad)
+		return -EPROTO;
+	/*
+	 * The guest may have taken F_SIZE from a terminal that this side does
+	 * not have (output to a file now): the device keeps offering it, with
+	 * the size the guest saw.  Set before the transport loads: it checks
+	 * the negotiated features against the offered ones.
+	 */
+	if (size)
+		vc->ops.features |= 1ull << KR_CONSOLE_F_SIZE;
+	err = kr_virtio_pci_load(vc->vp, g);
+	if (err)
+		return err;
+	/* What the guest saw; con_resume() tells it this terminal's size. */
+	if (size) {
+		pthread_mutex_lock(&vc->cfg_lock);
+		vc->cols = cols;
+		vc->rows = rows;
+		pthread_mutex_unlock(&vc->cfg_lock);
+	}
+	pthread_mutex_lock(&vc->rx_lock);
+	memcpy(vc->stage, stage, staged);
+	vc->stage_off = 0;
+	vc->stage_len = staged;
+	/* As con_driver_ok() leaves it; input is asked for when the queues are kicked. */
+	vc->rx_live = (kr_virtio_status(vc->vp) & LIVE) == LIVE;
+	pthread_mutex_unlock(&vc->rx_lock);
+	return kr_sget_done(g);
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
 void kr_virtio_console_resize(struct kr_virtio_console *vc, uint16_t cols, uint16_t rows)
@@ -309,6 +397,7 @@ struct kr_virtio_console *kr_virtio_console_create(struct kr_pci *pci, int slot,
 		.queue_notify = con_notify,
 		.driver_ok = con_driver_ok,
 		.reset = con_reset,
+		.resume = con_resume,
 	};
 	if (kr_chardev_winsize(chr, &vc->cols, &vc->rows))
 		vc->ops.features |= 1ull << KR_CONSOLE_F_SIZE;

@@ -62,4 +62,18 @@ void kr_virtio_console_resize(struct kr_virtio_console *vc, uint16_t cols, uint1
 void kr_virtio_console_get_stats(struct kr_virtio_console *vc,
 				 struct kr_virtio_console_stats *st);
 
+/*
+ * Snapshots (snapfield.h): the size the guest was shown (and whether
+ * VIRTIO_CONSOLE_F_SIZE was offered: restored onto a chardev that is no
+ * terminal, the device keeps offering it with that size), input read from
+ * the chardev and not yet given to the guest, then the transport's
+ * (virtio_pci.h).  After a load the machine calls kr_virtio_pci_kick_all()
+ * on kr_virtio_console_transport(): output the driver queued goes out,
+ * input is asked for, and a terminal of another size than the snapshot's
+ * is announced to the guest (a configuration change).  The stats are
+ * this process's, not state.
+ */
+int kr_virtio_console_save(struct kr_virtio_console *vc, struct kr_sbuf *b);
+int kr_virtio_console_load(struct kr_virtio_console *vc, struct kr_sget *g);
+
 #endif

@@ -510,6 +510,173 @@ static void dev_reset(void *opaque)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- snapshots ---------------------------------------------------------- */
+
+#define SNAP_VERSION	1
+#define BUTTON_BITS	9	/* the RFB mask bits kr_virtio_input_pointer() knows */
+
+static const char *kind_name(unsigned int kind)
+{
+	return kind == KR_VINPUT_TABLET ? "tablet" : kind == KR_VINPUT_KEYBOARD ? "keyboard" :
+	       "device of another kind";
+}
+
+int kr_virtio_input_save(struct kr_virtio_input *d, struct kr_sbuf *b)
+{
+	size_t start = b->len;
+	int err;
+
+	/* Deliveries and the statusq pop and push under the lock: none in flight. */
+	pthread_mutex_lock(&d->lock);
+	kr_sbuf_begin(b, SNAP_VERSION);
+	kr_sbuf_u8(b, d->kind);
+	kr_sbuf_u8(b, d->cfg[KR_VINPUT_CFG_SELECT]);
+	kr_sbuf_u8(b, d->cfg[KR_VINPUT_CFG_SUBSEL]);
+	kr_sbuf_u16(b, d->count);
+	kr_sbuf_u8(b, d->sent);
+	for (unsigned int i = 0; i < d->count; i++) {
+		const struct vin_event *ev = ev_at(d, i);
+
+		kr_sbuf_u16(b, ev->type);
+		kr_sbuf_u16(b, ev->code);
+		kr_sbuf_u32(b, (uint32_t)ev->value);
+	}
+	kr_sbuf_bool(b, d->have_pos);
+	kr_sbuf_u32(b, (uint32_t)d->x);
+	kr_sbuf_u32(b, (uint32_t)d->y);
+	/* Bits past the buttons it knows mean nothing to pointer_events(). */
+	kr_sbuf_u32(b, d->buttons & ((1u << BUTTON_BITS) - 1));
+	kr_sbuf_u32(b, d->leds);
+	err = kr_virtio_pci_save(d->vp, b, NULL);
+	pthread_mutex_unlock(&d->lock);
+	if (err && !b->oom)
+		b->len = start;
+	return err;
+}
+
+/* An event this kind of device makes. */
+static bool event_ok(enum kr_vinput_kind kind, const struct vin_event *ev)
+{
+	switch (ev->type) {
+	case EV_SYN:
+		return ev->code == SYN_REPORT && !ev->value;
+	case EV_KEY:
+		if (ev->value != 0 && ev->value != 1)
+			return false;
+		if (kind == KR_VINPUT_KEYBOARD)
+			return ev->code >= KEY_ESC && ev->code <= KEY_MICMUTE;
+		for (unsigned int i = 0; i < sizeof(tablet_buttons) / sizeof(tablet_buttons[0]);
+		     i++)
+			if (ev->code == tablet_buttons[i].code)
+				return true;
+		return false;
+	case EV_ABS:
+		return kind == KR_VINPUT_TABLET && (ev->code == ABS_X || ev->code == ABS_Y) &&
+		       ev->value >= 0 && ev->value <= KR_VINPUT_ABS_MAX;
+	case EV_REL:
+		return kind == KR_VINPUT_TABLET &&
+		       (ev->code == REL_WHEEL || ev->code == REL_HWHEEL) &&
+		       (ev->value == 1 || ev->value == -1);
+	default:
+		return false;
+	}
+}
+
+/*
+ * The waiting events must be whole reports of at most REPORT_MAX events,
+ * each ending in its only EV_SYN, the first one short of the `sent` events
+ * that already went out: what report() and deliver() leave, and what
+ * drop_report() counts on.
+ */
+static int check_events(struct kr_sget *g, enum kr_vinput_kind kind, const struct vin_event *ev,
+			unsigned int count, unsigned int sent)
+{
+	unsigned int in_report = sent;
+
+	if (sent && !count)
+		return kr_sget_fail(g, "%u events of a report sent, none of it left", sent);
+	for (unsigned int i = 0; i < count; i++) {
+		if (!event_ok(kind, &ev[i]))
+			return kr_sget_fail(g, "event %u (type %u, code %u, value %d) is not "
+					    "a %s's", i, ev[i].type, ev[i].code, ev[i].value,
+					    kind_name(kind));
+		if (++in_report > REPORT_MAX)
+			return kr_sget_fail(g, "a report longer than %u events", REPORT_MAX);
+		if (ev[i].type == EV_SYN)
+			in_report = 0;
+	}
+	if (in_report)
+		return kr_sget_fail(g, "the last report does not end in SYN_REPORT");
+	return 0;
+}
+
+int kr_virtio_input_load(struct kr_virtio_input *d, struct kr_sget *g)
+{
+	struct vin_event ev[KR_VINPUT_QUEUE];
+	unsigned int kind, count, sent, buttons, leds;
+	uint8_t sel, subsel;
+	int32_t x, y;
+	bool have_pos;
+	int err;
+
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	kind = kr_sget_u8(g);
+	if (!g->bad && kind != d->kind)
+		return kr_sget_fail(g, "the snapshot's device is a %s, this one a %s",
+				    kind_name(kind), kind_name(d->kind));
+	sel = kr_sget_u8(g);
+	subsel = kr_sget_u8(g);
+	count = kr_sget_u16(g);
+	sent = kr_sget_u8(g);
+	if (!g->bad && count > KR_VINPUT_QUEUE)
+		return kr_sget_fail(g, "%u events waiting, at most %u", count, KR_VINPUT_QUEUE);
+	for (unsigned int i = 0; i < count && !g->bad; i++) {
+		ev[i].type = kr_sget_u16(g);
+		ev[i].code = kr_sget_u16(g);
+		ev[i].value = (int32_t)kr_sget_u32(g);
+	}
+	have_pos = kr_sget_bool(g);
+	x = (int32_t)kr_sget_u32(g);
+	y = (int32_t)kr_sget_u32(g);
+	buttons = kr_sget_u32(g);
+	leds = kr_sget_u32(g);
+	if (g->bad)
+		return -EPROTO;
+	err = check_events(g, d->kind, ev, count, sent);
+	if (err)
+		return err;
+	if (d->kind == KR_VINPUT_KEYBOARD && (have_pos || x || y || buttons))
+		return kr_sget_fail(g, "a keyboard with a pointer state");
+	if (x < 0 || x > KR_VINPUT_ABS_MAX || y < 0 || y > KR_VINPUT_ABS_MAX)
+		return kr_sget_fail(g, "pointer at %d,%d, outside 0..%u", x, y, KR_VINPUT_ABS_MAX);
+	if (buttons >> BUTTON_BITS)
+		return kr_sget_fail(g, "buttons 0x%x", buttons);
+	/* Any kind records the LEDs a driver sets (status_event()). */
+	if (leds >> (LED_MAX + 1))
+		return kr_sget_fail(g, "LEDs 0x%x", leds);
+	err = kr_virtio_pci_load(d->vp, g);
+	if (err)
+		return err;
+
+	pthread_mutex_lock(&d->lock);
+	memset(d->cfg, 0, sizeof(d->cfg));
+	d->cfg[KR_VINPUT_CFG_SELECT] = sel;
+	d->cfg[KR_VINPUT_CFG_SUBSEL] = subsel;
+	cfg_answer(d);
+	memcpy(d->ev, ev, count * sizeof(ev[0]));
+	d->head = 0;
+	d->count = count;
+	d->sent = sent;
+	d->have_pos = have_pos;
+	d->x = x;
+	d->y = y;
+	d->buttons = buttons;
+	d->leds = leds;
+	pthread_mutex_unlock(&d->lock);
+	return kr_sget_done(g);
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
 static const struct kr_virtio_ops tablet_ops = {

@@ -106,6 +106,18 @@ void kr_virtio_input_key(struct kr_virtio_input *d, unsigned int keycode, bool d
 /* Keyboard: the LEDs the driver last set, bit LED_NUML, LED_CAPSL, LED_SCROLLL... */
 unsigned int kr_virtio_input_leds(struct kr_virtio_input *d);
 
+/*
+ * Snapshots (snapfield.h): the configuration selection, the events waiting
+ * for buffers (a report partly delivered included), the pointer state and
+ * the LEDs, then the transport's (virtio_pci.h).  The load refuses a
+ * snapshot of the other kind.  After a load the machine calls
+ * kr_virtio_pci_kick_all() on kr_virtio_input_transport(): the waiting
+ * events go out as soon as there are buffers.  The stats are this
+ * process's, not state.
+ */
+int kr_virtio_input_save(struct kr_virtio_input *d, struct kr_sbuf *b);
+int kr_virtio_input_load(struct kr_virtio_input *d, struct kr_sget *g);
+
 struct kr_virtio_input_stats {
 	uint64_t reports;		/* made by input calls */
 	uint64_t events;		/* delivered into the driver's buffers */

@@ -23,6 +23,10 @@
  * ring (the stash) until enough are there; a frame that would need more
  * than NET_RX_STASH chains is dropped.  Without MRG_RXBUF one chain takes
  * one frame, or the frame is dropped and the chain kept for the next.
+ * The stash is always the last chains popped from the queue, which is what
+ * a snapshot needs (it rewinds the ring past them): a chain that is no
+ * receive buffer, popped after stashed ones, goes back empty together
+ * with them.
  *
  * Transmit: each chain is the header and the frame; it goes to the
  * backend with one writev(), the header stripped when the backend has
@@ -39,6 +43,13 @@
  * (inside our callbacks, where the loop takes no lock): a vCPU that needs
  * a change writes the kick eventfd, as calling into the loop with n->lock
  * held would deadlock against a callback waiting for n->lock.
+ *
+ * Snapshots: while the transport is frozen (virtio_pci.h) no frame work is
+ * done at all, not even with chains already popped, and the fd is not
+ * watched: guest memory stays as saved.  Kicks that arrive meanwhile are
+ * dropped; kr_virtio_pci_kick_all() after unfreezing brings both queues
+ * back.  A save holds n->lock and says which chains the device holds: the
+ * stash's (RX) and the one waiting for the backend (TX).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -90,6 +101,8 @@ struct kr_virtio_net {
 	bool dead;			/* the backend failed: no more reads */
 	uint32_t events;		/* what the fd is watched for */
 	bool watched;			/* the fd is on the loop */
+	bool frozen;			/* the transport was, at the pass's start */
+	bool link_up;			/* the link as kr_virtio_net_set_link() wants it */
 	/* Receive. */
 	uint8_t *frame;			/* header + frame */
 	size_t frame_len;		/* bytes in frame (header included), 0: none */
@@ -145,7 +158,7 @@ static void watch_update(struct kr_virtio_net *n)
 		return;
 	if (!n->rx_wait)
 		want |= EPOLLIN;
-	if (n->tx_held)
+	if (n->tx_held && !n->frozen)
 		want |= EPOLLOUT;
 	if (want != n->events && !kr_loop_mod(n->loop, n->fd, want))
 		n->events = want;
@@ -173,14 +186,23 @@ static struct chain *stash_at(struct kr_virtio_net *n, unsigned int i)
 	return &n->stash[(n->stash_head + i) % NET_RX_STASH];
 }
 
+static void push_chains(struct kr_virtio_net *n, unsigned int k, const uint32_t *len);
+
 /*
- * Pop one more receive chain into the stash: 1, or 0 when there is none
- * (or the queue is broken, or a run of unusable chains took the budget).
- * A chain with readable buffers or no room for the header is not a
- * receive buffer: it goes back empty and counts against the guest.
+ * Pop one more receive chain into the stash: 1; 0 when there is none (or
+ * the queue is broken, or a run of unusable chains took the budget); -1
+ * when an unusable chain came after stashed ones, which went back with it,
+ * empty: the frame starts over.  A chain with readable buffers or no room
+ * for the header is not a receive buffer: it goes back empty and counts
+ * against the guest.  Giving it back alone, with chains popped before it
+ * still stashed, would leave the stash no longer the last chains popped
+ * (see the top); Linux posts no such chain, and empty buffers are what it
+ * drops without harm.
  */
 static int stash_pop(struct kr_virtio_net *n, unsigned int *pushed)
 {
+	static const uint32_t empty[NET_RX_STASH];
+
 	for (unsigned int tries = 0; tries < NET_BUDGET; tries++) {
 		struct chain *c = stash_at(n, n->stash_n);
 
@@ -190,8 +212,18 @@ static int stash_pop(struct kr_virtio_net *n, unsigned int *pushed)
 			n->stash_n++;
 			return 1;
 		}
-		kr_virtio_push(n->vp, KR_NET_RXQ, &c->e, 0);
 		n->stats.bad_buffers++;
+		if (n->stash_n) {
+			/* stash_n < NET_RX_STASH: a full stash pops nothing (rx_deliver()). */
+			unsigned int k = n->stash_n + 1;
+
+			push_chains(n, k, empty);
+			n->stash_head = (n->stash_head + k) % NET_RX_STASH;
+			n->stash_n = 0;
+			*pushed += k;
+			return -1;
+		}
+		kr_virtio_push(n->vp, KR_NET_RXQ, &c->e, 0);
 		(*pushed)++;
 	}
 	return 0;
@@ -273,15 +305,25 @@ static int rx_deliver(struct kr_virtio_net *n, unsigned int *pushed)
 	bool mrg = n->features & F(MRG_RXBUF);
 	uint32_t len[NET_RX_STASH];
 	uint64_t have = 0;
-	unsigned int k = 0;
+	unsigned int k = 0, restarts = 0;
 
 	if (!rx_header_ok(n)) {
 		n->stats.rx_dropped++;
 		return -1;
 	}
 	for (;;) {
-		if (k == n->stash_n && !stash_pop(n, pushed))
-			return 0;
+		if (k == n->stash_n) {
+			int r = stash_pop(n, pushed);
+
+			/* A guest that keeps mixing in bad chains waits for its next kick. */
+			if (!r || (r < 0 && ++restarts > NET_BUDGET))
+				return 0;
+			if (r < 0) {
+				k = 0;
+				have = 0;
+				continue;
+			}
+		}
 		have += stash_at(n, k)->e.in_bytes;
 		k++;
 		if (have >= n->frame_len)
@@ -421,6 +463,15 @@ static void tx_pass(struct kr_virtio_net *n)
 
 /* ---- I/O thread callbacks --------------------------------------------------- */
 
+/* Frozen for a snapshot: no frame work and no reading until kicked (see the top). */
+static bool frozen(struct kr_virtio_net *n)
+{
+	n->frozen = kr_virtio_pci_frozen(n->vp);
+	if (n->frozen)
+		n->rx_wait = true;
+	return n->frozen;
+}
+
 static void on_kick(void *opaque, int fd, uint32_t events)
 {
 	struct kr_virtio_net *n = opaque;
@@ -434,9 +485,9 @@ static void on_kick(void *opaque, int fd, uint32_t events)
 	k = __atomic_exchange_n(&n->kicks, 0, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&n->lock);
 	n->features = kr_virtio_features(n->vp);
-	if (k & KICK_TX)
+	if (!frozen(n) && (k & KICK_TX))
 		tx_pass(n);
-	if (k & KICK_RX) {
+	if (!n->frozen && (k & KICK_RX)) {
 		n->rx_wait = false;
 		rx_pass(n);
 	}
@@ -452,7 +503,7 @@ static void on_backend(void *opaque, int fd, uint32_t events)
 	(void)fd;
 	pthread_mutex_lock(&n->lock);
 	n->features = kr_virtio_features(n->vp);
-	if ((events & EPOLLOUT) && n->tx_held)
+	if (!frozen(n) && (events & EPOLLOUT) && n->tx_held)
 		tx_pass(n);
 	if ((events & EPOLLIN) && !n->rx_wait)
 		drained = rx_pass(n);
@@ -520,6 +571,85 @@ static void net_reset(void *opaque)
 	self_kick(n, KICK_SYNC);
 }
 
+/* The link as wanted here (a new backend after a restore) against what the guest saw. */
+static void net_resume(void *opaque)
+{
+	struct kr_virtio_net *n = opaque;
+	uint16_t want;
+	bool changed;
+
+	pthread_mutex_lock(&n->lock);
+	want = n->link_up && !n->dead ? KR_NET_S_LINK_UP : 0;
+	changed = kr_get_le(&n->config[KR_NET_CFG_STATUS], 2) != want;
+	put_le16(&n->config[KR_NET_CFG_STATUS], want);
+	pthread_mutex_unlock(&n->lock);
+	if (changed)
+		kr_virtio_config_changed(n->vp);
+}
+
+/* ---- snapshots -------------------------------------------------------------- */
+
+#define SNAP_VERSION	1
+
+int kr_virtio_net_save(struct kr_virtio_net *n, struct kr_sbuf *b)
+{
+	uint16_t held[NET_NQ];
+	size_t start = b->len;
+	int err;
+
+	/*
+	 * The pending received frame (n->frame) is not saved: the restored
+	 * device starts without it, a frame lost on the way as any network
+	 * may lose one (TCP retransmits it).  Its chains are another matter:
+	 * the guest's buffers, given back only by a device, so they are held.
+	 */
+	pthread_mutex_lock(&n->lock);
+	held[KR_NET_RXQ] = n->stash_n;
+	held[KR_NET_TXQ] = n->tx_held;
+	kr_sbuf_begin(b, SNAP_VERSION);
+	kr_sbuf_bytes(b, &n->config[KR_NET_CFG_MAC], 6);
+	kr_sbuf_u16(b, kr_get_le(&n->config[KR_NET_CFG_STATUS], 2));
+	err = kr_virtio_pci_save(n->vp, b, held);
+	pthread_mutex_unlock(&n->lock);
+	if (err && !b->oom)
+		b->len = start;
+	return err;
+}
+
+int kr_virtio_net_load(struct kr_virtio_net *n, struct kr_sget *g)
+{
+	uint8_t mac[6], *here = &n->config[KR_NET_CFG_MAC];
+	uint16_t status;
+	int err;
+
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	kr_sget_bytes(g, mac, sizeof(mac));
+	status = kr_sget_u16(g);
+	if (g->bad)
+		return -EPROTO;
+	/* The guest took its address at probe: it must stay the one here. */
+	if (memcmp(mac, here, sizeof(mac)))
+		return kr_sget_fail(g, "MAC %02x:%02x:%02x:%02x:%02x:%02x in the snapshot, "
+				    "%02x:%02x:%02x:%02x:%02x:%02x here", mac[0], mac[1], mac[2],
+				    mac[3], mac[4], mac[5], here[0], here[1], here[2], here[3],
+				    here[4], here[5]);
+	if (status & ~KR_NET_S_LINK_UP)
+		return kr_sget_fail(g, "link status 0x%x", status);
+	err = kr_virtio_pci_load(n->vp, g);
+	if (err)
+		return err;
+	/* What the guest last saw; net_resume() tells it about this side's link. */
+	pthread_mutex_lock(&n->lock);
+	put_le16(&n->config[KR_NET_CFG_STATUS], status);
+	pthread_mutex_unlock(&n->lock);
+	/* As net_driver_ok() would have: the tap hands the guest what it negotiated. */
+	if (n->tap && n->vnet_hdr && (kr_virtio_status(n->vp) & KR_VIRTIO_STATUS_DRIVER_OK) &&
+	    (kr_virtio_status(n->vp) & KR_VIRTIO_STATUS_FEATURES_OK))
+		kr_tap_set_offload(n->fd, tap_offloads(kr_virtio_features(n->vp)));
+	return kr_sget_done(g);
+}
+
 /* ---- life cycle ------------------------------------------------------------- */
 
 struct kr_virtio_net *kr_virtio_net_create(struct kr_pci *pci, int slot,
@@ -542,6 +672,7 @@ struct kr_virtio_net *kr_virtio_net_create(struct kr_pci *pci, int slot,
 	n->vnet_hdr = be->vnet_hdr;
 	n->tap = be->tap;
 	n->rx_wait = true;
+	n->link_up = true;
 	memcpy(&n->config[KR_NET_CFG_MAC], be->mac, 6);
 	put_le16(&n->config[KR_NET_CFG_STATUS], KR_NET_S_LINK_UP);
 	put_le16(&n->config[KR_NET_CFG_MAX_PAIRS], 1);
@@ -568,6 +699,7 @@ struct kr_virtio_net *kr_virtio_net_create(struct kr_pci *pci, int slot,
 		.queue_notify = net_notify,
 		.driver_ok = net_driver_ok,
 		.reset = net_reset,
+		.resume = net_resume,
 	};
 	n->vp = kr_virtio_pci_create(pci, slot, mem, &n->ops, n);
 	if (!n->vp)
@@ -632,6 +764,7 @@ void kr_virtio_net_stats(struct kr_virtio_net *n, struct kr_net_stats *st)
 void kr_virtio_net_set_link(struct kr_virtio_net *n, bool up)
 {
 	pthread_mutex_lock(&n->lock);
+	n->link_up = up;
 	put_le16(&n->config[KR_NET_CFG_STATUS], up && !n->dead ? KR_NET_S_LINK_UP : 0);
 	pthread_mutex_unlock(&n->lock);
 	kr_virtio_config_changed(n->vp);

@@ -104,4 +104,19 @@ void kr_virtio_net_stats(struct kr_virtio_net *n, struct kr_net_stats *st);
 /* The link status the guest sees (a config change interrupt when it changes). */
 void kr_virtio_net_set_link(struct kr_virtio_net *n, bool up);
 
+/*
+ * Snapshots (snapfield.h): the MAC (a snapshot with another one is
+ * refused: the guest took it at probe) and the link status the guest saw,
+ * then the transport's (virtio_pci.h), which rewinds the receive queue past
+ * the chains the device holds for a frame and the transmit queue past the
+ * frame waiting for the backend: the restored device takes them again.
+ * The frame received and not yet given to the guest is not state (lost on
+ * the restored side: TCP retransmits), nor are the stats.  save: on the I/O
+ * thread.  After a load the machine calls kr_virtio_pci_kick_all() on
+ * kr_virtio_net_transport(), which also tells the guest about this side's
+ * link if it differs from the snapshot's.
+ */
+int kr_virtio_net_save(struct kr_virtio_net *n, struct kr_sbuf *b);
+int kr_virtio_net_load(struct kr_virtio_net *n, struct kr_sget *g);
+
 #endif

@@ -7,8 +7,9 @@
  *    selects, status, generation, queue selection and each queue's size,
  *    addresses and enable) and the PCI_CFG window's data.
  *  - q->lock covers one queue's ring state (the struct kr_vq, whether it
- *    is ready, its epoch): pops and pushes of different queues run in
- *    parallel; v->lock -> q->lock when the registers set a queue up.
+ *    is ready, its epoch, its chains in flight): pops and pushes of
+ *    different queues run in parallel; v->lock -> q->lock when the
+ *    registers set a queue up.
  *  - isr_lock covers the ISR byte together with the INTx level it implies
  *    (kr_pci_set_irq() is called with it held: pci.c's irq_lock is a leaf
  *    below it), so a driver read that clears the ISR cannot be overtaken by
@@ -49,6 +50,11 @@ struct vqueue {
 	struct kr_vq vq;
 	bool ready;		/* atomic for the notify fast path */
 	uint32_t epoch;
+	/*
+	 * Chains of this epoch popped and not pushed: a save must know that
+	 * the device holds no chain it does not say it holds.
+	 */
+	unsigned int inflight;
 	/* Registers, under v->lock. */
 	uint16_t size;
 	bool enabled;
@@ -65,6 +71,7 @@ struct kr_virtio_pci {
 	pthread_mutex_t lock;
 	pthread_mutex_t isr_lock;
 	bool resetting;
+	bool frozen;		/* atomic: kr_virtio_pci_freeze() */
 	uint32_t dfselect, gfselect;
 	uint64_t offered;
 	uint64_t driver_features;
@@ -176,6 +183,23 @@ uint64_t kr_virtio_features(struct kr_virtio_pci *v)
 	return f;
 }
 
+uint8_t kr_virtio_status(struct kr_virtio_pci *v)
+{
+	uint8_t s;
+
+	pthread_mutex_lock(&v->lock);
+	s = v->status;
+	pthread_mutex_unlock(&v->lock);
+	return s;
+}
+
+/* n chains of the current epoch went back (q->lock held). */
+static void done_inflight(struct vqueue *vq, unsigned int n)
+{
+	/* More than were popped is a device bug; the count stays sane. */
+	vq->inflight = vq->inflight > n ? vq->inflight - n : 0;
+}
+
 int kr_virtio_pop(struct kr_virtio_pci *v, unsigned int q, struct kr_vq_elem *e)
 {
 	struct vqueue *vq;
@@ -185,10 +209,16 @@ int kr_virtio_pop(struct kr_virtio_pci *v, unsigned int q, struct kr_vq_elem *e)
 		return 0;
 	vq = &v->q[q];
 	pthread_mutex_lock(&vq->lock);
-	/* No DMA without bus mastering (the command register's bit 2). */
-	if (vq->ready && kr_pci_bus_master(v->dev)) {
+	/*
+	 * No DMA without bus mastering (the command register's bit 2); none
+	 * while frozen, not even the empty ring's avail_event store.
+	 */
+	if (vq->ready && !__atomic_load_n(&v->frozen, __ATOMIC_RELAXED) &&
+	    kr_pci_bus_master(v->dev)) {
 		ret = kr_vq_pop(&vq->vq, e);
 		e->epoch = vq->epoch;
+		if (ret == 1)
+			vq->inflight++;
 	}
 	pthread_mutex_unlock(&vq->lock);
 	if (ret < 0)
@@ -205,8 +235,10 @@ void kr_virtio_push(struct kr_virtio_pci *v, unsigned int q, const struct kr_vq_
 		return;
 	vq = &v->q[q];
 	pthread_mutex_lock(&vq->lock);
-	if (vq->ready && e->epoch == vq->epoch)
+	if (vq->ready && e->epoch == vq->epoch) {
 		kr_vq_push(&vq->vq, e, len);
+		done_inflight(vq, 1);
+	}
 	pthread_mutex_unlock(&vq->lock);
 }
 
@@ -222,8 +254,10 @@ void kr_virtio_push_n(struct kr_virtio_pci *v, unsigned int q, const struct kr_v
 	pthread_mutex_lock(&vq->lock);
 	for (unsigned int i = 0; i < n; i++)
 		current = current && e[i]->epoch == vq->epoch;
-	if (vq->ready && current)
+	if (vq->ready && current) {
 		kr_vq_push_n(&vq->vq, e, len, n);
+		done_inflight(vq, n);
+	}
 	pthread_mutex_unlock(&vq->lock);
 }
 
@@ -287,6 +321,7 @@ static void queue_enable(struct kr_virtio_pci *v, struct vqueue *q, bool *bad)
 	pthread_mutex_lock(&q->lock);
 	q->vq = tmp;
 	q->epoch++;
+	q->inflight = 0;
 	pthread_mutex_unlock(&q->lock);
 	q->enabled = true;
 	queue_sync(v, q);
@@ -455,6 +490,7 @@ static void reset_device(struct kr_virtio_pci *v)
 		pthread_mutex_lock(&q->lock);
 		__atomic_store_n(&q->ready, false, __ATOMIC_RELAXED);
 		q->epoch++;
+		q->inflight = 0;
 		pthread_mutex_unlock(&q->lock);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -606,6 +642,274 @@ void kr_virtio_pci_set_notify_hook(struct kr_virtio_pci *v, kr_virtio_notify_hoo
 {
 	v->notify_opaque = opaque;
 	v->notify_hook = fn;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+#define SNAP_VERSION	1
+
+int kr_virtio_pci_save(struct kr_virtio_pci *v, struct kr_sbuf *b, const uint16_t *held)
+{
+	size_t start = b->len;
+	uint8_t isr;
+	int err = 0;
+
+	pthread_mutex_lock(&v->isr_lock);
+	isr = v->isr;
+	pthread_mutex_unlock(&v->isr_lock);
+
+	pthread_mutex_lock(&v->lock);
+	if (v->resetting) {
+		err = -EBUSY;
+		goto out;
+	}
+	kr_sbuf_begin(b, SNAP_VERSION);
+	kr_sbuf_u16(b, v->nq);
+	kr_sbuf_u32(b, v->dfselect);
+	kr_sbuf_u32(b, v->gfselect);
+	kr_sbuf_u64(b, v->driver_features);
+	kr_sbuf_u64(b, v->negotiated);
+	kr_sbuf_u8(b, v->status);
+	kr_sbuf_u8(b, v->generation);
+	kr_sbuf_bool(b, v->config_dirty);
+	kr_sbuf_u16(b, get_vector(&v->config_vector));
+	kr_sbuf_u16(b, v->queue_select);
+	kr_sbuf_u8(b, isr);
+	kr_sbuf_bytes(b, v->pci_cfg_data, sizeof(v->pci_cfg_data));
+	for (unsigned int i = 0; i < v->nq && !err; i++) {
+		struct vqueue *q = &v->q[i];
+		uint16_t h = held ? held[i] : 0;
+
+		kr_sbuf_u16(b, q->size);
+		kr_sbuf_bool(b, q->enabled);
+		kr_sbuf_u64(b, q->desc);
+		kr_sbuf_u64(b, q->driver);
+		kr_sbuf_u64(b, q->device);
+		kr_sbuf_u16(b, get_vector(&q->vector));
+		pthread_mutex_lock(&q->lock);
+		if (q->inflight != h) {
+			err = -EBUSY;
+		} else if (q->enabled) {
+			/*
+			 * The held chains are the last popped: rewound, the
+			 * restored device takes them again from the ring.
+			 */
+			kr_sbuf_u16(b, q->vq.last_avail - h);
+			kr_sbuf_u16(b, q->vq.used_idx);
+			kr_sbuf_u16(b, q->vq.signalled_used);
+			kr_sbuf_bool(b, q->vq.broken);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+out:
+	pthread_mutex_unlock(&v->lock);
+	if (!err && b->oom)
+		err = -ENOMEM;
+	if (err && !b->oom)
+		b->len = start;		/* nothing of a failed save */
+	return err;
+}
+
+/* A queue as read from a snapshot, checked before anything is applied. */
+struct qload {
+	uint16_t size, vector;
+	bool enabled, broken;
+	uint64_t desc, driver, device;
+	uint16_t last_avail, used_idx, signalled_used;
+	struct kr_vq vq;
+};
+
+static bool vector_ok(struct kr_virtio_pci *v, uint16_t vec)
+{
+	return vec == KR_VIRTIO_NO_VECTOR || vector_valid(v, vec);
+}
+
+/* Features in the snapshot against the status and what is offered here. */
+static int check_features(struct kr_sget *g, uint8_t status, uint64_t driver, uint64_t neg,
+			  uint64_t offered)
+{
+	if (!(status & KR_VIRTIO_STATUS_FEATURES_OK)) {
+		/* Only an accepted FEATURES_OK sets them, only a reset takes it back. */
+		if (neg)
+			return kr_sget_fail(g, "features 0x%llx negotiated without FEATURES_OK",
+					    (unsigned long long)neg);
+		return 0;
+	}
+	if (neg != driver)
+		return kr_sget_fail(g, "features 0x%llx negotiated, the driver's are 0x%llx",
+				    (unsigned long long)neg, (unsigned long long)driver);
+	if (neg & ~offered)
+		return kr_sget_fail(g, "features 0x%llx negotiated in the snapshot, "
+				    "0x%llx of them not offered here",
+				    (unsigned long long)neg, (unsigned long long)(neg & ~offered));
+	if (!(neg & (1ull << KR_VIRTIO_F_VERSION_1)))
+		return kr_sget_fail(g, "features 0x%llx negotiated without VERSION_1",
+				    (unsigned long long)neg);
+	return 0;
+}
+
+/* Queue i's registers and ring position, as a queue_enable() that took would leave them. */
+static int check_queue(struct kr_virtio_pci *v, struct kr_sget *g, unsigned int i,
+		       struct qload *q)
+{
+	uint16_t max = v->ops->queue_max;
+
+	if (!vector_ok(v, q->vector))
+		return kr_sget_fail(g, "queue %u: vector %u, the device has %u", i, q->vector,
+				    kr_msix_vectors(kr_pci_msix(v->dev)));
+	/* A queue not enabled holds whatever the driver wrote, checked when it enables it. */
+	if (!q->enabled)
+		return 0;
+	if (!q->size || q->size > max || (q->size & (q->size - 1)))
+		return kr_sget_fail(g, "queue %u: size %u is not a power of 2 up to %u", i,
+				    q->size, max);
+	if (kr_vq_init(&q->vq, v->mem, q->size, q->desc, q->driver, q->device, false, false))
+		return kr_sget_fail(g, "queue %u: rings at 0x%llx, 0x%llx, 0x%llx (size %u) "
+				    "are misaligned or not in guest RAM", i,
+				    (unsigned long long)q->desc, (unsigned long long)q->driver,
+				    (unsigned long long)q->device, q->size);
+	/*
+	 * A save leaves no chain in flight (held ones are rewound): every
+	 * chain taken was given back.
+	 */
+	if (q->last_avail != q->used_idx)
+		return kr_sget_fail(g, "queue %u: %u chains taken but %u given back", i,
+				    q->last_avail, q->used_idx);
+	return 0;
+}
+
+int kr_virtio_pci_load(struct kr_virtio_pci *v, struct kr_sget *g)
+{
+	/* The device may have widened its features for the snapshot (virtio_pci.h). */
+	uint64_t offered = (v->ops->features & DEVICE_FEATURES) | TRANSPORT_FEATURES;
+	struct qload qs[KR_VIRTIO_MAX_QUEUES];
+	uint32_t dfselect, gfselect;
+	uint64_t driver, neg;
+	uint8_t status, generation, isr, cfg_data[4];
+	uint16_t cvec, qsel, nq;
+	bool dirty;
+	int err;
+
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	nq = kr_sget_u16(g);
+	if (!g->bad && nq != v->nq)
+		return kr_sget_fail(g, "%u queues in the snapshot, %u here", nq, v->nq);
+	dfselect = kr_sget_u32(g);
+	gfselect = kr_sget_u32(g);
+	driver = kr_sget_u64(g);
+	neg = kr_sget_u64(g);
+	status = kr_sget_u8(g);
+	generation = kr_sget_u8(g);
+	dirty = kr_sget_bool(g);
+	cvec = kr_sget_u16(g);
+	qsel = kr_sget_u16(g);
+	isr = kr_sget_u8(g);
+	kr_sget_bytes(g, cfg_data, sizeof(cfg_data));
+	memset(qs, 0, sizeof(qs));
+	for (unsigned int i = 0; i < v->nq && !g->bad; i++) {
+		struct qload *q = &qs[i];
+
+		q->size = kr_sget_u16(g);
+		q->enabled = kr_sget_bool(g);
+		q->desc = kr_sget_u64(g);
+		q->driver = kr_sget_u64(g);
+		q->device = kr_sget_u64(g);
+		q->vector = kr_sget_u16(g);
+		if (!q->enabled)
+			continue;
+		q->last_avail = kr_sget_u16(g);
+		q->used_idx = kr_sget_u16(g);
+		q->signalled_used = kr_sget_u16(g);
+		q->broken = kr_sget_bool(g);
+	}
+	if (g->bad)
+		return -EPROTO;
+	err = check_features(g, status, driver, neg, offered);
+	if (err)
+		return err;
+	if (!vector_ok(v, cvec))
+		return kr_sget_fail(g, "configuration vector %u, the device has %u", cvec,
+				    kr_msix_vectors(kr_pci_msix(v->dev)));
+	if (isr & ~(ISR_QUEUE | ISR_CONFIG))
+		return kr_sget_fail(g, "ISR 0x%x", isr);
+	for (unsigned int i = 0; i < v->nq; i++) {
+		err = check_queue(v, g, i, &qs[i]);
+		if (err)
+			return err;
+	}
+	err = kr_sget_done(g);
+	if (err)
+		return err;
+
+	/* All checked: now as the register writes would have left it. */
+	pthread_mutex_lock(&v->lock);
+	v->offered = offered;
+	v->dfselect = dfselect;
+	v->gfselect = gfselect;
+	v->driver_features = driver;
+	v->negotiated = neg;
+	v->status = status;
+	v->generation = generation;
+	v->config_dirty = dirty;
+	set_vector(&v->config_vector, cvec);
+	v->queue_select = qsel;
+	memcpy(v->pci_cfg_data, cfg_data, sizeof(cfg_data));
+	for (unsigned int i = 0; i < v->nq; i++) {
+		struct vqueue *q = &v->q[i];
+		struct qload *l = &qs[i];
+
+		q->size = l->size;
+		q->enabled = l->enabled;
+		q->desc = l->desc;
+		q->driver = l->driver;
+		q->device = l->device;
+		set_vector(&q->vector, l->vector);
+		pthread_mutex_lock(&q->lock);
+		if (l->enabled) {
+			q->vq = l->vq;
+			q->vq.last_avail = l->last_avail;
+			q->vq.used_idx = l->used_idx;
+			q->vq.signalled_used = l->signalled_used;
+			q->vq.broken = l->broken;
+		}
+		__atomic_store_n(&q->ready, false, __ATOMIC_RELAXED);
+		q->epoch++;
+		q->inflight = 0;
+		pthread_mutex_unlock(&q->lock);
+		/* Ready, EVENT_IDX and indirect from the status and features, as DRIVER_OK does. */
+		if (l->enabled)
+			queue_sync(v, q);
+	}
+	pthread_mutex_unlock(&v->lock);
+	/* The INTx line it implies is pci.c's to restore, with the irqchip's. */
+	pthread_mutex_lock(&v->isr_lock);
+	v->isr = isr;
+	pthread_mutex_unlock(&v->isr_lock);
+	return 0;
+}
+
+void kr_virtio_pci_freeze(struct kr_virtio_pci *v, bool frozen)
+{
+	__atomic_store_n(&v->frozen, frozen, __ATOMIC_RELAXED);
+	/* A pop that began before the store is over once we had its queue's lock. */
+	for (unsigned int i = 0; i < v->nq; i++) {
+		pthread_mutex_lock(&v->q[i].lock);
+		pthread_mutex_unlock(&v->q[i].lock);
+	}
+}
+
+bool kr_virtio_pci_frozen(struct kr_virtio_pci *v)
+{
+	return __atomic_load_n(&v->frozen, __ATOMIC_RELAXED);
+}
+
+void kr_virtio_pci_kick_all(struct kr_virtio_pci *v)
+{
+	if (v->ops->resume)
+		v->ops->resume(v->opaque);
+	for (unsigned int i = 0; i < v->nq; i++)
+		kr_virtio_pci_kick(v, i);
 }
 
 /* ---- setup --------------------------------------------------------------- */

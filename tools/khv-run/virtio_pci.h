@@ -23,6 +23,7 @@
 #define KHV_RUN_VIRTIO_PCI_H
 
 #include "pci.h"
+#include "snapfield.h"
 #include "virtqueue.h"
 
 #define KR_VIRTIO_PCI_VENDOR	0x1af4
@@ -108,6 +109,13 @@ struct kr_virtio_ops {
 	 * buffer it popped (later pushes of them are dropped).
 	 */
 	void (*reset)(void *opaque);
+	/*
+	 * Optional: kr_virtio_pci_kick_all() is about to notify the queues,
+	 * after a load or a save (no lock held, interrupts allowed).  For
+	 * what the host side may have changed meanwhile (a terminal's size,
+	 * a backend's link): the device tells the driver now.
+	 */
+	void (*resume)(void *opaque);
 };
 
 struct kr_virtio_pci;
@@ -122,6 +130,8 @@ struct kr_pci_dev *kr_virtio_pci_dev(struct kr_virtio_pci *v);
 
 /* Negotiated features (valid once FEATURES_OK was accepted). */
 uint64_t kr_virtio_features(struct kr_virtio_pci *v);
+/* The device status register (KR_VIRTIO_STATUS_*). */
+uint8_t kr_virtio_status(struct kr_virtio_pci *v);
 
 /*
  * Queue q: take a chain (1), none (0: not ready, bus mastering off, or
@@ -157,5 +167,56 @@ typedef void kr_virtio_notify_hook(void *opaque, struct kr_virtio_pci *v);
 void kr_virtio_pci_set_notify_hook(struct kr_virtio_pci *v, kr_virtio_notify_hook *fn,
 				   void *opaque);
 void kr_virtio_pci_kick(struct kr_virtio_pci *v, unsigned int q);
+
+/*
+ * Snapshots and migration (snapfield.h's contract).  The transport's state
+ * is the common configuration, the ISR, the PCI_CFG window's data and each
+ * queue's registers and ring position; PCI config space, BAR 0's place and
+ * MSI-X are pci.c's and msix.c's, the INTx line the irqchip's and pci.c's.
+ * A device saves and loads it as the last part of its own state (each
+ * device's _save/_load in virtio_<dev>.h), since the load ends the input.
+ *
+ * Chains a device popped and has not pushed are not state: a save needs
+ * the device quiet, every queue's chains either pushed or held by the
+ * device as the LAST ones it popped from that queue, held[q] of them (NULL:
+ * none anywhere).  The ring position is saved rewound past them, so that
+ * the restored device pops them again; the live device keeps them and
+ * goes on untouched (the VM may resume after the save).  -EBUSY when a
+ * queue has chains in flight that are not held (the device did not
+ * quiesce: a failed snapshot rather than a lost request), or a reset is
+ * in progress; -ENOMEM when b ran out of memory.
+ */
+int kr_virtio_pci_save(struct kr_virtio_pci *v, struct kr_sbuf *b, const uint16_t *held);
+/*
+ * Into a transport just created for the same device (same ops, as the
+ * device may have adjusted its ops->features for the snapshot first),
+ * before any vCPU runs: every value is checked as outside input.  It calls
+ * no device callback and raises no interrupt.  0 or -EPROTO (reason in g).
+ */
+int kr_virtio_pci_load(struct kr_virtio_pci *v, struct kr_sget *g);
+/*
+ * While a snapshot is taken (the machine's freeze, before the saves, until
+ * guest memory is written too): pops find nothing, so that no device takes
+ * another chain and writes guest memory or a disk; chains the devices
+ * already took are theirs to finish (virtio-blk: kr_virtio_blk_drain()) or
+ * hold (virtio-net does no frame work while frozen).  Frozen is the host's
+ * business, not state: a load does not change it.  Unfreezing notifies
+ * nobody: kr_virtio_pci_kick_all() then looks at every queue.
+ */
+void kr_virtio_pci_freeze(struct kr_virtio_pci *v, bool frozen);
+bool kr_virtio_pci_frozen(struct kr_virtio_pci *v);
+/*
+ * ops->resume, then ops->queue_notify for every ready queue, with no lock
+ * held: chains the driver made available and notified before the snapshot
+ * are looked at (a restored device must not wait for a notification that
+ * was sent to the old one).  The machine calls it for every virtio device
+ *  - after a load: once every device of the machine is loaded (PCI and
+ *    MSI-X state included: the device may pop, needing bus mastering, and
+ *    interrupt), before or as the vCPUs start;
+ *  - after a save that the VM resumes from: after unfreezing, as the
+ *    vCPUs resume (queues notified while frozen found nothing; a
+ *    notification is never harmful).
+ */
+void kr_virtio_pci_kick_all(struct kr_virtio_pci *v);
 
 #endif

@@ -130,6 +130,30 @@ struct kr_virtio_pci *kr_virtio_rng_transport(struct kr_virtio_rng *r)
 	return r->vp;
 }
 
+#define SNAP_VERSION	1
+
+int kr_virtio_rng_save(struct kr_virtio_rng *r, struct kr_sbuf *b)
+{
+	size_t start = b->len;
+	int err;
+
+	/* A pass pops and pushes under the lock: none in flight once we have it. */
+	pthread_mutex_lock(&r->lock);
+	kr_sbuf_begin(b, SNAP_VERSION);
+	err = kr_virtio_pci_save(r->vp, b, NULL);
+	pthread_mutex_unlock(&r->lock);
+	if (err && !b->oom)
+		b->len = start;
+	return err;
+}
+
+int kr_virtio_rng_load(struct kr_virtio_rng *r, struct kr_sget *g)
+{
+	if (kr_sget_begin(g, SNAP_VERSION))
+		return -EPROTO;
+	return kr_virtio_pci_load(r->vp, g);
+}
+
 void kr_virtio_rng_set_source(struct kr_virtio_rng *r, kr_rng_source_fn *fn)
 {
 	pthread_mutex_lock(&r->lock);

@@ -23,6 +23,14 @@ struct kr_virtio_rng *kr_virtio_rng_create(struct kr_pci *pci, int slot,
 void kr_virtio_rng_destroy(struct kr_virtio_rng *r);
 struct kr_virtio_pci *kr_virtio_rng_transport(struct kr_virtio_rng *r);
 
+/*
+ * Snapshots (snapfield.h): the device has no state of its own, its
+ * transport's is all (virtio_pci.h; after a load, the machine calls
+ * kr_virtio_pci_kick_all() on kr_virtio_rng_transport()).
+ */
+int kr_virtio_rng_save(struct kr_virtio_rng *r, struct kr_sbuf *b);
+int kr_virtio_rng_load(struct kr_virtio_rng *r, struct kr_sget *g);
+
 /* For tests: where the bytes come from (as getrandom(buf, len, GRND_NONBLOCK)). */
 typedef ssize_t kr_rng_source_fn(void *buf, size_t len);
 void kr_virtio_rng_set_source(struct kr_virtio_rng *r, kr_rng_source_fn *fn);

@@ -52,6 +52,9 @@ struct kr_config {
 	int study_fd;
 	bool study_crlf;
 	bool hugepages;			/* guest RAM in hugetlb pages (--hugepages) */
+	/* --restore: the first machine starts from this snapshot (snapshot.h). */
+	const char *restore;
+	bool restore_changed_disks;	/* --restore-changed-disks */
 	bool rng;			/* a virtio-rng device */
 	/* --display: none, or the adapter's kind + 1 (display.h) */
 	enum { KR_DISPLAY_NONE, KR_DISPLAY_IS_BOCHS, KR_DISPLAY_IS_VGA } display;

@@ -15,6 +15,7 @@
 #include "chardev.h"
 #include "control.h"
 #include "devices.h"
+#include "snapshot.h"
 #include "vmm.h"
 #include "vnc.h"
 
@@ -302,6 +303,60 @@ static int kr_ctl_query_vnc(void *opaque, struct json_object *args, struct json_
 	return 0;
 }
 
+/*
+ * The VM to a file (snapshot.c): paused for the write, then it quits or
+ * runs on as before (a VM that was paused stays paused).  The I/O thread
+ * writes the whole snapshot: the control socket answers nothing else
+ * meanwhile, as the VM is stopped anyway.
+ */
+static int kr_ctl_snapshot_save(void *opaque, struct json_object *args, struct json_object **ret,
+				struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	struct json_object *jv;
+	struct kr_snap_result res;
+	const char *file = NULL;
+	bool quit = false, was_running;
+	char why[384];
+	int r;
+
+	if (args && json_object_object_get_ex(args, "file", &jv))
+		file = json_object_get_string(jv);
+	if (args && json_object_object_get_ex(args, "quit", &jv))
+		quit = json_object_get_boolean(jv);
+	if (!file || !*file)
+		return kr_control_fail(err, NULL, "snapshot-save needs a file");
+	pthread_mutex_lock(&m->lock);
+	was_running = m->state == KR_RUNNING;
+	r = m->req != KR_REQ_NONE;
+	pthread_mutex_unlock(&m->lock);
+	if (r)
+		return kr_control_fail(err, NULL, "the VM is shutting down");
+	kr_vcpus_pause(m);
+	r = kr_snapshot_save(m, file, &res, why, sizeof(why));
+	if (r || !quit)
+		kr_devices_thaw(m->dev);
+	if (r) {
+		if (was_running)
+			kr_vcpus_resume(m);
+		return kr_control_fail(err, NULL, "snapshot-save: %s", why);
+	}
+	fprintf(stderr, "khv-run: saved to %s: %llu bytes, %llu pages (%llu zero) in %llu ms\n",
+		file, (unsigned long long)res.bytes, (unsigned long long)res.pages,
+		(unsigned long long)res.zero_pages, (unsigned long long)res.ms);
+	if (quit)
+		kr_machine_request(m, KR_REQ_QUIT, 0, KR_REASON_QMP_QUIT, "saved, then quit");
+	else if (was_running)
+		kr_vcpus_resume(m);
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "file", json_object_new_string(file));
+	json_object_object_add(*ret, "bytes", json_object_new_int64((int64_t)res.bytes));
+	json_object_object_add(*ret, "pages", json_object_new_int64((int64_t)res.pages));
+	json_object_object_add(*ret, "zero-pages", json_object_new_int64((int64_t)res.zero_pages));
+	json_object_object_add(*ret, "ms", json_object_new_int64((int64_t)res.ms));
+	return 0;
+}
+
 const struct kr_control_ops kr_vmm_control_ops = {
 	.query_status = kr_ctl_query_status,
 	.stop = kr_ctl_stop,
@@ -315,5 +370,6 @@ const struct kr_control_ops kr_vmm_control_ops = {
 	.query_exit_stats = kr_ctl_query_exit_stats,
 	.query_chardev = kr_ctl_query_chardev,
 	.query_vnc = kr_ctl_query_vnc,
+	.snapshot_save = kr_ctl_snapshot_save,
 	.version = { 0, 1, 0, "khv-run" },
 };

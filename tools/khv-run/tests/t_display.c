@@ -6,6 +6,7 @@
  * memory mapped (or not) where the guest puts BAR 0.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "t.h"
@@ -302,4 +303,210 @@ KR_TEST(display_reset)
 	CHECK_EQ(dispi_rd(&t, KR_DISPI_XRES), 640);
 	CHECK_EQ(dispi_rd(&t, KR_DISPI_ENABLE), 0);
 	dt_down(&t);
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+/* Offsets in the saved adapter (display.c's version 1). */
+#define SNAP_KIND	4
+#define SNAP_REGS	5
+#define SNAP_VGA	(SNAP_REGS + 2 * KR_DISPI_NREGS)
+#define SNAP_ATT	(SNAP_VGA + 0x20)
+#define SNAP_ORDER	(SNAP_ATT + 2)
+#define SNAP_VRAM	(SNAP_ORDER + 4)
+#define SNAP_USED	(SNAP_VRAM + 4)
+#define SNAP_PAGES	(SNAP_USED + KR_DISPLAY_VRAM / 4096 / 8)
+
+/* The PCI bus and the adapter of t, saved. */
+static void snap_save(struct dt *t, struct kr_sbuf *pci, struct kr_sbuf *disp)
+{
+	CHECK_EQ(kr_pci_save(t->m.pci, pci), 0);
+	CHECK_EQ(kr_display_save(t->d, disp), 0);
+}
+
+static int snap_load(struct dt *t, const struct kr_sbuf *pci, const void *disp, size_t len,
+		     char *why)
+{
+	struct kr_sget g;
+	int ret = 0;
+
+	if (pci) {
+		kr_sget_init(&g, pci->p, pci->len, "pci");
+		ret = kr_pci_load(t->m.pci, &g);
+		CHECK_EQ(ret, 0);
+	}
+	kr_sget_init(&g, disp, len, "display");
+	ret = ret ? ret : kr_display_load(t->d, &g);
+	if (why)
+		strcpy(why, g.why);
+	return ret;
+}
+
+/* A mode set and panned, the framebuffer big-endian, pixels here and there. */
+static void snap_drive(struct dt *t)
+{
+	bars_on(t);
+	dispi_wr(t, KR_DISPI_ID, 0xb0c2);
+	set_mode(t, 1024, 768);
+	dispi_wr(t, KR_DISPI_VIRT_WIDTH, 1280);
+	dispi_wr(t, KR_DISPI_Y_OFFSET, 4);
+	dispi_wr(t, KR_DISPI_BANK, 3);
+	tm_write(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_QEXT_OFF + 4, 4, KR_DISPLAY_BE);
+	tm_write(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF + 0x14, 1, 0x5c);	/* 0x3d4 */
+	tm_write(&t->m.mmio, FB_ADDR + 4 * 1280 * 4 + 4 * 7, 4, 0x563412ff);
+	tm_write(&t->m.mmio, FB_ADDR + 4 * 1280 * 700 + 4 * 1000, 4, 0xabcdefff);
+	tm_write(&t->m.mmio, FB_ADDR + KR_DISPLAY_VRAM - 8, 8, 0x0123456789abcdefull);
+	/* set_mode() left the attribute flip-flop on "data next", unlike a reset. */
+}
+
+KR_TEST(display_snapshot_round_trip)
+{
+	struct dt *a = calloc(1, sizeof(*a)), *c = calloc(1, sizeof(*c));
+	struct kr_sbuf pci = { 0 }, disp = { 0 }, again = { 0 };
+	struct kr_scanout sa, sc;
+	uint32_t fresh_gen;
+
+	dt_up(a, KR_DISPLAY_VGA, true);
+	snap_drive(a);
+	snap_save(a, &pci, &disp);
+	/* Registers, the used-page map and three pages, not 16 MiB. */
+	CHECK_EQ(disp.len, SNAP_PAGES + 3 * 4096);
+	dt_up(c, KR_DISPLAY_VGA, true);
+	kr_display_scanout(c->d, &sc);
+	fresh_gen = sc.generation;
+	CHECK_EQ(snap_load(c, &pci, disp.p, disp.len, NULL), 0);
+
+	/* The video memory is mapped where BAR 0 was, through the map callback. */
+	CHECK_EQ(c->maps, 1);
+	CHECK(c->mapped);
+	CHECK_EQ(c->map_gpa, FB_ADDR);
+	/* The same screen, a new generation for whoever shows it. */
+	kr_display_scanout(a->d, &sa);
+	kr_display_scanout(c->d, &sc);
+	CHECK(sc.on);
+	CHECK(sc.generation != fresh_gen);
+	CHECK_EQ(sc.width, sa.width);
+	CHECK_EQ(sc.height, sa.height);
+	CHECK_EQ(sc.bpp, sa.bpp);
+	CHECK_EQ(sc.stride, 1280 * 4);
+	CHECK_EQ(sc.offset, sa.offset);
+	CHECK(sc.big_endian);
+	CHECK_EQ(kr_display_pixel(&sc, sc.vram + 4 * 1280 * 4, 7), 0x123456);
+	CHECK_EQ(kr_display_pixel(&sc, sc.vram + 4 * 1280 * 700, 1000), 0xefcdab);
+	CHECK(!memcmp(sa.vram, sc.vram, KR_DISPLAY_VRAM));
+	/* Every register reads the same through the bus. */
+	for (unsigned int i = 0; i < KR_DISPI_NREGS; i++)
+		CHECK_EQ(dispi_rd(c, i), dispi_rd(a, i));
+	for (unsigned int o = 0; o < 0x20; o++)
+		if (o != 0x1a)		/* input status 1: reading it resets the flip-flop */
+			CHECK_EQ(tm_read(&c->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF + o, 1),
+				 tm_read(&a->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF + o, 1));
+	CHECK_EQ(tm_read(&c->m.mmio, MMIO_ADDR + KR_DISPLAY_QEXT_OFF + 4, 4), KR_DISPLAY_BE);
+	CHECK_EQ(tm_read(&c->m.mmio, FB_ADDR + KR_DISPLAY_VRAM - 8, 8), 0x0123456789abcdefull);
+	/* The flip-flop: the next 0x3c0 write is data on both, the one after an index. */
+	for (int i = 0; i < 2; i++) {
+		struct dt *t = i ? c : a;
+
+		tm_write(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF, 1, 0x00);
+		CHECK_EQ(tm_read(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF, 1), 0x20);
+		tm_write(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF, 1, 0x00);
+		CHECK_EQ(tm_read(&t->m.mmio, MMIO_ADDR + KR_DISPLAY_VGA_OFF, 1), 0x00);
+	}
+	/* Saved again: the same bytes but for the index just written. */
+	CHECK_EQ(kr_display_save(c->d, &again), 0);
+	CHECK_EQ(again.len, disp.len);
+	CHECK_EQ(again.p[SNAP_ATT], 0);
+	again.p[SNAP_ATT] = disp.p[SNAP_ATT];
+	CHECK(again.len == disp.len && !memcmp(again.p, disp.p, disp.len));
+	kr_sbuf_free(&pci);
+	kr_sbuf_free(&disp);
+	kr_sbuf_free(&again);
+	dt_down(a);
+	dt_down(c);
+	free(a);
+	free(c);
+}
+
+/* Load b with the n bytes at `at` replaced by v: the reason, or "" when taken. */
+static const char *snap_crafted(struct dt *t, const struct kr_sbuf *b, size_t at,
+				unsigned int n, uint32_t v)
+{
+	static char why[160];
+	uint8_t *p = malloc(b->len);
+
+	memcpy(p, b->p, b->len);
+	kr_put_le(p + at, n, v);
+	if (!snap_load(t, NULL, p, b->len, why))
+		why[0] = 0;
+	free(p);
+	return why;
+}
+
+KR_TEST(display_snapshot_refused)
+{
+	struct dt *a = calloc(1, sizeof(*a)), *c = calloc(1, sizeof(*c));
+	struct kr_sbuf pci = { 0 }, disp = { 0 };
+	unsigned int wrong = 0;
+	struct kr_scanout s;
+	char why[160];
+
+	dt_up(a, KR_DISPLAY_BOCHS, false);
+	snap_drive(a);
+	snap_save(a, &pci, &disp);
+	dt_up(c, KR_DISPLAY_BOCHS, false);
+	for (size_t len = 0; len < disp.len; len++)
+		wrong += snap_load(c, NULL, disp.p, len, NULL) != -EPROTO;
+	CHECK_EQ(wrong, 0);
+	CHECK_EQ(snap_load(c, NULL, disp.p, SNAP_PAGES + 4096, why), -EPROTO);
+	CHECK_STR(why, "display: truncated state");
+	CHECK_STR(snap_crafted(c, &disp, 0, 4, 2),
+		  "display: state version 2, this khv-run reads 1");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_KIND, 1, KR_DISPLAY_VGA),
+		  "display: VGA adapter in the snapshot, bochs-display here");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_KIND, 1, 7),
+		  "display: unknown adapter in the snapshot, bochs-display here");
+	/* Register values the adapter never takes. */
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_ID, 2, 0xb0c6),
+		  "display: dispi register 0 cannot hold 0xb0c6");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_XRES, 2, 0),
+		  "display: dispi register 1 cannot hold 0x0000");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_YRES, 2, 8193),
+		  "display: dispi register 2 cannot hold 0x2001");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_BPP, 2, 12),
+		  "display: dispi register 3 cannot hold 0x000c");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_ENABLE, 2, 0x141),
+		  "display: dispi register 4 cannot hold 0x0141");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_VIRT_HEIGHT, 2, 768),
+		  "display: dispi register 7 cannot hold 0x0300");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_REGS + 2 * KR_DISPI_VIDEO_MEM_64K, 2, 1),
+		  "display: dispi register 10 cannot hold 0x0001");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_VGA, 1, 0x20), "display: VGA port 0x3c0 holds 0x20");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_ATT, 1, 0x40),
+		  "display: attribute controller index 0x40");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_ATT + 1, 1, 2), "display: a flag reads 2");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_ORDER, 4, 0x12345678),
+		  "display: framebuffer byte order 0x12345678");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_VRAM, 4, 8u << 20),
+		  "display: 8388608 bytes of video memory in the snapshot, 16777216 here");
+	/* A page map naming more pages than follow, or fewer. */
+	CHECK_STR(snap_crafted(c, &disp, SNAP_USED, 1, 0xff), "display: truncated state");
+	CHECK_STR(snap_crafted(c, &disp, SNAP_USED + 511, 1, 0),
+		  "display: 4096 bytes of state left over");
+	/* Nothing was taken on the way: the fresh adapter's registers and memory. */
+	bars_on(c);
+	CHECK_EQ(dispi_rd(c, KR_DISPI_XRES), 640);
+	CHECK_EQ(dispi_rd(c, KR_DISPI_ID), KR_DISPI_ID5);
+	kr_display_scanout(c->d, &s);
+	for (size_t i = 0; i < KR_DISPLAY_VRAM; i++)
+		wrong += s.vram[i] != 0;
+	CHECK_EQ(wrong, 0);
+	/* And the real thing loads. */
+	CHECK_EQ(snap_load(c, NULL, disp.p, disp.len, NULL), 0);
+	CHECK_EQ(dispi_rd(c, KR_DISPI_XRES), 1024);
+	kr_sbuf_free(&pci);
+	kr_sbuf_free(&disp);
+	dt_down(a);
+	dt_down(c);
+	free(a);
+	free(c);
 }

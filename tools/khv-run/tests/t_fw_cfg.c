@@ -545,3 +545,250 @@ KR_TEST(fw_cfg_threads)
 	pthread_barrier_destroy(&go);
 	tfw_fini(&t);
 }
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/* Offsets in kr_fw_cfg_save()'s state. */
+enum { F_SEL = 4, F_OFF = 6, F_DMA_HI = 10, F_LEN = 14, F_HASH = 18, F_LEN_ALL = 26 };
+
+/* A machine's interface with a 100-byte file of its own (fill + i). */
+static void tfw_init_file(struct tfw *t, uint8_t fill)
+{
+	uint8_t data[100];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = fill + i;
+	tfw_init(t, NULL);
+	CHECK_EQ(kr_fw_cfg_add_file(t->fw, "opt/test", data, sizeof(data)), 0);
+}
+
+/* "opt/test" selected, 37 bytes read; the DMA address's high half written (1). */
+static void tfw_busy(struct tfw *t)
+{
+	uint32_t size = 0;
+	uint16_t key;
+	uint8_t buf[37];
+
+	tfw_init_file(t, 0x10);
+	key = find_file(t, "opt/test", &size);
+	CHECK_EQ(key, KR_FW_CFG_FILE_FIRST + 3);
+	CHECK_EQ(size, 100);
+	sel(t, key);
+	rd(t, buf, sizeof(buf));
+	CHECK_EQ(buf[36], 0x10 + 36);
+	out_be32(t, KR_PORT_FW_CFG_DMA, 1);
+}
+
+static int fw_load_bytes(struct tfw *t, const void *p, size_t n, char *why, size_t len)
+{
+	struct kr_sget g;
+	int ret;
+
+	kr_sget_init(&g, p, n, "fw_cfg");
+	ret = kr_fw_cfg_load(t->fw, &g);
+	if (why)
+		snprintf(why, len, "%s", g.why);
+	return ret;
+}
+
+KR_TEST(fw_cfg_snapshot_round_trip)
+{
+	struct kr_sbuf b = { 0 };
+	struct tfw a, c;
+	struct tfw *both[2] = { &a, &c };
+	uint8_t rest[2][64];
+
+	tfw_busy(&a);
+	CHECK_EQ(kr_fw_cfg_save(a.fw, &b), 0);
+	CHECK(!b.oom);
+	CHECK_EQ(b.len, F_LEN_ALL);
+	tfw_init_file(&c, 0x10);
+	CHECK_EQ(fw_load_bytes(&c, b.p, b.len, NULL, 0), 0);
+
+	for (int i = 0; i < 2; i++) {
+		struct tfw *t = both[i];
+		uint8_t *acc = t->mem.high + ACC;
+
+		/*
+		 * The low half of the DMA address: with the saved high half 1,
+		 * the access structure is at 4 GiB + ACC, in high RAM.  It reads
+		 * the rest of the file (no SELECT: the offset goes on).
+		 */
+		put_be32(acc, KR_FW_CFG_DMA_READ);
+		put_be32(acc + 4, 64);
+		put_be32(acc + 8, 0);
+		put_be32(acc + 12, BUF);
+		memset(t->mem.low + BUF, 0xaa, 64);
+		out_be32(t, KR_PORT_FW_CFG_DMA + 4, ACC);
+		CHECK_EQ(be32(acc), 0);
+		memcpy(rest[i], t->mem.low + BUF, 64);
+		CHECK_EQ(rd_le(t, 1), 0);		/* the end */
+	}
+	CHECK(!memcmp(rest[0], rest[1], 64));
+	for (int i = 0; i < 63; i++)
+		CHECK_EQ(rest[1][i], 0x10 + 37 + i);
+	CHECK_EQ(rest[1][63], 0);			/* past the end: zeros */
+	kr_sbuf_free(&b);
+	tfw_fini(&a);
+	tfw_fini(&c);
+}
+
+/* Load the bytes into a fresh interface whose file begins with fill: the result. */
+static int fw_load_fresh(const uint8_t *p, size_t n, uint8_t fill, bool file, char *why,
+			 size_t len)
+{
+	struct tfw t;
+	int ret;
+
+	if (file)
+		tfw_init_file(&t, fill);
+	else
+		tfw_init(&t, NULL);
+	ret = fw_load_bytes(&t, p, n, why, len);
+	/* Refused or not, the interface still reads its items. */
+	sel(&t, KR_FW_CFG_SIGNATURE);
+	CHECK_EQ(rd_le(&t, 4), 0x554d4551);
+	tfw_fini(&t);
+	return ret;
+}
+
+static void fw_refuses(const struct kr_sbuf *b, size_t off, unsigned int n, uint64_t v,
+		       const char *want)
+{
+	uint8_t p[F_LEN_ALL];
+	char why[160];
+
+	memcpy(p, b->p, F_LEN_ALL);
+	kr_put_le(p + off, n, v);
+	CHECK_EQ(fw_load_fresh(p, F_LEN_ALL, 0x10, true, why, sizeof(why)), -EPROTO);
+	if (!strstr(why, want))
+		printf("#   offset %zu = %#llx: \"%s\", want \"%s\"\n", off, (unsigned long long)v,
+		       why, want);
+	CHECK(strstr(why, want) != NULL);
+}
+
+KR_TEST(fw_cfg_snapshot_refused)
+{
+	struct kr_sbuf b = { 0 };
+	uint8_t p[F_LEN_ALL + 1];
+	char why[160];
+	struct tfw a;
+
+	tfw_busy(&a);
+	CHECK_EQ(kr_fw_cfg_save(a.fw, &b), 0);
+	CHECK_EQ(kr_get_le(b.p + F_OFF, 4), 37);
+	CHECK_EQ(kr_get_le(b.p + F_DMA_HI, 4), 1);
+	CHECK_EQ(kr_get_le(b.p + F_LEN, 4), 100);
+
+	for (size_t n = 0; n < b.len; n++) {
+		CHECK_EQ(fw_load_fresh(b.p, n, 0x10, true, why, sizeof(why)), -EPROTO);
+		CHECK(strstr(why, "truncated") != NULL);
+	}
+	memcpy(p, b.p, b.len);
+	p[b.len] = 0;
+	CHECK_EQ(fw_load_fresh(p, b.len + 1, 0x10, true, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "left over") != NULL);
+
+	fw_refuses(&b, 0, 4, 0x100, "state version 256");
+	fw_refuses(&b, F_OFF, 4, 101, "offset 101 past the end of item 0x23 (100 bytes)");
+	fw_refuses(&b, F_OFF, 4, ~0u, "offset 4294967295 past the end");
+	fw_refuses(&b, F_LEN, 4, 99, "item 0x23 is 100 bytes here, 99 in the snapshot");
+	fw_refuses(&b, F_HASH, 1, b.p[F_HASH] ^ 1, "item 0x23's unread bytes differ");
+	/* Another offset into the same bytes reads other bytes next. */
+	fw_refuses(&b, F_OFF, 4, 36, "item 0x23's unread bytes differ");
+	/* Unknown keys read zeros: any is fine with offset 0, none with more. */
+	fw_refuses(&b, F_SEL, 2, 0x3fff, "item 0x3fff is 0 bytes here, 100 in the snapshot");
+	memcpy(p, b.p, b.len);
+	kr_put_le(p + F_SEL, 2, 0xffff);
+	kr_put_le(p + F_OFF, 4, 0);
+	kr_put_le(p + F_LEN, 4, 0);
+	kr_put_le(p + F_HASH, 8, 0xcbf29ce484222325ull);	/* nothing left to read */
+	CHECK_EQ(fw_load_fresh(p, b.len, 0x10, true, why, sizeof(why)), 0);
+	kr_put_le(p + F_OFF, 4, 5);
+	CHECK_EQ(fw_load_fresh(p, b.len, 0x10, true, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "offset 5 past the end of item 0xffff (0 bytes)") != NULL);
+
+	/* Another configuration: the file missing, or other bytes in it. */
+	CHECK_EQ(fw_load_fresh(b.p, b.len, 0x10, false, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "item 0x23 is 0 bytes here, 100 in the snapshot") != NULL);
+	CHECK_EQ(fw_load_fresh(b.p, b.len, 0x11, true, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "unread bytes differ") != NULL);
+	/* Once the file is read to its end, what it held does not matter any more. */
+	memcpy(p, b.p, b.len);
+	kr_put_le(p + F_OFF, 4, 100);
+	kr_put_le(p + F_HASH, 8, 0xcbf29ce484222325ull);
+	CHECK_EQ(fw_load_fresh(p, b.len, 0x11, true, why, sizeof(why)), 0);
+	kr_sbuf_free(&b);
+	tfw_fini(&a);
+}
+
+/*
+ * Random selections, reads and DMA operations; now and then the state is
+ * saved and loaded into a new interface with the same files, which must
+ * take it and then answer everything as the old one does.
+ */
+KR_TEST(fw_cfg_snapshot_random)
+{
+	struct tfw *cur = calloc(1, sizeof(*cur)), *next;
+	int refused = 0, differ = 0;
+
+	tfw_init_file(cur, 0x30);
+	srand(16);
+	for (int round = 0; round < 40; round++) {
+		struct kr_sbuf b = { 0 };
+
+		CHECK_EQ(kr_fw_cfg_save(cur->fw, &b), 0);
+		next = calloc(1, sizeof(*next));
+		tfw_init_file(next, 0x30);
+		refused += fw_load_bytes(next, b.p, b.len, NULL, 0) != 0;
+		/* Guest RAM is restored with the machine's, not the device's. */
+		memcpy(next->mem.low, cur->mem.low, LOW_SIZE);
+		memcpy(next->mem.high, cur->mem.high, HIGH_SIZE);
+		kr_sbuf_free(&b);
+		for (int i = 0; i < 300; i++) {
+			struct tfw *both[2] = { cur, next };
+			uint8_t d[2][8];
+			int r = rand() % 8;
+			uint16_t key = rand() % 2 ? rand() % 0x28 : rand();
+			uint32_t ctl = (uint32_t)key << 16 | (rand() & 0x1f), len = rand() % 128;
+			uint32_t hi = rand() % 3 == 0;
+			unsigned int size = 1u << (rand() % 4);
+
+			for (int j = 0; j < 2; j++) {
+				struct tfw *t = both[j];
+
+				memset(d[j], 0x5c, sizeof(d[j]));
+				if (r == 0) {
+					sel(t, key);
+				} else if (r < 5) {
+					kr_bus_access(&t->pio, KR_PORT_FW_CFG + 1, d[j], size, false);
+				} else if (r == 5) {
+					out_be32(t, KR_PORT_FW_CFG_DMA, hi);
+				} else {
+					/* The access where either high half puts it. */
+					uint8_t *acc[2] = { t->mem.low + ACC, t->mem.high + ACC };
+
+					for (int k = 0; k < 2; k++) {
+						put_be32(acc[k], ctl);
+						put_be32(acc[k] + 4, len);
+						put_be32(acc[k] + 8, 0);
+						put_be32(acc[k] + 12, BUF);
+					}
+					memset(t->mem.low + BUF, 0xaa, 128);
+					out_be32(t, KR_PORT_FW_CFG_DMA + 4, ACC);
+				}
+			}
+			differ += memcmp(d[0], d[1], 8) != 0 ||
+				  memcmp(cur->mem.low + ACC, next->mem.low + ACC, 4) != 0 ||
+				  memcmp(cur->mem.high + ACC, next->mem.high + ACC, 4) != 0 ||
+				  memcmp(cur->mem.low + BUF, next->mem.low + BUF, 128) != 0;
+		}
+		tfw_fini(cur);
+		free(cur);
+		cur = next;
+	}
+	CHECK_EQ(refused, 0);
+	CHECK_EQ(differ, 0);
+	tfw_fini(cur);
+	free(cur);
+}

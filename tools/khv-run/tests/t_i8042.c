@@ -3,8 +3,10 @@
  * The i8042 (i8042.c): what Linux's i8042 driver does at probe, the
  * keyboard interrupt, the CPU reset paths, hostile command streams.
  */
+#include <errno.h>
 #include <linux/input-event-codes.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../i8042.h"
@@ -19,7 +21,7 @@
 struct kbc {
 	struct kr_bus bus;
 	struct kr_i8042 *k;
-	int level, rises, resets;
+	int level, rises, sets, resets;
 };
 
 static void kbc_irq(void *opaque, unsigned int gsi, int level)
@@ -29,6 +31,7 @@ static void kbc_irq(void *opaque, unsigned int gsi, int level)
 	CHECK_EQ(gsi, KR_GSI_I8042);
 	c->rises += level && !c->level;
 	c->level = level;
+	c->sets++;
 }
 
 static void kbc_reset(void *opaque)
@@ -430,4 +433,230 @@ KR_TEST(i8042_keyboard_threads)
 	got += drain(&c, (uint8_t[64]){ 0 }, 64);
 	CHECK(got > 0 && got <= 2000);
 	kbc_fini(&c);
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * Offsets in kr_i8042_save()'s state with an empty reply queue: RAM, the
+ * output buffer, its flags, the waiting command, the output port, the
+ * break flag, the line; then the keyboard's version, queues and settings.
+ */
+enum { K_RAM = 4, K_OBF = 37, K_PENDING = 40, K_OUTPORT = 41, K_LINE = 43, K_KVER = 44,
+       K_NREPLY = 48, K_NKEYS = 49, K_LAST = 55, K_SET = 56, K_LEDS = 57, K_TYPEMATIC = 58,
+       K_ARG = 59, K_SCANNING = 60, K_LEN = 61 };
+
+/*
+ * Controller RAM written, the command byte with the interrupt and
+ * translation, keyboard LEDs and rate set, an ACK in the output buffer
+ * (the line up), the keyboard waiting for a scancode set argument with
+ * five key bytes queued behind it, and the controller waiting for the
+ * output port's data byte.
+ */
+static void kbc_busy(struct kbc *c)
+{
+	kbc_init(c);
+	out8(c, CMD, 0x65);
+	out8(c, DATA, 0x77);
+	out8(c, DATA, 0xed);
+	EXPECT_BYTES(c, 0xfa);
+	out8(c, DATA, 0x05);
+	EXPECT_BYTES(c, 0xfa);
+	out8(c, DATA, 0xf3);
+	out8(c, DATA, 0x20);
+	EXPECT_BYTES(c, 0xfa, 0xfa);
+	out8(c, CMD, 0x60);
+	out8(c, DATA, 0x45);			/* KBDINT, SYS, XLATE; AUX enabled */
+	out8(c, DATA, 0xf0);			/* its ACK fills the buffer */
+	kr_i8042_key(c->k, KEY_A, true);
+	kr_i8042_key(c->k, KEY_A, false);
+	kr_i8042_key(c->k, KEY_HOME, true);
+	out8(c, CMD, 0xd1);
+	CHECK_EQ(c->level, 1);
+}
+
+/* What the guest sees from here on; n values. */
+static unsigned int kbc_probe(struct kbc *c, uint8_t *v)
+{
+	unsigned int n = 0;
+
+	v[n++] = in8(c, CMD);
+	v[n++] = kr_i8042_leds(c->k);
+	v[n++] = c->level;
+	n += drain(c, v + n, 16);		/* ACK, then the keys, translated */
+	out8(c, DATA, 0xdd);			/* to the output port */
+	v[n++] = command(c, 0xd0, -1);
+	out8(c, DATA, 0x00);			/* the keyboard's argument: get the set */
+	n += drain(c, v + n, 16);
+	v[n++] = command(c, 0x25, -1);
+	v[n++] = command(c, 0x20, -1);
+	v[n++] = c->level;
+	out8(c, DATA, 0xfe);			/* resend: the last byte again */
+	n += drain(c, v + n, 16);
+	return n;
+}
+
+KR_TEST(i8042_snapshot_round_trip)
+{
+	static const uint8_t want[] = {
+		0x1d, 0x05, 1, 0xfa, 0x1e, 0x9e, 0xe0, 0x47, 0xdd, 0xfa, 0x02, 0x77, 0x45, 0,
+		0x02,
+	};
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+	struct kbc a, c;
+	uint8_t va[64], vc[64];
+	unsigned int na, nc;
+
+	kbc_busy(&a);
+	CHECK_EQ(kr_i8042_save(a.k, &b), 0);
+	CHECK(!b.oom);
+	CHECK_EQ(b.len, K_LEN);
+	kbc_init(&c);
+	kr_sget_init(&g, b.p, b.len, "i8042");
+	CHECK_EQ(kr_i8042_load(c.k, &g), 0);
+	CHECK_EQ(c.sets, 0);			/* the irqchip restores the line */
+	c.level = 1;
+
+	na = kbc_probe(&a, va);
+	nc = kbc_probe(&c, vc);
+	CHECK_EQ(na, sizeof(want));
+	CHECK(bytes_are(va, na, want, sizeof(want)));
+	CHECK(bytes_are(vc, nc, want, sizeof(want)));
+	CHECK_EQ(a.resets + c.resets, 0);
+	kr_sbuf_free(&b);
+	kbc_fini(&a);
+	kbc_fini(&c);
+}
+
+/* Load p[0..n) into a new controller: its result, the reason in why. */
+static int kbc_load_fresh(const uint8_t *p, size_t n, char *why, size_t len)
+{
+	struct kr_sget g;
+	struct kbc c;
+	int ret;
+
+	kbc_init(&c);
+	kr_sget_init(&g, p, n, "i8042");
+	ret = kr_i8042_load(c.k, &g);
+	snprintf(why, len, "%s", g.why);
+	if (ret)
+		CHECK_EQ(command(&c, 0xaa, -1), 0x55);	/* untouched, still a controller */
+	kbc_fini(&c);
+	return ret;
+}
+
+static void kbc_refuses(const struct kr_sbuf *b, size_t off, uint8_t v, const char *want)
+{
+	uint8_t p[K_LEN];
+	char why[160];
+
+	memcpy(p, b->p, K_LEN);
+	p[off] = v;
+	CHECK_EQ(kbc_load_fresh(p, K_LEN, why, sizeof(why)), -EPROTO);
+	if (!strstr(why, want))
+		printf("#   offset %zu = %#x: \"%s\", want \"%s\"\n", off, v, why, want);
+	CHECK(strstr(why, want) != NULL);
+}
+
+KR_TEST(i8042_snapshot_refused)
+{
+	struct kr_sbuf b = { 0 };
+	uint8_t p[K_LEN + 1];
+	char why[160];
+	struct kbc a;
+
+	kbc_busy(&a);
+	CHECK_EQ(kr_i8042_save(a.k, &b), 0);
+	kbc_fini(&a);
+	CHECK_EQ(b.len, K_LEN);
+	CHECK_EQ(b.p[K_PENDING], 0xd1);
+	CHECK_EQ(b.p[K_NREPLY], 0);
+	CHECK_EQ(b.p[K_NKEYS], 5);
+	CHECK_EQ(b.p[K_ARG], 0xf0);
+	CHECK_EQ(kbc_load_fresh(b.p, b.len, why, sizeof(why)), 0);
+
+	for (size_t n = 0; n < b.len; n++) {
+		CHECK_EQ(kbc_load_fresh(b.p, n, why, sizeof(why)), -EPROTO);
+		CHECK(strstr(why, "truncated") != NULL);
+	}
+	memcpy(p, b.p, b.len);
+	p[b.len] = 0;
+	CHECK_EQ(kbc_load_fresh(p, b.len + 1, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "left over") != NULL);
+
+	kbc_refuses(&b, 0, 2, "i8042: state version 2");
+	kbc_refuses(&b, K_KVER, 2, "i8042: state version 2");	/* the keyboard's */
+	kbc_refuses(&b, K_OBF, 2, "a flag reads 2");
+	kbc_refuses(&b, K_PENDING, 0x20, "command 0x20 waits for a data byte");
+	kbc_refuses(&b, K_PENDING, 0xd5, "command 0xd5 waits");
+	kbc_refuses(&b, K_OUTPORT, 0xde, "output port 0xde holds the CPU in reset");
+	kbc_refuses(&b, K_LINE, 0, "line level 0 where the output buffer says 1");
+	kbc_refuses(&b, K_RAM, 0x44, "line level 1 where the output buffer says 0");
+	kbc_refuses(&b, K_NREPLY, 9, "9 keyboard replies in a queue of 8");
+	kbc_refuses(&b, K_NKEYS, 33, "33 key bytes in a queue of 32");
+	kbc_refuses(&b, K_NKEYS, 0xff, "255 key bytes");
+	kbc_refuses(&b, K_SET, 3, "keyboard scancode set 3");
+	kbc_refuses(&b, K_SET, 0, "keyboard scancode set 0");
+	kbc_refuses(&b, K_LEDS, 8, "keyboard LEDs 0x8");
+	kbc_refuses(&b, K_TYPEMATIC, 0x80, "keyboard typematic byte 0x80");
+	kbc_refuses(&b, K_ARG, 0xf4, "argument of 0xf4");
+	kbc_refuses(&b, K_SCANNING, 2, "a flag reads 2");
+	kr_sbuf_free(&b);
+}
+
+/*
+ * Random accesses and keys; now and then the state is saved and loaded into
+ * a new controller, which must take it and then behave as the old one.
+ */
+KR_TEST(i8042_snapshot_random)
+{
+	static const unsigned int keys[] = { KEY_A, KEY_UP, KEY_PAUSE, KEY_SYSRQ, KEY_F7,
+					     KEY_RIGHTCTRL };
+	struct kbc *cur = calloc(1, sizeof(*cur)), *next;
+	int refused = 0, differ = 0;
+
+	kbc_init(cur);
+	srand(14);
+	for (int round = 0; round < 40; round++) {
+		struct kr_sbuf b = { 0 };
+		struct kr_sget g;
+
+		CHECK_EQ(kr_i8042_save(cur->k, &b), 0);
+		next = calloc(1, sizeof(*next));
+		kbc_init(next);
+		kr_sget_init(&g, b.p, b.len, "i8042");
+		refused += kr_i8042_load(next->k, &g) != 0;
+		next->level = cur->level;		/* as the irqchip keeps it */
+		next->resets = cur->resets;
+		kr_sbuf_free(&b);
+		for (int i = 0; i < 500; i++) {
+			uint16_t port = rand() % 2 ? DATA : CMD;
+			uint8_t d = rand(), e = d;
+			int r = rand() % 8;
+
+			if (r == 0) {
+				unsigned int key = keys[rand() % ARRAY_SIZE(keys)];
+				bool down = rand() & 1;
+
+				kr_i8042_key(cur->k, key, down);
+				kr_i8042_key(next->k, key, down);
+			} else {
+				/* Keyboard commands with arguments now and then. */
+				if (r == 1 && port == DATA)
+					d = e = 0xed + rand() % 0x13;
+				kr_bus_access(&cur->bus, port, &d, 1, r & 1);
+				kr_bus_access(&next->bus, port, &e, 1, r & 1);
+			}
+			differ += d != e || cur->level != next->level || cur->resets != next->resets ||
+				  kr_i8042_leds(cur->k) != kr_i8042_leds(next->k);
+		}
+		kbc_fini(cur);
+		free(cur);
+		cur = next;
+	}
+	CHECK_EQ(refused, 0);
+	CHECK_EQ(differ, 0);
+	kbc_fini(cur);
+	free(cur);
 }

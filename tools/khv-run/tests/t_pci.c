@@ -5,6 +5,7 @@
  * INTx, capabilities, machine reset, and hostile config accesses.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "t.h"
@@ -665,4 +666,356 @@ KR_TEST(pci_bar_access_direct)
 	CHECK_EQ(kr_get_le(d, 4), 1);		/* vector 0: masked */
 	CHECK_EQ(f.calls, 1);
 	tm_fini(&m);
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+#define SNAP_BAR0	0xd0000000u
+#define SNAP_IO		0xd000u
+#define SNAP_BAR2	0xd1000000u
+#define SNAP_BAR0_5	0xd0100000u
+#define MSIX_CAP	KR_PCI_CAP_START	/* fdev's only capability */
+
+struct snap {
+	struct tmach m;
+	struct fdev f[3];	/* slots 1, 2 and 5; 1 and 5 share GSI 17 */
+	unsigned int hooks;	/* route hook calls */
+};
+
+static const unsigned int snap_slot[3] = { 1, 2, 5 };
+
+static void snap_hook(void *opaque, unsigned int vector)
+{
+	struct snap *s = opaque;
+
+	(void)vector;
+	s->hooks++;
+}
+
+static void snap_up(struct snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	tm_init(&s->m);
+	for (unsigned int i = 0; i < 3; i++) {
+		add_fdev(&s->m, snap_slot[i], &s->f[i]);
+		CHECK(s->f[i].dev != NULL);
+		kr_msix_set_route_hook(kr_pci_msix(s->f[i].dev), snap_hook, s);
+	}
+}
+
+/* MSI-X table entry v of the device in slot, through its BAR 0 wherever it is. */
+static void snap_entry(struct snap *s, unsigned int i, unsigned int v, uint32_t addr,
+		       uint32_t data, uint32_t ctrl)
+{
+	uint8_t d[4];
+
+	kr_put_le(d, 4, addr);
+	kr_pci_bar_access(s->f[i].dev, 0, 0x800 + v * 16, d, 4, true);
+	kr_put_le(d, 4, data);
+	kr_pci_bar_access(s->f[i].dev, 0, 0x800 + v * 16 + 8, d, 4, true);
+	kr_put_le(d, 4, ctrl);
+	kr_pci_bar_access(s->f[i].dev, 0, 0x800 + v * 16 + 12, d, 4, true);
+}
+
+static uint64_t snap_pba(struct snap *s, unsigned int i)
+{
+	uint8_t d[8];
+
+	kr_pci_bar_access(s->f[i].dev, 0, 0xc00, d, 8, false);
+	return kr_get_le(d, 8);
+}
+
+/*
+ * What a guest and its devices leave behind: BARs moved, decoding and bus
+ * mastering on, INTx asserted (once through INTx disable), MSI-X on with
+ * vectors sent, masked and pending, the function mask on in another
+ * function, the CONFIG_ADDRESS latch and the reset control byte set.
+ */
+static void snap_drive(struct snap *s)
+{
+	struct tmach *m = &s->m;
+
+	tm_cfg_write(m, 1, 0x10, 4, SNAP_BAR0);
+	tm_cfg_write(m, 1, 0x14, 4, SNAP_IO);
+	tm_cfg_write(m, 1, 0x18, 4, SNAP_BAR2);
+	tm_cfg_write(m, 1, 0x1c, 4, 0);
+	tm_cfg_write(m, 1, KR_PCI_COMMAND, 2,
+		     KR_PCI_CMD_MEMORY | KR_PCI_CMD_IO | KR_PCI_CMD_MASTER);
+	tm_cfg_write(m, 1, KR_PCI_INT_LINE, 1, 11);
+	tm_cfg_write(m, 1, 0x0c, 1, 0x10);
+	tm_cfg_write(m, 1, MSIX_CAP + 2, 2, KR_MSIX_CTL_ENABLE);
+	snap_entry(s, 0, 0, 0xfee01000, 0x41, 0);
+	snap_entry(s, 0, 1, 0xfee02000, 0x42, 1);
+	snap_entry(s, 0, 3, 0xfee03000, 0x43, 0);
+	CHECK_EQ(kr_pci_msix_notify(s->f[0].dev, 0), KR_MSIX_SENT);
+	CHECK_EQ(kr_pci_msix_notify(s->f[0].dev, 1), KR_MSIX_PENDING);
+	kr_pci_set_irq(s->f[0].dev, 1);
+
+	tm_cfg_write(m, 2, MSIX_CAP + 2, 2, KR_MSIX_CTL_ENABLE | KR_MSIX_CTL_FMASK);
+	snap_entry(s, 1, 3, 0xfee04000, 0x44, 0);
+	CHECK_EQ(kr_pci_msix_notify(s->f[1].dev, 3), KR_MSIX_PENDING);
+
+	tm_cfg_write(m, 5, 0x10, 4, SNAP_BAR0_5);
+	tm_cfg_write(m, 5, KR_PCI_COMMAND, 2, KR_PCI_CMD_MEMORY | KR_PCI_CMD_INTX_OFF);
+	kr_pci_set_irq(s->f[2].dev, 1);
+
+	tm_write(&m->pio, KR_PORT_RESET, 1, 0x02);
+	tm_write(&m->pio, 0xcf8, 4, 0x80002810);
+	CHECK_EQ(m->level[17], 1);
+	CHECK_EQ(m->n_msi, 1);
+	CHECK_EQ(m->resets, 0);
+}
+
+static int snap_load(struct snap *s, const void *p, size_t len, char *why, size_t why_len)
+{
+	struct kr_sget g;
+	int ret;
+
+	kr_sget_init(&g, p, len, "pci");
+	ret = kr_pci_load(s->m.pci, &g);
+	if (why)
+		snprintf(why, why_len, "%s", g.why);
+	return ret;
+}
+
+KR_TEST(pci_snapshot_round_trip)
+{
+	struct kr_sbuf b = { 0 };
+	struct snap *a = calloc(1, sizeof(*a)), *c = calloc(1, sizeof(*c));
+	uint64_t ga, gc;
+	bool da, dc;
+
+	snap_up(a);
+	snap_drive(a);
+	CHECK_EQ(kr_pci_save(a->m.pci, &b), 0);
+	snap_up(c);
+	c->hooks = 0;
+	CHECK_EQ(snap_load(c, b.p, b.len, NULL, 0), 0);
+
+	/* Nothing sent, no line driven: the irqchip's own state has them. */
+	CHECK_EQ(c->m.irq_calls, 0);
+	CHECK_EQ(c->m.n_msi, 0);
+	/* The route hooks ran for every vector of every function, as after a write. */
+	CHECK_EQ(c->hooks, 3 * 4);
+	/* Every config byte of every slot reads the same, status and MSI-X control too. */
+	for (unsigned int s = 0; s < KR_PCI_SLOTS; s++)
+		for (unsigned int r = 0; r < KR_PCI_CFG_SIZE; r += 4)
+			CHECK_EQ(tm_cfg_read(&c->m, s, r, 4), tm_cfg_read(&a->m, s, r, 4));
+	CHECK_EQ(tm_read(&c->m.pio, 0xcf8, 4), 0x80002810);
+	CHECK_EQ(tm_read(&c->m.pio, KR_PORT_RESET, 1), 0x02);
+	CHECK_EQ(tm_cfg_read(&c->m, 1, MSIX_CAP + 2, 2), KR_MSIX_CTL_ENABLE | 3);
+	CHECK_EQ(tm_cfg_read(&c->m, 2, MSIX_CAP + 2, 2),
+		 KR_MSIX_CTL_ENABLE | KR_MSIX_CTL_FMASK | 3);
+	CHECK(tm_cfg_read(&c->m, 5, KR_PCI_STATUS, 2) & KR_PCI_STS_INTX);
+
+	/* BARs decode where they were moved, and their devices heard of it. */
+	for (unsigned int i = 0; i < 3; i++)
+		for (unsigned int bar = 0; bar < KR_PCI_BARS; bar++) {
+			da = kr_pci_bar_addr(a->f[i].dev, bar, &ga);
+			dc = kr_pci_bar_addr(c->f[i].dev, bar, &gc);
+			CHECK_EQ(da, dc);
+			CHECK(!da || ga == gc);
+			CHECK_EQ(c->f[i].moved[bar], dc);
+		}
+	CHECK_EQ(tm_read(&c->m.mmio, SNAP_BAR0 + 0x10, 4), 0xa0);
+	CHECK(c->f[0].calls == 1 && c->f[0].bar == 0 && c->f[0].off == 0x10);
+	CHECK_EQ(tm_read(&c->m.pio, SNAP_IO + 3, 1), 0xa1);
+	CHECK_EQ(tm_read(&c->m.mmio, SNAP_BAR2 + 4, 1), 0xa2);
+	CHECK_EQ(tm_read(&c->m.mmio, SNAP_BAR0_5 + 4, 1), 0xa0);
+	CHECK_EQ(c->f[2].calls, 1);
+	CHECK(kr_pci_bus_master(c->f[0].dev));
+	CHECK(!kr_pci_bus_master(c->f[2].dev));
+	CHECK_EQ(c->f[0].resets + c->f[1].resets + c->f[2].resets, 0);
+
+	/* INTx: slot 1 holds GSI 17, slot 5 wants it but is disabled. */
+	kr_pci_set_irq(c->f[0].dev, 0);
+	CHECK_EQ(c->m.irq_calls, 1);		/* 1 -> 0 holders: the line drops */
+	CHECK_EQ(c->m.level[17], 0);
+	tm_cfg_write(&c->m, 5, KR_PCI_COMMAND, 2, KR_PCI_CMD_MEMORY);
+	CHECK_EQ(c->m.irq_calls, 2);
+	CHECK_EQ(c->m.level[17], 1);
+
+	/* MSI-X: what was pending still is, and goes out when unmasked. */
+	CHECK_EQ(snap_pba(c, 0), 0x2);
+	CHECK_EQ(snap_pba(c, 1), 0x8);
+	tm_write(&c->m.mmio, SNAP_BAR0 + 0x800 + 16 + 12, 4, 0);
+	CHECK_EQ(c->m.n_msi, 1);
+	CHECK_EQ(c->m.msi[0].address, 0xfee02000);
+	CHECK_EQ(c->m.msi[0].data, 0x42);
+	CHECK_EQ(snap_pba(c, 0), 0);
+	CHECK_EQ(kr_pci_msix_notify(c->f[0].dev, 3), KR_MSIX_SENT);
+	CHECK_EQ(c->m.msi[1].address, 0xfee03000);
+	tm_cfg_write(&c->m, 2, MSIX_CAP + 2, 2, KR_MSIX_CTL_ENABLE);
+	CHECK_EQ(c->m.n_msi, 3);
+	CHECK_EQ(c->m.msi[2].data, 0x44);
+
+	/* The loaded bus saves the same bytes (before the pokes above: reload). */
+	{
+		struct kr_sbuf b2 = { 0 };
+		struct snap *d = calloc(1, sizeof(*d));
+
+		snap_up(d);
+		CHECK_EQ(snap_load(d, b.p, b.len, NULL, 0), 0);
+		CHECK_EQ(kr_pci_save(d->m.pci, &b2), 0);
+		CHECK_EQ(b2.len, b.len);
+		CHECK(b2.len == b.len && !memcmp(b2.p, b.p, b.len));
+		kr_sbuf_free(&b2);
+		tm_fini(&d->m);
+		free(d);
+	}
+	kr_sbuf_free(&b);
+	tm_fini(&a->m);
+	tm_fini(&c->m);
+	free(a);
+	free(c);
+}
+
+/* Where the function in `slot` starts in a saved bus (its slot byte). */
+static size_t snap_fn(const struct kr_sbuf *b, unsigned int slot)
+{
+	size_t off = 10;		/* version, CONFIG_ADDRESS, reset control, count */
+
+	while (off + 270 <= b->len && b->p[off] != slot)
+		off += 270 + kr_get_le(&b->p[off + 266], 4);	/* ident, cfg, level, MSI-X */
+	return off;
+}
+
+/* Load b with bytes [at, at + n) replaced by v: the reason, or "" when taken. */
+static const char *snap_crafted(struct snap *s, const struct kr_sbuf *b, size_t at,
+				unsigned int n, uint32_t v)
+{
+	static char why[160];
+	uint8_t *p = malloc(b->len);
+
+	memcpy(p, b->p, b->len);
+	kr_put_le(p + at, n, v);
+	if (!snap_load(s, p, b->len, why, sizeof(why)))
+		why[0] = 0;
+	free(p);
+	return why;
+}
+
+KR_TEST(pci_snapshot_refused)
+{
+	struct kr_sbuf b = { 0 };
+	struct snap *a = calloc(1, sizeof(*a)), *c = calloc(1, sizeof(*c));
+	struct kr_pci_dev_config cfg;
+	struct kr_pci_dev *extra;
+	unsigned int wrong = 0;
+	size_t f1, f5, cfg1;
+	char why[160];
+	uint8_t *p;
+
+	snap_up(a);
+	snap_drive(a);
+	CHECK_EQ(kr_pci_save(a->m.pci, &b), 0);
+	snap_up(c);
+	c->hooks = 0;
+	/* Every truncation, and one byte too many. */
+	for (size_t len = 0; len < b.len; len++)
+		wrong += snap_load(c, b.p, len, NULL, 0) != -EPROTO;
+	CHECK_EQ(wrong, 0);
+	p = malloc(b.len + 1);
+	memcpy(p, b.p, b.len);
+	p[b.len] = 0;
+	CHECK_EQ(snap_load(c, p, b.len + 1, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: 1 bytes of state left over");
+	free(p);
+	CHECK_STR(snap_crafted(c, &b, 0, 4, 2), "pci: state version 2, this khv-run reads 1");
+
+	/* Values the guest cannot have made. */
+	f1 = snap_fn(&b, 1);
+	f5 = snap_fn(&b, 5);
+	cfg1 = f1 + 9;
+	CHECK_EQ(b.p[f1], 1);
+	CHECK_EQ(b.p[f5], 5);
+	CHECK_STR(snap_crafted(c, &b, 4, 4, 0x80000001),
+		  "pci: CONFIG_ADDRESS 0x80000001 has bits it does not keep");
+	CHECK_STR(snap_crafted(c, &b, 8, 1, 0x06),
+		  "pci: reset control 0x06 has bits it does not keep");
+	CHECK_STR(snap_crafted(c, &b, 9, 1, 33), "pci: 33 functions on a bus of 32 slots");
+	CHECK_STR(snap_crafted(c, &b, f5, 1, 1), "pci: slot 1 out of order");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 0x10, 4, SNAP_BAR0 | 0x800),
+		  "pci: slot 1: BAR 0 holds 0xd0000800, not a place for 0x1000 bytes");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 0x18, 4, SNAP_BAR2 | 0x4),	/* not prefetchable */
+		  "pci: slot 1: BAR 2 holds 0xd1000004, not a place for 0x10000 bytes");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 0x14, 4, 0xd000),		/* I/O flag gone */
+		  "pci: slot 1: BAR 1 holds 0x0000d000, not a place for 0x20 bytes");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 0x24, 4, 0x1000),
+		  "pci: slot 1: BAR 5 holds 0x00001000, but there is none");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + KR_PCI_INT_PIN, 1, 2),
+		  "pci: slot 1: config byte 0x3d is 0x02, not 0x01");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + KR_PCI_COMMAND + 1, 1, 0x08),
+		  "pci: slot 1: config byte 0x05 is 0x08, not 0x00");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + MSIX_CAP + 3, 1, 0xc0),	/* msix.c's bits */
+		  "pci: slot 1: config byte 0x43 is 0xc0, not 0x00");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + KR_PCI_VENDOR_ID, 2, 0x8086),
+		  "pci: slot 1: config byte 0x00 is 0x86, not 0x34");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 256, 1, 2), "pci: a flag reads 2");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 257, 4, 0), "pci: slot 1: no MSI-X state");
+	CHECK_STR(snap_crafted(c, &b, cfg1 + 257, 4, 0x7fffffff), "pci: truncated state");
+	/* Inside its MSI-X state: version, table size, a reserved bit, the PBA. */
+	CHECK_STR(snap_crafted(c, &b, f1 + 270, 4, 9),
+		  "pci: slot 1: MSI-X: state version 9, this khv-run reads 1");
+	CHECK_STR(snap_crafted(c, &b, f1 + 274, 2, 8),
+		  "pci: slot 1: MSI-X: 8 vectors in the snapshot, 4 here");
+	CHECK_STR(snap_crafted(c, &b, f1 + 278 + 13, 1, 1),
+		  "pci: slot 1: MSI-X: vector 0: entry byte 13 holds bits 0x01 it cannot");
+	CHECK_STR(snap_crafted(c, &b, f1 + 278 + 64, 1, 0x12),
+		  "pci: slot 1: MSI-X: pending bits 0x1 past the 4 vectors");
+	/* Nothing of the fresh bus changed on the way. */
+	CHECK_EQ(c->hooks, 0);
+	CHECK_EQ(c->m.irq_calls + c->m.n_msi, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		for (unsigned int bar = 0; bar < KR_PCI_BARS; bar++)
+			CHECK_EQ(c->f[i].moved[bar], 0);
+	CHECK_EQ(tm_cfg_read(&c->m, 1, KR_PCI_COMMAND, 2), 0);
+	CHECK_EQ(tm_read(&c->m.pio, 0xcf8, 4), 0);
+	/* And it still takes the real thing. */
+	CHECK_EQ(snap_load(c, b.p, b.len, NULL, 0), 0);
+	CHECK_EQ(tm_read(&c->m.mmio, SNAP_BAR0 + 0x10, 4), 0xa0);
+	tm_fini(&c->m);
+
+	/* Other machines: a device of another ID, missing, extra, another class. */
+	memset(c, 0, sizeof(*c));
+	tm_init(&c->m);
+	add_fdev(&c->m, 1, &c->f[0]);
+	add_fdev(&c->m, 2, &c->f[1]);
+	cfg = f_config(&c->f[2]);
+	cfg.device_id = F_DEVICE + 1;
+	CHECK_EQ(kr_pci_add(c->m.pci, 5, &cfg, &c->f[2].dev), 0);
+	CHECK_EQ(snap_load(c, b.p, b.len, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: slot 5 holds 1234:5678 in the snapshot, 1234:5679 here");
+	tm_fini(&c->m);
+
+	tm_init(&c->m);
+	add_fdev(&c->m, 1, &c->f[0]);
+	add_fdev(&c->m, 2, &c->f[1]);
+	CHECK_EQ(snap_load(c, b.p, b.len, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: slot 5 holds 1234:5678 in the snapshot, nothing here");
+	cfg = f_config(&c->f[2]);
+	cfg.class_code = 0x030000;
+	CHECK_EQ(kr_pci_add(c->m.pci, 5, &cfg, &c->f[2].dev), 0);
+	CHECK_EQ(snap_load(c, b.p, b.len, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: slot 5 holds class 020000 in the snapshot, 030000 here");
+	tm_fini(&c->m);
+
+	snap_up(c);
+	cfg = f_config(&c->f[0]);
+	CHECK_EQ(kr_pci_add(c->m.pci, 4, &cfg, &extra), 0);
+	CHECK_EQ(snap_load(c, b.p, b.len, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: slot 4 is empty in the snapshot, 1234:5678 here");
+	tm_fini(&c->m);
+
+	snap_up(c);
+	cfg = f_config(&c->f[0]);
+	CHECK_EQ(kr_pci_add(c->m.pci, 31, &cfg, &extra), 0);	/* after the last one saved */
+	CHECK_EQ(snap_load(c, b.p, b.len, why, sizeof(why)), -EPROTO);
+	CHECK_STR(why, "pci: slot 31 is empty in the snapshot, 1234:5678 here");
+	tm_fini(&c->m);
+
+	kr_sbuf_free(&b);
+	tm_fini(&a->m);
+	free(a);
+	free(c);
 }

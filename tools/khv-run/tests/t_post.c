@@ -77,3 +77,51 @@ KR_TEST(post_debug_exit)
 	kr_post_destroy(p);
 	kr_bus_free(&bus);
 }
+
+/* The last code survives a snapshot; the state is one byte, nothing else is taken. */
+KR_TEST(post_snapshot)
+{
+	struct kr_post *a = kr_post_create(NULL, NULL), *c;
+	struct kr_sbuf b = { 0 };
+	struct kr_bus bus;
+	struct kr_sget g;
+	uint8_t d = 0x9c, p[6];
+
+	kr_bus_init(&bus, "pio");
+	CHECK_EQ(kr_post_attach(a, &bus), 0);
+	kr_bus_access(&bus, KR_PORT_POST, &d, 1, true);
+	CHECK_EQ(kr_post_save(a, &b), 0);
+	CHECK_EQ(b.len, 5);
+	kr_bus_free(&bus);
+	kr_post_destroy(a);
+
+	c = kr_post_create(NULL, NULL);
+	kr_bus_init(&bus, "pio");
+	CHECK_EQ(kr_post_attach(c, &bus), 0);
+	kr_sget_init(&g, b.p, b.len, "post");
+	CHECK_EQ(kr_post_load(c, &g), 0);
+	d = 0;
+	kr_bus_access(&bus, KR_PORT_POST, &d, 1, false);
+	CHECK_EQ(d, 0x9c);
+	CHECK_EQ(kr_post_writes(c), 0);		/* a statistic of this process */
+
+	/* Every truncation, a byte too many, another version: refused, the port as it was. */
+	for (size_t n = 0; n < b.len; n++) {
+		kr_sget_init(&g, b.p, n, "post");
+		CHECK_EQ(kr_post_load(c, &g), -EPROTO);
+		CHECK(strstr(g.why, "truncated") != NULL);
+	}
+	memcpy(p, b.p, b.len);
+	p[5] = 0x11;
+	kr_sget_init(&g, p, 6, "post");
+	CHECK_EQ(kr_post_load(c, &g), -EPROTO);
+	CHECK(strstr(g.why, "1 bytes of state left over") != NULL);
+	p[0] = 2;
+	kr_sget_init(&g, p, 5, "post");
+	CHECK_EQ(kr_post_load(c, &g), -EPROTO);
+	CHECK(strstr(g.why, "post: state version 2") != NULL);
+	CHECK_EQ(kr_post_last(c), 0x9c);
+	kr_post_destroy(c);
+	kr_bus_free(&bus);
+	kr_sbuf_free(&b);
+}

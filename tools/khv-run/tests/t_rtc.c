@@ -5,7 +5,9 @@
  * periodic flags and interrupts, CMOS memory; and the timerfd path on the
  * real clock through a running loop.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +28,7 @@ static int64_t fake_now(void *opaque)
 }
 
 struct irq_rec {
-	int level, rises;
+	int level, rises, sets;
 };
 
 static void irq_rec_set(void *opaque, unsigned int gsi, int level)
@@ -36,6 +38,7 @@ static void irq_rec_set(void *opaque, unsigned int gsi, int level)
 	(void)gsi;
 	__atomic_add_fetch(&r->rises, level && !r->level, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&r->level, level, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&r->sets, 1, __ATOMIC_SEQ_CST);
 }
 
 struct clock {
@@ -513,4 +516,384 @@ KR_TEST(rtc_timer_interrupts)
 	pthread_join(th, NULL);
 	kr_loop_free(l);
 	CHECK_EQ(t_count_fds(), fds);
+}
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/* A clock pair of one's own: a saving and a restoring process do not share one. */
+struct tclock {
+	int64_t mono, wall;
+};
+
+static int64_t tc_mono(void *opaque)
+{
+	return __atomic_load_n(&((struct tclock *)opaque)->mono, __ATOMIC_SEQ_CST);
+}
+
+static int64_t tc_wall(void *opaque)
+{
+	return __atomic_load_n(&((struct tclock *)opaque)->wall, __ATOMIC_SEQ_CST);
+}
+
+/* On t's clocks (mono NULL: the real monotonic clock), with loop. */
+static void tclock_init(struct clock *c, struct tclock *t, bool mono, struct kr_loop *loop)
+{
+	struct kr_rtc_params p = {
+		.irq = { irq_rec_set, &c->irq, KR_GSI_RTC },
+		.loop = loop,
+		.has_start = true,
+		.start = utc(2024, 1, 1, 0, 0, 0),
+		.now_ns = mono ? tc_mono : NULL,
+		.wall_ns = tc_wall,
+		.now_opaque = t,
+	};
+
+	memset(c, 0, sizeof(*c));
+	kr_bus_init(&c->bus, "pio");
+	c->rtc = kr_rtc_create(&p);
+	CHECK(c->rtc != NULL);
+	CHECK_EQ(kr_rtc_attach(c->rtc, &c->bus), 0);
+}
+
+static int rtc_load_bytes(struct clock *c, const void *p, size_t n, char *why, size_t len)
+{
+	struct kr_sget g;
+	int ret;
+
+	kr_sget_init(&g, p, n, "rtc");
+	ret = kr_rtc_load(c->rtc, &g);
+	if (why)
+		snprintf(why, len, "%s", g.why);
+	return ret;
+}
+
+/* The time registers and the century, as a guest reads them. */
+static void read_time(struct clock *c, uint8_t *v)
+{
+	static const uint8_t idx[] = { 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32 };
+
+	for (size_t i = 0; i < sizeof(idx); i++)
+		v[i] = cmos_read(c, idx[i]);
+}
+
+#define W0	(1700000000ll * SEC)	/* the saving host's wall clock */
+
+/*
+ * An RTC set by the guest, with an alarm, a 2 Hz periodic rate, PF and UF
+ * pending with PIE (the line up), CMOS bytes and the index register; 100
+ * ms not yet accounted at the save.
+ */
+static void rtc_busy(struct clock *a, struct tclock *ta)
+{
+	uint8_t idx = 0x8c;
+
+	ta->mono = 1000 * SEC;
+	ta->wall = W0;
+	tclock_init(a, ta, true, NULL);
+	linux_set_time(a, 0x24, 0x06, 0x15, 0x12, 0x34, 0x50, 0x20);	/* updates 500 ms on */
+	cmos_write(a, 0x0a, 0x2f);		/* 2 Hz */
+	cmos_write(a, 0x01, 0x05);		/* alarm at 12:35:05 */
+	cmos_write(a, 0x03, 0x35);
+	cmos_write(a, 0x05, 0x12);
+	cmos_write(a, 0x40, 0x99);
+	cmos_write(a, 0x0b, 0x62);		/* PIE, AIE, 24 h, BCD */
+	ta->mono += 800 * MS;
+	CHECK_EQ(cmos_read(a, 0x0a), 0x2f);	/* accounts the update and the tick */
+	CHECK_EQ(a->irq.level, 1);
+	kr_bus_access(&a->bus, KR_PORT_RTC, &idx, 1, true);
+	ta->mono += 100 * MS;			/* 12:34:51.4 */
+}
+
+KR_TEST(rtc_snapshot_round_trip)
+{
+	struct tclock ta, tb = { 50000 * SEC + 123, 0 };
+	struct kr_sbuf b = { 0 };
+	struct clock a, c;
+	uint8_t va[8], vc[8], ia, ic;
+	int rises_a, rises_c;
+
+	rtc_busy(&a, &ta);
+	CHECK_EQ(kr_rtc_save(a.rtc, &b), 0);
+	CHECK(!b.oom);
+
+	/* Restored 10 s later by the host's clock, in a process whose monotonic clock differs. */
+	tb.wall = W0 + 10 * SEC;
+	tclock_init(&c, &tb, true, NULL);
+	CHECK_EQ(rtc_load_bytes(&c, b.p, b.len, NULL, 0), 0);
+	CHECK_EQ(c.irq.sets, 0);		/* the irqchip restores the line */
+	c.irq.level = 1;
+
+	kr_bus_access(&a.bus, KR_PORT_RTC, &ia, 1, false);
+	kr_bus_access(&c.bus, KR_PORT_RTC, &ic, 1, false);
+	CHECK_EQ(ia, 0x8c);
+	CHECK_EQ(ic, 0x8c);
+	CHECK_EQ(cmos_read(&a, 0x0c), 0xd0);	/* IRQF, PF, UF */
+	CHECK_EQ(cmos_read(&c, 0x0c), 0xd0);
+	CHECK_EQ(a.irq.level, 0);
+	CHECK_EQ(c.irq.level, 0);
+	for (int i = 0x01; i < 0x80; i++) {
+		if (i == 0x0a || i == 0x0c || (i < 0x0a && !(i & 1)) || i == 0x32)
+			continue;	/* UIP, C and the time come below */
+		CHECK_EQ(cmos_read(&c, i), cmos_read(&a, i));
+	}
+	CHECK_EQ(cmos_read(&c, 0x40), 0x99);
+	CHECK_EQ(cmos_read(&c, 0x0b), 0x62);
+
+	/* The time went on with the host's clock: a reads so 10 s on. */
+	read_time(&c, vc);
+	CHECK_EQ(vc[0], 0x01);
+	CHECK_EQ(vc[1], 0x35);
+	CHECK_EQ(vc[2], 0x12);
+	ta.mono += 10 * SEC;
+	read_time(&a, va);
+	CHECK(!memcmp(va, vc, sizeof(va)));
+	cmos_read(&a, 0x0c);			/* the 10 s of events a saw and c did not */
+
+	/* From here both tick in step: the divider kept its phase (0.4 s). */
+	rises_a = a.irq.rises;
+	rises_c = c.irq.rises;
+	for (int i = 0; i < 9; i++) {		/* to 12:35:05.9 */
+		ta.mono += 500 * MS;
+		tb.mono += 500 * MS;
+		CHECK_EQ(cmos_read(&c, 0x0c), cmos_read(&a, 0x0c));
+		CHECK_EQ(cmos_read(&c, 0x0a), cmos_read(&a, 0x0a));
+	}
+	ta.mono += 99 * MS;			/* 1 ms before the update */
+	tb.mono += 99 * MS;
+	CHECK_EQ(cmos_read(&c, 0x0a), 0x2f);
+	ta.mono += 800 * 1000;			/* 200 us: UIP */
+	tb.mono += 800 * 1000;
+	CHECK_EQ(cmos_read(&a, 0x0a), 0xaf);
+	CHECK_EQ(cmos_read(&c, 0x0a), 0xaf);
+	CHECK_EQ(a.irq.rises - rises_a, 9);
+	CHECK_EQ(c.irq.rises - rises_c, 9);
+	/* The alarm fired in both at 12:35:05 (its AF was in one of those reads). */
+	read_time(&c, vc);
+	CHECK_EQ(vc[0], 0x05);
+	kr_sbuf_free(&b);
+	clock_fini(&a);
+	clock_fini(&c);
+}
+
+/* The alarm's flag, seen at the update it matched, in both. */
+KR_TEST(rtc_snapshot_alarm)
+{
+	struct tclock ta, tb = { 7 * SEC, 0 };
+	struct kr_sbuf b = { 0 };
+	struct clock a, c;
+
+	rtc_busy(&a, &ta);
+	cmos_write(&a, 0x0a, 0x20);		/* no periodic flag */
+	cmos_write(&a, 0x0b, 0x22);		/* AIE only */
+	cmos_read(&a, 0x0c);
+	CHECK_EQ(kr_rtc_save(a.rtc, &b), 0);
+	tb.wall = W0 + 10 * SEC;
+	tclock_init(&c, &tb, true, NULL);
+	CHECK_EQ(rtc_load_bytes(&c, b.p, b.len, NULL, 0), 0);
+	/* c is at 12:35:01.4: the alarm is 3.6 s away. */
+	tb.mono += 3500 * MS;
+	CHECK_EQ(cmos_read(&c, 0x0c) & 0x20, 0);
+	tb.mono += 100 * MS;
+	CHECK_EQ(cmos_read(&c, 0x0c), 0xb0);	/* IRQF, AF, UF */
+	CHECK_EQ(c.irq.rises, 1);
+	kr_sbuf_free(&b);
+	clock_fini(&a);
+	clock_fini(&c);
+}
+
+/* A stopped clock stays where the guest left it, whatever the host's clock did. */
+KR_TEST(rtc_snapshot_stopped)
+{
+	struct tclock ta = { 1000 * SEC, W0 }, tb = { 3 * SEC, W0 + 3600 * SEC };
+	struct kr_sbuf b = { 0 };
+	struct clock a, c;
+	uint8_t va[8], vc[8];
+
+	tclock_init(&a, &ta, true, NULL);
+	cmos_write(&a, 0x0b, 0x82);		/* SET */
+	cmos_write(&a, 0x00, 0x33);
+	cmos_write(&a, 0x02, 0x22);
+	cmos_write(&a, 0x04, 0x11);
+	read_time(&a, va);
+	CHECK_EQ(kr_rtc_save(a.rtc, &b), 0);
+	tclock_init(&c, &tb, true, NULL);
+	CHECK_EQ(rtc_load_bytes(&c, b.p, b.len, NULL, 0), 0);
+	read_time(&c, vc);
+	CHECK(!memcmp(va, vc, sizeof(va)));
+	CHECK_EQ(vc[0], 0x33);
+	/* Released: it runs on from there, with the divider's phase it had. */
+	cmos_write(&c, 0x0b, 0x02);
+	tb.mono += SEC;
+	CHECK_EQ(cmos_read(&c, 0x00), 0x34);
+	CHECK_EQ(cmos_read(&c, 0x02), 0x22);
+	kr_sbuf_free(&b);
+	clock_fini(&a);
+	clock_fini(&c);
+}
+
+/*
+ * The timer is armed again on load: an update that fell in the time not yet
+ * accounted at the save raises the line at once, not a second later.
+ */
+KR_TEST(rtc_snapshot_timer)
+{
+	int fds = t_count_fds();
+	struct tclock ta = { 500 * SEC, W0 }, tb = { 0, W0 };
+	struct kr_loop *l = kr_loop_new();
+	struct kr_sbuf b = { 0 };
+	struct clock a, c;
+	pthread_t th;
+
+	CHECK_EQ(pthread_create(&th, NULL, loop_main, l), 0);
+	tclock_init(&a, &ta, true, NULL);
+	cmos_write(&a, 0x0a, 0x20);		/* no periodic flag */
+	cmos_write(&a, 0x0b, 0x12);		/* UIE */
+	ta.mono += 1500 * MS;			/* an update at 1 s, nobody looked */
+	CHECK_EQ(a.irq.level, 0);
+	CHECK_EQ(kr_rtc_save(a.rtc, &b), 0);
+	tclock_init(&c, &tb, false, l);		/* the real clock, the loop's timer */
+	CHECK_EQ(rtc_load_bytes(&c, b.p, b.len, NULL, 0), 0);
+	CHECK(wait_rise(&c.irq, 1, 300));	/* the next update is 500 ms away */
+	CHECK_EQ(cmos_read(&c, 0x0c), 0x90);
+	CHECK_EQ(cmos_read(&a, 0x0c), 0x90);
+	clock_fini(&c);
+	clock_fini(&a);
+	kr_loop_stop(l);
+	pthread_join(th, NULL);
+	kr_loop_free(l);
+	kr_sbuf_free(&b);
+	CHECK_EQ(t_count_fds(), fds);
+}
+
+/* Offsets in kr_rtc_save()'s state. */
+enum { R_INDEX = 4, R_CMOS = 5, R_PHASE = 133, R_IDLE = 141, R_SEC = 149, R_WALL = 157,
+       R_LINE = 165, R_LEN = 166 };
+
+/* The saved bytes with n bytes at off set to v, loaded: refused with reason want. */
+static void rtc_refuses(const struct kr_sbuf *b, size_t off, unsigned int n, uint64_t v,
+			const char *want)
+{
+	struct tclock t = { 9 * SEC, W0 };
+	uint8_t p[R_LEN];
+	struct clock c;
+	char why[160];
+
+	memcpy(p, b->p, R_LEN);
+	kr_put_le(p + off, n, v);
+	tclock_init(&c, &t, true, NULL);
+	CHECK_EQ(rtc_load_bytes(&c, p, R_LEN, why, sizeof(why)), -EPROTO);
+	if (!strstr(why, want))
+		printf("#   offset %zu = %#llx: \"%s\", want \"%s\"\n", off,
+		       (unsigned long long)v, why, want);
+	CHECK(strstr(why, want) != NULL);
+	CHECK_EQ(c.irq.sets, 0);
+	clock_fini(&c);
+}
+
+KR_TEST(rtc_snapshot_refused)
+{
+	struct tclock ta, tb = { 9 * SEC, W0 };
+	struct kr_sbuf b = { 0 };
+	struct clock a, c;
+	uint8_t p[R_LEN + 1];
+	char why[160];
+
+	rtc_busy(&a, &ta);
+	CHECK_EQ(kr_rtc_save(a.rtc, &b), 0);
+	clock_fini(&a);
+	CHECK_EQ(b.len, R_LEN);
+	CHECK_EQ(b.p[R_INDEX], 0x8c);
+	CHECK_EQ(kr_get_le(b.p + R_PHASE, 8), 400 * MS);
+	CHECK_EQ(kr_get_le(b.p + R_IDLE, 8), 100 * MS);
+	CHECK_EQ(kr_get_le(b.p + R_WALL, 8), W0);
+
+	for (size_t n = 0; n < b.len; n++) {
+		tclock_init(&c, &tb, true, NULL);
+		CHECK_EQ(rtc_load_bytes(&c, b.p, n, why, sizeof(why)), -EPROTO);
+		CHECK(strstr(why, "truncated") != NULL);
+		clock_fini(&c);
+	}
+	memcpy(p, b.p, R_LEN);
+	p[R_LEN] = 0;
+	tclock_init(&c, &tb, true, NULL);
+	CHECK_EQ(rtc_load_bytes(&c, p, R_LEN + 1, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "left over") != NULL);
+	clock_fini(&c);
+
+	rtc_refuses(&b, 0, 4, 0, "state version 0");
+	rtc_refuses(&b, R_CMOS + 0x0a, 1, 0xaf, "register A 0xaf holds UIP");
+	rtc_refuses(&b, R_CMOS + 0x0b, 1, 0x92, "register B 0x92 has UIE with SET");
+	rtc_refuses(&b, R_CMOS + 0x0c, 1, 0xd0, "register C 0xd0");	/* IRQF is never kept */
+	rtc_refuses(&b, R_CMOS + 0x0d, 1, 0x00, "register D 0 is not VRT");
+	rtc_refuses(&b, R_PHASE, 8, SEC, "divider phase 1000000000 ns");
+	rtc_refuses(&b, R_PHASE, 8, -1ull, "divider phase -1 ns");
+	rtc_refuses(&b, R_IDLE, 8, 1ull << 63, "events unaccounted for");
+	rtc_refuses(&b, R_SEC, 8, 1ull << 40, "time 1099511627776 s (clock running)");
+	rtc_refuses(&b, R_SEC, 8, -62167219201ll, "time -62167219201 s");
+	rtc_refuses(&b, R_CMOS + 0x0a, 1, 0x6f, "(clock stopped)");	/* the divider held */
+	rtc_refuses(&b, R_WALL, 8, -5ll, "before 1970");
+	rtc_refuses(&b, R_LINE, 1, 0, "line level 0 where registers B and C say 1");
+	rtc_refuses(&b, R_LINE, 1, 2, "a flag reads 2");
+	kr_sbuf_free(&b);
+}
+
+/*
+ * Random accesses on a clock going anywhere forward, from a start past year
+ * 9999; now and then the state is saved and loaded into a new RTC on the
+ * same clocks, which must take it and then answer every access as the old
+ * one does.
+ */
+KR_TEST(rtc_snapshot_random)
+{
+	struct tclock t = { 10 * SEC, W0 };
+	struct clock *cur = calloc(1, sizeof(*cur)), *next;
+	int refused = 0, differ = 0;
+
+	tclock_init(cur, &t, true, NULL);
+	cmos_write(cur, 0x0b, 0x86);		/* stopped, binary: set a time at the end of 9999 */
+	cmos_write(cur, 0x32, 99);
+	cmos_write(cur, 0x09, 99);
+	cmos_write(cur, 0x08, 12);
+	cmos_write(cur, 0x07, 31);
+	cmos_write(cur, 0x04, 23);
+	cmos_write(cur, 0x02, 59);
+	cmos_write(cur, 0x0b, 0x06);
+	srand(12);
+	for (int round = 0; round < 40; round++) {
+		struct kr_sbuf b = { 0 };
+
+		CHECK_EQ(kr_rtc_save(cur->rtc, &b), 0);
+		next = calloc(1, sizeof(*next));
+		tclock_init(next, &t, true, NULL);
+		if (rtc_load_bytes(next, b.p, b.len, NULL, 0))
+			refused++;
+		next->irq.level = cur->irq.level;	/* as the irqchip keeps it */
+		kr_sbuf_free(&b);
+		for (int i = 0; i < 200; i++) {
+			uint16_t port = KR_PORT_RTC + rand() % 2;
+			unsigned int size = 1u << (rand() % 2);
+			uint8_t d[2] = { rand(), rand() }, e[2] = { d[0], d[1] };
+			bool write = rand() & 1;
+
+			if (rand() % 4) {
+				kr_bus_access(&cur->bus, port, d, size, write);
+				kr_bus_access(&next->bus, port, e, size, write);
+			} else {
+				/* The registers with state behind them, and the time. */
+				uint8_t idx = rand() % 2 ? 0x0a + rand() % 3 : rand() % 10;
+
+				cmos_write(cur, idx, d[1]);
+				cmos_write(next, idx, d[1]);
+			}
+			differ += memcmp(d, e, size) != 0 || cur->irq.level != next->irq.level;
+			t.mono += rand() % 3 ? rand() % 300000000 : (int64_t)rand() * 100;
+		}
+		clock_fini(cur);
+		free(cur);
+		cur = next;
+	}
+	CHECK_EQ(refused, 0);
+	CHECK_EQ(differ, 0);
+	clock_fini(cur);
+	free(cur);
 }

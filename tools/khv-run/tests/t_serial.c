@@ -628,3 +628,254 @@ KR_TEST(serial_hostile)
 	uart_fini(&u);
 	close(fd);
 }
+
+/* ---- snapshot ----------------------------------------------------------- */
+
+/*
+ * Offsets in kr_serial_save()'s state: the version, IER, LCR, MCR, FCR,
+ * SCR, LSR errors, MSR deltas, divisor (2), THRE pending, line, RBR, FIFO
+ * count, FIFO bytes.
+ */
+enum { S_IER = 4, S_MCR = 6, S_FCR = 7, S_MSR_D = 10, S_THRE = 13, S_LINE = 14, S_COUNT = 16 };
+
+/*
+ * A UART in a state with a bit of everything: divisor, LCR, scratch, FIFO
+ * at trigger 8 holding 13 bytes after an overrun, modem deltas, THRE and
+ * line status pending, the line up.
+ */
+static void uart_busy(struct uart *u)
+{
+	out8(&u->bus, LCR, 0x80);
+	out8(&u->bus, RBR, 0x34);
+	out8(&u->bus, IER, 0x12);
+	out8(&u->bus, LCR, 0x1b);
+	out8(&u->bus, SCR, 0xa7);
+	out8(&u->bus, FCR, 0x81);
+	out8(&u->bus, MCR, 0x10);
+	for (int i = 0; i < 17; i++)
+		out8(&u->bus, RBR, 0x40 + i);	/* the 17th overruns */
+	for (int i = 0; i < 3; i++)
+		in8(&u->bus, RBR);
+	out8(&u->bus, MCR, 0x0b);		/* out of loopback: DCD, DSR, CTS change */
+	out8(&u->bus, IER, 0x0f);
+}
+
+/* What a guest sees, reading everything until nothing is pending; n values. */
+static size_t uart_probe(struct uart *u, uint8_t *v, size_t max)
+{
+	size_t n = 0;
+
+	v[n++] = in8(&u->bus, IER);
+	v[n++] = in8(&u->bus, LCR);
+	v[n++] = in8(&u->bus, MCR);
+	v[n++] = in8(&u->bus, SCR);
+	v[n++] = u->irq.level;
+	v[n++] = in8(&u->bus, IIR);		/* line status */
+	v[n++] = in8(&u->bus, LSR);
+	v[n++] = in8(&u->bus, IIR);		/* data */
+	for (int i = 0; i < 14 && n < max; i++)
+		v[n++] = in8(&u->bus, RBR);	/* 13 bytes, then the last again */
+	v[n++] = in8(&u->bus, IIR);		/* THRE, acknowledged by the read */
+	v[n++] = in8(&u->bus, IIR);		/* modem status */
+	v[n++] = in8(&u->bus, MSR);
+	v[n++] = in8(&u->bus, IIR);
+	v[n++] = u->irq.level;
+	out8(&u->bus, LCR, 0x9b);
+	v[n++] = in8(&u->bus, RBR);
+	v[n++] = in8(&u->bus, IER);
+	return n;
+}
+
+KR_TEST(serial_snapshot_round_trip)
+{
+	struct kr_sbuf b = { 0 };
+	struct uart a, c;
+	struct kr_sget g;
+	uint8_t va[64], vc[64];
+	size_t na, nc;
+
+	uart_init(&a, NULL, -1, -1);
+	uart_busy(&a);
+	CHECK_EQ(a.irq.level, 1);
+	CHECK_EQ(kr_serial_save(a.s, &b), 0);
+	CHECK(!b.oom);
+	CHECK_EQ(b.p[S_COUNT], 13);
+
+	uart_init(&c, NULL, -1, -1);
+	kr_sget_init(&g, b.p, b.len, "serial");
+	CHECK_EQ(kr_serial_load(c.s, &g), 0);
+	CHECK(!g.bad);
+	CHECK_EQ(c.irq.sets, 0);		/* the irqchip restores the line, not the UART */
+
+	na = uart_probe(&a, va, sizeof(va));
+	c.irq.level = 1;			/* as the restored irqchip has it */
+	nc = uart_probe(&c, vc, sizeof(vc));
+	CHECK_EQ(na, nc);
+	CHECK(!memcmp(va, vc, na));
+	CHECK_EQ(va[6], 0x63);			/* OE, DR, THRE, TEMT */
+	CHECK_EQ(va[8], 0x43);			/* the FIFO went on at its 4th byte */
+	CHECK_EQ(va[20], 0x4f);
+	CHECK_EQ(va[21], 0x4f);
+	CHECK_EQ(va[na - 2], 0x34);		/* the divisor */
+	CHECK_EQ(va[na - 1], 0x12);
+	CHECK_EQ(c.irq.level, 0);
+
+	/* Saving saved nothing away: the state of a is the state of c. */
+	kr_sbuf_free(&b);
+	uart_fini(&a);
+	uart_fini(&c);
+}
+
+/* A restored full FIFO holds the input back; the guest's reads let it in. */
+KR_TEST(serial_snapshot_input_flow)
+{
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+	struct uart a, c;
+	struct kr_loop *l;
+	pthread_t th;
+	uint8_t got[32];
+	int p[2];
+
+	uart_init(&a, NULL, -1, -1);
+	out8(&a.bus, FCR, 0x01);
+	out8(&a.bus, MCR, 0x10);
+	for (int i = 0; i < 16; i++)
+		out8(&a.bus, RBR, i);
+	out8(&a.bus, MCR, 0x00);
+	CHECK_EQ(kr_serial_save(a.s, &b), 0);
+	uart_fini(&a);
+
+	CHECK_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	l = loop_start(&th);
+	uart_init(&c, l, p[0], -1);
+	kr_sget_init(&g, b.p, b.len, "serial");
+	CHECK_EQ(kr_serial_load(c.s, &g), 0);
+	CHECK_EQ(write(p[1], "xyz", 3), 3);
+	sleep_ms(20);
+	CHECK_EQ(pipe_pending(p[0]), 3);	/* not read into a full FIFO */
+	CHECK_EQ(guest_read(&c, got, 19, 1000), 19);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ(got[i], i);
+	CHECK(!memcmp(got + 16, "xyz", 3));
+	CHECK_EQ(uart_stats(&c).rx_overruns, 0);
+	uart_fini(&c);
+	loop_stop(l, th);
+	close(p[0]);
+	close(p[1]);
+	kr_sbuf_free(&b);
+}
+
+/* Load p[0..n) into a new UART: its result, the reason in why. */
+static int uart_load_fresh(const uint8_t *p, size_t n, char *why, size_t len)
+{
+	struct kr_sget g;
+	struct uart u;
+	int ret;
+
+	uart_init(&u, NULL, -1, -1);
+	kr_sget_init(&g, p, n, "serial");
+	ret = kr_serial_load(u.s, &g);
+	snprintf(why, len, "%s", g.why);
+	/* A refused load leaves a UART that still answers (it is destroyed next). */
+	if (ret)
+		CHECK_EQ(in8(&u.bus, LSR), 0x60);
+	uart_fini(&u);
+	return ret;
+}
+
+/* The saved bytes with byte off set to v, loaded: refused with reason want. */
+static void uart_refuses(const struct kr_sbuf *b, size_t off, uint8_t v, const char *want)
+{
+	uint8_t p[64];
+	char why[160];
+
+	CHECK(b->len <= sizeof(p));
+	memcpy(p, b->p, b->len);
+	p[off] = v;
+	CHECK_EQ(uart_load_fresh(p, b->len, why, sizeof(why)), -EPROTO);
+	if (!strstr(why, want))
+		printf("#   offset %zu = %#x: \"%s\", want \"%s\"\n", off, v, why, want);
+	CHECK(strstr(why, want) != NULL);
+}
+
+KR_TEST(serial_snapshot_refused)
+{
+	struct kr_sbuf b = { 0 };
+	char why[160];
+	struct uart a;
+	uint8_t p[64];
+
+	uart_init(&a, NULL, -1, -1);
+	uart_busy(&a);
+	CHECK_EQ(kr_serial_save(a.s, &b), 0);
+	uart_fini(&a);
+	CHECK_EQ(b.len, S_COUNT + 1 + 13u);
+	CHECK_EQ(uart_load_fresh(b.p, b.len, why, sizeof(why)), 0);
+
+	/* Every truncation, and a byte too many. */
+	for (size_t n = 0; n < b.len; n++)
+		CHECK_EQ(uart_load_fresh(b.p, n, why, sizeof(why)), -EPROTO);
+	memcpy(p, b.p, b.len);
+	p[b.len] = 0;
+	CHECK_EQ(uart_load_fresh(p, b.len + 1, why, sizeof(why)), -EPROTO);
+	CHECK(strstr(why, "left over") != NULL);
+
+	uart_refuses(&b, 0, KR_SERIAL_STATE_VERSION + 1, "state version 2");
+	uart_refuses(&b, S_IER, 0x1f, "IER 0x1f");
+	uart_refuses(&b, S_MCR, 0x2b, "MCR 0x2b");
+	uart_refuses(&b, S_FCR, 0x83, "FCR 0x83");	/* clear-RX is not kept */
+	uart_refuses(&b, S_FCR, 0x80, "FCR 0x80");	/* a trigger without the FIFOs */
+	uart_refuses(&b, S_FCR, 0x00, "13 bytes in a receive FIFO of 1");
+	uart_refuses(&b, S_COUNT, 17, "17 bytes in a receive FIFO of 16");
+	uart_refuses(&b, S_COUNT, 0xff, "255 bytes");
+	uart_refuses(&b, S_MSR_D, 0x1b, "MSR deltas 0x1b");
+	uart_refuses(&b, S_THRE, 2, "a flag reads 2");
+	uart_refuses(&b, S_LINE, 0, "line level 0 where the registers say 1");
+	kr_sbuf_free(&b);
+}
+
+/*
+ * Random accesses; now and then the state is saved and loaded into a new
+ * UART, which must take it and then answer every access as the old one.
+ */
+KR_TEST(serial_snapshot_random)
+{
+	struct uart *cur = calloc(1, sizeof(*cur)), *next;
+	int refused = 0, differ = 0;
+
+	uart_init(cur, NULL, -1, -1);
+	srand(13);
+	for (int round = 0; round < 40; round++) {
+		struct kr_sbuf b = { 0 };
+		struct kr_sget g;
+
+		CHECK_EQ(kr_serial_save(cur->s, &b), 0);
+		next = calloc(1, sizeof(*next));
+		uart_init(next, NULL, -1, -1);
+		kr_sget_init(&g, b.p, b.len, "serial");
+		refused += kr_serial_load(next->s, &g) != 0;
+		next->irq.level = cur->irq.level;	/* as the irqchip keeps it */
+		kr_sbuf_free(&b);
+		for (int i = 0; i < 500; i++) {
+			unsigned int size = 1u << (rand() % 4);
+			uint16_t port = COM + rand() % 8;
+			bool write = rand() & 1;
+			uint8_t d[8], e[8];
+
+			for (int j = 0; j < 8; j++)
+				d[j] = rand();
+			memcpy(e, d, sizeof(e));
+			kr_bus_access(&cur->bus, port, d, size, write);
+			kr_bus_access(&next->bus, port, e, size, write);
+			differ += memcmp(d, e, sizeof(d)) != 0 || cur->irq.level != next->irq.level;
+		}
+		uart_fini(cur);
+		free(cur);
+		cur = next;
+	}
+	CHECK_EQ(refused, 0);
+	CHECK_EQ(differ, 0);
+	uart_fini(cur);
+	free(cur);
+}

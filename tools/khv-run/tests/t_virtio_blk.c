@@ -1145,3 +1145,252 @@ KR_TEST(blk_destroy_in_flight)
 	sem_destroy(&entered);
 	sem_destroy(&release);
 }
+
+/* ---- snapshots -------------------------------------------------------------------- */
+
+/*
+ * The restoring side: a machine with a copy of t's RAM and a new device on
+ * an image of its own (t's is locked while t has it open): a copy of t's
+ * when size is 0, else a new one of size bytes; opened with opts, its PCI
+ * side as t's.
+ */
+static bool bt_clone(struct bt *t2, struct bt *t, uint64_t size, const char *opts)
+{
+	struct kr_disk_opts o;
+	char arg[128], why[256];
+
+	memset(t2, 0, sizeof(*t2));
+	tm_init(&t2->m);
+	tm_copy_ram(&t2->m, &t->m);
+	if (size) {
+		make_image(t2->path, size);
+	} else {
+		uint64_t n = kr_disk_sectors(t->disk) * 512;
+		uint8_t *all = malloc(n);
+		int fd;
+
+		make_image(t2->path, n);
+		file_read(t->path, 0, all, n);
+		fd = open(t2->path, O_WRONLY);
+		if (fd < 0 || pwrite(fd, all, n, 0) != (ssize_t)n)
+			abort();
+		close(fd);
+		free(all);
+	}
+	snprintf(arg, sizeof(arg), "path=%s%s", t2->path, opts);
+	if (kr_disk_parse(arg, &o, why, sizeof(why)) ||
+	    kr_disk_open(&o, "vda", &t2->disk, why, sizeof(why)))
+		return false;
+	t2->b = kr_virtio_blk_create(t2->m.pci, SLOT, &t2->m.mem, t2->disk);
+	return t2->b && !vd_restore(&t2->d, &t2->m, &t->d, true);
+}
+
+static int blk_load(struct bt *t, const struct kr_sbuf *sb, struct kr_sget *g)
+{
+	kr_sget_init(g, sb->p, sb->len, "virtio-blk0");
+	return kr_virtio_blk_load(t->b, g);
+}
+
+/* B, a 4 KiB write of seed 5 at sector 8 (descriptors 3..5), and C, a 4 KiB read of sector 16. */
+static void post_b_c(struct bt *t)
+{
+	struct piece b[] = { { HDR(0) + 0x20, 16, false }, { DATA(0) + 0x10000, 4096, false },
+			     { STATUS(0) + 1, 1, true } };
+	struct piece c[] = { { HDR(0) + 0x40, 16, false }, { DATA(0) + 0x20000, 4096, true },
+			     { STATUS(0) + 2, 1, true } };
+
+	fill(t, DATA(0) + 0x10000, 4096, 5);
+	header(t, HDR(0) + 0x20, KR_BLK_T_OUT, 8);
+	header(t, HDR(0) + 0x40, KR_BLK_T_IN, 16);
+	*(uint8_t *)tm_ram(&t->m, STATUS(0) + 1, 2) = 0xee;
+	*(uint8_t *)tm_ram(&t->m, STATUS(0) + 2, 1) = 0xee;
+	chain(t, 0, 3, b, 3);
+	chain(t, 0, 6, c, 3);
+}
+
+/* B and C completed, each once, in order, with the right data. */
+static void check_b_c(struct bt *t)
+{
+	uint32_t id, len;
+
+	CHECK(wait_idx(t, 0, 3));
+	CHECK(vd_used(&t->d, 0, &id, &len) && id == 3 && len == 1);
+	CHECK(vd_used(&t->d, 0, &id, &len) && id == 6 && len == 4097);
+	CHECK_EQ(status_byte(t, STATUS(0) + 1), KR_BLK_S_OK);
+	CHECK_EQ(status_byte(t, STATUS(0) + 2), KR_BLK_S_OK);
+	CHECK(file_is(t->path, 8 * 512, tm_ram(&t->m, DATA(0) + 0x10000, 4096), 4096));
+	CHECK(file_is(t->path, 16 * 512, tm_ram(&t->m, DATA(0) + 0x20000, 4096), 4096));
+	CHECK(file_pristine(t->path, 16 * 512, 4096));
+	usleep(20000);
+	CHECK_EQ(vd_used_idx(&t->d, 0), 3);		/* and nothing twice */
+}
+
+KR_TEST(blk_snapshot_round_trip)
+{
+	struct bt t, t2;
+	struct kr_sbuf sb = { 0 };
+	struct kr_sget g;
+
+	CHECK(bt_up(&t, MIB, "", 0));
+	/* A served before the save; B and C made available, not notified. */
+	CHECK_EQ(request(&t, 0, KR_BLK_T_IN, 0, 4096, true, NULL), KR_BLK_S_OK);
+	post_b_c(&t);
+	CHECK_EQ(kr_virtio_blk_save(t.b, &sb), 0);
+	CHECK(!sb.oom);
+
+	CHECK(bt_clone(&t2, &t, 0, ""));
+	CHECK_EQ(blk_load(&t2, &sb, &g), 0);
+	usleep(20000);
+	CHECK_EQ(vd_used_idx(&t2.d, 0), 1);		/* nothing before the kick */
+	CHECK_EQ(t2.m.n_msi, 0);
+	kr_virtio_pci_kick_all(kr_virtio_blk_transport(t2.b));
+	check_b_c(&t2);
+	/* used_event (0) asked for an interrupt at A only: none for B and C, as on t. */
+	CHECK_EQ(t2.m.n_msi, 0);
+	/* The restored device goes on. */
+	CHECK_EQ(request(&t2, 0, KR_BLK_T_IN, 8, 4096, true, NULL), KR_BLK_S_OK);
+	CHECK(!memcmp(tm_ram(&t2.m, DATA(0), 4096), tm_ram(&t2.m, DATA(0) + 0x10000, 4096),
+		      4096));
+
+	/* So does the original, from where it was: B and C once. */
+	CHECK_EQ(vd_used_idx(&t.d, 0), 1);
+	vd_kick(&t.d, 0);
+	check_b_c(&t);
+
+	kr_sbuf_free(&sb);
+	bt_down(&t2);
+	bt_down(&t);
+}
+
+static struct {
+	struct bt *t;
+	struct kr_sbuf sb;
+	int ret;
+} saver;
+
+static void *save_thread(void *arg)
+{
+	(void)arg;
+	saver.ret = kr_virtio_blk_save(saver.t->b, &saver.sb);
+	__atomic_store_n(&done_flag, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A save waits for the request a worker is in: nothing between a pop and its push. */
+KR_TEST(blk_snapshot_waits_for_request)
+{
+	struct bt t, t2;
+	struct kr_sget g;
+	pthread_t th;
+
+	CHECK(bt_up(&t, MIB, "", 0));
+	sem_init(&entered, 0, 0);
+	sem_init(&release, 0, 0);
+	kr_virtio_blk_set_hook(t.b, hold, NULL);
+	post_write(&t, 8, 21);
+	sem_wait(&entered);
+	done_flag = false;
+	saver.t = &t;
+	saver.sb = (struct kr_sbuf){ 0 };
+	pthread_create(&th, NULL, save_thread, NULL);
+	usleep(50000);
+	CHECK(!__atomic_load_n(&done_flag, __ATOMIC_ACQUIRE));
+	sem_post(&release);
+	pthread_join(th, NULL);
+	kr_virtio_blk_set_hook(t.b, NULL, NULL);
+	CHECK_EQ(saver.ret, 0);
+	CHECK_EQ(vd_used_idx(&t.d, 0), 1);
+	/* Restored, the write is done and not done again. */
+	CHECK(bt_clone(&t2, &t, 0, ""));
+	CHECK_EQ(blk_load(&t2, &saver.sb, &g), 0);
+	kr_virtio_pci_kick_all(kr_virtio_blk_transport(t2.b));
+	usleep(20000);
+	CHECK_EQ(vd_used_idx(&t2.d, 0), 1);
+	CHECK_EQ(kr_disk_sync(t2.disk), 0);
+	kr_sbuf_free(&saver.sb);
+	bt_down(&t2);
+	bt_down(&t);
+	sem_destroy(&entered);
+	sem_destroy(&release);
+}
+
+static void blk_refused(struct bt *t2, const struct kr_sbuf *sb, const char *why)
+{
+	struct kr_sget g;
+
+	CHECK_EQ(blk_load(t2, sb, &g), -EPROTO);
+	if (!strstr(g.why, why)) {
+		printf("#   refused with \"%s\", want \"%s\"\n", g.why, why);
+		CHECK(0);
+	}
+}
+
+KR_TEST(blk_snapshot_refused)
+{
+	struct bt t, t2;
+	struct kr_sbuf sb = { 0 };
+
+	CHECK(bt_up(&t, MIB, "", 0));
+	CHECK_EQ(request(&t, 0, KR_BLK_T_IN, 0, 512, true, NULL), KR_BLK_S_OK);
+	CHECK_EQ(kr_virtio_blk_save(t.b, &sb), 0);
+
+	/* Another disk than the snapshot's: by what differs. */
+	CHECK(bt_clone(&t2, &t, 2 * MIB, ""));
+	blk_refused(&t2, &sb, "virtio-blk0: vda: 2048 sectors in the snapshot, 4096 here");
+	bt_down(&t2);
+	CHECK(bt_clone(&t2, &t, 0, ",queues=2"));
+	blk_refused(&t2, &sb, "vda: queues: 1 in the snapshot, 2 here");
+	bt_down(&t2);
+	CHECK(bt_clone(&t2, &t, 0, ",ro"));
+	blk_refused(&t2, &sb, "vda: features 0x");
+	bt_down(&t2);
+
+	/* Every truncation of the state, then a wrong version. */
+	CHECK(bt_clone(&t2, &t, 0, ""));
+	for (size_t n = 0; n < sb.len; n++) {
+		struct kr_sbuf cut = { .p = sb.p, .len = n };
+
+		blk_refused(&t2, &cut, "virtio-blk0: truncated state");
+	}
+	sb.p[0] = 9;
+	blk_refused(&t2, &sb, "state version 9");
+	sb.p[0] = 1;
+	/* A capacity in the snapshot's configuration that is not the disk's. */
+	sb.p[4 + 2 + 8 + KR_BLK_CFG_CAPACITY + 1] ^= 0x10;
+	blk_refused(&t2, &sb, "vda: 6144 sectors in the snapshot, 2048 here");
+	sb.p[4 + 2 + 8 + KR_BLK_CFG_CAPACITY + 1] ^= 0x10;
+	sb.p[4 + 2 + 8 + KR_BLK_CFG_BLK_SIZE + 1] ^= 0x10;
+	blk_refused(&t2, &sb, "vda: configuration byte 21 is 0x12 in the snapshot, 0x02 here");
+	sb.p[4 + 2 + 8 + KR_BLK_CFG_BLK_SIZE + 1] ^= 0x10;
+	{
+		struct kr_sget g;
+
+		CHECK_EQ(blk_load(&t2, &sb, &g), 0);
+	}
+	bt_down(&t2);
+	kr_sbuf_free(&sb);
+	bt_down(&t);
+}
+
+/* Frozen: no worker takes a request; drained, none is in one; thawed and kicked, served. */
+KR_TEST(blk_freeze_drain)
+{
+	struct bt t;
+	struct kr_virtio_pci *vp;
+
+	CHECK(bt_up(&t, MIB, "", 0));
+	vp = kr_virtio_blk_transport(t.b);
+	kr_virtio_pci_freeze(vp, true);
+	kr_virtio_blk_drain(t.b);
+	post_write(&t, 8, 3);
+	usleep(20000);
+	CHECK_EQ(vd_used_idx(&t.d, 0), 0);
+	CHECK(file_pristine(t.path, 8 * 512, 4096));
+	kr_virtio_pci_freeze(vp, false);
+	usleep(20000);
+	CHECK_EQ(vd_used_idx(&t.d, 0), 0);		/* the notification was spent */
+	kr_virtio_pci_kick_all(vp);
+	CHECK(wait_idx(&t, 0, 1));
+	CHECK(file_is(t.path, 8 * 512, tm_ram(&t.m, DATA(0), 4096), 4096));
+	bt_down(&t);
+}

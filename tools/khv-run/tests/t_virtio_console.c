@@ -53,8 +53,8 @@ static void ct_driver(struct ct *t, uint64_t features, uint16_t qsize)
 	vd_driver_ok(&t->d);
 }
 
-/* On pipes, or (tty) on a pty whose slave is the terminal. */
-static void ct_up(struct ct *t, bool tty, uint64_t features, uint16_t qsize)
+/* The device on pipes, or (tty) on a pty of cols x rows whose slave is the terminal. */
+static void ct_open(struct ct *t, bool tty, uint16_t cols, uint16_t rows)
 {
 	memset(t, 0, sizeof(*t));
 	tm_init(&t->m);
@@ -63,7 +63,7 @@ static void ct_up(struct ct *t, bool tty, uint64_t features, uint16_t qsize)
 		abort();
 	t->pty_m = t->pty_s = -1;
 	if (tty) {
-		struct winsize ws = { .ws_row = 40, .ws_col = 100 };
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
 
 		if (openpty(&t->pty_m, &t->pty_s, NULL, NULL, NULL) ||
 		    ioctl(t->pty_s, TIOCSWINSZ, &ws))
@@ -79,7 +79,15 @@ static void ct_up(struct ct *t, bool tty, uint64_t features, uint16_t qsize)
 		t->c = kr_chardev_open_fds(t->in[0], t->out[1], t->l, 0);
 	}
 	t->vc = kr_virtio_console_create(t->m.pci, SLOT, &t->m.mem, t->l, t->c);
-	if (!t->vc || vd_probe(&t->d, &t->m, SLOT, BARADDR))
+	if (!t->vc)
+		abort();
+}
+
+/* On pipes, or (tty) on a 100 x 40 pty; the driver through DRIVER_OK. */
+static void ct_up(struct ct *t, bool tty, uint64_t features, uint16_t qsize)
+{
+	ct_open(t, tty, 100, 40);
+	if (vd_probe(&t->d, &t->m, SLOT, BARADDR))
 		abort();
 	ct_driver(t, features, qsize);
 }
@@ -530,5 +538,152 @@ KR_TEST(console_hostile)
 	CHECK_EQ(cfg_read(&t, KR_CONSOLE_CONFIG_LEN, 4), 0);
 	CHECK_EQ(cfg_read(&t, 10, 4), 0);		/* straddles the end */
 	CHECK(!needs_reset(&t));
+	ct_down(&t);
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* The restoring side: t's RAM copied, a new device and chardev, its PCI side as t's. */
+static void ct_clone(struct ct *t2, struct ct *t, bool tty, uint16_t cols, uint16_t rows)
+{
+	ct_open(t2, tty, cols, rows);
+	tm_copy_ram(&t2->m, &t->m);
+	if (vd_restore(&t2->d, &t2->m, &t->d, true))
+		abort();
+}
+
+static int con_load(struct ct *t, const struct kr_sbuf *b, struct kr_sget *g)
+{
+	kr_sget_init(g, b->p, b->len, "virtio-console");
+	return kr_virtio_console_load(t->vc, g);
+}
+
+/* Output queued and not notified, input read and not given: both survive, once. */
+KR_TEST(console_snapshot_round_trip)
+{
+	struct ct t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+	uint32_t id, len;
+	char out[16];
+
+	ct_up(&t, false, 0, 8);
+	tx_post(&t, 0, BUF, "one\n");
+	vd_kick(&t.d, KR_CONSOLE_TXQ);
+	CHECK_EQ(read(t.out[0], out, sizeof(out)), 4);
+	tx_post(&t, 1, BUF + 0x100, "two\n");		/* not notified */
+	type(&t, "typed", 5);
+	sleep_ms(30);
+	CHECK_EQ(pending(t.in[0]), 0);			/* staged: no buffer for it */
+	CHECK_EQ(kr_virtio_console_save(t.vc, &b), 0);
+
+	ct_clone(&t2, &t, false, 0, 0);
+	CHECK_EQ(con_load(&t2, &b, &g), 0);
+	CHECK_EQ(read(t2.out[0], out, sizeof(out)), -1);
+	CHECK_EQ(t2.m.n_msi, 0);
+	kr_virtio_pci_kick_all(kr_virtio_console_transport(t2.vc));
+	CHECK_EQ(read_some(t2.out[0], out, sizeof(out), 100), 4);
+	CHECK(!memcmp(out, "two\n", 4));
+	CHECK(vd_used(&t2.d, KR_CONSOLE_TXQ, &id, &len) && id == 0);
+	CHECK(vd_used(&t2.d, KR_CONSOLE_TXQ, &id, &len) && id == 1);
+	CHECK(!vd_used(&t2.d, KR_CONSOLE_TXQ, &id, &len));
+	rx_post(&t2, 0, BUF + 0x200, 16);
+	vd_kick(&t2.d, KR_CONSOLE_RXQ);
+	CHECK(used_wait(&t2, KR_CONSOLE_RXQ, &id, &len, 500));
+	CHECK(id == 0 && len == 5);
+	CHECK(!memcmp(tm_ram(&t2.m, BUF + 0x200, 5), "typed", 5));
+	/* Its own chardev's input from then on. */
+	rx_post(&t2, 1, BUF + 0x300, 16);
+	vd_kick(&t2.d, KR_CONSOLE_RXQ);
+	type(&t2, "more", 4);
+	CHECK(used_wait(&t2, KR_CONSOLE_RXQ, &id, &len, 500));
+	CHECK(id == 1 && len == 4);
+
+	/* The original, as it was. */
+	vd_kick(&t.d, KR_CONSOLE_TXQ);
+	CHECK_EQ(read_some(t.out[0], out, sizeof(out), 100), 4);
+	CHECK(!memcmp(out, "two\n", 4));
+	rx_post(&t, 0, BUF + 0x200, 16);
+	vd_kick(&t.d, KR_CONSOLE_RXQ);
+	CHECK(used_wait(&t, KR_CONSOLE_RXQ, &id, &len, 500));
+	CHECK(id == 0 && len == 5);
+	CHECK(!memcmp(tm_ram(&t.m, BUF + 0x200, 5), "typed", 5));
+	kr_sbuf_free(&b);
+	ct_down(&t2);
+	ct_down(&t);
+}
+
+/* The size the guest saw comes back; a terminal of another size is announced on the kick. */
+KR_TEST(console_snapshot_size)
+{
+	struct ct t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	ct_up(&t, true, F_SIZE, 8);
+	CHECK_EQ(kr_virtio_console_save(t.vc, &b), 0);
+
+	ct_clone(&t2, &t, true, 120, 50);
+	CHECK_EQ(con_load(&t2, &b, &g), 0);
+	CHECK_EQ(cfg_read(&t2, 0, 4), 40u << 16 | 100);
+	kr_virtio_pci_kick_all(kr_virtio_console_transport(t2.vc));
+	CHECK_EQ(cfg_read(&t2, 0, 4), 50u << 16 | 120);
+	CHECK_EQ(msis(&t2, VEC_CFG), 1);
+	ct_down(&t2);
+
+	/* No terminal here: F_SIZE stays offered, with the snapshot's size. */
+	ct_clone(&t2, &t, false, 0, 0);
+	CHECK_EQ(con_load(&t2, &b, &g), 0);
+	vd_common_write(&t2.d, KR_VIRTIO_COMMON_DFSELECT, 4, 0);
+	CHECK_EQ(vd_common_read(&t2.d, KR_VIRTIO_COMMON_DF, 4) & 0xffffff, F_SIZE);
+	kr_virtio_pci_kick_all(kr_virtio_console_transport(t2.vc));
+	CHECK_EQ(cfg_read(&t2, 0, 4), 40u << 16 | 100);
+	CHECK_EQ(msis(&t2, VEC_CFG), 0);
+	ct_down(&t2);
+
+	/* The original resumed: the same terminal, no news. */
+	kr_virtio_pci_kick_all(kr_virtio_console_transport(t.vc));
+	CHECK_EQ(msis(&t, VEC_CFG), 1);			/* DRIVER_OK's only */
+	kr_sbuf_free(&b);
+	ct_down(&t);
+}
+
+static void con_refused(struct ct *t, const struct kr_sbuf *b, const char *why)
+{
+	struct kr_sget g;
+
+	CHECK_EQ(con_load(t, b, &g), -EPROTO);
+	if (!strstr(g.why, why)) {
+		printf("#   refused with \"%s\", want \"%s\"\n", g.why, why);
+		CHECK(0);
+	}
+}
+
+KR_TEST(console_snapshot_refused)
+{
+	struct ct t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	ct_up(&t, false, 0, 8);
+	type(&t, "xy", 2);
+	sleep_ms(30);
+	CHECK_EQ(kr_virtio_console_save(t.vc, &b), 0);
+	ct_clone(&t2, &t, false, 0, 0);
+	for (size_t n = 0; n < b.len; n++) {
+		struct kr_sbuf cut = { .p = b.p, .len = n };
+
+		con_refused(&t2, &cut, "virtio-console: truncated state");
+	}
+	/* After the version, F_SIZE, cols and rows: the staged bytes' count. */
+	kr_put_le(b.p + 9, 2, 5000);
+	con_refused(&t2, &b, "5000 bytes of input staged, at most 4096");
+	kr_put_le(b.p + 9, 2, 2);
+	b.p[4] = 3;
+	con_refused(&t2, &b, "a flag reads 3");
+	b.p[4] = 0;
+	CHECK_EQ(con_load(&t2, &b, &g), 0);
+	kr_sbuf_free(&b);
+	ct_down(&t2);
 	ct_down(&t);
 }

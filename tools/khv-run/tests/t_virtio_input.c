@@ -845,3 +845,174 @@ KR_TEST(vinput_threads)
 	CHECK_EQ(reports, 3000 - st.dropped);
 	it_down(&t);
 }
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* The restoring side: t's RAM copied, a new device of this kind, its PCI side as t's. */
+static void it_clone(struct it *t2, struct it *t, enum kr_vinput_kind kind)
+{
+	memset(t2, 0, sizeof(*t2));
+	tm_init(&t2->m);
+	tm_copy_ram(&t2->m, &t->m);
+	t2->msix = t->msix;
+	t2->next = t->next;
+	t2->v = kr_virtio_input_create(t2->m.pci, SLOT, &t2->m.mem, kind);
+	if (!t2->v || vd_restore(&t2->d, &t2->m, &t->d, t->msix))
+		abort();
+}
+
+static int in_load(struct it *t, const struct kr_sbuf *b, struct kr_sget *g)
+{
+	kr_sget_init(g, b->p, b->len, "virtio-tablet");
+	return kr_virtio_input_load(t->v, g);
+}
+
+/* A report half delivered and one waiting whole: the rest goes out once, in order. */
+KR_TEST(vinput_snapshot_round_trip)
+{
+	struct it t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	it_up(&t, KR_VINPUT_TABLET, true);
+	CHECK_EQ(cfg_select(&t, KR_VINPUT_CFG_ID_NAME, 0, NULL), 21);
+	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 0);
+	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 1);
+	post(&t, 2);
+	EV(&t, EV_ABS, ABS_X, 3309);
+	EV(&t, EV_ABS, ABS_Y, 6619);
+	CHECK_EQ(kr_virtio_input_save(t.v, &b), 0);
+
+	it_clone(&t2, &t, KR_VINPUT_TABLET);
+	CHECK_EQ(in_load(&t2, &b, &g), 0);
+	/* The selection the driver made, answered without being written again. */
+	CHECK_EQ(tm_read(&t2.m.mmio, t2.d.device + KR_VINPUT_CFG_SIZE, 1), 21);
+	/* "khv-" */
+	CHECK_EQ(tm_read(&t2.m.mmio, t2.d.device + KR_VINPUT_CFG_U, 4), 0x2d76686b);
+	kr_virtio_pci_kick_all(kr_virtio_input_transport(t2.v));
+	CHECK(no_event(&t2));
+	post(&t2, 5);
+	SYN(&t2);
+	EV(&t2, EV_KEY, BTN_LEFT, 1);
+	SYN(&t2);
+	CHECK(no_event(&t2));
+	/* The pointer state came along: the same place and buttons are no news. */
+	kr_virtio_input_pointer(t2.v, 10, 20, 100, 100, 1);
+	CHECK(no_event(&t2));
+	kr_virtio_input_pointer(t2.v, 30, 20, 100, 100, 1);
+	EV(&t2, EV_ABS, ABS_X, 9929);
+	SYN(&t2);
+
+	/* The original, from where it was. */
+	post(&t, 4);
+	SYN(&t);
+	EV(&t, EV_KEY, BTN_LEFT, 1);
+	SYN(&t);
+	CHECK(no_event(&t));
+	kr_sbuf_free(&b);
+	it_down(&t2);
+	it_down(&t);
+}
+
+KR_TEST(vinput_snapshot_keyboard)
+{
+	struct it t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	it_up(&t, KR_VINPUT_KEYBOARD, false);
+	status_put(&t, 0, EV_LED, LED_CAPSL, 1);
+	vd_avail(&t.d, KR_VINPUT_STATUSQ, 0);
+	vd_kick(&t.d, KR_VINPUT_STATUSQ);
+	CHECK(status_used(&t, 0));
+	kr_virtio_input_key(t.v, KEY_A, true);
+	CHECK_EQ(kr_virtio_input_save(t.v, &b), 0);
+	it_clone(&t2, &t, KR_VINPUT_KEYBOARD);
+	CHECK_EQ(in_load(&t2, &b, &g), 0);
+	CHECK_EQ(kr_virtio_input_leds(t2.v), 1u << LED_CAPSL);
+	CHECK_EQ(t2.m.irq_calls, 0);
+	post(&t2, 4);
+	EV(&t2, EV_KEY, KEY_A, 1);
+	SYN(&t2);
+	CHECK(no_event(&t2));
+	it_down(&t2);
+
+	/* A keyboard's state is no tablet's. */
+	it_clone(&t2, &t, KR_VINPUT_TABLET);
+	CHECK_EQ(in_load(&t2, &b, &g), -EPROTO);
+	CHECK_STR(g.why, "virtio-tablet: the snapshot's device is a keyboard, this one a tablet");
+	kr_sbuf_free(&b);
+	it_down(&t2);
+	it_down(&t);
+}
+
+static void in_refused(struct it *t, const struct kr_sbuf *b, const char *why)
+{
+	struct kr_sget g;
+
+	CHECK_EQ(in_load(t, b, &g), -EPROTO);
+	if (!strstr(g.why, why)) {
+		printf("#   refused with \"%s\", want \"%s\"\n", g.why, why);
+		CHECK(0);
+	}
+}
+
+/* Offsets in the tablet's state: version, kind, select, subsel, count, sent, events. */
+#define S_COUNT		7
+#define S_SENT		9
+#define S_EV(i)		(10 + 8 * (i))
+
+KR_TEST(vinput_snapshot_refused)
+{
+	struct it t, t2;
+	struct kr_sbuf good = { 0 }, b = { 0 };
+	struct kr_sget g;
+
+	it_up(&t, KR_VINPUT_TABLET, true);
+	kr_virtio_input_pointer(t.v, 10, 20, 100, 100, 0);	/* X, Y, SYN waiting */
+	CHECK_EQ(kr_virtio_input_save(t.v, &good), 0);
+	CHECK_EQ(kr_get_le(good.p + S_COUNT, 2), 3);
+	it_clone(&t2, &t, KR_VINPUT_TABLET);
+	for (size_t n = 0; n < good.len; n++) {
+		struct kr_sbuf cut = { .p = good.p, .len = n };
+
+		in_refused(&t2, &cut, "virtio-tablet: truncated state");
+	}
+#define PATCH(off, n, v)						\
+	do {								\
+		kr_sbuf_free(&b);					\
+		kr_sbuf_bytes(&b, good.p, good.len);			\
+		kr_put_le(b.p + (off), (n), (v));			\
+	} while (0)
+	PATCH(S_COUNT, 2, 300);
+	in_refused(&t2, &b, "300 events waiting, at most 256");
+	PATCH(S_EV(0), 2, EV_LED);
+	in_refused(&t2, &b, "event 0 (type 17, code 0, value 3309) is not a tablet's");
+	PATCH(S_EV(1) + 4, 4, 40000);
+	in_refused(&t2, &b, "event 1 (type 3, code 1, value 40000)");
+	PATCH(S_EV(2), 2, EV_ABS);			/* SYN_REPORT's code is ABS_X's */
+	in_refused(&t2, &b, "the last report does not end in SYN_REPORT");
+	PATCH(S_SENT, 1, 8);
+	in_refused(&t2, &b, "a report longer than 10 events");
+	PATCH(S_EV(3) + 1, 4, 40000);			/* have_pos, then x */
+	in_refused(&t2, &b, "pointer at 40000,6619, outside 0..32767");
+	PATCH(S_EV(3) + 9, 4, 1u << 9);			/* buttons */
+	in_refused(&t2, &b, "buttons 0x200");
+	PATCH(S_EV(3) + 13, 4, 1u << 20);		/* LEDs */
+	in_refused(&t2, &b, "LEDs 0x100000");
+	PATCH(S_EV(3), 1, 2);
+	in_refused(&t2, &b, "a flag reads 2");
+#undef PATCH
+	/* Refused loads changed nothing: the good one still goes, and delivers. */
+	kr_sget_init(&g, good.p, good.len, "virtio-tablet");
+	CHECK_EQ(kr_virtio_input_load(t2.v, &g), 0);
+	kr_virtio_pci_kick_all(kr_virtio_input_transport(t2.v));
+	post(&t2, 3);
+	EV(&t2, EV_ABS, ABS_X, 3309);
+	EV(&t2, EV_ABS, ABS_Y, 6619);
+	SYN(&t2);
+	kr_sbuf_free(&b);
+	kr_sbuf_free(&good);
+	it_down(&t2);
+	it_down(&t);
+}

@@ -1143,3 +1143,269 @@ KR_TEST(net_rx_merged_frame_seen_whole)
 	nt_down(&t);
 }
 #endif
+
+/* ---- snapshots ---- */
+
+/*
+ * The restoring side: a machine with a copy of t's RAM, a new backend
+ * (socketpair) with this MAC, a new device on it, its PCI side as t's.
+ */
+static void nt_clone(struct nt *t2, const struct nt *t, bool vnet_hdr, const uint8_t *mac)
+{
+	int sv[2];
+
+	memset(t2, 0, sizeof(*t2));
+	tm_init(&t2->m);
+	tm_copy_ram(&t2->m, &t->m);
+	t2->loop = kr_loop_new();
+	t2->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!t2->loop || t2->stopfd < 0 ||
+	    kr_loop_add(t2->loop, t2->stopfd, EPOLLIN, on_stop, t2->loop))
+		abort();
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		abort();
+	t2->be.fd = sv[0];
+	t2->peer = sv[1];
+	t2->be.vnet_hdr = vnet_hdr;
+	memcpy(t2->be.mac, mac, 6);
+	t2->n = kr_virtio_net_create(t2->m.pci, SLOT, &t2->m.mem, t2->loop, &t2->be);
+	if (!t2->n || vd_restore(&t2->d, &t2->m, &t->d, true))
+		abort();
+	t2->rx_desc = t->rx_desc;
+	t2->tx_desc = t->tx_desc;
+	t2->tx_data = t->tx_data;
+	t2->tx_ind = t->tx_ind;
+}
+
+static int net_load(struct nt *t, const struct kr_sbuf *b, struct kr_sget *g)
+{
+	kr_sget_init(g, b->p, b->len, "virtio-net0");
+	return kr_virtio_net_load(t->n, g);
+}
+
+KR_TEST(net_snapshot_round_trip)
+{
+	struct nt t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+	int small = 4096;
+	uint16_t heads[40], before;
+	uint8_t buf[8192];
+	unsigned int nb, got = 0, rounds = 0;
+	uint32_t id, len;
+
+	nt_up(&t, false, VER1 | FEAT(MRG_RXBUF));
+	/* RX: two 256-byte buffers stashed for a 1012-byte frame that needs four. */
+	rx_post(&t, 256, 2);
+	vd_kick(&t.d, RXQ);
+	CHECK(peer_send_frame(&t, 1000, 1));
+	settle(&t);
+	CHECK_EQ(vd_used_idx(&t.d, RXQ), 0);
+	/* TX: the backend full, one frame held, the rest left in the ring. */
+	setsockopt(t.be.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	for (unsigned int i = 0; i < 40; i++)
+		heads[i] = tx_frame(&t, 1000, i, 2);
+	vd_kick(&t.d, TXQ);
+	settle(&t);
+	before = vd_used_idx(&t.d, TXQ);
+	CHECK(before > 0 && before < 40);
+	CHECK_EQ(kr_virtio_net_save(t.n, &b), 0);
+
+	nt_clone(&t2, &t, false, guest_mac);
+	CHECK_EQ(net_load(&t2, &b, &g), 0);
+	settle(&t2);
+	CHECK_EQ(vd_used_idx(&t2.d, TXQ), before);	/* nothing before kick_all */
+	CHECK_EQ(t2.m.n_msi, 0);
+	kr_virtio_pci_kick_all(kr_virtio_net_transport(t2.n));
+	settle(&t2);
+	/* TX: from the held frame on, each once, in order. */
+	for (unsigned int i = before; i < 40; i++) {
+		ssize_t n = peer_recv(&t2, buf, sizeof(buf));
+
+		CHECK(n == 1000 && frame_is(buf, 1000, i));
+	}
+	CHECK_EQ(peer_recv(&t2, buf, sizeof(buf)), -1);
+	CHECK_EQ(vd_used_idx(&t2.d, TXQ), 40);
+	for (unsigned int i = 0; i < 40; i++)
+		CHECK(vd_used(&t2.d, TXQ, &id, &len) && id == heads[i]);
+	CHECK_EQ(stats(&t2).tx_packets, 40 - before);
+	/*
+	 * RX: the stashed chains are taken again, first; the frame that
+	 * waited for them was not state, the next one gets them.
+	 */
+	CHECK(peer_send_frame(&t2, 1000, 2));
+	settle(&t2);
+	CHECK_EQ(vd_used_idx(&t2.d, RXQ), 0);
+	rx_post(&t2, 256, 2);
+	vd_kick(&t2.d, RXQ);
+	settle(&t2);
+	CHECK_EQ(vd_used_idx(&t2.d, RXQ), 4);
+	for (unsigned int i = 0; i < 4; i++)
+		CHECK_EQ(kr_get_le(tm_ram(&t2.m, t2.d.q[RXQ].used + 4 + 8 * i, 4), 4), i);
+	CHECK_EQ(rx_take(&t2, buf, sizeof(buf), &nb), HDR + 1000);
+	CHECK(nb == 4 && frame_is(buf + HDR, 1000, 2));
+	CHECK_EQ(stats(&t2).rx_packets, 1);
+
+	/* The original goes on: its held frame and the rest, its pending frame. */
+	while (got < 40 && rounds++ < 200) {
+		ssize_t n;
+
+		while ((n = peer_recv(&t, buf, sizeof(buf))) > 0) {
+			CHECK(n == 1000 && frame_is(buf, 1000, got));
+			got++;
+		}
+		settle(&t);
+	}
+	CHECK_EQ(got, 40);
+	CHECK_EQ(vd_used_idx(&t.d, TXQ), 40);
+	rx_post(&t, 256, 2);
+	vd_kick(&t.d, RXQ);
+	settle(&t);
+	CHECK_EQ(rx_take(&t, buf, sizeof(buf), &nb), HDR + 1000);
+	CHECK(nb == 4 && frame_is(buf + HDR, 1000, 1));
+	CHECK_EQ(stats(&t).tx_dropped + stats(&t).rx_dropped, 0);
+	/* Every chain given back (four at once for the merged frame): nothing held. */
+	kr_sbuf_free(&b);
+	CHECK_EQ(kr_virtio_net_save(t.n, &b), 0);
+
+	kr_sbuf_free(&b);
+	nt_down(&t2);
+	nt_down(&t);
+}
+
+/* The link the guest saw is restored; the backend here is up: it is told so on the kick. */
+KR_TEST(net_snapshot_link)
+{
+	struct nt t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	nt_up(&t, false, VER1 | FEAT(STATUS));
+	kr_virtio_net_set_link(t.n, false);
+	CHECK_EQ(kr_virtio_net_save(t.n, &b), 0);
+	nt_clone(&t2, &t, false, guest_mac);
+	CHECK_EQ(net_load(&t2, &b, &g), 0);
+	CHECK_EQ(tm_read(&t2.m.mmio, t2.d.device + KR_NET_CFG_STATUS, 2), 0);
+	CHECK_EQ(tm_read(&t2.m.mmio, t2.d.device + KR_NET_CFG_MAC, 4), 0x12005452);
+	CHECK_EQ(t2.m.n_msi, 0);
+	kr_virtio_pci_kick_all(kr_virtio_net_transport(t2.n));
+	CHECK_EQ(tm_read(&t2.m.mmio, t2.d.device + KR_NET_CFG_STATUS, 2), KR_NET_S_LINK_UP);
+	CHECK_EQ(msis(&t2, VEC_CFG), 1);
+	/* Kicked again with nothing new: no news. */
+	kr_virtio_pci_kick_all(kr_virtio_net_transport(t2.n));
+	CHECK_EQ(msis(&t2, VEC_CFG), 1);
+	/* The original's link stays as it was set. */
+	kr_virtio_pci_kick_all(kr_virtio_net_transport(t.n));
+	CHECK_EQ(tm_read(&t.m.mmio, t.d.device + KR_NET_CFG_STATUS, 2), 0);
+	kr_sbuf_free(&b);
+	nt_down(&t2);
+	nt_down(&t);
+}
+
+static void net_refused(struct nt *t, const struct kr_sbuf *b, const char *why)
+{
+	struct kr_sget g;
+
+	CHECK_EQ(net_load(t, b, &g), -EPROTO);
+	if (!strstr(g.why, why)) {
+		printf("#   refused with \"%s\", want \"%s\"\n", g.why, why);
+		CHECK(0);
+	}
+}
+
+KR_TEST(net_snapshot_refused)
+{
+	static const uint8_t other[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+	struct nt t, t2;
+	struct kr_sbuf b = { 0 };
+	struct kr_sget g;
+
+	nt_up(&t, true, VER1 | FEAT(MRG_RXBUF) | FEAT(GUEST_CSUM));
+	CHECK_EQ(kr_virtio_net_save(t.n, &b), 0);
+	nt_clone(&t2, &t, true, other);
+	net_refused(&t2, &b, "virtio-net0: MAC 52:54:00:12:34:56 in the snapshot, "
+		    "52:54:00:12:34:57 here");
+	nt_down(&t2);
+	/* Offloads the guest took need a backend with the virtio-net header. */
+	nt_clone(&t2, &t, false, guest_mac);
+	net_refused(&t2, &b, "0x2 of them not offered here");
+	nt_down(&t2);
+
+	nt_clone(&t2, &t, true, guest_mac);
+	for (size_t n = 0; n < b.len; n++) {
+		struct kr_sbuf cut = { .p = b.p, .len = n };
+
+		net_refused(&t2, &cut, "virtio-net0: truncated state");
+	}
+	b.p[10] = 2;				/* version, MAC, then the status */
+	net_refused(&t2, &b, "link status 0x2");
+	b.p[10] = KR_NET_S_LINK_UP;
+	CHECK_EQ(net_load(&t2, &b, &g), 0);
+	kr_sbuf_free(&b);
+	nt_down(&t2);
+	nt_down(&t);
+}
+
+/* Frozen: no frame work at all, not even for a held chain; kick_all resumes. */
+KR_TEST(net_freeze)
+{
+	struct nt t;
+	struct kr_virtio_pci *vp;
+	uint8_t buf[4096];
+	unsigned int nb;
+
+	nt_up(&t, false, VER1 | FEAT(MRG_RXBUF));
+	vp = kr_virtio_net_transport(t.n);
+	kr_virtio_pci_freeze(vp, true);
+	tx_frame(&t, 200, 1, 1);
+	vd_kick(&t.d, TXQ);
+	rx_post(&t, 2048, 2);
+	vd_kick(&t.d, RXQ);
+	CHECK(peer_send_frame(&t, 300, 2));
+	settle(&t);
+	CHECK_EQ(peer_recv(&t, buf, sizeof(buf)), -1);
+	CHECK_EQ(vd_used_idx(&t.d, RXQ) + vd_used_idx(&t.d, TXQ), 0);
+	CHECK(backlog(&t) > 0);			/* not even read */
+	kr_virtio_pci_freeze(vp, false);
+	settle(&t);
+	CHECK_EQ(vd_used_idx(&t.d, RXQ) + vd_used_idx(&t.d, TXQ), 0);
+	kr_virtio_pci_kick_all(vp);
+	settle(&t);
+	CHECK(peer_got(&t, 0, 200, 1));
+	CHECK_EQ(rx_take(&t, buf, sizeof(buf), &nb), HDR + 300);
+	CHECK(frame_is(buf + HDR, 300, 2));
+	nt_down(&t);
+}
+
+/*
+ * A chain that is no receive buffer behind stashed ones goes back with
+ * them, empty, in order: the stash stays the last chains popped, which
+ * is what a snapshot rewinds.
+ */
+KR_TEST(net_rx_bad_chain_after_stash)
+{
+	struct nt t;
+	uint8_t buf[8192];
+	unsigned int nb;
+	uint32_t id, len;
+
+	nt_up(&t, false, VER1 | FEAT(MRG_RXBUF));
+	rx_post(&t, 256, 1);
+	vd_kick(&t.d, RXQ);
+	CHECK(peer_send_frame(&t, 1000, 1));
+	settle(&t);
+	CHECK_EQ(vd_used_idx(&t.d, RXQ), 0);		/* one chain stashed */
+	vd_desc(&t.d, RXQ, 1, RXBUF + RXSTRIDE, 256, 0, 0);	/* readable: no RX buffer */
+	vd_avail(&t.d, RXQ, 1);
+	t.rx_desc = 2;
+	rx_post(&t, 256, 4);
+	vd_kick(&t.d, RXQ);
+	settle(&t);
+	CHECK(vd_used(&t.d, RXQ, &id, &len) && id == 0 && len == 0);
+	CHECK(vd_used(&t.d, RXQ, &id, &len) && id == 1 && len == 0);
+	CHECK_EQ(rx_take(&t, buf, sizeof(buf), &nb), HDR + 1000);
+	CHECK(nb == 4 && frame_is(buf + HDR, 1000, 1));
+	CHECK_EQ(stats(&t).bad_buffers, 1);
+	CHECK_EQ(stats(&t).rx_dropped, 0);
+	nt_down(&t);
+}

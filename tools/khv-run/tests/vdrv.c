@@ -72,6 +72,12 @@ void *tm_ram(struct tmach *m, uint64_t gpa, uint64_t len)
 	return p;
 }
 
+void tm_copy_ram(struct tmach *to, const struct tmach *from)
+{
+	memcpy(to->mem.low, from->mem.low, TM_LOW_SIZE);
+	memcpy(to->mem.high, from->mem.high, TM_HIGH_SIZE);
+}
+
 uint64_t tm_read(struct kr_bus *bus, uint64_t addr, unsigned int size)
 {
 	uint8_t d[8];
@@ -225,6 +231,18 @@ void vd_msix_enable(struct vdrv *d)
 		tm_write(&d->m->mmio, e + 12, 4, 0);
 	}
 	tm_cfg_write(d->m, d->slot, ctl, 2, v | KR_MSIX_CTL_ENABLE);
+}
+
+int vd_restore(struct vdrv *d, struct tmach *m, const struct vdrv *from, bool msix)
+{
+	int err = vd_probe(d, m, from->slot, from->bar);
+
+	if (err)
+		return err;
+	if (msix)
+		vd_msix_enable(d);
+	memcpy(d->q, from->q, sizeof(d->q));
+	return 0;
 }
 
 uint16_t vd_setup_queue(struct vdrv *d, unsigned int q, uint16_t size, uint64_t ring_gpa,

@@ -35,6 +35,8 @@ struct tmach {
 void tm_init(struct tmach *m);
 void tm_fini(struct tmach *m);
 void *tm_ram(struct tmach *m, uint64_t gpa, uint64_t len);	/* checked, or abort */
+/* Guest RAM of `from` into `to`: what a snapshot's pages carry. */
+void tm_copy_ram(struct tmach *to, const struct tmach *from);
 
 uint64_t tm_read(struct kr_bus *bus, uint64_t addr, unsigned int size);
 void tm_write(struct kr_bus *bus, uint64_t addr, unsigned int size, uint64_t v);
@@ -94,6 +96,14 @@ void vd_desc(struct vdrv *d, unsigned int q, uint16_t i, uint64_t addr, uint32_t
 /* Make head available (after a write barrier, as the driver must). */
 void vd_avail(struct vdrv *d, unsigned int q, uint16_t head);
 void vd_kick(struct vdrv *d, unsigned int q);
+/*
+ * The restoring side of a snapshot test, on machine m (its RAM a copy of
+ * from's): what pci.c's and msix.c's loads would bring back (BAR 0 where
+ * `from` put it, memory decoding and bus mastering on, MSI-X as
+ * vd_msix_enable() left it when msix), and the driver's own bookkeeping,
+ * which lives in guest memory.  0 or vd_probe()'s error.
+ */
+int vd_restore(struct vdrv *d, struct tmach *m, const struct vdrv *from, bool msix);
 /* The next used entry: true and its id and len, or false when none. */
 bool vd_used(struct vdrv *d, unsigned int q, uint32_t *id, uint32_t *len);
 uint16_t vd_used_idx(struct vdrv *d, unsigned int q);
