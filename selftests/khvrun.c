@@ -1144,6 +1144,214 @@ TEST_F_TIMEOUT(khvrun, snapshot_restore, 600)
 	unlink(img);
 }
 
+/* One line through the guest's echo service: sent, and the same back within 30 s. */
+static bool echo_round(int fd, int i)
+{
+	char out[32], in[32];
+	size_t n = 0, want = (size_t)snprintf(out, sizeof(out), "khv %d\n", i);
+	double deadline = now() + 30;
+
+	if (write(fd, out, want) != (ssize_t)want)
+		return false;
+	while (n < want) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&pf, 1, (int)((deadline - now()) * 1000)) != 1)
+			return false;
+		k = read(fd, in + n, want - n);
+		if (k <= 0)
+			return false;
+		n += (size_t)k;
+	}
+	return !memcmp(in, out, want);
+}
+
+/* query-migrate until its status is one of the ends (or the deadline): the last answer. */
+static char *wait_migration(int fd, char *line, size_t len, double deadline, int echo_fd,
+			    int *rounds, int *echo_fail)
+{
+	char *r = NULL;
+
+	while (now() < deadline) {
+		r = ctl_cmd(fd, "{\"execute\": \"query-migrate\"}\n", line, len);
+		if (!r || strstr(r, "\"completed\"") || strstr(r, "\"failed\"") ||
+		    strstr(r, "\"cancelled\""))
+			break;
+		/* The guest serves its connection meanwhile. */
+		if (echo_fd >= 0 && !echo_round(echo_fd, (*rounds)++))
+			(*echo_fail)++;
+		usleep(50000);
+	}
+	return r;
+}
+
+/*
+ * Live migration (migration.rst, "Live migration"): a guest that checks its
+ * memory and disk and serves a TCP echo connection on a bridge moves from
+ * one khv-run to another started with --incoming, on another tap of the
+ * bridge.  First a destination with other RAM refuses the stream and a
+ * second migration is cancelled midway: the source runs on through both,
+ * its guest unaware.  Then the real one: the connection carries on (the
+ * destination announces the guest's MAC), the passes go on from where they
+ * were, all good, no boot; the source stays paused (postmigrate).
+ */
+TEST_F_TIMEOUT(khvrun, live_migration, 600)
+{
+	const char *sock_a = "/tmp/khvrun-mig-a.sock", *sock_b = "/tmp/khvrun-mig-b.sock";
+	const char *mig = "unix:/tmp/khvrun-mig.sock";
+	char img[] = "/tmp/khvrun-migdisk-XXXXXX", disk[64], cmd[256], line[8192], *r;
+	const char *argv_a[] = { NULL, "-k", quick_kernel(), "-i", initrd(), "-m", "256M",
+				 "-c", "2", "--rng", "--disk", disk, "--control", sock_a,
+				 "--net", "tap=khvtapm0,mac=52:54:00:12:05:02",
+				 "-a", CMDLINE("memcheck khvip=10.0.5.2/24"), NULL };
+	const char *argv_b[] = { NULL, "-k", quick_kernel(), "-i", initrd(), "-m", "256M",
+				 "-c", "2", "--rng", "--disk", disk, "--control", sock_b,
+				 "--net", "tap=khvtapm1,mac=52:54:00:12:05:02",
+				 "-a", CMDLINE("memcheck khvip=10.0.5.2/24"), "--incoming", mig,
+				 NULL };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(5003) };
+	struct kr_proc pa, pb;
+	struct kr_out a, b;
+	int fd_a = -1, fd_b, echo = -1, rounds = 0, echo_fail = 0, before, after;
+
+	NEED_FILES();
+	if (!have_tun())
+		SKIP(return, "no /dev/net/tun");
+	if (system("ip link add khvbr1 type bridge 2>/dev/null") &&
+	    (system("for m in llc stp bridge; do [ -d /sys/module/$m ] || "
+		    "insmod /khv/l2/$m.ko || exit 1; done") ||
+	     system("ip link add khvbr1 type bridge")))
+		SKIP(return, "no bridge here");
+	ASSERT_EQ(0, system("ip addr add 10.0.5.1/24 dev khvbr1 && ip link set khvbr1 up"));
+	fd_b = mkstemp(img);
+	ASSERT_LE(0, fd_b);
+	ASSERT_EQ(0, ftruncate(fd_b, 4 << 20));
+	close(fd_b);
+	snprintf(disk, sizeof(disk), "path=%s", img);
+
+	ASSERT_EQ(0, kr_start(&pa, &a, argv_a));
+	EXPECT_TRUE(wait_netdev("khvtapm0"));
+	EXPECT_EQ(0, system("ip link set khvtapm0 master khvbr1 && ip link set khvtapm0 up"));
+	EXPECT_TRUE(kr_pump(&pa, &a, "KHVRUN-MEMCHECK pass=", 1, now() + KR_BOOT_TIMEOUT));
+	EXPECT_EQ(1, count(a.buf, "KHVRUN-ECHO listening"));
+	inet_pton(AF_INET, "10.0.5.2", &sa.sin_addr);
+	for (double until = now() + 60; echo < 0 && now() < until; usleep(200000)) {
+		echo = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (echo >= 0 && connect(echo, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(echo);
+			echo = -1;
+		}
+	}
+	EXPECT_LE(0, echo) TH_LOG("no echo service at 10.0.5.2:5003");
+	for (int i = 0; echo >= 0 && i < 5; i++)
+		EXPECT_TRUE(echo_round(echo, rounds++));
+	fd_a = ctl_open(sock_a);
+	ASSERT_LE(0, fd_a);
+
+	/* A destination with other RAM: it refuses, the source runs on. */
+	argv_b[6] = "128M";
+	ASSERT_EQ(0, kr_start(&pb, &b, argv_b));
+	EXPECT_TRUE(kr_pump(&pb, &b, "waiting for a migration", 1, now() + 30));
+	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"%s\"}}\n",
+		 mig);
+	r = ctl_cmd(fd_a, cmd, line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\"")) TH_LOG("%s", r);
+	r = wait_migration(fd_a, line, sizeof(line), now() + 60, echo, &rounds, &echo_fail);
+	EXPECT_TRUE(r && strstr(r, "\"failed\"") && strstr(r, "MiB of RAM")) TH_LOG("%s", r);
+	kr_finish(&pb, &b, now() + 30);
+	EXPECT_EQ(4, b.status) TH_LOG("%s", b.buf);
+	EXPECT_NE(NULL, strstr(b.buf, "MiB of RAM in the snapshot")) TH_LOG("%s", b.buf);
+	free(b.buf);
+	argv_b[6] = "256M";
+
+	/* Cancelled midway (after its first pass over memory): the source runs on. */
+	ASSERT_EQ(0, kr_start(&pb, &b, argv_b));
+	EXPECT_TRUE(kr_pump(&pb, &b, "waiting for a migration", 1, now() + 30));
+	r = ctl_cmd(fd_a, "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+		    "{\"downtime-limit\": 0}}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\""));
+	r = ctl_cmd(fd_a, cmd, line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\"")) TH_LOG("%s", r);
+	for (double until = now() + 60; now() < until; usleep(20000)) {
+		r = ctl_cmd(fd_a, "{\"execute\": \"query-migrate\"}\n", line, sizeof(line));
+		if (!r || (!strstr(r, "\"setup\"") && !strstr(r, "\"dirty-sync-count\":0")))
+			break;
+	}
+	EXPECT_TRUE(r && strstr(r, "\"active\"")) TH_LOG("%s", r);
+	r = ctl_cmd(fd_a, "{\"execute\": \"migrate_cancel\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\""));
+	r = wait_migration(fd_a, line, sizeof(line), now() + 60, echo, &rounds, &echo_fail);
+	EXPECT_TRUE(r && strstr(r, "\"cancelled\"")) TH_LOG("%s", r);
+	kr_finish(&pb, &b, now() + 30);
+	EXPECT_EQ(4, b.status) TH_LOG("%s", b.buf);
+	free(b.buf);
+	r = ctl_cmd(fd_a, "{\"execute\": \"query-status\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"running\"")) TH_LOG("%s", r);
+
+	/* The real one, with the default downtime limit. */
+	ASSERT_EQ(0, kr_start(&pb, &b, argv_b));
+	EXPECT_TRUE(wait_netdev("khvtapm1"));
+	EXPECT_EQ(0, system("ip link set khvtapm1 master khvbr1 && ip link set khvtapm1 up"));
+	EXPECT_TRUE(kr_pump(&pb, &b, "waiting for a migration", 1, now() + 30));
+	r = ctl_cmd(fd_a, "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+		    "{\"downtime-limit\": 300}}\n", line, sizeof(line));
+	r = ctl_cmd(fd_a, cmd, line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"return\"")) TH_LOG("%s", r);
+	r = wait_migration(fd_a, line, sizeof(line), now() + 120, echo, &rounds, &echo_fail);
+	EXPECT_TRUE(r && strstr(r, "\"completed\"")) TH_LOG("%s", r);
+	ksft_print_msg("live_migration: %s", r ? r : "no answer\n");
+	EXPECT_TRUE(kr_pump(&pb, &b, "migrated in from", 1, now() + 30));
+	r = ctl_cmd(fd_a, "{\"execute\": \"query-status\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "\"postmigrate\"")) TH_LOG("%s", r);
+	r = ctl_cmd(fd_a, "{\"execute\": \"cont\"}\n", line, sizeof(line));
+	EXPECT_TRUE(r && strstr(r, "has migrated")) TH_LOG("%s", r);
+	ctl_cmd(fd_a, "{\"execute\": \"quit\"}\n", line, sizeof(line));
+	close(fd_a);
+	kr_finish(&pa, &a, now() + 60);
+	EXPECT_EQ(0, a.status);
+	check_guest(_metadata, &a, 2, 1);
+	before = last_pass(a.buf);
+
+	/* The destination's guest: its connection answers, its passes go on. */
+	for (int i = 0; echo >= 0 && i < 10; i++) {
+		bool ok = echo_round(echo, rounds++);
+
+		EXPECT_TRUE(ok) TH_LOG("round %d after the move", i);
+	}
+	EXPECT_TRUE(kr_pump(&pb, &b, "KHVRUN-MEMCHECK pass=", 2, now() + 120));
+	fd_b = ctl_open(sock_b);
+	if (fd_b >= 0) {
+		ctl_cmd(fd_b, "{\"execute\": \"quit\"}\n", line, sizeof(line));
+		close(fd_b);
+	}
+	kr_finish(&pb, &b, now() + 60);
+	after = last_pass(b.buf);
+	ksft_print_msg("live_migration: passes to %d on the source, %d-%d on the destination; "
+		       "%d echo rounds, %d failed during migrations\n", before, before + 1, after,
+		       rounds, echo_fail);
+	EXPECT_EQ(0, b.status);
+	EXPECT_EQ(0, echo_fail);
+	EXPECT_EQ(0, count(b.buf, "KHVRUN-START")) TH_LOG("the guest booted again");
+	EXPECT_EQ(0, count(a.buf, " BAD"));
+	EXPECT_EQ(0, count(b.buf, " BAD")) TH_LOG("%s", b.buf);
+	snprintf(cmd, sizeof(cmd), "KHVRUN-MEMCHECK pass=%d ok", before + 1);
+	EXPECT_NE(NULL, strstr(b.buf, cmd)) TH_LOG("%s", b.buf);
+	for (size_t i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++) {
+		const char *w = bad_words[i];
+
+		EXPECT_EQ(0, count(b.buf, w)) TH_LOG("the migrated guest printed \"%s\"", w);
+	}
+	if (!_metadata->passed)
+		TH_LOG("destination:\n%s", b.buf + (b.len > 3000 ? b.len - 3000 : 0));
+	if (echo >= 0)
+		close(echo);
+	system("ip link del khvbr1");
+	free(a.buf);
+	free(b.buf);
+	unlink(img);
+}
+
 TEST_F_TIMEOUT(khvrun, bad_input, 120)
 {
 	char corrupt[] = "/tmp/khvrun-corrupt-XXXXXX", text[] = "/tmp/khvrun-text-XXXXXX";

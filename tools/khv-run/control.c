@@ -339,6 +339,11 @@ static const struct kr_cmd kr_cmds[] = {
 	{ "query-vnc", KR_OP(query_vnc) },
 	{ "snapshot-save", KR_OP(snapshot_save), NULL,
 	  { { "file", KR_ARG_STR }, { "quit", KR_ARG_BOOL } } },
+	{ "migrate", KR_OP(migrate), NULL, { { "uri", KR_ARG_STR } } },
+	{ "query-migrate", KR_OP(query_migrate) },
+	{ "migrate_cancel", KR_OP(migrate_cancel) },
+	{ "migrate-set-parameters", KR_OP(migrate_set_parameters), NULL,
+	  { { "downtime-limit", KR_ARG_UINT } } },
 };
 
 static kr_control_fn *kr_cmd_op(const struct kr_control *ctl, const struct kr_cmd *cmd)

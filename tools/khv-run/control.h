@@ -80,6 +80,13 @@ struct kr_control_ops {
 	 * {file, bytes, pages, zero-pages, ms}.
 	 */
 	kr_control_fn *snapshot_save;
+	/* args.uri (required): start a live migration (migrate.h); {} at once. */
+	kr_control_fn *migrate;
+	/* QMP's MigrationInfo: status, total-time, downtime, ram {...} */
+	kr_control_fn *query_migrate;
+	kr_control_fn *migrate_cancel;	/* {} */
+	/* args.downtime-limit (ms) */
+	kr_control_fn *migrate_set_parameters;
 	/* The greeting's and query-version's answer. */
 	struct {
 		int major, minor, micro;

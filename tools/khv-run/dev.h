@@ -119,6 +119,14 @@ struct kr_mem {
 	uint64_t low_size;
 	uint8_t *high;		/* gpa 4 GiB .. 4 GiB + high_size */
 	uint64_t high_size;
+	/*
+	 * While a migration copies memory (migrate.c): a bit per 4 KiB page
+	 * of low ([0]) and high ([1]), set by kr_mem_dirty() for each write
+	 * the VMM itself makes into guest memory, which khv's dirty log
+	 * cannot see (it traps the guest's writes only).  NULL when off;
+	 * the pointers are atomics, as devices write from any thread.
+	 */
+	uint64_t *dirty[2];
 };
 
 #define KR_4G	0x100000000ull
@@ -132,6 +140,29 @@ static inline void *kr_gpa(const struct kr_mem *m, uint64_t gpa, uint64_t len)
 	if (gpa >= KR_4G && gpa - KR_4G + len <= m->high_size)
 		return m->high + (gpa - KR_4G);
 	return NULL;
+}
+
+/*
+ * The VMM wrote [hva, hva + len) of guest memory (a device's DMA): a
+ * migration in progress sends those pages again.  Call it after the write.
+ */
+static inline void kr_mem_dirty(const struct kr_mem *m, const void *hva, uint64_t len)
+{
+	const uint8_t *p = hva;
+
+	for (int i = 0; i < 2 && len; i++) {
+		uint64_t *bits = __atomic_load_n(&m->dirty[i], __ATOMIC_ACQUIRE);
+		const uint8_t *base = i ? m->high : m->low;
+		uint64_t size = i ? m->high_size : m->low_size, first, last;
+
+		if (!bits || !base || p < base || p >= base + size)
+			continue;
+		first = (uint64_t)(p - base) >> 12;
+		last = ((uint64_t)(p - base) + (len < size - (uint64_t)(p - base) ?
+						 len : size - (uint64_t)(p - base)) - 1) >> 12;
+		for (uint64_t pg = first; pg <= last; pg++)
+			__atomic_fetch_or(&bits[pg / 64], 1ull << (pg % 64), __ATOMIC_RELEASE);
+	}
 }
 
 static inline uint64_t kr_mem_size(const struct kr_mem *m)

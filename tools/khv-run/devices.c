@@ -669,3 +669,10 @@ int kr_devices_loaded(struct kr_devices *d, char *why, size_t len)
 			kr_virtio_pci_kick_all(e[i].vp);
 	return 0;
 }
+
+void kr_devices_announce(struct kr_devices *d)
+{
+	for (unsigned int i = 0; i < KR_MAX_NETS; i++)
+		if (d->net[i])
+			kr_virtio_net_announce(d->net[i]);
+}

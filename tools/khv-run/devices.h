@@ -57,5 +57,7 @@ int kr_devices_load(struct kr_devices *d, uint32_t instance, const void *p, size
  * have notified before the snapshot for chains no device had taken.
  */
 int kr_devices_loaded(struct kr_devices *d, char *why, size_t len);
+/* After a migration came in: each network device announces the guest's MAC. */
+void kr_devices_announce(struct kr_devices *d);
 
 #endif

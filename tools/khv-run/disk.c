@@ -373,6 +373,30 @@ static int lock_image(int fd, bool ro)
 	return 0;
 }
 
+void kr_disk_unlock(struct kr_disk *d)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_len = PERM_COUNT };
+
+	if (d->fd < 0)
+		return;
+	fl.l_start = LOCK_PERM_BASE;
+	fcntl(d->fd, F_OFD_SETLK, &fl);
+	fl.l_start = LOCK_SHARED_BASE;
+	fcntl(d->fd, F_OFD_SETLK, &fl);
+}
+
+int kr_disk_lock(struct kr_disk *d)
+{
+	int err;
+
+	if (d->fd < 0)
+		return 0;
+	err = lock_image(d->fd, d->ro);
+	if (err)
+		kr_disk_unlock(d);	/* none of it half taken */
+	return err;
+}
+
 static bool pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
@@ -572,7 +596,7 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 		err = -EINVAL;
 		goto fail;
 	}
-	lock_err = lock_image(d->fd, d->ro);
+	lock_err = o->unlocked ? 0 : lock_image(d->fd, d->ro);
 	if (lock_err == -EBUSY) {
 		say(why, len, "%s is in use by another process (locked)", d->path);
 		err = -EBUSY;

@@ -55,6 +55,12 @@ struct kr_disk_opts {
 	bool discard;
 	char serial[KR_DISK_SERIAL_MAX + 1];	/* "" when none */
 	unsigned int queues;
+	/*
+	 * Not an option: open without the lock (khv-run --incoming), which
+	 * the migration's source holds until it hands the disk over
+	 * (kr_disk_lock()).
+	 */
+	bool unlocked;
 };
 
 /*
@@ -90,6 +96,16 @@ int kr_disk_open(const struct kr_disk_opts *o, const char *name, struct kr_disk 
 		 char *why, size_t len);
 /* Close the file, which drops the lock.  After every user stopped. */
 void kr_disk_close(struct kr_disk *d);
+/*
+ * A migration hands the disk over: the source drops its lock once the
+ * guest's writes are synced and the devices frozen (kr_disk_unlock), the
+ * destination takes it (kr_disk_lock) before it says yes; a failed
+ * migration gives it back to the source.  kr_disk_lock: 0, -EBUSY when
+ * another process holds it, or the file system's error (then unlocked, as
+ * at open).  Nothing for an NBD export (the server keeps its image).
+ */
+void kr_disk_unlock(struct kr_disk *d);
+int kr_disk_lock(struct kr_disk *d);
 
 /* What the guest is told. */
 uint64_t kr_disk_sectors(const struct kr_disk *d);	/* 512-byte sectors */

@@ -149,9 +149,10 @@ static void fw_dma(struct kr_fw_cfg *fw, uint64_t gpa)
 	if (control & KR_FW_CFG_DMA_READ) {
 		uint8_t *dst = length ? kr_gpa(fw->mem, addr, length) : NULL;
 
-		if (dst)
+		if (dst) {
 			fw_read(fw, dst, length);
-		else if (length)
+			kr_mem_dirty(fw->mem, dst, length);
+		} else if (length)
 			error = true;
 	} else if (control & KR_FW_CFG_DMA_WRITE) {
 		error = true;	/* no item is writable */
@@ -159,6 +160,7 @@ static void fw_dma(struct kr_fw_cfg *fw, uint64_t gpa)
 		fw_skip(fw, length);
 	}
 	put_be32(acc, error ? KR_FW_CFG_DMA_ERROR : 0);
+	kr_mem_dirty(fw->mem, acc, 4);
 }
 
 /*

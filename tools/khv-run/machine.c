@@ -20,12 +20,10 @@
 #include "cpuid.h"
 #include "devices.h"
 #include "machine.h"
+#include "migrate.h"
 #include "multiboot.h"
 #include "vmm.h"
 
-#define KR_SLOT_LOW	0
-#define KR_SLOT_HIGH	1
-#define KR_SLOT_VRAM	2	/* the display adapter's BAR 0, where the guest puts it */
 /* The boot GDT: null, null, then the selectors the boot protocol names. */
 #define KR_BOOT_CS	0x10
 #define KR_BOOT_DS	0x18
@@ -458,6 +456,7 @@ int kr_machine_map_vram(struct kr_machine *m, bool map, uint64_t gpa, uint64_t s
 
 void kr_machine_destroy(struct kr_machine *m)
 {
+	kr_migrate_stop(m);
 	kr_devices_destroy(m);
 	for (unsigned int i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i].vcpu.run)

@@ -22,6 +22,7 @@
 #include "chardev.h"
 #include "devices.h"
 #include "machine.h"
+#include "migrate.h"
 #include "snapshot.h"
 #include "vmm.h"
 #include "vnc.h"
@@ -62,6 +63,8 @@ static const char usage_text[] =
 	"      --restore FILE    start from a snapshot (the control socket's snapshot-save)\n"
 	"                        taken with the same options; refused when a disk changed\n"
 	"                        since, unless --restore-changed-disks\n"
+	"      --incoming URI    start from a live migration: wait on tcp:HOST:PORT or\n"
+	"                        unix:PATH for another khv-run's migrate (same options)\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
 	"      --no-kvmclock     hide the paravirtual clock from the guest\n"
@@ -90,7 +93,7 @@ static const char usage_text[] =
 
 enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
        OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD,
-       OPT_STUDY, OPT_STUDY_LOG, OPT_RESTORE, OPT_RESTORE_CHANGED };
+       OPT_STUDY, OPT_STUDY_LOG, OPT_RESTORE, OPT_RESTORE_CHANGED, OPT_INCOMING };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -118,6 +121,7 @@ static const struct option options[] = {
 	{ "study-log", required_argument, NULL, OPT_STUDY_LOG },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "restore-changed-disks", no_argument, NULL, OPT_RESTORE_CHANGED },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -249,6 +253,11 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		case OPT_STUDY_LOG: cfg->study_log = optarg; break;
 		case OPT_RESTORE: cfg->restore = optarg; break;
 		case OPT_RESTORE_CHANGED: cfg->restore_changed_disks = true; break;
+		case OPT_INCOMING:
+			if (kr_migrate_parse_uri(optarg, why, sizeof(why)))
+				return usage_error("--incoming %s", why);
+			cfg->incoming = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -276,6 +285,8 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		return usage_error("%s", "no kernel: --kernel FILE is required");
 	if (cfg->hugepages && cfg->ram % KR_RAM_ALIGN)
 		return usage_error("%s", "--hugepages: --memory must be a multiple of 2M");
+	if (cfg->incoming && cfg->restore)
+		return usage_error("%s", "--incoming and --restore: one or the other");
 	if (cfg->restore_changed_disks && !cfg->restore)
 		return usage_error("%s", "--restore-changed-disks without --restore");
 	if (cfg->study_log && !cfg->study.events)
@@ -366,6 +377,9 @@ int main(int argc, char **argv)
 	sigdelset(&set, SIGPIPE);
 	loop = kr_loop_new();
 	sigs.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* A migration's destination takes its disks' locks when the source hands them over. */
+	for (unsigned int i = 0; cfg.incoming && i < cfg.nr_disks; i++)
+		cfg.disk_opts[i].unlocked = true;
 	{
 		char why[256];
 
@@ -451,6 +465,14 @@ int main(int argc, char **argv)
 			if (!status)
 				fprintf(stderr, "khv-run: restored from %s\n", cfg.restore);
 			cfg.restore = NULL;
+		}
+		if (!status && cfg.incoming) {
+			status = kr_migrate_incoming(m, cfg.incoming, why, sizeof(why));
+			if (!status) {
+				fprintf(stderr, "khv-run: migrated in from %s\n", cfg.incoming);
+				kr_devices_announce(m->dev);
+			}
+			cfg.incoming = NULL;
 		}
 		if (!status && kr_vcpus_start(m)) {
 			snprintf(why, sizeof(why), "cannot start the vCPU threads");

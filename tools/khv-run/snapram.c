@@ -30,6 +30,11 @@ static int kr_ram_run(struct kr_snap_writer *w, const struct kr_ram_region *r, u
 		{ r->hva + first * KR_RAM_PAGE, zero ? 0 : (size_t)pages * KR_RAM_PAGE },
 	};
 
+	if (r->bounce && !zero) {
+		memcpy(r->bounce, v[1].iov_base, v[1].iov_len);
+		v[1].iov_base = r->bounce;
+	}
+
 	memcpy(h, &gpa, 8);
 	memcpy(h + 8, &n, 4);
 	memcpy(h + 12, &flags, 4);

@@ -30,6 +30,15 @@ struct kr_ram_region {
 	uint64_t gpa;
 	uint64_t size;		/* a multiple of 4 KiB */
 	uint8_t *hva;
+	/*
+	 * NULL: pages go out straight from guest memory (the guest stopped).
+	 * Else KR_RAM_RUN pages the writer copies each run into first: with
+	 * the guest running (a migration's passes) a page may change between
+	 * the section's CRC and its write, which the reader would refuse; a
+	 * copy is what the CRC covers, and a page written meanwhile is dirty
+	 * and goes again.
+	 */
+	uint8_t *bounce;
 };
 
 /*

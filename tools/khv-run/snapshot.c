@@ -245,7 +245,7 @@ static int put_section(struct kr_snap_writer *w, uint32_t type, uint32_t inst,
 	return err ? fail(why, len, err, "writing: %s", strerror(-err)) : 0;
 }
 
-static void ram_regions(struct kr_machine *m, struct kr_ram_region r[2], unsigned int *n)
+void kr_snapshot_ram_regions(struct kr_machine *m, struct kr_ram_region *r, unsigned int *n)
 {
 	*n = 0;
 	r[(*n)++] = (struct kr_ram_region){ 0, m->mem.low_size, m->mem.low };
@@ -254,25 +254,69 @@ static void ram_regions(struct kr_machine *m, struct kr_ram_region r[2], unsigne
 						    m->mem.high };
 }
 
-static int write_all(struct kr_machine *m, struct kr_snap_writer *w, struct kr_snap_result *res,
-		     struct kr_sbuf *b, char *why, size_t len)
+int kr_snapshot_write_machine(struct kr_machine *m, struct kr_snap_writer *w, char *why,
+			      size_t len)
 {
-	struct kr_ram_region r[2];
-	uint32_t msrs[KR_VMSTATE_MAX_MSRS], n_msrs = 0;
-	unsigned int nr;
-	int err;
+	struct kr_sbuf b = { 0 };
+	int err = 0;
 
-	for (unsigned int i = 0; i < m->cfg->nr_disks; i++) {
+	for (unsigned int i = 0; !err && i < m->cfg->nr_disks; i++) {
 		err = kr_disk_sync(m->cfg->disks[i]);
 		if (err)
-			return fail(why, len, err, "syncing disk %u: %s", i, strerror(-err));
+			fail(why, len, err, "syncing disk %u: %s", i, strerror(-err));
 	}
-	put_machine(m, b);
-	err = put_section(w, KR_SNAP_MACHINE, 0, b, why, len);
-	if (err)
-		return err;
-	ram_regions(m, r, &nr);
-	for (unsigned int i = 0; i < nr; i++) {
+	if (!err) {
+		put_machine(m, &b);
+		err = put_section(w, KR_SNAP_MACHINE, 0, &b, why, len);
+	}
+	kr_sbuf_free(&b);
+	return err;
+}
+
+int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char *why,
+			    size_t len)
+{
+	uint32_t msrs[KR_VMSTATE_MAX_MSRS], n_msrs = 0;
+	struct kr_sbuf b = { 0 };
+	int err = kr_devices_save(m->dev, w, why, len);
+
+	if (!err) {
+		err = khv_get_msr_index_list(&m->sys, msrs, KR_VMSTATE_MAX_MSRS, &n_msrs);
+		if (err)
+			fail(why, len, err, "KHV_GET_MSR_INDEX_LIST: %s", khv_strerror(err));
+	}
+	for (unsigned int i = 0; !err && i < m->nr_vcpus; i++) {
+		char vwhy[160];
+
+		err = kr_vmstate_save_vcpu(&m->vcpus[i].vcpu, msrs, n_msrs, &b, vwhy,
+					   sizeof(vwhy));
+		if (err)
+			fail(why, len, err, "vCPU %u: %s", i, vwhy);
+		else
+			err = put_section(w, KR_SNAP_VCPU, i, &b, why, len);
+	}
+	if (!err)
+		err = kr_vmstate_save_vm(&m->vm, &b, why, len);
+	if (!err)
+		err = put_section(w, KR_SNAP_VM, 0, &b, why, len);
+	if (!err) {
+		err = kr_snap_write_end(w);
+		if (err)
+			fail(why, len, err, "writing: %s", strerror(-err));
+	}
+	kr_sbuf_free(&b);
+	return err;
+}
+
+static int write_all(struct kr_machine *m, struct kr_snap_writer *w, struct kr_snap_result *res,
+		     char *why, size_t len)
+{
+	struct kr_ram_region r[2];
+	unsigned int nr;
+	int err = kr_snapshot_write_machine(m, w, why, len);
+
+	kr_snapshot_ram_regions(m, r, &nr);
+	for (unsigned int i = 0; !err && i < nr; i++) {
 		uint64_t sent, zero;
 
 		err = kr_ram_write(w, &r[i], NULL, &sent, &zero);
@@ -281,45 +325,19 @@ static int write_all(struct kr_machine *m, struct kr_snap_writer *w, struct kr_s
 		res->pages += sent;
 		res->zero_pages += zero;
 	}
-	err = kr_devices_save(m->dev, w, why, len);
-	if (err)
-		return err;
-	err = khv_get_msr_index_list(&m->sys, msrs, KR_VMSTATE_MAX_MSRS, &n_msrs);
-	if (err)
-		return fail(why, len, err, "KHV_GET_MSR_INDEX_LIST: %s", khv_strerror(err));
-	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
-		char vwhy[160];
-
-		err = kr_vmstate_save_vcpu(&m->vcpus[i].vcpu, msrs, n_msrs, b, vwhy, sizeof(vwhy));
-		if (err)
-			return fail(why, len, err, "vCPU %u: %s", i, vwhy);
-		err = put_section(w, KR_SNAP_VCPU, i, b, why, len);
-		if (err)
-			return err;
-	}
-	err = kr_vmstate_save_vm(&m->vm, b, why, len);
-	if (!err)
-		err = put_section(w, KR_SNAP_VM, 0, b, why, len);
-	if (!err) {
-		err = kr_snap_write_end(w);
-		if (err)
-			fail(why, len, err, "writing: %s", strerror(-err));
-	}
-	return err;
+	return err ? err : kr_snapshot_write_state(m, w, why, len);
 }
 
 int kr_snapshot_write(struct kr_machine *m, struct kr_snap_writer *w, struct kr_snap_result *res,
 		      char *why, size_t len)
 {
-	struct kr_sbuf b = { 0 };
 	uint64_t t0 = now_ms();
 	int err;
 
 	memset(res, 0, sizeof(*res));
 	err = kr_devices_freeze(m->dev, why, len);
 	if (!err)
-		err = write_all(m, w, res, &b, why, len);
-	kr_sbuf_free(&b);
+		err = write_all(m, w, res, why, len);
 	res->bytes = w->offset;
 	res->ms = now_ms() - t0;
 	return err;
@@ -388,7 +406,7 @@ static int read_section(struct kr_machine *m, struct reading *st, uint32_t type,
 		st->machine = true;
 		return load_machine(m, p, n, flags, why, len);
 	case KR_SNAP_RAM:
-		ram_regions(m, r, &nr);
+		kr_snapshot_ram_regions(m, r, &nr);
 		return kr_ram_load(p, n, r, nr, why, len);
 	case KR_SNAP_DEVICE:
 		return kr_devices_load(m->dev, inst, p, n, why, len);

@@ -43,6 +43,19 @@ int kr_snapshot_write(struct kr_machine *m, struct kr_snap_writer *w, struct kr_
 int kr_snapshot_save(struct kr_machine *m, const char *path, struct kr_snap_result *res,
 		     char *why, size_t len);
 
+/*
+ * The pieces, for a migration (migrate.c), which sends RAM while the guest
+ * runs: the MACHINE section (disks synced first); the guest's RAM as
+ * regions for snapram.h; and, the vCPUs paused and the devices frozen,
+ * every device's, vCPU's and the VM's state and the END.
+ */
+struct kr_ram_region;	/* snapram.h; r holds two */
+int kr_snapshot_write_machine(struct kr_machine *m, struct kr_snap_writer *w, char *why,
+			      size_t len);
+void kr_snapshot_ram_regions(struct kr_machine *m, struct kr_ram_region *r, unsigned int *n);
+int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char *why,
+			    size_t len);
+
 /* Flags of a restore. */
 #define KR_RESTORE_CHANGED_DISKS	(1u << 0)	/* a disk changed since: restore anyway */
 #define KR_RESTORE_REALTIME		(1u << 1)	/* kvmclock counts the time away */

@@ -769,3 +769,38 @@ void kr_virtio_net_set_link(struct kr_virtio_net *n, bool up)
 	pthread_mutex_unlock(&n->lock);
 	kr_virtio_config_changed(n->vp);
 }
+
+/*
+ * After a migration (or a restore) the guest's MAC is behind another port
+ * of whatever switch the backend is on: a RARP from it, broadcast, tells
+ * the switch (a Linux bridge learns from the source address) before the
+ * guest says anything itself, as QEMU's announce does.  Best effort: a
+ * full or dead backend just misses it.
+ */
+void kr_virtio_net_announce(struct kr_virtio_net *n)
+{
+	uint8_t f[KR_NET_HDR_LEN + 60] = { 0 }, *e = f + KR_NET_HDR_LEN, *a = e + 14;
+	size_t skip = n->vnet_hdr ? 0 : KR_NET_HDR_LEN;
+	struct iovec v = { f + skip, sizeof(f) - skip };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	ssize_t r;
+
+	pthread_mutex_lock(&n->lock);
+	memset(e, 0xff, 6);					/* to everyone */
+	memcpy(e + 6, n->config + KR_NET_CFG_MAC, 6);		/* from the guest */
+	e[12] = 0x80;						/* RARP */
+	e[13] = 0x35;
+	a[1] = 1;						/* Ethernet */
+	a[2] = 0x08;						/* IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	a[7] = 3;						/* reverse request */
+	memcpy(a + 8, n->config + KR_NET_CFG_MAC, 6);		/* sender */
+	memcpy(a + 18, n->config + KR_NET_CFG_MAC, 6);		/* target */
+	if (!n->dead) {
+		r = n->tap ? writev(n->fd, &v, 1) : sendmsg(n->fd, &m, MSG_NOSIGNAL);
+		if (r >= 0)
+			n->stats.tx_packets++;
+	}
+	pthread_mutex_unlock(&n->lock);
+}

@@ -116,6 +116,8 @@ void kr_virtio_net_set_link(struct kr_virtio_net *n, bool up);
  * kr_virtio_net_transport(), which also tells the guest about this side's
  * link if it differs from the snapshot's.
  */
+/* A RARP from the guest's MAC to the backend, for the switches (after a migration). */
+void kr_virtio_net_announce(struct kr_virtio_net *n);
 int kr_virtio_net_save(struct kr_virtio_net *n, struct kr_sbuf *b);
 int kr_virtio_net_load(struct kr_virtio_net *n, struct kr_sget *g);
 

@@ -194,6 +194,7 @@ int kr_vq_pop(struct kr_vq *vq, struct kr_vq_elem *e)
 		 * the notify and we go idle with a buffer pending.
 		 */
 		st16(vq->used + USED_RING(vq->size), vq->last_avail);
+		kr_mem_dirty(vq->mem, vq->used + USED_RING(vq->size), 2);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail_idx = __atomic_load_n((uint16_t *)(vq->avail + AVAIL_IDX),
 					    __ATOMIC_ACQUIRE);
@@ -220,6 +221,10 @@ static void put_used(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len)
 	st32(slot, e->head);
 	st32(slot + 4, len < e->in_bytes ? len : e->in_bytes);
 	vq->used_idx++;
+	/* A migration sends again what the device wrote: every writable buffer, the entry. */
+	for (unsigned int i = e->n_out; i < e->n_out + e->n_in && len; i++)
+		kr_mem_dirty(vq->mem, e->iov[i].iov_base, e->iov[i].iov_len);
+	kr_mem_dirty(vq->mem, slot, 8);
 }
 
 static void publish_used(struct kr_vq *vq)
@@ -230,6 +235,7 @@ static void publish_used(struct kr_vq *vq)
 	 * (the driver reads idx, then its read barrier, then the entry).
 	 */
 	__atomic_store_n((uint16_t *)(vq->used + USED_IDX), vq->used_idx, __ATOMIC_RELEASE);
+	kr_mem_dirty(vq->mem, vq->used + USED_IDX, 2);
 }
 
 void kr_vq_push(struct kr_vq *vq, const struct kr_vq_elem *e, uint32_t len)

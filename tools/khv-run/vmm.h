@@ -27,6 +27,11 @@
 #define KR_EXIT_GUEST		8	/* the guest hit an internal error of khv */
 
 #define KR_MAX_VCPUS		KHV_MAX_VCPUS
+
+/* The VM's memory slots (machine.c). */
+#define KR_SLOT_LOW		0	/* RAM below the PCI hole */
+#define KR_SLOT_HIGH		1	/* RAM from 4 GiB */
+#define KR_SLOT_VRAM		2	/* the display adapter's BAR 0, where the guest puts it */
 #define KR_MAX_NETS		4
 
 struct kr_chardev;
@@ -55,6 +60,8 @@ struct kr_config {
 	/* --restore: the first machine starts from this snapshot (snapshot.h). */
 	const char *restore;
 	bool restore_changed_disks;	/* --restore-changed-disks */
+	/* --incoming: the first machine waits for a migration here (migrate.h). */
+	const char *incoming;
 	bool rng;			/* a virtio-rng device */
 	/* --display: none, or the adapter's kind + 1 (display.h) */
 	enum { KR_DISPLAY_NONE, KR_DISPLAY_IS_BOCHS, KR_DISPLAY_IS_VGA } display;
@@ -136,6 +143,13 @@ struct kr_machine {
 	int code;
 	const char *reason;		/* KR_REASON_*: the control socket's words */
 	char why[192];
+
+	/*
+	 * An outgoing migration (migrate.c), NULL before the first; migrated:
+	 * it completed, the VM is the destination's now and must not run here.
+	 */
+	struct kr_migration *mig;
+	bool migrated;
 
 	/* Devices (their own files; opaque here). */
 	struct kr_devices *dev;

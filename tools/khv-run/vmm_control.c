@@ -15,6 +15,7 @@
 #include "chardev.h"
 #include "control.h"
 #include "devices.h"
+#include "migrate.h"
 #include "snapshot.h"
 #include "vmm.h"
 #include "vnc.h"
@@ -36,6 +37,8 @@ static int kr_ctl_query_status(void *opaque, struct json_object *args, struct js
 	pthread_mutex_unlock(&m->lock);
 	if (req == KR_REQ_ERROR)
 		*ret = kr_control_status(false, "internal-error");
+	else if (m->migrated)
+		*ret = kr_control_status(false, "postmigrate");
 	else if (req != KR_REQ_NONE)
 		*ret = kr_control_status(false, "shutdown");
 	else
@@ -73,6 +76,8 @@ static int kr_ctl_cont(void *opaque, struct json_object *args, struct json_objec
 	pthread_mutex_unlock(&m->lock);
 	if (!paused && m->req != KR_REQ_NONE)
 		return kr_control_fail(err, NULL, "the VM cannot run: it is shutting down");
+	if (m->migrated)
+		return kr_control_fail(err, NULL, "the VM cannot run: it has migrated");
 	if (paused) {
 		kr_vcpus_resume(m);
 		kr_control_event(m->control, "RESUME", NULL);
@@ -332,6 +337,8 @@ static int kr_ctl_snapshot_save(void *opaque, struct json_object *args, struct j
 	pthread_mutex_unlock(&m->lock);
 	if (r)
 		return kr_control_fail(err, NULL, "the VM is shutting down");
+	if (m->migrated)
+		return kr_control_fail(err, NULL, "the VM has migrated");
 	kr_vcpus_pause(m);
 	r = kr_snapshot_save(m, file, &res, why, sizeof(why));
 	if (r || !quit)
@@ -357,6 +364,56 @@ static int kr_ctl_snapshot_save(void *opaque, struct json_object *args, struct j
 	return 0;
 }
 
+static int kr_ctl_migrate(void *opaque, struct json_object *args, struct json_object **ret,
+			  struct kr_control_error *err)
+{
+	struct kr_machine *m = opaque;
+	struct json_object *jv;
+	const char *uri = NULL;
+	char why[320];
+
+	if (args && json_object_object_get_ex(args, "uri", &jv))
+		uri = json_object_get_string(jv);
+	if (!uri)
+		return kr_control_fail(err, NULL, "migrate needs a uri");
+	if (kr_migrate_start(m, uri, why, sizeof(why)))
+		return kr_control_fail(err, NULL, "migrate: %s", why);
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_query_migrate(void *opaque, struct json_object *args, struct json_object **ret,
+				struct kr_control_error *err)
+{
+	(void)args;
+	(void)err;
+	*ret = kr_migrate_query(opaque);
+	return 0;
+}
+
+static int kr_ctl_migrate_cancel(void *opaque, struct json_object *args, struct json_object **ret,
+				 struct kr_control_error *err)
+{
+	(void)args;
+	(void)err;
+	kr_migrate_cancel(opaque);
+	*ret = json_object_new_object();
+	return 0;
+}
+
+static int kr_ctl_migrate_set_parameters(void *opaque, struct json_object *args,
+					 struct json_object **ret, struct kr_control_error *err)
+{
+	struct json_object *jv;
+
+	(void)opaque;
+	(void)err;
+	if (args && json_object_object_get_ex(args, "downtime-limit", &jv))
+		kr_migrate_set_downtime((uint64_t)json_object_get_int64(jv));
+	*ret = json_object_new_object();
+	return 0;
+}
+
 const struct kr_control_ops kr_vmm_control_ops = {
 	.query_status = kr_ctl_query_status,
 	.stop = kr_ctl_stop,
@@ -371,5 +428,9 @@ const struct kr_control_ops kr_vmm_control_ops = {
 	.query_chardev = kr_ctl_query_chardev,
 	.query_vnc = kr_ctl_query_vnc,
 	.snapshot_save = kr_ctl_snapshot_save,
+	.migrate = kr_ctl_migrate,
+	.query_migrate = kr_ctl_query_migrate,
+	.migrate_cancel = kr_ctl_migrate_cancel,
+	.migrate_set_parameters = kr_ctl_migrate_set_parameters,
 	.version = { 0, 1, 0, "khv-run" },
 };

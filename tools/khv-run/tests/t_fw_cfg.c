@@ -31,6 +31,7 @@ static void tfw_init(struct tfw *t, const struct kr_fw_cfg_config *cfg_in)
 
 	if (cfg_in)
 		cfg = *cfg_in;
+	t->mem = (struct kr_mem){ 0 };
 	t->mem.low = calloc(1, LOW_SIZE);
 	t->mem.low_size = LOW_SIZE;
 	t->mem.high = calloc(1, HIGH_SIZE);

@@ -427,3 +427,62 @@ KR_TEST(vq_index_wrap)
 	CHECK_EQ(kr_get_le(ram(&t, QUSED + 4 + 8 * 4), 2), (uint16_t)70000);
 	vqt_fini(&t);
 }
+
+static bool page_dirty(const uint64_t *bits, uint64_t page)
+{
+	return bits[page / 64] >> (page % 64) & 1;
+}
+
+/*
+ * A migration's view of the VMM's own writes (kr_mem_dirty): the pages of
+ * a pushed chain's writable buffers (low and high RAM), the used ring's
+ * entry and index, and avail_event; nothing for readable buffers, nothing
+ * for a push of 0 bytes' buffers, nothing while tracking is off.
+ */
+KR_TEST(vq_dirty_tracking)
+{
+	uint64_t low[LOW_SIZE / 4096 / 64] = { 0 }, high[1] = { 0 };
+	struct vqt t;
+	unsigned int set = 0;
+
+	vqt_init(&t, 8, true, false);
+	/* Off: a push marks nothing (and there is nowhere to mark). */
+	desc(&t, 0, BUF + 0x3000, 16, KR_VQ_DESC_F_WRITE, 0);
+	avail(&t, 0);
+	CHECK_EQ(pop(&t), 1);
+	kr_vq_push(&t.vq, &t.e, 16);
+
+	t.mem.dirty[0] = low;
+	t.mem.dirty[1] = high;
+	/* Readable 0x10000 (1 page), writable 0x11ff0 + 0x20 (2 pages), high 0x40. */
+	desc(&t, 1, BUF, 16, KR_VQ_DESC_F_NEXT, 2);
+	desc(&t, 2, BUF + 0x1ff0, 0x20, KR_VQ_DESC_F_WRITE | KR_VQ_DESC_F_NEXT, 3);
+	desc(&t, 3, KR_4G + 0x2000, 8, KR_VQ_DESC_F_WRITE, 0);
+	avail(&t, 1);
+	CHECK_EQ(pop(&t), 1);
+	CHECK(!page_dirty(low, BUF / 4096));
+	kr_vq_push(&t.vq, &t.e, 0x28);
+	CHECK(!page_dirty(low, BUF / 4096));		/* read, not written */
+	CHECK(page_dirty(low, (BUF + 0x1000) / 4096));
+	CHECK(page_dirty(low, (BUF + 0x2000) / 4096));
+	CHECK(page_dirty(high, 2));
+	CHECK(page_dirty(low, QUSED / 4096));		/* entry and index */
+	for (unsigned int i = 0; i < LOW_SIZE / 4096; i++)
+		set += page_dirty(low, i);
+	CHECK_EQ(set, 3u);
+	CHECK_EQ(high[0], 1ull << 2);
+
+	/* A push that wrote nothing marks only the ring; an empty pop marks avail_event. */
+	memset(low, 0, sizeof(low));
+	high[0] = 0;
+	desc(&t, 4, BUF + 0x5000, 16, KR_VQ_DESC_F_WRITE, 0);
+	avail(&t, 4);
+	CHECK_EQ(pop(&t), 1);
+	kr_vq_push(&t.vq, &t.e, 0);
+	CHECK(!page_dirty(low, (BUF + 0x5000) / 4096));
+	CHECK(page_dirty(low, QUSED / 4096));
+	memset(low, 0, sizeof(low));
+	CHECK_EQ(pop(&t), 0);
+	CHECK(page_dirty(low, QUSED / 4096));		/* avail_event, in the used ring */
+	vqt_fini(&t);
+}
