@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,5 +196,132 @@ static int kr_run(struct kr_out *o, int timeout_s, const char *until, int times,
 	return err;
 }
 
+
+/* ---- the control socket ---- */
+
+/* One line from the control socket (to the newline), or NULL at timeout. */
+static inline char *ctl_line(int fd, char *buf, size_t len, double deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int left = (int)((deadline - now()) * 1000);
+
+		if (left <= 0 || poll(&pf, 1, left) != 1 || read(fd, buf + n, 1) != 1)
+			return NULL;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* Send cmd; the first line with "return" or "error" (events are skipped). */
+static inline char *ctl_cmd(int fd, const char *cmd, char *buf, size_t len)
+{
+	double deadline = now() + 60;
+	char *l;
+
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return NULL;
+	while ((l = ctl_line(fd, buf, len, deadline)))
+		if (strstr(l, "\"return\"") || strstr(l, "\"error\""))
+			return l;
+	return NULL;
+}
+
+/* A control connection, past the greeting and capabilities negotiation; -1 on failure. */
+static inline int ctl_open(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[4096];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    !ctl_line(fd, line, sizeof(line), now() + 10) ||
+	    !ctl_cmd(fd, "{\"execute\": \"qmp_capabilities\"}\n", line, sizeof(line))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The guest's output across two khv-runs (a snapshot and its restore, a
+ * migration's source and destination): src then dst with khv-run's own
+ * lines ("khv-run: ..." to the newline, wherever they start) taken out,
+ * so that a guest line the move cut in two is whole again.  Malloc'ed.
+ */
+static inline char *guest_output(const char *src, const char *dst)
+{
+	size_t n = strlen(src) + strlen(dst);
+	char *out = malloc(n + 1), *o = out;
+
+	for (int k = 0; out && k < 2; k++) {
+		for (const char *p = k ? dst : src; *p;) {
+			if (!strncmp(p, "khv-run:", 8)) {
+				const char *nl = strchr(p, '\n');
+
+				p = nl ? nl + 1 : p + strlen(p);
+				continue;
+			}
+			*o++ = *p++;
+		}
+	}
+	if (out)
+		*o = 0;
+	return out;
+}
+
+/*
+ * Every "<prefix>N ok" line of out in order: true when each N is the one
+ * before plus 1 (none lost, none twice) and no "<prefix>N BAD" is there;
+ * *first and *last the range.
+ */
+static inline bool passes_in_order(const char *out, const char *prefix, int *first, int *last)
+{
+	const char *p = out, *q;
+	int prev = 0;
+
+	*first = *last = 0;
+	while ((q = strstr(p, prefix))) {
+		char *end;
+		long n = strtol(q + strlen(prefix), &end, 10);
+
+		p = q + 1;
+		if (!strncmp(end, " BAD", 4))
+			return false;
+		if (strncmp(end, " ok", 3))
+			continue;		/* cut short at the end */
+		if (prev && n != prev + 1)
+			return false;
+		if (!prev)
+			*first = (int)n;
+		prev = *last = (int)n;
+	}
+	return prev != 0;
+}
+
+/*
+ * The number after the last `prefix` in the output that has one, 0 for
+ * none (a line a snapshot or a migration cut may end after its prefix).
+ */
+static inline int last_number(const char *buf, const char *prefix)
+{
+	const char *p = buf, *q;
+	int n = 0;
+
+	while ((q = strstr(p, prefix))) {
+		const char *d = q + strlen(prefix);
+
+		if (*d >= '0' && *d <= '9')
+			n = atoi(d);
+		p = q + 1;
+	}
+	return n;
+}
 
 #endif

@@ -178,13 +178,28 @@ static bool kr_vcpu_exit(struct kr_vcpu *v)
 	return false;
 }
 
-/* Park while paused; false when the thread must end. */
-static bool kr_vcpu_may_run(struct kr_vcpu *v)
+/*
+ * Park while paused; false when the thread must end.  A vCPU parks with
+ * its last exit completed: the data of an IN or an MMIO read is in the
+ * vCPU's registers only at its next KHV_RUN, so before parking it makes
+ * one with immediate_exit set (the kick set it: khv completes the exit and
+ * returns EINTR without entering the guest).  A snapshot or a migration
+ * taken while it is parked then saves an instruction that is done, not
+ * one half done that the restored vCPU would execute again.
+ */
+static bool kr_vcpu_may_run(struct kr_vcpu *v, bool *exited)
 {
 	struct kr_machine *m = v->m;
 	bool run;
 
 	pthread_mutex_lock(&m->lock);
+	if (m->state == KR_PAUSED && *exited) {
+		pthread_mutex_unlock(&m->lock);
+		__atomic_store_n(&v->vcpu.run->immediate_exit, 1, __ATOMIC_RELAXED);
+		khv_vcpu_run(&v->vcpu);		/* EINTR: completed, nothing run */
+		*exited = false;
+		pthread_mutex_lock(&m->lock);
+	}
 	while (m->state == KR_PAUSED) {
 		m->in_guest--;
 		pthread_cond_broadcast(&m->cond);
@@ -208,9 +223,12 @@ static void *kr_vcpu_thread(void *p)
 	sigemptyset(&set);
 	sigaddset(&set, KR_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while (kr_vcpu_may_run(v)) {
+	bool exited = false;	/* an exit was handled and not yet completed by a KHV_RUN */
+
+	while (kr_vcpu_may_run(v, &exited)) {
 		int err = khv_vcpu_run(&v->vcpu);
 
+		exited = false;
 		if (err == -EINTR || err == -EAGAIN)
 			continue;
 		if (err) {
@@ -223,6 +241,7 @@ static void *kr_vcpu_thread(void *p)
 		}
 		if (!kr_vcpu_exit(v))
 			break;
+		exited = true;
 	}
 	pthread_mutex_lock(&m->lock);
 	m->in_guest--;

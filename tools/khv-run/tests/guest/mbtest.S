@@ -5,6 +5,13 @@
  * line), prints one line on COM1 and leaves through the debug-exit port:
  * status (0x21 << 1) | 1 = 67 when everything was right, (0x30 + n) for
  * check n failing.  Small enough to boot in Bochs in no time.
+ *
+ * With a command line that starts with "count", it then counts for ever,
+ * a workload for the snapshot and migration tests that checks its own
+ * memory: pass n checks that each of the 65536 dwords at 2 MiB holds its
+ * index + n - 1, writes index + n into each, and prints
+ * "KHVRUN-MB-PASS n ok"; a dword that is not what the last pass wrote
+ * prints "KHVRUN-MB-PASS n BAD" and leaves with status 0x3f.
  */
 	.set	MB_MAGIC, 0x1badb002
 	.set	MB_FLAGS, 0x00000003		/* page-aligned modules, memory info */
@@ -41,6 +48,12 @@ start:
 	call	puts_esi			/* echo the command line */
 	movl	$nl, %edi
 	call	puts
+	movl	16(%ebx), %esi
+	cmpl	$0x6e756f63, (%esi)		/* "coun" */
+	jne	done
+	cmpb	$'t', 4(%esi)
+	je	count
+done:
 	movb	$0x21, %al
 	outb	%al, $DEBUG_EXIT
 	hlt
@@ -48,6 +61,59 @@ fail:
 	movl	%ecx, %eax
 	outb	%al, $DEBUG_EXIT
 	hlt
+
+	.set	AREA, 0x200000
+	.set	DWORDS, 65536
+
+/* The counting workload (see the top); EBP is the pass. */
+count:
+	xorl	%ebp, %ebp
+	xorl	%ecx, %ecx			/* pass 0 writes index + 0 */
+1:	movl	%ecx, AREA(,%ecx,4)
+	incl	%ecx
+	cmpl	$DWORDS, %ecx
+	jb	1b
+next_pass:
+	incl	%ebp
+	xorl	%ecx, %ecx
+2:	leal	-1(%ebp,%ecx), %eax		/* what pass n - 1 wrote */
+	cmpl	%eax, AREA(,%ecx,4)
+	jne	bad
+	incl	%eax
+	movl	%eax, AREA(,%ecx,4)
+	incl	%ecx
+	cmpl	$DWORDS, %ecx
+	jb	2b
+	movl	$pass, %edi
+	call	puts
+	movl	%ebp, %eax
+	call	putu
+	movl	$ok, %edi
+	call	puts
+	jmp	next_pass
+bad:
+	movl	$pass, %edi
+	call	puts
+	movl	%ebp, %eax
+	call	putu
+	movl	$badw, %edi
+	call	puts
+	movb	$0x3f, %al
+	outb	%al, $DEBUG_EXIT
+	hlt
+
+/* putu: EAX in decimal. */
+putu:
+	movl	$numend, %edi
+	movl	$10, %ecx
+1:	xorl	%edx, %edx
+	divl	%ecx
+	addb	$'0', %dl
+	decl	%edi
+	movb	%dl, (%edi)
+	testl	%eax, %eax
+	jnz	1b
+	jmp	puts
 
 /* puts: the NUL-terminated string at EDI; puts_esi: the one at ESI. */
 puts_esi:
@@ -71,6 +137,11 @@ puts:
 	.data
 hello:	.asciz	"KHVRUN-MULTIBOOT ok cmdline="
 nl:	.asciz	"\n"
+pass:	.asciz	"KHVRUN-MB-PASS "
+ok:	.asciz	" ok\n"
+badw:	.asciz	" BAD\n"
+num:	.space	12
+numend:	.byte	0
 
 	.bss
 	.align	16
