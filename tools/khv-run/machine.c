@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,25 +21,13 @@
 #include "machine.h"
 #include "migrate.h"
 #include "multiboot.h"
+#include "strbuf.h"
 #include "vmm.h"
 
 /* The boot GDT: null, null, then the selectors the boot protocol names. */
 #define KR_BOOT_CS	0x10
 #define KR_BOOT_DS	0x18
 #define KR_IDMAP_SIZE	KR_4G
-
-static int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /*
  * Image buffers are mappings of their own, not malloc's: unmapped, their

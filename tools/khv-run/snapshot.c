@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "devices.h"
 #include "machine.h"
 #include "snapfield.h"
+#include "strbuf.h"
 #include "snapram.h"
 #include "snapshot.h"
 #include "vmm.h"
@@ -29,19 +29,6 @@
 
 #define MACHINE_VERSION	1
 #define PATH_MAX_SAVED	4096
-
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static uint64_t now_ms(void)
 {
@@ -158,7 +145,7 @@ static int check_disk(const struct disk_id *was, struct kr_disk *d, unsigned int
 
 	disk_id(d, &now);
 	if (strcmp(was->name, now.name) || was->size != now.size || was->ro != now.ro)
-		return fail(why, len, -EPROTO, "disk %s (%s): the snapshot has %s of %llu bytes%s",
+		return kr_fail(why, len, -EPROTO, "disk %s (%s): the snapshot has %s of %llu bytes%s",
 			    now.name, now.path, was->name, (unsigned long long)was->size,
 			    was->ro ? ", read-only" : "");
 	if (!was->file || !now.file || (flags & KR_RESTORE_CHANGED_DISKS))
@@ -167,12 +154,12 @@ static int check_disk(const struct disk_id *was, struct kr_disk *d, unsigned int
 	    was->mtime_nsec == now.mtime_nsec)
 		return 0;
 	if (was->dev != now.dev || was->ino != now.ino)
-		return fail(why, len, -EPROTO, "disk %s: %s is not the file the snapshot was taken "
+		return kr_fail(why, len, -EPROTO, "disk %s: %s is not the file the snapshot was taken "
 			    "with (%s); --restore-changed-disks restores over it anyway", now.name,
 			    now.path, was->path);
 	fmt_time(t1, sizeof(t1), was->mtime_sec, was->mtime_nsec);
 	fmt_time(t2, sizeof(t2), now.mtime_sec, now.mtime_nsec);
-	return fail(why, len, -EPROTO, "disk %s: %s was modified after the snapshot (at %s, the "
+	return kr_fail(why, len, -EPROTO, "disk %s: %s was modified after the snapshot (at %s, the "
 		    "snapshot is of %s); --restore-changed-disks restores over it anyway",
 		    now.name, now.path, t2, t1);
 }
@@ -189,7 +176,7 @@ static int load_machine(struct kr_machine *m, const void *p, size_t n, unsigned 
 	int err = 0;
 
 	if (!was)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	kr_sget_init(&g, p, n, "machine");
 	kr_sget_begin(&g, MACHINE_VERSION);
 	vcpus = kr_sget_u32(&g);
@@ -226,7 +213,7 @@ static int load_machine(struct kr_machine *m, const void *p, size_t n, unsigned 
 	if (err)
 		return err;
 	if (kr_sget_done(&g))
-		return fail(why, len, -EPROTO, "%s", g.why);
+		return kr_fail(why, len, -EPROTO, "%s", g.why);
 	return 0;
 }
 
@@ -239,10 +226,10 @@ static int put_section(struct kr_snap_writer *w, uint32_t type, uint32_t inst,
 	int err;
 
 	if (b->oom)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	err = kr_snap_write_section(w, type, inst, &v, 1);
 	b->len = 0;
-	return err ? fail(why, len, err, "writing: %s", strerror(-err)) : 0;
+	return err ? kr_fail(why, len, err, "writing: %s", strerror(-err)) : 0;
 }
 
 void kr_snapshot_ram_regions(struct kr_machine *m, struct kr_ram_region *r, unsigned int *n)
@@ -263,7 +250,7 @@ int kr_snapshot_write_machine(struct kr_machine *m, struct kr_snap_writer *w, ch
 	for (unsigned int i = 0; !err && i < m->cfg->nr_disks; i++) {
 		err = kr_disk_sync(m->cfg->disks[i]);
 		if (err)
-			fail(why, len, err, "syncing disk %u: %s", i, strerror(-err));
+			kr_fail(why, len, err, "syncing disk %u: %s", i, strerror(-err));
 	}
 	if (!err) {
 		put_machine(m, &b);
@@ -283,7 +270,7 @@ int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char
 	if (!err) {
 		err = khv_get_msr_index_list(&m->sys, msrs, KR_VMSTATE_MAX_MSRS, &n_msrs);
 		if (err)
-			fail(why, len, err, "KHV_GET_MSR_INDEX_LIST: %s", khv_strerror(err));
+			kr_fail(why, len, err, "KHV_GET_MSR_INDEX_LIST: %s", khv_strerror(err));
 	}
 	for (unsigned int i = 0; !err && i < m->nr_vcpus; i++) {
 		char vwhy[160];
@@ -291,7 +278,7 @@ int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char
 		err = kr_vmstate_save_vcpu(&m->vcpus[i].vcpu, msrs, n_msrs, &b, vwhy,
 					   sizeof(vwhy));
 		if (err)
-			fail(why, len, err, "vCPU %u: %s", i, vwhy);
+			kr_fail(why, len, err, "vCPU %u: %s", i, vwhy);
 		else
 			err = put_section(w, KR_SNAP_VCPU, i, &b, why, len);
 	}
@@ -302,7 +289,7 @@ int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char
 	if (!err) {
 		err = kr_snap_write_end(w);
 		if (err)
-			fail(why, len, err, "writing: %s", strerror(-err));
+			kr_fail(why, len, err, "writing: %s", strerror(-err));
 	}
 	kr_sbuf_free(&b);
 	return err;
@@ -321,7 +308,7 @@ static int write_all(struct kr_machine *m, struct kr_snap_writer *w, struct kr_s
 
 		err = kr_ram_write(w, &r[i], NULL, &sent, &zero);
 		if (err)
-			return fail(why, len, err, "writing RAM: %s", strerror(-err));
+			return kr_fail(why, len, err, "writing RAM: %s", strerror(-err));
 		res->pages += sent;
 		res->zero_pages += zero;
 	}
@@ -352,11 +339,11 @@ int kr_snapshot_save(struct kr_machine *m, const char *path, struct kr_snap_resu
 	int fd, err;
 
 	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
-		fail(why, len, err, "%s: %s", tmp, strerror(errno));
+		kr_fail(why, len, err, "%s: %s", tmp, strerror(errno));
 		free(tmp);
 		return err;
 	}
@@ -365,15 +352,15 @@ int kr_snapshot_save(struct kr_machine *m, const char *path, struct kr_snap_resu
 	err = kr_snapshot_write(m, &w, res, why, len);
 	if (!err && fsync(fd)) {
 		err = -errno;
-		fail(why, len, err, "%s: fsync: %s", tmp, strerror(errno));
+		kr_fail(why, len, err, "%s: fsync: %s", tmp, strerror(errno));
 	}
 	if (close(fd) && !err) {
 		err = -errno;
-		fail(why, len, err, "%s: close: %s", tmp, strerror(errno));
+		kr_fail(why, len, err, "%s: close: %s", tmp, strerror(errno));
 	}
 	if (!err && rename(tmp, path)) {
 		err = -errno;
-		fail(why, len, err, "%s: %s", path, strerror(errno));
+		kr_fail(why, len, err, "%s: %s", path, strerror(errno));
 	}
 	if (err)
 		unlink(tmp);
@@ -398,11 +385,11 @@ static int read_section(struct kr_machine *m, struct reading *st, uint32_t type,
 	int err;
 
 	if (type != KR_SNAP_MACHINE && !st->machine)
-		return fail(why, len, -EPROTO, "section %u before the machine section", type);
+		return kr_fail(why, len, -EPROTO, "section %u before the machine section", type);
 	switch (type) {
 	case KR_SNAP_MACHINE:
 		if (st->machine)
-			return fail(why, len, -EPROTO, "a second machine section");
+			return kr_fail(why, len, -EPROTO, "a second machine section");
 		st->machine = true;
 		return load_machine(m, p, n, flags, why, len);
 	case KR_SNAP_RAM:
@@ -412,18 +399,18 @@ static int read_section(struct kr_machine *m, struct reading *st, uint32_t type,
 		return kr_devices_load(m->dev, inst, p, n, why, len);
 	case KR_SNAP_VCPU:
 		if (inst >= m->nr_vcpus || st->vcpu_seen[inst] || st->vm)
-			return fail(why, len, -EPROTO, "vCPU section %u out of place", inst);
+			return kr_fail(why, len, -EPROTO, "vCPU section %u out of place", inst);
 		st->vcpu_seen[inst] = 1;
 		st->vcpus++;
 		err = kr_vmstate_load_vcpu(&m->vcpus[inst].vcpu, p, n, swhy, sizeof(swhy));
-		return err ? fail(why, len, err, "vCPU %u: %s", inst, swhy) : 0;
+		return err ? kr_fail(why, len, err, "vCPU %u: %s", inst, swhy) : 0;
 	case KR_SNAP_VM:
 		if (st->vm || st->vcpus != m->nr_vcpus)
-			return fail(why, len, -EPROTO, "VM section before every vCPU's");
+			return kr_fail(why, len, -EPROTO, "VM section before every vCPU's");
 		st->vm = true;
 		return kr_vmstate_load_vm(&m->vm, p, n, flags & KR_RESTORE_REALTIME, why, len);
 	}
-	return fail(why, len, -EPROTO, "unknown section type %u", type);
+	return kr_fail(why, len, -EPROTO, "unknown section type %u", type);
 }
 
 int kr_snapshot_read(struct kr_machine *m, struct kr_snap_reader *r, unsigned int flags,
@@ -440,9 +427,9 @@ int kr_snapshot_read(struct kr_machine *m, struct kr_snap_reader *r, unsigned in
 		int err = kr_snap_read_section(r, &type, &inst, &p, &n, KR_SNAP_MAX);
 
 		if (err == -EPROTO)
-			return fail(why, len, err, "%s", r->why);
+			return kr_fail(why, len, err, "%s", r->why);
 		if (err)
-			return fail(why, len, err, "reading: %s", strerror(-err));
+			return kr_fail(why, len, err, "reading: %s", strerror(-err));
 		if (type == KR_SNAP_END) {
 			free(p);
 			break;
@@ -450,10 +437,10 @@ int kr_snapshot_read(struct kr_machine *m, struct kr_snap_reader *r, unsigned in
 		err = read_section(m, &st, type, inst, p, n, flags, swhy, sizeof(swhy));
 		free(p);
 		if (err)
-			return fail(why, len, err, "offset %llu: %s", (unsigned long long)at, swhy);
+			return kr_fail(why, len, err, "offset %llu: %s", (unsigned long long)at, swhy);
 	}
 	if (!st.vm)
-		return fail(why, len, -EPROTO, "the stream ends without the VM's state");
+		return kr_fail(why, len, -EPROTO, "the stream ends without the VM's state");
 	return kr_devices_loaded(m->dev, why, len);
 }
 
@@ -466,7 +453,7 @@ int kr_snapshot_restore(struct kr_machine *m, const char *path, unsigned int fla
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0) {
-		fail(why, len, 0, "--restore %s: %s", path, strerror(errno));
+		kr_fail(why, len, 0, "--restore %s: %s", path, strerror(errno));
 		return errno == ENOENT || errno == EACCES ? KR_EXIT_USAGE : KR_EXIT_HOST;
 	}
 	kr_snap_io_fd(&io, &fd);
@@ -478,6 +465,6 @@ int kr_snapshot_restore(struct kr_machine *m, const char *path, unsigned int fla
 	close(fd);
 	if (!err)
 		return 0;
-	fail(why, len, 0, "--restore %s: %s", path, rwhy);
+	kr_fail(why, len, 0, "--restore %s: %s", path, rwhy);
 	return err == -EPROTO || err == -EINVAL ? KR_EXIT_IMAGE : KR_EXIT_HOST;
 }

@@ -16,3 +16,15 @@ void kr_put(char *buf, size_t len, size_t *n, const char *fmt, ...)
 	if (r > 0)
 		*n += r;
 }
+
+int kr_fail(char *why, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !len)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return code;
+}

@@ -16,4 +16,11 @@
 __attribute__((format(printf, 4, 5)))
 void kr_put(char *buf, size_t len, size_t *n, const char *fmt, ...);
 
+/*
+ * The reason something failed, into why[0..len) (nothing when len is 0),
+ * returning code: for `return kr_fail(why, len, -EIO, "...", ...)`.
+ */
+__attribute__((format(printf, 4, 5)))
+int kr_fail(char *why, size_t len, int code, const char *fmt, ...);
+
 #endif /* KR_STRBUF_H */

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The kernel's part of a VM's state in the snapshot stream (vmstate.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "strbuf.h"
 #include "vmstate.h"
 
 #define VCPU_VERSION	1
@@ -39,19 +39,6 @@ struct vcpu_state {
 	struct khv_vcpu_events events;
 };
 
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 static void put_rec(struct kr_sbuf *b, uint32_t tag, const void *p, size_t n)
 {
 	kr_sbuf_u32(b, tag);
@@ -67,7 +54,7 @@ int kr_vmstate_save_vcpu(struct khv_vcpu *v, const uint32_t *msrs, uint32_t n_ms
 	int r;
 
 	if (!s)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	r = khv_vcpu_get_cpuid(v, s->cpuid, KHV_MAX_CPUID_ENTRIES, &s->n_cpuid);
 	what = "KHV_GET_CPUID";
 	if (!r) {
@@ -117,7 +104,7 @@ int kr_vmstate_save_vcpu(struct khv_vcpu *v, const uint32_t *msrs, uint32_t n_ms
 	}
 	if (r) {
 		free(s);
-		return fail(why, len, r, "%s: %s", what, khv_strerror(r));
+		return kr_fail(why, len, r, "%s: %s", what, khv_strerror(r));
 	}
 	kr_sbuf_begin(b, VCPU_VERSION);
 	put_rec(b, REC_CPUID, s->cpuid, s->n_cpuid * sizeof(s->cpuid[0]));
@@ -140,7 +127,7 @@ int kr_vmstate_save_vcpu(struct khv_vcpu *v, const uint32_t *msrs, uint32_t n_ms
 	kr_sbuf_u32(b, s->mp_state);
 	put_rec(b, REC_EVENTS, &s->events, sizeof(s->events));
 	free(s);
-	return b->oom ? fail(why, len, -ENOMEM, "out of memory") : 0;
+	return b->oom ? kr_fail(why, len, -ENOMEM, "out of memory") : 0;
 }
 
 /* A record's bytes into dst, whose size it must have exactly. */
@@ -249,11 +236,11 @@ static int check_cpuid(struct khv_vcpu *v, const struct vcpu_state *s, char *why
 	int r;
 
 	if (!now)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	r = khv_vcpu_get_cpuid(v, now, KHV_MAX_CPUID_ENTRIES, &n);
 	if (r) {
 		free(now);
-		return fail(why, len, r, "KHV_GET_CPUID: %s", khv_strerror(r));
+		return kr_fail(why, len, r, "KHV_GET_CPUID: %s", khv_strerror(r));
 	}
 	for (uint32_t i = 0; i < n || i < s->n_cpuid; i++) {
 		const struct khv_cpuid_entry *a = i < s->n_cpuid ? &s->cpuid[i] : NULL;
@@ -261,7 +248,7 @@ static int check_cpuid(struct khv_vcpu *v, const struct vcpu_state *s, char *why
 
 		if (a && b && !memcmp(a, b, sizeof(*a)))
 			continue;
-		r = fail(why, len, -EPROTO, "CPUID leaf %#x.%u differs from the snapshot's "
+		r = kr_fail(why, len, -EPROTO, "CPUID leaf %#x.%u differs from the snapshot's "
 			 "(another host CPU, khv or khv-run option?)", (a ? a : b)->function,
 			 (a ? a : b)->index);
 		break;
@@ -279,11 +266,11 @@ int kr_vmstate_load_vcpu(struct khv_vcpu *v, const void *p, size_t n, char *why,
 	int r;
 
 	if (!s)
-		return fail(why, len, -ENOMEM, "out of memory");
+		return kr_fail(why, len, -ENOMEM, "out of memory");
 	kr_sget_init(&g, p, n, "vCPU state");
 	if (get_records(&g, VCPU_VERSION, REC_VCPU_MAX, get_vcpu_cb, s, all)) {
 		free(s);
-		return fail(why, len, -EPROTO, "%s", g.why);
+		return kr_fail(why, len, -EPROTO, "%s", g.why);
 	}
 	r = check_cpuid(v, s, why, len);
 	if (r) {
@@ -331,7 +318,7 @@ int kr_vmstate_load_vcpu(struct khv_vcpu *v, const void *p, size_t n, char *why,
 		what = "KHV_SET_VCPU_EVENTS";
 	}
 	free(s);
-	return r ? fail(why, len, r, "%s: %s", what, khv_strerror(r)) : 0;
+	return r ? kr_fail(why, len, r, "%s: %s", what, khv_strerror(r)) : 0;
 }
 
 int kr_vmstate_save_vm(struct khv_vm *vm, struct kr_sbuf *b, char *why, size_t len)
@@ -341,15 +328,15 @@ int kr_vmstate_save_vm(struct khv_vm *vm, struct kr_sbuf *b, char *why, size_t l
 	int r = khv_vm_get_irqchip(vm, &chip);
 
 	if (r)
-		return fail(why, len, r, "KHV_GET_IRQCHIP: %s", khv_strerror(r));
+		return kr_fail(why, len, r, "KHV_GET_IRQCHIP: %s", khv_strerror(r));
 	kr_sbuf_begin(b, VM_VERSION);
 	put_rec(b, REC_IRQCHIP, &chip, sizeof(chip));
 	r = khv_vm_get_clock(vm, &clock);
 	if (!r)
 		put_rec(b, REC_CLOCK, &clock, sizeof(clock));
 	else if (r != -ENODEV)
-		return fail(why, len, r, "KHV_GET_CLOCK: %s", khv_strerror(r));
-	return b->oom ? fail(why, len, -ENOMEM, "out of memory") : 0;
+		return kr_fail(why, len, r, "KHV_GET_CLOCK: %s", khv_strerror(r));
+	return b->oom ? kr_fail(why, len, -ENOMEM, "out of memory") : 0;
 }
 
 struct vm_state {
@@ -379,10 +366,10 @@ int kr_vmstate_load_vm(struct khv_vm *vm, const void *p, size_t n, bool realtime
 
 	kr_sget_init(&g, p, n, "VM state");
 	if (get_records(&g, VM_VERSION, REC_VM_MAX, get_vm_cb, &s, 1u << REC_IRQCHIP))
-		return fail(why, len, -EPROTO, "%s", g.why);
+		return kr_fail(why, len, -EPROTO, "%s", g.why);
 	r = khv_vm_set_irqchip(vm, &s.chip);
 	if (r)
-		return fail(why, len, r, "KHV_SET_IRQCHIP: %s", khv_strerror(r));
+		return kr_fail(why, len, r, "KHV_SET_IRQCHIP: %s", khv_strerror(r));
 	if (!s.have_clock)
 		return 0;
 	/* The saved flags said realtime is valid; whether it counts is the caller's. */
@@ -392,7 +379,7 @@ int kr_vmstate_load_vm(struct khv_vm *vm, const void *p, size_t n, bool realtime
 	s.clock.pad = 0;
 	r = khv_vm_set_clock(vm, &s.clock);
 	if (r == -ENODEV)
-		return fail(why, len, r, "the snapshot has kvmclock state, and this host's TSC "
+		return kr_fail(why, len, r, "the snapshot has kvmclock state, and this host's TSC "
 			    "rate is unknown to khv");
-	return r ? fail(why, len, r, "KHV_SET_CLOCK: %s", khv_strerror(r)) : 0;
+	return r ? kr_fail(why, len, r, "KHV_SET_CLOCK: %s", khv_strerror(r)) : 0;
 }
