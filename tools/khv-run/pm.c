@@ -85,12 +85,19 @@ static int64_t pm_now(const struct kr_pm *pm)
 	return ts.tv_sec * (int64_t)NS + ts.tv_nsec;
 }
 
-/* How long the timer has run: since creation, or as a load set it. */
+/*
+ * How long the timer has run: since creation, or as a load set it.  It
+ * stops at TMR_MAX_NS, the most a load takes: a timer restored just short
+ * of it would otherwise run past it, and its next snapshot would be
+ * refused.
+ */
 static uint64_t pm_run_ns(const struct kr_pm *pm)
 {
 	int64_t d = pm_now(pm) - pm->tmr_base_ns;
 
-	return d > 0 ? (uint64_t)d : 0;
+	if (d <= 0)
+		return 0;
+	return (uint64_t)d < TMR_MAX_NS ? (uint64_t)d : TMR_MAX_NS;
 }
 
 /* Ticks in ns of running, 64 bits wide. */

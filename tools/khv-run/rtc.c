@@ -147,9 +147,17 @@ static int64_t rtc_updates(const struct kr_rtc *r, int64_t a, int64_t b)
 	return floor_div(b - r->div_ns, NS) - floor_div(a - r->div_ns, NS);
 }
 
+/*
+ * The clock's count of seconds at now.  It stops at RTC_SEC_MAX, the most
+ * a load takes (the registers stopped at 9999 long before): a clock
+ * restored near it would otherwise count past it, and its next snapshot
+ * would be refused.
+ */
 static int64_t rtc_sec(const struct kr_rtc *r, int64_t now)
 {
-	return r->base_sec + rtc_updates(r, r->base_ns, now);
+	int64_t sec = r->base_sec + rtc_updates(r, r->base_ns, now);
+
+	return sec < RTC_SEC_MAX ? sec : RTC_SEC_MAX;
 }
 
 /* Periodic interrupt period for register A's rate select, 0: off. */
@@ -585,6 +593,13 @@ int kr_rtc_save(struct kr_rtc *r, struct kr_sbuf *b)
 	if (rtc_running(r))
 		sec = rtc_sec(r, now);
 	idle = now > r->synced_ns ? now - r->synced_ns : 0;
+	/*
+	 * No more than a load takes: an RTC restored with that much and left
+	 * alone would otherwise save more.  A day of it already sets every
+	 * flag that the events of a longer time would.
+	 */
+	if (idle > RTC_IDLE_MAX_NS)
+		idle = RTC_IDLE_MAX_NS;
 	kr_sbuf_begin(b, KR_RTC_STATE_VERSION);
 	kr_sbuf_u8(b, r->index);
 	kr_sbuf_bytes(b, r->cmos, sizeof(r->cmos));

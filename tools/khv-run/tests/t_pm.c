@@ -419,6 +419,40 @@ KR_TEST(pm_snapshot_refused)
 }
 
 /*
+ * A timer restored just short of the 80 years a load takes stops there
+ * instead of running past them: the state it saves later loads again
+ * (fuzz_devstate's round trip refused it: tests/corpus/devstate/pm-timer-limit).
+ */
+KR_TEST(pm_snapshot_timer_limit)
+{
+	const uint64_t max = 80ull * 366 * 86400 * 1000000000ull;
+	int64_t tc = 7, td = 0;
+	struct kr_sbuf b = { 0 };
+	struct acpi c, d;
+	uint8_t p[P_LEN] = { 1 };	/* version 1, all clear */
+	uint32_t t;
+
+	kr_put_le(p + P_COUNT, 8, max - 1000000000);
+	acpi_init_own(&c, &tc);
+	CHECK_EQ(pm_load_bytes(&c, p, P_LEN, NULL, 0), 0);
+	t = rd(&c, TMR, 4);
+	tc += 500000000;
+	CHECK(rd(&c, TMR, 4) != t);		/* it runs on for its last second */
+	tc += 5000000000ll;
+	t = rd(&c, TMR, 4);
+	tc += 1000000000;
+	CHECK_EQ(rd(&c, TMR, 4), t);		/* then stands */
+	CHECK_EQ(kr_pm_save(c.pm, &b), 0);
+	CHECK_EQ(kr_get_le(b.p + P_COUNT, 8), max);
+	acpi_init_own(&d, &td);
+	CHECK_EQ(pm_load_bytes(&d, b.p, b.len, NULL, 0), 0);
+	CHECK_EQ(rd(&d, TMR, 4), t);
+	kr_sbuf_free(&b);
+	acpi_fini(&c);
+	acpi_fini(&d);
+}
+
+/*
  * Random accesses, button presses and clock steps; now and then the state
  * is saved and loaded into a new block on the same clock, which must take
  * it and then answer every access as the old one does.

@@ -838,6 +838,45 @@ KR_TEST(rtc_snapshot_refused)
 }
 
 /*
+ * A clock restored at the limits a load takes (its count of seconds 100
+ * years past 9999, or 100 years of events not yet accounted) saves, a
+ * while later and untouched, a state that loads again (fuzz_devstate's
+ * round trip refused it: tests/corpus/devstate/rtc-*-limit).
+ */
+KR_TEST(rtc_snapshot_limits)
+{
+	const int64_t t_max = 253402300799ll, idle_max = 100 * 366 * 86400ll * SEC;
+	struct tclock t = { 9 * SEC, W0 };
+	struct kr_sbuf b = { 0 };
+	uint8_t p[R_LEN] = { 1 };	/* version 1 */
+	struct clock c, d;
+
+	p[R_CMOS + 0x0a] = 0x20;	/* running, no periodic rate */
+	p[R_CMOS + 0x0b] = 0x02;	/* no interrupts: nothing accounts on its own */
+	p[R_CMOS + 0x0d] = 0x80;
+	kr_put_le(p + R_WALL, 8, W0);
+	for (int limit = 0; limit < 2; limit++) {
+		kr_put_le(p + R_SEC, 8, limit ? 1700000000 : t_max + idle_max / SEC);
+		kr_put_le(p + R_IDLE, 8, limit ? idle_max : 0);
+		tclock_init(&c, &t, true, NULL);
+		CHECK_EQ(rtc_load_bytes(&c, p, R_LEN, NULL, 0), 0);
+		t.mono += 5 * SEC;
+		t.wall += 5 * SEC;
+		CHECK_EQ(kr_rtc_save(c.rtc, &b), 0);
+		tclock_init(&d, &t, true, NULL);
+		CHECK_EQ(rtc_load_bytes(&d, b.p, b.len, NULL, 0), 0);
+		/* The year (9999 or 2023) and the flags of the time since, in both. */
+		CHECK_EQ(cmos_read(&d, 0x09), cmos_read(&c, 0x09));
+		CHECK_EQ(cmos_read(&c, 0x09), limit ? 0x23 : 0x99);
+		CHECK_EQ(cmos_read(&d, 0x0c), cmos_read(&c, 0x0c));
+		CHECK_EQ(cmos_read(&d, 0x0c), 0);
+		kr_sbuf_free(&b);
+		clock_fini(&c);
+		clock_fini(&d);
+	}
+}
+
+/*
  * Random accesses on a clock going anywhere forward, from a start past year
  * 9999; now and then the state is saved and loaded into a new RTC on the
  * same clocks, which must take it and then answer every access as the old
