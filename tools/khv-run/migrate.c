@@ -79,7 +79,8 @@ struct kr_migration {
 	/* under lock */
 	enum mig_status status;
 	char error[256];
-	bool last_pass_done;
+	bool last_pass_wanted;	/* the thread asked; the I/O thread has not begun */
+	bool last_pass_done, last_pass_ok;
 	uint64_t t_start, t_end, downtime_ms, expected_downtime_ms;
 	uint64_t pages_sent, zero_pages, remaining, dirty_rate, passes;
 	uint64_t total_bytes;
@@ -433,8 +434,16 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
-	/* Cancelled while the request waited: the thread has ended it already. */
-	if (__atomic_load_n(&g->cancel, __ATOMIC_RELAXED))
+	/*
+	 * Only the migration that asked, and only once: a request of one that
+	 * was cancelled meanwhile (its thread has ended it) is dropped, and
+	 * cannot be taken for the next migration's.
+	 */
+	pthread_mutex_lock(&g->lock);
+	err = g->last_pass_wanted && !__atomic_load_n(&g->cancel, __ATOMIC_RELAXED);
+	g->last_pass_wanted = false;
+	pthread_mutex_unlock(&g->lock);
+	if (!err)
 		return;
 	pthread_mutex_lock(&m->lock);
 	was_running = m->state == KR_RUNNING;
@@ -444,7 +453,17 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 	t0 = now_ms();
 	/* Continues the stream the thread wrote (its header went first). */
 	w = (struct kr_snap_writer){ .io = io };
-	err = kr_devices_freeze(m->dev, why, sizeof(why));
+	/*
+	 * A machine ending here (a reset, a power-off, quit) must not also go
+	 * on there: its request wins, the migration fails.
+	 */
+	pthread_mutex_lock(&m->lock);
+	err = m->req != KR_REQ_NONE ? -ESHUTDOWN : 0;
+	pthread_mutex_unlock(&m->lock);
+	if (err)
+		snprintf(why, sizeof(why), "the VM is shutting down");
+	else
+		err = kr_devices_freeze(m->dev, why, sizeof(why));
 	left = err ? err : collect(g);
 	if (left < 0) {
 		err = (int)left;
@@ -465,25 +484,28 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 		err = kr_snapshot_write_state(m, &w, why, sizeof(why));
 	if (!err)
 		err = read_ack(g->fd, why, sizeof(why));
+	if (err) {
+		mig_fail(g, err, "%s", why[0] ? why : strerror(-err));
+		if (disks_given)
+			hand_over_disks(m, true, NULL, 0);
+		kr_devices_thaw(m->dev);
+		if (was_running)
+			kr_vcpus_resume(m);
+	} else {
+		/* Paused for good here: the destination runs it. */
+		m->migrated = true;
+	}
+	/* The verdict is in place before the thread hears of it. */
 	pthread_mutex_lock(&g->lock);
 	g->downtime_ms = now_ms() - t0;
 	g->remaining = 0;
+	g->last_pass_ok = !err;
 	g->last_pass_done = true;
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
-	if (!err) {
-		/* Paused for good here: the destination runs it. */
-		m->migrated = true;
+	if (!err)
 		fprintf(stderr, "khv-run: migrated to %s (stopped %llu ms); the VM is the "
 			"destination's now\n", g->uri, (unsigned long long)g->downtime_ms);
-		return;
-	}
-	mig_fail(g, err, "%s", why);
-	if (disks_given)
-		hand_over_disks(m, true, NULL, 0);
-	kr_devices_thaw(m->dev);
-	if (was_running)
-		kr_vcpus_resume(m);
 }
 
 static void *mig_thread(void *arg)
@@ -557,6 +579,9 @@ static void *mig_thread(void *arg)
 	if (err)
 		goto out;
 	/* The rest on the I/O thread; the stream's writer state goes with it (offsets only). */
+	pthread_mutex_lock(&g->lock);
+	g->last_pass_wanted = true;
+	pthread_mutex_unlock(&g->lock);
 	if (write(g->efd, &one, sizeof(one)) != sizeof(one)) {
 		err = -errno;
 		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
@@ -565,12 +590,14 @@ static void *mig_thread(void *arg)
 	pthread_mutex_lock(&g->lock);
 	while (!g->last_pass_done && !__atomic_load_n(&g->cancel, __ATOMIC_RELAXED))
 		pthread_cond_wait(&g->cond, &g->lock);
-	err = g->error[0] ? -EIO : 0;
+	/* Cancelled before the I/O thread began: its request is dropped. */
+	g->last_pass_wanted = false;
+	err = g->last_pass_done && g->last_pass_ok ? 0 : -EIO;
 	pthread_mutex_unlock(&g->lock);
 out:
 	if (err && why[0])
 		mig_fail(g, err, "%s", why);
-	if (err || !m->migrated) {
+	if (err) {
 		dirty_log(g, false);
 		for (unsigned int i = 0; i < g->nr; i++)
 			__atomic_store_n(&m->mem.dirty[i], NULL, __ATOMIC_RELEASE);
@@ -579,11 +606,12 @@ out:
 		close(g->fd);
 		g->fd = -1;
 	}
-	if (!err && m->migrated) {
+	if (!err) {
 		set_status(g, MIG_COMPLETED);
 	} else {
 		bool cancelled = __atomic_load_n(&g->cancel, __ATOMIC_RELAXED);
 
+		mig_fail(g, err, "%s", cancelled ? "cancelled" : strerror(-err));	/* if none yet */
 		set_status(g, cancelled ? MIG_CANCELLED : MIG_FAILED);
 		fprintf(stderr, "khv-run: migration to %s %s: %s; the VM runs on here\n", g->uri,
 			cancelled ? "cancelled" : "failed", g->error);
@@ -668,7 +696,7 @@ int kr_migrate_start(struct kr_machine *m, const char *uri, char *why, size_t le
 	g->transferred = 0;
 	g->status = MIG_SETUP;
 	g->error[0] = 0;
-	g->last_pass_done = false;
+	g->last_pass_wanted = g->last_pass_done = g->last_pass_ok = false;
 	g->t_start = now_ms();
 	g->t_end = g->downtime_ms = g->expected_downtime_ms = 0;
 	g->pages_sent = g->zero_pages = g->remaining = g->dirty_rate = g->passes = 0;
