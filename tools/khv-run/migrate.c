@@ -33,6 +33,7 @@
 
 #include "devices.h"
 #include "migrate.h"
+#include "snapfield.h"
 #include "snapram.h"
 #include "snapshot.h"
 #include "vmm.h"
@@ -426,6 +427,7 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 	struct kr_snap_writer w;
 	struct kr_snap_io io = { .write = mig_write, .ctx = g };
 	bool was_running, disks_given = false;
+	struct kr_sbuf state = { 0 };
 	char why[256] = "";
 	uint64_t t0, v;
 	int64_t left;
@@ -464,6 +466,9 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 		snprintf(why, sizeof(why), "the VM is shutting down");
 	else
 		err = kr_devices_freeze(m->dev, why, sizeof(why));
+	/* The state as the VM stopped (its clocks: snapshot.h), sent after the last pages. */
+	if (!err)
+		err = kr_snapshot_capture_state(m, &state, why, sizeof(why));
 	left = err ? err : collect(g);
 	if (left < 0) {
 		err = (int)left;
@@ -480,8 +485,12 @@ static void last_pass(void *opaque, int fd, uint32_t events)
 	disks_given = !err;
 	if (!err)
 		err = hand_over_disks(m, false, why, sizeof(why));
-	if (!err)
-		err = kr_snapshot_write_state(m, &w, why, sizeof(why));
+	if (!err) {
+		err = kr_snapshot_put_state(&w, &state);
+		if (err)
+			snprintf(why, sizeof(why), "sending the state: %s", strerror(-err));
+	}
+	kr_sbuf_free(&state);
 	if (!err)
 		err = read_ack(g->fd, why, sizeof(why));
 	if (err) {
@@ -519,12 +528,14 @@ static void *mig_thread(void *arg)
 	uint64_t one = 1, t_pass, b_pass;
 	int err;
 
-	g->fd = mig_socket(g->uri, false, why, sizeof(why));
-	if (g->fd < 0) {
-		err = g->fd;
-		g->fd = -1;
+	err = mig_socket(g->uri, false, why, sizeof(why));
+	if (err < 0)
 		goto out;
-	}
+	/* Under the lock: a cancel shuts this fd down (kr_migrate_cancel). */
+	pthread_mutex_lock(&g->lock);
+	g->fd = err;
+	pthread_mutex_unlock(&g->lock);
+	err = 0;
 	/* From here every write of the guest and of the devices is seen. */
 	for (unsigned int i = 0; i < g->nr; i++)
 		__atomic_store_n(&m->mem.dirty[i], g->vmm[i], __ATOMIC_RELEASE);
@@ -602,10 +613,11 @@ out:
 		for (unsigned int i = 0; i < g->nr; i++)
 			__atomic_store_n(&m->mem.dirty[i], NULL, __ATOMIC_RELEASE);
 	}
-	if (g->fd >= 0) {
+	pthread_mutex_lock(&g->lock);
+	if (g->fd >= 0)
 		close(g->fd);
-		g->fd = -1;
-	}
+	g->fd = -1;
+	pthread_mutex_unlock(&g->lock);
 	if (!err) {
 		set_status(g, MIG_COMPLETED);
 	} else {
@@ -627,9 +639,9 @@ static int alloc_maps(struct kr_migration *g)
 	if (!g->bounce)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < g->nr; i++) {
-		g->r[i].bounce = g->bounce;
 		uint64_t words = region_words(&g->r[i]);
 
+		g->r[i].bounce = g->bounce;
 		if (!g->pend[i])
 			g->pend[i] = calloc(words, 8);
 		if (!g->tmp[i])

@@ -295,24 +295,64 @@ int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char
 	return err;
 }
 
+static int sbuf_write(void *ctx, const void *buf, size_t n)
+{
+	struct kr_sbuf *b = ctx;
+
+	kr_sbuf_bytes(b, buf, n);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int kr_snapshot_capture_state(struct kr_machine *m, struct kr_sbuf *state, char *why,
+			      size_t len)
+{
+	/* Sections only: the stream's header is the real writer's. */
+	struct kr_snap_writer mw = { .io = { .write = sbuf_write, .ctx = state } };
+
+	state->len = 0;
+	return kr_snapshot_write_state(m, &mw, why, len);
+}
+
+int kr_snapshot_put_state(struct kr_snap_writer *w, const struct kr_sbuf *state)
+{
+	int err = w->err ? w->err : w->io.write(w->io.ctx, state->p, state->len);
+
+	if (err)
+		w->err = err;
+	else
+		w->offset += state->len;
+	return err;
+}
+
 static int write_all(struct kr_machine *m, struct kr_snap_writer *w, struct kr_snap_result *res,
 		     char *why, size_t len)
 {
 	struct kr_ram_region r[2];
+	struct kr_sbuf state = { 0 };
 	unsigned int nr;
-	int err = kr_snapshot_write_machine(m, w, why, len);
+	int err = kr_snapshot_capture_state(m, &state, why, len);
 
+	if (!err)
+		err = kr_snapshot_write_machine(m, w, why, len);
 	kr_snapshot_ram_regions(m, r, &nr);
 	for (unsigned int i = 0; !err && i < nr; i++) {
 		uint64_t sent, zero;
 
 		err = kr_ram_write(w, &r[i], NULL, &sent, &zero);
-		if (err)
-			return kr_fail(why, len, err, "writing RAM: %s", strerror(-err));
+		if (err) {
+			kr_fail(why, len, err, "writing RAM: %s", strerror(-err));
+			break;
+		}
 		res->pages += sent;
 		res->zero_pages += zero;
 	}
-	return err ? err : kr_snapshot_write_state(m, w, why, len);
+	if (!err) {
+		err = kr_snapshot_put_state(w, &state);
+		if (err)
+			kr_fail(why, len, err, "writing: %s", strerror(-err));
+	}
+	kr_sbuf_free(&state);
+	return err;
 }
 
 int kr_snapshot_write(struct kr_machine *m, struct kr_snap_writer *w, struct kr_snap_result *res,

@@ -56,6 +56,18 @@ void kr_snapshot_ram_regions(struct kr_machine *m, struct kr_ram_region *r, unsi
 int kr_snapshot_write_state(struct kr_machine *m, struct kr_snap_writer *w, char *why,
 			    size_t len);
 
+/*
+ * The state part (every device's, vCPU's and the VM's section and the END)
+ * captured into memory the moment the VM stops, written after the RAM: the
+ * vCPUs' TSCs and kvmclock are read then, so a guest restored later does
+ * not find the time the RAM took to write gone by (a 22 s write once made
+ * a restored Linux report an RCU stall).  0 or -errno with why.
+ */
+struct kr_sbuf;
+int kr_snapshot_capture_state(struct kr_machine *m, struct kr_sbuf *state, char *why,
+			      size_t len);
+int kr_snapshot_put_state(struct kr_snap_writer *w, const struct kr_sbuf *state);
+
 /* Flags of a restore. */
 #define KR_RESTORE_CHANGED_DISKS	(1u << 0)	/* a disk changed since: restore anyway */
 #define KR_RESTORE_REALTIME		(1u << 1)	/* kvmclock counts the time away */
