@@ -30,6 +30,7 @@ struct _khvDriver {
     char *autostartDir;         /* links to the autostarted ones */
     char *stateDir;             /* status files of running domains */
     char *logDir;               /* NAME.log: khv-run's command line and output */
+    char *saveDir;              /* NAME.save: managed save images */
     virCaps *caps;
     virDomainXMLOption *xmlopt;
     virDomainObjList *domains;
@@ -76,6 +77,36 @@ int khvConnectDomainEventRegister(virConnectPtr conn, virConnectDomainEventCallb
                                   void *opaque, virFreeCallback freecb);
 int khvConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCallback callback);
 void khvAutostartAll(khvDriver *driver);
+
+/* khv_save.c: save images, managed save, jobs. */
+int khvDomainSaveFlags(virDomainPtr domain, const char *path, const char *dxml,
+                       unsigned int flags);
+int khvDomainSave(virDomainPtr domain, const char *path);
+int khvDomainRestoreFlags(virConnectPtr conn, const char *path, const char *dxml,
+                          unsigned int flags);
+int khvDomainRestore(virConnectPtr conn, const char *path);
+char *khvDomainSaveImageGetXMLDesc(virConnectPtr conn, const char *path, unsigned int flags);
+int khvDomainSaveImageDefineXML(virConnectPtr conn, const char *path, const char *dxml,
+                                unsigned int flags);
+int khvDomainManagedSave(virDomainPtr domain, unsigned int flags);
+int khvDomainHasManagedSaveImage(virDomainPtr domain, unsigned int flags);
+int khvDomainManagedSaveRemove(virDomainPtr domain, unsigned int flags);
+char *khvDomainManagedSaveGetXMLDesc(virDomainPtr domain, unsigned int flags);
+int khvDomainManagedSaveDefineXML(virDomainPtr domain, const char *dxml, unsigned int flags);
+int khvDomainGetJobInfo(virDomainPtr domain, virDomainJobInfoPtr info);
+int khvDomainGetJobStats(virDomainPtr domain, int *type, virTypedParameterPtr *params,
+                         int *nparams, unsigned int flags);
+int khvDomainAbortJob(virDomainPtr domain);
+/*
+ * vm (locked, shut off) starts from its managed save image: 0 when it
+ * did (the image is then removed), 1 when it has none or flags say
+ * VIR_DOMAIN_START_FORCE_BOOT (which removes it), -1 with an error.
+ */
+int khvManagedSaveStart(khvDriver *driver, virDomainObj *vm, unsigned int flags);
+/* Remove vm's managed save image (none: nothing to do). */
+int khvManagedSaveRemove(khvDriver *driver, virDomainObj *vm);
+/* At driver start: which domains have a managed save image. */
+void khvManagedSaveFindAll(khvDriver *driver);
 
 /* khv_stats.c: what running domains use. */
 unsigned long long khvProcessCpuTime(virDomainObj *vm);

@@ -556,7 +556,7 @@ khvDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
     virDomainObj *vm;
     int ret = -1;
 
-    virCheckFlags(0, -1);
+    virCheckFlags(VIR_DOMAIN_UNDEFINE_MANAGED_SAVE, -1);
     if (!(vm = khvDomObjFromDomain(domain)))
         return -1;
     if (virDomainUndefineFlagsEnsureACL(domain->conn, vm->def) < 0)
@@ -564,6 +564,17 @@ khvDomainUndefineFlags(virDomainPtr domain, unsigned int flags)
     if (!vm->persistent) {
         virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("cannot undefine transient domain"));
         goto cleanup;
+    }
+    /* An image nobody could start again is not left behind unasked. */
+    if (vm->hasManagedSave) {
+        if (!(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) {
+            virReportError(VIR_ERR_OPERATION_INVALID, "%s",
+                           _("refusing to undefine a domain with a managed save image "
+                             "(--managed-save removes it)"));
+            goto cleanup;
+        }
+        if (khvManagedSaveRemove(driver, vm) < 0)
+            goto cleanup;
     }
     if (virDomainDeleteConfig(driver->configDir, driver->autostartDir, vm) < 0)
         goto cleanup;

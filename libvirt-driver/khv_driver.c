@@ -59,6 +59,7 @@ khvDriverFree(khvDriver *driver)
     virObjectUnref(driver->xmlopt);
     virObjectUnref(driver->caps);
     g_free(driver->logDir);
+    g_free(driver->saveDir);
     g_free(driver->stateDir);
     g_free(driver->autostartDir);
     g_free(driver->configDir);
@@ -90,16 +91,18 @@ khvBuildCapabilities(void)
 static int
 khvDriverDirs(khvDriver *driver, const char *root)
 {
-    const char *dirs[3];
+    const char *dirs[4];
 
     if (root) {
         driver->configDir = g_build_filename(root, "etc", "khv", NULL);
         driver->stateDir = g_build_filename(root, "run", "khv", NULL);
         driver->logDir = g_build_filename(root, "log", "khv", NULL);
+        driver->saveDir = g_build_filename(root, "lib", "khv", "save", NULL);
     } else if (driver->privileged) {
         driver->configDir = g_strdup(SYSCONFDIR "/libvirt/khv");
         driver->stateDir = g_strdup(RUNSTATEDIR "/libvirt/khv");
         driver->logDir = g_strdup(LOCALSTATEDIR "/log/libvirt/khv");
+        driver->saveDir = g_strdup(LOCALSTATEDIR "/lib/libvirt/khv/save");
     } else {
         g_autofree char *config = virGetUserConfigDirectory();
         g_autofree char *rundir = virGetUserRuntimeDirectory();
@@ -108,11 +111,13 @@ khvDriverDirs(khvDriver *driver, const char *root)
         driver->configDir = g_build_filename(config, "khv", NULL);
         driver->stateDir = g_build_filename(rundir, "khv", NULL);
         driver->logDir = g_build_filename(cache, "khv", "log", NULL);
+        driver->saveDir = g_build_filename(config, "khv", "save", NULL);
     }
     driver->autostartDir = g_build_filename(driver->configDir, "autostart", NULL);
     dirs[0] = driver->autostartDir;
     dirs[1] = driver->stateDir;
     dirs[2] = driver->logDir;
+    dirs[3] = driver->saveDir;
     for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
         if (g_mkdir_with_parents(dirs[i], 0700) < 0) {
             virReportSystemError(errno, _("cannot create directory '%s'"), dirs[i]);
@@ -153,6 +158,7 @@ khvStateInitialize(bool privileged,
     }
     /* khv-run outlives the driver: find each again, or learn it ended. */
     virDomainObjListForEach(driver->domains, true, khvProcessReconnect, driver);
+    khvManagedSaveFindAll(driver);
     khv_driver = driver;
     /* A client embedding the driver starts nothing behind its user's back. */
     if (!root)
@@ -413,6 +419,20 @@ static virHypervisorDriver khvHypervisorDriver = {
     .domainInterfaceStats = khvDomainInterfaceStats,
     .domainInterfaceAddresses = khvDomainInterfaceAddresses,
     .connectGetAllDomainStats = khvConnectGetAllDomainStats,
+    .domainSave = khvDomainSave,
+    .domainSaveFlags = khvDomainSaveFlags,
+    .domainRestore = khvDomainRestore,
+    .domainRestoreFlags = khvDomainRestoreFlags,
+    .domainSaveImageGetXMLDesc = khvDomainSaveImageGetXMLDesc,
+    .domainSaveImageDefineXML = khvDomainSaveImageDefineXML,
+    .domainManagedSave = khvDomainManagedSave,
+    .domainHasManagedSaveImage = khvDomainHasManagedSaveImage,
+    .domainManagedSaveRemove = khvDomainManagedSaveRemove,
+    .domainManagedSaveGetXMLDesc = khvDomainManagedSaveGetXMLDesc,
+    .domainManagedSaveDefineXML = khvDomainManagedSaveDefineXML,
+    .domainGetJobInfo = khvDomainGetJobInfo,
+    .domainGetJobStats = khvDomainGetJobStats,
+    .domainAbortJob = khvDomainAbortJob,
 };
 
 static virConnectDriver khvConnectDriver = {

@@ -42,6 +42,33 @@ khvCheckActive(virDomainObj *vm)
     return -1;
 }
 
+/* Boot vm (locked), paused or not, with its events. */
+static int
+khvBoot(khvDriver *driver, virDomainObj *vm, bool paused)
+{
+    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_BOOTED, NULL, paused) < 0)
+        return -1;
+    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    if (paused)
+        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
+                          VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    return 0;
+}
+
+/*
+ * A defined domain starts from its managed save image when it has one
+ * (khv_save.c), unless flags say VIR_DOMAIN_START_FORCE_BOOT; else it boots.
+ */
+static int
+khvStartDefined(khvDriver *driver, virDomainObj *vm, unsigned int flags)
+{
+    int rc = khvManagedSaveStart(driver, vm, flags);
+
+    if (rc <= 0)
+        return rc;
+    return khvBoot(driver, vm, flags & VIR_DOMAIN_START_PAUSED);
+}
+
 int
 khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags)
 {
@@ -49,14 +76,13 @@ khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags)
     virDomainObj *vm;
     int ret = -1;
 
-    virCheckFlags(0, -1);
+    virCheckFlags(VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_FORCE_BOOT, -1);
     if (!(vm = khvDomObjFromDomain(domain)))
         return -1;
     if (virDomainCreateWithFlagsEnsureACL(domain->conn, vm->def) < 0)
         goto cleanup;
-    if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
+    if (khvStartDefined(driver, vm, flags) < 0)
         goto cleanup;
-    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
     domain->id = vm->def->id;
     ret = 0;
 
@@ -80,7 +106,7 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
     virDomainObj *vm = NULL;
     virDomainPtr dom = NULL;
 
-    virCheckFlags(VIR_DOMAIN_START_VALIDATE, NULL);
+    virCheckFlags(VIR_DOMAIN_START_VALIDATE | VIR_DOMAIN_START_PAUSED, NULL);
     if (flags & VIR_DOMAIN_START_VALIDATE)
         parse_flags |= VIR_DOMAIN_DEF_PARSE_VALIDATE_SCHEMA;
     if (!(def = virDomainDefParseString(xml, driver->xmlopt, NULL, parse_flags)))
@@ -93,11 +119,10 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
                                    VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
                                    VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
         return NULL;
-    if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0) {
+    if (khvBoot(driver, vm, flags & VIR_DOMAIN_START_PAUSED) < 0) {
         khvProcessEndTransient(driver, vm);
         goto cleanup;
     }
-    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
     dom = virGetDomain(conn, vm->def->name, vm->def->uuid, vm->def->id);
 
  cleanup:
@@ -140,7 +165,9 @@ khvDomainCommand(virDomainObj *vm, const char *cmd)
 {
     const char *path = khvProcessControlPath(vm);   /* NULL: not running */
 
-    return path ? khvMonitorCommand(path, cmd, NULL, NULL) : -1;
+    if (!path || khvJobCheck(vm) < 0)
+        return -1;
+    return khvMonitorCommand(path, cmd, NULL, NULL);
 }
 
 /* The access checks of the calls below, in one shape. */
@@ -377,12 +404,9 @@ khvAutostartOne(virDomainObj *vm, void *opaque)
 
     virObjectLock(vm);
     if (vm->autostart && !virDomainObjIsActive(vm)) {
-        if (khvProcessStart(driver, vm, VIR_DOMAIN_RUNNING_BOOTED) < 0)
+        if (khvStartDefined(driver, vm, 0) < 0)
             VIR_ERROR(_("cannot autostart domain %s: %s"), vm->def->name,
                       virGetLastErrorMessage());
-        else
-            khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED,
-                              VIR_DOMAIN_EVENT_STARTED_BOOTED);
     }
     virObjectUnlock(vm);
     return 0;

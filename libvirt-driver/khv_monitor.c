@@ -297,7 +297,14 @@ int
 khvMonitorCommand(const char *path, const char *cmd, virJSONValue *args,
                   virJSONValue **reply)
 {
-    unsigned long long deadline = khvDeadline(KHV_MONITOR_TIMEOUT_MS);
+    return khvMonitorCommandTimeout(path, cmd, args, reply, KHV_MONITOR_TIMEOUT_MS);
+}
+
+int
+khvMonitorCommandTimeout(const char *path, const char *cmd, virJSONValue *args,
+                         virJSONValue **reply, int timeout_ms)
+{
+    unsigned long long deadline = khvDeadline(timeout_ms);
     g_autoptr(virJSONValue) owned = args;
     khvLineBuf lb = { 0 };
     VIR_AUTOCLOSE fd = khvSocketConnect(path);

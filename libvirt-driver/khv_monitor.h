@@ -50,6 +50,15 @@ int khvMonitorCommand(const char *path, const char *cmd, virJSONValue *args,
                       virJSONValue **reply);
 
 /*
+ * The same with a limit of its own: a command that works for as long as
+ * its data takes (snapshot-save writes all of the guest's memory before
+ * it answers).  The caller has unlocked the domain (a job, khv_process.h).
+ */
+#define KHV_MONITOR_SAVE_TIMEOUT_MS  (30 * 60 * 1000)
+int khvMonitorCommandTimeout(const char *path, const char *cmd, virJSONValue *args,
+                             virJSONValue **reply, int timeout_ms);
+
+/*
  * Listen: what arrives from now on (and what came with the negotiation)
  * goes to cb on the event loop.  opaque is virObjectRef'd for as long as
  * callbacks may run.  -1 with an error reported when the event loop

@@ -41,6 +41,7 @@
 #include "virpidfile.h"
 #include "virprocess.h"
 #include "virstring.h"
+#include "virtime.h"
 #include "virxml.h"
 
 #include "khv_conf.h"
@@ -516,8 +517,76 @@ khvAssignConsoleAliases(virDomainDef *def)
             def->consoles[i]->info.alias = g_strdup_printf("console%zu", i);
 }
 
+/* ---- jobs ------------------------------------------------------------------- */
+
+static const char *
+khvJobName(khvJobType type)
+{
+    switch (type) {
+    case KHV_JOB_SAVE:
+        return "save";
+    case KHV_JOB_NONE:
+        break;
+    }
+    return "none";
+}
+
+int
+khvJobCheck(virDomainObj *vm)
+{
+    khvDomainObjPrivate *priv = vm->privateData;
+
+    if (priv->job == KHV_JOB_NONE)
+        return 0;
+    virReportError(VIR_ERR_OPERATION_INVALID, _("domain %s is busy: a %s job runs"),
+                   vm->def->name, khvJobName(priv->job));
+    return -1;
+}
+
+int
+khvJobBegin(virDomainObj *vm, khvJobType type)
+{
+    khvDomainObjPrivate *priv = vm->privateData;
+
+    if (khvJobCheck(vm) < 0)
+        return -1;
+    priv->job = type;
+    ignore_value(virTimeMillisNow(&priv->jobStarted));
+    return 0;
+}
+
+void
+khvJobEnd(virDomainObj *vm)
+{
+    khvDomainObjPrivate *priv = vm->privateData;
+
+    priv->job = KHV_JOB_NONE;
+    priv->jobStarted = 0;
+}
+
+int
+khvProcessWatch(virDomainObj *vm, int timeout_ms)
+{
+    khvDomainObjPrivate *priv = vm->privateData;
+    khvMonitor *mon;
+
+    if (!(mon = khvMonitorConnect(priv->ctlPath, vm->pid, timeout_ms)))
+        return -1;
+    if (khvMonitorWatch(mon, &khvMonitorCbs, (virObject *)vm) < 0)
+        return -1;
+    priv->mon = mon;
+    return 0;
+}
+
 int
 khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason)
+{
+    return khvProcessStartFrom(driver, vm, reason, NULL, false);
+}
+
+int
+khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason,
+                    const char *restore, bool paused)
 {
     khvDomainObjPrivate *priv = vm->privateData;
     g_autoptr(virCommand) cmd = NULL;
@@ -533,6 +602,8 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
         virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is already running"));
         return -1;
     }
+    if (khvJobCheck(vm) < 0)
+        return -1;
     if (virDomainObjSetDefTransient(driver->xmlopt, vm, NULL) < 0)
         return -1;
     priv->driver = driver;
@@ -563,6 +634,10 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
     if (khvProcessWriteVncPassword(vm, priv->ctlPath) < 0)
         goto error;
     cmd = khvBuildCommandLine(vm->def, priv->ctlPath, tapfds);
+    if (restore)
+        virCommandAddArgList(cmd, "--restore", restore, NULL);
+    if (paused)
+        virCommandAddArg(cmd, "--paused");
     for (i = 0; i < vm->def->nnets; i++)
         virCommandPassFD(cmd, tapfds[i], VIR_COMMAND_PASS_FD_CLOSE_PARENT);
     virCommandSetOutputFD(cmd, &logfd);
@@ -579,7 +654,10 @@ khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reas
     }
     /* Running from here: a failure below stops it. */
     vm->def->id = vm->pid;
-    virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, reason);
+    if (paused)
+        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+    else
+        virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, reason);
     if (!(mon = khvMonitorConnect(priv->ctlPath, vm->pid, KHV_MONITOR_TIMEOUT_MS))) {
         g_autofree char *said = NULL;
 

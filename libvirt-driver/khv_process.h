@@ -17,8 +17,23 @@
 
 /* What a domain object carries for khv (vm->privateData). */
 typedef struct _khvDomainObjPrivate khvDomainObjPrivate;
+/*
+ * A job: a call that waits on khv-run for longer than a lock may be held
+ * (a save writes all of the guest's memory).  It marks the domain busy,
+ * closes the event monitor (the job reads khv-run's end itself) and
+ * unlocks the domain while it waits, so that listing and queries go on.
+ * While it runs, the calls that would change the domain's state refuse
+ * (khvJobCheck); destroy does not: it ends khv-run and so the job.
+ */
+typedef enum {
+    KHV_JOB_NONE = 0,
+    KHV_JOB_SAVE,
+} khvJobType;
+
 struct _khvDomainObjPrivate {
     khvDriver *driver;          /* set while running */
+    khvJobType job;             /* the job running, or none */
+    unsigned long long jobStarted;      /* its start, ms since the epoch */
     khvMonitor *mon;            /* listening to khv-run's events, or NULL */
     char *ctlPath;              /* khv-run's control socket (status XML) */
     char *shutdownReason;       /* the SHUTDOWN event's reason, once seen */
@@ -35,6 +50,22 @@ extern virDomainXMLPrivateDataCallbacks khvPrivateDataCallbacks;
  * left behind (khv-run's own words from the log in the message).
  */
 int khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason);
+
+/*
+ * The same, from a snapshot (restore: khv-run --restore FILE, NULL to
+ * boot), paused or not (--paused: the state is then paused, reason user).
+ */
+int khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason,
+                        const char *restore, bool paused);
+
+/* Listen to khv-run's events again (after a job closed the monitor). */
+int khvProcessWatch(virDomainObj *vm, int timeout_ms);
+
+/* Start a job of type on vm (locked): -1 with an error when one runs. */
+int khvJobBegin(virDomainObj *vm, khvJobType type);
+void khvJobEnd(virDomainObj *vm);
+/* -1 with an error when vm has a job (for calls that would change its state). */
+int khvJobCheck(virDomainObj *vm);
 
 /*
  * End khv-run (SIGTERM, then SIGKILL after 10 s) unless it already ended,

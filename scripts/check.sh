@@ -7,7 +7,8 @@
 #   with no5lvl; a CPU without SVM and VMX, where insmod must fail) and two
 #   Bochs boots (VT-x with one CPU, and with two), started at once; once
 #   the libvirt driver is built, the fourth QEMU boot (khv-run's nested
-#   guests and the libvirt driver) -> the host unit tests (libkhv, mmu,
+#   guests, virt-manager's remote host) and 4-level's (which also runs
+#   the libvirt driver's selftest) -> the host unit tests (libkhv, mmu,
 #   vmx, irq, khv-run, libvirt driver) while the lanes run -> verdict.
 # Every step adds "ok"/"not ok" lines to build/check/results.txt; the last
 # line printed is "check: N passed, M failed" and the exit status is 0 only
@@ -66,11 +67,29 @@ khvrun_image() {
 	mkdir -p "$extra/root/.ssh" && chmod 0700 "$extra/root" "$extra/root/.ssh" &&
 		install -m 0600 "$OUT/remote-key.pub" "$extra/root/.ssh/authorized_keys" ||
 		{ rm -rf "$extra" "$tests"; return 1; }
-	printf '%s\n' khvrun libvirt libvirt-remote >"$tests"
+	printf '%s\n' khvrun libvirt-remote >"$tests"
 	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUT=1500 \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
 	rm -rf "$extra" "$tests"
+	return "$rc"
+}
+
+# libvirt_image <output> <tests file>: lane 4level's initramfs: the
+# selftests every QEMU lane runs, then selftest libvirt (the driver, virsh
+# and a real khv-run with its Linux guest: khvrun_files, libvirt_files).
+# It moved there from lane khvrun, which came near its ten minutes, and
+# takes 70-90 s of a lane that used under three.
+# shellcheck disable=SC2317 # called through run_logged
+libvirt_image() {
+	local extra
+	extra=$(mktemp -d)
+	khvrun_files "$extra" "$kver" && libvirt_files "$extra" "$kver" ||
+		{ rm -rf "$extra"; return 1; }
+	env TESTS_FILE="$2" INITRAMFS_EXTRA="$extra" TEST_TIMEOUTS="libvirt=900" \
+		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
+	local rc=$?
+	rm -rf "$extra"
 	return "$rc"
 }
 
@@ -152,9 +171,10 @@ lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 # for an idle CPU 1 (Documentation/khv/bochs.rst).
 # Lane khvrun boots an image of its own: khv-run, the test kernel and a
 # busybox initramfs for the second-level guests of selftest khvrun, which
-# no other lane runs (a nested Linux boot per test; too slow for Bochs),
-# and selftest libvirt: virsh and the libvirt driver running khv-run
-# (libvirt-driver/tests/guest.sh).  KHVRUN_LANE=0 skips it.
+# no other lane runs (a nested Linux boot per test; too slow for Bochs).
+# (Selftest libvirt, virsh and the libvirt driver running khv-run,
+# libvirt-driver/tests/guest.sh, runs in lane 4level: libvirt_image.)
+# KHVRUN_LANE=0 skips it.
 # Its test machine is also a remote lab host for virt-manager on this
 # machine (selftest libvirt-remote, libvirt-driver/tests/remote.sh, and
 # host/virt-manager-remote, tests/virt-manager-remote.sh): QEMU's user
@@ -193,7 +213,7 @@ if [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	# khv+ssh:// too: root's key in the test machine is this one.
 	rm -f "$OUT/remote-key" "$OUT/remote-key.pub"
 	ssh-keygen -q -t ed25519 -N "" -C khv-check -f "$OUT/remote-key"
-	lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt,libvirt-remote khvremote=$remote_vnc")
+	lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt-remote khvremote=$remote_vnc")
 fi
 if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
@@ -304,7 +324,16 @@ if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 fi
 if [ "$module_ok" = 1 ]; then
 	for l in "${lanes[@]}"; do
-		[ "${l%%:*}" = khvrun ] || start_lane "$l"
+		case ${l%%:*} in khvrun | 4level) ;; *) start_lane "$l" ;; esac
+	done
+	# Lane 4level last: its image (with selftest libvirt) is built
+	# while the others boot, and it is one of the shortest.
+	stamp "initramfs: 4level lane (with selftest libvirt)"
+	{ cat "$OUT/tests-built.txt"; say libvirt; } >"$OUT/tests-4level-expected.txt"
+	run_logged "$OUT/initramfs-4level.log" libvirt_image "$OUT/initramfs-4level.cpio.gz" \
+		"$OUT/tests-4level-expected.txt" || result 1 "initramfs: 4level lane"
+	for l in "${lanes[@]}"; do
+		[ "${l%%:*}" != 4level ] || start_lane "$l"
 	done
 fi
 
@@ -318,6 +347,7 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # MMU (NPT and EPT, 4 and 5 levels), the VT-x capability probe (every
 # refusal a real CPU cannot be made to show) and the irq/ device models.
 # libvirt-driver: virsh and the API against the driver in embedded mode;
+# libvirt-saveimage: the save image parser's fuzz corpus under ASan/UBSan;
 # libvirt-lifecycle: running domains, khv-run played by a fake;
 # libvirt-daemon: virtkhvd, virsh through it.  install: make install and
 # uninstall into a staging directory, make deb (last: it rebuilds the
@@ -331,6 +361,7 @@ for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	khv-trace:tools/khv-trace:check \
 	libvirt-driver:libvirt-driver:check \
 	libvirt-driver-asan:libvirt-driver:check-sanitized \
+	libvirt-saveimage:libvirt-driver:check-corpus \
 	libvirt-xml2argv:libvirt-driver:check-xml2argv \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \
 	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
@@ -364,6 +395,8 @@ if [ "$module_ok" = 1 ]; then
 		ltests=$OUT/tests.txt noskip=0
 		if [ -f "$OUT/tests-$name.txt" ]; then
 			ltests=$OUT/tests-$name.txt noskip=1
+		elif [ -f "$OUT/tests-$name-expected.txt" ]; then
+			ltests=$OUT/tests-$name-expected.txt	# more than tests.txt
 		fi
 		NO_SKIP=$noskip TIMEOUT=$ltimeout bash "$KHV_ROOT/scripts/check-log.sh" "$name" \
 			"$OUT/$name.log" "$qrc" "$mode" "$depth" "$ltests"

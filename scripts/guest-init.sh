@@ -12,7 +12,7 @@
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
 #   khvmode=refuse try to load khv.ko on a CPU without VMX and SVM: the
 #                  host expects insmod to fail (ENODEV), no /dev/khv
-# /khv/config (written by mkinitramfs.sh) sets TESTS, TEST_TIMEOUT,
+# /khv/config (written by mkinitramfs.sh) sets TESTS, TEST_TIMEOUT, TEST_TIMEOUTS,
 # RUN_TIMEOUT, INSMOD_ARGS, RMMOD and LIBPATH.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -39,6 +39,7 @@ ip link set lo up 2>/dev/null
 
 TESTS=
 TEST_TIMEOUT=60
+TEST_TIMEOUTS=
 RUN_TIMEOUT=600
 INSMOD_ARGS=
 RMMOD=1
@@ -136,6 +137,15 @@ run_one() {	# run_one <marker> <name> <seconds> <command...>
 	case $rc in 124 | 137 | 143) sleep 5; khv_holders kill ;; esac
 }
 
+# test_limit <name>: its seconds from TEST_TIMEOUTS ("name=secs ..."), else
+# TEST_TIMEOUT: an image may hold a test far longer than the others.
+test_limit() {
+	for tl in $TEST_TIMEOUTS; do
+		[ "${tl%%=*}" = "$1" ] && { echo "${tl#*=}"; return; }
+	done
+	echo "$TEST_TIMEOUT"
+}
+
 khv_holders() {	# khv_holders [kill]
 	pids=
 	for d in /proc/[0-9]*; do
@@ -162,7 +172,7 @@ if [ "$loaded" = 0 ]; then
 	check)
 		cd /khv/selftests || echo "KHV-ERROR no /khv/selftests"
 		for t in $TESTS; do
-			run_one TEST "$t" "$TEST_TIMEOUT" "./$t"
+			run_one TEST "$t" "$(test_limit "$t")" "./$t"
 		done
 		cd /
 		;;

@@ -8,6 +8,7 @@
 #   ACCEL         QEMU accelerator: tcg (default) or kvm
 #   TIMEOUT       hard limit in seconds for one QEMU boot (default 240)
 #   TEST_TIMEOUT  limit in seconds for one selftest inside the guest (60)
+#   TEST_TIMEOUTS "name=secs ...": the limit of those selftests instead
 #   BUILD         where logs and images go (default <repo>/build)
 
 KHV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -122,6 +122,7 @@ libpath=$(IFS=:; echo "${libdirs[*]-}")
 cat >"$root/khv/config" <<EOF
 TESTS="${tests[*]-}"
 TEST_TIMEOUT=$TEST_TIMEOUT
+TEST_TIMEOUTS="${TEST_TIMEOUTS:-}"
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 INSMOD_ARGS="${INSMOD_ARGS:-}"
 RMMOD=${RMMOD:-1}

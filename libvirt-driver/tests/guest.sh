@@ -87,7 +87,7 @@ cat >"$root/vm.xml" <<EOF
 </domain>
 EOF
 
-echo "1..39"
+echo "1..46"
 
 # The bridge the guest's interface joins (tun and the bridge modules are
 # in the lane's image, khvrun_files).
@@ -217,6 +217,43 @@ start_daemon
 vsh list
 echo "$out" | grep -q "^ *$pid *l2 *running"
 ok $? "the restarted daemon finds the domain running" || say
+
+# Save and restore (khv_save.c): the guest is written to a file and
+# khv-run quits; while it writes, the domain has a job and the daemon
+# still answers; restored, the guest answers pings at its address again.
+# Then a managed save, which the next start restores.
+img=$root/l2.sav
+virsh -q -c "$uri" save l2 "$img" >"$root/save.out" 2>&1 &
+saver=$!
+saw_job() { vsh domjobinfo l2; has "Job type: *Unbounded" && has "Operation: *Save"; }
+eventually 30 saw_job
+job=$?
+vsh list
+listed=$rc
+[ "$job" = 0 ] && [ "$listed" = 0 ]
+ok $? "during virsh save: domjobinfo says a save runs (unbounded), virsh list answers" || say
+wait "$saver"
+rc=$?
+out=$(cat "$root/save.out")
+vsh domstate --reason l2
+[ "$rc" = 0 ] && has "^shut off (saved)" && [ -s "$img" ] && ! kill -0 "$pid" 2>/dev/null
+ok $? "virsh save: shut off (saved), the image written ($(du -k "$img" | cut -f1) KiB), khv-run gone" || say
+vsh "restore $img; domstate --reason l2"
+pid=$(cat "$state/l2.pid" 2>/dev/null)
+[ "$rc" = 0 ] && has "^running (restored)" && kill -0 "$pid" 2>/dev/null
+ok $? "virsh restore: running (restored), a new khv-run" || say
+pong() { ping -c 1 -W 2 "${lease:-0.0.0.0}" >/dev/null 2>&1; }
+eventually 30 pong
+ok $? "the restored guest answers pings at $lease (its network as it was)"
+vsh "managedsave l2; dominfo l2"
+[ "$rc" = 0 ] && has "^Managed save: *yes" && has "^State: *shut off"
+ok $? "virsh managedsave: shut off, an image kept" || say
+vsh "start l2; domstate --reason l2; dominfo l2"
+pid=$(cat "$state/l2.pid" 2>/dev/null)
+[ "$rc" = 0 ] && has "^running (restored)" && has "^Managed save: *no"
+ok $? "virsh start: restored from the managed save image, which is gone" || say
+eventually 30 pong
+ok $? "and the guest answers pings again"
 
 # The ACPI power button: the guest powers itself off, and the restarted
 # daemon (watching khv-run again) sees it end.

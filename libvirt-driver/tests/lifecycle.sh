@@ -59,7 +59,7 @@ EOF
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-echo "1..44"
+echo "1..61"
 
 domxml vm /boot/vmlinuz >"$root/vm.xml"
 vsh define "$root/vm.xml"
@@ -184,6 +184,83 @@ ok $? "and the domain is shut off"
 [ ! -e "$run/badvm.xml" ] && [ ! -e "$run/badvm.pid" ]
 ok $? "and nothing of it is left in run/khv"
 vsh undefine badvm
+
+# Save and restore (khv_save.c): khv-run's snapshot, then the XML and a
+# trailer; restore runs khv-run --restore on the image.
+img=$root/vm.sav
+vsh "start vm; save vm $img; domstate --reason vm"
+[ "$rc" = 0 ] && has "^shut off (saved)" && [ -s "$img" ] && [ ! -e "$img.part" ] &&
+	[ ! -e "$run/vm.xml" ]
+ok $? "virsh save: shut off (saved), the image written, khv-run gone" || say
+vsh save-image-dumpxml "$img"
+[ "$rc" = 0 ] && has "<name>vm</name>" && ! has "/dev/pts" && tail -c 64 "$img" | grep -qa "khv-libvirt-save"
+ok $? "virsh save-image-dumpxml: the domain as defined (no ptys); the trailer ends the file" || say
+vsh "restore $img; domstate --reason vm"
+[ "$rc" = 0 ] && has "^running (restored)" && grep -qxF -- "$img" "$run/vm.ctl.argv" &&
+	grep -qxF -- "--restore" "$run/vm.ctl.argv" && [ -s "$run/vm.ctl.restored" ]
+ok $? "virsh restore: khv-run --restore on the image, running (restored)" || say
+vsh "save vm $root/vm2.sav --paused; restore $root/vm2.sav; domstate --reason vm"
+[ "$rc" = 0 ] && has "^paused (user)" && grep -qxF -- "--paused" "$run/vm.ctl.argv"
+ok $? "virsh save --paused, restore: khv-run --paused, the domain paused" || say
+vsh "resume vm; domstate vm"
+[ "$rc" = 0 ] && has "^running"
+ok $? "and resumed, it runs" || say
+vsh save vm "$root/refuse.sav"
+[ "$rc" != 0 ] && has "EBUSY" && [ ! -e "$root/refuse.sav" ] && [ ! -e "$root/refuse.sav.part" ]
+ok $? "a save khv-run refuses: its words, no file left" || say
+vsh "domstate --reason vm; suspend vm; resume vm"
+[ "$rc" = 0 ] && has "^running"
+ok $? "and the domain runs on, its monitor back" || say
+vsh destroy vm
+
+vsh save-image-dumpxml "$img"
+printf '%s\n' "$out" >"$root/vm-img.xml"
+sed "s|<name>vm</name>|&<description>saved once</description>|" "$root/vm-img.xml" >"$root/vm-desc.xml"
+vsh "save-image-define $img $root/vm-desc.xml --paused; save-image-dumpxml $img"
+[ "$rc" = 0 ] && has "<description>saved once</description>" &&
+	[ "$(tail -c 44 "$img" | head -c 1 | od -An -tu1 | tr -d ' ')" = 0 ]
+ok $? "virsh save-image-define: a new description and paused, in place" || say
+sed "s|>2</vcpu>|>1</vcpu>|" "$root/vm-img.xml" >"$root/vm-1cpu.xml"
+vsh save-image-define "$img" "$root/vm-1cpu.xml"
+[ "$rc" != 0 ] && has "vCPU"
+ok $? "save-image-define of another machine (1 vCPU): refused" || say
+head -c -10 "$img" >"$root/trunc.sav"
+vsh restore "$root/trunc.sav"
+[ "$rc" != 0 ] && has "not a save image\|truncated"
+ok $? "a truncated image: refused" || say
+{ printf 'X'; tail -c +2 "$img"; } >"$root/badsnap.sav"
+vsh "restore $root/badsnap.sav"
+out2=$out
+vsh "domstate --reason vm"
+[ "$rc" = 0 ] && grep -q "not a khv-run snapshot" <<<"$out2" && has "^shut off" &&
+	[ ! -e "$run/vm.xml" ] && [ ! -e "$run/vm.pid" ]
+ok $? "an image whose snapshot khv-run refuses: its words, the domain stays shut off" ||
+	{ out=$out2; say; }
+
+# Managed save: the next start restores and spends the image.
+msave=$root/lib/khv/save/vm.save
+vsh "start vm; managedsave vm; dominfo vm; list --all --managed-save"
+[ "$rc" = 0 ] && has "^Managed save: *yes" && has "vm *saved" && [ -s "$msave" ]
+ok $? "virsh managedsave: the image in lib/khv/save, list says saved" || say
+vsh "undefine vm"
+[ "$rc" != 0 ] && has "managed save"
+ok $? "undefine with a managed save image: refused" || say
+vsh "start vm; domstate --reason vm; dominfo vm"
+[ "$rc" = 0 ] && has "^running (restored)" && has "^Managed save: *no" && [ ! -e "$msave" ] &&
+	grep -qxF -- "$msave" "$run/vm.ctl.argv"
+ok $? "virsh start: restored from it, the image removed" || say
+vsh "managedsave vm; start vm --force-boot; domstate --reason vm"
+[ "$rc" = 0 ] && has "^running (booted)" && [ ! -e "$msave" ] &&
+	! grep -qxF -- "--restore" "$run/vm.ctl.argv"
+ok $? "virsh start --force-boot: booted, the image dropped" || say
+vsh "managedsave vm; undefine --managed-save vm; list --all"
+[ "$rc" = 0 ] && ! has " vm " && [ ! -e "$msave" ]
+ok $? "virsh undefine --managed-save: domain and image gone" || say
+vsh define "$root/vm.xml"
+vsh "start vm --paused; domstate --reason vm; domjobinfo vm; destroy vm"
+[ "$rc" = 0 ] && has "^paused (user)" && has "Job type: *None" &&
+	grep -qxF -- "--paused" "$run/vm.ctl.argv"
+ok $? "virsh start --paused: khv-run --paused; domjobinfo: no job" || say
 
 # Transient domains: created from XML, gone when they stop.
 domxml tvm /boot/vmlinuz >"$root/tvm.xml"

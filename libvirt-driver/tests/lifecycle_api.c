@@ -128,6 +128,9 @@ int main(int argc, char **argv)
 	pthread_t loop;
 	int seen = 0, cb_life, cb_reboot;
 	unsigned int id;
+	char img[1100], *saved_xml;
+	virTypedParameterPtr jparams = NULL;
+	int jtype = -1, njparams = 0;
 
 	if (argc != 3 || strlen(argv[1]) > 1000 || strlen(argv[2]) > 1000) {
 		fprintf(stderr, "usage: lifecycle_api <root dir> <fake-khv-run>\n");
@@ -144,7 +147,7 @@ int main(int argc, char **argv)
 		 "<disk type='file' device='disk'><source file='/dev/null'/>"
 		 "<target dev='vda' bus='virtio'/></disk></devices></domain>",
 		 argv[2]);
-	printf("1..27\n");
+	printf("1..34\n");
 	c = virConnectOpen(uri);
 	ok(c != NULL, "virConnectOpen of the embedded URI");
 	if (!c) {
@@ -242,6 +245,34 @@ int main(int argc, char **argv)
 	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, &seen) &&
 	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED),
 	   "khv-run killed: event stopped/failed, shut off (crashed)");
+
+	/* Save and restore, managed save: their events and states. */
+	snprintf(img, sizeof(img), "%s/api.sav", argv[1]);
+	ok(virDomainCreate(d) == 0 && virDomainSave(d, img) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, &seen) &&
+	   state_is(d, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SAVED),
+	   "virDomainSave: event stopped/saved, shut off (saved)");
+	saved_xml = virDomainSaveImageGetXMLDesc(c, img, 0);
+	ok(saved_xml && strstr(saved_xml, "<name>apivm</name>"), "virDomainSaveImageGetXMLDesc");
+	free(saved_xml);
+	ok(virDomainRestoreFlags(c, img, NULL, VIR_DOMAIN_SAVE_PAUSED) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_RESTORED, &seen) &&
+	   wait_event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_RESTORED, &seen) &&
+	   state_is(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER),
+	   "virDomainRestoreFlags(PAUSED): events started/restored, suspended/restored");
+	ok(virDomainGetJobStats(d, &jtype, &jparams, &njparams, 0) == 0 &&
+	   jtype == VIR_DOMAIN_JOB_NONE && njparams == 0 && virDomainAbortJob(d) == -1 &&
+	   virGetLastErrorCode() == VIR_ERR_OPERATION_INVALID,
+	   "virDomainGetJobStats: no job; virDomainAbortJob: refused");
+	virTypedParamsFree(jparams, njparams);
+	ok(virDomainManagedSave(d, 0) == 0 && virDomainHasManagedSaveImage(d, 0) == 1 &&
+	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SAVED, &seen),
+	   "virDomainManagedSave: an image, event stopped/saved");
+	ok(virDomainCreate(d) == 0 && virDomainHasManagedSaveImage(d, 0) == 0 &&
+	   wait_event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_RESTORED, &seen) &&
+	   state_is(d, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER),
+	   "virDomainCreate: restored from the managed image (paused as saved), the image spent");
+	ok(virDomainResume(d) == 0 && virDomainDestroy(d) == 0, "resumed, destroyed");
 
 	ok(virDomainCreate(d) == 0 && virDomainDestroy(d) == 0 &&
 	   wait_event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, &seen) &&

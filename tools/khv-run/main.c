@@ -65,6 +65,8 @@ static const char usage_text[] =
 	"                        since, unless --restore-changed-disks\n"
 	"      --incoming URI    start from a live migration: wait on tcp:HOST:PORT or\n"
 	"                        unix:PATH for another khv-run's migrate (same options)\n"
+	"      --paused          start with the vCPUs paused: the control socket's cont\n"
+	"                        runs them (with --restore and --incoming too)\n"
 	"      --device PATH     the khv device (default $KHV_DEVICE or /dev/khv)\n"
 	"      --no-reboot       exit on guest reset instead of rebooting\n"
 	"      --no-kvmclock     hide the paravirtual clock from the guest\n"
@@ -93,7 +95,7 @@ static const char usage_text[] =
 
 enum { OPT_SERIAL = 256, OPT_CONSOLE, OPT_RNG, OPT_NET, OPT_DISK, OPT_CONTROL, OPT_DEVICE, OPT_NO_REBOOT, OPT_NO_KVMCLOCK, OPT_TRACE_IO,
        OPT_HUGEPAGES, OPT_VNC, OPT_DISPLAY, OPT_TABLET, OPT_NO_TABLET, OPT_VIRTIO_KEYBOARD,
-       OPT_STUDY, OPT_STUDY_LOG, OPT_RESTORE, OPT_RESTORE_CHANGED, OPT_INCOMING };
+       OPT_STUDY, OPT_STUDY_LOG, OPT_RESTORE, OPT_RESTORE_CHANGED, OPT_INCOMING, OPT_PAUSED };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -122,6 +124,7 @@ static const struct option options[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "restore-changed-disks", no_argument, NULL, OPT_RESTORE_CHANGED },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -253,6 +256,7 @@ static int parse_args(int argc, char **argv, struct kr_config *cfg)
 		case OPT_STUDY_LOG: cfg->study_log = optarg; break;
 		case OPT_RESTORE: cfg->restore = optarg; break;
 		case OPT_RESTORE_CHANGED: cfg->restore_changed_disks = true; break;
+		case OPT_PAUSED: cfg->paused = true; break;
 		case OPT_INCOMING:
 			if (kr_migrate_parse_uri(optarg, why, sizeof(why)))
 				return usage_error("--incoming %s", why);
@@ -474,10 +478,12 @@ int main(int argc, char **argv)
 			}
 			cfg.incoming = NULL;
 		}
-		if (!status && kr_vcpus_start(m)) {
+		/* --paused: the first machine only, as --restore. */
+		if (!status && kr_vcpus_start(m, cfg.paused)) {
 			snprintf(why, sizeof(why), "cannot start the vCPU threads");
 			status = KR_EXIT_HOST;
 		}
+		cfg.paused = false;
 		if (status) {
 			fprintf(stderr, "khv-run: %s\n", why);
 			kr_vcpus_stop(m);

@@ -263,7 +263,7 @@ static void kr_vcpus_kick(struct kr_machine *m)
 	}
 }
 
-int kr_vcpus_start(struct kr_machine *m)
+int kr_vcpus_start(struct kr_machine *m, bool paused)
 {
 	struct sigaction sa = { .sa_handler = kr_kick_handler };
 	sigset_t set, old;
@@ -276,7 +276,8 @@ int kr_vcpus_start(struct kr_machine *m)
 	sigfillset(&set);
 	pthread_sigmask(SIG_SETMASK, &set, &old);
 	pthread_mutex_lock(&m->lock);
-	m->state = KR_RUNNING;
+	/* Paused: each thread parks before its first KHV_RUN. */
+	m->state = paused ? KR_PAUSED : KR_RUNNING;
 	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
 		struct kr_vcpu *v = &m->vcpus[i];
 

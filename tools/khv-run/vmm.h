@@ -60,6 +60,7 @@ struct kr_config {
 	/* --restore: the first machine starts from this snapshot (snapshot.h). */
 	const char *restore;
 	bool restore_changed_disks;	/* --restore-changed-disks */
+	bool paused;			/* --paused: the first machine waits for cont */
 	/* --incoming: the first machine waits for a migration here (migrate.h). */
 	const char *incoming;
 	bool rng;			/* a virtio-rng device */
@@ -180,7 +181,7 @@ void *kr_ram_alloc(uint64_t size, bool huge);
 extern const struct kr_control_ops kr_vmm_control_ops;
 
 /* vcpu.c */
-int kr_vcpus_start(struct kr_machine *m);
+int kr_vcpus_start(struct kr_machine *m, bool paused);
 /* Stop every vCPU thread for good and join it. */
 void kr_vcpus_stop(struct kr_machine *m);
 /* stop/cont of the control socket: parked vCPUs keep their state. */
