@@ -78,7 +78,7 @@ int khvConnectDomainEventRegister(virConnectPtr conn, virConnectDomainEventCallb
 int khvConnectDomainEventDeregister(virConnectPtr conn, virConnectDomainEventCallback callback);
 void khvAutostartAll(khvDriver *driver);
 
-/* khv_save.c: save images, managed save, jobs. */
+/* khv_save.c: save images, managed save. */
 int khvDomainSaveFlags(virDomainPtr domain, const char *path, const char *dxml,
                        unsigned int flags);
 int khvDomainSave(virDomainPtr domain, const char *path);
@@ -93,10 +93,6 @@ int khvDomainHasManagedSaveImage(virDomainPtr domain, unsigned int flags);
 int khvDomainManagedSaveRemove(virDomainPtr domain, unsigned int flags);
 char *khvDomainManagedSaveGetXMLDesc(virDomainPtr domain, unsigned int flags);
 int khvDomainManagedSaveDefineXML(virDomainPtr domain, const char *dxml, unsigned int flags);
-int khvDomainGetJobInfo(virDomainPtr domain, virDomainJobInfoPtr info);
-int khvDomainGetJobStats(virDomainPtr domain, int *type, virTypedParameterPtr *params,
-                         int *nparams, unsigned int flags);
-int khvDomainAbortJob(virDomainPtr domain);
 /*
  * vm (locked, shut off) starts from its managed save image: 0 when it
  * did (the image is then removed), 1 when it has none or flags say
@@ -107,6 +103,35 @@ int khvManagedSaveStart(khvDriver *driver, virDomainObj *vm, unsigned int flags)
 int khvManagedSaveRemove(khvDriver *driver, virDomainObj *vm);
 /* At driver start: which domains have a managed save image. */
 void khvManagedSaveFindAll(khvDriver *driver);
+
+/* khv_job.c: a domain's job as clients see it. */
+int khvDomainGetJobInfo(virDomainPtr domain, virDomainJobInfoPtr info);
+int khvDomainGetJobStats(virDomainPtr domain, int *type, virTypedParameterPtr *params,
+                         int *nparams, unsigned int flags);
+int khvDomainAbortJob(virDomainPtr domain);
+
+/* khv_migration.c: live migration, libvirt's protocol 3 with parameters. */
+int khvConnectSupportsFeature(virConnectPtr conn, int feature);
+int khvMigrationParseURI(const char *uri, char **host, int *port);
+char *khvDomainMigrateBegin3Params(virDomainPtr domain, virTypedParameterPtr params,
+                                   int nparams, char **cookieout, int *cookieoutlen,
+                                   unsigned int flags);
+int khvDomainMigratePrepare3Params(virConnectPtr dconn, virTypedParameterPtr params,
+                                   int nparams, const char *cookiein, int cookieinlen,
+                                   char **cookieout, int *cookieoutlen, char **uri_out,
+                                   unsigned int flags);
+int khvDomainMigratePerform3Params(virDomainPtr domain, const char *dconnuri,
+                                   virTypedParameterPtr params, int nparams,
+                                   const char *cookiein, int cookieinlen, char **cookieout,
+                                   int *cookieoutlen, unsigned int flags);
+virDomainPtr khvDomainMigrateFinish3Params(virConnectPtr dconn, virTypedParameterPtr params,
+                                           int nparams, const char *cookiein,
+                                           int cookieinlen, char **cookieout,
+                                           int *cookieoutlen, unsigned int flags,
+                                           int cancelled);
+int khvDomainMigrateConfirm3Params(virDomainPtr domain, virTypedParameterPtr params,
+                                   int nparams, const char *cookiein, int cookieinlen,
+                                   unsigned int flags, int cancelled);
 
 /* khv_stats.c: what running domains use. */
 unsigned long long khvProcessCpuTime(virDomainObj *vm);

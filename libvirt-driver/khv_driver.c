@@ -433,6 +433,12 @@ static virHypervisorDriver khvHypervisorDriver = {
     .domainGetJobInfo = khvDomainGetJobInfo,
     .domainGetJobStats = khvDomainGetJobStats,
     .domainAbortJob = khvDomainAbortJob,
+    .connectSupportsFeature = khvConnectSupportsFeature,
+    .domainMigrateBegin3Params = khvDomainMigrateBegin3Params,
+    .domainMigratePrepare3Params = khvDomainMigratePrepare3Params,
+    .domainMigratePerform3Params = khvDomainMigratePerform3Params,
+    .domainMigrateFinish3Params = khvDomainMigrateFinish3Params,
+    .domainMigrateConfirm3Params = khvDomainMigrateConfirm3Params,
 };
 
 static virConnectDriver khvConnectDriver = {

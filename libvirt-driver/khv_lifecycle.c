@@ -46,7 +46,7 @@ khvCheckActive(virDomainObj *vm)
 static int
 khvBoot(khvDriver *driver, virDomainObj *vm, bool paused)
 {
-    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_BOOTED, NULL, paused) < 0)
+    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_BOOTED, NULL, NULL, paused) < 0)
         return -1;
     khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)

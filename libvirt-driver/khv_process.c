@@ -238,7 +238,9 @@ khvHandleEvent(khvMonitor *mon, const char *name, virJSONValue *data, void *opaq
         goto cleanup;
     VIR_DEBUG("domain %s: event %s", vm->def->name, name);
     if (STREQ(name, "STOP") || STREQ(name, "RESUME")) {
-        khvSyncPaused(driver, vm);
+        /* A migration's last stop and a failed one's resume: the job's to say. */
+        if (priv->job == KHV_JOB_NONE)
+            khvSyncPaused(driver, vm);
     } else if (STREQ(name, "RESET")) {
         virObjectEventStateQueue(driver->domainEventState,
                                  virDomainEventRebootNewFromObj(vm));
@@ -525,6 +527,10 @@ khvJobName(khvJobType type)
     switch (type) {
     case KHV_JOB_SAVE:
         return "save";
+    case KHV_JOB_MIGRATION_OUT:
+        return "outgoing migration";
+    case KHV_JOB_MIGRATION_IN:
+        return "incoming migration";
     case KHV_JOB_NONE:
         break;
     }
@@ -581,12 +587,12 @@ khvProcessWatch(virDomainObj *vm, int timeout_ms)
 int
 khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason)
 {
-    return khvProcessStartFrom(driver, vm, reason, NULL, false);
+    return khvProcessStartFrom(driver, vm, reason, NULL, NULL, false);
 }
 
 int
 khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason,
-                    const char *restore, bool paused)
+                    const char *restore, const char *incoming, bool paused)
 {
     khvDomainObjPrivate *priv = vm->privateData;
     g_autoptr(virCommand) cmd = NULL;
@@ -636,6 +642,8 @@ khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason 
     cmd = khvBuildCommandLine(vm->def, priv->ctlPath, tapfds);
     if (restore)
         virCommandAddArgList(cmd, "--restore", restore, NULL);
+    if (incoming)
+        virCommandAddArgList(cmd, "--incoming", incoming, NULL);
     if (paused)
         virCommandAddArg(cmd, "--paused");
     for (i = 0; i < vm->def->nnets; i++)
@@ -655,7 +663,8 @@ khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason 
     /* Running from here: a failure below stops it. */
     vm->def->id = vm->pid;
     if (paused)
-        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
+        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, incoming ? VIR_DOMAIN_PAUSED_MIGRATION :
+                             VIR_DOMAIN_PAUSED_USER);
     else
         virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, reason);
     if (!(mon = khvMonitorConnect(priv->ctlPath, vm->pid, KHV_MONITOR_TIMEOUT_MS))) {

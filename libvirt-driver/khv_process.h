@@ -28,6 +28,8 @@ typedef struct _khvDomainObjPrivate khvDomainObjPrivate;
 typedef enum {
     KHV_JOB_NONE = 0,
     KHV_JOB_SAVE,
+    KHV_JOB_MIGRATION_OUT,      /* Perform: khv-run's migrate, polled */
+    KHV_JOB_MIGRATION_IN,       /* from Prepare to Finish */
 } khvJobType;
 
 struct _khvDomainObjPrivate {
@@ -52,14 +54,28 @@ extern virDomainXMLPrivateDataCallbacks khvPrivateDataCallbacks;
 int khvProcessStart(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason);
 
 /*
- * The same, from a snapshot (restore: khv-run --restore FILE, NULL to
- * boot), paused or not (--paused: the state is then paused, reason user).
+ * The same, from a snapshot (restore: khv-run --restore FILE) or an
+ * incoming migration (incoming: --incoming URI, paused until the
+ * migration's Finish), NULL for both to boot; paused or not (--paused:
+ * the state is then paused, reason user, or migration when incoming).
  */
 int khvProcessStartFrom(khvDriver *driver, virDomainObj *vm, virDomainRunningReason reason,
-                        const char *restore, bool paused);
+                        const char *restore, const char *incoming, bool paused);
 
 /* Listen to khv-run's events again (after a job closed the monitor). */
 int khvProcessWatch(virDomainObj *vm, int timeout_ms);
+
+/* What khv-run's query-migrate says of an outgoing migration (khv_migration.c). */
+typedef struct _khvMigrationInfo khvMigrationInfo;
+struct _khvMigrationInfo {
+    unsigned long long elapsed;         /* ms */
+    unsigned long long expectedDowntime;        /* ms */
+    unsigned long long total, transferred, remaining;   /* bytes of RAM */
+    unsigned long long dirtyRate;       /* pages per second */
+    unsigned long long passes;
+    unsigned long long bytesPerSecond;
+};
+int khvMigrationProgress(virDomainObj *vm, khvMigrationInfo *info);
 
 /* Start a job of type on vm (locked): -1 with an error when one runs. */
 int khvJobBegin(virDomainObj *vm, khvJobType type);

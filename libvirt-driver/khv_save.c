@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * khv_save.c: saving a running domain to a file and starting it again
- * from there (virsh save, restore, save-image-*), managed save (a domain
- * whose managed save image exists starts from it), and the job calls
- * that watch a save (domjobinfo, domjobabort).
+ * from there (virsh save, restore, save-image-*), and managed save (a
+ * domain whose managed save image exists starts from it).
  *
  * A save is khv-run's snapshot-save with quit (the guest never runs
  * after the snapshot, so its disks are as the snapshot says), then the
@@ -32,8 +31,6 @@
 #include "virjson.h"
 #include "virlog.h"
 #include "virprocess.h"
-#include "virtime.h"
-#include "virtypedparam.h"
 
 #include "khv_conf.h"
 #include "khv_monitor.h"
@@ -326,7 +323,7 @@ khvStartFromImage(khvDriver *driver, virDomainObj *vm, const char *path,
         paused = false;
     else if (flags & VIR_DOMAIN_SAVE_PAUSED)
         paused = true;
-    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_RESTORED, path, paused) < 0)
+    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_RESTORED, path, NULL, paused) < 0)
         return -1;
     khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_RESTORED);
     if (paused)
@@ -633,95 +630,4 @@ void
 khvManagedSaveFindAll(khvDriver *driver)
 {
     virDomainObjListForEach(driver->domains, false, khvManagedSaveFind, driver);
-}
-
-/* ---- jobs ------------------------------------------------------------------- */
-
-int
-khvDomainGetJobStats(virDomainPtr domain, int *type, virTypedParameterPtr *params,
-                     int *nparams, unsigned int flags)
-{
-    virDomainObj *vm;
-    khvDomainObjPrivate *priv;
-    int maxparams = 0;
-    unsigned long long now = 0;
-    int ret = -1;
-
-    virCheckFlags(0, -1);
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainGetJobStatsEnsureACL(domain->conn, vm->def) < 0)
-        goto cleanup;
-    priv = vm->privateData;
-    *params = NULL;
-    *nparams = 0;
-    *type = VIR_DOMAIN_JOB_NONE;
-    ret = 0;
-    if (priv->job == KHV_JOB_NONE)
-        goto cleanup;
-    ignore_value(virTimeMillisNow(&now));
-    *type = VIR_DOMAIN_JOB_UNBOUNDED;
-    if (virTypedParamsAddInt(params, nparams, &maxparams, VIR_DOMAIN_JOB_OPERATION,
-                             VIR_DOMAIN_JOB_OPERATION_SAVE) < 0 ||
-        virTypedParamsAddULLong(params, nparams, &maxparams, VIR_DOMAIN_JOB_TIME_ELAPSED,
-                                now - priv->jobStarted) < 0) {
-        virTypedParamsFree(*params, *nparams);
-        *params = NULL;
-        *nparams = 0;
-        ret = -1;
-    }
-
- cleanup:
-    virDomainObjEndAPI(&vm);
-    return ret;
-}
-
-int
-khvDomainGetJobInfo(virDomainPtr domain, virDomainJobInfoPtr info)
-{
-    virDomainObj *vm;
-    khvDomainObjPrivate *priv;
-    unsigned long long now = 0;
-    int ret = -1;
-
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainGetJobInfoEnsureACL(domain->conn, vm->def) < 0)
-        goto cleanup;
-    priv = vm->privateData;
-    memset(info, 0, sizeof(*info));
-    info->type = VIR_DOMAIN_JOB_NONE;
-    if (priv->job != KHV_JOB_NONE) {
-        ignore_value(virTimeMillisNow(&now));
-        info->type = VIR_DOMAIN_JOB_UNBOUNDED;
-        info->timeElapsed = now - priv->jobStarted;
-    }
-    ret = 0;
-
- cleanup:
-    virDomainObjEndAPI(&vm);
-    return ret;
-}
-
-int
-khvDomainAbortJob(virDomainPtr domain)
-{
-    virDomainObj *vm;
-    khvDomainObjPrivate *priv;
-
-    if (!(vm = khvDomObjFromDomain(domain)))
-        return -1;
-    if (virDomainAbortJobEnsureACL(domain->conn, vm->def) < 0)
-        goto cleanup;
-    priv = vm->privateData;
-    if (priv->job == KHV_JOB_NONE)
-        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("no job is active on the domain"));
-    else
-        virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
-                       _("a save cannot be aborted: khv-run writes the snapshot in one "
-                         "step (destroy ends it, and the domain)"));
-
- cleanup:
-    virDomainObjEndAPI(&vm);
-    return -1;
 }

@@ -51,8 +51,14 @@ summary() {	# the verdict, then exit: status 0 only without failures
 # (540-610 s before), and 702 s once when the build machine did other work
 # beside make check (KHVRUN_TIMEOUT, default 840 s, still below Bochs's
 # 900 s; it was 600, then 720 s: a lane gets faster, not a longer limit).
+# Lane 4level also runs selftest libvirt (about 90 s after its 160 s of
+# selftests): 480 s (LIBVIRT_LANE_TIMEOUT).
 lane_timeout() {
-	if [ "$1" = khvrun ]; then say "${KHVRUN_TIMEOUT:-840}"; else say "$TIMEOUT"; fi
+	case $1 in
+	khvrun) say "${KHVRUN_TIMEOUT:-840}" ;;
+	4level) say "${LIBVIRT_LANE_TIMEOUT:-480}" ;;
+	*) say "$TIMEOUT" ;;
+	esac
 }
 
 # khvrun_image <output>: the khvrun lane's initramfs (see the lanes below).
@@ -306,7 +312,7 @@ result "$lvd_rc" "build: libvirt-driver (libvirt_driver_khv.so)"
 # built while the cores are still free, it took 70 s beside five booting
 # emulators.  The other lanes start after it.
 if [ "$module_ok" = 1 ]; then
-	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
+	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, 4level $(lane_timeout 4level)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
 fi
 if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	stamp "initramfs: khvrun lane"
@@ -349,6 +355,7 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # libvirt-driver: virsh and the API against the driver in embedded mode;
 # libvirt-saveimage: the save image parser's fuzz corpus under ASan/UBSan;
 # libvirt-lifecycle: running domains, khv-run played by a fake;
+# libvirt-migration: virsh migrate between two virtkhvd, khv-run faked;
 # libvirt-daemon: virtkhvd, virsh through it.  install: make install and
 # uninstall into a staging directory, make deb (last: it rebuilds the
 # driver the libvirt tests load).  (Stock virt-manager's UI is tested
@@ -365,6 +372,7 @@ for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	libvirt-xml2argv:libvirt-driver:check-xml2argv \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \
 	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
+	libvirt-migration:libvirt-driver:check-migration \
 	libvirt-daemon:libvirt-driver:check-daemon install:.:check-install; do
 	IFS=: read -r h dir target <<<"$u"
 	stamp "$h unit tests (host)"

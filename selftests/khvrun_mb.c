@@ -155,6 +155,15 @@ TEST_F_TIMEOUT(khvrun_mb, snapshot_and_migrate, 400)
 		ASSERT_EQ(0, kr_start(&p2, &o2, argv2));
 	}
 	EXPECT_TRUE(kr_pump(&p2, &o2, "waiting for a migration", 1, now() + 60));
+	/* The destination answers while it waits: queries only. */
+	fd = ctl_open(sock2);
+	EXPECT_LE(0, fd);
+	r = fd >= 0 ? ctl_cmd(fd, "{\"execute\": \"query-status\"}\n", line, sizeof(line)) : NULL;
+	EXPECT_TRUE(r && strstr(r, "\"inmigrate\"")) TH_LOG("%s", r);
+	r = fd >= 0 ? ctl_cmd(fd, "{\"execute\": \"cont\"}\n", line, sizeof(line)) : NULL;
+	EXPECT_TRUE(r && strstr(r, "migrating in")) TH_LOG("%s", r);
+	if (fd >= 0)
+		close(fd);
 	fd = ctl_open(sock);
 	EXPECT_LE(0, fd);
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"%s\"}}\n",

@@ -87,7 +87,7 @@ cat >"$root/vm.xml" <<EOF
 </domain>
 EOF
 
-echo "1..46"
+echo "1..53"
 
 # The bridge the guest's interface joins (tun and the bridge modules are
 # in the lane's image, khvrun_files).
@@ -254,6 +254,47 @@ pid=$(cat "$state/l2.pid" 2>/dev/null)
 ok $? "virsh start: restored from the managed save image, which is gone" || say
 eventually 30 pong
 ok $? "and the guest answers pings again"
+
+# Live migration to a second virtkhvd in this machine, as to another lab
+# host: its own driver directories (tmpfs over them in a mount namespace
+# of its own) and sockets, reached over TCP (khv+tcp://127.0.0.1:16510);
+# libvirtd's network driver is both daemons', as a shared network would
+# be.  The guest moves there and back, answering pings at its address.
+buri=khv+tcp://127.0.0.1:16510/system
+mkdir -p /run/khv-b
+printf 'listen_tcp = 1\nlisten_addr = "127.0.0.1"\ntcp_port = "16510"\nauth_tcp = "none"\nunix_sock_dir = "/run/khv-b"\n' \
+	>"$root/b.conf"
+unshare -m --propagation private sh -c '
+	for d in /run/libvirt/khv /etc/libvirt/khv /var/lib/libvirt/khv /var/log/libvirt/khv; do
+		mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || exit 1
+	done
+	exec /khv/libvirt/virtkhvd --config "$1" --pid-file /run/khv-b/virtkhvd.pid' sh "$root/b.conf" >>"$root/daemon-b.log" 2>&1 &
+bdaemon=$!
+b_up() { virsh -c "$buri" uri >/dev/null 2>&1; }
+eventually 30 b_up
+ok $? "a second virtkhvd (host b), its own directories, on TCP 16510" ||
+	sed 's/^/# daemon b: /' "$root/daemon-b.log"
+vsh migrate --live l2 "$buri" --migrateuri tcp:127.0.0.1
+bout=$(virsh -q -c "$buri" domstate --reason l2 2>&1)
+[ "$rc" = 0 ] && [ "$bout" = "running (migrated)" ]
+ok $? "virsh migrate --live l2 to host b: running (migrated) there" || { say; echo "# b: $bout"; }
+vsh domstate --reason l2
+[ "$rc" = 0 ] && has "^shut off (migrated)" && ! kill -0 "$pid" 2>/dev/null
+ok $? "host a: shut off (migrated), its khv-run gone" || say
+eventually 30 pong
+ok $? "the guest answers pings at $lease from host b's khv-run"
+out=$(timeout 300 virsh -q -c "$buri" migrate --live l2 "$uri" --migrateuri tcp:127.0.0.1 2>&1)
+rc=$?
+pid=$(cat "$state/l2.pid" 2>/dev/null)
+vsh domstate --reason l2
+[ "$rc" = 0 ] && has "^running (migrated)" && kill -0 "$pid" 2>/dev/null
+ok $? "and back to host a: running (migrated)" || say
+eventually 30 pong
+ok $? "the guest answers pings again"
+kill "$bdaemon"
+wait "$bdaemon"
+! kill -0 "$bdaemon" 2>/dev/null
+ok $? "host b's daemon stops"
 
 # The ACPI power button: the guest powers itself off, and the restarted
 # daemon (watching khv-run again) sees it end.

@@ -187,6 +187,57 @@ void kr_loop_stop(struct kr_loop *l)
 	}
 }
 
+/* With l->lock held, l running on this thread: the callbacks of n events. */
+static void kr_loop_dispatch(struct kr_loop *l, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t gen = ev[i].data.u64;
+
+		if (!gen) {
+			uint64_t v;
+
+			if (read(l->stopfd, &v, sizeof(v)) < 0) {
+				/* nothing to drain */
+			}
+			continue;
+		}
+		for (size_t j = 0; j < l->n; j++) {
+			struct kr_watch w = l->w[j];
+
+			if (w.used && w.gen == gen) {
+				w.fn(w.opaque, w.fd, ev[i].events);
+				break;
+			}
+		}
+	}
+}
+
+int kr_loop_fd(struct kr_loop *l)
+{
+	return l->epfd;
+}
+
+int kr_loop_poll(struct kr_loop *l)
+{
+	struct epoll_event ev[KR_MAX_EVENTS];
+	int n;
+
+	pthread_mutex_lock(&l->lock);
+	n = epoll_wait(l->epfd, ev, KR_MAX_EVENTS, 0);
+	if (n < 0) {
+		int err = errno == EINTR ? 0 : -errno;
+
+		pthread_mutex_unlock(&l->lock);
+		return err;
+	}
+	l->thread = pthread_self();
+	__atomic_store_n(&l->running, true, __ATOMIC_RELEASE);
+	kr_loop_dispatch(l, ev, n);
+	__atomic_store_n(&l->running, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
 int kr_loop_run(struct kr_loop *l)
 {
 	struct epoll_event ev[KR_MAX_EVENTS];
@@ -207,26 +258,7 @@ int kr_loop_run(struct kr_loop *l)
 			pthread_mutex_unlock(&l->lock);
 			return -errno;
 		}
-		for (int i = 0; i < n; i++) {
-			uint64_t gen = ev[i].data.u64;
-
-			if (!gen) {
-				uint64_t v;
-
-				if (read(l->stopfd, &v, sizeof(v)) < 0) {
-					/* nothing to drain */
-				}
-				continue;
-			}
-			for (size_t j = 0; j < l->n; j++) {
-				struct kr_watch w = l->w[j];
-
-				if (w.used && w.gen == gen) {
-					w.fn(w.opaque, w.fd, ev[i].events);
-					break;
-				}
-			}
-		}
+		kr_loop_dispatch(l, ev, n);
 	}
 	__atomic_store_n(&l->running, false, __ATOMIC_RELEASE);
 	/* Re-armed: the next kr_loop_run() runs until the next stop. */

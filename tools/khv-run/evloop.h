@@ -28,5 +28,14 @@ int kr_loop_del(struct kr_loop *l, int fd);
 int kr_loop_run(struct kr_loop *l);
 /* Any thread: make kr_loop_run() return after the current callback. */
 void kr_loop_stop(struct kr_loop *l);
+/*
+ * A loop inside another, or inside a poll(): its epoll fd is readable when
+ * one of its fds is ready, and kr_loop_poll() runs the callbacks of what is
+ * ready then, without waiting (0 or -errno).  khv-run's control socket has
+ * a loop of its own so that a migration's destination can serve it while
+ * it waits for the stream (migrate.c), and the I/O loop nests it.
+ */
+int kr_loop_fd(struct kr_loop *l);
+int kr_loop_poll(struct kr_loop *l);
 
 #endif

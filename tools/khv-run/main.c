@@ -329,6 +329,14 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 }
 
 /* SHUTDOWN or RESET for the control socket's clients. */
+/* The control socket's loop has something ready: its callbacks, here. */
+static void kr_ctl_loop_ready(void *opaque, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	kr_loop_poll(opaque);
+}
+
 static void kr_event(struct kr_control *control, const char *name, const char *reason)
 {
 	if (control && reason)
@@ -343,7 +351,7 @@ int main(int argc, char **argv)
 	struct kr_signals sigs = { .fd = -1 };
 	struct kr_config cfg;
 	struct kr_control *control = NULL;
-	struct kr_loop *loop;
+	struct kr_loop *loop, *ctl_loop;
 	sigset_t set;
 	int status = parse_args(argc, argv, &cfg);
 
@@ -380,6 +388,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, SIGPIPE);
 	loop = kr_loop_new();
+	ctl_loop = kr_loop_new();
 	sigs.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	/* A migration's destination takes its disks' locks when the source hands them over. */
 	for (unsigned int i = 0; cfg.incoming && i < cfg.nr_disks; i++)
@@ -406,7 +415,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (!loop || sigs.fd < 0 || kr_loop_add(loop, sigs.fd, EPOLLIN, on_signal, &sigs)) {
+	if (!loop || !ctl_loop || sigs.fd < 0 ||
+	    kr_loop_add(loop, sigs.fd, EPOLLIN, on_signal, &sigs)) {
 		fprintf(stderr, "khv-run: cannot set up the I/O loop: %s\n", strerror(errno));
 		return KR_EXIT_HOST;
 	}
@@ -437,7 +447,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "khv-run: VNC server on %s\n", kr_vnc_address(cfg.vnc_srv));
 	}
 	if (cfg.control) {
-		int err = kr_control_open(cfg.control, loop, &kr_vmm_control_ops, m, &control);
+		int err = kr_control_open(cfg.control, ctl_loop, &kr_vmm_control_ops, m, &control);
+
+		/* Its own loop, nested: migrate.c serves it alone while it waits. */
+		if (!err)
+			err = kr_loop_add(loop, kr_loop_fd(ctl_loop), EPOLLIN, kr_ctl_loop_ready,
+					  ctl_loop);
 
 		if (err) {
 			fprintf(stderr, "khv-run: --control %s: %s\n", cfg.control, strerror(-err));
@@ -461,6 +476,8 @@ int main(int argc, char **argv)
 		}
 		status = kr_machine_create(m, &cfg, loop, why, sizeof(why));
 		kr_images_drop(&cfg);
+		m->control = control;
+		m->ctl_loop = ctl_loop;
 		/* The first machine only: the guest's reboots boot. */
 		if (!status && cfg.restore) {
 			status = kr_snapshot_restore(m, cfg.restore, cfg.restore_changed_disks ?
@@ -490,7 +507,6 @@ int main(int argc, char **argv)
 			kr_machine_destroy(m);
 			break;
 		}
-		m->control = control;
 		sigs.m = m;
 		for (;;) {
 			pthread_mutex_lock(&m->lock);
@@ -531,6 +547,7 @@ int main(int argc, char **argv)
 	kr_consoles_close(&cfg);
 	close(sigs.fd);
 	kr_loop_free(loop);
+	kr_loop_free(ctl_loop);
 	kr_nets_close(&cfg);
 	kr_images_free(&cfg);
 	if (cfg.study_log)

@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "devices.h"
+#include "evloop.h"
 #include "migrate.h"
 #include "snapfield.h"
 #include "snapram.h"
@@ -845,10 +846,74 @@ static int fd_write_all(int fd, const char *s)
 	return 0;
 }
 
+/*
+ * The destination serves its control socket while it waits for the
+ * stream (the control's own loop, nested: evloop.h), so that libvirt's
+ * driver, which starts it, reads its consoles and sees "inmigrate"; the
+ * commands that need a loaded VM refuse meanwhile (m->incoming,
+ * vmm_control.c).  Wait until fd is readable: 0, or -EINTR when a signal
+ * or the control socket's quit asks the process to end.
+ */
+static int incoming_wait(struct kr_machine *m, int fd)
+{
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = m->ctl_loop ? kr_loop_fd(m->ctl_loop) : -1, .events = POLLIN },
+	};
+
+	for (;;) {
+		bool stop;
+		int n;
+
+		pthread_mutex_lock(&m->lock);
+		stop = m->req != KR_REQ_NONE;
+		pthread_mutex_unlock(&m->lock);
+		if (stop || quit_pending())
+			return -EINTR;
+		n = poll(p, 2, 200);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && p[1].revents)
+			kr_loop_poll(m->ctl_loop);
+		if (n > 0 && p[0].revents)
+			return 0;
+	}
+}
+
+struct incoming_io {
+	struct kr_machine *m;
+	int fd;
+};
+
+/* The stream's reads, each waiting as incoming_wait() does. */
+static ssize_t incoming_read(void *ctx, void *buf, size_t n)
+{
+	struct incoming_io *in = ctx;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k;
+		int err = incoming_wait(in->m, in->fd);
+
+		if (err)
+			return err;
+		k = read(in->fd, (char *)buf + got, n - got);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k < 0)
+			return -errno;
+		if (!k)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
 int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t len)
 {
 	struct kr_snap_reader r;
-	struct kr_snap_io io;
+	struct kr_snap_io io = { .read = incoming_read };
+	struct incoming_io in = { .m = m, .fd = -1 };
 	struct mig_addr a;
 	char rwhy[320], ack[400];
 	int lfd, fd = -1, err;
@@ -857,18 +922,18 @@ int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t
 	if (lfd < 0)
 		return lfd == -EINVAL || lfd == -EADDRINUSE ? KR_EXIT_USAGE : KR_EXIT_HOST;
 	fprintf(stderr, "khv-run: waiting for a migration on %s\n", uri);
+	m->incoming = true;
 	while (fd < 0) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-
-		if (quit_pending()) {
-			snprintf(why, len, "--incoming %s: stopped by a signal", uri);
+		if (incoming_wait(m, lfd)) {
+			snprintf(why, len, "--incoming %s: stopped before a migration came", uri);
+			m->incoming = false;
 			close(lfd);
 			return KR_EXIT_POWEROFF;
 		}
-		if (poll(&p, 1, 200) == 1)
-			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 			snprintf(why, len, "--incoming %s: accept: %s", uri, strerror(errno));
+			m->incoming = false;
 			close(lfd);
 			return KR_EXIT_HOST;
 		}
@@ -876,7 +941,8 @@ int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t
 	close(lfd);
 	if (!parse(uri, &a, rwhy, sizeof(rwhy)) && a.unix_socket)
 		unlink(a.path);
-	kr_snap_io_fd(&io, &fd);
+	in.fd = fd;
+	io.ctx = &in;
 	err = kr_snap_read_begin(&r, &io);
 	if (err)
 		snprintf(rwhy, sizeof(rwhy), "%s", err == -EPROTO ? r.why : strerror(-err));
@@ -915,8 +981,11 @@ int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t
 		}
 	}
 	close(fd);
+	m->incoming = false;
 	if (!err)
 		return 0;
 	snprintf(why, len, "--incoming %s: %s", uri, rwhy);
+	if (err == -EINTR)
+		return KR_EXIT_POWEROFF;	/* asked to end: not a failure */
 	return err == -EPROTO || err == -EINVAL ? KR_EXIT_IMAGE : KR_EXIT_HOST;
 }

@@ -155,6 +155,12 @@ struct kr_machine {
 	/* Devices (their own files; opaque here). */
 	struct kr_devices *dev;
 	struct kr_control *control;	/* the socket outlives the machine: main.c */
+	struct kr_loop *ctl_loop;	/* the control socket's loop, nested in loop */
+	/*
+	 * A migration is coming in (kr_migrate_incoming, on the I/O thread):
+	 * the control socket, served meanwhile, answers queries only.
+	 */
+	bool incoming;
 	unsigned long unclaimed_pio, unclaimed_mmio;
 };
 
