@@ -15,14 +15,16 @@ vmm_extra() {
 	quiet "$OUT/vmm/build-khv-run.log" make -C "$KHV_ROOT/tools/khv-run" -j"$JOBS" ||
 		{ result 1 "bench vmm: khv-run build (log: $OUT/vmm/build-khv-run.log)"; return 1; }
 	mkdir -p "$x/khv/l2" "$x/khv/qemu/share"
-	install -m 0755 "$KHV_ROOT/tools/bench/build/vmm-time" "$x/khv/bench/"
+	install -m 0755 "$KHV_ROOT/tools/bench/build/vmm-time" "$KHV_ROOT/tools/bench/build/qmp" \
+		"$x/khv/bench/"
 	install -m 0644 "$KHV_ROOT/tools/bench/vmm-bench.sh" "$x/khv/bench/"
 	cp "$KHV_ROOT/tools/khv-run/build/khv-run" "$x/khv/l2/" &&
 		cp "/boot/vmlinuz-$kver" "$x/khv/l2/vmlinuz" &&
 		vmlinux_of "/boot/vmlinuz-$kver" "$x/khv/l2/vmlinux" &&
 		cp "/lib/modules/$kver/kernel/drivers/net/tun.ko" "$x/khv/l2/" &&
 		cp "$qemu" "$x/khv/qemu/" || { result 1 "bench vmm: copying the binaries"; return 1; }
-	BLKBENCH=$KHV_ROOT/tools/bench/build/blkbench quiet "$OUT/vmm/initrd.log" \
+	BLKBENCH=$KHV_ROOT/tools/bench/build/blkbench DIRTIER=$KHV_ROOT/tools/bench/build/dirtier \
+		quiet "$OUT/vmm/initrd.log" \
 		bash "$KHV_ROOT/tools/khv-run/tests/guest/mkinitrd.sh" "$x/khv/l2/initrd.cpio.gz" "$kver" ||
 		{ result 1 "bench vmm: the guest's initrd (log: $OUT/vmm/initrd.log)"; return 1; }
 	# Firmware: SeaBIOS and the option ROMs of -kernel for -M pc (bzImage,
@@ -94,5 +96,8 @@ vmm_tables() {
 	net_mbs net_mbs >=1.0 MB/s
 	rss_kb rss_kb - KiB,idle,all
 	vmm_rss_kb vmm_rss_kb <=0.25 KiB,idle,without_guest_RAM
+	migrate_total_ms migrate_total_ms <=1.0 ms,1_GiB_guest_dirtying
+	migrate_downtime_ms migrate_downtime_ms <=1.0 ms,same
+	migrate_mb migrate_mb - MB_sent,same
 	EOF
 }

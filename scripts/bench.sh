@@ -21,6 +21,8 @@
 #                     with QEMU over kvm-amd booting a Linux guest
 #                     (scripts/bench-vmm.sh)
 #   BENCH_VMM_ROUNDS  vmm lane: rounds (default 3)
+#   BENCH_VMM_MEM     vmm lane: the test machine's memory (default 4G: the
+#                     migration figures run two 1 GiB guests at once)
 #   BENCH_BACKENDS    "khv kvm" (default), or one of them.  With "kvm" alone
 #                     khv.ko is not needed: the image then boots
 #                     tools/bench/bench-guest.sh as /init.
@@ -385,7 +387,9 @@ for v in $BENCH_LANES; do
 		bench_lane intel bochs-run.sh kvm-intel "$BENCH_INTEL_ROUNDS" "$BENCH_INTEL_ARGS"
 		;;
 	vmm)
-		bench_lane vmm qemu-run.sh "$BENCH_KVM_MODULE" "$BENCH_VMM_ROUNDS" ""
+		# The migration pair: two 1 GiB guests at once.
+		QEMU_MEM=${BENCH_VMM_MEM:-4G} \
+			bench_lane vmm qemu-run.sh "$BENCH_KVM_MODULE" "$BENCH_VMM_ROUNDS" ""
 		;;
 	esac
 done

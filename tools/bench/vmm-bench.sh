@@ -23,10 +23,18 @@
 #          entered by its PVH note): khv-run, QEMU -M pc and -M microvm.
 #          Both VMMs run the bzImage's decompressor in the guest, at the
 #          same cost; this pair shows what is left when neither does.
+#   migrate a 1 GiB guest whose dirtier (tools/bench/dirtier) writes
+#          MIG_RATE MiB/s over MIG_DIRTY MiB, migrated live to a second
+#          VMM on this machine over TCP (127.0.0.1): khv-run to khv-run
+#          --incoming, QEMU to QEMU -incoming, both told the same downtime
+#          limit (300 ms, QEMU's default) and QEMU without its bandwidth
+#          cap (khv-run has none); the source's query-migrate gives the
+#          total time, the downtime and the bytes sent, and the
+#          destination must be running afterwards
 # Output, one line per figure:
 #   BENCH <khv|kvm> vmm <what> value=<N> round=<R>
 # what: boot_ms, microvm_boot_ms, pvh_boot_ms, pvh_microvm_boot_ms, rss_kb, vmm_rss_kb, seqwrite_mbs,
-# seqread_mbs, randread_iops, net_mbs.  A boot that fails prints "BENCH <backend> vmm
+# seqread_mbs, randread_iops, net_mbs, migrate_total_ms, migrate_downtime_ms, migrate_mb.  A boot that fails prints "BENCH <backend> vmm
 # failed (...)" and its VMM's output.
 
 L2=/khv/l2
@@ -114,6 +122,103 @@ vmm_boot() {
 	return 0
 }
 
+MIG_MEM=1G
+MIG_DIRTY=${MIG_DIRTY:-256}
+MIG_RATE=${MIG_RATE:-8}
+
+# mig_cmd <backend> <side> <log> <control socket> [incoming URI]: a VMM of the
+# migration pair, its COM1 in <log>.
+mig_cmd() {
+	case $1 in
+	khv)
+		printf '%s' "$L2/khv-run -k $L2/vmlinuz -i $L2/initrd.cpio.gz -m $MIG_MEM -c 1"
+		printf '%s' " --control $4"
+		[ -n "$5" ] && printf '%s' " --incoming $5"
+		;;
+	kvm)
+		printf '%s' "$QEMU -L /khv/qemu/share -accel kvm -M pc -cpu host -m $MIG_MEM -smp 1"
+		printf '%s' " -nodefaults -no-user-config -display none -no-reboot"
+		printf '%s' " -serial file:$3 -qmp unix:$4,server=on,wait=off"
+		printf '%s' " -kernel $L2/vmlinuz -initrd $L2/initrd.cpio.gz"
+		[ -n "$5" ] && printf '%s' " -incoming $5"
+		;;
+	esac
+}
+
+# field <json> <name>: the first number after "name": in the line.
+field() { echo "$1" | sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" | head -n 1; }
+
+# vmm_migrate <backend> <round>
+vmm_migrate() {
+	src=/tmp/mig-src.sock dst=/tmp/mig-dst.sock uri=tcp:127.0.0.1:4444
+	append="$APPEND khvrun=dirty khvdirty=$MIG_DIRTY,$MIG_RATE"
+	rm -f $src $dst /tmp/mig-*.log /tmp/mig-*.err
+	# khv-run writes COM1 on its stdout, QEMU into its -serial file.
+	err=log
+	[ "$1" = kvm ] && err=err
+	# shellcheck disable=SC2046 # the command lines are lists of words
+	$(mig_cmd "$1" dst /tmp/mig-dst.log $dst $uri) --append "$append" >/tmp/mig-dst.$err 2>&1 &
+	dpid=$!
+	# shellcheck disable=SC2046
+	$(mig_cmd "$1" src /tmp/mig-src.log $src) --append "$append" >/tmp/mig-src.$err 2>&1 &
+	spid=$!
+	i=0
+	until grep -q "KHVRUN-DIRTY ready" /tmp/mig-src.log 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 2400 ] || ! kill -0 $spid 2>/dev/null; then
+			echo "BENCH $1 vmm failed (migrate: the guest's dirtier did not start)"
+			tail -n 20 /tmp/mig-src.* | sed 's/^/#   /'
+			kill $spid $dpid 2>/dev/null
+			wait
+			return 1
+		fi
+		sleep 0.1
+	done
+	sleep 2		# the dirtier at its rate
+	params='"downtime-limit": 300'
+	[ "$1" = kvm ] && params="$params, \"max-bandwidth\": 10737418240"
+	out=$($B/qmp $src "{\"execute\": \"migrate-set-parameters\", \"arguments\": {$params}}" \
+		"{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"$uri\"}}" 2>&1)
+	info=
+	case $out in *error*) info="refused: $out" ;; esac
+	i=0
+	while [ -z "$info" ] && [ $i -lt 1200 ]; do
+		sleep 0.5
+		i=$((i + 1))
+		info=$($B/qmp $src '{"execute": "query-migrate"}' 2>&1)
+		case $info in
+		*'"completed"'* | *'"failed"'* | *'"cancelled"'*) ;;
+		*) info= ;;
+		esac
+	done
+	state=$($B/qmp $dst '{"execute": "query-status"}' 2>&1)
+	kill $spid $dpid 2>/dev/null
+	wait
+	case $info in
+	*'"completed"'*) ;;
+	*)
+		echo "BENCH $1 vmm failed (migrate: ${info:-no end in 600 s})"
+		tail -n 20 /tmp/mig-src.* /tmp/mig-dst.* | sed 's/^/#   /'
+		return 1
+		;;
+	esac
+	case $state in
+	*'"running"'*) ;;
+	*)
+		echo "BENCH $1 vmm failed (migrate: the destination is not running: $state)"
+		return 1
+		;;
+	esac
+	total=$(field "$info" total-time)
+	down=$(field "$info" downtime)
+	sent=$(field "$info" transferred)
+	echo "BENCH $1 vmm migrate_total_ms value=$total round=$2"
+	echo "BENCH $1 vmm migrate_downtime_ms value=$down round=$2"
+	echo "BENCH $1 vmm migrate_mb value=$(awk -v b="$sent" 'BEGIN { printf "%.1f", b / 1e6 }') round=$2"
+	echo "BENCH $1 vmm note (migrate: $info)"
+	return 0
+}
+
 # shellcheck disable=SC2154 # broken, B: bench-guest.sh's
 vmm_bench() {	# vmm_bench <khv|kvm> <round>
 	case " $broken " in *" $1 "*) return ;; esac
@@ -125,6 +230,7 @@ vmm_bench() {	# vmm_bench <khv|kvm> <round>
 	vmm_boot "$1" "$2" pc boot poweroff || { fail "$1" "boot"; return; }
 	vmm_boot "$1" "$2" pc full bench || { fail "$1" "full run"; return; }
 	vmm_boot "$1" "$2" pc boot poweroff pvh || { fail "$1" "PVH boot"; return; }
+	vmm_migrate "$1" "$2" || { fail "$1" "migration"; return; }
 	if [ "$1" = kvm ]; then
 		# QEMU -M microvm, nested under TCG, has hung silently before its
 		# firmware printed anything (once in 9 boots): one more try, said.

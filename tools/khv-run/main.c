@@ -328,7 +328,6 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 		kr_machine_request(s->m, KR_REQ_QUIT, 0, KR_REASON_SIGNAL, why);
 }
 
-/* SHUTDOWN or RESET for the control socket's clients. */
 /* The control socket's loop has something ready: its callbacks, here. */
 static void kr_ctl_loop_ready(void *opaque, int fd, uint32_t events)
 {
@@ -337,6 +336,7 @@ static void kr_ctl_loop_ready(void *opaque, int fd, uint32_t events)
 	kr_loop_poll(opaque);
 }
 
+/* SHUTDOWN or RESET for the control socket's clients. */
 static void kr_event(struct kr_control *control, const char *name, const char *reason)
 {
 	if (control && reason)

@@ -924,11 +924,16 @@ int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t
 	fprintf(stderr, "khv-run: waiting for a migration on %s\n", uri);
 	m->incoming = true;
 	while (fd < 0) {
-		if (incoming_wait(m, lfd)) {
-			snprintf(why, len, "--incoming %s: stopped before a migration came", uri);
+		err = incoming_wait(m, lfd);
+		if (err) {
+			if (err == -EINTR)
+				snprintf(why, len, "--incoming %s: stopped before a migration came",
+					 uri);
+			else
+				snprintf(why, len, "--incoming %s: poll: %s", uri, strerror(-err));
 			m->incoming = false;
 			close(lfd);
-			return KR_EXIT_POWEROFF;
+			return err == -EINTR ? KR_EXIT_POWEROFF : KR_EXIT_HOST;
 		}
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {

@@ -18,6 +18,8 @@ ln -s busybox "$root/bin/sh"
 install -m 0755 "$here/init" "$root/init"
 # BLKBENCH: make bench's disk reader (tools/bench/build/blkbench, static).
 [ -z "${BLKBENCH:-}" ] || install -m 0755 "$BLKBENCH" "$root/bin/blkbench"
+# DIRTIER: make bench's memory-dirtying workload (tools/bench/build/dirtier).
+[ -z "${DIRTIER:-}" ] || install -m 0755 "$DIRTIER" "$root/bin/dirtier"
 # In load order (modprobe --show-depends); init insmods what it finds.
 # Paths below /lib/modules/<version>/kernel/.
 mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
