@@ -82,7 +82,7 @@ PY
 )
 }
 
-echo "1..25"
+echo "1..27"
 ready() { grep -q KHV-REMOTE-READY "$log" 2>/dev/null || ! kill -0 "$lane" 2>/dev/null; }
 # The lane's own limit bounds the wait (scripts/check.sh).
 eventually 900 ready

@@ -10,8 +10,9 @@ outcome twice: in the UI and in libvirt (virsh on the same URI).  One TAP
 line per step, numbered from FIRST; the plan is the caller's.  MODE:
 
   local   (virt-manager.sh; khv-run is a fake) select the VM, Run, open
-          its window, Shut Down and confirm, Run, Force Off from the
-          menu; a screenshot of the screen at the end.  6 steps.
+          its window, Shut Down and confirm, Run, Save from the menu
+          (libvirt's managed save), Restore, Force Off from
+          the menu; a screenshot of the screen at the end.  8 steps.
   remote  (virt-manager-remote.sh; lane khvrun's test machine runs the
           real khv-run and its guest, tests/guest/init khvrun=vnc) Run,
           open the VM's window, whose graphical console shows the
@@ -20,14 +21,15 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
           in the serial console, a screenshot of the VM's window, the
           address the guest leased on libvirt's default network on the
           NIC's details page, Shut Down (ACPI: the guest powers itself
-          off), Run and Force Off; then the connection's details, its
+          off), Run, Save (managed save: the list says Saved), Restore
+          (the guest runs from the image) and Force Off; then the connection's details, its
           Virtual Networks and Storage pages (libvirt's network and
           storage drivers there, through the khv connection); last, the
           new-VM wizard makes VM "wiz" as a user makes one on khv: a
           manual install with a new disk in the pool, on the default
           network, customized before it starts (direct kernel boot, the
           disk on virtio, a virtio NIC).
-          15 steps.
+          17 steps.
 """
 import subprocess
 import sys
@@ -172,22 +174,50 @@ def shut_down():
        "Shut Down: the guest powered off (libvirt: %s), the list says Shutoff" % virsh_state())
 
 
-def force_off():
-    """Run again, then Force Off from the shutdown menu."""
+def shutdown_menu(name):
+    """An item of the shutdown menu beside Shut Down, for the selected VM,
+    confirmed; False when it could not be clicked."""
+    menu = eventually(lambda: find(manager, roleName="toggle button", name="Menu"), 20)
+    if not menu:
+        return False
+    menu.click()	# GTK pops a menu up only for a real pointer event
+    item = eventually(lambda: find(manager, roleName="menu item", name=name)
+                      or find(app, roleName="menu item", name=name), 20)
+    if not item:
+        return False
+    item.click()
+    confirm()
+    return True
+
+
+def save_restore():
+    """Run, then Save from the shutdown menu (libvirt's managed save): the
+    list says Saved; Restore (Run's button, relabelled) runs the guest from
+    the image."""
     select_row("Shutoff")
     press(manager, "Run")
     eventually(lambda: row("Running"), 60)
     select_row("Running")
-    menu = eventually(lambda: find(manager, roleName="toggle button", name="Menu"), 20)
-    forced = False
-    if menu:
-        menu.click()	# GTK pops a menu up only for a real pointer event
-        item = eventually(lambda: find(manager, roleName="menu item", name="Force Off")
-                          or find(app, roleName="menu item", name="Force Off"), 20)
-        if item:
-            item.click()
-            confirm()
-            forced = True
+    saved = shutdown_menu("Save")
+    ok(saved and eventually(lambda: row("Saved"), 120) and
+       eventually(lambda: virsh_state().startswith("shut off (saved)"), 30),
+       "Save: libvirt says %s, the list says Saved" % virsh_state())
+    # A VM with a managed save image has Restore where Run was.
+    select_row("Saved")
+    press(manager, "Restore")
+    ok(eventually(lambda: row("Running"), 120) and
+       eventually(lambda: virsh_state().startswith("running (restored)"), 30),
+       "Restore: running again from the image (libvirt: %s)" % virsh_state())
+
+
+def force_off(running=False):
+    """Run again (unless it runs), then Force Off from the shutdown menu."""
+    if not running:
+        select_row("Shutoff")
+        press(manager, "Run")
+        eventually(lambda: row("Running"), 60)
+    select_row("Running")
+    forced = shutdown_menu("Force Off")
     ok(forced and eventually(lambda: row("Shutoff"), 60) and
        eventually(lambda: virsh_state().startswith("shut off (destroyed)"), 30),
        "Force Off: libvirt says %s, the list says Shutoff" % virsh_state())
@@ -250,7 +280,8 @@ def local_steps():
         menu_item(win, "Close")
         eventually(lambda: not vm_window(), 20)
     shut_down()
-    force_off()
+    save_restore()
+    force_off(running=True)
     save_screen("the session")
 
 
@@ -546,7 +577,8 @@ def remote_steps():
     if win:
         menu_item(win, "Close")
         eventually(lambda: not vm_window(), 20)
-    force_off()
+    save_restore()
+    force_off(running=True)
     connection_details()
     customize(new_vm_wizard())
 

@@ -26,7 +26,7 @@ trap cleanup EXIT
 # shellcheck source-path=SCRIPTDIR source=vmm-ui.sh
 . "$here/vmm-ui.sh"
 
-echo "1..8"
+echo "1..10"
 missing=$(vmm_missing)
 if [ -n "$missing" ]; then
 	for i in $(seq 8); do ok 0 "virt-manager step $i # SKIP missing:$missing"; done
