@@ -162,18 +162,21 @@ khvCheckActive(virDomainObj *vm)
 
 /*
  * khv-run has quit after a save, or failed one: the domain shut off
- * (saved), or running on as before with its events watched again, or
- * crashed (khv-run ended without saving).
+ * (saved); or failed when khv-run quit after its snapshot but the image
+ * could not be finished; or running on as before with its events watched
+ * again; or crashed (khv-run ended without saving).
  */
 static void
-khvSaveEnd(khvDriver *driver, virDomainObj *vm, pid_t pid, bool saved)
+khvSaveEnd(khvDriver *driver, virDomainObj *vm, pid_t pid, bool saved, bool snapshot)
 {
     if (!virDomainObjIsActive(vm) || vm->pid != pid)
         return;         /* destroyed while it saved: its call said so */
-    if (saved) {
-        khvProcessStop(driver, vm, VIR_DOMAIN_SHUTOFF_SAVED);
+    if (saved || snapshot) {
+        khvProcessStop(driver, vm, saved ? VIR_DOMAIN_SHUTOFF_SAVED :
+                       VIR_DOMAIN_SHUTOFF_FAILED);
         khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STOPPED,
-                          VIR_DOMAIN_EVENT_STOPPED_SAVED);
+                          saved ? VIR_DOMAIN_EVENT_STOPPED_SAVED :
+                          VIR_DOMAIN_EVENT_STOPPED_FAILED);
         return;
     }
     if (virProcessKill(pid, 0) == 0 && khvProcessWatch(vm, 5000) == 0)
@@ -200,6 +203,7 @@ khvDoSave(khvDriver *driver, virDomainObj *vm, const char *path, const char *dxm
     g_autofree char *ctl = NULL;
     khvSaveTrailer t = { 0 };
     VIR_AUTOCLOSE fd = -1;
+    bool snapshot;              /* khv-run wrote it and quits */
     bool saved = false;
     pid_t pid;
     int rc;
@@ -227,6 +231,7 @@ khvDoSave(khvDriver *driver, virDomainObj *vm, const char *path, const char *dxm
     virObjectUnlock(vm);
     rc = khvMonitorCommandTimeout(ctl, "snapshot-save", g_steal_pointer(&args), NULL,
                                   KHV_MONITOR_SAVE_TIMEOUT_MS);
+    snapshot = rc == 0;
     if (rc == 0) {
         fd = open(part, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
@@ -258,13 +263,31 @@ khvDoSave(khvDriver *driver, virDomainObj *vm, const char *path, const char *dxm
             unlink(path);
         rc = -1;
     }
-    if (!saved)
+    if (!saved && snapshot && virDomainObjIsActive(vm) && vm->pid == pid) {
+        /*
+         * khv-run wrote the whole snapshot and quit: the guest lives only
+         * in PATH.part now, which khv-run --restore reads as it is.  Kept,
+         * and said so, rather than deleted with the guest in it.
+         */
+        virErrorPtr orig;
+        const char *why;
+
+        virErrorPreserveLast(&orig);
+        why = orig && orig->message ? orig->message : "";
+        if (STRPREFIX(why, "operation failed: "))
+            why += strlen("operation failed: ");
+        virReportError(VIR_ERR_OPERATION_FAILED,
+                       _("%s; the guest's snapshot is kept in '%s' (khv-run --restore "
+                         "reads it)"), why, part);
+        virFreeError(orig);
+    } else if (!saved) {
         unlink(part);
+    }
     {
         virErrorPtr orig;
 
         virErrorPreserveLast(&orig);
-        khvSaveEnd(driver, vm, pid, saved);
+        khvSaveEnd(driver, vm, pid, saved, snapshot);
         virErrorRestore(&orig);
     }
     khvJobEnd(vm);
