@@ -54,6 +54,8 @@ int khvDomainIsPersistent(virDomainPtr domain);
 
 /* khv_lifecycle.c: running domains. */
 virDomainObj *khvDomObjFromDomain(virDomainPtr domain);
+/* 0 when vm runs, else -1 with VIR_ERR_OPERATION_INVALID "domain is not running". */
+int khvCheckActive(virDomainObj *vm);
 int khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
 int khvDomainCreate(virDomainPtr domain);
 virDomainPtr khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags);

@@ -33,7 +33,7 @@
 
 VIR_LOG_INIT("khv.khv_lifecycle");
 
-static int
+int
 khvCheckActive(virDomainObj *vm)
 {
     if (virDomainObjIsActive(vm))

@@ -379,11 +379,7 @@ khvDomainMigratePerform3Params(virDomainPtr domain, const char *dconnuri,
     priv = vm->privateData;
     if (virDomainMigratePerform3ParamsEnsureACL(domain->conn, vm->def) < 0)
         goto cleanup;
-    if (!virDomainObjIsActive(vm)) {
-        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is not running"));
-        goto cleanup;
-    }
-    if (khvJobBegin(vm, KHV_JOB_MIGRATION_OUT) < 0)
+    if (khvCheckActive(vm) < 0 || khvJobBegin(vm, KHV_JOB_MIGRATION_OUT) < 0)
         goto cleanup;
     ctl = g_strdup(priv->ctlPath);
     pid = vm->pid;
@@ -580,10 +576,8 @@ khvDomainMigrateConfirm3Params(virDomainPtr domain, virTypedParameterPtr params,
         return -1;
     if (virDomainMigrateConfirm3ParamsEnsureACL(domain->conn, vm->def) < 0)
         goto cleanup;
-    if (!virDomainObjIsActive(vm)) {
-        virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is not running"));
+    if (khvCheckActive(vm) < 0)
         goto cleanup;
-    }
     virDomainObjGetState(vm, &reason);
     if (reason != VIR_DOMAIN_PAUSED_MIGRATION ||
         virDomainObjGetState(vm, NULL) != VIR_DOMAIN_PAUSED) {

@@ -151,15 +151,6 @@ khvSaveXML(khvDriver *driver, virDomainObj *vm, const char *dxml)
 
 /* ---- save ------------------------------------------------------------------- */
 
-static int
-khvCheckActive(virDomainObj *vm)
-{
-    if (virDomainObjIsActive(vm))
-        return 0;
-    virReportError(VIR_ERR_OPERATION_INVALID, "%s", _("domain is not running"));
-    return -1;
-}
-
 /*
  * khv-run has quit after a save, or failed one: the domain shut off
  * (saved); or failed when khv-run quit after its snapshot but the image
