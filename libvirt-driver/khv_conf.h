@@ -56,6 +56,18 @@ int khvDomainIsPersistent(virDomainPtr domain);
 virDomainObj *khvDomObjFromDomain(virDomainPtr domain);
 /* 0 when vm runs, else -1 with VIR_ERR_OPERATION_INVALID "domain is not running". */
 int khvCheckActive(virDomainObj *vm);
+/*
+ * Start vm (locked, shut off): booted, or from the snapshot at restore;
+ * paused or not.  Events started/booted or started/restored, then, when
+ * paused, suspended/paused or suspended/restored.
+ */
+int khvStartWithEvents(khvDriver *driver, virDomainObj *vm, const char *restore, bool paused);
+/*
+ * def (its disks' formats from their pools first) added to the list as a
+ * live definition, refused when a domain of that name or UUID runs: the
+ * object locked, or NULL with an error.  *def is taken on success.
+ */
+virDomainObj *khvDomainAddLive(khvDriver *driver, virDomainDef **def);
 int khvDomainCreateWithFlags(virDomainPtr domain, unsigned int flags);
 int khvDomainCreate(virDomainPtr domain);
 virDomainPtr khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags);

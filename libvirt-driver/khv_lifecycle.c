@@ -42,17 +42,30 @@ khvCheckActive(virDomainObj *vm)
     return -1;
 }
 
-/* Boot vm (locked), paused or not, with its events. */
-static int
-khvBoot(khvDriver *driver, virDomainObj *vm, bool paused)
+int
+khvStartWithEvents(khvDriver *driver, virDomainObj *vm, const char *restore, bool paused)
 {
-    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_BOOTED, NULL, NULL, paused) < 0)
+    if (khvProcessStartFrom(driver, vm, restore ? VIR_DOMAIN_RUNNING_RESTORED :
+                            VIR_DOMAIN_RUNNING_BOOTED, restore, NULL, paused) < 0)
         return -1;
-    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED,
+                      restore ? VIR_DOMAIN_EVENT_STARTED_RESTORED :
+                      VIR_DOMAIN_EVENT_STARTED_BOOTED);
     if (paused)
         khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
+                          restore ? VIR_DOMAIN_EVENT_SUSPENDED_RESTORED :
                           VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     return 0;
+}
+
+virDomainObj *
+khvDomainAddLive(khvDriver *driver, virDomainDef **def)
+{
+    if (khvStorageFormatsFromPools(*def) < 0)
+        return NULL;
+    return virDomainObjListAdd(driver->domains, def, driver->xmlopt,
+                               VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
+                               VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL);
 }
 
 /*
@@ -66,7 +79,7 @@ khvStartDefined(khvDriver *driver, virDomainObj *vm, unsigned int flags)
 
     if (rc <= 0)
         return rc;
-    return khvBoot(driver, vm, flags & VIR_DOMAIN_START_PAUSED);
+    return khvStartWithEvents(driver, vm, NULL, flags & VIR_DOMAIN_START_PAUSED);
 }
 
 int
@@ -113,13 +126,9 @@ khvDomainCreateXML(virConnectPtr conn, const char *xml, unsigned int flags)
         return NULL;
     if (virDomainCreateXMLEnsureACL(conn, def) < 0)
         return NULL;
-    if (khvStorageFormatsFromPools(def) < 0)
+    if (!(vm = khvDomainAddLive(driver, &def)))
         return NULL;
-    if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt,
-                                   VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
-                                   VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
-        return NULL;
-    if (khvBoot(driver, vm, flags & VIR_DOMAIN_START_PAUSED) < 0) {
+    if (khvStartWithEvents(driver, vm, NULL, flags & VIR_DOMAIN_START_PAUSED) < 0) {
         khvProcessEndTransient(driver, vm);
         goto cleanup;
     }

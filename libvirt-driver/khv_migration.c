@@ -49,7 +49,6 @@
 #include "khv_conf.h"
 #include "khv_monitor.h"
 #include "khv_process.h"
-#include "khv_storage.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -269,11 +268,7 @@ khvDomainMigratePrepare3Params(virConnectPtr dconn, virTypedParameterPtr params,
     if (!port && (port = khvMigrationFreePort()) < 0)
         return -1;
     incoming = g_strdup_printf("tcp:%s:%d", listen ? listen : "0.0.0.0", port);
-    if (khvStorageFormatsFromPools(def) < 0)
-        return -1;
-    if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt,
-                                   VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
-                                   VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
+    if (!(vm = khvDomainAddLive(driver, &def)))
         return -1;
     if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_MIGRATED, NULL, incoming,
                             true) < 0) {

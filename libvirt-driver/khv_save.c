@@ -36,7 +36,6 @@
 #include "khv_monitor.h"
 #include "khv_process.h"
 #include "khv_saveimage.h"
-#include "khv_storage.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -324,8 +323,7 @@ khvDomainSave(virDomainPtr domain, const char *path)
 
 /*
  * Start vm (locked, shut off, its definition the image's) from the image
- * at path: running or paused as saved unless flags say, event
- * started/restored.
+ * at path: running or paused as saved unless flags say.
  */
 static int
 khvStartFromImage(khvDriver *driver, virDomainObj *vm, const char *path,
@@ -337,13 +335,7 @@ khvStartFromImage(khvDriver *driver, virDomainObj *vm, const char *path,
         paused = false;
     else if (flags & VIR_DOMAIN_SAVE_PAUSED)
         paused = true;
-    if (khvProcessStartFrom(driver, vm, VIR_DOMAIN_RUNNING_RESTORED, path, NULL, paused) < 0)
-        return -1;
-    khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_RESTORED);
-    if (paused)
-        khvQueueLifecycle(driver, vm, VIR_DOMAIN_EVENT_SUSPENDED,
-                          VIR_DOMAIN_EVENT_SUSPENDED_RESTORED);
-    return 0;
+    return khvStartWithEvents(driver, vm, path, paused);
 }
 
 int
@@ -370,11 +362,7 @@ khvDomainRestoreFlags(virConnectPtr conn, const char *path, const char *dxml,
         virDomainDefFree(def);
         def = g_steal_pointer(&alt);
     }
-    if (khvStorageFormatsFromPools(def) < 0)
-        return -1;
-    if (!(vm = virDomainObjListAdd(driver->domains, &def, driver->xmlopt,
-                                   VIR_DOMAIN_OBJ_LIST_ADD_LIVE |
-                                   VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE, NULL)))
+    if (!(vm = khvDomainAddLive(driver, &def)))
         return -1;
     if (khvStartFromImage(driver, vm, path, &t, flags) < 0) {
         khvProcessEndTransient(driver, vm);

@@ -515,7 +515,12 @@ static int kr_execute(struct kr_control_client *c, struct json_object *req,
 	if (!r) {
 		err->class = NULL;
 		err->desc[0] = '\0';
-		if (cmd->builtin)
+		const char *no = cmd->builtin || !ctl->ops->refuse ? NULL :
+				 ctl->ops->refuse(ctl->opaque, cmd->name);
+
+		if (no)
+			r = kr_control_fail(err, NULL, "%s", no);
+		else if (cmd->builtin)
 			r = cmd->builtin(c, args, ret, err);
 		else
 			r = kr_cmd_op(ctl, cmd)(ctl->opaque, args, ret, err);

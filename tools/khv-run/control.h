@@ -87,6 +87,13 @@ struct kr_control_ops {
 	kr_control_fn *migrate_cancel;	/* {} */
 	/* args.downtime-limit (ms) */
 	kr_control_fn *migrate_set_parameters;
+	/*
+	 * Optional: asked before each command of the table above runs (not
+	 * qmp_capabilities, query-version, query-commands).  NULL: it runs;
+	 * else the reason the machine cannot take it now (a migration coming
+	 * in), which the client gets as a GenericError.
+	 */
+	const char *(*refuse)(void *opaque, const char *command);
 	/* The greeting's and query-version's answer. */
 	struct {
 		int major, minor, micro;

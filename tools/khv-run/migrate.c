@@ -854,8 +854,9 @@ static int fd_write_all(int fd, const char *s)
  * vmm_control.c).  Wait until fd is readable: 0, or -EINTR when a signal
  * or the control socket's quit asks the process to end.
  */
-static int incoming_wait(struct kr_machine *m, int fd)
+static int incoming_wait(void *opaque, int fd)
 {
+	struct kr_machine *m = opaque;
 	struct pollfd p[2] = {
 		{ .fd = fd, .events = POLLIN },
 		{ .fd = m->ctl_loop ? kr_loop_fd(m->ctl_loop) : -1, .events = POLLIN },
@@ -889,24 +890,8 @@ struct incoming_io {
 static ssize_t incoming_read(void *ctx, void *buf, size_t n)
 {
 	struct incoming_io *in = ctx;
-	size_t got = 0;
 
-	while (got < n) {
-		ssize_t k;
-		int err = incoming_wait(in->m, in->fd);
-
-		if (err)
-			return err;
-		k = read(in->fd, (char *)buf + got, n - got);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k < 0)
-			return -errno;
-		if (!k)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
+	return kr_read_full(in->fd, buf, n, incoming_wait, in->m);
 }
 
 int kr_migrate_incoming(struct kr_machine *m, const char *uri, char *why, size_t len)

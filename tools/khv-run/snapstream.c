@@ -33,14 +33,18 @@ static int kr_fd_write(void *ctx, const void *buf, size_t n)
 	return 0;
 }
 
-static ssize_t kr_fd_read(void *ctx, void *buf, size_t n)
+ssize_t kr_read_full(int fd, void *buf, size_t n, int (*wait)(void *opaque, int fd),
+		     void *opaque)
 {
-	int fd = *(int *)ctx;
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t k = read(fd, (char *)buf + got, n - got);
+		ssize_t k;
+		int err = wait ? wait(opaque, fd) : 0;
 
+		if (err)
+			return err;
+		k = read(fd, (char *)buf + got, n - got);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -50,6 +54,11 @@ static ssize_t kr_fd_read(void *ctx, void *buf, size_t n)
 		got += (size_t)k;
 	}
 	return (ssize_t)got;
+}
+
+static ssize_t kr_fd_read(void *ctx, void *buf, size_t n)
+{
+	return kr_read_full(*(int *)ctx, buf, n, NULL, NULL);
 }
 
 void kr_snap_io_fd(struct kr_snap_io *io, int *fd)

@@ -53,6 +53,14 @@ struct kr_snap_io {
 };
 
 void kr_snap_io_fd(struct kr_snap_io *io, int *fd);
+/*
+ * Read n bytes of fd into buf (fewer at its end): the count, or -errno.
+ * wait, when not NULL, runs before each read (a migration's destination
+ * serving its control socket until fd is readable); its nonzero return,
+ * a -errno, ends the read with it.  kr_snap_io_fd()'s reads.
+ */
+ssize_t kr_read_full(int fd, void *buf, size_t n, int (*wait)(void *opaque, int fd),
+		     void *opaque);
 
 struct kr_snap_writer {
 	struct kr_snap_io io;

@@ -24,15 +24,24 @@
 
 /*
  * While a migration comes in (m->incoming) the machine is half loaded and
- * its vCPUs have not started: the commands that need it refuse.  Served
- * meanwhile: query-status ("inmigrate"), query-chardev, query-vnc,
- * query-block, migrate-set-parameters and quit (which ends the wait).
+ * its vCPUs have not started: only what needs neither is served,
+ * query-status ("inmigrate"), query-chardev, query-vnc, query-block,
+ * migrate-set-parameters and quit (which ends the wait).
  */
-static int kr_ctl_incoming(struct kr_machine *m, struct kr_control_error *err)
+static const char *kr_ctl_refuse(void *opaque, const char *command)
 {
+	static const char *const served[] = {
+		"query-status", "query-chardev", "query-vnc", "query-block",
+		"migrate-set-parameters", "quit",
+	};
+	struct kr_machine *m = opaque;
+
 	if (!m->incoming)
-		return 0;
-	return kr_control_fail(err, NULL, "the VM is migrating in: not before it has arrived");
+		return NULL;
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+		if (!strcmp(command, served[i]))
+			return NULL;
+	return "the VM is migrating in: not before it has arrived";
 }
 
 static int kr_ctl_query_status(void *opaque, struct json_object *args, struct json_object **ret,
@@ -67,8 +76,6 @@ static int kr_ctl_stop(void *opaque, struct json_object *args, struct json_objec
 	struct kr_machine *m = opaque;
 	bool was_running;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	pthread_mutex_lock(&m->lock);
@@ -87,8 +94,6 @@ static int kr_ctl_cont(void *opaque, struct json_object *args, struct json_objec
 	struct kr_machine *m = opaque;
 	bool paused;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	pthread_mutex_lock(&m->lock);
 	paused = m->state == KR_PAUSED && m->req == KR_REQ_NONE;
@@ -110,8 +115,6 @@ static int kr_ctl_powerdown(void *opaque, struct json_object *args, struct json_
 {
 	struct kr_machine *m = opaque;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	kr_devices_power_button(m->dev);
@@ -125,8 +128,6 @@ static int kr_ctl_reset(void *opaque, struct json_object *args, struct json_obje
 {
 	struct kr_machine *m = opaque;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	kr_machine_request(m, KR_REQ_RESET, 0, KR_REASON_QMP_RESET, "system_reset command");
@@ -170,8 +171,6 @@ static int kr_ctl_query_vcpus(void *opaque, struct json_object *args, struct jso
 	struct kr_machine *m = opaque;
 	struct json_object *a = json_object_new_array();
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	for (unsigned int i = 0; i < m->nr_vcpus; i++) {
@@ -208,8 +207,6 @@ static int kr_ctl_query_blockstats(void *opaque, struct json_object *args,
 	struct json_object *dev;
 	struct kr_disk_info info;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	if (args && json_object_object_get_ex(args, "device", &dev))
 		want = json_object_get_string(dev);
 	*ret = json_object_new_array();
@@ -242,8 +239,6 @@ static int kr_ctl_query_exit_stats(void *opaque, struct json_object *args,
 	unsigned int first = 0, last = m->nr_vcpus;
 	bool was_running;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	if (args && json_object_object_get_ex(args, "vcpu", &jv)) {
 		int64_t v = json_object_get_int64(jv);
 
@@ -354,8 +349,6 @@ static int kr_ctl_snapshot_save(void *opaque, struct json_object *args, struct j
 	char why[384];
 	int r;
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	if (args && json_object_object_get_ex(args, "file", &jv))
 		file = json_object_get_string(jv);
 	if (args && json_object_object_get_ex(args, "quit", &jv))
@@ -403,8 +396,6 @@ static int kr_ctl_migrate(void *opaque, struct json_object *args, struct json_ob
 	const char *uri = NULL;
 	char why[320];
 
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	if (args && json_object_object_get_ex(args, "uri", &jv))
 		uri = json_object_get_string(jv);
 	if (!uri)
@@ -418,8 +409,6 @@ static int kr_ctl_migrate(void *opaque, struct json_object *args, struct json_ob
 static int kr_ctl_query_migrate(void *opaque, struct json_object *args, struct json_object **ret,
 				struct kr_control_error *err)
 {
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	*ret = kr_migrate_query(opaque);
@@ -429,8 +418,6 @@ static int kr_ctl_query_migrate(void *opaque, struct json_object *args, struct j
 static int kr_ctl_migrate_cancel(void *opaque, struct json_object *args, struct json_object **ret,
 				 struct kr_control_error *err)
 {
-	if (kr_ctl_incoming(opaque, err))
-		return -1;
 	(void)args;
 	(void)err;
 	kr_migrate_cancel(opaque);
@@ -469,5 +456,6 @@ const struct kr_control_ops kr_vmm_control_ops = {
 	.query_migrate = kr_ctl_query_migrate,
 	.migrate_cancel = kr_ctl_migrate_cancel,
 	.migrate_set_parameters = kr_ctl_migrate_set_parameters,
+	.refuse = kr_ctl_refuse,
 	.version = { 0, 1, 0, "khv-run" },
 };

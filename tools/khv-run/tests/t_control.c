@@ -708,6 +708,41 @@ KR_TEST(control_missing_ops)
 	fx_stop(&f);
 }
 
+static const char *refuse_stop(void *opaque, const char *command)
+{
+	(void)opaque;
+	return strcmp(command, "stop") ? NULL : "not now: the test says so";
+}
+
+/* ops->refuse: asked before each op, its reason the client's error; builtins never asked. */
+KR_TEST(control_refuse)
+{
+	static const struct kr_control_ops ops = {
+		.query_status = fake_status, .stop = fake_stop, .refuse = refuse_stop,
+	};
+	struct fx f;
+	struct tc *t;
+	struct json_object *o;
+
+	CHECK(fx_start(&f, &ops));
+	t = tc_connect(f.path);
+	CHECK(t && tc_negotiate(t));
+	o = tc_cmd(t, "{\"execute\": \"stop\"}");
+	CHECK_STR(jstr(o, "error.class"), "GenericError");
+	CHECK_STR(jstr(o, "error.desc"), "not now: the test says so");
+	json_object_put(o);
+	CHECK_EQ(fake_calls(&f.fake, F_STOP), 0);
+	o = tc_cmd(t, "{\"execute\": \"query-status\"}");
+	CHECK(jhas(o, "return.status"));
+	json_object_put(o);
+	CHECK_EQ(fake_calls(&f.fake, F_STATUS), 1);
+	o = tc_cmd(t, "{\"execute\": \"query-version\"}");
+	CHECK(jhas(o, "return.package"));
+	json_object_put(o);
+	tc_close(t);
+	fx_stop(&f);
+}
+
 struct bad {
 	const char *line;
 	const char *class;
