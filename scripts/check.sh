@@ -51,12 +51,13 @@ summary() {	# the verdict, then exit: status 0 only without failures
 # (540-610 s before), and 702 s once when the build machine did other work
 # beside make check (KHVRUN_TIMEOUT, default 840 s, still below Bochs's
 # 900 s; it was 600, then 720 s: a lane gets faster, not a longer limit).
-# Lane 4level also runs selftest libvirt (about 90 s after its 160 s of
-# selftests; 327-431 s in clean runs): 600 s (LIBVIRT_LANE_TIMEOUT).
+# Lanes 4level and 5level also run a selftest with second-level Linux
+# guests each (libvirt, about 90 s after 160 s of selftests, 327-431 s in
+# clean runs; khvrun_io, about 180 s): 600 s (LIBVIRT_LANE_TIMEOUT).
 lane_timeout() {
 	case $1 in
 	khvrun) say "${KHVRUN_TIMEOUT:-840}" ;;
-	4level) say "${LIBVIRT_LANE_TIMEOUT:-600}" ;;
+	4level | 5level) say "${LIBVIRT_LANE_TIMEOUT:-600}" ;;
 	*) say "$TIMEOUT" ;;
 	esac
 }
@@ -81,18 +82,21 @@ khvrun_image() {
 	return "$rc"
 }
 
-# libvirt_image <output> <tests file>: lane 4level's initramfs: the
-# selftests every QEMU lane runs, then selftest libvirt (the driver, virsh
-# and a real khv-run with its Linux guest: khvrun_files, libvirt_files).
-# It moved there from lane khvrun, which came near its ten minutes, and
-# takes 70-90 s of a lane that used under three.
+# l2_image <output> <tests file>: the initramfs lanes 4level and 5level
+# both boot: the selftests every QEMU lane runs, then the two that run
+# khv-run with its Linux guest (khvrun_files, libvirt_files): selftest
+# libvirt (the driver and virsh; lane 4level) and khvrun_io (the guest's
+# devices and migration; lane 5level).  Each lane skips the other's
+# (khvskip=).  Both moved there from lane khvrun, which came near its ten
+# minutes (644 s once): 70-90 s and about 180 s of lanes that used under
+# three minutes.
 # shellcheck disable=SC2317 # called through run_logged
-libvirt_image() {
+l2_image() {
 	local extra
 	extra=$(mktemp -d)
 	khvrun_files "$extra" "$kver" && libvirt_files "$extra" "$kver" ||
 		{ rm -rf "$extra"; return 1; }
-	env TESTS_FILE="$2" INITRAMFS_EXTRA="$extra" TEST_TIMEOUTS="libvirt=900" \
+	env TESTS_FILE="$2" INITRAMFS_EXTRA="$extra" TEST_TIMEOUTS="libvirt=900 khvrun_io=900" \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
 	rm -rf "$extra"
@@ -167,7 +171,7 @@ say "selftests: $(wc -l <"$OUT/tests.txt") ($(tr '\n' ' ' <"$OUT/tests.txt"))"
 # moments no test chooses.  CHECK_NUMA= boots a single node.
 cpu=${QEMU_CPU:-max}
 numa=${CHECK_NUMA-numa=fake=2 numa_balancing=disable}
-lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
+lanes=("5level:5:check:$cpu:$numa khvskip=libvirt" "4level:4:check:$cpu:no5lvl $numa khvskip=khvrun_io"
 	"nosvm:any:refuse:$cpu,-svm,-vmx,min-xlevel=0x80000008:")
 # Lane vmx boots the same image in Bochs (cpu "bochs"), whose CPU has VT-x
 # with EPT and no LA57 (Documentation/khv/bochs.rst); VMX_LANE=0 skips it.
@@ -179,7 +183,8 @@ lanes=("5level:5:check:$cpu:$numa" "4level:4:check:$cpu:no5lvl $numa"
 # busybox initramfs for the second-level guests of selftest khvrun, which
 # no other lane runs (a nested Linux boot per test; too slow for Bochs).
 # (Selftest libvirt, virsh and the libvirt driver running khv-run,
-# libvirt-driver/tests/guest.sh, runs in lane 4level: libvirt_image.)
+# libvirt-driver/tests/guest.sh, runs in lane 4level, and khvrun_io, the
+# second-level guest's devices and migration, in lane 5level: l2_image.)
 # KHVRUN_LANE=0 skips it.
 # Its test machine is also a remote lab host for virt-manager on this
 # machine (selftest libvirt-remote, libvirt-driver/tests/remote.sh, and
@@ -250,6 +255,7 @@ start_lane() {
 	fi
 	img=$OUT/initramfs.cpio.gz
 	[ -f "$OUT/initramfs-$name.cpio.gz" ] && img=$OUT/initramfs-$name.cpio.gz
+	case $name in 4level | 5level) img=$OUT/initramfs-l2.cpio.gz ;; esac
 	# The lane's wall and CPU seconds (its emulator's, reaped by
 	# timeout): six emulators share the cores, so CPU is what a lane
 	# costs the others.
@@ -312,7 +318,7 @@ result "$lvd_rc" "build: libvirt-driver (libvirt_driver_khv.so)"
 # built while the cores are still free, it took 70 s beside five booting
 # emulators.  The other lanes start after it.
 if [ "$module_ok" = 1 ]; then
-	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, 4level $(lane_timeout 4level)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
+	stamp "boot ${#lanes[@]} lanes in parallel (timeout ${TIMEOUT}s each, khvrun $(lane_timeout khvrun)s, 4level and 5level $(lane_timeout 4level)s, Bochs ${BOCHS_TIMEOUT:-900}s)"
 fi
 if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	stamp "initramfs: khvrun lane"
@@ -330,16 +336,19 @@ if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 fi
 if [ "$module_ok" = 1 ]; then
 	for l in "${lanes[@]}"; do
-		case ${l%%:*} in khvrun | 4level) ;; *) start_lane "$l" ;; esac
+		case ${l%%:*} in khvrun | 4level | 5level) ;; *) start_lane "$l" ;; esac
 	done
-	# Lane 4level last: its image (with selftest libvirt) is built
-	# while the others boot, and it is one of the shortest.
-	stamp "initramfs: 4level lane (with selftest libvirt)"
+	# Lanes 4level and 5level last: their image (with selftests libvirt
+	# and khvrun_io) is built while the others boot, and they are the
+	# shortest.  A lane is judged on the tests it runs (expected lists).
+	stamp "initramfs: 4level and 5level lanes (with selftests libvirt and khvrun_io)"
 	{ cat "$OUT/tests-built.txt"; say libvirt; } >"$OUT/tests-4level-expected.txt"
-	run_logged "$OUT/initramfs-4level.log" libvirt_image "$OUT/initramfs-4level.cpio.gz" \
-		"$OUT/tests-4level-expected.txt" || result 1 "initramfs: 4level lane"
+	{ cat "$OUT/tests-built.txt"; say khvrun_io; } >"$OUT/tests-5level-expected.txt"
+	{ cat "$OUT/tests-built.txt"; say libvirt; say khvrun_io; } >"$OUT/tests-l2.txt"
+	run_logged "$OUT/initramfs-l2.log" l2_image "$OUT/initramfs-l2.cpio.gz" \
+		"$OUT/tests-l2.txt" || result 1 "initramfs: 4level and 5level lanes"
 	for l in "${lanes[@]}"; do
-		[ "${l%%:*}" != 4level ] || start_lane "$l"
+		case ${l%%:*} in 4level | 5level) start_lane "$l" ;; esac
 	done
 fi
 

@@ -5,6 +5,8 @@
 # scripts/check-log.sh parses.  The kernel command line picks the job:
 #   khvmode=check  load khv.ko, run every selftest (default)
 #   khvtests=a,b   with khvmode=check: run only these selftests
+#   khvskip=a,b    with khvmode=check: run the others (two lanes that boot
+#                  one image and share its tests out)
 #   khvfuzz=S,N,T[,O,I]  selftest fuzz: seed S, N operations, T seconds,
 #                  operation and instruction masks O and I
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello, then (when the
@@ -49,12 +51,14 @@ LIBPATH=
 export HOME=/tmp TMPDIR=/tmp
 
 mode=check
+SKIP_TESTS=
 # shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	khvmode=*) mode=${arg#khvmode=} ;;
 	# A lane that runs only some of the image's selftests (comma list).
 	khvtests=*) TESTS=$(echo "${arg#khvtests=}" | tr ',' ' ') ;;
+	khvskip=*) SKIP_TESTS=$(echo "${arg#khvskip=}" | tr ',' ' ') ;;
 	# make fuzz: seed,operations,seconds[,ops,insns] for selftest fuzz
 	# (an empty field: the default).
 	khvfuzz=*)
@@ -172,6 +176,7 @@ if [ "$loaded" = 0 ]; then
 	check)
 		cd /khv/selftests || echo "KHV-ERROR no /khv/selftests"
 		for t in $TESTS; do
+			case " $SKIP_TESTS " in *" $t "*) continue ;; esac
 			run_one TEST "$t" "$(test_limit "$t")" "./$t"
 		done
 		cd /
