@@ -4,11 +4,13 @@
  * KHV_CLEAR_DIRTY_LOG (uapi/linux/khv.h; Documentation/khv/migration.rst).
  *
  * A slot with KHV_MEM_LOG_DIRTY owns a bitmap, a bit per 4 KiB page.  Bits
- * are set by the second-level fault that lets a write through (mmu/) and
- * by khv's own writes to guest memory (khv_write_guest(): kvmclock,
- * emulated string I/O, descriptor tables), after the write.  They are
- * taken out by mmu/dirty.c, which write-protects their pages in the same
- * hold of khv_mmu.lock and flushes before the ioctl returns.
+ * are set by the second-level fault that lets a write through (mmu/), by
+ * the harvest of the CPU's dirty flags in the hardware mode (mmu/dirty.c;
+ * module parameter dirty_bits, below) and by khv's own writes to guest
+ * memory (khv_write_guest(): kvmclock, emulated string I/O, descriptor
+ * tables), after the write.  They are taken out by mmu/dirty.c, which
+ * write-protects their pages (or cleans their leaves) in the same hold of
+ * khv_mmu.lock and flushes before the ioctl returns.
  *
  * Locking: the ioctls hold vm->slots_lock for read, so the slot and its
  * bitmap stay; logging is switched on and off with it held for write
@@ -16,6 +18,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -48,6 +51,41 @@ void khv_mark_dirty(const struct khv_memslot *s, u64 gpa)
 {
 	if (s->dirty_bitmap)
 		set_bit((gpa - s->gpa) >> PAGE_SHIFT, s->dirty_bitmap);
+}
+
+/*
+ * The dirty log's mode, chosen when a VM is created: the CPU's dirty flags
+ * in the second-level leaves (AMD's NPT; Intel's EPT where the CPU has
+ * its accessed/dirty flags), or write protection of the leaves (any CPU).
+ * The flags spare the guest a fault for the first write to each page in
+ * each pass; write protection spares each get a walk of its whole range.
+ * Documentation/khv/migration.rst has the figures.
+ */
+static bool khv_dirty_bits = true;
+module_param_named(dirty_bits, khv_dirty_bits, bool, 0644);
+MODULE_PARM_DESC(dirty_bits, "dirty log of new VMs by the CPU's dirty flags where it has them (else write protection)");
+
+bool khv_dirty_log_hw_mode(void)
+{
+	return READ_ONCE(khv_dirty_bits) && khv_ops->mmu_hw_dirty && khv_ops->mmu_hw_dirty();
+}
+
+/* mmu/ zapped a cleaned leaf the CPU marked dirty (mmu.h). */
+void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
+{
+	unsigned int i;
+
+	/* slots_spin: slot changes write the slots and swap bitmaps under it. */
+	spin_lock(&vm->slots_spin);
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+
+		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size) {
+			khv_mark_dirty(s, gpa);
+			break;
+		}
+	}
+	spin_unlock(&vm->slots_spin);
 }
 
 /* What can be checked before the slot is looked at. */
@@ -95,6 +133,10 @@ static long khv_dirty_log_locked(struct khv_vm *vm, const struct khv_dirty_log *
 	}
 
 	if (d->flags & KHV_DIRTY_LOG_KEEP) {
+		/* The hardware mode's flags into the bitmap first (kbuf: the mask). */
+		bitmap_set(kbuf, 0, d->num_pages);
+		khv_mmu_harvest_dirty(vm, s->gpa + (d->first_page << PAGE_SHIFT), bitmap, kbuf,
+				      nr_longs);
 		for (w = 0; w < nr_longs; w++)
 			kbuf[w] = READ_ONCE(bitmap[w]);
 		bitmap_clear(kbuf, d->num_pages, nr_longs * BITS_PER_LONG - d->num_pages);
@@ -107,7 +149,8 @@ static long khv_dirty_log_locked(struct khv_vm *vm, const struct khv_dirty_log *
 	if (copy_to_user(ubitmap, kbuf, nr_longs * sizeof(*kbuf))) {
 		/*
 		 * Lose nothing: the bits go back (their pages stay
-		 * write-protected, which only costs a fault).
+		 * write-protected or clean, which only costs a fault or
+		 * a copy).
 		 */
 		if (!(d->flags & KHV_DIRTY_LOG_KEEP))
 			for (w = 0; w < nr_longs; w++)

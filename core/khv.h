@@ -523,6 +523,8 @@ struct khv_backend {
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
 	int (*mmu_levels)(void);
+	/* The CPU sets the leaves' dirty flags (the dirty log's hardware mode). */
+	bool (*mmu_hw_dirty)(void);
 
 	/* Exit statistics: hardware code -> index < KHV_MAX_EXIT_STATS, and back. */
 	u32 (*exit_stat_index)(u32 hw_code);
@@ -673,6 +675,8 @@ int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */
 /* khv wrote the page at gpa of slot s for the guest: log it (core/dirty_log.c). */
 void khv_mark_dirty(const struct khv_memslot *s, u64 gpa);
+/* The dirty log mode of a VM created now: the CPU's dirty flags (core/dirty_log.c). */
+bool khv_dirty_log_hw_mode(void);
 /*
  * The guest physical ranges whose slots map [start, end) of the VMM's
  * memory, into @out (KHV_MAX_MEMSLOTS entries); their number.  Takes

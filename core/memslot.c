@@ -94,7 +94,8 @@ static int khv_check_region(struct khv_vm *vm, const struct khv_userspace_memory
 
 /*
  * Switch the dirty log of slot @s on (with @bitmap, its pages
- * write-protected so that the next write to each is seen) or off (@bitmap
+ * write-protected, or their dirty flags cleared, so that the next write to
+ * each is seen) or off (@bitmap
  * NULL; the slot's mappings go, so that 2 MiB leaves come back).  Returns
  * the bitmap the slot had.  slots_lock held for write.
  */
@@ -108,7 +109,7 @@ static unsigned long *khv_slot_log_dirty(struct khv_vm *vm, struct khv_memslot *
 	s->flags = bitmap ? s->flags | KHV_MEM_LOG_DIRTY : s->flags & ~KHV_MEM_LOG_DIRTY;
 	spin_unlock(&vm->slots_spin);
 	if (bitmap)
-		khv_mmu_write_protect_range(vm, s->gpa, s->size);
+		khv_mmu_log_start(vm, s->gpa, s->size);
 	else
 		khv_mmu_zap_range(vm, s->gpa, s->size, 0);
 	return old;

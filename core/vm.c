@@ -192,6 +192,7 @@ int khv_vm_create(void)
 	err = khv_mmu_init(&vm->mmu, khv_ops->mmu_format, khv_ops->mmu_levels());
 	if (err)
 		goto err_stats;
+	vm->mmu.hw_dirty = khv_dirty_log_hw_mode();
 	err = khv_ops->vm_init(vm);
 	if (err)
 		goto err_mmu;

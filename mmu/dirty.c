@@ -1,26 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Write protection for the dirty log (the bitmaps and the ioctls are
- * core/dirty_log.c's; Documentation/khv/migration.rst).
+ * The second-level side of the dirty log (the bitmaps and the ioctls are
+ * core/dirty_log.c's; Documentation/khv/migration.rst).  Two modes, chosen
+ * per VM (khv_mmu.hw_dirty):
  *
- * A slot that logs maps a page writable only after a write, which sets the
- * page's bit on the way: mmu.c's fault path for a page not mapped yet,
- * khv_mmu_write_fault() below for one mapped read-only.  Taking bits out of
- * the bitmap write-protects their pages again, so that the next write is
- * seen; both happen under khv_mmu.lock, so a bit is never taken out between
- * a fault setting it and the fault's writable leaf going in.
+ * Write protection (any CPU).  A slot that logs maps a page writable only
+ * after a write, which sets the page's bit on the way: mmu.c's fault path
+ * for a page not mapped yet, khv_mmu_write_fault() below for one mapped
+ * read-only.  Taking bits out of the bitmap write-protects their pages
+ * again, so that the next write is seen; both happen under khv_mmu.lock,
+ * so a bit is never taken out between a fault setting it and the fault's
+ * writable leaf going in.
  *
- * Pins do not change: a write-protected leaf keeps its pin and its dirty
- * flag (the page may have been written while it was writable: its unpin
- * marks the folio dirty).  A 2 MiB leaf built before logging began is
- * write-protected whole; the first write splits it into 512 4 KiB leaves,
- * one of them writable.
+ * The CPU's dirty flags (NPT; EPT with A/D enabled).  A written page's
+ * leaf stays writable; its dirty flag, cleared when its bit is taken, is
+ * set again by the CPU at the next write, without an exit.  So before
+ * bits are taken (or read with KHV_DIRTY_LOG_KEEP) the leaves they cover
+ * are *harvested*: a leaf whose flag is set gives its page's bit and is
+ * cleaned (khv_mmu_format.clean: flag cleared, leaf marked cleaned) in the
+ * same hold of khv_mmu.lock.  A cleaned leaf that leaves the tables with
+ * its flag set (a zap: slot moved or deleted, the MMU notifier) gives its
+ * bit then (mmu.c, khv_zap_leaf()).  Faults still set bits as above (a
+ * page first mapped, or mapped read-only, in a logging slot), and 2 MiB
+ * leaves are write-protected and split as below in both modes: the flag
+ * of a 2 MiB leaf would say only that one of 512 pages was written.
+ * Cheaper when the guest writes many pages between two gets (no fault per
+ * page and per pass); each get reads every leaf of its range instead of
+ * only the bits' pages.
  *
- * After any leaf loses its write permission, khv_kick_all_and_wait()
- * flushes before the caller returns: a vCPU may still hold a writable
- * translation, and a write through it would not be seen.  So when a
- * dirty-log get returns, every write it does not report is already in
- * guest memory, and the next one faults.
+ * Pins do not change: a write-protected or cleaned leaf keeps its pin, and
+ * says it may have been written (entry_dirty(): its unpin marks the folio
+ * dirty).  A 2 MiB leaf built before logging began is write-protected
+ * whole; the first write splits it into 512 4 KiB leaves, one of them
+ * writable.
+ *
+ * After any leaf loses its write permission or its dirty flag,
+ * khv_kick_all_and_wait() flushes before the caller returns: a vCPU may
+ * still hold a writable translation (or one the CPU knows dirty, whose
+ * writes would not set the flag again), and a write through it would not
+ * be seen.  So when a dirty-log get returns, every write it does not
+ * report is already in guest memory, and the next one is seen.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -45,12 +64,26 @@ static bool khv_wp_leaf(const struct khv_mmu_format *fmt, u64 *ep)
 	return true;
 }
 
+/* Clear the dirty flag of the writable 4 KiB leaf at *ep; true if it was set. */
+static bool khv_clean_leaf(const struct khv_mmu_format *fmt, u64 *ep)
+{
+	u64 old = READ_ONCE(*ep);
+
+	do {
+		if (!fmt->is_present(old) || !(fmt->entry_prot(old) & KHV_PROT_WRITE) ||
+		    !fmt->hw_dirty(old))
+			return false;
+	} while (!try_cmpxchg(ep, &old, fmt->clean(old)));
+	return true;
+}
+
 /*
- * Write-protect what maps [gpa, gpa + 2 MiB) (gpa 2 MiB aligned) and lies
- * in [start, end): a 2 MiB leaf whole, or the 4 KiB leaves of the table
- * below.  Returns how many leaves changed.  mmu->lock held.
+ * A slot starts to log: what maps [gpa, gpa + 2 MiB) (gpa 2 MiB aligned)
+ * and lies in [start, end) is write-protected (a 2 MiB leaf whole, or the
+ * 4 KiB leaves of the table below), or in the hardware mode its 4 KiB
+ * leaves are cleaned.  Returns how many leaves changed.  mmu->lock held.
  */
-static unsigned int khv_wp_2m(struct khv_mmu *mmu, u64 gpa, u64 start, u64 end)
+static unsigned int khv_log_start_2m(struct khv_mmu *mmu, u64 gpa, u64 start, u64 end)
 {
 	const struct khv_mmu_format *fmt = mmu->fmt;
 	unsigned int i, n = 0;
@@ -69,13 +102,14 @@ static unsigned int khv_wp_2m(struct khv_mmu *mmu, u64 gpa, u64 start, u64 end)
 	for (i = 0; i < KHV_PT_ENTRIES; i++) {
 		u64 page = gpa + ((u64)i << PAGE_SHIFT);
 
-		if (page >= start && page < end)
-			n += khv_wp_leaf(fmt, &table[i]);
+		if (page < start || page >= end)
+			continue;
+		n += mmu->hw_dirty ? khv_clean_leaf(fmt, &table[i]) : khv_wp_leaf(fmt, &table[i]);
 	}
 	return n;
 }
 
-void khv_mmu_write_protect_range(struct khv_vm *vm, u64 gpa, u64 size)
+void khv_mmu_log_start(struct khv_vm *vm, u64 gpa, u64 size)
 {
 	struct khv_mmu *mmu = &vm->mmu;
 	u64 end, at;
@@ -88,12 +122,75 @@ void khv_mmu_write_protect_range(struct khv_vm *vm, u64 gpa, u64 size)
 	/* One 2 MiB span (at most 512 leaves) per hold of the spinlock. */
 	for (at = ALIGN_DOWN(gpa, SZ_2M); at < end; at += SZ_2M) {
 		spin_lock(&mmu->lock);
-		changed += khv_wp_2m(mmu, at, gpa, end);
+		changed += khv_log_start_2m(mmu, at, gpa, end);
 		spin_unlock(&mmu->lock);
 		cond_resched();
 	}
 	if (changed)
 		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
+}
+
+/*
+ * Harvest the pages of @mask (bit b: the page at base + b * 4 KiB) into
+ * the bitmap word at @word: each whose 4 KiB leaf the CPU marked dirty
+ * gets its bit, and the leaf is cleaned.  Returns how many were.  *cache
+ * holds the level-1 table last walked to (and *cache_gpa its 2 MiB
+ * region), so that a run of words walks once per table.  mmu->lock held.
+ */
+static unsigned int khv_harvest_word(struct khv_mmu *mmu, u64 base, unsigned long *word,
+				     unsigned long mask, u64 **cache, u64 *cache_gpa)
+{
+	const struct khv_mmu_format *fmt = mmu->fmt;
+	unsigned int b, n = 0;
+
+	for (b = 0; b < BITS_PER_LONG; b++) {
+		u64 page = base + ((u64)b << PAGE_SHIFT), region = ALIGN_DOWN(page, SZ_2M);
+
+		if (!(mask & (1UL << b)))
+			continue;
+		if (region != *cache_gpa) {
+			int level;
+			u64 *ep = khv_mmu_walk(mmu, region, KHV_LARGE_LEVEL, false, &level);
+			u64 e = ep ? READ_ONCE(*ep) : 0;
+
+			*cache_gpa = region;
+			/* No table below: nothing mapped, or a (write-protected) large leaf. */
+			*cache = (fmt->is_present(e) && !fmt->is_leaf(e, level)) ?
+				 khv_table_va(mmu, e, level) : NULL;
+		}
+		if (*cache && khv_clean_leaf(fmt, &(*cache)[khv_pt_index(page, 1)])) {
+			set_bit(b, word);
+			n++;
+		}
+	}
+	return n;
+}
+
+unsigned long khv_mmu_harvest_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
+				    const unsigned long *mask, unsigned long nr_longs)
+{
+	struct khv_mmu *mmu = &vm->mmu;
+	unsigned long w, changed = 0;
+	u64 *cache = NULL, cache_gpa = 1;	/* no 2 MiB region starts at 1 */
+
+	lockdep_assert_held(&vm->slots_lock);
+	if (!mmu->hw_dirty || !mmu->root)
+		return 0;
+	for (w = 0; w < nr_longs; w++) {
+		if (!mask[w])
+			continue;
+		spin_lock(&mmu->lock);
+		changed += khv_harvest_word(mmu, gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT),
+					    &bitmap[w], mask[w], &cache, &cache_gpa);
+		spin_unlock(&mmu->lock);
+		/* The table may go while the lock is not held. */
+		cache_gpa = 1;
+		if (!(w % 64))
+			cond_resched();
+	}
+	if (changed)
+		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
+	return changed;
 }
 
 /* Write-protect the leaf that maps the 4 KiB page at gpa.  mmu->lock held. */
@@ -114,17 +211,22 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 	lockdep_assert_held(&vm->slots_lock);
 	for (w = 0; w < nr_longs; w++) {
 		u64 base = gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT);
+		u64 *cache = NULL, cache_gpa = 1;
 		unsigned long old, took;
 		unsigned int b;
 
 		if (!mask[w])
 			continue;
 		spin_lock(&mmu->lock);
+		/* The CPU's flags into the word first, in the same hold. */
+		if (mmu->hw_dirty && mmu->root)
+			changed += khv_harvest_word(mmu, base, &bitmap[w], mask[w], &cache,
+						    &cache_gpa);
 		old = READ_ONCE(bitmap[w]);
 		while (!try_cmpxchg(&bitmap[w], &old, old & ~mask[w]))
 			;
 		took = old & mask[w];
-		for (b = 0; b < BITS_PER_LONG; b++)
+		for (b = 0; b < BITS_PER_LONG && !mmu->hw_dirty; b++)
 			if (took & (1UL << b))
 				changed += khv_wp_page(mmu, base + ((u64)b << PAGE_SHIFT));
 		spin_unlock(&mmu->lock);

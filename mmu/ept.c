@@ -21,7 +21,8 @@
  * are preset (D on writable leaves only): khv treats a writable leaf as
  * dirty when it unpins it anyway, and this spares the CPU a locked update.
  * Write protection for the dirty log clears W and keeps D ("was writable":
- * the unpin marks the page dirty).
+ * the unpin marks the page dirty); its hardware mode clears D and sets
+ * bit 11 instead (ept_clean()).
  */
 #include <linux/bits.h>
 #include <asm/msr.h>
@@ -38,6 +39,7 @@
 #define EPT_LARGE	BIT_ULL(7)	/* 2 MiB / 1 GiB leaf */
 #define EPT_A		BIT_ULL(8)
 #define EPT_D		BIT_ULL(9)
+#define EPT_CLEANED	BIT_ULL(11)	/* ignored by the CPU: see ept_clean() */
 
 /* Physical address of a table or 4 KiB page: bits 51:12. */
 #define EPT_ADDR_MASK	GENMASK_ULL(51, 12)
@@ -103,7 +105,28 @@ static u64 ept_write_protect(u64 entry)
 
 static bool ept_entry_dirty(u64 entry)
 {
+	return entry & (EPT_D | EPT_CLEANED);
+}
+
+/*
+ * The dirty log's hardware mode (with A/D enabled in the EPT pointer): D
+ * cleared, so that the CPU sets it at the next write through the leaf, and
+ * bit 11, which the CPU ignores, set to say the leaf was writable and D is
+ * the CPU's now (mmu/dirty.c).
+ */
+static u64 ept_clean(u64 entry)
+{
+	return (entry & ~EPT_D) | EPT_CLEANED;
+}
+
+static bool ept_hw_dirty(u64 entry)
+{
 	return entry & EPT_D;
+}
+
+static bool ept_cleaned(u64 entry)
+{
+	return entry & EPT_CLEANED;
 }
 
 /*
@@ -130,4 +153,7 @@ const struct khv_mmu_format khv_ept_format = {
 	.entry_prot	= ept_entry_prot,
 	.write_protect	= ept_write_protect,
 	.entry_dirty	= ept_entry_dirty,
+	.clean		= ept_clean,
+	.hw_dirty	= ept_hw_dirty,
+	.cleaned	= ept_cleaned,
 };

@@ -321,6 +321,7 @@ static void khv_batch_release(struct khv_zap_batch *b, unsigned int flags)
 /* ---- Zap ------------------------------------------------------------- */
 
 struct khv_zap {
+	struct khv_vm *vm;
 	struct khv_mmu *mmu;
 	u64 start, end;		/* the range asked for */
 	u64 resume;		/* where a stopped walk goes on */
@@ -341,18 +342,25 @@ static bool khv_zap_take(struct khv_zap *z, int kind, struct page *page)
 	return true;
 }
 
-/* Take a present leaf out of the tables; false (nothing done) when full. */
-static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level)
+/*
+ * Take a present leaf (mapping @gpa) out of the tables; false (nothing
+ * done) when full.  A cleaned leaf (the dirty log's hardware mode) that
+ * the CPU marked dirty since gives its page's bit to the log now.
+ */
+static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level, u64 gpa)
 {
+	const struct khv_mmu_format *fmt = z->mmu->fmt;
 	struct khv_mmu *mmu = z->mmu;
-	bool dirty = mmu->fmt->entry_dirty(e);
+	bool dirty = fmt->entry_dirty(e);
 	int kind = dirty ? KHV_REL_DIRTY : KHV_REL_CLEAN;
 	unsigned long nr = khv_level_size(level) >> PAGE_SHIFT;
 
 	if (!khv_zap_take(z, kind, khv_leaf_page(mmu, e, level)))
 		return false;
 	/* xchg: the walker sets A/D atomically, never on a cleared entry. */
-	xchg(ep, 0);
+	e = xchg(ep, 0);
+	if (mmu->hw_dirty && level == 1 && fmt->cleaned(e) && fmt->hw_dirty(e))
+		khv_log_dirty_gpa(z->vm, gpa);
 	if (!WARN_ON_ONCE(mmu->nr_pinned < nr))
 		mmu->nr_pinned -= nr;
 	if (level == KHV_LARGE_LEVEL && !WARN_ON_ONCE(!mmu->nr_large))
@@ -388,7 +396,7 @@ static bool khv_zap_table(struct khv_zap *z, u64 *table, int level, u64 base)
 		if (!fmt->is_present(e))
 			continue;
 		if (fmt->is_leaf(e, level)) {
-			if (!khv_zap_leaf(z, ep, e, level))
+			if (!khv_zap_leaf(z, ep, e, level, eb))
 				goto full;
 			continue;
 		}
@@ -423,7 +431,7 @@ full:
 void khv_mmu_zap_range(struct khv_vm *vm, u64 gpa, u64 size, unsigned int flags)
 {
 	struct khv_mmu *mmu = &vm->mmu;
-	struct khv_zap z = { .mmu = mmu };
+	struct khv_zap z = { .vm = vm, .mmu = mmu };
 	bool done;
 
 	lockdep_assert(lockdep_is_held(&vm->slots_lock) || READ_ONCE(mmu->invalidate_active));

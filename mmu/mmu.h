@@ -64,8 +64,21 @@ struct khv_mmu_format {
 	 * flag stays: the page may have been written while it was writable.
 	 */
 	u64 (*write_protect)(u64 entry);
-	/* The leaf's dirty flag: its pin is dropped with the page marked dirty. */
+	/*
+	 * The leaf may have been written while it was writable: its pin is
+	 * dropped with the page marked dirty.
+	 */
 	bool (*entry_dirty)(u64 entry);
+	/*
+	 * The dirty log's hardware mode (khv_mmu.hw_dirty): clean() clears
+	 * the dirty flag of a writable leaf, for the CPU to set at the next
+	 * write through it, and marks the leaf cleaned (a bit the CPU
+	 * ignores; entry_dirty() stays true); hw_dirty() reads the flag,
+	 * cleaned() the mark.
+	 */
+	u64 (*clean)(u64 entry);
+	bool (*hw_dirty)(u64 entry);
+	bool (*cleaned)(u64 entry);
 };
 
 extern const struct khv_mmu_format khv_npt_format;
@@ -92,6 +105,12 @@ struct khv_mmu {
 	unsigned long nr_tables;	/* table pages, root included */
 	unsigned long nr_large;		/* 2 MiB leaves */
 	struct page *spare;		/* a zeroed page for the next table, or NULL */
+	/*
+	 * The dirty log reads the leaves' dirty flags, which the CPU sets,
+	 * instead of write-protecting them (mmu/dirty.c).  Set once at VM
+	 * creation, before any slot logs.
+	 */
+	bool hw_dirty;
 
 	/*
 	 * Invalidations of the VMM's address space (the MMU notifier): a
@@ -168,22 +187,38 @@ void khv_mmu_invalidate_begin(struct khv_mmu *mmu, unsigned long start, unsigned
 void khv_mmu_invalidate_end(struct khv_mmu *mmu);
 
 /*
- * The dirty log (dirty.c).  Both with vm->slots_lock held; they take
+ * The dirty log (dirty.c).  All with vm->slots_lock held; they take
  * khv_mmu.lock and flush (khv_kick_all_and_wait) themselves when a leaf
- * lost its write permission, before they return.
+ * lost its write permission or its dirty flag, before they return.
  *
- * khv_mmu_write_protect_range(): every leaf in [gpa, gpa + size) loses its
- * write permission (a 2 MiB leaf too: a write splits it); for a slot that
- * starts logging.
+ * khv_mmu_log_start(): for a slot that starts logging, every leaf in
+ * [gpa, gpa + size) loses its write permission (a 2 MiB leaf too: a write
+ * splits it), or in the hardware mode (khv_mmu.hw_dirty) its dirty flag.
  *
  * khv_mmu_take_dirty(): for a slot's bitmap words @bitmap[0..nr_longs)
  * (bit i of word w: the page at gpa + (w * BITS_PER_LONG + i) * 4 KiB),
- * take the bits of @mask out and write-protect their pages; @mask then
- * says which of them were set.  Returns how many were.
+ * take the bits of @mask out and write-protect their pages (the hardware
+ * mode first harvests the CPU's flags of those pages into the words and
+ * cleans their leaves instead); @mask then says which of them were set.
+ * Returns how many were.
+ *
+ * khv_mmu_harvest_dirty(): the hardware mode's harvest alone, for the
+ * pages of @mask, leaving the bits in the bitmap (a get that keeps them);
+ * nothing in the write-protection mode.  Returns how many leaves it
+ * cleaned.
  */
-void khv_mmu_write_protect_range(struct khv_vm *vm, u64 gpa, u64 size);
+void khv_mmu_log_start(struct khv_vm *vm, u64 gpa, u64 size);
 unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
 				 unsigned long *mask, unsigned long nr_longs);
+unsigned long khv_mmu_harvest_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
+				    const unsigned long *mask, unsigned long nr_longs);
+
+/*
+ * Core's (core/dirty_log.c), for a zap: the page at @gpa was written
+ * through a cleaned leaf now leaving the tables; set its bit if a slot
+ * that logs holds it.  Takes vm->slots_spin; never sleeps.
+ */
+void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa);
 
 /* A guest physical range, for khv_slots_for_hva(). */
 struct khv_gpa_range {

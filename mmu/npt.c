@@ -21,6 +21,7 @@
 #define NPT_A		BIT_ULL(5)
 #define NPT_D		BIT_ULL(6)
 #define NPT_PS		BIT_ULL(7)	/* leaf at levels 2 and 3 */
+#define NPT_CLEANED	BIT_ULL(9)	/* available to software: see npt_clean() */
 #define NPT_PAT_4K	BIT_ULL(7)	/* PAT index bit 2 of a level-1 leaf */
 #define NPT_PAT_LARGE	BIT_ULL(12)	/* PAT index bit 2 of a 2 MiB/1 GiB leaf */
 #define NPT_NX		BIT_ULL(63)	/* valid: Linux x86_64 runs with EFER.NXE */
@@ -97,7 +98,28 @@ static u64 npt_write_protect(u64 entry)
 
 static bool npt_entry_dirty(u64 entry)
 {
+	return entry & (NPT_D | NPT_CLEANED);
+}
+
+/*
+ * The dirty log's hardware mode: D cleared, so that the CPU sets it at the
+ * next write through the leaf (AMD sets A and D in nested tables as in
+ * its own), and bit 9, which the walker ignores, set to say the leaf was
+ * writable and D is the CPU's now (mmu/dirty.c).
+ */
+static u64 npt_clean(u64 entry)
+{
+	return (entry & ~NPT_D) | NPT_CLEANED;
+}
+
+static bool npt_hw_dirty(u64 entry)
+{
 	return entry & NPT_D;
+}
+
+static bool npt_cleaned(u64 entry)
+{
+	return entry & NPT_CLEANED;
 }
 
 int khv_npt_levels(void)
@@ -116,4 +138,7 @@ const struct khv_mmu_format khv_npt_format = {
 	.entry_prot	= npt_entry_prot,
 	.write_protect	= npt_write_protect,
 	.entry_dirty	= npt_entry_dirty,
+	.clean		= npt_clean,
+	.hw_dirty	= npt_hw_dirty,
+	.cleaned	= npt_cleaned,
 };

@@ -2,10 +2,14 @@
 /*
  * dirty_log: KHV_MEM_LOG_DIRTY, KHV_GET_DIRTY_LOG and KHV_CLEAR_DIRTY_LOG.
  *
+ * Each test runs twice (variants wp and cpu): with write protection and
+ * with the CPU's dirty flags (module parameter dirty_bits).
+ *
  *  exact_pages      the log holds exactly the pages the guest wrote (reads
  *                   and untouched pages stay clear), a get clears, the
  *                   guest's data is in the pages; a slot of 1030 pages, so
- *                   the last bitmap word is partial.
+ *                   the last bitmap word is partial.  Pages written again
+ *                   after a get fault again under write protection only.
  *  keep_clear_range KHV_DIRTY_LOG_KEEP leaves the bits, CLEAR takes chosen
  *                   ones out, a get of a range leaves the rest.
  *  kernel_write     a byte khv writes for the guest (INSB completed after
@@ -159,11 +163,81 @@ static uint64_t stored(const uint8_t *mem, uint32_t n)
 	return v;
 }
 
-TEST(exact_pages)
+/*
+ * Every test runs in both of the dirty log's modes (module parameter
+ * dirty_bits, read when a VM is created): write protection, and the CPU's
+ * dirty flags, which the variant skips on a CPU without them (a VT-x CPU
+ * without EPT accessed/dirty flags).  The parameter is put back after.
+ */
+#define DIRTY_BITS_PARAM	"/sys/module/khv/parameters/dirty_bits"
+
+static int param_get(void)
+{
+	FILE *f = fopen(DIRTY_BITS_PARAM, "r");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
+}
+
+static int param_set(int on)
+{
+	FILE *f = fopen(DIRTY_BITS_PARAM, "w");
+	int r;
+
+	if (!f)
+		return -1;
+	r = fputs(on ? "Y" : "N", f) < 0;
+	return fclose(f) || r ? -1 : 0;
+}
+
+FIXTURE(dl) {
+	int prev;
+};
+
+FIXTURE_VARIANT(dl) {
+	int mode;		/* KHV_DIRTY_LOG_BY_* */
+};
+
+FIXTURE_VARIANT_ADD(dl, wp) {
+	.mode = KHV_DIRTY_LOG_BY_WP,
+};
+
+FIXTURE_VARIANT_ADD(dl, cpu) {
+	.mode = KHV_DIRTY_LOG_BY_CPU,
+};
+
+FIXTURE_SETUP(dl)
+{
+	struct khv_sys sys;
+	int got;
+
+	self->prev = param_get();
+	if (self->prev < 0 || param_set(variant->mode == KHV_DIRTY_LOG_BY_CPU))
+		SKIP(return, "cannot set %s", DIRTY_BITS_PARAM);
+	if (khv_open(&sys, NULL))
+		SKIP(return, "no /dev/khv");
+	got = khv_check_extension(&sys, KHV_CAP_DIRTY_LOG);
+	khv_close(&sys);
+	if (got != variant->mode && variant->mode == KHV_DIRTY_LOG_BY_CPU)
+		SKIP(return, "this CPU sets no dirty flags khv can use");
+	ASSERT_EQ(variant->mode, got);
+}
+
+FIXTURE_TEARDOWN(dl)
+{
+	if (self->prev >= 0)
+		param_set(self->prev);
+}
+
+static uint64_t npf_count(KHVT_MD, struct khvt_vm *t);
+
+TEST_F(dl, exact_pages)
 {
 	static const uint32_t a[] = { 0, 1, 63, 64, 65, 500, 1023, 1024, 1029 };
 	static const uint32_t b[] = { 2, 128, 1028 };
-	uint64_t bm[WORDS(ODD_PAGES)];
+	uint64_t bm[WORDS(ODD_PAGES)], npf;
 	struct khvt_vm t;
 	uint8_t *mem;
 	unsigned int i;
@@ -189,9 +263,17 @@ TEST(exact_pages)
 	EXPECT_EQ(0, get_log(&t, 0, ODD_PAGES, bm, 0));
 	expect_bits(_metadata, bm, ODD_PAGES, NULL, 0, "after reads");
 
-	/* Pages written before are write-protected again: logged again. */
+	/*
+	 * Pages written before are write-protected again (or their leaves
+	 * cleaned): logged again.  The pages only read fault at their first
+	 * write in both modes (mapped read-only); the pages written before
+	 * fault again only under write protection: the CPU's flags take
+	 * those writes without an exit.
+	 */
+	npf = npf_count(_metadata, &t);
 	write_pages(_metadata, &t, SLOT_GPA, b, ARRAY_SIZE(b), 2);
 	write_pages(_metadata, &t, SLOT_GPA, a, 3, 3);
+	EXPECT_EQ(variant->mode == KHV_DIRTY_LOG_BY_WP ? 6ull : 3ull, npf_count(_metadata, &t) - npf);
 	EXPECT_EQ((int)ARRAY_SIZE(b) + 3, get_log(&t, 0, ODD_PAGES, bm, 0));
 	for (i = 0; i < 3; i++)
 		EXPECT_TRUE(test_bit64(bm, a[i])) TH_LOG("page %u written again", a[i]);
@@ -203,7 +285,7 @@ TEST(exact_pages)
 	munmap(mem, ODD_PAGES * 4096ul);
 }
 
-TEST(keep_clear_range)
+TEST_F(dl, keep_clear_range)
 {
 	static const uint32_t a[] = { 3, 70, 130, 700, 1027 };
 	static const uint32_t cleared[] = { 70, 1027 };
@@ -255,7 +337,7 @@ TEST(keep_clear_range)
 	munmap(mem, ODD_PAGES * 4096ul);
 }
 
-TEST(kernel_write)
+TEST_F(dl, kernel_write)
 {
 	uint64_t bm[WORDS(64)];
 	struct khv_regs r;
@@ -284,7 +366,7 @@ TEST(kernel_write)
 	munmap(mem, 64 * 4096ul);
 }
 
-TEST(toggle_move)
+TEST_F(dl, toggle_move)
 {
 	static const uint32_t a[] = { 1, 9, 40 };
 	static const uint32_t b[] = { 2, 41 };
@@ -341,7 +423,7 @@ static int raw_log(struct khvt_vm *t, unsigned long req, struct khv_dirty_log *d
 	return ioctl(t->vm.fd, req, d) < 0 ? -errno : 0;
 }
 
-TEST(errors)
+TEST_F(dl, errors)
 {
 	static const uint32_t a[] = { 4, 100 };
 	uint64_t bm[WORDS(256)];
@@ -418,7 +500,7 @@ TEST(errors)
 	munmap(mem, 256 * 4096ul);
 }
 
-TEST(notifier)
+TEST_F(dl, notifier)
 {
 	static const uint32_t a[] = { 0, 5, 6, 63 };
 	uint64_t bm[1];
@@ -478,7 +560,7 @@ static bool thp_on(void)
 	return khvt_read_line(THP_ENABLED, buf, sizeof(buf)) && !strstr(buf, "[never]");
 }
 
-TEST(thp_split)
+TEST_F(dl, thp_split)
 {
 	static const uint32_t one[] = { 5, 512 + 300 };
 	static const uint32_t next[] = { 6, 512 + 301 };
@@ -670,12 +752,12 @@ static void no_lost_write(KHVT_MD, bool huge)
 	free(shadow);
 }
 
-TEST(no_lost_write_4k)
+TEST_F(dl, no_lost_write_4k)
 {
 	no_lost_write(_metadata, false);
 }
 
-TEST(no_lost_write_thp)
+TEST_F(dl, no_lost_write_thp)
 {
 	if (!thp_on())
 		SKIP(return, "transparent huge pages off");

@@ -1603,6 +1603,12 @@ static int svm_mmu_levels(void)
 	return (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
 }
 
+/* The CPU sets A and D in nested page tables as in its own (APM vol. 2, 15.25.5). */
+static bool svm_mmu_hw_dirty(void)
+{
+	return true;
+}
+
 const struct khv_backend khv_svm_backend = {
 	.name			= "svm",
 	.vendor			= KHV_VENDOR_AMD,
@@ -1650,6 +1656,7 @@ const struct khv_backend khv_svm_backend = {
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,
+	.mmu_hw_dirty		= svm_mmu_hw_dirty,
 
 	.exit_stat_index	= svm_exit_stat_index,
 	.exit_stat_info		= svm_exit_stat_info,

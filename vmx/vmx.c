@@ -659,6 +659,12 @@ static int vmx_mmu_levels(void)
 	return khv_ept_levels();
 }
 
+/* EPT leaves get their dirty flags set only with A/D enabled (vmx_eptp()). */
+static bool vmx_mmu_hw_dirty(void)
+{
+	return vmx_caps.ept_ad;
+}
+
 static bool vmx_in_interrupt_shadow(struct khv_vcpu *vcpu)
 {
 	return vmx_in_shadow(to_vmx(vcpu));
@@ -816,6 +822,7 @@ const struct khv_backend khv_vmx_backend = {
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,
+	.mmu_hw_dirty		= vmx_mmu_hw_dirty,
 
 	.exit_stat_index	= vmx_stat_index,
 	.exit_stat_info		= vmx_exit_stat_info,

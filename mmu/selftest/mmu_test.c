@@ -48,6 +48,11 @@ static unsigned long nr_checks;
 #define RX		(KHV_PROT_READ | KHV_PROT_EXEC)
 /* Test only: the leaf's dirty flag is expected set although W is clear. */
 #define DIRTY		(1u << 8)
+/*
+ * Test only: the leaf is cleaned (the dirty log's hardware mode): the
+ * cleaned mark set, the dirty flag the CPU's (either value).
+ */
+#define CLEANED		(1u << 9)
 
 static struct khv_vm vm;
 
@@ -154,17 +159,19 @@ static void check_npt_table(u64 e, phys_addr_t pa)
 static void check_npt_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 {
 	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
-	bool d = w || (prot & DIRTY);
+	bool d = w || (prot & DIRTY), c = prot & CLEANED;
 
 	CHECK(e & BIT_ULL(0));				/* P */
 	CHECK(!!(e & BIT_ULL(1)) == w);			/* R/W */
 	CHECK(e & BIT_ULL(2));				/* U/S */
 	CHECK(!(e & GENMASK_ULL(4, 3)));		/* PWT PCD: PAT entry 0, WB */
 	CHECK(e & BIT_ULL(5));				/* A: preset */
-	CHECK(!!(e & BIT_ULL(6)) == d);			/* D: preset if writable, kept by WP */
+	/* D: preset if writable, kept by WP; the CPU's once cleaned. */
+	CHECK(c || !!(e & BIT_ULL(6)) == d);
 	/* PS in a 2 MiB / 1 GiB leaf; the PAT bit (0) in a 4 KiB leaf. */
 	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
-	CHECK(!(e & GENMASK_ULL(11, 8)));		/* G, ignored: 0 */
+	CHECK(!!(e & BIT_ULL(9)) == c);			/* available: khv's cleaned mark */
+	CHECK(!(e & (GENMASK_ULL(11, 8) & ~BIT_ULL(9))));	/* G, ignored: 0 */
 	CHECK((e & GENMASK_ULL(51, 12)) == pa);
 	/* A large leaf's bit 12 is its PAT bit (0); bits up to 20 reserved. */
 	CHECK(!(pa & (level_size(level) - 1)));
@@ -197,7 +204,7 @@ static void check_ept_table(u64 e, phys_addr_t pa)
 static void check_ept_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 {
 	bool w = prot & KHV_PROT_WRITE, x = prot & KHV_PROT_EXEC;
-	bool d = w || (prot & DIRTY);
+	bool d = w || (prot & DIRTY), c = prot & CLEANED;
 
 	CHECK(e & BIT_ULL(0));				/* R: never W without R */
 	CHECK(!!(e & BIT_ULL(1)) == w);			/* W */
@@ -207,8 +214,10 @@ static void check_ept_leaf(u64 e, int level, phys_addr_t pa, unsigned int prot)
 	/* Page size: 1 in a 2 MiB / 1 GiB leaf; ignored in a PTE: 0. */
 	CHECK(!!(e & BIT_ULL(7)) == (level > 1));
 	CHECK(e & BIT_ULL(8));				/* A: preset */
-	CHECK(!!(e & BIT_ULL(9)) == d);			/* D: preset if writable, kept by WP */
-	CHECK(!(e & GENMASK_ULL(11, 10)));		/* user-X, ignored: 0 */
+	/* D: preset if writable, kept by WP; the CPU's once cleaned. */
+	CHECK(c || !!(e & BIT_ULL(9)) == d);
+	CHECK(!(e & BIT_ULL(10)));			/* user-X: 0 */
+	CHECK(!!(e & BIT_ULL(11)) == c);		/* ignored: khv's cleaned mark */
 	CHECK((e & GENMASK_ULL(51, 12)) == pa);
 	/* 20:12 (2 MiB) or 29:12 (1 GiB) reserved: a naturally aligned page. */
 	CHECK(!(pa & (level_size(level) - 1)));
@@ -241,7 +250,7 @@ static void check_leaf_at(u64 gpa, int want_level, struct page *p, unsigned int 
 	check_leaf(e, level, page_to_phys(p), prot);
 	CHECK(fmt->entry_pa(e, level) == page_to_phys(p));
 	CHECK(fmt->entry_prot(e) == (prot & RWX));
-	CHECK(fmt->entry_dirty(e) == !!(prot & (KHV_PROT_WRITE | DIRTY)));
+	CHECK(fmt->entry_dirty(e) == (fmt->cleaned(e) || !!(prot & (KHV_PROT_WRITE | DIRTY))));
 }
 
 /*
@@ -277,7 +286,10 @@ static void audit_table(u64 *table, int level, struct audit *a)
 			CHECK(level <= 2);		/* no 1 GiB leaves */
 			CHECK(prot == RWX || prot == RX);
 			/* A write-protected leaf may keep its dirty flag. */
-			check_leaf(e, level, pa, prot | (fmt->entry_dirty(e) ? DIRTY : 0));
+			CHECK(!fmt->cleaned(e) || (level == 1 && (prot & KHV_PROT_WRITE) &&
+						   vm.mmu.hw_dirty));
+			check_leaf(e, level, pa, prot | (fmt->entry_dirty(e) ? DIRTY : 0) |
+				   (fmt->cleaned(e) ? CLEANED : 0));
 			CHECK(!pfn_to_page(PHYS_PFN(pa))->is_table);
 			a->pinned += level_size(level) >> PAGE_SHIFT;
 			a->large += level == 2;
@@ -422,6 +434,16 @@ static void test_format(void)
 				/* Bit 7 at the root levels never makes a leaf. */
 				if (l > 1)
 					CHECK(!fmt->is_leaf(e, 4) && !fmt->is_leaf(e, 5));
+				/* Cleaned (hardware mode): same leaf, flag off, mark on. */
+				CHECK(!fmt->cleaned(e) && fmt->hw_dirty(e) == !!(prot & KHV_PROT_WRITE));
+				if (l == 1 && (prot & KHV_PROT_WRITE)) {
+					u64 c = fmt->clean(e);
+
+					check_leaf(c, l, lpa, prot | CLEANED);
+					CHECK(fmt->cleaned(c) && !fmt->hw_dirty(c) && fmt->entry_dirty(c));
+					CHECK(fmt->entry_prot(c) == prot && fmt->entry_pa(c, l) == lpa);
+					CHECK(fmt->clean(c) == c);
+				}
 			}
 			/* A large leaf's low address bits are not address. */
 			CHECK(fmt->entry_pa(fmt->make_leaf(pa & ~(SZ_2M - 1UL), 2, prot) |
@@ -1401,8 +1423,14 @@ static void check_logged(int id)
 		struct page *p = shim_page_at(s->uaddr + i * PAGE_SIZE);
 		u64 e = leaf(s->gpa + i * PAGE_SIZE, NULL);
 		bool writable = e && (fmt->entry_prot(e) & KHV_PROT_WRITE);
+		/*
+		 * The hardware mode: a cleaned leaf may stay writable (and
+		 * cached) with its bit taken; the CPU's flag records the
+		 * next write (cpu_write()), which a harvest or zap logs.
+		 */
+		bool cleaned = e && vm.mmu.hw_dirty && fmt->cleaned(e);
 
-		if (writable || (p && p->cached_writable))
+		if (!cleaned && (writable || (p && p->cached_writable)))
 			CHECK(bit(i));
 	}
 }
@@ -1414,7 +1442,7 @@ static void start_logging(int id)
 	vm.slots[id].flags |= KHV_MEM_LOG_DIRTY;
 	vm.slots[id].dirty_bitmap = bm;
 	shim_set_writer(&vm.slots_lock, true);
-	khv_mmu_write_protect_range(&vm, vm.slots[id].gpa, vm.slots[id].size);
+	khv_mmu_log_start(&vm, vm.slots[id].gpa, vm.slots[id].size);
 	shim_set_writer(&vm.slots_lock, false);
 	CHECK(!vm.mmu.lock.held);
 	audit();
@@ -1523,6 +1551,85 @@ static void test_dirty_take(void)
 	vm_done(0);
 }
 
+/* The CPU writes through the writable 4 KiB leaf at gpa: it sets the dirty flag. */
+static void cpu_write(u64 gpa)
+{
+	u64 *table = vm.mmu.root, *ep = NULL;
+	int l;
+
+	for (l = vm.mmu.levels; l >= 1; l--) {
+		ep = &table[(gpa >> (12 + 9 * (l - 1))) & 511];
+		if (l == 1 || fmt->is_leaf(*ep, l))
+			break;
+		table = phys_to_virt(fmt->entry_pa(*ep, l));
+	}
+	CHECK(l == 1 && fmt->is_present(*ep) && (fmt->entry_prot(*ep) & KHV_PROT_WRITE));
+	*ep |= is_ept() ? 1ULL << 9 : 1ULL << 6;
+	CHECK(fmt->hw_dirty(*ep));
+}
+
+/* The dirty log by the CPU's dirty flags (khv_mmu.hw_dirty). */
+static void test_dirty_hw(void)
+{
+	unsigned long mask[KHV_PT_WORDS], kicks;
+	u64 e;
+
+	vm_setup();
+	vm.mmu.hw_dirty = true;
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(fault(70 * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+
+	/* Logging starts by cleaning the leaves: writable still, flag clear, one flush. */
+	start_logging(0);
+	e = leaf(0x1000, NULL);
+	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !fmt->hw_dirty(e));
+	CHECK(fmt->entry_dirty(e));	/* its unpin still marks the page dirty */
+	CHECK(shim.kicks == 1 && take_all(0) == 0 && shim.kicks == 1);
+
+	/* Written by the CPU, no fault: the next take reports it, cleans it, flushes. */
+	cpu_write(0x1000);
+	cpu_write(70 * 4096);
+	memset(mask, 0xff, sizeof(mask));
+	kicks = shim.kicks;
+	CHECK(take(0, 0, mask, 16) == 2);
+	CHECK(mask[0] == 1UL << 1 && mask[1] == 1UL << 6 && !bm[0] && !bm[1]);
+	CHECK(shim.kicks == kicks + 1);
+	e = leaf(0x1000, NULL);
+	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !fmt->hw_dirty(e));
+	CHECK(take_all(0) == 0 && shim.kicks == kicks + 1);
+
+	/* Only the pages of the mask are harvested. */
+	cpu_write(0x1000);
+	cpu_write(70 * 4096);
+	mask[0] = ~0UL;
+	CHECK(take(0, 1, mask, 1) == 1 && mask[0] == 1UL << 6);
+	CHECK(fmt->hw_dirty(leaf(0x1000, NULL)) && !bit(1));
+
+	/* A write fault still logs (a page not mapped yet). */
+	CHECK(fault(0x5000, KHV_PROT_WRITE) == KHV_MMU_LOGGED && bit(5));
+
+	/* A get that keeps the bits: harvested into the bitmap, left there. */
+	memset(mask, 0xff, sizeof(mask));
+	down_read(&vm.slots_lock);
+	CHECK(khv_mmu_harvest_dirty(&vm, 0, bm, mask, 16) == 2);	/* page 1's flag, page 5's preset */
+	up_read(&vm.slots_lock);
+	CHECK(bit(1) && bit(5) && !bit(70));
+	CHECK(take_all(0) == 2);
+
+	/* Zapped after the CPU wrote through a cleaned leaf: the bit is set then. */
+	cpu_write(0x1000);
+	zap(0, 4 * MiB);
+	CHECK(bit(1) && !bit(5) && !bit(70));
+	CHECK(shim.dirty_unpins == 3 && shim_pinned_pages() == 0);
+
+	/* The write-protection mode never asks the CPU. */
+	vm.mmu.hw_dirty = false;
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+}
+
 static void test_dirty_wp_range(void)
 {
 	unsigned long i;
@@ -1535,9 +1642,9 @@ static void test_dirty_wp_range(void)
 	/* Only [3, 7) of the pages, for bounds. */
 	vm.slots[0].dirty_bitmap = bm;
 	shim_set_writer(&vm.slots_lock, true);
-	khv_mmu_write_protect_range(&vm, 3 * 4096, 4 * 4096);
-	khv_mmu_write_protect_range(&vm, 0, 0);
-	khv_mmu_write_protect_range(&vm, 1ULL << KHV_MMU_GPA_BITS(levels), 4096);
+	khv_mmu_log_start(&vm, 3 * 4096, 4 * 4096);
+	khv_mmu_log_start(&vm, 0, 0);
+	khv_mmu_log_start(&vm, 1ULL << KHV_MMU_GPA_BITS(levels), 4096);
 	shim_set_writer(&vm.slots_lock, false);
 	audit();
 	for (i = 0; i < 10; i++)
@@ -1668,6 +1775,7 @@ static const struct test tests[] = {
 	TEST(stale_leaf),
 	TEST(dirty_fault),
 	TEST(dirty_take),
+	TEST(dirty_hw),
 	TEST(dirty_wp_range),
 	TEST(dirty_split),
 	TEST(dirty_split_fallback),

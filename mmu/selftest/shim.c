@@ -514,6 +514,24 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 	shim_observe(vm);
 }
 
+/* core/dirty_log.c's, as there (the shim has no slots_spin: one thread). */
+void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
+{
+	int i;
+
+	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
+		const struct khv_memslot *s = &vm->slots[i];
+
+		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size) {
+			unsigned long n = (gpa - s->gpa) >> PAGE_SHIFT;
+
+			if (s->dirty_bitmap)
+				s->dirty_bitmap[n / BITS_PER_LONG] |= 1UL << (n % BITS_PER_LONG);
+			return;
+		}
+	}
+}
+
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa)
 {
 	int i;

@@ -61,7 +61,7 @@
 #define KHV_CAP_PVCLOCK		17	/* kvmclock MSRs behind the KVM CPUID leaves */
 #define KHV_CAP_STATS_FD	18	/* KHV_GET_STATS_FD, KHV_GET_VMS, KHV_OPEN_STATS */
 #define KHV_CAP_STUDY		19	/* KHV_SET/GET_STUDY: the KHV_STUDY_* it offers */
-#define KHV_CAP_DIRTY_LOG	20	/* KHV_MEM_LOG_DIRTY, KHV_GET/CLEAR_DIRTY_LOG */
+#define KHV_CAP_DIRTY_LOG	20	/* KHV_MEM_LOG_DIRTY, KHV_GET/CLEAR_DIRTY_LOG: KHV_DIRTY_LOG_BY_* */
 /* KHV_GET_MSR_INDEX_LIST, KHV_GET/SET_DEBUGREGS, _XCRS, _CLOCK: the rest of the state */
 #define KHV_CAP_SAVE_STATE	21
 
@@ -105,6 +105,14 @@ struct khv_userspace_memory_region {
 	__u64 memory_size;
 	__u64 userspace_addr;
 };
+
+/*
+ * KHV_CHECK_EXTENSION(KHV_CAP_DIRTY_LOG): how a VM created now logs (the
+ * same calls and the same promise either way; module parameter dirty_bits
+ * chooses where the CPU allows).
+ */
+#define KHV_DIRTY_LOG_BY_WP	1	/* write protection: a fault per page and pass */
+#define KHV_DIRTY_LOG_BY_CPU	2	/* the CPU's dirty flags in NPT/EPT leaves */
 
 /*
  * Dirty-page logging (KHV_CAP_DIRTY_LOG, Documentation/khv/migration.rst).
