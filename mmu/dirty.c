@@ -70,8 +70,8 @@ static bool khv_clean_leaf(const struct khv_mmu_format *fmt, u64 *ep)
 	u64 old = READ_ONCE(*ep);
 
 	do {
-		if (!fmt->is_present(old) || !(fmt->entry_prot(old) & KHV_PROT_WRITE) ||
-		    !fmt->hw_dirty(old))
+		if (!(old & fmt->dirty_flag) || !fmt->is_present(old) ||
+		    !(fmt->entry_prot(old) & KHV_PROT_WRITE))
 			return false;
 	} while (!try_cmpxchg(ep, &old, fmt->clean(old)));
 	return true;
@@ -131,14 +131,29 @@ void khv_mmu_log_start(struct khv_vm *vm, u64 gpa, u64 size)
 }
 
 /*
+ * The bitmap words the dirty-log walks below handle per hold of
+ * khv_mmu.lock: one level-1 table's worth of pages (4 KiB pages of 2 MiB).
+ */
+#define KHV_WORDS_PER_HOLD	(KHV_PT_ENTRIES / BITS_PER_LONG)
+
+/*
+ * Where a harvest is: the level-1 table last walked to and its 2 MiB
+ * region, valid while khv_mmu.lock stays held (a zap may free the table
+ * once it is not): a run of words walks once per table.
+ */
+struct khv_harvest {
+	u64 region;		/* 1 (no 2 MiB region starts there): none */
+	u64 *table;		/* NULL: no table there */
+};
+
+/*
  * Harvest the pages of @mask (bit b: the page at base + b * 4 KiB) into
  * the bitmap word at @word: each whose 4 KiB leaf the CPU marked dirty
- * gets its bit, and the leaf is cleaned.  Returns how many were.  *cache
- * holds the level-1 table last walked to (and *cache_gpa its 2 MiB
- * region), so that a run of words walks once per table.  mmu->lock held.
+ * gets its bit, and the leaf is cleaned.  Returns how many were.
+ * mmu->lock held.
  */
-static unsigned int khv_harvest_word(struct khv_mmu *mmu, u64 base, unsigned long *word,
-				     unsigned long mask, u64 **cache, u64 *cache_gpa)
+static unsigned int khv_harvest_word(struct khv_mmu *mmu, struct khv_harvest *h, u64 base,
+				     unsigned long *word, unsigned long mask)
 {
 	const struct khv_mmu_format *fmt = mmu->fmt;
 	unsigned int b, n = 0;
@@ -148,17 +163,18 @@ static unsigned int khv_harvest_word(struct khv_mmu *mmu, u64 base, unsigned lon
 
 		if (!(mask & (1UL << b)))
 			continue;
-		if (region != *cache_gpa) {
+		if (region != h->region) {
 			int level;
 			u64 *ep = khv_mmu_walk(mmu, region, KHV_LARGE_LEVEL, false, &level);
 			u64 e = ep ? READ_ONCE(*ep) : 0;
 
-			*cache_gpa = region;
+			h->region = region;
 			/* No table below: nothing mapped, or a (write-protected) large leaf. */
-			*cache = (fmt->is_present(e) && !fmt->is_leaf(e, level)) ?
-				 khv_table_va(mmu, e, level) : NULL;
+			h->table = (fmt->is_present(e) && !fmt->is_leaf(e, level)) ?
+				   khv_table_va(mmu, e, level) : NULL;
 		}
-		if (*cache && khv_clean_leaf(fmt, &(*cache)[khv_pt_index(page, 1)])) {
+		/* khv_clean_leaf() tests the flag first: most leaves were not written. */
+		if (h->table && khv_clean_leaf(fmt, &h->table[khv_pt_index(page, 1)])) {
 			set_bit(b, word);
 			n++;
 		}
@@ -166,28 +182,36 @@ static unsigned int khv_harvest_word(struct khv_mmu *mmu, u64 base, unsigned lon
 	return n;
 }
 
+/* Let go of khv_mmu.lock between tables' worth of words (and forget the table). */
+static void khv_harvest_pause(struct khv_mmu *mmu, struct khv_harvest *h, unsigned long w)
+{
+	if ((w + 1) % KHV_WORDS_PER_HOLD)
+		return;
+	spin_unlock(&mmu->lock);
+	h->region = 1;
+	cond_resched();
+	spin_lock(&mmu->lock);
+}
+
 unsigned long khv_mmu_harvest_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitmap,
 				    const unsigned long *mask, unsigned long nr_longs)
 {
 	struct khv_mmu *mmu = &vm->mmu;
+	struct khv_harvest h = { .region = 1 };
 	unsigned long w, changed = 0;
-	u64 *cache = NULL, cache_gpa = 1;	/* no 2 MiB region starts at 1 */
 
 	lockdep_assert_held(&vm->slots_lock);
 	if (!mmu->hw_dirty || !mmu->root)
 		return 0;
+	spin_lock(&mmu->lock);
 	for (w = 0; w < nr_longs; w++) {
-		if (!mask[w])
-			continue;
-		spin_lock(&mmu->lock);
-		changed += khv_harvest_word(mmu, gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT),
-					    &bitmap[w], mask[w], &cache, &cache_gpa);
-		spin_unlock(&mmu->lock);
-		/* The table may go while the lock is not held. */
-		cache_gpa = 1;
-		if (!(w % 64))
-			cond_resched();
+		if (mask[w])
+			changed += khv_harvest_word(mmu, &h,
+						    gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT),
+						    &bitmap[w], mask[w]);
+		khv_harvest_pause(mmu, &h, w);
 	}
+	spin_unlock(&mmu->lock);
 	if (changed)
 		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
 	return changed;
@@ -206,22 +230,23 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 				 unsigned long *mask, unsigned long nr_longs)
 {
 	struct khv_mmu *mmu = &vm->mmu;
+	struct khv_harvest h = { .region = 1 };
 	unsigned long w, total = 0, changed = 0;
 
 	lockdep_assert_held(&vm->slots_lock);
+	spin_lock(&mmu->lock);
 	for (w = 0; w < nr_longs; w++) {
 		u64 base = gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT);
-		u64 *cache = NULL, cache_gpa = 1;
 		unsigned long old, took;
 		unsigned int b;
 
-		if (!mask[w])
+		if (!mask[w]) {
+			khv_harvest_pause(mmu, &h, w);
 			continue;
-		spin_lock(&mmu->lock);
+		}
 		/* The CPU's flags into the word first, in the same hold. */
 		if (mmu->hw_dirty && mmu->root)
-			changed += khv_harvest_word(mmu, base, &bitmap[w], mask[w], &cache,
-						    &cache_gpa);
+			changed += khv_harvest_word(mmu, &h, base, &bitmap[w], mask[w]);
 		old = READ_ONCE(bitmap[w]);
 		while (!try_cmpxchg(&bitmap[w], &old, old & ~mask[w]))
 			;
@@ -229,12 +254,11 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 		for (b = 0; b < BITS_PER_LONG && !mmu->hw_dirty; b++)
 			if (took & (1UL << b))
 				changed += khv_wp_page(mmu, base + ((u64)b << PAGE_SHIFT));
-		spin_unlock(&mmu->lock);
 		mask[w] = took;
 		total += hweight_long(took);
-		if (!(w % 64))
-			cond_resched();
+		khv_harvest_pause(mmu, &h, w);
 	}
+	spin_unlock(&mmu->lock);
 	if (changed)
 		khv_kick_all_and_wait(vm, KHV_REQ_TLB_FLUSH);
 	return total;

@@ -119,11 +119,6 @@ static u64 ept_clean(u64 entry)
 	return (entry & ~EPT_D) | EPT_CLEANED;
 }
 
-static bool ept_hw_dirty(u64 entry)
-{
-	return entry & EPT_D;
-}
-
 static bool ept_cleaned(u64 entry)
 {
 	return entry & EPT_CLEANED;
@@ -154,6 +149,6 @@ const struct khv_mmu_format khv_ept_format = {
 	.write_protect	= ept_write_protect,
 	.entry_dirty	= ept_entry_dirty,
 	.clean		= ept_clean,
-	.hw_dirty	= ept_hw_dirty,
 	.cleaned	= ept_cleaned,
+	.dirty_flag	= EPT_D,
 };

@@ -359,7 +359,7 @@ static bool khv_zap_leaf(struct khv_zap *z, u64 *ep, u64 e, int level, u64 gpa)
 		return false;
 	/* xchg: the walker sets A/D atomically, never on a cleared entry. */
 	e = xchg(ep, 0);
-	if (mmu->hw_dirty && level == 1 && fmt->cleaned(e) && fmt->hw_dirty(e))
+	if (mmu->hw_dirty && level == 1 && fmt->cleaned(e) && (e & fmt->dirty_flag))
 		khv_log_dirty_gpa(z->vm, gpa);
 	if (!WARN_ON_ONCE(mmu->nr_pinned < nr))
 		mmu->nr_pinned -= nr;

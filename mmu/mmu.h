@@ -73,12 +73,13 @@ struct khv_mmu_format {
 	 * The dirty log's hardware mode (khv_mmu.hw_dirty): clean() clears
 	 * the dirty flag of a writable leaf, for the CPU to set at the next
 	 * write through it, and marks the leaf cleaned (a bit the CPU
-	 * ignores; entry_dirty() stays true); hw_dirty() reads the flag,
-	 * cleaned() the mark.
+	 * ignores; entry_dirty() stays true); cleaned() reads the mark.
+	 * dirty_flag is the flag itself, a mask and not a call: a harvest
+	 * tests it in every leaf of its range.
 	 */
 	u64 (*clean)(u64 entry);
-	bool (*hw_dirty)(u64 entry);
 	bool (*cleaned)(u64 entry);
+	u64 dirty_flag;
 };
 
 extern const struct khv_mmu_format khv_npt_format;

@@ -112,11 +112,6 @@ static u64 npt_clean(u64 entry)
 	return (entry & ~NPT_D) | NPT_CLEANED;
 }
 
-static bool npt_hw_dirty(u64 entry)
-{
-	return entry & NPT_D;
-}
-
 static bool npt_cleaned(u64 entry)
 {
 	return entry & NPT_CLEANED;
@@ -139,6 +134,6 @@ const struct khv_mmu_format khv_npt_format = {
 	.write_protect	= npt_write_protect,
 	.entry_dirty	= npt_entry_dirty,
 	.clean		= npt_clean,
-	.hw_dirty	= npt_hw_dirty,
 	.cleaned	= npt_cleaned,
+	.dirty_flag	= NPT_D,
 };
