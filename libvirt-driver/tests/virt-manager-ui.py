@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Drive stock virt-manager through its accessibility tree (dogtail).
 
-usage: virt-manager-ui.py MODE URI DOMAIN FIRST SCREENSHOT
+usage: virt-manager-ui.py MODE URI DOMAIN FIRST SCREENSHOT [URI2]
 
 virt-manager already runs, connected to URI, under Xvfb (its caller
 starts it).  Each step acts through the UI as a user would and checks the
@@ -12,7 +12,11 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
   local   (virt-manager.sh; khv-run is a fake) select the VM, Run, open
           its window, Shut Down and confirm, Run, Save from the menu
           (libvirt's managed save), Restore, Force Off from
-          the menu; a screenshot of the screen at the end.  8 steps.
+          the menu; then File > Add Connection to URI2 (a second
+          daemon), Run, and Migrate from the VM's context menu to
+          URI2's connection (virt-manager's defaults: live, persistent
+          there, undefined here; the dialog's address and port); a
+          screenshot of the screen at the end.  12 steps.
   remote  (virt-manager-remote.sh; lane khvrun's test machine runs the
           real khv-run and its guest, tests/guest/init khvrun=vnc) Run,
           open the VM's window, whose graphical console shows the
@@ -31,6 +35,8 @@ line per step, numbered from FIRST; the plan is the caller's.  MODE:
           disk on virtio, a virtio NIC).
           17 steps.
 """
+import os
+import re
 import subprocess
 import sys
 import time
@@ -40,6 +46,7 @@ from dogtail.config import config
 
 mode, uri, dom, first, shot = (sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]),
                                sys.argv[5])
+uri2 = sys.argv[6] if len(sys.argv) > 6 else ""
 config.searchShowingOnly = True
 config.searchCutoffCount = 3
 config.defaultDelay = 0.3
@@ -273,6 +280,159 @@ def find_colour(pix, rgb):
     return count, first
 
 
+def conn_label(u):
+    """The label virt-manager gives a connection (its get_pretty_desc): the
+    driver, "User session" for /session, the host."""
+    scheme, rest = u.split("://", 1)
+    host = rest.split("/", 1)[0].split(":")[0]
+    return "%s%s: %s" % (scheme.split("+")[0], " User session" if "/session" in rest else "",
+                         host)
+
+
+def window_named(name):
+    return next((w for w in app.children if w.name == name and w.showing), None)
+
+
+def pick(combo, item):
+    """Choose an item of a combo box as a user does: a pointer click opens
+    its menu, another picks the item.  The item's node, or None."""
+    combo.click()
+    it = eventually(lambda: find(combo, roleName="menu item", name=item) or
+                    find(app, roleName="menu item", name=item), 10)
+    if it:
+        it.click()
+    return it
+
+
+def add_connection():
+    """File > Add Connection: Hypervisor "Custom URI...", URI2 typed,
+    Connect (Autoconnect as the dialog leaves it): the dialog closes and
+    the list shows the connection, active."""
+    dlg = None
+    if menu_item(manager, "Add Connection..."):
+        dlg = eventually(lambda: window_named("Add Connection"), 30)
+    typed = False
+    if dlg:
+        combo = eventually(lambda: find(dlg, roleName="combo box", name="Hypervisor Select"), 20)
+        entry = combo and pick(combo, "Custom URI...") and eventually(
+            lambda: find(dlg, roleName="text", name="uri-entry"), 20)
+        if entry:
+            entry.text = uri2
+            typed = entry.text == uri2
+            press(dlg, "Connect")
+    # The connection's row is labelled so once it is open ("- Not
+    # Connected" or "- Connecting..." follow the label until then).
+    label = conn_label(uri2)
+    cell = typed and eventually(lambda: not window_named("Add Connection") and
+                                find(manager, roleName="table cell", name=label), 60)
+    if typed and not cell:
+        print("# cells: %r" % [x.name for x in manager.findChildren(
+            lambda x: x.roleName == "table cell" and x.name)])
+    ok(bool(cell), "File > Add Connection, Custom URI %s: the list shows \"%s\", connected" %
+       (uri2, label) + ("" if cell else ": not listed" if typed else ": the URI not typed"))
+
+
+def vm_rows():
+    """The manager's rows, in order: (connection label, VM cell or None)
+    for each.  Its tree has two levels, a connection's VMs right below
+    it; a connection's cell is its label, a VM's "name\nstate" (the
+    other columns' cells have no names; GTK exposes no node-child-of
+    relation here)."""
+    rows, conn = [], None
+    for c in manager.findChildren(lambda x: x.roleName == "table cell" and x.name):
+        if "\n" in c.name:
+            rows.append((conn, c))
+        else:
+            conn = c.name
+            rows.append((conn, None))
+    return rows
+
+
+def migrate():
+    """Run, then Migrate... from the VM's context menu: the dialog offers
+    URI2's connection as the new host (the source's as "Same connection"),
+    picked; the address and port it fills in (the destination's host
+    name, 49152) as they are; Direct, neither Unsafe nor Temporary (so
+    live, persistent at the destination, undefined at the source);
+    Migrate.  Then the destination runs it, the source has it no more,
+    and the list shows it under the destination's connection."""
+    select_row("Shutoff")
+    press(manager, "Run")
+    ran = eventually(lambda: row("Running"), 60) and \
+        eventually(lambda: virsh_state().startswith("running"), 30)
+    cell = select_row("Running")
+    dlg = items = address = port = host2 = None
+    if cell:
+        cell.click(button=3)	# the VM's context menu
+        item = eventually(lambda: find(app, roleName="menu item", name="Migrate..."), 20)
+        if item:
+            item.click()
+            dlg = eventually(lambda: window_named("Migrate the virtual machine"), 30)
+    dest, src = conn_label(uri2), conn_label(uri)
+    picked = False
+    if dlg:
+        combo = eventually(lambda: find(dlg, roleName="combo box", name="conn-combo"), 20)
+        if combo:
+            items = [x.name for x in combo.findChildren(lambda x: x.roleName == "menu item",
+                                                        showingOnly=False)]
+            picked = bool(pick(combo, dest))
+        a = find(dlg, roleName="text", name="address-text")
+        address = a and a.text
+        host2 = virsh_on(uri2, "hostname").strip()
+        p = find(dlg, roleName="spin button")
+        port = p and int(p.value)
+        go = find(dlg, roleName="push button", name="Migrate")
+        if picked and go and go.sensitive:
+            go.doActionNamed("click")
+        else:
+            picked = False
+
+    def error():
+        for w in app.children:
+            lab = find_where(w, lambda x: x.roleName == "label" and
+                             x.name.startswith("Unable to migrate"))
+            if lab:
+                return lab.name
+        return None
+
+    # The dialog closes once libvirt's migration returned.
+    state2 = picked and eventually(
+        lambda: error() or (not window_named("Migrate the virtual machine") and
+                            (lambda st: st if st.startswith("running") else None)(
+                                virsh_on(uri2, "domstate", "--reason", dom).strip())), 120)
+    persistent = bool(re.search(r"^Persistent: *yes", virsh_on(uri2, "dominfo", dom), re.M))
+    ok(bool(ran) and picked and address == host2 and port == 49152 and
+       state2 == "running (migrated)" and persistent,
+       "Migrate... from the context menu: the dialog offers %r, %r picked, address %s "
+       "(the destination's host name: %s), port %s; the destination's libvirt: %s, %s" %
+       (items, dest, address, host2, port, state2 or "not running",
+        "persistent" if persistent else "not persistent"))
+    # What virt-manager asked of libvirt (its log, at debug level).
+    try:
+        with open(os.path.expanduser("~/.cache/virt-manager/virt-manager.log")) as f:
+            for line in f:
+                if "Migrating: " in line:
+                    print("# virt-manager's log: " + line.split("Migrating: ", 1)[1].strip())
+    except OSError as e:
+        print("# virt-manager's log: %s" % e)
+    # Source: undefined (virt-manager's default: not Temporary).
+    gone = eventually(lambda: dom not in virsh("list", "--all", "--name").split(), 30)
+    info = virsh("dominfo", dom)
+    ok(bool(gone) and "failed to get domain" in info,
+       "the source has %s no more (undefined, as virt-manager asks): %s" %
+       (dom, " / ".join(info.strip().splitlines()) or "dominfo succeeded"))
+
+    # The list: one row for the VM, Running, under the destination.
+    def one_row():
+        vms = [(c, v) for c, v in vm_rows() if v and v.name.startswith(dom + "\n")]
+        return len(vms) == 1 and vms[0][0] == dest and vms[0][1].name == dom + "\nRunning"
+    listed = eventually(one_row, 60)
+    if not listed:
+        print("# rows: %r" % [(c, v and v.name) for c, v in vm_rows()])
+    ok(bool(listed), "the list shows %s Running under \"%s\" only, not under \"%s\"" %
+       (dom, dest, src))
+
+
 def local_steps():
     run()
     win = open_window()
@@ -282,6 +442,8 @@ def local_steps():
     shut_down()
     save_restore()
     force_off(running=True)
+    add_connection()
+    migrate()
     save_screen("the session")
 
 
@@ -368,10 +530,14 @@ def connection_details():
        ("" if pools else ": not shown", dom, "Shutoff" if listed else "not listed", state))
 
 
-def virsh(*args):
-    r = subprocess.run(["virsh", "-q", "-c", uri] + list(args), capture_output=True,
+def virsh_on(u, *args):
+    r = subprocess.run(["virsh", "-q", "-c", u] + list(args), capture_output=True,
                        text=True, timeout=60)
     return r.stdout + r.stderr
+
+
+def virsh(*args):
+    return virsh_on(uri, *args)
 
 
 def frame_starting(text):

@@ -14,15 +14,16 @@ vmm_missing() {
 	printf '%s' "$missing"
 }
 
-# vmm_ui <dir> <uri> <mode> <domain> <first TAP number> <png>: virt-manager
-# connected to <uri> in a display of its own, with the accessibility bus on,
-# and virt-manager-ui.py <mode> driving it (its TAP lines on stdout, the
-# screenshot at <png>); the status is the UI script's.  As root, both run
+# vmm_ui <dir> <uri> <mode> <domain> <first TAP number> <png> [<uri 2>]:
+# virt-manager connected to <uri> in a display of its own, with the
+# accessibility bus on, and virt-manager-ui.py <mode> driving it (its TAP
+# lines on stdout, the screenshot at <png>; <uri 2>, the connection it
+# adds and migrates to); the status is the UI script's.  As root, both run
 # as nobody with a home of their own under <dir> (nothing of the host's
 # libvirt or desktop is touched); <dir>'s parent must let nobody in.
 # virt-manager's log and the script's stderr are reported on failure.
 vmm_ui() {
-	local t=$1 uri=$2 mode=$3 dom=$4 first=$5 png=$6 rc
+	local t=$1 uri=$2 mode=$3 dom=$4 first=$5 png=$6 uri2=${7:-} rc
 	local user=(env)
 	mkdir -p "$t/bin" "$t/home" "$t/run"
 	cp "$(dirname "${BASH_SOURCE[0]}")/virt-manager-ui.py" "$t/bin/"
@@ -34,8 +35,8 @@ vmm_ui() {
 		timeout 900 xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- bash -c '
 		gsettings set org.gnome.desktop.interface toolkit-accessibility true
 		virt-manager --no-fork -c "$1" >"$2/home/vmm.log" 2>&1 &
-		/usr/bin/python3 "$2/bin/virt-manager-ui.py" "$3" "$1" "$4" "$5" "$2/home/shot.png"' \
-		sh "$uri" "$t" "$mode" "$dom" "$first" 2>"$t/ui.err"
+		/usr/bin/python3 "$2/bin/virt-manager-ui.py" "$3" "$1" "$4" "$5" "$2/home/shot.png" "$6"' \
+		sh "$uri" "$t" "$mode" "$dom" "$first" "$uri2" 2>"$t/ui.err"
 	rc=$?
 	if [ "$rc" != 0 ]; then
 		sed 's/^/# ui: /' "$t/ui.err" | tail -n 20
