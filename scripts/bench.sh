@@ -26,6 +26,8 @@
 #   BENCH_BACKENDS    "khv kvm" (default), or one of them.  With "kvm" alone
 #                     khv.ko is not needed: the image then boots
 #                     tools/bench/bench-guest.sh as /init.
+#   BENCH_DIRTY_BITS  khv's module parameter dirty_bits (default: khv's, 1):
+#                     0 measures the dirty log by write protection
 #   BENCH_TIMING_ROUNDS  rounds of khv's exit loops with exit_timing on and
 #                     off (default 2; Documentation/khv/bench.rst)
 #   BENCH_TIMING_GATE the bench fails when exit_timing costs more than this
@@ -79,6 +81,7 @@ BENCH_INTEL_ROUNDS=${BENCH_INTEL_ROUNDS:-2}
 BENCH_INTEL_ARGS=${BENCH_INTEL_ARGS:---runs=3}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 LOOPS="cpuid io"
+DIRTY_LOOPS="dirty"
 IRQ_LOOPS="timer hlt-timer ipi msi"
 want() { case " $BENCH_BACKENDS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -167,6 +170,7 @@ bench_lane() {
 		# The lane's image; guest-init.sh loads khv.ko and runs /khv/run,
 		# which unloads khv itself before loading KVM (RMMOD=0).
 		if ! quiet "$dir/initramfs.log" env INITRAMFS_EXTRA="$extra" RMMOD=0 \
+			INSMOD_ARGS="${INSMOD_ARGS:-}${BENCH_DIRTY_BITS:+ dirty_bits=$BENCH_DIRTY_BITS}" \
 			RUN_TIMEOUT=$((TIMEOUT - 60)) \
 			bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$img" --no-selftests --no-tools; then
 			result 1 "bench $lane: initramfs failed (log: $dir/initramfs.log)"
@@ -246,13 +250,18 @@ bench_lane() {
 	# shellcheck disable=SC2086
 	table "$dir/bench.txt" $IRQ_LOOPS
 	say ""
+	say "$lane, the dirty log. Cycles per pass: $(dirty_pages) pages written, one get of the log ($clock):"
+	say "median of $rounds rounds, (best single run); khv: module parameter dirty_bits=${BENCH_DIRTY_BITS:-1}"
+	# shellcheck disable=SC2086
+	table "$dir/bench.txt" $DIRTY_LOOPS
+	say ""
 	if want khv && [ "$have_khv" = 1 ]; then
 		say "$lane, the cost of timing every exit (khv module parameter exit_timing, goal < 2 %):"
 		say "cycles per exit round trip, median of the runs (best single run)"
 		timing_table "$dir/bench.txt" $LOOPS
 		say ""
 	fi
-	for l in $LOOPS $IRQ_LOOPS; do
+	for l in $LOOPS $DIRTY_LOOPS $IRQ_LOOPS; do
 		for b in $BENCH_BACKENDS; do
 			[ -n "$(figure "$dir/bench.txt" "$b" "$l")" ] || result 1 "bench $lane: no $b $l figure"
 		done
@@ -361,6 +370,8 @@ figure() {	# figure <bench.txt> <backend> <loop> -> "median best" or nothing
 	}' "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# The dirty loop's pages per pass (tools/bench/guest.h).
+dirty_pages() { awk '$2 == "BENCH_DIRTY_PAGES" { print $3 }' "$KHV_ROOT/tools/bench/guest.h"; }
 
 # --- the lanes -----------------------------------------------------------------
 for v in $BENCH_LANES; do

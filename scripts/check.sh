@@ -367,11 +367,10 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # libvirt-migration: virsh migrate between two virtkhvd, khv-run faked;
 # libvirt-daemon: virtkhvd, virsh through it.  install: make install and
 # uninstall into a staging directory, make deb (last: it rebuilds the
-# driver the libvirt tests load).  (Stock virt-manager's UI is tested
-# against lane khvrun's test machine, host/virt-manager-remote below; its
-# quicker twin against a fake khv-run, make -C libvirt-driver
-# check-virt-manager, is for working on the UI script and not run here:
-# the lanes' CPU is short.)
+# driver the libvirt tests load).  virt-manager: stock virt-manager's UI
+# against a fake khv-run (tests/virt-manager.sh), for what needs a second
+# daemon: its Migrate action between two; the UI against a real khv VM is
+# host/virt-manager-remote below, against lane khvrun's test machine.
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	irq:irq/selftest:run khv-run:tools/khv-run:check khv-top:tools/khv-top:check \
 	khv-trace:tools/khv-trace:check \
@@ -382,7 +381,8 @@ for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \
 	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
 	libvirt-migration:libvirt-driver:check-migration \
-	libvirt-daemon:libvirt-driver:check-daemon install:.:check-install; do
+	libvirt-daemon:libvirt-driver:check-daemon \
+	virt-manager:libvirt-driver:check-virt-manager install:.:check-install; do
 	IFS=: read -r h dir target <<<"$u"
 	stamp "$h unit tests (host)"
 	rc=0

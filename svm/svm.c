@@ -1603,7 +1603,10 @@ static int svm_mmu_levels(void)
 	return (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
 }
 
-/* The CPU sets A and D in nested page tables as in its own (APM vol. 2, 15.25.5). */
+/*
+ * The CPU sets A and D in nested page table entries as in its own tables
+ * (AMD64 APM vol. 2, nested paging): the dirty log may read them.
+ */
 static bool svm_mmu_hw_dirty(void)
 {
 	return true;

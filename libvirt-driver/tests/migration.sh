@@ -16,6 +16,8 @@ t=$(mktemp -d)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	# $! is host()'s subshell, not the daemon under it: by name too.
+	pkill -f "$t/bin/virtkhvd" 2>/dev/null
 	pkill -f "fake-khv-run.*$t" 2>/dev/null
 	rm -rf "$t"
 }

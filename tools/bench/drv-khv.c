@@ -14,6 +14,7 @@ struct khv_ctx {
 	struct khv_vcpu vcpu[BENCH_MAX_VCPUS];
 	unsigned int nvcpus;		/* created so far */
 	int have_sys, have_vm;
+	uint64_t log_pages;		/* the logged slot's pages */
 };
 
 static void khv_drv_close(void *p)
@@ -106,6 +107,31 @@ static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size,
 	}
 	*ctx = c;
 	return 0;
+}
+
+#define KHV_BENCH_LOG_SLOT	1
+
+static int khv_drv_log_slot(void *p, uint64_t gpa, void *mem, size_t size)
+{
+	struct khv_ctx *c = p;
+	int ret;
+
+	ret = khv_vm_set_memory(&c->vm, KHV_BENCH_LOG_SLOT, KHV_MEM_LOG_DIRTY, gpa, size, mem);
+	if (ret)
+		fprintf(stderr, "khv-bench: khv: KHV_SET_USER_MEMORY_REGION (dirty log): %s\n",
+			strerror(-ret));
+	c->log_pages = size / 4096;
+	return ret;
+}
+
+static int khv_drv_get_log(void *p, uint64_t *bitmap)
+{
+	struct khv_ctx *c = p;
+	int ret = khv_vm_get_dirty_log(&c->vm, KHV_BENCH_LOG_SLOT, 0, 0, c->log_pages, bitmap);
+
+	if (ret < 0)
+		fprintf(stderr, "khv-bench: khv: KHV_GET_DIRTY_LOG: %s\n", strerror(-ret));
+	return ret;
 }
 
 static int khv_drv_set_entry(void *p, unsigned int vcpu, uint64_t rip, uint64_t rsi,
@@ -239,6 +265,8 @@ const struct bench_driver bench_driver_khv = {
 	.run = khv_drv_run,
 	.msi_irqfd = khv_drv_msi_irqfd,
 	.pio_ioeventfd = khv_drv_pio_ioeventfd,
+	.log_slot = khv_drv_log_slot,
+	.get_log = khv_drv_get_log,
 	.stats = khv_drv_stats,
 	.close = khv_drv_close,
 };

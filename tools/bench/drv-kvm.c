@@ -39,6 +39,7 @@ struct kvm_ctx {
 	struct kvm_run *run[BENCH_MAX_VCPUS];
 	unsigned int nvcpus;		/* created so far */
 	size_t run_size;
+	uint64_t log_pages;		/* the logged slot's pages */
 };
 
 static void kvm_drv_close(void *p)
@@ -383,6 +384,45 @@ static int kvm_drv_pio_ioeventfd(void *p, int fd, uint16_t port)
 	return 0;
 }
 
+#define KVM_BENCH_LOG_SLOT	1
+
+static int kvm_drv_log_slot(void *p, uint64_t gpa, void *mem, size_t size)
+{
+	struct kvm_userspace_memory_region slot = {
+		.slot = KVM_BENCH_LOG_SLOT,
+		.flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	struct kvm_ctx *c = p;
+
+	if (ioctl(c->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		fprintf(stderr, "khv-bench: kvm: KVM_SET_USER_MEMORY_REGION (dirty log): %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	c->log_pages = size / 4096;
+	return 0;
+}
+
+/* KVM_GET_DIRTY_LOG copies and clears the slot's whole bitmap; count it here. */
+static int kvm_drv_get_log(void *p, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = KVM_BENCH_LOG_SLOT, .dirty_bitmap = bitmap };
+	struct kvm_ctx *c = p;
+	uint64_t i;
+	int n = 0;
+
+	if (ioctl(c->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+		fprintf(stderr, "khv-bench: kvm: KVM_GET_DIRTY_LOG: %s\n", strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < (c->log_pages + 63) / 64; i++)
+		n += __builtin_popcountll(bitmap[i]);
+	return n;
+}
+
 const struct bench_driver bench_driver_kvm = {
 	.name = "kvm",
 	.open = kvm_drv_open,
@@ -390,6 +430,8 @@ const struct bench_driver bench_driver_kvm = {
 	.run = kvm_drv_run,
 	.msi_irqfd = kvm_drv_msi_irqfd,
 	.pio_ioeventfd = kvm_drv_pio_ioeventfd,
+	.log_slot = kvm_drv_log_slot,
+	.get_log = kvm_drv_get_log,
 	.stats = kvm_drv_stats,
 	.close = kvm_drv_close,
 };

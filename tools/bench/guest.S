@@ -17,6 +17,7 @@
 	.globl khv_bench_guest
 	.globl khv_bench_guest_cpuid
 	.globl khv_bench_guest_io
+	.globl khv_bench_guest_dirty
 	.globl khv_bench_guest_timer
 	.globl khv_bench_guest_hlt_timer
 	.globl khv_bench_guest_ipi
@@ -40,6 +41,27 @@ khv_bench_guest_cpuid:
 khv_bench_guest_io:
 	xorb	%al, %al
 1:	outb	%al, $BENCH_PORT_LOOP
+	decl	%esi
+	jnz	1b
+	outb	%al, $BENCH_PORT_DONE
+2:	hlt
+	jmp	2b
+
+/*
+ * (c) The dirty log: a byte written in each page of the logged slot, then
+ * an OUT, where the host gets the log (it must name every page).  The
+ * first write to a page after a get costs a second-level fault where the
+ * log write-protects; the CPU's dirty flags cost none.
+ */
+khv_bench_guest_dirty:
+	xorb	%al, %al
+1:	movw	$(BENCH_DIRTY_GPA >> 4), %bx
+	movw	$BENCH_DIRTY_PAGES, %cx
+2:	movw	%bx, %es
+	movb	%cl, %es:0
+	addw	$(4096 >> 4), %bx	/* the next page */
+	loop	2b
+	outb	%al, $BENCH_PORT_LOOP
 	decl	%esi
 	jnz	1b
 	outb	%al, $BENCH_PORT_DONE

@@ -29,6 +29,15 @@
 /* The iteration count is passed in ESI; the loops count it down to 0. */
 
 /*
+ * The dirty loop: a second slot, logged, of BENCH_DIRTY_PAGES pages from
+ * BENCH_DIRTY_GPA (real mode reaches it through ES); each iteration writes
+ * a byte in every page, then reports BENCH_PORT_LOOP, where the host gets
+ * the slot's dirty log.
+ */
+#define BENCH_DIRTY_GPA		0x10000
+#define BENCH_DIRTY_PAGES	192
+
+/*
  * The interrupt loops (a second VM, with the in-kernel irqchip).  They run
  * in real mode with interrupts through the IVT at 0, and reach the local
  * APIC through the x2APIC MSRs, which real mode can use.

@@ -12,6 +12,14 @@
  * The host TSC is read around the whole guest run (from setting the entry
  * registers to the final HLT); cycles per exit = delta / N.
  *
+ * The dirty loop, N passes in the same VM, over a second slot of
+ * BENCH_DIRTY_PAGES pages with dirty logging on: the guest writes a byte in
+ * every page and reports (an OUT), this program gets the slot's log, which
+ * must name every page, and runs the vCPU again; cycles per pass.  What a
+ * pre-copy pass of a migration costs the guest and the VMM together: a
+ * fault per page where the log write-protects, none with the CPU's dirty
+ * flags (khv's module parameter dirty_bits; Documentation/khv/migration.rst).
+ *
  * Interrupt loops (guest.S, irq.c), in a second VM with the in-kernel
  * irqchip and two vCPUs, timed from the guest's READY report to its DONE:
  *   timer      one-shot APIC timer of 1 tick, handler EOIs; the guest spins
@@ -45,6 +53,7 @@
 
 #define DEFAULT_CPUID_ITERS	50000	/* ~1.5 s at ~29 us per exit (QEMU TCG) */
 #define DEFAULT_IO_ITERS	40000	/* ~1.5 s at ~36 us per exit (QEMU TCG) */
+#define DEFAULT_DIRTY_ITERS	100	/* ~0.6 s at 192 faults of ~30 us per pass */
 /*
  * The interrupt loops' defaults keep a run near 0.5 s in QEMU TCG (a
  * timer iteration is a few exits, ~100 us; the others sleep and wake).
@@ -72,7 +81,11 @@ struct loop {
 	unsigned long iters;
 	int io;				/* exit loop: one exit to us per iteration */
 	int irq;			/* interrupt loop: kind + 1, 0 for exit loops */
+	int dirty;			/* the dirty loop: a get of the log per exit */
 };
+
+/* The dirty loop's slot and the bitmap its gets fill. */
+static uint64_t dirty_bitmap[(BENCH_DIRTY_PAGES + 63) / 64];
 
 struct sample {
 	double cycles;			/* TSC cycles per exit */
@@ -103,6 +116,16 @@ static int run_once(const struct bench_driver *drv, void *ctx, const struct loop
 		if (x.kind == BENCH_EXIT_OUT && x.port == BENCH_PORT_LOOP && l->io &&
 		    nloop < iters) {
 			nloop++;
+			if (l->dirty) {
+				ret = drv->get_log(ctx, dirty_bitmap);
+				if (ret < 0)
+					return ret;
+				if (ret != BENCH_DIRTY_PAGES) {
+					fprintf(stderr, "khv-bench: %s dirty: the log named %d of the %d pages written in pass %lu\n",
+						drv->name, ret, BENCH_DIRTY_PAGES, nloop);
+					return -EPROTO;
+				}
+			}
 			continue;
 		}
 		if (x.kind == BENCH_EXIT_OUT && x.port == BENCH_PORT_DONE && !ndone) {
@@ -184,7 +207,7 @@ static int measure(const struct bench_driver *drv, void *ctx, struct bench_irq_e
 	static char name[64];
 	double cyc[MAX_RUNS], ns[MAX_RUNS], mc, mn;
 	unsigned long warm = l->iters / 10 ? l->iters / 10 : 1, late, late_all = 0;
-	const char *unit = l->irq ? "iter" : "exit";
+	const char *unit = l->irq || l->dirty ? "iter" : "exit";
 	char extra[48] = "";
 	struct sample s;
 	int i, ret;
@@ -226,10 +249,12 @@ static void print_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: khv-bench --backend=khv|kvm [options]\n"
-		"  --loop=L              cpuid, io, timer, hlt-timer, ipi, msi, or the groups\n"
-		"                        exits (cpuid, io), irq (the other four), all (default)\n"
+		"  --loop=L              cpuid, io, dirty, timer, hlt-timer, ipi, msi, or the\n"
+		"                        groups exits (cpuid, io), irq (the last four), all\n"
+		"                        (default)\n"
 		"  --cpuid-iters=N       CPUID exits per run (default %d)\n"
 		"  --io-iters=N          port-I/O exits per run (default %d)\n"
+		"  --dirty-iters=N       dirty-log passes per run (default %d)\n"
 		"  --timer-iters=N       APIC timer interrupts per run (default %d)\n"
 		"  --hlt-timer-iters=N   HLT wake-ups by the timer per run (default %d)\n"
 		"  --ipi-iters=N         IPI round trips per run (default %d)\n"
@@ -242,7 +267,8 @@ static void print_help(FILE *out)
 		"                        the next CPU if online, else --cpu)\n"
 		"  --stats               print the backend's exit counters after each VM\n"
 		"  --verbose             print every run's figures\n",
-		DEFAULT_CPUID_ITERS, DEFAULT_IO_ITERS, DEFAULT_TIMER_ITERS, DEFAULT_HLT_ITERS,
+		DEFAULT_CPUID_ITERS, DEFAULT_IO_ITERS, DEFAULT_DIRTY_ITERS, DEFAULT_TIMER_ITERS,
+		DEFAULT_HLT_ITERS,
 		DEFAULT_IPI_ITERS, DEFAULT_MSI_ITERS, DEFAULT_HLT_DELAY_US, DEFAULT_RUNS);
 }
 
@@ -291,7 +317,8 @@ static int next_cpu(int cpu)
 static int selected(const char *which, const struct loop *l)
 {
 	return !strcmp(which, "all") || !strcmp(which, l->name) ||
-	       (!strcmp(which, "exits") && !l->irq) || (!strcmp(which, "irq") && l->irq);
+	       (!strcmp(which, "exits") && !l->irq && !l->dirty) ||
+	       (!strcmp(which, "irq") && l->irq);
 }
 
 /* A VM of one kind over its own RAM, the payload copied in. */
@@ -319,12 +346,15 @@ static int run_group(const struct bench_driver *drv, const char *device, struct 
 		     struct bench_irq_env *env)
 {
 	struct bench_vm_config cfg = { .irqchip = irq };
-	void *mem, *ctx = NULL;
-	int ret = 0, any = 0;
+	size_t dirty_size = (size_t)BENCH_DIRTY_PAGES * 4096;
+	void *mem, *ctx = NULL, *dirty = MAP_FAILED;
+	int ret = 0, any = 0, log = 0;
 	size_t i;
 
-	for (i = 0; i < nloops; i++)
+	for (i = 0; i < nloops; i++) {
 		any |= selected(which, &loops[i]) && !!loops[i].irq == irq;
+		log |= selected(which, &loops[i]) && loops[i].dirty && !irq;
+	}
 	if (!any)
 		return 0;
 	mem = new_guest_mem();
@@ -336,6 +366,15 @@ static int run_group(const struct bench_driver *drv, const char *device, struct 
 			if (selected(which, &loops[i]) && !!loops[i].irq == irq)
 				printf("BENCH %s %s failed (no VM)\n", drv->name, loops[i].name);
 		return 1;
+	}
+	if (log) {
+		dirty = mmap(NULL, dirty_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (dirty == MAP_FAILED || drv->log_slot(ctx, BENCH_DIRTY_GPA, dirty, dirty_size)) {
+			printf("BENCH %s dirty failed (no logged slot)\n", drv->name);
+			ret = 1;
+			goto out;
+		}
 	}
 	env->drv = drv;
 	env->ctx = ctx;
@@ -360,6 +399,8 @@ out:
 	bench_irq_cleanup(env);
 	drv->close(ctx);
 	munmap(mem, BENCH_GUEST_MEM_SIZE);
+	if (dirty != MAP_FAILED)
+		munmap(dirty, dirty_size);
 	return ret;
 }
 
@@ -369,12 +410,13 @@ enum { OPT_BACKEND = 1, OPT_LOOP, OPT_ITERS, OPT_HLT_DELAY, OPT_RUNS, OPT_DEVICE
 int main(int argc, char **argv)
 {
 	struct loop loops[] = {
-		{ "cpuid", "cpuid", khv_bench_guest_cpuid, DEFAULT_CPUID_ITERS, 0, 0 },
-		{ "io", "io", khv_bench_guest_io, DEFAULT_IO_ITERS, 1, 0 },
-		{ "timer", "timer", NULL, DEFAULT_TIMER_ITERS, 0, BENCH_IRQ_TIMER + 1 },
-		{ "hlt-timer", "hlt-timer", NULL, DEFAULT_HLT_ITERS, 0, BENCH_IRQ_HLT_TIMER + 1 },
-		{ "ipi", "ipi", NULL, DEFAULT_IPI_ITERS, 0, BENCH_IRQ_IPI + 1 },
-		{ "msi", "msi", NULL, DEFAULT_MSI_ITERS, 0, BENCH_IRQ_MSI + 1 },
+		{ "cpuid", "cpuid", khv_bench_guest_cpuid, DEFAULT_CPUID_ITERS, 0, 0, 0 },
+		{ "io", "io", khv_bench_guest_io, DEFAULT_IO_ITERS, 1, 0, 0 },
+		{ "dirty", "dirty", khv_bench_guest_dirty, DEFAULT_DIRTY_ITERS, 1, 0, 1 },
+		{ "timer", "timer", NULL, DEFAULT_TIMER_ITERS, 0, BENCH_IRQ_TIMER + 1, 0 },
+		{ "hlt-timer", "hlt-timer", NULL, DEFAULT_HLT_ITERS, 0, BENCH_IRQ_HLT_TIMER + 1, 0 },
+		{ "ipi", "ipi", NULL, DEFAULT_IPI_ITERS, 0, BENCH_IRQ_IPI + 1, 0 },
+		{ "msi", "msi", NULL, DEFAULT_MSI_ITERS, 0, BENCH_IRQ_MSI + 1, 0 },
 	};
 	/* One --<loop>-iters option per loop, all with OPT_ITERS + index. */
 	struct option opts[ARRAY_SIZE(loops) + 12] = {
