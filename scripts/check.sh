@@ -351,30 +351,6 @@ if [ "$module_ok" = 1 ]; then
 		case ${l%%:*} in 4level | 5level) start_lane "$l" ;; esac
 	done
 fi
-# virt-manager's UI against a fake khv-run, with a second daemon for its
-# Migrate (libvirt-driver/tests/virt-manager.sh): beside the lanes rather
-# than after them, since most of its 150 s is waiting (virt-manager's 5 s
-# calls to drivers a khv connection has not); at the end of the host
-# tests' queue it made make check 150 s longer.
-vmm_pid=
-if [ "$lvd_rc" = 0 ]; then
-	nice -n 10 make -C "$KHV_ROOT/libvirt-driver" check-virt-manager \
-		>"$OUT/unit-virt-manager.log" 2>&1 &
-	vmm_pid=$!
-fi
-# Its result, once: before the install test (which rebuilds the driver it
-# copied), or at the end.
-vmm_result() {
-	[ -n "$vmm_pid" ] || return 0
-	local rc=0 res
-	wait "$vmm_pid" || rc=$?
-	vmm_pid=
-	stamp "virt-manager against a fake khv-run (host)"
-	res=$(tap_results "host/virt-manager" "$rc" "$OUT/unit-virt-manager.log")
-	say "$res" | tee -a "$RESULTS"
-	grep -q '^not ok' <<<"$res" && tail -n 60 "$OUT/unit-virt-manager.log" | sed 's/^/#   /'
-	return 0
-}
 
 lint_rc=0
 wait "$lint_pid" || lint_rc=$?
@@ -391,10 +367,12 @@ result "$lint_rc" "lint: checkpatch on kernel sources"
 # libvirt-migration: virsh migrate between two virtkhvd, khv-run faked;
 # libvirt-daemon: virtkhvd, virsh through it.  install: make install and
 # uninstall into a staging directory, make deb (last: it rebuilds the
-# driver the libvirt tests load).  (host/virt-manager, stock virt-manager's
-# UI against a fake khv-run for its Migrate between two daemons, runs
-# beside the lanes, above; the UI against a real khv VM is
-# host/virt-manager-remote below, against lane khvrun's test machine.)
+# driver the libvirt tests load).  virt-manager: stock virt-manager's UI
+# against a fake khv-run (tests/virt-manager.sh), for its Migrate between
+# two daemons; the UI against a real khv VM is host/virt-manager-remote
+# below, against lane khvrun's test machine.  Last but install, once the
+# lanes are mostly done: a UI test times its steps, and beside six
+# emulators on two cores it missed them (and made lane vmx 40 s longer).
 for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	irq:irq/selftest:run khv-run:tools/khv-run:check khv-top:tools/khv-top:check \
 	khv-trace:tools/khv-trace:check \
@@ -405,9 +383,9 @@ for u in libkhv:lib/userspace:check mmu:mmu/selftest:run vmx:vmx/selftest:run \
 	libvirt-lifecycle:libvirt-driver:check-lifecycle \
 	libvirt-lifecycle-asan:libvirt-driver:check-lifecycle-sanitized \
 	libvirt-migration:libvirt-driver:check-migration \
-	libvirt-daemon:libvirt-driver:check-daemon install:.:check-install; do
+	libvirt-daemon:libvirt-driver:check-daemon \
+	virt-manager:libvirt-driver:check-virt-manager install:.:check-install; do
 	IFS=: read -r h dir target <<<"$u"
-	[ "$h" = install ] && vmm_result
 	stamp "$h unit tests (host)"
 	rc=0
 	# nice: the lanes, which have time limits and are make check's
@@ -455,5 +433,4 @@ else
 		result 1 "${l%%:*}: not booted (no khv.ko or initramfs)"
 	done
 fi
-vmm_result
 summary
