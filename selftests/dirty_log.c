@@ -673,6 +673,7 @@ static void no_lost_write(KHVT_MD, bool huge)
 	uint64_t bm[WORDS(RANDOM_PAGES)];
 	volatile uint64_t *stop;
 	struct timespec start, now;
+	double elapsed;
 	struct writer w = { 0 };
 	uint8_t *mem, *shadow;
 	struct khvt_vm t;
@@ -718,7 +719,9 @@ static void no_lost_write(KHVT_MD, bool huge)
 		usleep(2000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		/* Enough rounds or time, and enough stores, however slow the machine. */
-		if ((rounds >= 100 || now.tv_sec - start.tv_sec >= 1) && stop[-1] >= MIN_STORES)
+		elapsed = (double)(now.tv_sec - start.tv_sec) +
+			  (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		if ((rounds >= 100 || elapsed >= 1.0) && stop[-1] >= MIN_STORES)
 			*stop = 1;
 		if (now.tv_sec - start.tv_sec > 20)
 			break;
