@@ -95,9 +95,9 @@ static int khv_check_region(struct khv_vm *vm, const struct khv_userspace_memory
 /*
  * Switch the dirty log of slot @s on (with @bitmap, its pages
  * write-protected, or their dirty flags cleared, so that the next write to
- * each is seen) or off (@bitmap
- * NULL; the slot's mappings go, so that 2 MiB leaves come back).  Returns
- * the bitmap the slot had.  slots_lock held for write.
+ * each is seen) or off (@bitmap NULL; the slot's mappings go, so that
+ * 2 MiB leaves come back).  Returns the bitmap the slot had.  slots_lock
+ * held for write.
  */
 static unsigned long *khv_slot_log_dirty(struct khv_vm *vm, struct khv_memslot *s,
 					 unsigned long *bitmap)
