@@ -73,18 +73,13 @@ bool khv_dirty_log_hw_mode(void)
 /* mmu/ zapped a cleaned leaf the CPU marked dirty (mmu.h). */
 void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
 {
-	unsigned int i;
+	const struct khv_memslot *s;
 
 	/* slots_spin: slot changes write the slots and swap bitmaps under it. */
 	spin_lock(&vm->slots_spin);
-	for (i = 0; i < KHV_MAX_MEMSLOTS; i++) {
-		const struct khv_memslot *s = &vm->slots[i];
-
-		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size) {
-			khv_mark_dirty(s, gpa);
-			break;
-		}
-	}
+	s = khv_find_slot(vm, gpa);
+	if (s)
+		khv_mark_dirty(s, gpa);
 	spin_unlock(&vm->slots_spin);
 }
 

@@ -672,7 +672,8 @@ int khv_mce_get_msr(struct khv_vcpu *vcpu, u32 index, u64 *data);
 int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* core/memslot.c: guest physical memory as seen through the slots. */
-const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);	/* slots_lock held */
+/* slots_lock held, or slots_spin (which slot changes hold while they write). */
+const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);
 /* khv wrote the page at gpa of slot s for the guest: log it (core/dirty_log.c). */
 void khv_mark_dirty(const struct khv_memslot *s, u64 gpa);
 /* The dirty log mode of a VM created now: the CPU's dirty flags (core/dirty_log.c). */

@@ -173,29 +173,8 @@ static uint64_t stored(const uint8_t *mem, uint32_t n)
  */
 #define DIRTY_BITS_PARAM	"/sys/module/khv/parameters/dirty_bits"
 
-static int param_get(void)
-{
-	FILE *f = fopen(DIRTY_BITS_PARAM, "r");
-	int c = f ? fgetc(f) : EOF;
-
-	if (f)
-		fclose(f);
-	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
-}
-
-static int param_set(int on)
-{
-	FILE *f = fopen(DIRTY_BITS_PARAM, "w");
-	int r;
-
-	if (!f)
-		return -1;
-	r = fputs(on ? "Y" : "N", f) < 0;
-	return fclose(f) || r ? -1 : 0;
-}
-
 FIXTURE(dl) {
-	int prev;
+	char prev[8];		/* the parameter as it was: "Y" or "N" */
 };
 
 FIXTURE_VARIANT(dl) {
@@ -215,9 +194,11 @@ FIXTURE_SETUP(dl)
 	struct khv_sys sys;
 	int got;
 
-	self->prev = param_get();
-	if (self->prev < 0 || param_set(variant->mode == KHV_DIRTY_LOG_BY_CPU))
+	if (!khvt_read_line(DIRTY_BITS_PARAM, self->prev, sizeof(self->prev)) ||
+	    !khvt_write_line(DIRTY_BITS_PARAM, variant->mode == KHV_DIRTY_LOG_BY_CPU ? "Y" : "N")) {
+		self->prev[0] = 0;
 		SKIP(return, "cannot set %s", DIRTY_BITS_PARAM);
+	}
 	if (khv_open(&sys, NULL))
 		SKIP(return, "no /dev/khv");
 	got = khv_check_extension(&sys, KHV_CAP_DIRTY_LOG);
@@ -229,8 +210,8 @@ FIXTURE_SETUP(dl)
 
 FIXTURE_TEARDOWN(dl)
 {
-	if (self->prev >= 0)
-		param_set(self->prev);
+	if (self->prev[0])
+		khvt_write_line(DIRTY_BITS_PARAM, self->prev);
 }
 
 static uint64_t npf_count(KHVT_MD, struct khvt_vm *t);

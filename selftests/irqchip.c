@@ -1246,17 +1246,6 @@ TEST(hlt_sleeps)
 
 #define HALT_POLL_PARAM	"/sys/module/khv/parameters/halt_poll_ns"
 
-static bool write_param(const char *path, const char *val)
-{
-	FILE *f = fopen(path, "w");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fputs(val, f) >= 0;
-	return fclose(f) == 0 && ok;
-}
-
 /* Polls counted so far: hits (woken while polling) and misses. */
 static void polls(struct irq_run *r, uint64_t *hit, uint64_t *miss)
 {
@@ -1296,7 +1285,7 @@ TEST(halt_poll)
 	EXPECT_EQ(0ull, hit + miss) TH_LOG("polled while off");
 	khvt_destroy(&r.t);
 
-	ASSERT_TRUE(write_param(HALT_POLL_PARAM, "1000000"));
+	ASSERT_TRUE(khvt_write_line(HALT_POLL_PARAM, "1000000"));
 	for (round = 0, hits = misses = 0; round < 3 && !hits; round++) {
 		memset(&r2, 0, sizeof(r2));
 		IRQ_VM(&r2, irq_poll);
@@ -1317,7 +1306,7 @@ TEST(halt_poll)
 	ASSERT_EQ(0, pthread_create(&th, NULL, waker, &w));
 	EXPECT_EQ(-EINTR, khv_vcpu_run(&r3.t.vcpu));
 	pthread_join(th, NULL);
-	EXPECT_TRUE(write_param(HALT_POLL_PARAM, "0"));
+	EXPECT_TRUE(khvt_write_line(HALT_POLL_PARAM, "0"));
 	polls(&r3, &hit, &miss);
 	EXPECT_LE(1ull, miss) TH_LOG("a HLT with nothing coming: %llu hits, %llu misses",
 				     (unsigned long long)hit, (unsigned long long)miss);

@@ -636,6 +636,17 @@ bool khvt_read_line(const char *path, char *buf, size_t len)
 	return ok;
 }
 
+bool khvt_write_line(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(val, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
 /* A field of /proc/vmstat, or -1. */
 static long khvt_vmstat(const char *field)
 {

@@ -117,6 +117,8 @@ int khvt_add_vcpu(struct khvt_vm *t, uint32_t id, struct khv_vcpu *vcpu, uint64_
 
 /* The first line of a file (sysfs, procfs), newline dropped; false if unreadable. */
 bool khvt_read_line(const char *path, char *buf, size_t len);
+/* Write @val to a file (a module parameter); false if it could not. */
+bool khvt_write_line(const char *path, const char *val);
 
 /*
  * Pages pinned with FOLL_PIN anywhere in the kernel right now (from
