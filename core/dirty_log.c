@@ -6,9 +6,10 @@
  * A slot with KHV_MEM_LOG_DIRTY owns a bitmap, a bit per 4 KiB page.  Bits
  * are set by the second-level fault that lets a write through (mmu/), by
  * the harvest of the CPU's dirty flags in the hardware mode (mmu/dirty.c;
- * module parameter dirty_bits, below) and by khv's own writes to guest
- * memory (khv_write_guest(): kvmclock, emulated string I/O, descriptor
- * tables), after the write.  They are taken out by mmu/dirty.c, which
+ * module parameter dirty_bits, below), by the backend's drain of the
+ * CPU's log of dirtied pages (VT-x PML, khv_log_dirty_gpas()) after each
+ * exit, and by khv's own writes to guest memory (khv_write_guest():
+ * kvmclock, emulated string I/O, descriptor tables), after the write.  They are taken out by mmu/dirty.c, which
  * write-protects their pages (or cleans their leaves) in the same hold of
  * khv_mmu.lock and flushes before the ioctl returns.
  *
@@ -56,31 +57,61 @@ void khv_mark_dirty(const struct khv_memslot *s, u64 gpa)
 /*
  * The dirty log's mode, chosen when a VM is created: the CPU's dirty flags
  * in the second-level leaves (AMD's NPT; Intel's EPT where the CPU has
- * its accessed/dirty flags), or write protection of the leaves (any CPU).
- * The flags spare the guest a fault for the first write to each page in
- * each pass; write protection spares each get a walk of its whole range.
+ * its accessed/dirty flags), with VT-x's page-modification log where the
+ * CPU has that too (vmx/vmx_pml.c; module parameter pml), or write
+ * protection of the leaves (any CPU).  The flags spare the guest a fault
+ * for the first write to each page in each pass; write protection and the
+ * log spare each get a walk of its whole range.
  * Documentation/khv/migration.rst has the figures.
  */
 static bool khv_dirty_bits = true;
 module_param_named(dirty_bits, khv_dirty_bits, bool, 0644);
 MODULE_PARM_DESC(dirty_bits, "dirty log of new VMs by the CPU's dirty flags where it has them (else write protection)");
 
-bool khv_dirty_log_hw_mode(void)
+int khv_dirty_log_mode(void)
 {
-	return READ_ONCE(khv_dirty_bits) && khv_ops->mmu_hw_dirty && khv_ops->mmu_hw_dirty();
+	if (!READ_ONCE(khv_dirty_bits) || !khv_ops->dirty_log_mode)
+		return KHV_DIRTY_LOG_BY_WP;
+	return khv_ops->dirty_log_mode();
+}
+
+/* Set the bit of the page at gpa if a slot that logs holds it; slots_spin held. */
+static void khv_log_one(struct khv_vm *vm, const struct khv_memslot **s, u64 gpa)
+{
+	if (!*s || gpa < (*s)->gpa || gpa - (*s)->gpa >= (*s)->size)
+		*s = khv_find_slot(vm, gpa);
+	if (*s)
+		khv_mark_dirty(*s, gpa);
 }
 
 /* mmu/ zapped a cleaned leaf the CPU marked dirty (mmu.h). */
 void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
 {
-	const struct khv_memslot *s;
+	const struct khv_memslot *s = NULL;
 
 	/* slots_spin: slot changes write the slots and swap bitmaps under it. */
 	spin_lock(&vm->slots_spin);
-	s = khv_find_slot(vm, gpa);
-	if (s)
-		khv_mark_dirty(s, gpa);
+	khv_log_one(vm, &s, gpa);
 	spin_unlock(&vm->slots_spin);
+}
+
+/*
+ * Up to 512 pages per call (a PML buffer): one hold of slots_spin, and the
+ * last slot found is tried first (a guest writes runs of pages).  Pages of
+ * slots that do not log are the first write to each page since its leaf
+ * was built: dropped.
+ */
+void khv_log_dirty_gpas(struct khv_vcpu *vcpu, const u64 *gpas, unsigned int n)
+{
+	struct khv_vm *vm = vcpu->vm;
+	const struct khv_memslot *s = NULL;
+	unsigned int i;
+
+	spin_lock(&vm->slots_spin);
+	for (i = 0; i < n; i++)
+		khv_log_one(vm, &s, gpas[i] & PAGE_MASK);
+	spin_unlock(&vm->slots_spin);
+	vcpu->stats->kernel_stats[KHV_KSTAT_PML_LOGGED] += n;
 }
 
 /* What can be checked before the slot is looked at. */

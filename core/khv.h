@@ -85,6 +85,8 @@ enum khv_vcpu_mode {
 #define KHV_REQ_INIT		3	/* an INIT message arrived (irq/) */
 #define KHV_REQ_SIPI		4	/* a SIPI arrived; vector in apic (irq/) */
 #define KHV_REQ_PVCLOCK		5	/* rewrite the kvmclock structure (core/pvclock.c) */
+/* For khv_kick_all_and_wait(): no request, the exit alone (vmx/vmx_pml.c). */
+#define KHV_REQ_NONE		BITS_PER_LONG
 
 /* What KHV_RUN must finish before it re-enters the guest. */
 enum khv_completion {
@@ -523,8 +525,13 @@ struct khv_backend {
 	/* Second-level paging: format and depth of the tables this backend walks. */
 	const struct khv_mmu_format *mmu_format;
 	int (*mmu_levels)(void);
-	/* The CPU sets the leaves' dirty flags (the dirty log's hardware mode). */
-	bool (*mmu_hw_dirty)(void);
+	/*
+	 * The best dirty log this CPU offers (KHV_DIRTY_LOG_BY_*): write
+	 * protection, the leaves' dirty flags, or the flags and a log of the
+	 * pages whose flag the CPU set (then the backend calls
+	 * khv_log_dirty_gpas() after every exit of a VM with mmu.hw_log).
+	 */
+	int (*dirty_log_mode)(void);
 
 	/* Exit statistics: hardware code -> index < KHV_MAX_EXIT_STATS, and back. */
 	u32 (*exit_stat_index)(u32 hw_code);
@@ -676,8 +683,14 @@ int khv_mce_set_msr(struct khv_vcpu *vcpu, u32 index, u64 data, bool host);
 const struct khv_memslot *khv_find_slot(struct khv_vm *vm, u64 gpa);
 /* khv wrote the page at gpa of slot s for the guest: log it (core/dirty_log.c). */
 void khv_mark_dirty(const struct khv_memslot *s, u64 gpa);
-/* The dirty log mode of a VM created now: the CPU's dirty flags (core/dirty_log.c). */
-bool khv_dirty_log_hw_mode(void);
+/* The dirty log mode of a VM created now, KHV_DIRTY_LOG_BY_* (core/dirty_log.c). */
+int khv_dirty_log_mode(void);
+/*
+ * The backend's log of pages the CPU dirtied (mmu.hw_log), after an exit:
+ * set their bits, count them.  Any context but hard interrupt: takes
+ * slots_spin, never sleeps.
+ */
+void khv_log_dirty_gpas(struct khv_vcpu *vcpu, const u64 *gpas, unsigned int n);
 /*
  * The guest physical ranges whose slots map [start, end) of the VMM's
  * memory, into @out (KHV_MAX_MEMSLOTS entries); their number.  Takes

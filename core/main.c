@@ -65,7 +65,7 @@ static long khv_check_extension(unsigned long cap)
 	case KHV_CAP_SAVE_STATE:
 		return 1;
 	case KHV_CAP_DIRTY_LOG:
-		return khv_dirty_log_hw_mode() ? KHV_DIRTY_LOG_BY_CPU : KHV_DIRTY_LOG_BY_WP;
+		return khv_dirty_log_mode();
 	case KHV_CAP_VENDOR:
 		return khv_ops->vendor;
 	case KHV_CAP_NPT_LEVELS:

@@ -63,6 +63,7 @@ static const char *const khv_kernel_stat_names[KHV_KSTAT_MAX] = {
 	[KHV_KSTAT_INJ_AGAIN]		= "inject_again",
 	[KHV_KSTAT_INJ_USER]		= "inject_user",
 	[KHV_KSTAT_NPF_DIRTY]		= "npf_dirty",
+	[KHV_KSTAT_PML_LOGGED]		= "pml_logged",
 };
 
 const char *khv_user_exit_name(u32 reason)

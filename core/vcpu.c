@@ -80,8 +80,9 @@ static void khv_kick_noop(void *info)
 }
 
 /*
- * Make every vCPU consume @req before it next runs guest code, and wait until
- * none is still running guest code that started before the request.
+ * Make every vCPU consume @req (unless KHV_REQ_NONE) before it next runs
+ * guest code, and wait until none is still running guest code that started
+ * before the call.
  *
  * Pairs with the entry path: a vCPU sets IN_GUEST_MODE, then (full barrier)
  * tests requests with interrupts off.  Either it sees the bit, or we see
@@ -97,9 +98,14 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 
 		if (!vcpu)
 			continue;
-		set_bit(req, &vcpu->requests);
-		/* Request visible before mode is read; pairs with the entry path. */
-		smp_mb__after_atomic();
+		if (req != KHV_REQ_NONE) {
+			set_bit(req, &vcpu->requests);
+			/* Request visible before mode is read; pairs with the entry path. */
+			smp_mb__after_atomic();
+		} else {
+			/* Our caller's writes before mode is read: the same pairing. */
+			smp_mb();
+		}
 		if (atomic_read(&vcpu->mode) == KHV_IN_GUEST_MODE)
 			smp_call_function_single(READ_ONCE(vcpu->cpu), khv_kick_noop, NULL, 1);
 	}

@@ -168,7 +168,7 @@ static const struct file_operations khv_vm_fops = {
 int khv_vm_create(void)
 {
 	struct khv_vm *vm;
-	int err, fd;
+	int err, fd, mode;
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
@@ -192,7 +192,9 @@ int khv_vm_create(void)
 	err = khv_mmu_init(&vm->mmu, khv_ops->mmu_format, khv_ops->mmu_levels());
 	if (err)
 		goto err_stats;
-	vm->mmu.hw_dirty = khv_dirty_log_hw_mode();
+	mode = khv_dirty_log_mode();
+	vm->mmu.hw_dirty = mode >= KHV_DIRTY_LOG_BY_CPU;
+	vm->mmu.hw_log = mode == KHV_DIRTY_LOG_BY_PML;
 	err = khv_ops->vm_init(vm);
 	if (err)
 		goto err_mmu;

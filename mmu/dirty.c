@@ -28,6 +28,13 @@
  * page and per pass); each get reads every leaf of its range instead of
  * only the bits' pages.
  *
+ * The flags and the CPU's log (VT-x PML; khv_mmu.hw_log).  Leaves are
+ * cleaned as above, but the CPU also logs each page whose flag it sets,
+ * and the backend puts the log into the bitmaps after every exit
+ * (vmx/vmx_pml.c).  So there is no harvest: a get kicks the vCPUs (their
+ * logs drained when the kick returns), takes its bits, and cleans only
+ * the leaves of the bits it took; KEEP reads the bitmap after the kick.
+ *
  * Pins do not change: a write-protected or cleaned leaf keeps its pin, and
  * says it may have been written (entry_dirty(): its unpin marks the folio
  * dirty).  A 2 MiB leaf built before logging began is write-protected
@@ -203,6 +210,11 @@ unsigned long khv_mmu_harvest_dirty(struct khv_vm *vm, u64 gpa, unsigned long *b
 	lockdep_assert_held(&vm->slots_lock);
 	if (!mmu->hw_dirty || !mmu->root)
 		return 0;
+	if (mmu->hw_log) {
+		/* The bitmap holds the flags' pages once the vCPUs' logs are in. */
+		khv_kick_all_and_wait(vm, KHV_REQ_NONE);
+		return 0;
+	}
 	spin_lock(&mmu->lock);
 	for (w = 0; w < nr_longs; w++) {
 		if (mask[w])
@@ -234,10 +246,13 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 	unsigned long w, total = 0, changed = 0;
 
 	lockdep_assert_held(&vm->slots_lock);
+	/* The CPU's log: what the vCPUs logged so far into the bitmap first. */
+	if (mmu->hw_log && mmu->root)
+		khv_kick_all_and_wait(vm, KHV_REQ_NONE);
 	spin_lock(&mmu->lock);
 	for (w = 0; w < nr_longs; w++) {
 		u64 base = gpa + ((u64)w * BITS_PER_LONG << PAGE_SHIFT);
-		unsigned long old, took;
+		unsigned long old, took, scratch = 0;
 		unsigned int b;
 
 		if (!mask[w]) {
@@ -245,12 +260,15 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 			continue;
 		}
 		/* The CPU's flags into the word first, in the same hold. */
-		if (mmu->hw_dirty && mmu->root)
+		if (mmu->hw_dirty && !mmu->hw_log && mmu->root)
 			changed += khv_harvest_word(mmu, &h, base, &bitmap[w], mask[w]);
 		old = READ_ONCE(bitmap[w]);
 		while (!try_cmpxchg(&bitmap[w], &old, old & ~mask[w]))
 			;
 		took = old & mask[w];
+		/* With the log, clean what was taken: its next write is logged. */
+		if (mmu->hw_log && took && mmu->root)
+			changed += khv_harvest_word(mmu, &h, base, &scratch, took);
 		for (b = 0; b < BITS_PER_LONG && !mmu->hw_dirty; b++)
 			if (took & (1UL << b))
 				changed += khv_wp_page(mmu, base + ((u64)b << PAGE_SHIFT));

@@ -112,6 +112,14 @@ struct khv_mmu {
 	 * creation, before any slot logs.
 	 */
 	bool hw_dirty;
+	/*
+	 * With hw_dirty: the CPU also logs each page whose dirty flag it sets
+	 * (VT-x PML), and the backend hands those pages to core at every exit
+	 * (khv_log_dirty_gpas()): the bitmap already holds what the flags
+	 * say, so gets clean only the leaves of the bits they take, and walk
+	 * nothing else (mmu/dirty.c).
+	 */
+	bool hw_log;
 
 	/*
 	 * Invalidations of the VMM's address space (the MMU notifier): a

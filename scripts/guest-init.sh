@@ -9,6 +9,8 @@
 #                  one image and share its tests out)
 #   khvfuzz=S,N,T[,O,I]  selftest fuzz: seed S, N operations, T seconds,
 #                  operation and instruction masks O and I
+#   khvdirtylog=m,n  selftest dirty_log: only these modes (wp, cpu, pml);
+#                  the others skip with a reason starting "lane:"
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello, then (when the
 #                  image has it) khv-run booting this kernel with 2 vCPUs
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
@@ -73,6 +75,10 @@ for arg in $(cat /proc/cmdline); do
 		v=${v#*,}
 		KHV_FUZZ_INSNS=${v%%,*}
 		export KHV_FUZZ_SEED KHV_FUZZ_CALLS KHV_FUZZ_SECONDS KHV_FUZZ_OPS KHV_FUZZ_INSNS
+		;;
+	khvdirtylog=*)
+		KHV_DIRTY_LOG_MODES=${arg#khvdirtylog=}
+		export KHV_DIRTY_LOG_MODES
 		;;
 	esac
 done

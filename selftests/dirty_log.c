@@ -2,14 +2,19 @@
 /*
  * dirty_log: KHV_MEM_LOG_DIRTY, KHV_GET_DIRTY_LOG and KHV_CLEAR_DIRTY_LOG.
  *
- * Each test runs twice (variants wp and cpu): with write protection and
- * with the CPU's dirty flags (module parameter dirty_bits).
+ * Each test runs in the three modes (variants wp, cpu and pml): write
+ * protection, the CPU's dirty flags, and the flags with VT-x's
+ * page-modification log (module parameters dirty_bits and pml; a mode the
+ * CPU lacks is skipped).
  *
  *  exact_pages      the log holds exactly the pages the guest wrote (reads
  *                   and untouched pages stay clear), a get clears, the
  *                   guest's data is in the pages; a slot of 1030 pages, so
  *                   the last bitmap word is partial.  Pages written again
  *                   after a get fault again under write protection only.
+ *  many_pages       1030 pages written again in one guest run, without a
+ *                   fault: all logged; with PML that fills the CPU's
+ *                   buffer twice (PML-full exits, pml_logged counts them).
  *  keep_clear_range KHV_DIRTY_LOG_KEEP leaves the bits, CLEAR takes chosen
  *                   ones out, a get of a range leaves the rest.
  *  kernel_write     a byte khv writes for the guest (INSB completed after
@@ -166,15 +171,19 @@ static uint64_t stored(const uint8_t *mem, uint32_t n)
 }
 
 /*
- * Every test runs in both of the dirty log's modes (module parameter
- * dirty_bits, read when a VM is created): write protection, and the CPU's
- * dirty flags, which the variant skips on a CPU without them (a VT-x CPU
- * without EPT accessed/dirty flags).  The parameter is put back after.
+ * Every test runs in each of the dirty log's modes (module parameters
+ * dirty_bits and pml, read when a VM is created): write protection, the
+ * CPU's dirty flags, which the variant skips on a CPU without them (a VT-x
+ * CPU without EPT accessed/dirty flags), and the flags with the CPU's log
+ * of the pages it dirtied (skipped without VT-x PML).  The parameters are
+ * put back after.
  */
 #define DIRTY_BITS_PARAM	"/sys/module/khv/parameters/dirty_bits"
+#define PML_PARAM		"/sys/module/khv/parameters/pml"
 
 FIXTURE(dl) {
-	char prev[8];		/* the parameter as it was: "Y" or "N" */
+	char prev[8];		/* dirty_bits as it was: "Y" or "N" */
+	char prev_pml[8];
 };
 
 FIXTURE_VARIANT(dl) {
@@ -189,22 +198,62 @@ FIXTURE_VARIANT_ADD(dl, cpu) {
 	.mode = KHV_DIRTY_LOG_BY_CPU,
 };
 
+FIXTURE_VARIANT_ADD(dl, pml) {
+	.mode = KHV_DIRTY_LOG_BY_PML,
+};
+
+/* The variant's name for KHV_DIRTY_LOG_MODES. */
+static const char *mode_name(int mode)
+{
+	return mode == KHV_DIRTY_LOG_BY_WP ? "wp" : mode == KHV_DIRTY_LOG_BY_CPU ? "cpu" : "pml";
+}
+
+/*
+ * KHV_DIRTY_LOG_MODES (comma list; guest-init's khvdirtylog=): a lane
+ * that runs only some modes, e.g. the Bochs lane whose CPU model has PML.
+ */
+static bool mode_chosen(int mode)
+{
+	const char *l = getenv("KHV_DIRTY_LOG_MODES"), *name = mode_name(mode);
+	size_t n = strlen(name);
+
+	if (!l || !*l)
+		return true;
+	for (; *l; l += strcspn(l, ","), l += *l == ',')
+		if (!strncmp(l, name, n) && (l[n] == ',' || !l[n]))
+			return true;
+	return false;
+}
+
 FIXTURE_SETUP(dl)
 {
+	bool flags = variant->mode != KHV_DIRTY_LOG_BY_WP;
 	struct khv_sys sys;
 	int got;
 
+	self->prev[0] = 0;
+	self->prev_pml[0] = 0;
+	if (!mode_chosen(variant->mode))
+		SKIP(return, "lane: mode %s not in KHV_DIRTY_LOG_MODES", mode_name(variant->mode));
 	if (!khvt_read_line(DIRTY_BITS_PARAM, self->prev, sizeof(self->prev)) ||
-	    !khvt_write_line(DIRTY_BITS_PARAM, variant->mode == KHV_DIRTY_LOG_BY_CPU ? "Y" : "N")) {
+	    !khvt_write_line(DIRTY_BITS_PARAM, flags ? "Y" : "N")) {
 		self->prev[0] = 0;
 		SKIP(return, "cannot set %s", DIRTY_BITS_PARAM);
+	}
+	if (!khvt_read_line(PML_PARAM, self->prev_pml, sizeof(self->prev_pml)) ||
+	    !khvt_write_line(PML_PARAM, variant->mode == KHV_DIRTY_LOG_BY_PML ? "Y" : "N")) {
+		self->prev_pml[0] = 0;
+		SKIP(return, "cannot set %s", PML_PARAM);
 	}
 	if (khv_open(&sys, NULL))
 		SKIP(return, "no /dev/khv");
 	got = khv_check_extension(&sys, KHV_CAP_DIRTY_LOG);
 	khv_close(&sys);
-	if (got != variant->mode && variant->mode == KHV_DIRTY_LOG_BY_CPU)
+	/* What the CPU lacks falls back to the mode below: flags, then write protection. */
+	if (got < variant->mode && variant->mode == KHV_DIRTY_LOG_BY_CPU)
 		SKIP(return, "this CPU sets no dirty flags khv can use");
+	if (got < variant->mode && variant->mode == KHV_DIRTY_LOG_BY_PML)
+		SKIP(return, "this CPU has no page-modification logging (VT-x PML)");
 	ASSERT_EQ(variant->mode, got);
 }
 
@@ -212,9 +261,12 @@ FIXTURE_TEARDOWN(dl)
 {
 	if (self->prev[0])
 		khvt_write_line(DIRTY_BITS_PARAM, self->prev);
+	if (self->prev_pml[0])
+		khvt_write_line(PML_PARAM, self->prev_pml);
 }
 
 static uint64_t npf_count(KHVT_MD, struct khvt_vm *t);
+static uint64_t stat(KHVT_MD, struct khvt_vm *t, uint32_t kind, const char *name);
 
 TEST_F(dl, exact_pages)
 {
@@ -264,6 +316,62 @@ TEST_F(dl, exact_pages)
 		EXPECT_TRUE(test_bit64(bm, b[i])) TH_LOG("page %u", b[i]);
 	EXPECT_EQ((3ull << 32) | a[0], stored(mem, a[0]));
 	EXPECT_EQ((2ull << 32) | b[2], stored(mem, b[2]));
+	khvt_destroy(&t);
+	munmap(mem, ODD_PAGES * 4096ul);
+}
+
+/* A page list of 0..n-1. */
+static void all_pages(uint32_t *pages, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pages[i] = i;
+}
+
+TEST_F(dl, many_pages)
+{
+	static uint32_t pages[ODD_PAGES];
+	uint64_t bm[WORDS(ODD_PAGES)], npf, full, logged;
+	struct khvt_vm t;
+	uint8_t *mem;
+	unsigned int i;
+
+	VM_SETUP(&t);
+	mem = alloc_aligned(ODD_PAGES * 4096ul, false);
+	ASSERT_NE(NULL, mem);
+	setup(_metadata, &t, mem, ODD_PAGES, true);
+	all_pages(pages, ODD_PAGES);
+
+	/* The first pass maps every page (a fault each), the get cleans them. */
+	write_pages(_metadata, &t, SLOT_GPA, pages, ODD_PAGES, 1);
+	EXPECT_EQ(ODD_PAGES, get_log(&t, 0, ODD_PAGES, bm, 0));
+
+	/* The second, in one run: faults under write protection only. */
+	npf = npf_count(_metadata, &t);
+	full = stat(_metadata, &t, KHV_STAT_HW, "pml_full");
+	logged = stat(_metadata, &t, KHV_STAT_KERNEL, "pml_logged");
+	write_pages(_metadata, &t, SLOT_GPA, pages, ODD_PAGES, 2);
+	EXPECT_EQ(variant->mode == KHV_DIRTY_LOG_BY_WP ? (uint64_t)ODD_PAGES : 0ull,
+		  npf_count(_metadata, &t) - npf);
+	EXPECT_EQ(ODD_PAGES, get_log(&t, 0, ODD_PAGES, bm, 0));
+	expect_bits(_metadata, bm, ODD_PAGES, pages, ODD_PAGES, "second pass");
+	if (variant->mode == KHV_DIRTY_LOG_BY_PML) {
+		/*
+		 * 1030 entries: the 512-entry buffer fills twice, each time a
+		 * PML-full exit (one, if a host interrupt's exit drained it
+		 * in between).
+		 */
+		full = stat(_metadata, &t, KHV_STAT_HW, "pml_full") - full;
+		EXPECT_TRUE(full == 1 || full == 2) TH_LOG("%llu PML-full exits",
+							   (unsigned long long)full);
+		EXPECT_LE((uint64_t)ODD_PAGES,
+			  stat(_metadata, &t, KHV_STAT_KERNEL, "pml_logged") - logged);
+	} else {
+		EXPECT_EQ(0ull, stat(_metadata, &t, KHV_STAT_KERNEL, "pml_logged") - logged);
+	}
+	for (i = 0; i < ODD_PAGES; i += 103)
+		EXPECT_EQ((2ull << 32) | i, stored(mem, i)) TH_LOG("page %u", i);
 	khvt_destroy(&t);
 	munmap(mem, ODD_PAGES * 4096ul);
 }

@@ -1607,9 +1607,9 @@ static int svm_mmu_levels(void)
  * The CPU sets A and D in nested page table entries as in its own tables
  * (AMD64 APM vol. 2, nested paging): the dirty log may read them.
  */
-static bool svm_mmu_hw_dirty(void)
+static int svm_dirty_log_mode(void)
 {
-	return true;
+	return KHV_DIRTY_LOG_BY_CPU;
 }
 
 const struct khv_backend khv_svm_backend = {
@@ -1659,7 +1659,7 @@ const struct khv_backend khv_svm_backend = {
 
 	.mmu_format		= &khv_npt_format,
 	.mmu_levels		= svm_mmu_levels,
-	.mmu_hw_dirty		= svm_mmu_hw_dirty,
+	.dirty_log_mode		= svm_dirty_log_mode,
 
 	.exit_stat_index	= svm_exit_stat_index,
 	.exit_stat_info		= svm_exit_stat_info,

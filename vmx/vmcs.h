@@ -26,6 +26,7 @@
 #define VMCS_GUEST_GS_SEL		0x080a
 #define VMCS_GUEST_LDTR_SEL		0x080c
 #define VMCS_GUEST_TR_SEL		0x080e
+#define VMCS_GUEST_PML_INDEX		0x0812	/* next free entry of the PML buffer */
 #define VMCS_HOST_ES_SEL		0x0c00
 #define VMCS_HOST_CS_SEL		0x0c02
 #define VMCS_HOST_SS_SEL		0x0c04
@@ -41,6 +42,7 @@
 #define VMCS_EXIT_MSR_STORE_ADDR	0x2006
 #define VMCS_EXIT_MSR_LOAD_ADDR		0x2008
 #define VMCS_ENTRY_MSR_LOAD_ADDR	0x200a
+#define VMCS_PML_ADDRESS		0x200e	/* the page-modification log: 512 GPAs */
 #define VMCS_TSC_OFFSET			0x2010
 #define VMCS_EPT_POINTER		0x201a
 #define VMCS_GUEST_PHYS_ADDR		0x2400	/* exit information: EPT faults */

@@ -200,6 +200,7 @@ static void vmx_init_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write(VMCS_PROC_CTLS, vmx->proc);
 	if (!vmx->vpid)
 		proc2 &= ~PROC2_VPID;
+	proc2 = vmx_pml_init_vmcs(vmx, proc2);
 	vmcs_write(VMCS_PROC_CTLS2, proc2);
 	vmcs_write(VMCS_EXIT_CTLS, vmx_caps.exit);
 	vmx->entry = vmx_caps.entry;
@@ -366,6 +367,7 @@ static void vmx_free_vcpu_pages(struct vmx_vcpu *vmx)
 		free_page((unsigned long)vmx->autoload);
 	vmx->vmcs = NULL;
 	vmx->autoload = NULL;
+	vmx_pml_free(vmx);
 }
 
 static int vmx_vcpu_init(struct khv_vcpu *vcpu)
@@ -375,7 +377,7 @@ static int vmx_vcpu_init(struct khv_vcpu *vcpu)
 
 	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vmx->autoload = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vmx->vmcs || !vmx->autoload) {
+	if (!vmx->vmcs || !vmx->autoload || vmx_pml_alloc(vmx)) {
 		vmx_free_vcpu_pages(vmx);
 		return -ENOMEM;
 	}
@@ -647,6 +649,9 @@ static void vmx_run(struct khv_vcpu *vcpu)
 		hw_breakpoint_restore();
 
 	vmx_read_exit(vmx, ret);
+	/* Before the interrupt that may have caused the exit runs (vmx_pml.c). */
+	if (!ret)
+		vmx_pml_drain(vmx);
 }
 
 static u32 vmx_stat_index(u32 hw_code)
@@ -657,12 +662,6 @@ static u32 vmx_stat_index(u32 hw_code)
 static int vmx_mmu_levels(void)
 {
 	return khv_ept_levels();
-}
-
-/* EPT leaves get their dirty flags set only with A/D enabled (vmx_eptp()). */
-static bool vmx_mmu_hw_dirty(void)
-{
-	return vmx_caps.ept_ad;
 }
 
 static bool vmx_in_interrupt_shadow(struct khv_vcpu *vcpu)
@@ -822,7 +821,7 @@ const struct khv_backend khv_vmx_backend = {
 
 	.mmu_format		= &khv_ept_format,
 	.mmu_levels		= vmx_mmu_levels,
-	.mmu_hw_dirty		= vmx_mmu_hw_dirty,
+	.dirty_log_mode		= vmx_pml_dirty_log_mode,
 
 	.exit_stat_index	= vmx_stat_index,
 	.exit_stat_info		= vmx_exit_stat_info,

@@ -7,7 +7,8 @@
  * INVVPID), vmx.c (the VMCS, one guest entry), vmx_host.c (host state VM
  * exits leave alone), vmx_events.c (event injection), vmx_state.c (guest
  * registers and MSRs for core), vmx_exits.c (exit table, statistics),
- * vmx_vmenter.S (VMLAUNCH/VMRESUME).  Documentation/khv/vmx.rst.
+ * vmx_pml.c (page-modification logging), vmx_vmenter.S
+ * (VMLAUNCH/VMRESUME).  Documentation/khv/vmx.rst.
  */
 #ifndef KHV_VMX_VMX_H
 #define KHV_VMX_VMX_H
@@ -31,6 +32,7 @@ struct vmx_caps {
 	bool vpid;			/* VPIDs with single-context or all-context INVVPID */
 	bool preemption_timer;
 	bool ept_ad;
+	bool pml;			/* page-modification logging (with ept_ad; vmx_pml.c) */
 	bool pause_loop;		/* PAUSE-loop exiting */
 	bool insn_info_io;		/* INS/OUTS exits report address size and segment */
 	bool invept_single;		/* else all-context */
@@ -129,6 +131,8 @@ struct vmx_vcpu {
 	u32 reinject;			/* 0 or interruption info */
 	u32 reinject_error;
 	u32 reinject_len;
+
+	u64 *pml;			/* the PML buffer (VMs with mmu.hw_log), or NULL */
 
 	u32 proc;			/* current primary controls (window exits vary) */
 	u32 entry;			/* current entry controls (IA-32e mode varies) */
@@ -266,6 +270,13 @@ void vmx_flush_ept(u64 eptp);		/* INVEPT for one EPT context */
 void vmx_flush_ept_all(void);
 void vmx_flush_vpid(u16 vpid);		/* INVVPID for one vCPU's linear mappings */
 void vmx_flush_vpid_all(void);
+
+/* ---- vmx_pml.c: page-modification logging for the dirty log ------------- */
+int vmx_pml_dirty_log_mode(void);
+int vmx_pml_alloc(struct vmx_vcpu *vmx);
+void vmx_pml_free(struct vmx_vcpu *vmx);
+u32 vmx_pml_init_vmcs(struct vmx_vcpu *vmx, u32 proc2);
+void vmx_pml_drain(struct vmx_vcpu *vmx);	/* after an exit, interrupts off */
 
 /* ---- vmx.c --------------------------------------------------------------- */
 u64 vmx_eptp(struct khv_vcpu *vcpu);

@@ -254,6 +254,8 @@ int vmx_probe(void)
 	vmx_caps.vpid = vmx_caps.proc2 & PROC2_VPID;
 	vmx_caps.preemption_timer = vmx_caps.pin & PIN_PREEMPTION_TIMER;
 	vmx_caps.ept_ad = ept & VMX_EPT_CAP_AD;
+	/* PML logs only the dirty flags the CPU sets: nothing without A/D. */
+	vmx_caps.pml = vmx_caps.ept_ad && ((proc2 >> 32) & PROC2_PML);
 	vmx_caps.pause_loop = vmx_caps.proc2 & PROC2_PAUSE_LOOP;
 	vmx_caps.insn_info_io = basic & VMX_BASIC_IO_INFO;
 	vmx_caps.invept_single = ept & VMX_EPT_CAP_INVEPT_SINGLE;
@@ -261,9 +263,9 @@ int vmx_probe(void)
 	vmx_caps.desc_exiting = (proc2 >> 32) & PROC2_DESC_EXITING;
 	vmx_caps.rdtscp = vmx_caps.proc2 & PROC2_RDTSCP;
 
-	pr_info("khv: vmx: revision %#x, true controls %d, VPID %d, EPT A/D %d, 5-level EPT %d, preemption timer %d, PLE %d, INS/OUTS info %d\n",
+	pr_info("khv: vmx: revision %#x, true controls %d, VPID %d, EPT A/D %d, PML %d, 5-level EPT %d, preemption timer %d, PLE %d, INS/OUTS info %d\n",
 		VMX_BASIC_REVISION(basic), true_ctls, vmx_caps.vpid, vmx_caps.ept_ad,
-		!!(ept & VMX_EPT_CAP_WALK5), vmx_caps.preemption_timer, vmx_caps.pause_loop,
+		vmx_caps.pml, !!(ept & VMX_EPT_CAP_WALK5), vmx_caps.preemption_timer, vmx_caps.pause_loop,
 		vmx_caps.insn_info_io);
 	return 0;
 }

@@ -432,6 +432,19 @@ static int vmx_exit_desc(struct vmx_vcpu *vmx)
 	return khv_handle_desc(&vmx->vcpu, (ldtr_tr ? KHV_DESC_SLDT : KHV_DESC_SGDT) + id);
 }
 
+/*
+ * The PML buffer was full: vmx_run() drained it already, and the write
+ * that wanted to log runs again.  NMI blocking as after an EPT violation.
+ */
+static int vmx_exit_pml_full(struct vmx_vcpu *vmx)
+{
+	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
+
+	if ((q & QUAL_EPT_NMI_UNBLOCK) && !(vmx->idt_vectoring & INTR_INFO_VALID))
+		vmx->intr_state |= INTR_STATE_NMI;
+	return 1;
+}
+
 static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_EXCEPTION_NMI]		= vmx_exit_exception,
 	[EXIT_EXTINT]			= vmx_exit_host,
@@ -472,6 +485,7 @@ static const vmx_exit_fn vmx_exit_handlers[EXIT_MAX] = {
 	[EXIT_INVPCID]			= vmx_exit_flush_vpid,
 	[EXIT_VMFUNC]			= vmx_exit_ud,
 	[EXIT_ENCLS]			= vmx_exit_ud,
+	[EXIT_PML_FULL]			= vmx_exit_pml_full,
 	[EXIT_XSAVES]			= vmx_exit_ud,
 	[EXIT_XRSTORS]			= vmx_exit_ud,
 	[EXIT_UMWAIT]			= vmx_exit_ud,

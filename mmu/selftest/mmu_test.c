@@ -1630,6 +1630,79 @@ static void test_dirty_hw(void)
 	vm_done(0);
 }
 
+/*
+ * The flags and the CPU's log (khv_mmu.hw_log, VT-x PML): the CPU's writes
+ * reach the bitmap through the backend's drain (khv_log_dirty_gpa() here,
+ * as khv_log_dirty_gpas() does), so gets walk nothing but the leaves of
+ * the bits they take.
+ */
+static void test_dirty_pml(void)
+{
+	unsigned long mask[KHV_PT_WORDS], kicks, drains;
+	u64 e;
+
+	vm_setup();
+	vm.mmu.hw_dirty = true;
+	vm.mmu.hw_log = true;
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(fault(70 * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	start_logging(0);
+	e = leaf(0x1000, NULL);
+	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !(e & fmt->dirty_flag));
+
+	/* A write logged and drained: taken, its leaf cleaned, one drain and one flush. */
+	cpu_write(0x1000);
+	khv_log_dirty_gpa(&vm, 0x1000);
+	/* A write whose log entry is not drained yet: no get walks to its flag. */
+	cpu_write(70 * 4096);
+	memset(mask, 0xff, sizeof(mask));
+	kicks = shim.kicks;
+	drains = shim.drains;
+	CHECK(take(0, 0, mask, 16) == 1);
+	CHECK(mask[0] == 1UL << 1 && !mask[1] && !bm[0] && !bm[1]);
+	CHECK(shim.drains == drains + 1 && shim.kicks == kicks + 1);
+	e = leaf(0x1000, NULL);
+	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !(e & fmt->dirty_flag));
+	CHECK(leaf(70 * 4096, NULL) & fmt->dirty_flag);
+
+	/* Nothing to take: a drain, no flush. */
+	CHECK(take_all(0) == 0 && shim.drains == drains + 2 && shim.kicks == kicks + 1);
+
+	/* Its entry drained later: the next take has it, and cleans the leaf. */
+	khv_log_dirty_gpa(&vm, 70 * 4096);
+	CHECK(take_all(0) == 1 && shim.kicks == kicks + 2);
+	CHECK(!(leaf(70 * 4096, NULL) & fmt->dirty_flag) && fmt->cleaned(leaf(70 * 4096, NULL)));
+
+	/* A bit without a flag (khv's own write): taken, no leaf to clean, no flush. */
+	bm[0] |= 1UL << 3;
+	kicks = shim.kicks;
+	CHECK(take_all(0) == 1 && shim.kicks == kicks);
+
+	/* KEEP: a drain, the bitmap as it is, no leaf read or cleaned. */
+	cpu_write(0x1000);
+	khv_log_dirty_gpa(&vm, 0x1000);
+	drains = shim.drains;
+	memset(mask, 0xff, sizeof(mask));
+	down_read(&vm.slots_lock);
+	CHECK(khv_mmu_harvest_dirty(&vm, 0, bm, mask, 16) == 0);
+	up_read(&vm.slots_lock);
+	CHECK(shim.drains == drains + 1 && bit(1) && (leaf(0x1000, NULL) & fmt->dirty_flag));
+	CHECK(take_all(0) == 1);
+
+	/* A zap of a written cleaned leaf logs it, as with the flags alone. */
+	cpu_write(0x1000);
+	zap(0, 4 * MiB);
+	CHECK(bit(1) && !bit(70));
+	CHECK(shim_pinned_pages() == 0);
+
+	vm.mmu.hw_dirty = false;
+	vm.mmu.hw_log = false;
+	vm.slots[0].dirty_bitmap = NULL;
+	vm_done(0);
+}
+
 static void test_dirty_wp_range(void)
 {
 	unsigned long i;
@@ -1776,6 +1849,7 @@ static const struct test tests[] = {
 	TEST(dirty_fault),
 	TEST(dirty_take),
 	TEST(dirty_hw),
+	TEST(dirty_pml),
 	TEST(dirty_wp_range),
 	TEST(dirty_split),
 	TEST(dirty_split_fallback),

@@ -501,10 +501,16 @@ void khv_kick_all_and_wait(struct khv_vm *vm, unsigned int req)
 {
 	unsigned long pfn;
 
-	CHECK(req == KHV_REQ_TLB_FLUSH);
+	CHECK(req == KHV_REQ_TLB_FLUSH || req == KHV_REQ_NONE);
 	CHECK(!vm->mmu.lock.held);
 	/* From a slot change or fault, or from the MMU notifier. */
 	CHECK(vm->slots_lock.readers || vm->slots_lock.writer || vm->mmu.invalidate_active);
+	/* Only a dirty-log get kicks for the CPU's log (mmu->hw_log), under slots_lock. */
+	if (req == KHV_REQ_NONE) {
+		CHECK(vm->mmu.hw_log && vm->slots_lock.readers);
+		shim.drains++;
+		return;
+	}
 	shim.kicks++;
 	/* Every vCPU flushed: only what is reachable now can be cached. */
 	for (pfn = 0; pfn < SHIM_NR_PAGES; pfn++) {

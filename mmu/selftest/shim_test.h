@@ -12,7 +12,8 @@ struct khv_vm;
 
 struct shim_state {
 	int warnings;			/* WARN_ON_ONCE that fired */
-	unsigned long kicks;		/* khv_kick_all_and_wait() calls */
+	unsigned long kicks;		/* khv_kick_all_and_wait() calls that flush */
+	unsigned long drains;		/* khv_kick_all_and_wait(KHV_REQ_NONE) calls */
 	long tables_live;		/* table pages allocated, not freed */
 	long tables_accounted;		/* of those, GFP_KERNEL_ACCOUNT|__GFP_ZERO */
 	long kmalloc_live;

@@ -108,11 +108,12 @@ struct khv_userspace_memory_region {
 
 /*
  * KHV_CHECK_EXTENSION(KHV_CAP_DIRTY_LOG): how a VM created now logs (the
- * same calls and the same promise either way; module parameter dirty_bits
- * chooses where the CPU allows).
+ * same calls and the same promise in every mode; module parameters
+ * dirty_bits and pml choose where the CPU allows).
  */
 #define KHV_DIRTY_LOG_BY_WP	1	/* write protection: a fault per page and pass */
 #define KHV_DIRTY_LOG_BY_CPU	2	/* the CPU's dirty flags in NPT/EPT leaves */
+#define KHV_DIRTY_LOG_BY_PML	3	/* the flags, and VT-x's log of the pages it dirties */
 
 /*
  * Dirty-page logging (KHV_CAP_DIRTY_LOG, Documentation/khv/migration.rst).
@@ -626,7 +627,8 @@ struct khv_event {
 #define KHV_KSTAT_INJ_AGAIN	13	/* deliveries cut short by an exit, redone */
 #define KHV_KSTAT_INJ_USER	14	/* events queued by KHV_INJECT_EVENT */
 #define KHV_KSTAT_NPF_DIRTY	15	/* a write to a page of a logging slot, logged */
-#define KHV_KSTAT_MAX		16
+#define KHV_KSTAT_PML_LOGGED	16	/* pages the CPU logged as dirtied (VT-x PML) */
+#define KHV_KSTAT_MAX		17
 
 struct khv_exit_stat {
 	__u32 kind;		/* KHV_STAT_* */

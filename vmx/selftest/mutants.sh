@@ -78,6 +78,8 @@ mutants=(
 	'vmx_caps.c@@vmx_caps.invvpid_single = ept & VMX_VPID_CAP_SINGLE;@@vmx_caps.invvpid_single = ept & VMX_VPID_CAP_ALL;'
 	'vmx_caps.c@@vmx_caps.invept_single = ept & VMX_EPT_CAP_INVEPT_SINGLE;@@vmx_caps.invept_single = ept & VMX_EPT_CAP_INVEPT;'
 	'vmx_caps.c@@vmx_caps.ept_ad = ept & VMX_EPT_CAP_AD;@@vmx_caps.ept_ad = ept & VMX_EPT_CAP_WALK5;'
+	'vmx_caps.c@@vmx_caps.pml = vmx_caps.ept_ad && ((proc2 >> 32) & PROC2_PML);@@vmx_caps.pml = (proc2 >> 32) & PROC2_PML;'
+	'vmx_caps.c@@vmx_caps.pml = vmx_caps.ept_ad && ((proc2 >> 32) & PROC2_PML);@@vmx_caps.pml = vmx_caps.ept_ad && (proc2 & PROC2_PML);'
 	'vmx_caps.c@@vmx_caps.vpid = vmx_caps.proc2 & PROC2_VPID;@@vmx_caps.vpid = (proc2 >> 32) & PROC2_VPID;'
 	'vmx_caps.c@@vmx_caps.insn_info_io = basic & VMX_BASIC_IO_INFO;@@vmx_caps.insn_info_io = true;'
 	'vmx_caps.c@@memset(&vmx_caps, 0, sizeof(vmx_caps));@@'

@@ -300,6 +300,7 @@ static int probe(void)
 	vmx_caps.vpid = true;
 	vmx_caps.preemption_timer = true;
 	vmx_caps.ept_ad = true;
+	vmx_caps.pml = true;
 	vmx_caps.pause_loop = true;
 	vmx_caps.insn_info_io = true;
 	vmx_caps.invept_single = true;
@@ -500,6 +501,8 @@ static void test_good_cpu(void)
 	CHECK(vmx_caps.vpid);
 	CHECK(vmx_caps.preemption_timer);
 	CHECK(vmx_caps.ept_ad);
+	CHECK(vmx_caps.pml);
+	CHECK_EQ(vmx_caps.proc2 & PROC2_PML, 0);	/* only VMs that log by PML */
 	CHECK(vmx_caps.pause_loop);
 	CHECK(vmx_caps.insn_info_io);
 	CHECK(vmx_caps.invept_single);
@@ -971,7 +974,16 @@ static void test_ept_caps(void)
 	msr_and_not(MSR_IA32_VMX_EPT_VPID_CAP, VMX_EPT_CAP_AD | VMX_EPT_CAP_1G);
 	CHECK_EQ(probe(), 0);
 	CHECK(!vmx_caps.ept_ad);
-	CHECK_INFO("EPT A/D 0,");
+	CHECK(!vmx_caps.pml);		/* PML logs dirty flags: none without A/D */
+	CHECK_INFO("EPT A/D 0, PML 0,");
+
+	cpu_skylake();
+	set_ctx("no PML");
+	ctl_disallow(MSR_IA32_VMX_PROCBASED_CTLS2, PROC2_PML);
+	CHECK_EQ(probe(), 0);
+	CHECK(vmx_caps.ept_ad);
+	CHECK(!vmx_caps.pml);
+	CHECK_INFO("EPT A/D 1, PML 0,");
 
 	cpu_skylake();
 	set_ctx("5-level EPT");

@@ -15,6 +15,7 @@ const char *const ki_kernel_stats[KHV_KSTAT_MAX] = {
 	"l1d_flush", "halt_sleep", "irq_injected", "halt_poll_hit", "halt_poll_miss",
 	"tlb_flush", "npf_mapped", "npf_mmio", "irq_pic", "inject_interrupt", "inject_nmi",
 	"inject_exception", "inject_soft", "inject_again", "inject_user", "npf_dirty",
+	"pml_logged",
 };
 
 static void *grow(void *p, size_t n, size_t size)

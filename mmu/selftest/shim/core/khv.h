@@ -11,6 +11,7 @@
 #define KHV_MEM_LOG_DIRTY	(1u << 1)
 #define KHV_MAX_MEMSLOTS	32
 #define KHV_REQ_TLB_FLUSH	0
+#define KHV_REQ_NONE		BITS_PER_LONG
 
 struct khv_memslot {
 	u64 gpa;
