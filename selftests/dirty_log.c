@@ -156,6 +156,16 @@ static void setup(KHVT_MD, struct khvt_vm *t, uint8_t *mem, uint64_t npages, boo
 				 npages * 4096, mem));
 }
 
+/* Slot SLOT of ODD_PAGES pages over fresh memory, logging. */
+static uint8_t *odd_slot(KHVT_MD, struct khvt_vm *t)
+{
+	uint8_t *mem = alloc_aligned(ODD_PAGES * 4096ul, false);
+
+	ASSERT_NE(NULL, mem);
+	setup(_metadata, t, mem, ODD_PAGES, true);
+	return mem;
+}
+
 #define VM_SETUP(t) do {						\
 	VM_WITH_PAYLOAD((t), KHVT_LONG, dl_guest);			\
 	REQUIRE_CAP((t), KHV_CAP_DIRTY_LOG);				\
@@ -278,9 +288,7 @@ TEST_F(dl, exact_pages)
 	unsigned int i;
 
 	VM_SETUP(&t);
-	mem = alloc_aligned(ODD_PAGES * 4096ul, false);
-	ASSERT_NE(NULL, mem);
-	setup(_metadata, &t, mem, ODD_PAGES, true);
+	mem = odd_slot(_metadata, &t);
 
 	/* Nothing written yet. */
 	EXPECT_EQ(0, get_log(&t, 0, ODD_PAGES, bm, 0));
@@ -338,9 +346,7 @@ TEST_F(dl, many_pages)
 	unsigned int i;
 
 	VM_SETUP(&t);
-	mem = alloc_aligned(ODD_PAGES * 4096ul, false);
-	ASSERT_NE(NULL, mem);
-	setup(_metadata, &t, mem, ODD_PAGES, true);
+	mem = odd_slot(_metadata, &t);
 	all_pages(pages, ODD_PAGES);
 
 	/* The first pass maps every page (a fault each), the get cleans them. */
@@ -387,9 +393,7 @@ TEST_F(dl, keep_clear_range)
 	unsigned int i;
 
 	VM_SETUP(&t);
-	mem = alloc_aligned(ODD_PAGES * 4096ul, false);
-	ASSERT_NE(NULL, mem);
-	setup(_metadata, &t, mem, ODD_PAGES, true);
+	mem = odd_slot(_metadata, &t);
 	write_pages(_metadata, &t, SLOT_GPA, a, ARRAY_SIZE(a), 1);
 
 	/* KEEP: the same answer twice. */

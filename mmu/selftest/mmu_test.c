@@ -1568,24 +1568,37 @@ static void cpu_write(u64 gpa)
 	CHECK(*ep & fmt->dirty_flag);
 }
 
+/*
+ * Slot 0 (4 MiB at 0) in the hardware mode (@log: with the CPU's log),
+ * pages 1 and 70 mapped writable, then logging: their leaves cleaned.
+ */
+static void hw_logging_setup(bool log)
+{
+	u64 e;
+
+	vm_setup();
+	vm.mmu.hw_dirty = true;
+	vm.mmu.hw_log = log;
+	shim_add_vma(U, 4 * MiB, true, false);
+	add_slot(0, 0, 4 * MiB, U, 0);
+	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+	CHECK(fault(70 * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
+
+	/* Logging starts by cleaning the leaves: writable still, flag clear. */
+	start_logging(0);
+	e = leaf(0x1000, NULL);
+	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !(e & fmt->dirty_flag));
+	CHECK(fmt->entry_dirty(e));	/* its unpin still marks the page dirty */
+}
+
 /* The dirty log by the CPU's dirty flags (khv_mmu.hw_dirty). */
 static void test_dirty_hw(void)
 {
 	unsigned long mask[KHV_PT_WORDS], kicks;
 	u64 e;
 
-	vm_setup();
-	vm.mmu.hw_dirty = true;
-	shim_add_vma(U, 4 * MiB, true, false);
-	add_slot(0, 0, 4 * MiB, U, 0);
-	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-	CHECK(fault(70 * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-
-	/* Logging starts by cleaning the leaves: writable still, flag clear, one flush. */
-	start_logging(0);
-	e = leaf(0x1000, NULL);
-	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !(e & fmt->dirty_flag));
-	CHECK(fmt->entry_dirty(e));	/* its unpin still marks the page dirty */
+	/* One flush when logging starts. */
+	hw_logging_setup(false);
 	CHECK(shim.kicks == 1 && take_all(0) == 0 && shim.kicks == 1);
 
 	/* Written by the CPU, no fault: the next take reports it, cleans it, flushes. */
@@ -1641,16 +1654,7 @@ static void test_dirty_pml(void)
 	unsigned long mask[KHV_PT_WORDS], kicks, drains;
 	u64 e;
 
-	vm_setup();
-	vm.mmu.hw_dirty = true;
-	vm.mmu.hw_log = true;
-	shim_add_vma(U, 4 * MiB, true, false);
-	add_slot(0, 0, 4 * MiB, U, 0);
-	CHECK(fault(0x1000, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-	CHECK(fault(70 * 4096, KHV_PROT_WRITE) == KHV_MMU_MAPPED);
-	start_logging(0);
-	e = leaf(0x1000, NULL);
-	CHECK((fmt->entry_prot(e) & KHV_PROT_WRITE) && fmt->cleaned(e) && !(e & fmt->dirty_flag));
+	hw_logging_setup(true);
 
 	/* A write logged and drained: taken, its leaf cleaned, one drain and one flush. */
 	cpu_write(0x1000);
