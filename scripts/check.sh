@@ -4,8 +4,9 @@
 #   deps -> the build (khv.ko for the test kernel, libkhv, selftests,
 #   tools), with lint (checkpatch) and the libvirt driver's build beside
 #   it -> initramfs images -> three QEMU boots (5-level paging; 4-level
-#   with no5lvl; a CPU without SVM and VMX, where insmod must fail) and two
-#   Bochs boots (VT-x with one CPU, and with two), started at once; once
+#   with no5lvl; a CPU without SVM and VMX, where insmod must fail) and three
+#   Bochs boots (VT-x with one CPU, with two, and a model with PML),
+#   started at once; once
 #   the libvirt driver is built, the fourth QEMU boot (khv-run's nested
 #   guests, virt-manager's remote host) and 4-level's (which also runs
 #   the libvirt driver's selftest) -> the host unit tests (libkhv, mmu,
@@ -281,7 +282,7 @@ start_lane() {
 	[ -f "$OUT/initramfs-$name.cpio.gz" ] && img=$OUT/initramfs-$name.cpio.gz
 	case $name in 4level | 5level) img=$OUT/initramfs-l2.cpio.gz ;; esac
 	# The lane's wall and CPU seconds (its emulator's, reaped by
-	# timeout): six emulators share the cores, so CPU is what a lane
+	# timeout): seven emulators share the cores, so CPU is what a lane
 	# costs the others.
 	# shellcheck disable=SC2086 # $args: zero or more kernel arguments
 	(
