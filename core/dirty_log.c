@@ -9,9 +9,10 @@
  * module parameter dirty_bits, below), by the backend's drain of the
  * CPU's log of dirtied pages (VT-x PML, khv_log_dirty_gpas()) after each
  * exit, and by khv's own writes to guest memory (khv_write_guest():
- * kvmclock, emulated string I/O, descriptor tables), after the write.  They are taken out by mmu/dirty.c, which
- * write-protects their pages (or cleans their leaves) in the same hold of
- * khv_mmu.lock and flushes before the ioctl returns.
+ * kvmclock, emulated string I/O, descriptor tables), after the write.
+ * They are taken out by mmu/dirty.c, which write-protects their pages (or
+ * cleans their leaves) in the same hold of khv_mmu.lock and flushes
+ * before the ioctl returns.
  *
  * Locking: the ioctls hold vm->slots_lock for read, so the slot and its
  * bitmap stay; logging is switched on and off with it held for write
@@ -97,9 +98,10 @@ void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
 
 /*
  * Up to 512 pages per call (a PML buffer): one hold of slots_spin, and the
- * last slot found is tried first (a guest writes runs of pages).  Pages of
- * slots that do not log are the first write to each page since its leaf
- * was built: dropped.
+ * last slot found is tried first (a guest writes runs of pages).  An
+ * address outside every logging slot (one that stopped logging, or moved,
+ * since the CPU logged it) is dropped: the zap that went with the change
+ * logged what the leaf's flag said.
  */
 void khv_log_dirty_gpas(struct khv_vcpu *vcpu, const u64 *gpas, unsigned int n)
 {
