@@ -76,7 +76,7 @@ int khv_dirty_log_mode(void)
 	return khv_ops->dirty_log_mode();
 }
 
-/* Set the bit of the page at gpa if a slot that logs holds it; slots_spin held. */
+/* Set the bit of the page at gpa if a slot that logs holds it; slots_lock or slots_spin held. */
 static void khv_log_one(struct khv_vm *vm, const struct khv_memslot **s, u64 gpa)
 {
 	if (!*s || gpa < (*s)->gpa || gpa - (*s)->gpa >= (*s)->size)
@@ -97,8 +97,9 @@ void khv_log_dirty_gpa(struct khv_vm *vm, u64 gpa)
 }
 
 /*
- * Up to 512 pages per call (a PML buffer): one hold of slots_spin, and the
- * last slot found is tried first (a guest writes runs of pages).  An
+ * Up to 512 pages per call (a PML buffer), under slots_lock for read (as
+ * a second-level fault: vCPUs draining at once do not wait for each
+ * other), the last slot found tried first (a guest writes runs of pages).  An
  * address outside every logging slot (one that stopped logging, or moved,
  * since the CPU logged it) is dropped: the zap that went with the change
  * logged what the leaf's flag said.
@@ -109,10 +110,10 @@ void khv_log_dirty_gpas(struct khv_vcpu *vcpu, const u64 *gpas, unsigned int n)
 	const struct khv_memslot *s = NULL;
 	unsigned int i;
 
-	spin_lock(&vm->slots_spin);
+	down_read(&vm->slots_lock);
 	for (i = 0; i < n; i++)
 		khv_log_one(vm, &s, gpas[i] & PAGE_MASK);
-	spin_unlock(&vm->slots_spin);
+	up_read(&vm->slots_lock);
 	vcpu->stats->kernel_stats[KHV_KSTAT_PML_LOGGED] += n;
 }
 

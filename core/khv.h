@@ -85,7 +85,7 @@ enum khv_vcpu_mode {
 #define KHV_REQ_INIT		3	/* an INIT message arrived (irq/) */
 #define KHV_REQ_SIPI		4	/* a SIPI arrived; vector in apic (irq/) */
 #define KHV_REQ_PVCLOCK		5	/* rewrite the kvmclock structure (core/pvclock.c) */
-/* For khv_kick_all_and_wait(): no request, the exit alone (vmx/vmx_pml.c). */
+/* For khv_kick_all_and_wait(): no request, the exit alone (mmu/dirty.c). */
 #define KHV_REQ_NONE		BITS_PER_LONG
 
 /* What KHV_RUN must finish before it re-enters the guest. */
@@ -529,7 +529,8 @@ struct khv_backend {
 	 * The best dirty log this CPU offers (KHV_DIRTY_LOG_BY_*): write
 	 * protection, the leaves' dirty flags, or the flags and a log of the
 	 * pages whose flag the CPU set (then the backend calls
-	 * khv_log_dirty_gpas() after every exit of a VM with mmu.hw_log).
+	 * khv_log_dirty_gpas() at every exit of a VM with mmu.hw_log, before
+	 * handling it).
 	 */
 	int (*dirty_log_mode)(void);
 
@@ -687,8 +688,7 @@ void khv_mark_dirty(const struct khv_memslot *s, u64 gpa);
 int khv_dirty_log_mode(void);
 /*
  * The backend's log of pages the CPU dirtied (mmu.hw_log), after an exit:
- * set their bits, count them.  Any context but hard interrupt: takes
- * slots_spin, never sleeps.
+ * set their bits, count them.  Process context: takes slots_lock for read.
  */
 void khv_log_dirty_gpas(struct khv_vcpu *vcpu, const u64 *gpas, unsigned int n);
 /*

@@ -31,9 +31,11 @@
  * The flags and the CPU's log (VT-x PML; khv_mmu.hw_log).  Leaves are
  * cleaned as above, but the CPU also logs each page whose flag it sets,
  * and the backend puts the log into the bitmaps after every exit
- * (vmx/vmx_pml.c).  So there is no harvest: a get kicks the vCPUs (their
- * logs drained when the kick returns), takes its bits, and cleans only
- * the leaves of the bits it took; KEEP reads the bitmap after the kick.
+ * (vmx/vmx_pml.c).  So there is no harvest: a get kicks the vCPUs out of
+ * the guest (so that they drain soon), takes its bits, and cleans only
+ * the leaves of the bits it took; KEEP reads the bitmap.  A page still in
+ * a vCPU's log keeps its flag and is in a later get; every exit to
+ * userspace drains first, so a stopped VM's log is complete.
  *
  * Pins do not change: a write-protected or cleaned leaf keeps its pin, and
  * says it may have been written (entry_dirty(): its unpin marks the folio
@@ -211,7 +213,7 @@ unsigned long khv_mmu_harvest_dirty(struct khv_vm *vm, u64 gpa, unsigned long *b
 	if (!mmu->hw_dirty || !mmu->root)
 		return 0;
 	if (mmu->hw_log) {
-		/* The bitmap holds the flags' pages once the vCPUs' logs are in. */
+		/* The bitmap holds the flags' pages, but for the vCPUs' logs. */
 		khv_kick_all_and_wait(vm, KHV_REQ_NONE);
 		return 0;
 	}
@@ -246,7 +248,7 @@ unsigned long khv_mmu_take_dirty(struct khv_vm *vm, u64 gpa, unsigned long *bitm
 	unsigned long w, total = 0, changed = 0;
 
 	lockdep_assert_held(&vm->slots_lock);
-	/* The CPU's log: what the vCPUs logged so far into the bitmap first. */
+	/* The CPU's log: make the vCPUs drain what they logged, soon. */
 	if (mmu->hw_log && mmu->root)
 		khv_kick_all_and_wait(vm, KHV_REQ_NONE);
 	spin_lock(&mmu->lock);

@@ -649,9 +649,6 @@ static void vmx_run(struct khv_vcpu *vcpu)
 		hw_breakpoint_restore();
 
 	vmx_read_exit(vmx, ret);
-	/* Before the interrupt that may have caused the exit runs (vmx_pml.c). */
-	if (!ret)
-		vmx_pml_drain(vmx);
 }
 
 static u32 vmx_stat_index(u32 hw_code)

@@ -276,7 +276,7 @@ int vmx_pml_dirty_log_mode(void);
 int vmx_pml_alloc(struct vmx_vcpu *vmx);
 void vmx_pml_free(struct vmx_vcpu *vmx);
 u32 vmx_pml_init_vmcs(struct vmx_vcpu *vmx, u32 proc2);
-void vmx_pml_drain(struct vmx_vcpu *vmx);	/* after an exit, interrupts off */
+void vmx_pml_drain(struct vmx_vcpu *vmx);	/* after an exit, VMCS loaded */
 
 /* ---- vmx.c --------------------------------------------------------------- */
 u64 vmx_eptp(struct khv_vcpu *vcpu);

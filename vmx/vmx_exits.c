@@ -433,8 +433,9 @@ static int vmx_exit_desc(struct vmx_vcpu *vmx)
 }
 
 /*
- * The PML buffer was full: vmx_run() drained it already, and the write
- * that wanted to log runs again.  NMI blocking as after an EPT violation.
+ * The PML buffer was full: vmx_handle_exit() drained it already, and the
+ * write that wanted to log runs again.  NMI blocking as after an EPT
+ * violation.
  */
 static int vmx_exit_pml_full(struct vmx_vcpu *vmx)
 {
@@ -608,6 +609,9 @@ int vmx_handle_exit(struct khv_vcpu *vcpu)
 	int r;
 
 	khv_count_exit(vcpu, vmx->exit_reason);
+	/* Before any handler, so that userspace never sees an exit before its log. */
+	if (vmx->exit_reason != EXIT_VMFAIL)
+		vmx_pml_drain(vmx);
 
 	if (vmx->exit_reason == EXIT_VMFAIL || (vmx->exit_reason & VMX_EXIT_ENTRY_FAILURE)) {
 		r = vmx_exit_fail_entry(vmx);

@@ -13,14 +13,15 @@
  * the next entry.
  *
  * khv cleans the leaves of a logging slot as with the flags alone; what
- * PML adds is that the vCPU thread drains the buffer after every exit
- * (vmx_pml_drain(), from vmx_run() with interrupts still off) into the
- * slots' bitmaps and puts the index back to 511.  So the bitmaps hold
- * every page whose flag the CPU set, and a get cleans only the leaves of
- * the bits it takes instead of reading every leaf of its range.  Because
- * the drain comes before the exit's interrupts are taken, a get that
- * kicks the vCPUs (khv_kick_all_and_wait()) finds, when the kick returns,
- * every page they logged before it in the bitmaps.
+ * PML adds is that the vCPU thread drains the buffer at the start of every
+ * exit's handling (vmx_pml_drain(), from vmx_handle_exit(): interrupts on,
+ * slots_lock for read, so vCPUs draining at once do not wait for each
+ * other) into the slots' bitmaps and puts the index back to 511.  So the
+ * bitmaps hold every page whose flag the CPU set, give or take the
+ * buffers of vCPUs in the guest, and a get cleans only the leaves of the
+ * bits it takes instead of reading every leaf of its range.  A page still
+ * in a buffer when a get takes its bits keeps its flag and is in the next
+ * get's bits; every exit to userspace has drained first.
  *
  * The buffer page exists only for VMs created in this mode (khv_mmu.hw_log):
  * "enable PML" is set in their VMCSs for their whole life.  Leaves of
@@ -79,7 +80,7 @@ u32 vmx_pml_init_vmcs(struct vmx_vcpu *vmx, u32 proc2)
 }
 
 /*
- * After an exit, on the vCPU's CPU with its VMCS current: the pages the
+ * After an exit, with the vCPU loaded (its VMCS current): the pages the
  * CPU logged since the last drain go to core.  The index is one below the
  * last entry written (0xffff once all 512 are), and entries fill from 511
  * down.
