@@ -240,8 +240,9 @@ if [ "${VMX_LANE:-1}" = 1 ]; then
 	# broadwell_ult lacks; corei7_skylake_x has it.  clearcpuid: its
 	# AVX-512 XSAVE sizes make the kernel warn at boot, and with the
 	# compacted XSAVE format (XSAVEC, XSAVES) the kernel's XRSTOR of a
-	# vCPU's FPU state faults now and then (Documentation/khv/bochs.rst,
-	# open): the lane keeps the FPU as broadwell_ult's.  tsc_early_khz:
+	# task's FPU state faults now and then, in threads that never enter
+	# khv too (Documentation/khv/bochs.rst: Bochs' emulation, most
+	# likely): the lane keeps the FPU as broadwell_ult's.  tsc_early_khz:
 	# the model's CPUID says 3.5 GHz, its TSC counts 200 MHz (ips), and
 	# guest time ran 17 times slow (613 s for the lane, 78 s with it).
 	# Only dirty_log's pml mode runs (the others run in lane vmx).
