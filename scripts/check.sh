@@ -58,6 +58,7 @@ summary() {	# the verdict, then exit: status 0 only without failures
 lane_timeout() {
 	case $1 in
 	khvrun) say "${KHVRUN_TIMEOUT:-840}" ;;
+	xmigsrc | xmigdst) say "${XMIG_TIMEOUT:-600}" ;;
 	4level | 5level) say "${LIBVIRT_LANE_TIMEOUT:-600}" ;;
 	*) say "$TIMEOUT" ;;
 	esac
@@ -77,6 +78,25 @@ khvrun_image() {
 		{ rm -rf "$extra" "$tests"; return 1; }
 	printf '%s\n' khvrun libvirt-remote >"$tests"
 	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUT=1500 \
+		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
+	local rc=$?
+	rm -rf "$extra" "$tests"
+	return "$rc"
+}
+
+# xmig_image <output>: the image both machines of lanes xmigsrc and
+# xmigdst boot: selftest khvrun_xmig, khv-run and mbtest (with the tools),
+# and the e1000 module for the NIC between them.
+# shellcheck disable=SC2317 # called through run_logged
+xmig_image() {
+	local extra tests
+	extra=$(mktemp -d)
+	tests=$(mktemp)
+	mkdir -p "$extra/khv/net" &&
+		cp "/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko" "$extra/khv/net/" ||
+		{ rm -rf "$extra" "$tests"; return 1; }
+	say khvrun_xmig >"$tests"
+	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUTS="khvrun_xmig=570" \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
 	rm -rf "$extra" "$tests"
@@ -228,6 +248,25 @@ if [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	ssh-keygen -q -t ed25519 -N "" -C khv-check -f "$OUT/remote-key"
 	lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt-remote khvremote=$remote_vnc")
 fi
+# Lanes xmigsrc and xmigdst: two test machines joined by a virtual
+# Ethernet (each QEMU's e1000 on a UDP socket to the other's), selftest
+# khvrun_xmig migrating a guest from one to the other.  They differ as two
+# hosts do: 5-level and 4-level paging, and the destination boots 20 s
+# later (XMIG_DELAY), so that its TSC is behind the source's (QEMU's TSC
+# counts from the machine's start).  XMIG_LANE=0 skips them.
+if [ "${XMIG_LANE:-1}" = 1 ]; then
+	xmig_a=$(free_port 20000 60000 udp)
+	for _ in 1 2 3; do
+		xmig_b=$(free_port 20000 60000 udp)
+		[ "$xmig_b" != "$xmig_a" ] && break
+	done
+	xmig_net() {	# xmig_net <local port> <remote port> <MAC's last byte>
+		say "-netdev socket,id=xmig,udp=127.0.0.1:$2,localaddr=127.0.0.1:$1" \
+			"-device e1000,netdev=xmig,mac=52:54:00:4b:48:$3"
+	}
+	lanes+=("xmigsrc:5:check:$cpu:khvtests=khvrun_xmig khvxmig=src,10.9.0.1/24,10.9.0.2")
+	lanes+=("xmigdst:4:check:$cpu:no5lvl khvtests=khvrun_xmig khvxmig=dst,10.9.0.2/24,10.9.0.1")
+fi
 if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
 	# kernel warns at boot (workqueue cpumask); migrate runs in QEMU.
@@ -261,7 +300,7 @@ bochs_model() {
 # start_lane <lane>: boot it in the background (pid in lane_pid[name]).
 declare -A lane_pid
 start_lane() {
-	local name mode lcpu args img thread run extra
+	local name mode lcpu args img thread run extra delay=0
 	IFS=: read -r name _ mode lcpu args <<<"$1"
 	if [ "${lcpu#bochs}" != "$lcpu" ]; then
 		run=(env BOCHS_SMP="$(bochs_smp "$lcpu")" BOCHS_CPU="$(bochs_model "$lcpu")" \
@@ -276,17 +315,23 @@ start_lane() {
 		[ "$name" = khvrun ] && thread=${KHVRUN_THREAD:-single}
 		extra=
 		[ "$name" = khvrun ] && extra=$remote_nic
+		[ "$name" = xmigsrc ] && extra=$(xmig_net "$xmig_a" "$xmig_b" 01)
+		[ "$name" = xmigdst ] && extra=$(xmig_net "$xmig_b" "$xmig_a" 02) delay=${XMIG_DELAY:-20}
 		run=(env QEMU_CPU="$lcpu" TIMEOUT="$(lane_timeout "$name")" QEMU_EXTRA="$extra" \
 			QEMU_TCG_THREAD="$thread" bash "$KHV_ROOT/scripts/qemu-run.sh")
 	fi
 	img=$OUT/initramfs.cpio.gz
 	[ -f "$OUT/initramfs-$name.cpio.gz" ] && img=$OUT/initramfs-$name.cpio.gz
-	case $name in 4level | 5level) img=$OUT/initramfs-l2.cpio.gz ;; esac
+	case $name in
+	4level | 5level) img=$OUT/initramfs-l2.cpio.gz ;;
+	xmigsrc | xmigdst) img=$OUT/initramfs-xmig.cpio.gz ;;
+	esac
 	# The lane's wall and CPU seconds (its emulator's, reaped by
 	# timeout): seven emulators share the cores, so CPU is what a lane
 	# costs the others.
 	# shellcheck disable=SC2086 # $args: zero or more kernel arguments
 	(
+		sleep "$delay"
 		TIMEFORMAT="%R %U %S"
 		time "${run[@]}" "$img" "$OUT/$name.log" khvmode="$mode" $args
 	) 2>"$OUT/$name.time" &
@@ -320,18 +365,23 @@ if [ "$module_ok" = 1 ]; then
 	# A lane that runs a few tests (khvtests=, listed in tests-<lane>.txt
 	# for its verdict) boots an image of just those: the kernel unpacks
 	# the whole image before /init, and in lane vmxsmp's two-CPU Bochs
-	# that was seconds of a 20 s boot.  Lane khvrun has its own (below).
+	# that was seconds of a 20 s boot.  Lane khvrun has its own (below),
+	# lanes xmigsrc and xmigdst theirs (xmig_image).
 	for l in "${lanes[@]}"; do
 		IFS=: read -r name _ _ _ args <<<"$l"
 		case " $args " in *" khvtests="*) ;; *) continue ;; esac
 		sed -n 's/.*khvtests=\([^ ]*\).*/\1/p' <<<"$args" | tr ',' '\n' >"$OUT/tests-$name.txt"
-		[ "$name" != khvrun ] || continue
+		case $name in khvrun | xmigsrc | xmigdst) continue ;; esac
 		grep -xFf "$built" "$OUT/tests-$name.txt" >"$OUT/tests-$name-built.txt"
 		if ! run_logged "$OUT/initramfs-$name.log" env TESTS_FILE="$OUT/tests-$name-built.txt" \
 			bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$OUT/initramfs-$name.cpio.gz"; then
 			result 1 "initramfs: $name lane"
 		fi
 	done
+	if [ "${XMIG_LANE:-1}" = 1 ] && ! run_logged "$OUT/initramfs-xmig.log" \
+		xmig_image "$OUT/initramfs-xmig.cpio.gz"; then
+		result 1 "initramfs: xmigsrc and xmigdst lanes"
+	fi
 fi
 
 lvd_rc=0

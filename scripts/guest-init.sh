@@ -11,6 +11,9 @@
 #                  operation and instruction masks O and I
 #   khvdirtylog=m,n  selftest dirty_log: only these modes (wp, cpu, pml);
 #                  the others skip with a reason starting "lane:"
+#   khvxmig=ROLE,ADDR/LEN,PEER  selftest khvrun_xmig: this machine's side
+#                  of a migration between two (src or dst), its address
+#                  on the virtual network between them, the other's
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello, then (when the
 #                  image has it) khv-run booting this kernel with 2 vCPUs
 #   khvmode=run    load khv.ko, run /khv/run (from INITRAMFS_EXTRA)
@@ -79,6 +82,10 @@ for arg in $(cat /proc/cmdline); do
 	khvdirtylog=*)
 		KHV_DIRTY_LOG_MODES=${arg#khvdirtylog=}
 		export KHV_DIRTY_LOG_MODES
+		;;
+	khvxmig=*)
+		KHV_XMIG=${arg#khvxmig=}
+		export KHV_XMIG
 		;;
 	esac
 done

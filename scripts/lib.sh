@@ -218,12 +218,13 @@ libvirt_files() {
 		/usr/sbin/xtables-legacy-multi "$xt"/*.so
 }
 
-# free_port <lo> <hi>: a TCP port in [lo, hi] that nothing listens on here
-# (nothing printed if twenty tries found none).
+# free_port <lo> <hi> [udp]: a TCP (UDP) port in [lo, hi] that nothing
+# listens on (is bound to) here (nothing printed if twenty tries found none).
 free_port() {
-	local p
+	local p proto=t
+	[ "${3:-}" = udp ] && proto=u
 	for p in $(shuf -i "$1-$2" -n 20); do
-		ss -Htln "sport = :$p" | grep -q . || { say "$p"; return 0; }
+		ss "-H${proto}ln" "sport = :$p" | grep -q . || { say "$p"; return 0; }
 	done
 	return 1
 }

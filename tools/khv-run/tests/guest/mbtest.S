@@ -11,7 +11,10 @@
  * memory: pass n checks that each of the 65536 dwords at 2 MiB holds its
  * index + n - 1, writes index + n into each, and prints
  * "KHVRUN-MB-PASS n ok"; a dword that is not what the last pass wrote
- * prints "KHVRUN-MB-PASS n BAD" and leaves with status 0x3f.
+ * prints "KHVRUN-MB-PASS n BAD" and leaves with status 0x3f.  Each pass
+ * also reads the TSC, which must never be below the last pass's reading
+ * (a snapshot restored later, a migration to another machine whose TSC
+ * counts from elsewhere): "KHVRUN-MB-PASS n BAD tsc", status 0x3e.
  */
 	.set	MB_MAGIC, 0x1badb002
 	.set	MB_FLAGS, 0x00000003		/* page-aligned modules, memory info */
@@ -84,6 +87,14 @@ next_pass:
 	incl	%ecx
 	cmpl	$DWORDS, %ecx
 	jb	2b
+	rdtsc					/* EDX:EAX >= last_tsc, unsigned */
+	cmpl	last_tsc + 4, %edx
+	jb	bad_tsc
+	ja	3f
+	cmpl	last_tsc, %eax
+	jb	bad_tsc
+3:	movl	%eax, last_tsc
+	movl	%edx, last_tsc + 4
 	movl	$pass, %edi
 	call	puts
 	movl	%ebp, %eax
@@ -99,6 +110,16 @@ bad:
 	movl	$badw, %edi
 	call	puts
 	movb	$0x3f, %al
+	outb	%al, $DEBUG_EXIT
+	hlt
+bad_tsc:
+	movl	$pass, %edi
+	call	puts
+	movl	%ebp, %eax
+	call	putu
+	movl	$badtsc, %edi
+	call	puts
+	movb	$0x3e, %al
 	outb	%al, $DEBUG_EXIT
 	hlt
 
@@ -140,6 +161,10 @@ nl:	.asciz	"\n"
 pass:	.asciz	"KHVRUN-MB-PASS "
 ok:	.asciz	" ok\n"
 badw:	.asciz	" BAD\n"
+badtsc:	.asciz	" BAD tsc\n"
+	.align	4
+last_tsc:
+	.long	0, 0
 num:	.space	12
 numend:	.byte	0
 
