@@ -277,11 +277,11 @@ if [ "${VMX_LANE:-1}" = 1 ]; then
 	lanes+=("vmxsmp:4:check:bochs2:khvtests=${VMX_SMP_TESTS:-hotplug,smp,irqsmp} idle=halt")
 	# Lane vmxpml: the dirty log by VT-x's page-modification log, which
 	# broadwell_ult lacks; corei7_skylake_x has it.  clearcpuid: its
-	# AVX-512 XSAVE sizes make the kernel warn at boot, and with the
-	# compacted XSAVE format (XSAVEC, XSAVES) the kernel's XRSTOR of a
-	# task's FPU state faults now and then, in threads that never enter
-	# khv too (Documentation/khv/bochs.rst: Bochs' emulation, most
-	# likely): the lane keeps the FPU as broadwell_ult's.  tsc_early_khz:
+	# AVX-512 XSAVE sizes make the kernel warn at boot, and Bochs 2.7's
+	# compacted XSAVE format (XSAVEC, XSAVES) puts AVX state over the
+	# XSAVE header, which the next XRSTOR refuses (fixed after 2.7;
+	# Documentation/khv/bochs.rst): the lane keeps the FPU as
+	# broadwell_ult's.  tsc_early_khz:
 	# the model's CPUID says 3.5 GHz, its TSC counts 200 MHz (ips), and
 	# guest time ran 17 times slow (613 s for the lane, 78 s with it).
 	# Only dirty_log's pml mode runs (the others run in lane vmx).

@@ -108,10 +108,11 @@ static int connect_until(const char *ip, int port, double deadline, struct kr_pr
 	return -1;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+/* All of it, or false (no SIGPIPE when the other side has gone). */
+static bool send_all(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 
 		if (w <= 0)
 			return false;
@@ -176,8 +177,8 @@ static void source(struct __test_metadata *_metadata, const struct role *r)
 	EXPECT_EQ(0, count(o.buf, " BAD")) TH_LOG("%s", o.buf);
 	if (out >= 0) {
 		snprintf(line, sizeof(line), "XMIG-SRC-TSC %llu\n", (unsigned long long)__rdtsc());
-		EXPECT_TRUE(write_all(out, line, strlen(line)));
-		EXPECT_TRUE(write_all(out, o.buf, o.len));
+		EXPECT_TRUE(send_all(out, line, strlen(line)));
+		EXPECT_TRUE(send_all(out, o.buf, o.len));
 		close(out);
 	}
 	ksft_print_msg("khvrun_xmig: source ran passes 1-%d\n", last_number(o.buf, PREFIX));
