@@ -81,7 +81,7 @@ BENCH_INTEL_ROUNDS=${BENCH_INTEL_ROUNDS:-2}
 BENCH_INTEL_ARGS=${BENCH_INTEL_ARGS:---runs=3}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 LOOPS="cpuid io"
-DIRTY_LOOPS="dirty"
+DIRTY_LOOPS="dirty dirty-sparse"
 IRQ_LOOPS="timer hlt-timer ipi msi"
 want() { case " $BENCH_BACKENDS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -250,7 +250,8 @@ bench_lane() {
 	# shellcheck disable=SC2086
 	table "$dir/bench.txt" $IRQ_LOOPS
 	say ""
-	say "$lane, the dirty log. Cycles per pass: $(dirty_pages) pages written, one get of the log ($clock):"
+	say "$lane, the dirty log. Cycles per pass: pages written, one get of the log ($clock);"
+	say "dirty: the $(guest_def BENCH_DIRTY_PAGES) pages of its slot, dirty-sparse: one in $(guest_def BENCH_SPARSE_STRIDE) of $(guest_def BENCH_SPARSE_PAGES)"
 	say "median of $rounds rounds, (best single run); khv: module parameter dirty_bits=${BENCH_DIRTY_BITS:-1}"
 	# shellcheck disable=SC2086
 	table "$dir/bench.txt" $DIRTY_LOOPS
@@ -274,7 +275,7 @@ bench_lane() {
 table() {
 	local txt=$1 l km kb vm vb kc vc rc
 	shift
-	printf '%-9s %20s %20s %16s\n' loop khv KVM khv/KVM
+	printf '%-12s %20s %20s %16s\n' loop khv KVM khv/KVM
 	for l in "$@"; do
 		km="" kb="" vm="" vb=""
 		read -r km kb < <(figure "$txt" khv "$l")
@@ -286,7 +287,7 @@ table() {
 			rc="$(ratio "$km" "$vm") ($(ratio "$kb" "$vb"))"
 			say "BENCH ratio $l khv/kvm=$(ratio "$km" "$vm") best=$(ratio "$kb" "$vb")" >>"$txt"
 		fi
-		printf '%-9s %20s %20s %16s\n' "$l" "$kc" "$vc" "$rc"
+		printf '%-12s %20s %20s %16s\n' "$l" "$kc" "$vc" "$rc"
 	done
 }
 
@@ -370,8 +371,8 @@ figure() {	# figure <bench.txt> <backend> <loop> -> "median best" or nothing
 	}' "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-# The dirty loop's pages per pass (tools/bench/guest.h).
-dirty_pages() { awk '$2 == "BENCH_DIRTY_PAGES" { print $3 }' "$KHV_ROOT/tools/bench/guest.h"; }
+# guest_def <name>: a number tools/bench/guest.h defines (the dirty loops').
+guest_def() { awk -v n="$1" '$1 == "#define" && $2 == n { print $3 }' "$KHV_ROOT/tools/bench/guest.h"; }
 
 # --- the lanes -----------------------------------------------------------------
 for v in $BENCH_LANES; do

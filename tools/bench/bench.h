@@ -61,12 +61,13 @@ struct bench_driver {
 	/* irqchip VMs: a 1-byte OUT to port signals eventfd fd, in the kernel. */
 	int (*pio_ioeventfd)(void *ctx, int fd, uint16_t port);
 	/*
-	 * A second memory slot, [gpa, gpa + size) backed by mem, with dirty
-	 * logging on; then the log of its pages, cleared: how many are set,
-	 * or -errno.  bitmap: (size / 4096 + 63) / 64 words.
+	 * Logged memory slot idx (0 or 1, beside the RAM slot), [gpa, gpa +
+	 * size) backed by mem, with dirty logging on; then the log of its
+	 * pages, cleared: how many are set, or -errno.  bitmap: (size / 4096
+	 * + 63) / 64 words.
 	 */
-	int (*log_slot)(void *ctx, uint64_t gpa, void *mem, size_t size);
-	int (*get_log)(void *ctx, uint64_t *bitmap);
+	int (*log_slot)(void *ctx, int idx, uint64_t gpa, void *mem, size_t size);
+	int (*get_log)(void *ctx, int idx, uint64_t *bitmap);
 	/* Optional: print the backend's own exit counters, per vCPU. */
 	void (*stats)(void *ctx, FILE *out);
 	void (*close)(void *ctx);
@@ -107,6 +108,7 @@ extern const unsigned char khv_bench_guest[];
 extern const unsigned char khv_bench_guest_cpuid[];
 extern const unsigned char khv_bench_guest_io[];
 extern const unsigned char khv_bench_guest_dirty[];
+extern const unsigned char khv_bench_guest_dirty_sparse[];
 extern const unsigned char khv_bench_guest_timer[];
 extern const unsigned char khv_bench_guest_hlt_timer[];
 extern const unsigned char khv_bench_guest_ipi[];

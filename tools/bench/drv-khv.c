@@ -14,7 +14,7 @@ struct khv_ctx {
 	struct khv_vcpu vcpu[BENCH_MAX_VCPUS];
 	unsigned int nvcpus;		/* created so far */
 	int have_sys, have_vm;
-	uint64_t log_pages;		/* the logged slot's pages */
+	uint64_t log_pages[2];		/* the logged slots' pages */
 };
 
 static void khv_drv_close(void *p)
@@ -109,25 +109,28 @@ static int khv_drv_open(void **ctx, const char *device, void *mem, size_t size,
 	return 0;
 }
 
-#define KHV_BENCH_LOG_SLOT	1
+/* The logged slots: 1 and 2 (0 is the RAM). */
+#define KHV_BENCH_LOG_SLOT(idx)	(1 + (idx))
 
-static int khv_drv_log_slot(void *p, uint64_t gpa, void *mem, size_t size)
+static int khv_drv_log_slot(void *p, int idx, uint64_t gpa, void *mem, size_t size)
 {
 	struct khv_ctx *c = p;
 	int ret;
 
-	ret = khv_vm_set_memory(&c->vm, KHV_BENCH_LOG_SLOT, KHV_MEM_LOG_DIRTY, gpa, size, mem);
+	ret = khv_vm_set_memory(&c->vm, KHV_BENCH_LOG_SLOT(idx), KHV_MEM_LOG_DIRTY, gpa, size,
+				mem);
 	if (ret)
 		fprintf(stderr, "khv-bench: khv: KHV_SET_USER_MEMORY_REGION (dirty log): %s\n",
 			strerror(-ret));
-	c->log_pages = size / 4096;
+	c->log_pages[idx] = size / 4096;
 	return ret;
 }
 
-static int khv_drv_get_log(void *p, uint64_t *bitmap)
+static int khv_drv_get_log(void *p, int idx, uint64_t *bitmap)
 {
 	struct khv_ctx *c = p;
-	int ret = khv_vm_get_dirty_log(&c->vm, KHV_BENCH_LOG_SLOT, 0, 0, c->log_pages, bitmap);
+	int ret = khv_vm_get_dirty_log(&c->vm, KHV_BENCH_LOG_SLOT(idx), 0, 0, c->log_pages[idx],
+					  bitmap);
 
 	if (ret < 0)
 		fprintf(stderr, "khv-bench: khv: KHV_GET_DIRTY_LOG: %s\n", strerror(-ret));

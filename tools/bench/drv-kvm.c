@@ -39,7 +39,7 @@ struct kvm_ctx {
 	struct kvm_run *run[BENCH_MAX_VCPUS];
 	unsigned int nvcpus;		/* created so far */
 	size_t run_size;
-	uint64_t log_pages;		/* the logged slot's pages */
+	uint64_t log_pages[2];		/* the logged slots' pages */
 };
 
 static void kvm_drv_close(void *p)
@@ -384,12 +384,13 @@ static int kvm_drv_pio_ioeventfd(void *p, int fd, uint16_t port)
 	return 0;
 }
 
-#define KVM_BENCH_LOG_SLOT	1
+/* The logged slots: 1 and 2 (0 is the RAM). */
+#define KVM_BENCH_LOG_SLOT(idx)	(1 + (idx))
 
-static int kvm_drv_log_slot(void *p, uint64_t gpa, void *mem, size_t size)
+static int kvm_drv_log_slot(void *p, int idx, uint64_t gpa, void *mem, size_t size)
 {
 	struct kvm_userspace_memory_region slot = {
-		.slot = KVM_BENCH_LOG_SLOT,
+		.slot = KVM_BENCH_LOG_SLOT(idx),
 		.flags = KVM_MEM_LOG_DIRTY_PAGES,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
@@ -402,14 +403,14 @@ static int kvm_drv_log_slot(void *p, uint64_t gpa, void *mem, size_t size)
 			strerror(errno));
 		return -errno;
 	}
-	c->log_pages = size / 4096;
+	c->log_pages[idx] = size / 4096;
 	return 0;
 }
 
 /* KVM_GET_DIRTY_LOG copies and clears the slot's whole bitmap; count it here. */
-static int kvm_drv_get_log(void *p, uint64_t *bitmap)
+static int kvm_drv_get_log(void *p, int idx, uint64_t *bitmap)
 {
-	struct kvm_dirty_log log = { .slot = KVM_BENCH_LOG_SLOT, .dirty_bitmap = bitmap };
+	struct kvm_dirty_log log = { .slot = KVM_BENCH_LOG_SLOT(idx), .dirty_bitmap = bitmap };
 	struct kvm_ctx *c = p;
 	uint64_t i;
 	int n = 0;
@@ -418,7 +419,7 @@ static int kvm_drv_get_log(void *p, uint64_t *bitmap)
 		fprintf(stderr, "khv-bench: kvm: KVM_GET_DIRTY_LOG: %s\n", strerror(errno));
 		return -errno;
 	}
-	for (i = 0; i < (c->log_pages + 63) / 64; i++)
+	for (i = 0; i < (c->log_pages[idx] + 63) / 64; i++)
 		n += __builtin_popcountll(bitmap[i]);
 	return n;
 }

@@ -18,6 +18,7 @@
 	.globl khv_bench_guest_cpuid
 	.globl khv_bench_guest_io
 	.globl khv_bench_guest_dirty
+	.globl khv_bench_guest_dirty_sparse
 	.globl khv_bench_guest_timer
 	.globl khv_bench_guest_hlt_timer
 	.globl khv_bench_guest_ipi
@@ -67,6 +68,48 @@ khv_bench_guest_dirty:
 	outb	%al, $BENCH_PORT_DONE
 2:	hlt
 	jmp	2b
+
+/*
+ * (d) The dirty log of a large guest that writes little: a byte in one page
+ * of every BENCH_SPARSE_STRIDE of the BENCH_SPARSE_PAGES at
+ * BENCH_SPARSE_GPA, then the OUT where the host gets the log (it must name
+ * exactly those pages).  The slot is above 1 MiB: ES is loaded in
+ * protected mode with a flat 4 GiB descriptor and keeps that limit back in
+ * real mode ("unreal" mode), where 32-bit addresses then reach it.
+ */
+khv_bench_guest_dirty_sparse:
+	cli
+	lgdtl	%cs:(sparse_gdtr - khv_bench_guest + BENCH_GUEST_LOAD)
+	movl	%cr0, %eax
+	orb	$1, %al
+	movl	%eax, %cr0
+	movw	$8, %bx			/* sparse_gdt's flat data descriptor */
+	movw	%bx, %es
+	andb	$0xfe, %al
+	movl	%eax, %cr0
+	xorw	%bx, %bx		/* base 0 again; the 4 GiB limit stays */
+	movw	%bx, %es
+	xorb	%al, %al
+1:	movl	$BENCH_SPARSE_GPA, %ebx
+	movl	$BENCH_SPARSE_WRITTEN, %ecx
+2:	movb	%cl, %es:(%ebx)
+	addl	$(BENCH_SPARSE_STRIDE * 4096), %ebx
+	decl	%ecx
+	jnz	2b
+	outb	%al, $BENCH_PORT_LOOP
+	decl	%esi
+	jnz	1b
+	outb	%al, $BENCH_PORT_DONE
+3:	hlt
+	jmp	3b
+
+	.balign	8
+sparse_gdt:
+	.quad	0
+	.quad	0x00cf92000000ffff	/* data: base 0, limit 4 GiB, writable */
+sparse_gdtr:
+	.word	15
+	.long	sparse_gdt - khv_bench_guest + BENCH_GUEST_LOAD
 
 /*
  * The interrupt loops, in a VM with the in-kernel irqchip.  Each one sets

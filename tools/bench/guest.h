@@ -38,6 +38,18 @@
 #define BENCH_DIRTY_PAGES	192
 
 /*
+ * The sparse dirty loop: a large logged slot (BENCH_SPARSE_PAGES pages from
+ * BENCH_SPARSE_GPA, above 1 MiB: reached through an ES with a 4 GiB limit,
+ * "unreal" mode) of which each iteration writes one page in every
+ * BENCH_SPARSE_STRIDE, BENCH_SPARSE_WRITTEN pages: a large guest that
+ * writes little per pre-copy pass.
+ */
+#define BENCH_SPARSE_GPA	0x10000000
+#define BENCH_SPARSE_PAGES	32768
+#define BENCH_SPARSE_STRIDE	64
+#define BENCH_SPARSE_WRITTEN	(BENCH_SPARSE_PAGES / BENCH_SPARSE_STRIDE)
+
+/*
  * The interrupt loops (a second VM, with the in-kernel irqchip).  They run
  * in real mode with interrupts through the IVT at 0, and reach the local
  * APIC through the x2APIC MSRs, which real mode can use.

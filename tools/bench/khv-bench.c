@@ -19,6 +19,12 @@
  * pre-copy pass of a migration costs the guest and the VMM together: a
  * fault per page where the log write-protects, none with the CPU's dirty
  * flags (khv's module parameter dirty_bits; Documentation/khv/migration.rst).
+ * The sparse dirty loop, the same over a third slot of BENCH_SPARSE_PAGES
+ * pages of which each pass writes BENCH_SPARSE_WRITTEN (one in every
+ * BENCH_SPARSE_STRIDE): a large guest that writes little per pass, where
+ * a log that reads every leaf of the slot (the dirty flags) pays for the
+ * slot's size and one that records the writes (VT-x's PML, KVM's bitmap)
+ * for the pages written.
  *
  * Interrupt loops (guest.S, irq.c), in a second VM with the in-kernel
  * irqchip and two vCPUs, timed from the guest's READY report to its DONE:
@@ -81,11 +87,20 @@ struct loop {
 	unsigned long iters;
 	int io;				/* exit loop: one exit to us per iteration */
 	int irq;			/* interrupt loop: kind + 1, 0 for exit loops */
-	int dirty;			/* the dirty loop: a get of the log per exit */
+	int dirty;			/* a dirty loop: a get of the log per exit */
 };
 
-/* The dirty loop's slot and the bitmap its gets fill. */
-static uint64_t dirty_bitmap[(BENCH_DIRTY_PAGES + 63) / 64];
+/* The dirty loops: their slots (dirty 1 and 2: log_slot's idx 0 and 1). */
+static const struct {
+	uint64_t gpa;
+	unsigned int pages, written;
+} dirty_slots[2] = {
+	{ BENCH_DIRTY_GPA, BENCH_DIRTY_PAGES, BENCH_DIRTY_PAGES },
+	{ BENCH_SPARSE_GPA, BENCH_SPARSE_PAGES, BENCH_SPARSE_WRITTEN },
+};
+
+/* The bitmap the gets fill: the larger slot's. */
+static uint64_t dirty_bitmap[(BENCH_SPARSE_PAGES + 63) / 64];
 
 struct sample {
 	double cycles;			/* TSC cycles per exit */
@@ -117,12 +132,14 @@ static int run_once(const struct bench_driver *drv, void *ctx, const struct loop
 		    nloop < iters) {
 			nloop++;
 			if (l->dirty) {
-				ret = drv->get_log(ctx, dirty_bitmap);
+				unsigned int written = dirty_slots[l->dirty - 1].written;
+
+				ret = drv->get_log(ctx, l->dirty - 1, dirty_bitmap);
 				if (ret < 0)
 					return ret;
-				if (ret != BENCH_DIRTY_PAGES) {
-					fprintf(stderr, "khv-bench: %s dirty: the log named %d of the %d pages written in pass %lu\n",
-						drv->name, ret, BENCH_DIRTY_PAGES, nloop);
+				if ((unsigned int)ret != written) {
+					fprintf(stderr, "khv-bench: %s %s: the log named %d pages, %u were written in pass %lu\n",
+						drv->name, l->name, ret, written, nloop);
 					return -EPROTO;
 				}
 			}
@@ -237,7 +254,7 @@ static int measure(const struct bench_driver *drv, void *ctx, struct bench_irq_e
 			fprintf(stderr, "khv-bench: %s hlt-timer: %lu of %lu deadlines passed before the HLT: raise --hlt-delay-us\n",
 				drv->name, late_all, l->iters * (unsigned long)runs);
 	}
-	printf("khv-bench: %s %-9s %10.0f cycles/%s  %9.3f us/%s  (min %.0f, max %.0f; %lu x %d runs)\n",
+	printf("khv-bench: %s %-12s %10.0f cycles/%s  %9.3f us/%s  (min %.0f, max %.0f; %lu x %d runs)\n",
 	       drv->name, l->name, mc, unit, mn / 1000, unit, cyc[0], cyc[runs - 1], l->iters, runs);
 	printf("BENCH %s %s cycles_per_%s=%.0f ns_per_%s=%.0f min=%.0f max=%.0f iters=%lu runs=%d%s\n",
 	       drv->name, l->name, unit, mc, unit, mn, cyc[0], cyc[runs - 1], l->iters, runs, extra);
@@ -249,12 +266,13 @@ static void print_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: khv-bench --backend=khv|kvm [options]\n"
-		"  --loop=L              cpuid, io, dirty, timer, hlt-timer, ipi, msi, or the\n"
-		"                        groups exits (cpuid, io), irq (the last four), all\n"
-		"                        (default)\n"
+		"  --loop=L              cpuid, io, dirty, dirty-sparse, timer, hlt-timer, ipi,\n"
+		"                        msi, or the groups exits (cpuid, io), irq (the last\n"
+		"                        four), all (default)\n"
 		"  --cpuid-iters=N       CPUID exits per run (default %d)\n"
 		"  --io-iters=N          port-I/O exits per run (default %d)\n"
 		"  --dirty-iters=N       dirty-log passes per run (default %d)\n"
+		"  --dirty-sparse-iters=N  sparse dirty-log passes per run (default %d)\n"
 		"  --timer-iters=N       APIC timer interrupts per run (default %d)\n"
 		"  --hlt-timer-iters=N   HLT wake-ups by the timer per run (default %d)\n"
 		"  --ipi-iters=N         IPI round trips per run (default %d)\n"
@@ -267,7 +285,8 @@ static void print_help(FILE *out)
 		"                        the next CPU if online, else --cpu)\n"
 		"  --stats               print the backend's exit counters after each VM\n"
 		"  --verbose             print every run's figures\n",
-		DEFAULT_CPUID_ITERS, DEFAULT_IO_ITERS, DEFAULT_DIRTY_ITERS, DEFAULT_TIMER_ITERS,
+		DEFAULT_CPUID_ITERS, DEFAULT_IO_ITERS, DEFAULT_DIRTY_ITERS, DEFAULT_DIRTY_ITERS,
+		DEFAULT_TIMER_ITERS,
 		DEFAULT_HLT_ITERS,
 		DEFAULT_IPI_ITERS, DEFAULT_MSI_ITERS, DEFAULT_HLT_DELAY_US, DEFAULT_RUNS);
 }
@@ -346,14 +365,14 @@ static int run_group(const struct bench_driver *drv, const char *device, struct 
 		     struct bench_irq_env *env)
 {
 	struct bench_vm_config cfg = { .irqchip = irq };
-	size_t dirty_size = (size_t)BENCH_DIRTY_PAGES * 4096;
-	void *mem, *ctx = NULL, *dirty = MAP_FAILED;
-	int ret = 0, any = 0, log = 0;
+	void *mem, *ctx = NULL, *dirty[2] = { MAP_FAILED, MAP_FAILED };
+	int ret = 0, any = 0, log[2] = { 0, 0 };
 	size_t i;
 
 	for (i = 0; i < nloops; i++) {
 		any |= selected(which, &loops[i]) && !!loops[i].irq == irq;
-		log |= selected(which, &loops[i]) && loops[i].dirty && !irq;
+		if (selected(which, &loops[i]) && loops[i].dirty && !irq)
+			log[loops[i].dirty - 1] = 1;
 	}
 	if (!any)
 		return 0;
@@ -367,11 +386,23 @@ static int run_group(const struct bench_driver *drv, const char *device, struct 
 				printf("BENCH %s %s failed (no VM)\n", drv->name, loops[i].name);
 		return 1;
 	}
-	if (log) {
-		dirty = mmap(NULL, dirty_size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (dirty == MAP_FAILED || drv->log_slot(ctx, BENCH_DIRTY_GPA, dirty, dirty_size)) {
-			printf("BENCH %s dirty failed (no logged slot)\n", drv->name);
+	for (i = 0; i < 2; i++) {
+		size_t size = (size_t)dirty_slots[i].pages * 4096;
+
+		if (!log[i])
+			continue;
+		/*
+		 * 4 KiB host pages: the sparse loop touches one page in 64,
+		 * which THP would back with all of them.
+		 */
+		dirty[i] = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (dirty[i] != MAP_FAILED)
+			madvise(dirty[i], size, MADV_NOHUGEPAGE);
+		if (dirty[i] == MAP_FAILED ||
+		    drv->log_slot(ctx, (int)i, dirty_slots[i].gpa, dirty[i], size)) {
+			printf("BENCH %s %s failed (no logged slot)\n", drv->name,
+			       i ? "dirty-sparse" : "dirty");
 			ret = 1;
 			goto out;
 		}
@@ -399,8 +430,9 @@ out:
 	bench_irq_cleanup(env);
 	drv->close(ctx);
 	munmap(mem, BENCH_GUEST_MEM_SIZE);
-	if (dirty != MAP_FAILED)
-		munmap(dirty, dirty_size);
+	for (i = 0; i < 2; i++)
+		if (dirty[i] != MAP_FAILED)
+			munmap(dirty[i], (size_t)dirty_slots[i].pages * 4096);
 	return ret;
 }
 
@@ -413,6 +445,8 @@ int main(int argc, char **argv)
 		{ "cpuid", "cpuid", khv_bench_guest_cpuid, DEFAULT_CPUID_ITERS, 0, 0, 0 },
 		{ "io", "io", khv_bench_guest_io, DEFAULT_IO_ITERS, 1, 0, 0 },
 		{ "dirty", "dirty", khv_bench_guest_dirty, DEFAULT_DIRTY_ITERS, 1, 0, 1 },
+		{ "dirty-sparse", "dirty-sparse", khv_bench_guest_dirty_sparse, DEFAULT_DIRTY_ITERS,
+		  1, 0, 2 },
 		{ "timer", "timer", NULL, DEFAULT_TIMER_ITERS, 0, BENCH_IRQ_TIMER + 1, 0 },
 		{ "hlt-timer", "hlt-timer", NULL, DEFAULT_HLT_ITERS, 0, BENCH_IRQ_HLT_TIMER + 1, 0 },
 		{ "ipi", "ipi", NULL, DEFAULT_IPI_ITERS, 0, BENCH_IRQ_IPI + 1, 0 },
