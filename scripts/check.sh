@@ -85,18 +85,21 @@ khvrun_image() {
 }
 
 # xmig_image <output>: the image both machines of lanes xmigsrc and
-# xmigdst boot: selftest khvrun_xmig, khv-run and mbtest (with the tools),
-# and the e1000 module for the NIC between them.
+# xmigdst boot: selftests khvrun_xmig and libvirt-xmig (the driver's
+# tests/xmig.sh), with khv-run, its Linux guest and the libvirt files
+# (khvrun_files, libvirt_files: virtkhvd, virsh, dnsmasq, the e1000 and
+# bridge modules).
 # shellcheck disable=SC2317 # called through run_logged
 xmig_image() {
 	local extra tests
 	extra=$(mktemp -d)
 	tests=$(mktemp)
-	mkdir -p "$extra/khv/net" &&
-		cp "/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko" "$extra/khv/net/" ||
+	khvrun_files "$extra" "$kver" && libvirt_files "$extra" "$kver" &&
+		install -m 0755 "$KHV_ROOT/libvirt-driver/tests/xmig.sh" "$extra/khv/selftests/libvirt-xmig" ||
 		{ rm -rf "$extra" "$tests"; return 1; }
-	say khvrun_xmig >"$tests"
-	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" TEST_TIMEOUTS="khvrun_xmig=570" \
+	printf '%s\n' khvrun_xmig libvirt-xmig >"$tests"
+	env TESTS_FILE="$tests" INITRAMFS_EXTRA="$extra" \
+		TEST_TIMEOUTS="khvrun_xmig=570 libvirt-xmig=900" \
 		bash "$KHV_ROOT/scripts/mkinitramfs.sh" "$1"
 	local rc=$?
 	rm -rf "$extra" "$tests"
@@ -249,8 +252,10 @@ if [ "${KHVRUN_LANE:-1}" = 1 ]; then
 	lanes+=("khvrun:5:check:$cpu:khvtests=khvrun,libvirt-remote khvremote=$remote_vnc")
 fi
 # Lanes xmigsrc and xmigdst: two test machines joined by a virtual
-# Ethernet (each QEMU's e1000 on a UDP socket to the other's), selftest
-# khvrun_xmig migrating a guest from one to the other.  They differ as two
+# Ethernet (each QEMU's e1000 on a UDP socket to the other's): selftest
+# khvrun_xmig migrates a guest from one's khv-run to the other's, then
+# libvirt-xmig a Linux guest from one's virtkhvd to the other's (virsh
+# migrate --live).  They differ as two
 # hosts do: 5-level and 4-level paging, and the destination boots 20 s
 # later (XMIG_DELAY), so that its TSC is behind the source's (QEMU's TSC
 # counts from the machine's start).  XMIG_LANE=0 skips them.
@@ -264,8 +269,8 @@ if [ "${XMIG_LANE:-1}" = 1 ]; then
 		say "-netdev socket,id=xmig,udp=127.0.0.1:$2,localaddr=127.0.0.1:$1" \
 			"-device e1000,netdev=xmig,mac=52:54:00:4b:48:$3"
 	}
-	lanes+=("xmigsrc:5:check:$cpu:khvtests=khvrun_xmig khvxmig=src,10.9.0.1/24,10.9.0.2")
-	lanes+=("xmigdst:4:check:$cpu:no5lvl khvtests=khvrun_xmig khvxmig=dst,10.9.0.2/24,10.9.0.1")
+	lanes+=("xmigsrc:5:check:$cpu:khvtests=khvrun_xmig,libvirt-xmig khvxmig=src,10.9.0.1/24,10.9.0.2")
+	lanes+=("xmigdst:4:check:$cpu:no5lvl khvtests=khvrun_xmig,libvirt-xmig khvxmig=dst,10.9.0.2/24,10.9.0.1")
 fi
 if [ "${VMX_LANE:-1}" = 1 ]; then
 	# No fake NUMA here: with one CPU, the second node has none, and the
@@ -378,10 +383,6 @@ if [ "$module_ok" = 1 ]; then
 			result 1 "initramfs: $name lane"
 		fi
 	done
-	if [ "${XMIG_LANE:-1}" = 1 ] && ! run_logged "$OUT/initramfs-xmig.log" \
-		xmig_image "$OUT/initramfs-xmig.cpio.gz"; then
-		result 1 "initramfs: xmigsrc and xmigdst lanes"
-	fi
 fi
 
 lvd_rc=0
@@ -412,7 +413,7 @@ if [ "$module_ok" = 1 ] && [ "${KHVRUN_LANE:-1}" = 1 ]; then
 fi
 if [ "$module_ok" = 1 ]; then
 	for l in "${lanes[@]}"; do
-		case ${l%%:*} in khvrun | 4level | 5level) ;; *) start_lane "$l" ;; esac
+		case ${l%%:*} in khvrun | 4level | 5level | xmigsrc | xmigdst) ;; *) start_lane "$l" ;; esac
 	done
 	# Lanes 4level and 5level last: their image (with selftests libvirt
 	# and khvrun_io) is built while the others boot, and they are the
@@ -426,6 +427,18 @@ if [ "$module_ok" = 1 ]; then
 	for l in "${lanes[@]}"; do
 		case ${l%%:*} in 4level | 5level) start_lane "$l" ;; esac
 	done
+	# Lanes xmigsrc and xmigdst last (their image needs the libvirt
+	# driver too), the destination 20 s after the source.
+	if [ "${XMIG_LANE:-1}" = 1 ]; then
+		stamp "initramfs: xmigsrc and xmigdst lanes"
+		if run_logged "$OUT/initramfs-xmig.log" xmig_image "$OUT/initramfs-xmig.cpio.gz"; then
+			for l in "${lanes[@]}"; do
+				case ${l%%:*} in xmigsrc | xmigdst) start_lane "$l" ;; esac
+			done
+		else
+			result 1 "initramfs: xmigsrc and xmigdst lanes"
+		fi
+	fi
 fi
 
 lint_rc=0

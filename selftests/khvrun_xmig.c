@@ -68,7 +68,7 @@ static int net_up(const struct role *r)
 {
 	char cmd[256];
 
-	if (access("/sys/module/e1000", F_OK) && system("insmod /khv/net/e1000.ko"))
+	if (access("/sys/module/e1000", F_OK) && system("insmod /khv/libvirt/e1000.ko"))
 		return -1;
 	for (int i = 0; i < 100 && access("/sys/class/net/eth0", F_OK); i++)
 		usleep(100000);
