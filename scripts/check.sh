@@ -255,10 +255,10 @@ fi
 # Ethernet (each QEMU's e1000 on a UDP socket to the other's): selftest
 # khvrun_xmig migrates a guest from one's khv-run to the other's, then
 # libvirt-xmig a Linux guest from one's virtkhvd to the other's (virsh
-# migrate --live).  They differ as two
-# hosts do: 5-level and 4-level paging, and the destination boots 20 s
-# later (XMIG_DELAY), so that its TSC is behind the source's (QEMU's TSC
-# counts from the machine's start).  XMIG_LANE=0 skips them.
+# migrate --live).  They differ as two hosts do: 5-level and 4-level
+# paging, and the destination boots 20 s later (XMIG_DELAY), so that its
+# TSC is behind the source's (QEMU's TSC counts from the machine's
+# start).  XMIG_LANE=0 skips them.
 if [ "${XMIG_LANE:-1}" = 1 ]; then
 	xmig_a=$(free_port 20000 60000 udp)
 	for _ in 1 2 3; do
@@ -332,7 +332,7 @@ start_lane() {
 	xmigsrc | xmigdst) img=$OUT/initramfs-xmig.cpio.gz ;;
 	esac
 	# The lane's wall and CPU seconds (its emulator's, reaped by
-	# timeout): seven emulators share the cores, so CPU is what a lane
+	# timeout): nine emulators share the cores, so CPU is what a lane
 	# costs the others.
 	# shellcheck disable=SC2086 # $args: zero or more kernel arguments
 	(

@@ -11,7 +11,7 @@
 #                  operation and instruction masks O and I
 #   khvdirtylog=m,n  selftest dirty_log: only these modes (wp, cpu, pml);
 #                  the others skip with a reason starting "lane:"
-#   khvxmig=ROLE,ADDR/LEN,PEER  selftest khvrun_xmig: this machine's side
+#   khvxmig=ROLE,ADDR/LEN,PEER  selftests khvrun_xmig, libvirt-xmig: this side
 #                  of a migration between two (src or dst), its address
 #                  on the virtual network between them, the other's
 #   khvmode=demo   load khv.ko, run /khv/tools/khv-hello, then (when the
