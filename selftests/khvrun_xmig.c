@@ -148,7 +148,7 @@ static void source(struct __test_metadata *_metadata, const struct role *r)
 
 	ASSERT_EQ(0, kr_start(&p, &o, argv));
 	EXPECT_TRUE(kr_pump(&p, &o, PREFIX, 3, now() + 120)) TH_LOG("%s", o.buf);
-	out = connect_until(r->peer, OUT_PORT, now() + 300, &p, &o);
+	out = connect_until(r->peer, OUT_PORT, now() + 240, &p, &o);
 	EXPECT_LE(0, out) TH_LOG("no destination at %s:%d", r->peer, OUT_PORT);
 	fd = ctl_open(SOCK);
 	EXPECT_LE(0, fd);
@@ -196,7 +196,7 @@ static char *receive_output(struct __test_metadata *_metadata, const struct role
 	int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1;
 	size_t len = 0, cap = KR_OUT_MAX;
 	char *buf = calloc(1, cap + 1);
-	double until = now() + 400;
+	double until = now() + 330;
 
 	sockaddr_of(&sa, r->ip, OUT_PORT);
 	if (ls < 0 || !buf || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||

@@ -65,7 +65,10 @@ printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$ip" "$me" "$peer" "$other" >/etc/
 echo "hosts: files" >/etc/nsswitch.conf
 seen_peer() { ping -c 1 -W 2 "$other" >/dev/null 2>&1; }
 eventually 120 seen_peer
-ok $? "$me: the other host answers pings by its name ($other)"
+ok $? "$me: the other host answers pings by its name ($other)" || {
+	echo "Bail out! no other host: nothing to migrate with"
+	exit 1
+}
 
 start_daemon() {	# start_daemon [args...]: 0 once virsh reaches it
 	/khv/libvirt/virtkhvd "$@" >>"$root/daemon.log" 2>&1 &
