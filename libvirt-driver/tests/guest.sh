@@ -34,42 +34,17 @@ wait_line() {
 	return 1
 }
 
-start_daemon() {	# 0 once virsh reaches it
-	/khv/libvirt/virtkhvd >>"$root/daemon.log" 2>&1 &
-	daemon=$!
-	i=0
-	while [ "$i" -lt 60 ] && kill -0 "$daemon" 2>/dev/null; do
-		virsh -c "$uri" uri >/dev/null 2>&1 && return 0
-		sleep 0.5
-		i=$((i + 1))
-	done
-	return 1
-}
-
 stop_daemon() {	# 0 once it has exited
 	kill "$daemon" && wait "$daemon"
 	! kill -0 "$daemon" 2>/dev/null
 }
 
-# The guest: lane khvrun's Linux (its init reports a KHVRUN-INIT line on
-# COM1, then holds until the ACPI power button), COM1 on a pty; one
-# interface on a bridge the test makes, one on libvirt's default network
-# (the guest takes a DHCP lease there and pings the router: khvdhcp=).
+# The guest: lane khvrun's Linux (l2_domain: it holds until the ACPI
+# power button); one interface on a bridge the test makes, one on
+# libvirt's default network (the guest takes a DHCP lease there and pings
+# the router: khvdhcp=).
 netmac=52:54:00:6b:68:77
-cat >"$root/vm.xml" <<EOF
-<domain type='kvm'>
-  <name>l2</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>/khv/l2/vmlinuz</kernel>
-    <initrd>/khv/l2/initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests loglevel=5 khvrun=hold khvdhcp=$netmac</cmdline>
-  </os>
-  <devices>
-    <emulator>/khv/l2/khv-run</emulator>
-    <interface type='bridge'>
+l2_domain l2 "khvrun=hold khvdhcp=$netmac" "    <interface type='bridge'>
       <mac address='52:54:00:6b:68:76'/>
       <source bridge='khvlvbr0'/>
       <model type='virtio'/>
@@ -79,25 +54,16 @@ cat >"$root/vm.xml" <<EOF
       <source network='default'/>
       <model type='virtio'/>
     </interface>
-    <serial type='pty'><target port='0'/></serial>
     <graphics type='vnc' autoport='yes'/>
-    <input type='tablet' bus='usb'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+    <input type='tablet' bus='usb'/>" >"$root/vm.xml"
 
 echo "1..53"
 
-# The bridge the guest's interface joins (tun and the bridge modules are
-# in the lane's image, khvrun_files).
-for m in tun llc stp bridge; do
-	[ -d "/sys/module/$m" ] || insmod "/khv/l2/$m.ko" || break
-done
-ip link add khvlvbr0 type bridge && ip link set khvlvbr0 up
+# The bridge the guest's interface joins.
+bridge_modules && ip link add khvlvbr0 type bridge && ip link set khvlvbr0 up
 ok $? "a bridge for the guest (khvlvbr0)"
 
-start_daemon
+start_virtkhvd
 ok $? "virtkhvd, the system daemon, answers virsh -c khv:///system" || {
 	sed 's/^/# daemon: /' "$root/daemon.log"
 	virsh -c "$uri" uri 2>&1 | sed 's/^/# virsh: /'
@@ -135,7 +101,7 @@ ok $? "virsh list: running, its ID khv-run's pid ($pid)" || say
 
 # COM1's pty from the live XML: the guest's own words come through it.
 vsh dumpxml l2
-pty=$(echo "$out" | grep -A1 "<serial type='pty'>" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+pty=$(serial_pty)
 [ -c "$pty" ]
 ok $? "the live XML names COM1's pty ($pty)" || say
 (timeout 420 cat "$pty" >"$root/com1.log" 2>&1 &)
@@ -213,7 +179,7 @@ ok $? "virsh domstats: real khv-run's vCPU thread and state" || say
 # The daemon restarts under a running guest, and finds it again.
 stop_daemon && kill -0 "$pid"
 ok $? "the daemon stopped; khv-run runs on"
-start_daemon
+start_virtkhvd
 vsh list
 echo "$out" | grep -q "^ *$pid *l2 *running"
 ok $? "the restarted daemon finds the domain running" || say
@@ -348,7 +314,7 @@ sed -e "s|<name>l2</name>|<name>q2</name>|" -e "s|khvrun=hold|khvrun=disk|" \
 	-e "s|<devices>|<devices><disk type='file' device='disk'><driver type='qcow2'/><source file='$root/q2.qcow2'/><target dev='vda' bus='virtio'/></disk>|" \
 	"$root/vm.xml" >"$root/q2.xml"
 vsh "define $root/q2.xml; start q2; dumpxml q2"
-pty=$(echo "$out" | grep -A1 "<serial type='pty'>" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+pty=$(serial_pty)
 [ "$rc" = 0 ] && [ -c "$pty" ] && [ -S "$state/q2-vda.nbd" ]
 ok $? "a qcow2 disk: the storage daemon serves it, khv-run runs the guest" || say
 (timeout 240 cat "$pty" >"$root/q2.log" 2>&1 &)

@@ -63,6 +63,62 @@ machine_root() {
 	[ -e /var/run ] || ln -s /run /var/run
 }
 
+# bridge_modules: tun (taps) and the bridge with what it needs, in load
+# order, from the lane's image (scripts/lib.sh khvrun_files); 0 once all
+# are in.
+bridge_modules() {
+	for _m in tun llc stp bridge; do
+		[ -d "/sys/module/$_m" ] || insmod "/khv/l2/$_m.ko" || return 1
+	done
+}
+
+# start_virtkhvd [args...]: virtkhvd in a test machine (guest.sh,
+# xmig.sh), its output to $root/daemon.log, its pid in $daemon; 0 once
+# virsh reaches it at $uri, 1 if it exits or 30 s pass first.
+start_virtkhvd() {
+	/khv/libvirt/virtkhvd "$@" >>"$root/daemon.log" 2>&1 &
+	daemon=$!
+	_i=0
+	while [ "$_i" -lt 60 ] && kill -0 "$daemon" 2>/dev/null; do
+		virsh -c "$uri" uri >/dev/null 2>&1 && return 0
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# l2_domain <name> <kernel arguments> <devices>: the domain XML of lane
+# khvrun's Linux guest (/khv/l2; its init reports a KHVRUN-INIT line on
+# COM1, then does what khvrun= says), 256 MiB, one vCPU, COM1 on a pty,
+# no balloon, and the given devices.
+l2_domain() {
+	cat <<-EOF
+	<domain type='kvm'>
+	  <name>$1</name>
+	  <memory unit='MiB'>256</memory>
+	  <vcpu>1</vcpu>
+	  <os>
+	    <type arch='x86_64'>hvm</type>
+	    <kernel>/khv/l2/vmlinuz</kernel>
+	    <initrd>/khv/l2/initrd.cpio.gz</initrd>
+	    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests loglevel=5 $2</cmdline>
+	  </os>
+	  <devices>
+	    <emulator>/khv/l2/khv-run</emulator>
+	$3
+	    <serial type='pty'><target port='0'/></serial>
+	    <memballoon model='none'/>
+	  </devices>
+	</domain>
+	EOF
+}
+
+# serial_pty: COM1's pty, from the live domain XML in $out.
+serial_pty() {
+	printf '%s\n' "$out" | grep -A1 "<serial type='pty'>" |
+		sed -n "s/.*<source path='\([^']*\)'.*/\1/p"
+}
+
 # start_libvirtd <log>: libvirtd with only libvirt's storage driver (and
 # its directory backend) and network driver, from the lane's image
 # (scripts/lib.sh libvirt_files), serving a khv connection's storage and
@@ -74,11 +130,8 @@ machine_root() {
 # dnsmasq runs as.
 # $libvirtd: its pid; 0 once both links lead to its socket.
 start_libvirtd() {
-	# tun for the taps, the bridge for the networks (lane khvrun's image
-	# has them for khv-run's tests), then netfilter.
-	for _m in tun llc stp bridge; do
-		[ -d "/sys/module/$_m" ] || insmod "/khv/l2/$_m.ko"
-	done
+	# tun for the taps, the bridge for the networks, then netfilter.
+	bridge_modules
 	while read -r _m; do
 		_s=$(echo "${_m%.ko}" | tr - _)
 		[ -d "/sys/module/$_s" ] || insmod "/khv/libvirt/nf/$_m" 2>/dev/null

@@ -52,9 +52,7 @@ echo "1..$([ "$role" = src ] && echo 12 || echo 6)"
 
 # The segment: the NIC (an e1000) as a port of a bridge that holds the
 # address; the names of both hosts.
-for m in tun llc stp bridge; do
-	[ -d "/sys/module/$m" ] || insmod "/khv/l2/$m.ko" || break
-done
+bridge_modules
 [ -d /sys/module/e1000 ] || insmod /khv/libvirt/e1000.ko
 eventually 10 test -e /sys/class/net/eth0
 ip addr flush dev eth0 && ip link set eth0 up && ip link add khvxbr0 type bridge &&
@@ -70,16 +68,10 @@ ok $? "$me: the other host answers pings by its name ($other)" || {
 	exit 1
 }
 
-start_daemon() {	# start_daemon [args...]: 0 once virsh reaches it
-	/khv/libvirt/virtkhvd "$@" >>"$root/daemon.log" 2>&1 &
-	daemon=$!
-	eventually 30 virsh -c "$uri" uri >/dev/null 2>&1
-}
-
 if [ "$role" = dst ]; then
 	printf 'listen_tcp = 1\nlisten_addr = "%s"\ntcp_port = "16509"\nauth_tcp = "none"\n' "$ip" \
 		>"$root/tcp.conf"
-	start_daemon --config "$root/tcp.conf"
+	start_virtkhvd --config "$root/tcp.conf"
 	ok $? "$me: virtkhvd answers, on TCP 16509 too" ||
 		sed 's/^/# daemon: /' "$root/daemon.log"
 	arrived() { vsh domstate --reason l2; [ "$rc" = 0 ] && has "^running (migrated)"; }
@@ -102,36 +94,18 @@ dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=khvxbr0 \
 	--dhcp-leasefile="$root/leases" --pid-file="$root/dnsmasq.pid" --user=root --group=root \
 	>"$root/dnsmasq.log" 2>&1
 ok $? "$me: dnsmasq serves DHCP on khvxbr0" || sed 's/^/# dnsmasq: /' "$root/dnsmasq.log"
-start_daemon
+start_virtkhvd
 ok $? "$me: virtkhvd answers" || sed 's/^/# daemon: /' "$root/daemon.log"
 
 netmac=52:54:00:6b:68:78
-cat >"$root/vm.xml" <<EOF
-<domain type='kvm'>
-  <name>l2</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>/khv/l2/vmlinuz</kernel>
-    <initrd>/khv/l2/initrd.cpio.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 cryptomgr.notests loglevel=5 khvrun=hold khvdhcp=$netmac</cmdline>
-  </os>
-  <devices>
-    <emulator>/khv/l2/khv-run</emulator>
-    <interface type='bridge'>
+l2_domain l2 "khvrun=hold khvdhcp=$netmac" "    <interface type='bridge'>
       <mac address='$netmac'/>
       <source bridge='khvxbr0'/>
       <model type='virtio'/>
-    </interface>
-    <serial type='pty'><target port='0'/></serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+    </interface>" >"$root/vm.xml"
 vsh "define $root/vm.xml; start l2; dumpxml l2"
 pid=$(cat "$state/l2.pid" 2>/dev/null)
-pty=$(echo "$out" | grep -A1 "<serial type='pty'>" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p")
+pty=$(serial_pty)
 [ "$rc" = 0 ] && [ -c "$pty" ]
 ok $? "$me: virsh define, start: khv-run runs the guest ($pid)" || say
 (timeout 400 cat "$pty" >"$root/com1.log" 2>&1 &)
